@@ -1,0 +1,92 @@
+"""Staff accounts: creation, password checks with argon2, and the audit log."""
+
+from __future__ import annotations
+
+import re
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from voxpop.accounts.models import ROLES, AuditEntry, Department, User
+from voxpop.store.base import utcnow
+
+_hasher = PasswordHasher()
+# A hash of nothing in particular: checking it for unknown e-mails keeps login time the same for all.
+_DUMMY_HASH = _hasher.hash("voxpop-no-such-user")
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+MIN_PASSWORD_LENGTH = 10
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be carried out, with a message for the user."""
+
+
+def hash_password(password: str) -> str:
+    """Hash a password with argon2id."""
+    return _hasher.hash(password)
+
+
+def create_user(
+    *, db_session: Session, email: str, password: str, role: str, name: str = "", department: str | None = None
+) -> User:
+    """Create a staff user; the e-mail is stored lower-case and must be new."""
+    email = email.strip().lower()
+    if not EMAIL.match(email):
+        raise AccountError(f"{email!r} is not an e-mail address")
+    if role not in ROLES:
+        raise AccountError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if db_session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise AccountError(f"a user with e-mail {email} already exists")
+    user = User(email=email, password_hash=hash_password(password), role=role, name=name)
+    if department:
+        user.department = get_or_create_department(db_session=db_session, name=department)
+    db_session.add(user)
+    db_session.flush()
+    return user
+
+
+def get_or_create_department(*, db_session: Session, name: str) -> Department:
+    """The department of that name, created if new."""
+    department = db_session.scalar(select(Department).where(Department.name == name))
+    if department is None:
+        department = Department(name=name)
+        db_session.add(department)
+        db_session.flush()
+    return department
+
+
+def authenticate(*, db_session: Session, email: str, password: str) -> User | None:
+    """The active user with these credentials, or None; rehashes when argon2's parameters changed."""
+    user = db_session.scalar(select(User).where(User.email == email.strip().lower()))
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+    except (VerificationError, InvalidHashError):
+        return None
+    if user is None or not user.is_active:
+        return None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = hash_password(password)
+    user.last_login_at = utcnow()
+    return user
+
+
+def get(*, db_session: Session, user_id: int) -> User | None:
+    """The user with this id, if active."""
+    user = db_session.get(User, user_id)
+    return user if user is not None and user.is_active else None
+
+
+def count_users(*, db_session: Session) -> int:
+    """How many staff users exist."""
+    return db_session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def audit(*, db_session: Session, actor: User | None, action: str, target: str = "", client: str = "", **details) -> None:
+    """Record a staff action in the audit log, in the same transaction as the action itself."""
+    db_session.add(
+        AuditEntry(actor_id=actor.id if actor else None, action=action, target=target, client=client, details=details)
+    )

@@ -1,0 +1,72 @@
+"""Login and logout pages, and who-am-I for scripts."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from voxpop.accounts import service
+from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, client_address, csrf_token, start_session, verify_csrf
+from voxpop.web.templating import templates
+
+router = APIRouter()
+
+
+def _safe_next(target: str | None) -> str:
+    # Only same-site paths: an open redirect would let a phishing link borrow our login page.
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/dashboard"
+
+
+@router.get("/login", include_in_schema=False)
+def login_page(request: Request, next: str | None = None):
+    return templates.TemplateResponse(
+        request, "login.html", {"csrf_token": csrf_token(request), "next": _safe_next(next), "email": "", "error": None}
+    )
+
+
+@router.post("/login", include_in_schema=False, dependencies=[Depends(verify_csrf)])
+def login(
+    request: Request,
+    db: DbDep,
+    settings: SettingsDep,
+    email: Annotated[str, Form(max_length=254)] = "",
+    password: Annotated[str, Form(max_length=1024)] = "",
+    next: Annotated[str, Form(max_length=2000)] = "/dashboard",
+):
+    with db.write() as db_session:
+        user = service.authenticate(db_session=db_session, email=email, password=password)
+        service.audit(
+            db_session=db_session,
+            actor=user,
+            action="login" if user else "login.failed",
+            target=email.strip().lower()[:200],
+            client=client_address(request, settings),
+        )
+    if user is None:
+        context = {
+            "csrf_token": csrf_token(request),
+            "next": _safe_next(next),
+            "email": email,
+            "error": "That e-mail and password do not match an active account. Check both and try again.",
+        }
+        return templates.TemplateResponse(request, "login.html", context, status_code=401)
+    start_session(request, user)
+    return RedirectResponse(_safe_next(next), status_code=303)
+
+
+@router.post("/logout", include_in_schema=False, dependencies=[Depends(verify_csrf)])
+def logout(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep):
+    with db.write() as db_session:
+        service.audit(db_session=db_session, actor=user, action="logout", client=client_address(request, settings))
+    request.session.clear()
+    return RedirectResponse("/login", status_code=303)
+
+
+@router.get("/api/v1/me", tags=["staff"])
+def me(user: CurrentUser) -> dict[str, str | int | None]:
+    """The logged-in staff user."""
+    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role}

@@ -1,0 +1,117 @@
+"""Which questions a respondent sees, and whether their answers are valid. Pure: no database."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from voxpop.surveys.schemas import SCORED_KINDS, QuestionDefinition, SurveyDefinition
+
+Answers = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class AnswerError:
+    """A problem with one answer: `code` names a message in collection.i18n, `params` fill it in."""
+
+    question: str
+    code: str
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def english(self) -> str:
+        from voxpop.collection.i18n import message
+
+        return message("en", self.code, **self.params)
+
+
+def pages(definition: SurveyDefinition) -> list[list[QuestionDefinition]]:
+    """Split the questions into pages: a question whose condition looks at an answer on the same page
+    starts a new page, so that conditions work without JavaScript."""
+    result: list[list[QuestionDefinition]] = [[]]
+    for question in definition.questions:
+        on_page = {earlier.key for earlier in result[-1]}
+        if question.show_if is not None and question.show_if.question in on_page:
+            result.append([])
+        result[-1].append(question)
+    return result
+
+
+def is_shown(question: QuestionDefinition, answers: Answers) -> bool:
+    """Whether the question is asked, given the answers so far."""
+    return question.show_if is None or question.show_if.holds(answers.get(question.show_if.question))
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or value == []
+
+
+def clean_answer(question: QuestionDefinition, value: Any, *, max_text_length: int) -> tuple[Any, AnswerError | None]:
+    """The stored form of one answer, or the reason it is refused."""
+    if _blank(value):
+        return None, (AnswerError(question.key, "error.required") if question.required else None)
+    if question.kind in SCORED_KINDS:
+        low, high = question.bounds  # type: ignore[misc]
+        if isinstance(value, bool):
+            return None, AnswerError(question.key, "error.not_a_number", {"low": low, "high": high})
+        if isinstance(value, str):
+            value = value.strip()
+            if not value.lstrip("-").isdigit() or len(value) > 6:
+                return None, AnswerError(question.key, "error.not_a_number", {"low": low, "high": high})
+            value = int(value)
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if not isinstance(value, int):
+            return None, AnswerError(question.key, "error.not_a_number", {"low": low, "high": high})
+        if not low <= value <= high:
+            return None, AnswerError(question.key, "error.out_of_range", {"value": value, "low": low, "high": high})
+        return value, None
+    if question.kind in ("single_choice", "multiple_choice"):
+        allowed = {option.value for option in question.options or []}
+        chosen = value if isinstance(value, list) else [value]
+        if question.kind == "single_choice" and len(chosen) != 1:
+            return None, AnswerError(question.key, "error.unknown_option")
+        if not all(isinstance(item, str) and item in allowed for item in chosen):
+            return None, AnswerError(question.key, "error.unknown_option")
+        # Keep the order of the options, and each option once.
+        ordered = [option.value for option in question.options or [] if option.value in chosen]
+        return (ordered[0] if question.kind == "single_choice" else ordered), None
+    if not isinstance(value, str):
+        value = str(value)
+    limit = min(question.max_length or max_text_length, max_text_length)
+    text = value.replace("\r\n", "\n").strip()
+    if len(text) > limit:
+        return None, AnswerError(question.key, "error.too_long", {"length": len(text), "limit": limit})
+    return text, None
+
+
+def validate(
+    definition: SurveyDefinition,
+    answers: Answers,
+    *,
+    max_text_length: int,
+    through_page: int | None = None,
+) -> tuple[Answers, list[AnswerError]]:
+    """Check the answers to the questions shown on pages up to `through_page` (default: all).
+
+    Conditions only look at earlier questions, so each is decided on answers already cleaned. Answers to
+    questions that end up hidden are dropped, never stored."""
+    questions = definition.questions
+    if through_page is not None:
+        questions = [question for page in pages(definition)[: through_page + 1] for question in page]
+    cleaned: Answers = {}
+    errors: list[AnswerError] = []
+    for question in questions:
+        if not is_shown(question, cleaned):
+            continue
+        value, error = clean_answer(question, answers.get(question.key), max_text_length=max_text_length)
+        if error is not None:
+            errors.append(error)
+        elif value is not None:
+            cleaned[question.key] = value
+    return cleaned, errors
+
+
+def unknown_keys(definition: SurveyDefinition, answers: Answers) -> list[str]:
+    """Answer keys that name no question of the survey."""
+    known = {question.key for question in definition.questions}
+    return [key for key in answers if key not in known]

@@ -1,0 +1,229 @@
+"""Recording a response: validate, then store it atomically exactly once.
+
+A response is acknowledged only after its transaction commits. The database's unique constraints
+(one response per invitation, one per idempotency key) make retries and double submits harmless even
+when two arrive at the same moment; the loser of such a race is answered as its twin was.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from voxpop.collection import service
+from voxpop.collection.answers import AnswerError, Answers, unknown_keys, validate
+from voxpop.collection.models import Response
+from voxpop.store.database import Database
+from voxpop.surveys.models import Survey, SurveyVersion
+from voxpop.surveys.schemas import SurveyDefinition
+
+MAX_ATTRIBUTE_LENGTH = 200
+
+
+class SubmissionRefused(Exception):
+    """A submission that is not recorded; `code` is stable, `detail` says what to do."""
+
+    status = 422
+    code = "invalid"
+
+    def __init__(self, detail: str, errors: list[AnswerError] | None = None):
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class SurveyNotFound(SubmissionRefused):
+    status, code = 404, "survey-not-found"
+
+
+class SurveyClosed(SubmissionRefused):
+    status, code = 409, "survey-closed"
+
+
+class InvalidInvitation(SubmissionRefused):
+    status, code = 403, "invalid-invitation"
+
+
+class AlreadyAnswered(SubmissionRefused):
+    status, code = 409, "already-answered"
+
+
+class IdempotencyKeyReused(SubmissionRefused):
+    status, code = 422, "idempotency-key-reused"
+
+
+class InvalidAnswers(SubmissionRefused):
+    status, code = 422, "invalid-answers"
+
+
+@dataclass(frozen=True)
+class OpenSurvey:
+    """What a submission needs to know about a survey, read once per request."""
+
+    id: int
+    key: str
+    title: str
+    status: str
+    languages: list[str]
+    version_id: int
+    version_number: int
+    definition: SurveyDefinition
+    questions: dict[str, tuple[int, str]]
+
+
+@dataclass(frozen=True)
+class Submission:
+    answers: Answers
+    channel: str
+    language: str | None = None
+    attributes: dict[str, Any] = field(default_factory=dict)
+    customer_external_id: str | None = None
+    customer_email: str | None = None
+    invitation_token: str | None = None
+    idempotency_key: str | None = None
+    # The web form re-sends the same key when a page is reloaded with changed answers; keeping the first
+    # response is right there. API clients must not reuse a key for a different body.
+    strict_idempotency: bool = True
+
+
+@dataclass(frozen=True)
+class Recorded:
+    public_id: str
+    survey_key: str
+    version: int
+    submitted_at: datetime
+    replayed: bool
+
+
+@lru_cache(maxsize=256)
+def _version_content(version_id: int, definition_json: str) -> SurveyDefinition:
+    # A version's questions never change, so its parsed definition can be kept.
+    return SurveyDefinition.model_validate_json(definition_json)
+
+
+def load_survey(db: Database, key: str) -> OpenSurvey:
+    """The survey with this key and its current version, or SurveyNotFound."""
+    with db.read() as db_session:
+        survey = db_session.scalar(select(Survey).where(Survey.key == key)) if len(key) <= 64 else None
+        version = survey.current_version if survey is not None else None
+        if survey is None or version is None:
+            raise SurveyNotFound(f"there is no survey with key {key!r}")
+        questions = service.version_questions(db_session=db_session, version_id=version.id)
+        definition = _version_content(version.id, json.dumps(version.definition, sort_keys=True))
+        return OpenSurvey(
+            id=survey.id,
+            key=survey.key,
+            title=survey.title,
+            status=survey.status,
+            languages=list(survey.languages or [survey.default_language]),
+            version_id=version.id,
+            version_number=version.number,
+            definition=definition,
+            questions=questions,
+        )
+
+
+def fingerprint(submission: Submission, answers: Answers, language: str) -> str:
+    content = {
+        "answers": answers,
+        "attributes": submission.attributes,
+        "customer": [submission.customer_external_id, submission.customer_email],
+        "invitation": submission.invitation_token,
+        "language": language,
+    }
+    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def check(survey: OpenSurvey, submission: Submission, *, max_text_length: int) -> tuple[Answers, dict[str, str], str]:
+    """The cleaned answers, attributes and language of a submission, or InvalidAnswers saying why."""
+    if survey.status == "closed":
+        raise SurveyClosed(f"the survey {survey.key!r} is closed and no longer accepts responses")
+    if survey.status != "live":
+        raise SurveyNotFound(f"the survey {survey.key!r} is not open yet")
+    errors = [AnswerError(key, "error.unknown_question") for key in unknown_keys(survey.definition, submission.answers)]
+    answers, answer_errors = validate(survey.definition, submission.answers, max_text_length=max_text_length)
+    errors += answer_errors
+    attributes: dict[str, str] = {}
+    declared = set(survey.definition.attributes)
+    for name, value in submission.attributes.items():
+        if name not in declared:
+            listed = ", ".join(sorted(declared)) or "none"
+            errors.append(AnswerError(f"attributes.{name}", "error.unknown_attribute", {"name": name, "declared": listed}))
+        elif not isinstance(value, str | int) or isinstance(value, bool) or len(str(value)) > MAX_ATTRIBUTE_LENGTH:
+            errors.append(AnswerError(f"attributes.{name}", "error.bad_attribute", {"limit": MAX_ATTRIBUTE_LENGTH}))
+        elif str(value).strip():
+            attributes[name] = str(value).strip()
+    if errors:
+        raise InvalidAnswers("some answers are not valid; see errors", errors)
+    language = submission.language if submission.language in survey.languages else survey.languages[0]
+    return answers, attributes, language
+
+
+def record_response(db: Database, survey: OpenSurvey, submission: Submission, *, max_text_length: int) -> Recorded:
+    """Validate and store one response exactly once; raises SubmissionRefused with the reason otherwise."""
+    answers, attributes, language = check(survey, submission, max_text_length=max_text_length)
+    digest = fingerprint(submission, answers, language)
+    try:
+        with db.write() as db_session:
+            replay = _earlier_twin(db_session, survey, submission, digest)
+            if replay is not None:
+                return replay
+            customer_id = invitation_id = None
+            if submission.invitation_token:
+                invitation = service.find_invitation(db_session=db_session, survey_id=survey.id, token=submission.invitation_token)
+                if invitation is None:
+                    raise InvalidInvitation("this invitation token is not valid for this survey, or it has expired")
+                if service.response_to_invitation(db_session=db_session, invitation_id=invitation.id) is not None:
+                    raise AlreadyAnswered("this invitation has already been answered; the first response is kept")
+                invitation_id, customer_id = invitation.id, invitation.customer_id
+            if customer_id is None and submission.customer_external_id:
+                customer_id = service.get_or_create_customer(
+                    db_session=db_session, external_id=submission.customer_external_id, email=submission.customer_email
+                ).id
+            response = service.insert_response(
+                db_session=db_session,
+                survey_id=survey.id,
+                version_id=survey.version_id,
+                questions=survey.questions,
+                answers=answers,
+                language=language,
+                channel=submission.channel,
+                attributes=attributes,
+                customer_id=customer_id,
+                invitation_id=invitation_id,
+                idempotency_key=submission.idempotency_key,
+                request_fingerprint=digest,
+            )
+            return Recorded(response.public_id, survey.key, survey.version_number, response.submitted_at, False)
+    except IntegrityError:
+        # A concurrent twin committed first (possible on PostgreSQL): answer as it was answered.
+        with db.read() as db_session:
+            replay = _earlier_twin(db_session, survey, submission, digest)
+            if replay is not None:
+                return replay
+        if submission.invitation_token:
+            raise AlreadyAnswered("this invitation has already been answered; the first response is kept") from None
+        raise
+
+
+def _earlier_twin(db_session, survey: OpenSurvey, submission: Submission, digest: str) -> Recorded | None:
+    if not submission.idempotency_key:
+        return None
+    earlier: Response | None = service.response_with_key(
+        db_session=db_session, survey_id=survey.id, idempotency_key=submission.idempotency_key
+    )
+    if earlier is None:
+        return None
+    if submission.strict_idempotency and earlier.request_fingerprint != digest:
+        raise IdempotencyKeyReused(
+            "this Idempotency-Key was already used for a different response; use a new key for a new response"
+        )
+    number = db_session.scalar(select(SurveyVersion.number).where(SurveyVersion.id == earlier.version_id))
+    return Recorded(earlier.public_id, survey.key, number, earlier.submitted_at, True)

@@ -1,0 +1,132 @@
+"""Invitations and responses in the store."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from datetime import datetime, timedelta
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from voxpop.collection.answers import Answers
+from voxpop.collection.models import Answer, Invitation, Response, ResponseAttribute
+from voxpop.customers.models import Customer
+from voxpop.store.base import utcnow
+from voxpop.surveys.models import Question, Survey
+from voxpop.surveys.schemas import SCORED_KINDS
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_invitation(
+    *, db_session: Session, survey: Survey, customer: Customer | None = None, valid_days: int | None = 30
+) -> str:
+    """Create a single-use invitation and return its token (only its hash is stored)."""
+    token = secrets.token_urlsafe(24)
+    expires_at = utcnow() + timedelta(days=valid_days) if valid_days else None
+    db_session.add(
+        Invitation(
+            survey_id=survey.id,
+            customer_id=customer.id if customer else None,
+            token_hash=token_hash(token),
+            expires_at=expires_at,
+        )
+    )
+    return token
+
+
+def find_invitation(*, db_session: Session, survey_id: int, token: str, now: datetime | None = None) -> Invitation | None:
+    """The unexpired invitation to this survey carrying `token`, if any."""
+    if not token or len(token) > 200:
+        return None
+    invitation = db_session.scalar(
+        select(Invitation).where(Invitation.token_hash == token_hash(token), Invitation.survey_id == survey_id)
+    )
+    if invitation is None or (invitation.expires_at is not None and invitation.expires_at < (now or utcnow())):
+        return None
+    return invitation
+
+
+def response_to_invitation(*, db_session: Session, invitation_id: int) -> Response | None:
+    """The response already given with this invitation, if any."""
+    return db_session.scalar(select(Response).where(Response.invitation_id == invitation_id))
+
+
+def response_with_key(*, db_session: Session, survey_id: int, idempotency_key: str) -> Response | None:
+    """The response already recorded under this idempotency key, if any."""
+    return db_session.scalar(
+        select(Response).where(Response.survey_id == survey_id, Response.idempotency_key == idempotency_key)
+    )
+
+
+def get_or_create_customer(*, db_session: Session, external_id: str, email: str | None = None) -> Customer:
+    """The customer with this external id, created if new; a newly given e-mail is kept."""
+    customer = db_session.scalar(select(Customer).where(Customer.external_id == external_id))
+    if customer is None:
+        customer = Customer(external_id=external_id, email=email, attributes={})
+        db_session.add(customer)
+        db_session.flush()
+    elif email and not customer.email:
+        customer.email = email
+    return customer
+
+
+def insert_response(
+    *,
+    db_session: Session,
+    survey_id: int,
+    version_id: int,
+    questions: dict[str, tuple[int, str]],
+    answers: Answers,
+    language: str,
+    channel: str,
+    attributes: dict[str, str],
+    customer_id: int | None = None,
+    invitation_id: int | None = None,
+    idempotency_key: str | None = None,
+    request_fingerprint: str | None = None,
+) -> Response:
+    """Insert one validated response with its answers and attributes (the caller owns the transaction)."""
+    response = Response(
+        public_id=str(uuid.uuid4()),
+        survey_id=survey_id,
+        version_id=version_id,
+        customer_id=customer_id,
+        invitation_id=invitation_id,
+        idempotency_key=idempotency_key,
+        request_fingerprint=request_fingerprint,
+        language=language,
+        channel=channel,
+        submitted_at=utcnow(),
+    )
+    db_session.add(response)
+    db_session.flush()
+    rows = []
+    for key, value in answers.items():
+        question_id, kind = questions[key]
+        if kind in SCORED_KINDS:
+            rows.append({"response_id": response.id, "question_id": question_id, "score": value})
+        elif kind in ("single_choice", "multiple_choice"):
+            chosen = value if isinstance(value, list) else [value]
+            rows.extend({"response_id": response.id, "question_id": question_id, "choice": item} for item in chosen)
+        else:
+            rows.append({"response_id": response.id, "question_id": question_id, "text": value})
+    if rows:
+        # Bulk rows carry every column, so that executemany binds the same set for each.
+        db_session.execute(insert(Answer), [{"score": None, "choice": None, "text": None} | row for row in rows])
+    if attributes:
+        db_session.execute(
+            insert(ResponseAttribute),
+            [{"response_id": response.id, "name": name, "value": value} for name, value in attributes.items()],
+        )
+    return response
+
+
+def version_questions(*, db_session: Session, version_id: int) -> dict[str, tuple[int, str]]:
+    """Question key -> (question id, kind) for one survey version."""
+    rows = db_session.execute(select(Question.key, Question.id, Question.kind).where(Question.version_id == version_id))
+    return {key: (question_id, kind) for key, question_id, kind in rows}

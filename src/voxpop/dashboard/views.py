@@ -1,0 +1,110 @@
+"""The first staff dashboard: surveys with response counts, NPS, CSAT, CES and the latest comments.
+
+The HTML page and its JSON twin read the same numbers from analysis.survey_metrics.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse
+
+from voxpop.accounts import service as accounts
+from voxpop.accounts.models import User
+from voxpop.analysis.survey_metrics import SurveySummary, latest_comments, survey_summaries
+from voxpop.core.estimates import Estimate
+from voxpop.surveys import service as surveys
+from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, client_address, csrf_token, require_role, verify_csrf
+from voxpop.web.templating import templates
+
+router = APIRouter()
+SURVEY_EDITORS = ("admin", "manager")
+
+
+def _estimate(metric: str, estimate: Estimate | None) -> dict[str, Any] | None:
+    return None if estimate is None else {"metric": metric, **asdict(estimate)}
+
+
+def _summary_json(summary: SurveySummary) -> dict[str, Any]:
+    metrics = {
+        "nps": _estimate("nps", summary.nps),
+        "csat": _estimate("csat", summary.csat),
+        "ces": _estimate("ces", summary.ces) | {"ces_version": summary.ces_version} if summary.ces else None,
+        "ces_agree": _estimate("ces_agree", summary.ces_agree),
+    }
+    return {
+        "key": summary.key,
+        "title": summary.title,
+        "status": summary.status,
+        "responses": summary.responses,
+        "last_response_at": summary.last_response_at.isoformat() if summary.last_response_at else None,
+        "metrics": {name: value for name, value in metrics.items() if value is not None},
+    }
+
+
+def _dashboard_data(db, settings) -> tuple[list[SurveySummary], list]:
+    with db.read() as db_session:
+        return survey_summaries(db_session, min_base=settings.min_base), latest_comments(db_session, limit=10)
+
+
+@router.get("/dashboard", include_in_schema=False)
+def dashboard(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep):
+    summaries, comments = _dashboard_data(db, settings)
+    return templates.TemplateResponse(
+        request,
+        "dashboard.html",
+        {
+            "user": user,
+            "summaries": summaries,
+            "comments": comments,
+            "csrf_token": csrf_token(request),
+            "can_edit": user.role in SURVEY_EDITORS,
+            "min_base": settings.min_base,
+            "timezone": settings.timezone,
+        },
+    )
+
+
+@router.get("/api/v1/dashboard", tags=["staff"])
+def dashboard_json(user: CurrentUser, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
+    """The dashboard's data: every survey with its counts and metrics, and the latest comments."""
+    summaries, comments = _dashboard_data(db, settings)
+    return {
+        "surveys": [_summary_json(summary) for summary in summaries],
+        "latest_comments": [
+            {
+                "survey": comment.survey_key,
+                "question": comment.question_key,
+                "text": comment.text,
+                "submitted_at": comment.submitted_at.isoformat(),
+            }
+            for comment in comments
+        ],
+        "min_base": settings.min_base,
+    }
+
+
+@router.post("/surveys/{key}/status", include_in_schema=False, dependencies=[Depends(verify_csrf)])
+def change_status(
+    request: Request,
+    key: str,
+    user: Annotated[User, Depends(require_role(*SURVEY_EDITORS))],
+    db: DbDep,
+    settings: SettingsDep,
+    status: Annotated[str, Form(pattern="^(draft|live|closed)$")],
+):
+    with db.write() as db_session:
+        survey = surveys.get_by_key(db_session=db_session, key=key)
+        if survey is None:
+            from fastapi import HTTPException
+
+            raise HTTPException(404)
+        before = survey.status
+        surveys.set_status(db_session=db_session, survey=survey, status=status)
+        accounts.audit(
+            db_session=db_session, actor=user, action="survey.status", target=key,
+            client=client_address(request, settings), before=before, after=status,
+        )
+    return RedirectResponse("/dashboard", status_code=303)

@@ -1,0 +1,61 @@
+"""All configuration, from VOXPOP_* environment variables (one pydantic-settings class)."""
+
+from __future__ import annotations
+
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """voxpop's settings. Every field is documented in README.md (a test checks)."""
+
+    model_config = SettingsConfigDict(env_prefix="VOXPOP_", env_file=None, extra="ignore")
+
+    data_dir: Path = Field(Path(".voxpop"), description="Folder for the default SQLite database and the generated secret key.")
+    database_url: str | None = Field(None, description="SQLAlchemy URL; default is SQLite in data_dir. PostgreSQL: postgresql+psycopg://user@host/db")
+    secret_key: str | None = Field(None, description="Signs session cookies and form tokens; generated into data_dir when unset.")
+    secure_cookies: bool = Field(False, description="Mark cookies Secure; turn on behind HTTPS.")
+    session_max_age: int = Field(8 * 3600, description="Seconds a staff login lasts.")
+    timezone: str = Field("UTC", description="Workspace time zone for display and daily buckets.")
+    min_base: int = Field(30, ge=1, description="Below this many answers a metric is flagged low_base.")
+    max_text_length: int = Field(5000, ge=1, description="Longest free-text answer accepted, in characters.")
+    max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest request body accepted, in bytes.")
+    rate_limit_per_minute: int = Field(120, ge=1, description="Public requests per client per minute.")
+    trust_proxy_headers: bool = Field(False, description="Take the client address from X-Forwarded-For (only behind your own proxy).")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Europe/Berlin") from exc
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'voxpop.db').as_posix()}"
+
+    @property
+    def signing_key(self) -> str:
+        """The secret key, or one generated once into data_dir (mode 0600), never into the repository."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

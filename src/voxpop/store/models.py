@@ -1,0 +1,12 @@
+"""Every table, imported in one place so Alembic and the tests see the whole schema."""
+
+from voxpop.accounts.models import AuditEntry, Department, User
+from voxpop.collection.models import Answer, Invitation, Response, ResponseAttribute
+from voxpop.customers.models import Customer
+from voxpop.store.base import Base
+from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion
+
+__all__ = [
+    "Answer", "AttributeDefinition", "AuditEntry", "Base", "Customer", "Department", "Invitation",
+    "Question", "Response", "ResponseAttribute", "Survey", "SurveyVersion", "User",
+]

@@ -1,0 +1,216 @@
+"""The shape of a survey definition file (YAML or JSON), and the rules a valid one follows."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+KEY = r"^[a-z][a-z0-9_-]{0,63}$"
+Key = Annotated[str, StringConstraints(pattern=KEY)]
+Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")]
+# A text in one language ("How did we do?") or several ({"en": "...", "de": "..."}).
+LocalText = str | dict[Language, Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
+
+QUESTION_KINDS = ("nps", "csat", "ces", "rating", "single_choice", "multiple_choice", "text")
+SCORED_KINDS = ("nps", "csat", "ces", "rating")
+# CES 1.0 asks for effort on 1–5 (lower is better); CES 2.0 asks for agreement on 1–7 (higher is better).
+CES_SCALES = {"1.0": (1, 5), "2.0": (1, 7)}
+FIXED_SCALES = {"nps": (0, 10)}
+DEFAULT_SCALES = {"csat": (1, 5)}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Scale(Strict):
+    min: int = Field(ge=0, le=1)
+    max: int = Field(ge=2, le=11)
+
+
+class Option(Strict):
+    value: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+    label: LocalText | None = None
+
+
+class Anchors(Strict):
+    low: LocalText | None = None
+    high: LocalText | None = None
+
+
+class Condition(Strict):
+    """Show a question only when an earlier answer meets one test, e.g. {question: nps, lte: 6}."""
+
+    question: Key
+    eq: int | str | None = None
+    ne: int | str | None = None
+    lt: int | None = None
+    lte: int | None = None
+    gt: int | None = None
+    gte: int | None = None
+    any_of: list[int | str] | None = Field(None, alias="in")
+    answered: bool | None = None
+
+    @model_validator(mode="after")
+    def _one_test(self) -> Condition:
+        tests = [name for name in ("eq", "ne", "lt", "lte", "gt", "gte", "any_of", "answered") if getattr(self, name) is not None]
+        if len(tests) != 1:
+            raise ValueError("a condition needs exactly one test: eq, ne, lt, lte, gt, gte, in or answered")
+        return self
+
+    def holds(self, answer: Any) -> bool:
+        """Whether the condition is met by the earlier answer (None when it was not given)."""
+        if self.answered is not None:
+            return (answer not in (None, "", [])) == self.answered
+        if answer in (None, "", []):
+            return False
+        values = answer if isinstance(answer, list) else [answer]
+        if self.eq is not None:
+            return self.eq in values
+        if self.ne is not None:
+            return self.ne not in values
+        if self.any_of is not None:
+            return any(value in self.any_of for value in values)
+        numbers = [value for value in values if isinstance(value, int)]
+        bound, compare = next(
+            (getattr(self, name), op)
+            for name, op in (("lt", int.__lt__), ("lte", int.__le__), ("gt", int.__gt__), ("gte", int.__ge__))
+            if getattr(self, name) is not None
+        )
+        return any(compare(number, bound) for number in numbers)
+
+
+class QuestionDefinition(Strict):
+    key: Key
+    kind: Literal["nps", "csat", "ces", "rating", "single_choice", "multiple_choice", "text"]
+    text: LocalText
+    help: LocalText | None = None
+    required: bool = False
+    scale: Scale | None = None
+    ces_version: Literal["1.0", "2.0"] | None = None
+    anchors: Anchors | None = None
+    options: list[Option] | None = None
+    max_length: int | None = Field(None, ge=1)
+    show_if: Condition | None = None
+
+    @model_validator(mode="after")
+    def _kind_rules(self) -> QuestionDefinition:
+        if self.kind == "nps" and self.scale is not None and (self.scale.min, self.scale.max) != (0, 10):
+            raise ValueError("an NPS question is always 0–10; use kind 'rating' for another scale")
+        if self.kind == "ces":
+            if self.ces_version is None:
+                raise ValueError("a CES question needs ces_version: '1.0' (1–5, lower is better) or '2.0' (1–7 agreement)")
+            if self.scale is not None and (self.scale.min, self.scale.max) != CES_SCALES[self.ces_version]:
+                low, high = CES_SCALES[self.ces_version]
+                raise ValueError(f"CES {self.ces_version} is on a {low}–{high} scale")
+        elif self.ces_version is not None:
+            raise ValueError("ces_version applies only to kind 'ces'")
+        if self.kind == "rating" and self.scale is None:
+            raise ValueError("a rating question needs a scale, e.g. scale: {min: 1, max: 5}")
+        if self.kind in ("single_choice", "multiple_choice"):
+            if not self.options or len(self.options) < 2:
+                raise ValueError("a choice question needs at least two options")
+            values = [option.value for option in self.options]
+            if len(set(values)) != len(values):
+                raise ValueError("option values must be unique")
+        elif self.options is not None:
+            raise ValueError(f"options apply only to choice questions, not to kind {self.kind!r}")
+        if self.kind not in SCORED_KINDS and (self.scale is not None or self.anchors is not None):
+            raise ValueError(f"a scale applies only to scored questions, not to kind {self.kind!r}")
+        if self.kind != "text" and self.max_length is not None:
+            raise ValueError("max_length applies only to kind 'text'")
+        return self
+
+    @property
+    def bounds(self) -> tuple[int, int] | None:
+        """The (low, high) of a scored question's scale."""
+        if self.kind == "ces":
+            return CES_SCALES[self.ces_version or "2.0"]
+        if self.kind in FIXED_SCALES:
+            return FIXED_SCALES[self.kind]
+        if self.scale is not None:
+            return (self.scale.min, self.scale.max)
+        return DEFAULT_SCALES.get(self.kind)
+
+
+class SurveyDefinition(Strict):
+    key: Key
+    title: LocalText
+    status: Literal["draft", "live", "closed"] = "draft"
+    languages: list[Language] = Field(default_factory=lambda: ["en"], min_length=1)
+    intro: LocalText | None = None
+    thanks: LocalText | None = None
+    attributes: list[Key] = Field(default_factory=list)
+    questions: list[QuestionDefinition] = Field(min_length=1)
+
+
+def text_in(text: LocalText | None, language: str, fallback: str) -> str:
+    """The text in `language`, else in `fallback`, else empty."""
+    if text is None:
+        return ""
+    if isinstance(text, str):
+        return text
+    return text.get(language) or text.get(fallback) or ""
+
+
+def cross_check(definition: SurveyDefinition) -> list[tuple[str, str]]:
+    """The (path, problem) pairs a field-by-field check cannot see: keys, conditions and languages."""
+    problems: list[tuple[str, str]] = []
+    seen: dict[str, QuestionDefinition] = {}
+    if len(set(definition.languages)) != len(definition.languages):
+        problems.append(("languages", "a language is listed twice"))
+    if len(set(definition.attributes)) != len(definition.attributes):
+        problems.append(("attributes", "an attribute is listed twice"))
+
+    def check_languages(path: str, text: LocalText | None) -> None:
+        if isinstance(text, dict):
+            for language in definition.languages:
+                if language not in text:
+                    problems.append((path, f"missing the {language!r} text (the survey's languages are {definition.languages})"))
+            for language in text:
+                if language not in definition.languages:
+                    problems.append((path, f"has a {language!r} text, but {language!r} is not in the survey's languages"))
+        elif isinstance(text, str) and len(definition.languages) > 1:
+            problems.append((path, f"give the text in each language: {definition.languages}"))
+
+    for name in ("title", "intro", "thanks"):
+        check_languages(name, getattr(definition, name))
+    for index, question in enumerate(definition.questions):
+        path = f"questions[{index}]"
+        if question.key in seen:
+            problems.append((f"{path}.key", f"the key {question.key!r} is used twice"))
+        check_languages(f"{path}.text", question.text)
+        check_languages(f"{path}.help", question.help)
+        if question.anchors:
+            check_languages(f"{path}.anchors.low", question.anchors.low)
+            check_languages(f"{path}.anchors.high", question.anchors.high)
+        for option_index, option in enumerate(question.options or []):
+            check_languages(f"{path}.options[{option_index}].label", option.label)
+        condition = question.show_if
+        if condition is not None:
+            earlier = seen.get(condition.question)
+            if earlier is None:
+                problems.append((f"{path}.show_if.question", f"{condition.question!r} is not an earlier question"))
+            elif earlier.kind == "text" and condition.answered is None:
+                problems.append((f"{path}.show_if", "a text answer can only be tested with 'answered'"))
+            elif earlier.kind in SCORED_KINDS and any(
+                isinstance(value, str) for value in [condition.eq, condition.ne, *(condition.any_of or [])]
+            ):
+                problems.append((f"{path}.show_if", f"{condition.question!r} is scored: compare it with numbers"))
+        seen[question.key] = question
+    return problems
+
+
+def format_location(location: tuple[Any, ...]) -> str:
+    """('questions', 2, 'scale', 'max') -> 'questions[2].scale.max'."""
+    path = ""
+    for part in location:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif re.match(r"^(str|int|dict\[.*\]|function-after\[.*\]|literal\[.*\]|list\[.*\])$", str(part)):
+            continue  # pydantic names the union branch it tried; the user does not need it
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"

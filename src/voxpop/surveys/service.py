@@ -1,0 +1,146 @@
+"""Surveys: read definition files, create or update surveys as new versions, change their status."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion
+from voxpop.surveys.schemas import SurveyDefinition, cross_check, format_location, text_in
+from voxpop.store.base import utcnow
+
+
+class SurveyFileError(ValueError):
+    """A survey file that cannot be applied; `problems` holds (path, what is wrong) pairs."""
+
+    def __init__(self, source: str, problems: list[tuple[str, str]]):
+        self.source = source
+        self.problems = problems
+        lines = "\n".join(f"  {path}: {message}" for path, message in problems)
+        super().__init__(f"{source} is not a valid survey definition:\n{lines}")
+
+
+def parse_definition(text: str, *, source: str) -> SurveyDefinition:
+    """Parse and validate a YAML or JSON survey definition (JSON is valid YAML)."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        raise SurveyFileError(source, [(where, f"not valid YAML or JSON: {getattr(exc, 'problem', exc)}")]) from None
+    if not isinstance(raw, dict):
+        raise SurveyFileError(source, [("(top level)", "expected a mapping with key, title and questions")])
+    try:
+        definition = SurveyDefinition.model_validate(raw)
+    except ValidationError as exc:
+        problems = [(format_location(error["loc"]), error["msg"].removeprefix("Value error, ")) for error in exc.errors()]
+        raise SurveyFileError(source, problems) from None
+    problems = cross_check(definition)
+    if problems:
+        raise SurveyFileError(source, problems)
+    return definition
+
+
+def read_definition(path: Path) -> SurveyDefinition:
+    """Read a survey definition file, with clear errors for a missing or undecodable file."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise SurveyFileError(str(path), [("(file)", "no such file")]) from None
+    except UnicodeDecodeError as exc:
+        raise SurveyFileError(str(path), [("(file)", f"not UTF-8 text (byte {exc.start}); save it as UTF-8")]) from None
+    return parse_definition(text, source=str(path))
+
+
+@dataclass(frozen=True)
+class ApplyResult:
+    survey: Survey
+    version: SurveyVersion
+    created: bool
+    new_version: bool
+
+
+def fingerprint(definition: SurveyDefinition) -> str:
+    """A hash of what the questions mean; status changes alone do not make a new version."""
+    content = definition.model_dump(mode="json", exclude={"status"}, by_alias=True)
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def apply(*, db_session: Session, definition: SurveyDefinition) -> ApplyResult:
+    """Create the survey, or update it; changed questions become a new version, old answers keep theirs."""
+    survey = get_by_key(db_session=db_session, key=definition.key)
+    created = survey is None
+    language = definition.languages[0]
+    if survey is None:
+        survey = Survey(key=definition.key)
+        db_session.add(survey)
+    survey.title = text_in(definition.title, language, language)
+    survey.status = definition.status
+    survey.default_language = language
+    survey.languages = list(definition.languages)
+    survey.updated_at = utcnow()
+    for name in definition.attributes:
+        if db_session.scalar(select(AttributeDefinition.id).where(AttributeDefinition.name == name)) is None:
+            db_session.add(AttributeDefinition(name=name, label=name.replace("_", " ").capitalize()))
+    db_session.flush()
+
+    current = survey.current_version
+    digest = fingerprint(definition)
+    if current is not None and current.fingerprint == digest:
+        current.definition = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+        return ApplyResult(survey, current, created, False)
+    version = SurveyVersion(
+        survey_id=survey.id,
+        number=(current.number + 1) if current else 1,
+        definition=definition.model_dump(mode="json", by_alias=True, exclude_none=True),
+        fingerprint=digest,
+    )
+    for position, question in enumerate(definition.questions):
+        low, high = question.bounds or (None, None)
+        version.questions.append(
+            Question(
+                key=question.key,
+                position=position,
+                kind=question.kind,
+                required=question.required,
+                scale_min=low,
+                scale_max=high,
+                ces_version=question.ces_version,
+                spec=question.model_dump(mode="json", by_alias=True, exclude_none=True),
+            )
+        )
+    db_session.add(version)
+    db_session.flush()
+    db_session.refresh(survey, ["versions"])
+    return ApplyResult(survey, version, created, True)
+
+
+def get_by_key(*, db_session: Session, key: str) -> Survey | None:
+    """The survey with this key, if any."""
+    return db_session.scalar(select(Survey).where(Survey.key == key))
+
+
+def list_surveys(*, db_session: Session) -> list[Survey]:
+    """All surveys, live first, then by title."""
+    surveys = db_session.scalars(select(Survey)).all()
+    return sorted(surveys, key=lambda survey: ({"live": 0, "draft": 1, "closed": 2}[survey.status], survey.title))
+
+
+def set_status(*, db_session: Session, survey: Survey, status: str) -> None:
+    """Open, close or return a survey to draft."""
+    if status not in ("draft", "live", "closed"):
+        raise ValueError(f"unknown status {status!r}; choose draft, live or closed")
+    survey.status = status
+    survey.updated_at = utcnow()
+
+
+def definition_of(version: SurveyVersion) -> SurveyDefinition:
+    """The validated definition stored with a version."""
+    return SurveyDefinition.model_validate(version.definition)

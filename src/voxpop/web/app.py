@@ -1,0 +1,144 @@
+"""The application factory: settings and store in, FastAPI app out."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+
+from voxpop import __version__
+from voxpop.settings import Settings, get_settings
+from voxpop.store.database import Database
+from voxpop.web.auth import CsrfFailed, LoginRequired, RoleForbidden
+from voxpop.web.middleware import BodyLimitMiddleware, RateLimitMiddleware, SecurityHeadersMiddleware
+from voxpop.web.problems import TITLES, is_api, problem
+from voxpop.web.ratelimit import RateLimiter
+from voxpop.web.templating import templates
+
+log = logging.getLogger("voxpop.web")
+STATIC = Path(__file__).parent / "static"
+
+
+def error_page(request: Request, status: int, detail: str, *, title: str | None = None):
+    return templates.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "title": title or TITLES.get(status, "Error"), "detail": detail},
+        status_code=status,
+    )
+
+
+def _install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
+        detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
+        if exc.status_code == 404:
+            detail = "there is nothing at this address; check the link"
+        if is_api(request.url.path):
+            return problem(exc.status_code, detail, instance=request.url.path, headers=exc.headers)
+        return error_page(request, exc.status_code, detail)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError):
+        errors = [
+            {"field": ".".join(str(part) for part in error["loc"] if part != "body"), "message": error["msg"]}
+            for error in exc.errors()
+        ]
+        detail = "the request is not valid: " + "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
+        if is_api(request.url.path):
+            return problem(422, detail, code="invalid-request", instance=request.url.path, errors=errors)
+        return error_page(request, 400, detail)
+
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, exc: LoginRequired):
+        if is_api(request.url.path):
+            return problem(401, "log in first: this API needs a staff session", code="login-required",
+                           headers={"WWW-Authenticate": 'Cookie realm="voxpop"'})
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        from urllib.parse import quote
+
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+
+    @app.exception_handler(RoleForbidden)
+    async def forbidden(request: Request, exc: RoleForbidden):
+        if is_api(request.url.path):
+            return problem(403, str(exc), code="forbidden")
+        return error_page(request, 403, str(exc))
+
+    @app.exception_handler(CsrfFailed)
+    async def csrf_failed(request: Request, exc: CsrfFailed):
+        detail = "this form has expired or did not come from this site; reload the page and try again"
+        if is_api(request.url.path):
+            return problem(403, detail, code="csrf")
+        return error_page(request, 403, detail, title="Form expired")
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):
+        log.exception("unexpected error on %s %s", request.method, request.url.path)
+        detail = "something went wrong on our side; nothing you sent was recorded twice. Try again, or tell the admin"
+        if is_api(request.url.path):
+            return problem(500, detail, code="internal")
+        return error_page(request, 500, detail)
+
+
+def create_app(settings: Settings | None = None, db: Database | None = None) -> FastAPI:
+    """Build the voxpop web application."""
+    settings = settings or get_settings()
+    db = db or Database(settings.sqlalchemy_url)
+    app = FastAPI(
+        title="voxpop",
+        version=__version__,
+        description="Collection and staff API of voxpop. Errors are application/problem+json.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,  # the Swagger UI needs a CDN; the OpenAPI document is enough
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.db = db
+
+    from voxpop.accounts.views import router as accounts_router
+    from voxpop.collection.views import router as collection_router
+    from voxpop.dashboard.views import router as dashboard_router
+
+    app.include_router(accounts_router)
+    app.include_router(collection_router)
+    app.include_router(dashboard_router)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+
+    @app.get("/", include_in_schema=False)
+    def home():
+        return RedirectResponse("/dashboard", status_code=303)
+
+    @app.get("/healthz", tags=["ops"])
+    def healthz() -> dict[str, str]:
+        """Liveness for a load balancer."""
+        return {"status": "ok", "version": __version__}
+
+    _install_error_handlers(app)
+
+    def client_of(scope) -> str:
+        if settings.trust_proxy_headers:
+            for name, value in scope["headers"]:
+                if name == b"x-forwarded-for":
+                    return value.decode("latin-1").split(",")[0].strip()[:64]
+        client = scope.get("client")
+        return client[0] if client else "unknown"
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.signing_key,
+        session_cookie="voxpop_session",
+        max_age=settings.session_max_age,
+        same_site="lax",
+        https_only=settings.secure_cookies,
+    )
+    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings.rate_limit_per_minute), client_of=client_of)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
+    return app

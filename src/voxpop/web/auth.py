@@ -1,0 +1,110 @@
+"""Who is asking: the staff session, role checks on the server, CSRF tokens, and the client's address."""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from voxpop.accounts import service as accounts
+from voxpop.accounts.models import User
+from voxpop.settings import Settings
+from voxpop.store.database import Database
+
+
+class LoginRequired(Exception):
+    """No staff session; pages redirect to the login, the API answers 401."""
+
+
+class RoleForbidden(Exception):
+    """Logged in, but the role may not do this."""
+
+    def __init__(self, role: str, allowed: tuple[str, ...]):
+        super().__init__(f"your role ({role}) may not do this; it needs one of: {', '.join(allowed)}")
+
+
+class CsrfFailed(Exception):
+    """A state-changing form without the token of this session."""
+
+
+def get_db(request: Request) -> Database:
+    return request.app.state.db
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+DbDep = Annotated[Database, Depends(get_db)]
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def client_address(request: Request, settings: Settings) -> str:
+    """The client's IP; X-Forwarded-For is believed only when the admin says a proxy sets it."""
+    if settings.trust_proxy_headers:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:64]
+    return request.client.host if request.client else "unknown"
+
+
+def current_user(request: Request, db: DbDep) -> User | None:
+    user_id = request.session.get("uid")
+    if not isinstance(user_id, int):
+        return None
+    with db.read() as db_session:
+        user = accounts.get(db_session=db_session, user_id=user_id)
+        if user is None or request.session.get("pwh") != user.password_hash[-16:]:
+            # Deactivated, deleted, or the password changed since this session began.
+            request.session.clear()
+            return None
+        db_session.expunge(user)
+        return user
+
+
+def require_user(user: Annotated[User | None, Depends(current_user)]) -> User:
+    if user is None:
+        raise LoginRequired()
+    return user
+
+
+CurrentUser = Annotated[User, Depends(require_user)]
+
+
+def require_role(*roles: str):
+    """A dependency that lets only these roles through."""
+
+    def check(user: CurrentUser) -> User:
+        if user.role not in roles:
+            raise RoleForbidden(user.role, roles)
+        return user
+
+    return check
+
+
+def csrf_token(request: Request) -> str:
+    """This session's CSRF token, created on first use."""
+    token = request.session.get("csrf")
+    if not isinstance(token, str):
+        token = secrets.token_urlsafe(32)
+        request.session["csrf"] = token
+    return token
+
+
+async def verify_csrf(request: Request) -> None:
+    """Refuse a form post whose csrf_token does not match the session's."""
+    form = await request.form()
+    sent = form.get("csrf_token")
+    expected = request.session.get("csrf")
+    if not isinstance(sent, str) or not isinstance(expected, str) or not hmac.compare_digest(sent, expected):
+        raise CsrfFailed()
+
+
+def start_session(request: Request, user: User) -> None:
+    """Log the user in with a fresh session (a new CSRF token too, against session fixation)."""
+    request.session.clear()
+    request.session["uid"] = user.id
+    request.session["pwh"] = user.password_hash[-16:]
+    csrf_token(request)

@@ -1,0 +1,119 @@
+"""ASGI middleware: body size limit, public rate limit, and security headers on every response."""
+
+from __future__ import annotations
+
+import json
+
+from voxpop.web.problems import PROBLEM_JSON
+from voxpop.web.ratelimit import RateLimiter
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _plain(status: int, detail: str, path: str, headers: list[tuple[bytes, bytes]] | None = None):
+    """A minimal response for middleware refusals: problem+json for the API, a short page otherwise."""
+    if path.startswith("/api/"):
+        body = json.dumps({"type": f"urn:voxpop:problem:{status}", "title": detail.split(";")[0], "status": status, "detail": detail}).encode()
+        content_type = PROBLEM_JSON.encode()
+    else:
+        body = (
+            f'<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
+            f'<link rel="stylesheet" href="/static/voxpop.css"><title>{status}</title>'
+            f'<main class="narrow"><h1>{status}</h1><p>{detail}</p></main></html>'
+        ).encode()
+        content_type = b"text/html; charset=utf-8"
+    raw_headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())] + (headers or [])
+
+    async def send_response(send):
+        await send({"type": "http.response.start", "status": status, "headers": raw_headers})
+        await send({"type": "http.response.body", "body": body})
+
+    return send_response
+
+
+class BodyLimitMiddleware:
+    """Refuse bodies over `max_bytes` with 413 before they are read into memory."""
+
+    def __init__(self, app, max_bytes: int):
+        self.app, self.max_bytes = app, max_bytes
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        detail = f"the request body is larger than {self.max_bytes:,} bytes; send less (e.g. shorter comments)"
+        for name, value in scope["headers"]:
+            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+                return await _plain(413, detail, scope["path"])(send)
+        received = 0
+        started = False
+
+        async def limited_receive():
+            nonlocal received
+            message = await receive()
+            received += len(message.get("body", b""))
+            if received > self.max_bytes:
+                raise BodyTooLarge()
+            return message
+
+        async def tracking_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, limited_receive, tracking_send)
+        except BodyTooLarge:
+            if not started:
+                await _plain(413, detail, scope["path"])(send)
+
+
+PUBLIC_PREFIXES = ("/s/", "/api/v1/surveys/")
+
+
+class RateLimitMiddleware:
+    """Limit the public survey pages, the collection API and login attempts per client address."""
+
+    def __init__(self, app, limiter: RateLimiter, client_of):
+        self.app, self.limiter, self.client_of = app, limiter, client_of
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http":
+            path = scope["path"]
+            if path.startswith(PUBLIC_PREFIXES) or (path == "/login" and scope["method"] == "POST"):
+                allowed, wait = self.limiter.allow(self.client_of(scope))
+                if not allowed:
+                    seconds = max(1, round(wait))
+                    detail = f"too many requests from your address; wait {seconds} s and try again"
+                    return await _plain(429, detail, path, [(b"retry-after", str(seconds).encode())])(send)
+        await self.app(scope, receive, send)
+
+
+SECURITY_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    # Invitation tokens are in survey URLs: never send them on in a Referer.
+    (b"referrer-policy", b"no-referrer"),
+    (
+        b"content-security-policy",
+        b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+    ),
+]
+
+
+class SecurityHeadersMiddleware:
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+
+        async def with_headers(message):
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, with_headers)

@@ -1,0 +1,267 @@
+"""Collection throughput: voxpop's POST /api/v1/surveys/{key}/responses against a bare FastAPI insert.
+
+What is measured: N concurrent clients (default 50, one keep-alive connection each) post survey responses
+as fast as they can for S seconds (default 20, after a 2 s warm-up that is not timed) to two servers, one
+after the other in the same run and from the same load generator:
+
+* bare:   a FastAPI app in this file whose sync endpoint parses the JSON body and inserts one row into a
+          SQLite table (WAL, synchronous=NORMAL, busy_timeout, as voxpop sets them);
+* voxpop: `voxpop serve` on SQLite with a three-question survey (nps, reason, csat), each request carrying
+          its own Idempotency-Key, the way a real integration would send it.
+
+Both are uvicorn, one worker, sync endpoints in the threadpool. The load generator shares the machine with
+the server, so the absolute numbers say little; the ratio voxpop/bare is the figure (target >= 0.30).
+
+Correctness is counted afterwards from the database files, including the warm-up requests: every 201
+must be stored (lost = acknowledged keys missing from the store), no key may be stored twice
+(duplicated = stored rows - distinct keys), and each voxpop response must have its 3 answers. The script
+exits non-zero on any error, loss, duplicate or missing answer; it never fails on timing.
+
+    .venv/bin/python benchmarks/collect.py [--clients 50] [--seconds 20] [--warmup 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+SURVEY_KEY = "bench"
+SURVEY_YAML = f"""\
+key: {SURVEY_KEY}
+title: Benchmark survey
+status: live
+questions:
+  - {{key: nps, kind: nps, text: "How likely are you to recommend us?", required: true}}
+  - {{key: reason, kind: text, text: "What is the main reason for your score?"}}
+  - {{key: csat, kind: csat, text: "How satisfied are you with your last order?"}}
+"""
+
+
+class BareBody(BaseModel):
+    answers: dict[str, Any]
+
+
+REASONS = ["Fast delivery and friendly support", "The app keeps logging me out", "Good value", "Too expensive"]
+
+
+def serve_bare(port: int, db_path: str) -> None:
+    """The baseline: what a typical small FastAPI + sqlite3 app looks like.
+
+    One shared connection (check_same_thread=False) guarded by a lock: the common bare pattern, and the
+    fair one, since voxpop also serialises its SQLite writers behind a process-wide lock.
+    """
+    import uvicorn
+    from fastapi import FastAPI, Header
+    from fastapi.responses import JSONResponse
+
+    connection = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+    for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
+        connection.execute(f"PRAGMA {pragma}")
+    connection.execute("CREATE TABLE IF NOT EXISTS responses (id INTEGER PRIMARY KEY, idempotency_key TEXT, body TEXT)")
+    lock = threading.Lock()
+    app = FastAPI()
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/responses", status_code=201)
+    def create(body: BareBody, idempotency_key: str | None = Header(None)):
+        with lock:
+            row_id = connection.execute(
+                "INSERT INTO responses (idempotency_key, body) VALUES (?, ?)", (idempotency_key, body.model_dump_json())
+            ).lastrowid
+        return JSONResponse({"id": row_id}, status_code=201)
+
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"server exited with {process.returncode} before answering:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    sys.exit(f"server at {url} did not answer /healthz within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
+
+
+class Load:
+    """Per-server tallies: every acknowledged key (warm-up included) and the timed phase's latencies."""
+
+    def __init__(self) -> None:
+        self.acked: list[str] = []
+        self.latencies: list[float] = []
+        self.ok = self.errors = 0
+        self.error_samples: list[str] = []
+        self.elapsed = 0.0
+
+
+async def drive(url: str, clients: int, seconds: float, warmup: float, load: Load) -> None:
+    import httpx
+
+    async def worker(client: httpx.AsyncClient, deadline: float, timed: bool) -> None:
+        rng = random.Random()
+        while time.perf_counter() < deadline:
+            key = str(uuid.uuid4())
+            body = {"answers": {"nps": rng.randint(0, 10), "reason": rng.choice(REASONS), "csat": rng.randint(1, 5)}}
+            started = time.perf_counter()
+            try:
+                reply = await client.post(url, json=body, headers={"Idempotency-Key": key})
+                status, detail = reply.status_code, reply.text[:200]
+            except httpx.HTTPError as exc:
+                status, detail = None, f"{type(exc).__name__}: {exc}"
+            latency = time.perf_counter() - started
+            if status == 201:
+                load.acked.append(key)
+                if timed:
+                    load.ok += 1
+                    load.latencies.append(latency)
+            else:
+                load.errors += 1  # warm-up errors count too: zero errors means zero
+                if len(load.error_samples) < 5:
+                    load.error_samples.append(f"{status}: {detail}")
+
+    limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+    pool = [httpx.AsyncClient(limits=limits, timeout=60.0) for _ in range(clients)]
+    try:
+        for duration, timed in ((warmup, False), (seconds, True)):
+            started = time.perf_counter()
+            deadline = started + duration
+            await asyncio.gather(*(worker(client, deadline, timed) for client in pool))
+            if timed:
+                load.elapsed = time.perf_counter() - started
+    finally:
+        await asyncio.gather(*(client.aclose() for client in pool))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, min(len(ordered) - 1, int(q * len(ordered) + 0.999999) - 1))] if ordered else float("nan")
+
+
+def stored_keys(db_path: Path) -> list[str]:
+    with sqlite3.connect(db_path) as connection:
+        return [key for (key,) in connection.execute("SELECT idempotency_key FROM responses")]
+
+
+def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
+    with open(log, "wb") as out:
+        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+
+
+def stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--serve-bare", nargs=2, metavar=("PORT", "DBPATH"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.serve_bare:
+        serve_bare(int(args.serve_bare[0]), args.serve_bare[1])
+        return 0
+
+    workdir = Path(tempfile.mkdtemp(prefix="voxpop-bench-"))
+    env = os.environ | {"VOXPOP_DATA_DIR": str(workdir / "data"), "VOXPOP_RATE_LIMIT_PER_MINUTE": "100000000"}
+    env.pop("VOXPOP_DATABASE_URL", None)  # this benchmark is about SQLite
+    cli = [sys.executable, "-m", "voxpop.cli"]
+    processes: list[subprocess.Popen] = []
+    results: dict[str, tuple[Load, Path]] = {}
+    try:
+        (workdir / "survey.yaml").write_text(SURVEY_YAML)
+        for step in (["db", "upgrade"], ["survey", "apply", str(workdir / "survey.yaml")]):
+            done = subprocess.run(cli + step, env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                sys.exit(f"voxpop {' '.join(step)} failed:\n{done.stdout}{done.stderr}")
+
+        bare_port, vox_port = free_port(), free_port()
+        servers = {
+            "bare": ([sys.executable, __file__, "--serve-bare", str(bare_port), str(workdir / "bare.db")],
+                     f"http://127.0.0.1:{bare_port}", "/responses", workdir / "bare.db"),
+            "voxpop": (cli + ["serve", "--port", str(vox_port)],
+                       f"http://127.0.0.1:{vox_port}", f"/api/v1/surveys/{SURVEY_KEY}/responses",
+                       workdir / "data" / "voxpop.db"),
+        }
+        for name, (command, base, path, db_path) in servers.items():
+            log = workdir / f"{name}.log"
+            process = start(command, env, log)
+            processes.append(process)
+            wait_ready(base, process, log)
+            print(f"{name}: {args.clients} clients, {args.warmup:g} s warm-up + {args.seconds:g} s ...", flush=True)
+            load = Load()
+            asyncio.run(drive(base + path, args.clients, args.seconds, args.warmup, load))
+            stop(process)  # the next server gets the CPU to itself
+            results[name] = (load, db_path)
+
+        print(f"\n{'server':<8} {'ok':>8} {'errors':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
+              f" {'acked':>8} {'stored':>8} {'lost':>5} {'dup':>5}")
+        failed = False
+        throughput = {}
+        for name, (load, db_path) in results.items():
+            keys = stored_keys(db_path)
+            lost = len(set(load.acked) - set(keys))
+            duplicated = len(keys) - len(set(keys))
+            throughput[name] = load.ok / load.elapsed if load.elapsed else 0.0
+            print(f"{name:<8} {load.ok:>8} {load.errors:>7} {throughput[name]:>9.1f}"
+                  f" {percentile(load.latencies, 0.50) * 1000:>8.1f} {percentile(load.latencies, 0.99) * 1000:>8.1f}"
+                  f" {len(load.acked):>8} {len(keys):>8} {lost:>5} {duplicated:>5}")
+            for sample in load.error_samples:
+                print(f"    error sample ({name}): {sample}")
+            failed |= bool(load.errors or lost or duplicated)
+        with sqlite3.connect(results["voxpop"][1]) as connection:
+            (responses,), (answers,) = (connection.execute(f"SELECT count(*) FROM {t}").fetchone() for t in ("responses", "answers"))
+        answers_ok = answers == 3 * responses
+        failed |= not answers_ok
+        ratio = throughput["voxpop"] / throughput["bare"] if throughput["bare"] else float("nan")
+        print(f"\nratio voxpop/bare throughput: {ratio:.2f} (target >= 0.30)")
+        print(f"voxpop answers stored: {answers} for {responses} responses (expected {3 * responses}): "
+              f"{'ok' if answers_ok else 'MISMATCH'}")
+        print("lost (acknowledged but not stored) and duplicated (stored twice) are counted over all requests,"
+              " warm-up included")
+        print("FAILED: errors, lost or duplicated responses" if failed else "correctness: ok")
+        return 1 if failed else 0
+    finally:
+        for process in processes:
+            stop(process)
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

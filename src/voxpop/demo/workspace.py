@@ -1,0 +1,213 @@
+"""The demo workspace: Northwind Outfitters, a fictional outdoor retailer, with 18 months of feedback.
+
+Three surveys (post-purchase NPS, support CSAT, onboarding CES 2.0), ~21,000 responses with seasonality
+(a busy, late-shipping December), real differences between segments and channels (a buggy app release in
+one quarter), comments whose tone follows the score, customers, departments and a user of every role.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+
+from voxpop.accounts import service as accounts
+from voxpop.collection.models import Answer, Response, ResponseAttribute
+from voxpop.customers.models import Customer
+from voxpop.store.database import Database
+from voxpop.surveys import service as surveys
+from voxpop.surveys.models import Survey
+
+HERE = Path(__file__).parent
+DEMO_PASSWORD = "voxpop-demo"
+DEMO_USERS = [
+    ("admin@northwind.example", "admin"),
+    ("manager@northwind.example", "manager"),
+    ("analyst@northwind.example", "analyst"),
+    ("agent@northwind.example", "agent"),
+    ("viewer@northwind.example", "viewer"),
+]
+DEPARTMENTS = {"admin": "Customer Experience", "manager": "Customer Experience", "analyst": "Customer Experience",
+               "agent": "Customer Service", "viewer": "Stores"}
+DAYS = 548  # 18 months
+VOLUMES = {"post-purchase": 11_500, "support-csat": 6_200, "onboarding-ces": 3_600}
+
+SEGMENTS = {"consumer": 0.0, "business": -0.6, "premium": 0.8}
+REGIONS = ["UK", "DACH", "Nordics", "Benelux"]
+PURCHASE_CHANNELS = {"web": 0.0, "store": 0.5, "app": -0.2}
+SUPPORT_CHANNELS = {"phone": 0.2, "chat": 0.0, "email": -0.5}
+TEAMS = ["orders", "returns", "technical"]
+PLANS = {"free": -0.3, "plus": 0.2, "pro": 0.3}
+
+NEGATIVE = {
+    "en": ["The parcel arrived {d} days late and nobody told me why.", "Sizing was way off and the return took weeks.",
+           "I emailed twice and never got an answer.", "The app crashed at checkout, twice.",
+           "The tent arrived with a broken pole.", "Too expensive for the quality you get.",
+           "Refund still not processed after a month.", "The delivery driver left it in the rain."],
+    "de": ["Das Paket kam {d} Tage zu spät.", "Die Größe passte nicht und die Rücksendung dauerte Wochen.",
+           "Zweimal geschrieben, nie eine Antwort bekommen.", "Die App ist beim Bezahlen abgestürzt."],
+}
+PASSIVE = {
+    "en": ["Good products, but delivery could be faster.", "Fine overall; the website is a bit confusing.",
+           "Decent quality, prices a little high.", "OK, though tracking updates were patchy.",
+           "Nice jacket, but the packaging was wasteful."],
+    "de": ["Gute Produkte, aber die Lieferung könnte schneller sein.", "Insgesamt gut, die Website ist etwas unübersichtlich."],
+}
+POSITIVE = {
+    "en": ["Fast delivery and great quality!", "The staff in the store were really helpful.",
+           "Love the jacket, fits perfectly.", "Easy returns, no questions asked.", "Best hiking boots I have owned.",
+           "Ordered on Monday, camping with it on Friday. Brilliant."],
+    "de": ["Schnelle Lieferung und tolle Qualität!", "Sehr freundliche Beratung im Laden.", "Die Jacke passt perfekt."],
+}
+SUPPORT_NEGATIVE = ["I was passed between three agents.", "Waited 40 minutes on hold.", "The answer did not solve anything.",
+                    "Chat closed before my question was answered."]
+SUPPORT_POSITIVE = ["Sorted in five minutes, thank you!", "Very friendly and knew exactly what to do.",
+                    "Replacement sent the same day.", "Clear answer, no fuss."]
+ONBOARDING_NEGATIVE = ["The payment step kept rejecting my card.", "Too many fields in the profile.",
+                       "Verification e-mail took an hour to arrive.", "The app would not log me in after sign-up."]
+ONBOARDING_POSITIVE = ["Took two minutes.", "Very smooth, well done.", "Easy, clear steps."]
+
+
+def _seasonal_volume(day: datetime) -> float:
+    return 1.0 + (0.9 if day.month in (11, 12) else 0.0) + (0.3 if day.month in (6, 7) else 0.0)
+
+
+def _seasonal_mood(day: datetime) -> float:
+    # December's rush makes deliveries late, so scores dip.
+    return -0.9 if day.month == 12 else (-0.3 if day.month == 1 else 0.0)
+
+
+def _score(rng: random.Random, mood: float, low: int, high: int, centre: float, spread: float) -> int:
+    value = rng.gauss(centre + mood * spread / 2, spread)
+    return max(low, min(high, int(round(value))))
+
+
+def _comment(rng: random.Random, fraction: float, bank: list[str]) -> str | None:
+    if rng.random() > fraction:
+        return None
+    return rng.choice(bank).format(d=rng.randint(2, 9))
+
+
+def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=None, now: datetime | None = None) -> int | None:
+    """Load the workspace; returns the number of responses, or None when `if_empty` and surveys exist."""
+    rng = random.Random(seed)
+    now = now or datetime.now(timezone.utc)
+    start = now - timedelta(days=DAYS)
+    with db.write() as db_session:
+        if if_empty and db_session.scalar(select(func.count()).select_from(Survey)):
+            return None
+        for email, role in DEMO_USERS:
+            if db_session.scalar(select(func.count()).select_from(accounts.User).where(accounts.User.email == email)) == 0:
+                accounts.create_user(db_session=db_session, email=email, password=DEMO_PASSWORD, role=role,
+                                     name=role.capitalize() + " (demo)", department=DEPARTMENTS[role])
+        versions = {}
+        for name in VOLUMES:
+            definition = surveys.read_definition(HERE / f"{name}.yaml")
+            result = surveys.apply(db_session=db_session, definition=definition)
+            versions[name] = (result.survey.id, result.version.id, {q.key: q.id for q in result.version.questions})
+
+        customers = []
+        for number in range(1, 9001):
+            segment = rng.choices(list(SEGMENTS), weights=[70, 20, 10])[0]
+            customers.append({"external_id": f"NW-{number:06d}", "email": f"customer{number}@example.com",
+                              "attributes": {"segment": segment, "region": rng.choice(REGIONS)},
+                              "created_at": start})
+        existing = set(db_session.scalars(select(Customer.external_id)))
+        fresh = [row for row in customers if row["external_id"] not in existing]
+        if fresh:
+            db_session.execute(insert(Customer), fresh)
+        customer_ids = dict(db_session.execute(select(Customer.external_id, Customer.id)).all())
+
+        day_weights = [_seasonal_volume(start + timedelta(days=offset)) for offset in range(DAYS)]
+        total = 0
+        for name, volume in VOLUMES.items():
+            survey_id, version_id, questions = versions[name]
+            responses, answers, attributes = [], [], []
+            for offset in rng.choices(range(DAYS), weights=day_weights, k=volume):
+                day = start + timedelta(days=offset, seconds=rng.randint(7 * 3600, 22 * 3600))
+                if day > now:
+                    day = now - timedelta(minutes=rng.randint(1, 600))
+                customer = rng.choice(customers)
+                segment = customer["attributes"]["segment"]
+                region = customer["attributes"]["region"]
+                mood = _seasonal_mood(day) + SEGMENTS[segment]
+                row_answers: list[dict] = []
+                row_attributes = {"segment": segment}
+                language = "en"
+                if name == "post-purchase":
+                    channel = rng.choices(list(PURCHASE_CHANNELS), weights=[55, 25, 20])[0]
+                    # The app release of the fifth month was buggy for a quarter.
+                    app_bug = channel == "app" and 120 <= offset < 210
+                    mood += PURCHASE_CHANNELS[channel] - (1.5 if app_bug else 0.0)
+                    language = "de" if region == "DACH" and rng.random() < 0.8 else "en"
+                    nps = _score(rng, mood, 0, 10, 8.1, 2.0)
+                    row_answers.append({"question_id": questions["nps"], "score": nps})
+                    if nps <= 6:
+                        text = _comment(rng, 0.6, NEGATIVE[language])
+                        if app_bug and text and rng.random() < 0.6:
+                            text = "The app crashed at checkout, twice." if language == "en" else "Die App ist beim Bezahlen abgestürzt."
+                        key = "reason"
+                    elif nps <= 8:
+                        text, key = _comment(rng, 0.4, PASSIVE[language]), "reason_passive"
+                    else:
+                        text, key = _comment(rng, 0.45, POSITIVE[language]), "reason_promoter"
+                    if text:
+                        row_answers.append({"question_id": questions[key], "text": text})
+                    if rng.random() < 0.85:
+                        delivery = _score(rng, mood + _seasonal_mood(day), 1, 5, 4.0, 1.0)
+                        row_answers.append({"question_id": questions["delivery"], "score": delivery})
+                    for item in rng.sample(["apparel", "footwear", "camping", "accessories"], k=rng.choice([1, 1, 2, 3])):
+                        row_answers.append({"question_id": questions["bought"], "choice": item})
+                    row_attributes |= {"channel": channel, "region": region}
+                elif name == "support-csat":
+                    channel = rng.choices(list(SUPPORT_CHANNELS), weights=[35, 40, 25])[0]
+                    mood += SUPPORT_CHANNELS[channel]
+                    csat = _score(rng, mood, 1, 5, 3.9, 1.05)
+                    row_answers.append({"question_id": questions["csat"], "score": csat})
+                    resolved = "yes" if csat >= 4 else rng.choice(["partly", "no"])
+                    row_answers.append({"question_id": questions["resolved"], "choice": resolved})
+                    text = _comment(rng, 0.35, SUPPORT_POSITIVE if csat >= 4 else SUPPORT_NEGATIVE)
+                    if text:
+                        row_answers.append({"question_id": questions["comment"], "text": text})
+                    row_attributes |= {"channel": channel, "team": rng.choice(TEAMS)}
+                else:
+                    plan = rng.choices(list(PLANS), weights=[50, 35, 15])[0]
+                    mood += PLANS[plan]
+                    ces = _score(rng, mood, 1, 7, 5.3, 1.4)
+                    row_answers.append({"question_id": questions["ces"], "score": ces})
+                    if ces <= 4:
+                        row_answers.append({"question_id": questions["hardest"],
+                                            "choice": rng.choice(["signup", "payment", "payment", "profile", "app"])})
+                    text = _comment(rng, 0.3, ONBOARDING_POSITIVE if ces >= 5 else ONBOARDING_NEGATIVE)
+                    if text:
+                        row_answers.append({"question_id": questions["comment"], "text": text})
+                    row_attributes["plan"] = plan
+                responses.append({
+                    "public_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    "survey_id": survey_id, "version_id": version_id,
+                    "customer_id": customer_ids[customer["external_id"]],
+                    "language": language, "channel": "web", "submitted_at": day,
+                    "invitation_id": None, "idempotency_key": None, "request_fingerprint": None,
+                })
+                answers.append(row_answers)
+                attributes.append(row_attributes)
+            ids = db_session.scalars(
+                insert(Response).returning(Response.id, sort_by_parameter_order=True), responses
+            ).all()
+            answer_rows = [
+                {"response_id": response_id, "score": None, "choice": None, "text": None} | answer
+                for response_id, row_answers in zip(ids, answers) for answer in row_answers
+            ]
+            attribute_rows = [
+                {"response_id": response_id, "name": key, "value": value}
+                for response_id, row_attributes in zip(ids, attributes) for key, value in row_attributes.items()
+            ]
+            db_session.execute(insert(Answer), answer_rows)
+            db_session.execute(insert(ResponseAttribute), attribute_rows)
+            total += len(ids)
+            if progress is not None:
+                progress.print(f"  {name}: {len(ids):,} responses")
+    return total

@@ -1,21 +1,19 @@
 """Collection throughput: voxpop's POST /api/v1/surveys/{key}/responses against a bare FastAPI insert.
 
-What is measured: N concurrent clients (default 50, one keep-alive connection each) post survey responses
-as fast as they can for S seconds (default 20, after a 2 s warm-up that is not timed) to two servers, one
-after the other in the same run and from the same load generator:
+N concurrent clients (default 50, one keep-alive connection each) post survey responses as fast as they
+can for S seconds (default 20, after a 2 s warm-up that is not timed) to two servers, one after the other,
+in the same run and from the same load generator:
 
-* bare:   a FastAPI app in this file whose sync endpoint parses the JSON body and inserts one row into a
-          SQLite table (WAL, synchronous=NORMAL, busy_timeout, as voxpop sets them);
-* voxpop: `voxpop serve` on SQLite with a three-question survey (nps, reason, csat), each request carrying
-          its own Idempotency-Key, the way a real integration would send it.
+* bare:   a FastAPI app defined here whose sync endpoint validates the JSON body and inserts one row into
+          SQLite (WAL, synchronous=NORMAL, busy_timeout: the pragmas voxpop sets);
+* voxpop: `voxpop serve` on SQLite with a three-question survey (nps, reason, csat); every request carries
+          its own Idempotency-Key, as a real integration would.
 
-Both are uvicorn, one worker, sync endpoints in the threadpool. The load generator shares the machine with
-the server, so the absolute numbers say little; the ratio voxpop/bare is the figure (target >= 0.30).
-
-Correctness is counted afterwards from the database files, including the warm-up requests: every 201
-must be stored (lost = acknowledged keys missing from the store), no key may be stored twice
-(duplicated = stored rows - distinct keys), and each voxpop response must have its 3 answers. The script
-exits non-zero on any error, loss, duplicate or missing answer; it never fails on timing.
+Both run on uvicorn with one worker and sync endpoints in the threadpool. The load generator shares the
+machine with the server, so absolute numbers say little; the ratio voxpop/bare is the figure (target
+>= 0.30). Correctness is counted afterwards from the database files over all requests, warm-up included:
+every 201 must be stored (lost), no key stored twice (dup), each voxpop response must have its 3 answers.
+The exit status is 1 on any error, loss, duplicate or missing answer; it never depends on timing.
 
     .venv/bin/python benchmarks/collect.py [--clients 50] [--seconds 20] [--warmup 2]
 """
@@ -24,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import random
 import shutil
@@ -35,9 +34,12 @@ import tempfile
 import threading
 import time
 import uuid
+from contextlib import closing
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
 from pydantic import BaseModel
 
 SURVEY_KEY = "bench"
@@ -50,26 +52,24 @@ questions:
   - {{key: reason, kind: text, text: "What is the main reason for your score?"}}
   - {{key: csat, kind: csat, text: "How satisfied are you with your last order?"}}
 """
+REASONS = ["Fast delivery and friendly support", "The app keeps logging me out", "Good value", "Too expensive"]
 
 
 class BareBody(BaseModel):
     answers: dict[str, Any]
 
 
-REASONS = ["Fast delivery and friendly support", "The app keeps logging me out", "Good value", "Too expensive"]
-
-
 def serve_bare(port: int, db_path: str) -> None:
-    """The baseline: what a typical small FastAPI + sqlite3 app looks like.
+    """The baseline, as a typical small FastAPI + sqlite3 app is written.
 
-    One shared connection (check_same_thread=False) guarded by a lock: the common bare pattern, and the
-    fair one, since voxpop also serialises its SQLite writers behind a process-wide lock.
+    One shared connection (check_same_thread=False) behind a lock: the common bare pattern, and the fair
+    one, since voxpop also serialises its SQLite writers behind a process-wide lock.
     """
     import uvicorn
     from fastapi import FastAPI, Header
     from fastapi.responses import JSONResponse
 
-    connection = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
+    connection = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)  # autocommit
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
         connection.execute(f"PRAGMA {pragma}")
     connection.execute("CREATE TABLE IF NOT EXISTS responses (id INTEGER PRIMARY KEY, idempotency_key TEXT, body TEXT)")
@@ -91,42 +91,19 @@ def serve_bare(port: int, db_path: str) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
-    import httpx
-
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            sys.exit(f"server exited with {process.returncode} before answering:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(url + "/healthz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    sys.exit(f"server at {url} did not answer /healthz within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
-
-
+@dataclass
 class Load:
     """Per-server tallies: every acknowledged key (warm-up included) and the timed phase's latencies."""
 
-    def __init__(self) -> None:
-        self.acked: list[str] = []
-        self.latencies: list[float] = []
-        self.ok = self.errors = 0
-        self.error_samples: list[str] = []
-        self.elapsed = 0.0
+    acked: list[str] = field(default_factory=list)
+    latencies: list[float] = field(default_factory=list)
+    error_samples: list[str] = field(default_factory=list)
+    ok: int = 0
+    errors: int = 0
+    elapsed: float = 0.0
 
 
 async def drive(url: str, clients: int, seconds: float, warmup: float, load: Load) -> None:
-    import httpx
-
     async def worker(client: httpx.AsyncClient, deadline: float, timed: bool) -> None:
         rng = random.Random()
         while time.perf_counter() < deadline:
@@ -145,7 +122,7 @@ async def drive(url: str, clients: int, seconds: float, warmup: float, load: Loa
                     load.ok += 1
                     load.latencies.append(latency)
             else:
-                load.errors += 1  # warm-up errors count too: zero errors means zero
+                load.errors += 1  # warm-up errors count too
                 if len(load.error_samples) < 5:
                     load.error_samples.append(f"{status}: {detail}")
 
@@ -154,27 +131,41 @@ async def drive(url: str, clients: int, seconds: float, warmup: float, load: Loa
     try:
         for duration, timed in ((warmup, False), (seconds, True)):
             started = time.perf_counter()
-            deadline = started + duration
-            await asyncio.gather(*(worker(client, deadline, timed) for client in pool))
-            if timed:
-                load.elapsed = time.perf_counter() - started
+            await asyncio.gather(*(worker(client, started + duration, timed) for client in pool))
+            load.elapsed = time.perf_counter() - started
     finally:
         await asyncio.gather(*(client.aclose() for client in pool))
 
 
 def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, int(q * len(ordered) + 0.999999) - 1))] if ordered else float("nan")
+    """Nearest-rank percentile, in milliseconds."""
+    ordered = sorted(values) or [float("nan")]
+    return 1000 * ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
 
-def stored_keys(db_path: Path) -> list[str]:
-    with sqlite3.connect(db_path) as connection:
-        return [key for (key,) in connection.execute("SELECT idempotency_key FROM responses")]
+def query(db_path: Path, sql: str) -> list[tuple]:
+    with closing(sqlite3.connect(db_path)) as connection:
+        return connection.execute(sql).fetchall()
 
 
-def start(command: list[str], env: dict[str, str], log: Path) -> subprocess.Popen:
-    with open(log, "wb") as out:
-        return subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"server exited with {process.returncode} before answering:\n{log.read_text()[-3000:]}")
+        try:
+            if httpx.get(url + "/healthz", timeout=1.0).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    sys.exit(f"server at {url} did not answer /healthz within {timeout:.0f} s:\n{log.read_text()[-3000:]}")
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -210,52 +201,46 @@ def main() -> int:
             done = subprocess.run(cli + step, env=env, capture_output=True, text=True)
             if done.returncode != 0:
                 sys.exit(f"voxpop {' '.join(step)} failed:\n{done.stdout}{done.stderr}")
-
         bare_port, vox_port = free_port(), free_port()
         servers = {
             "bare": ([sys.executable, __file__, "--serve-bare", str(bare_port), str(workdir / "bare.db")],
                      f"http://127.0.0.1:{bare_port}", "/responses", workdir / "bare.db"),
-            "voxpop": (cli + ["serve", "--port", str(vox_port)],
-                       f"http://127.0.0.1:{vox_port}", f"/api/v1/surveys/{SURVEY_KEY}/responses",
-                       workdir / "data" / "voxpop.db"),
+            "voxpop": (cli + ["serve", "--port", str(vox_port)], f"http://127.0.0.1:{vox_port}",
+                       f"/api/v1/surveys/{SURVEY_KEY}/responses", workdir / "data" / "voxpop.db"),
         }
         for name, (command, base, path, db_path) in servers.items():
             log = workdir / f"{name}.log"
-            process = start(command, env, log)
-            processes.append(process)
+            with open(log, "wb") as out:
+                processes.append(process := subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT))
             wait_ready(base, process, log)
             print(f"{name}: {args.clients} clients, {args.warmup:g} s warm-up + {args.seconds:g} s ...", flush=True)
-            load = Load()
+            results[name] = (load := Load(), db_path)
             asyncio.run(drive(base + path, args.clients, args.seconds, args.warmup, load))
             stop(process)  # the next server gets the CPU to itself
-            results[name] = (load, db_path)
 
         print(f"\n{'server':<8} {'ok':>8} {'errors':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
               f" {'acked':>8} {'stored':>8} {'lost':>5} {'dup':>5}")
-        failed = False
-        throughput = {}
+        failed, throughput = False, {}
         for name, (load, db_path) in results.items():
-            keys = stored_keys(db_path)
+            keys = [key for (key,) in query(db_path, "SELECT idempotency_key FROM responses")]
             lost = len(set(load.acked) - set(keys))
             duplicated = len(keys) - len(set(keys))
             throughput[name] = load.ok / load.elapsed if load.elapsed else 0.0
             print(f"{name:<8} {load.ok:>8} {load.errors:>7} {throughput[name]:>9.1f}"
-                  f" {percentile(load.latencies, 0.50) * 1000:>8.1f} {percentile(load.latencies, 0.99) * 1000:>8.1f}"
+                  f" {percentile(load.latencies, 0.50):>8.1f} {percentile(load.latencies, 0.99):>8.1f}"
                   f" {len(load.acked):>8} {len(keys):>8} {lost:>5} {duplicated:>5}")
             for sample in load.error_samples:
                 print(f"    error sample ({name}): {sample}")
             failed |= bool(load.errors or lost or duplicated)
-        with sqlite3.connect(results["voxpop"][1]) as connection:
-            (responses,), (answers,) = (connection.execute(f"SELECT count(*) FROM {t}").fetchone() for t in ("responses", "answers"))
-        answers_ok = answers == 3 * responses
-        failed |= not answers_ok
-        ratio = throughput["voxpop"] / throughput["bare"] if throughput["bare"] else float("nan")
+        [(responses, answers)] = query(
+            results["voxpop"][1], "SELECT (SELECT count(*) FROM responses), (SELECT count(*) FROM answers)"
+        )
+        failed |= answers != 3 * responses
+        ratio = throughput["voxpop"] / (throughput["bare"] or float("nan"))
         print(f"\nratio voxpop/bare throughput: {ratio:.2f} (target >= 0.30)")
-        print(f"voxpop answers stored: {answers} for {responses} responses (expected {3 * responses}): "
-              f"{'ok' if answers_ok else 'MISMATCH'}")
-        print("lost (acknowledged but not stored) and duplicated (stored twice) are counted over all requests,"
-              " warm-up included")
-        print("FAILED: errors, lost or duplicated responses" if failed else "correctness: ok")
+        print(f"voxpop answers stored: {answers} for {responses} responses (expected {3 * responses})")
+        print("lost = acknowledged but not stored, dup = stored twice; both over all requests, warm-up included")
+        print("FAILED: errors, lost, duplicated or missing rows" if failed else "correctness: ok")
         return 1 if failed else 0
     finally:
         for process in processes:

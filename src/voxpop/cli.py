@@ -9,7 +9,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from voxpop.settings import Settings, get_settings
 
@@ -122,7 +121,7 @@ def survey_invite(
     from voxpop.surveys import service
 
     db = _database()
-    table = Table("customer", "link")
+    lines = []
     with db.write() as db_session:
         survey = service.get_by_key(db_session=db_session, key=key)
         if survey is None:
@@ -131,8 +130,10 @@ def survey_invite(
         for external_id in targets:
             person = collection.get_or_create_customer(db_session=db_session, external_id=external_id) if external_id else None
             token = collection.create_invitation(db_session=db_session, survey=survey, customer=person, valid_days=valid_days)
-            table.add_row(external_id or "–", f"{base_url.rstrip('/')}/s/{key}?t={token}")
-    out.print(table)
+            lines.append(f"{external_id or '-'}\t{base_url.rstrip('/')}/s/{key}?t={token}")
+    # One plain line per invitation (customer, TAB, link), so scripts can read it.
+    for line in lines:
+        print(line)
 
 
 @app.command()

@@ -118,7 +118,7 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
         existing = set(db_session.scalars(select(Customer.external_id)))
         fresh = [row for row in customers if row["external_id"] not in existing]
         if fresh:
-            db_session.execute(insert(Customer), fresh)
+            db_session.execute(insert(Customer.__table__), fresh)
         customer_ids = dict(db_session.execute(select(Customer.external_id, Customer.id)).all())
 
         day_weights = [_seasonal_volume(start + timedelta(days=offset)) for offset in range(DAYS)]
@@ -194,8 +194,10 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                 })
                 answers.append(row_answers)
                 attributes.append(row_attributes)
+            # Core inserts on the tables: the ORM's bulk path sends one statement per row to PostgreSQL.
+            table = Response.__table__
             ids = db_session.scalars(
-                insert(Response).returning(Response.id, sort_by_parameter_order=True), responses
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), responses
             ).all()
             answer_rows = [
                 {"response_id": response_id, "score": None, "choice": None, "text": None} | answer
@@ -205,8 +207,8 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                 {"response_id": response_id, "name": key, "value": value}
                 for response_id, row_attributes in zip(ids, attributes) for key, value in row_attributes.items()
             ]
-            db_session.execute(insert(Answer), answer_rows)
-            db_session.execute(insert(ResponseAttribute), attribute_rows)
+            db_session.execute(insert(Answer.__table__), answer_rows)
+            db_session.execute(insert(ResponseAttribute.__table__), attribute_rows)
             total += len(ids)
             if progress is not None:
                 progress.print(f"  {name}: {len(ids):,} responses")

@@ -1,0 +1,75 @@
+"""The command line: exit 2 and a clear message for bad input, against the configured database."""
+
+import pytest
+from sqlalchemy import select
+from typer.testing import CliRunner
+
+from voxpop.accounts.models import User
+from voxpop.cli import app
+from voxpop.settings import get_settings
+from tests.helpers import FEEDBACK_SURVEY
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def configured(monkeypatch, database_url, db, tmp_path):
+    monkeypatch.setenv("VOXPOP_DATABASE_URL", database_url)
+    monkeypatch.setenv("VOXPOP_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    yield db
+    get_settings.cache_clear()
+
+
+def test_survey_apply_creates_then_versions(configured, tmp_path):
+    path = tmp_path / "feedback.yaml"
+    path.write_text(FEEDBACK_SURVEY)
+    first = runner.invoke(app, ["survey", "apply", str(path)])
+    assert first.exit_code == 0 and "created: version 1" in first.output
+    path.write_text(FEEDBACK_SURVEY.replace("What did you buy?", "What did you order?"))
+    second = runner.invoke(app, ["survey", "apply", str(path)])
+    assert second.exit_code == 0 and "new version: version 2" in second.output
+
+
+def test_survey_apply_names_the_bad_field(configured, tmp_path):
+    path = tmp_path / "bad.json"
+    path.write_text('{"key": "s", "title": "T", "questions": [{"key": "q", "kind": "nps", "text": "R?", "required": "often"}]}')
+    result = runner.invoke(app, ["survey", "apply", str(path)])
+    assert result.exit_code == 2
+    assert "questions[0].required: Input should be a valid boolean" in result.stderr
+
+
+def test_survey_apply_on_a_missing_or_non_utf8_file(configured, tmp_path):
+    assert runner.invoke(app, ["survey", "apply", str(tmp_path / "none.yaml")]).exit_code == 2
+    latin = tmp_path / "latin.yaml"
+    latin.write_bytes("key: s\ntitle: Café\n".encode("cp1252"))
+    result = runner.invoke(app, ["survey", "apply", str(latin)])
+    assert result.exit_code == 2 and "save it as UTF-8" in result.stderr
+
+
+def test_user_create_with_password_on_stdin(configured):
+    result = runner.invoke(app, ["user", "create", "Ana@Example.com", "--role", "agent", "--password-stdin"],
+                           input="a long enough secret\n")
+    assert result.exit_code == 0, result.output
+    with configured.read() as db_session:
+        user = db_session.scalar(select(User))
+        assert (user.email, user.role) == ("ana@example.com", "agent")
+        assert user.password_hash.startswith("$argon2id$")
+
+
+@pytest.mark.parametrize("arguments, message", [
+    (["--role", "boss"], "unknown role 'boss'"),
+    (["--role", "admin"], "at least 10 characters"),
+])
+def test_user_create_refuses_bad_input(configured, arguments, message):
+    result = runner.invoke(app, ["user", "create", "x@example.com", *arguments, "--password-stdin"], input="short\n")
+    assert result.exit_code == 2 and message in result.stderr
+
+
+def test_invite_prints_single_use_links(configured, tmp_path):
+    path = tmp_path / "feedback.yaml"
+    path.write_text(FEEDBACK_SURVEY)
+    runner.invoke(app, ["survey", "apply", str(path)])
+    result = runner.invoke(app, ["survey", "invite", "feedback", "--customer", "C-1", "--customer", "C-2"])
+    assert result.exit_code == 0 and result.output.count("/s/feedback?t=") == 2
+    assert runner.invoke(app, ["survey", "invite", "nope"]).exit_code == 2

@@ -1,0 +1,75 @@
+"""The demo workspace is big and realistic enough to show what voxpop does."""
+
+from datetime import datetime, timezone
+
+import pytest
+
+from tests.conftest import empty
+from sqlalchemy import case, func, select
+
+from voxpop.accounts.models import ROLES, User
+from voxpop.analysis.survey_metrics import survey_summaries
+from voxpop.collection.models import Answer, Response, ResponseAttribute
+from voxpop.demo.workspace import NEGATIVE, POSITIVE, load_demo
+from voxpop.surveys.models import Question
+
+NOW = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
+
+
+@pytest.fixture(scope="module")
+def demo(_session_db):
+    """Loaded once per backend for this module (it takes seconds), emptied afterwards."""
+    assert load_demo(_session_db, now=NOW) >= 20_000
+    yield _session_db
+    empty(_session_db)
+
+
+def nps_where(db_session, *conditions):
+    score = Answer.score
+    promoters, detractors, n = db_session.execute(
+        select(func.sum(case((score >= 9, 1), else_=0)), func.sum(case((score <= 6, 1), else_=0)), func.count(score))
+        .join(Question, Answer.question_id == Question.id)
+        .join(Response, Answer.response_id == Response.id)
+        .where(Question.kind == "nps", *conditions)
+    ).one()
+    return 100 * (promoters - detractors) / n
+
+
+def test_the_demo_has_three_surveys_18_months_and_every_role(demo):
+    with demo.read() as db_session:
+        summaries = {summary.key: summary for summary in survey_summaries(db_session, min_base=30)}
+        assert set(summaries) == {"post-purchase", "support-csat", "onboarding-ces"}
+        assert sum(summary.responses for summary in summaries.values()) >= 20_000
+        assert summaries["post-purchase"].nps.n == summaries["post-purchase"].responses
+        assert summaries["onboarding-ces"].ces_version == "2.0"
+        first, last = db_session.execute(select(func.min(Response.submitted_at), func.max(Response.submitted_at))).one()
+        first = first if isinstance(first, datetime) else datetime.fromisoformat(first)
+        assert (NOW - first.replace(tzinfo=timezone.utc)).days >= 540
+        assert set(db_session.scalars(select(User.role))) == set(ROLES)
+
+
+def test_segments_differ_and_december_dips(demo):
+    with demo.read() as db_session:
+        def segment(name):
+            return Response.id.in_(select(ResponseAttribute.response_id).where(
+                ResponseAttribute.name == "segment", ResponseAttribute.value == name))
+        assert nps_where(db_session, segment("premium")) > nps_where(db_session, segment("business")) + 10
+        months = func.extract("month", Response.submitted_at)
+        assert nps_where(db_session, months == 12) < nps_where(db_session, months.in_((4, 5))) - 5
+
+
+def test_comment_tone_follows_the_score(demo):
+    negative = set(NEGATIVE["en"]) | set(NEGATIVE["de"])
+    positive = set(POSITIVE["en"]) | set(POSITIVE["de"])
+    with demo.read() as db_session:
+        by_key = dict(db_session.execute(
+            select(Question.key, func.count()).join(Answer, Answer.question_id == Question.id)
+            .where(Answer.text.is_not(None)).group_by(Question.key)).all())
+        assert by_key["reason"] > 500 and by_key["reason_promoter"] > 500
+        texts = db_session.scalars(select(Answer.text).join(Question, Answer.question_id == Question.id)
+                                   .where(Question.key == "reason_promoter")).all()
+        assert all(text in positive for text in texts) and not any(text in negative for text in texts)
+
+
+def test_loading_twice_with_if_empty_adds_nothing(demo):
+    assert load_demo(demo, now=NOW, if_empty=True) is None

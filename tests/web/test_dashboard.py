@@ -1,0 +1,33 @@
+"""The dashboard and its JSON twin show the same counts; comments are escaped."""
+
+from voxpop.collection import flows
+from tests.helpers import apply_survey, login, make_user
+
+
+def answer(db, **answers):
+    flows.record_response(db, flows.load_survey(db, "feedback"), flows.Submission(answers=answers, channel="api"),
+                          max_text_length=5000)
+
+
+def test_the_json_twin_counts_responses_and_metrics(client, db):
+    apply_survey(db)
+    for score in [10, 9, 8, 3]:
+        answer(db, nps=score, csat=5 if score > 5 else 2, ease=6)
+    login(client, make_user(db))
+    survey = client.get("/api/v1/dashboard").json()["surveys"][0]
+    assert survey["responses"] == 4
+    nps = survey["metrics"]["nps"]
+    assert (nps["value"], nps["n"], nps["low_base"]) == (25.0, 4, True)
+    assert survey["metrics"]["csat"]["value"] == 75.0
+    assert survey["metrics"]["ces"]["ces_version"] == "2.0" and survey["metrics"]["ces"]["value"] == 6.0
+
+
+def test_the_page_escapes_comments_and_says_when_the_base_is_low(client, db):
+    apply_survey(db)
+    answer(db, nps=2, why_low='<script>alert("x")</script><img src=x onerror=alert(1)>')
+    login(client, make_user(db))
+    page = client.get("/dashboard").text
+    assert "<script>alert" not in page and "<img src=x" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    assert "not enough responses" in page
+    assert 'data-testid="responses-feedback">1<' in page

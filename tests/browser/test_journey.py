@@ -111,7 +111,7 @@ def test_keyboard_only_respondent_sees_where_the_focus_is(db, open_context, scre
     page.keyboard.press("Space")
     for _ in range(9):
         page.keyboard.press("ArrowRight")
-    expect(nps.and_(page.locator('[value="9"]'))).to_be_checked()
+    expect(nps.and_(page.get_by_role("radio", name="9", exact=True))).to_be_checked()
     assert page.evaluate(HAS_FOCUS_RING), "the focused NPS box shows no focus ring"
     screenshot(page, "phone-1-nps-focused")
 

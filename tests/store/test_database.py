@@ -62,3 +62,13 @@ def test_upgrade_twice_is_harmless(database_url):
     with database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
     database.dispose()
+
+
+def test_the_migrations_match_the_models(db):
+    # A model change without a migration would only show up on someone's production database.
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    with db.engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}), Base.metadata)
+    assert differences == []

@@ -116,3 +116,19 @@ def test_garbage_in_the_form_is_never_a_500(client, db):
     apply_survey(db)
     for data in ({"page": "x"}, {"page": "-5", "q_nps": "abc"}, {"q_bought": "boats"}, {"lang": "zz" * 100}):
         assert client.post("/s/feedback", data=data).status_code < 500
+
+
+def test_back_returns_to_the_earlier_page_with_the_answers_kept(client, db):
+    apply_survey(db)
+    second = answer_page_one(client, nps="4")
+    back = client.post("/s/feedback", data={"form_token": form_token_from(second.text), "page": "1", "lang": "en",
+                                            "q_nps": "4", "q_why_low": "half-typed", "back": "1"})
+    assert back.status_code == 200 and "Step 1 of 2" in back.text and 'value="4" checked' in back.text
+    assert 'name="q_why_low" value="half-typed"' in back.text  # carried along, not lost
+    assert stored(db) == 0
+
+
+def test_the_error_summary_names_the_question(client, db):
+    apply_survey(db)
+    reply = answer_page_one(client, nps="")
+    assert "How likely are you to recommend us?: Please answer this question." in reply.text

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
+        "back": "Back",
+        "choose_all": "Choose all that apply.",
         "next": "Next",
         "submit": "Send my answers",
         "required": "required",
@@ -42,6 +44,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "language": "Language",
     },
     "de": {
+        "back": "Zurück",
+        "choose_all": "Wählen Sie alles Zutreffende.",
         "next": "Weiter",
         "submit": "Antworten senden",
         "required": "Pflichtfeld",
@@ -77,6 +81,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "language": "Sprache",
     },
     "fr": {
+        "back": "Retour",
+        "choose_all": "Choisissez toutes les réponses qui s'appliquent.",
         "next": "Suivant",
         "submit": "Envoyer mes réponses",
         "required": "obligatoire",
@@ -112,6 +118,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "language": "Langue",
     },
     "es": {
+        "back": "Atrás",
+        "choose_all": "Elija todas las que correspondan.",
         "next": "Siguiente",
         "submit": "Enviar mis respuestas",
         "required": "obligatoria",

@@ -132,6 +132,7 @@ def _render_page(
         for item in (value if isinstance(value, list) else [value])
     ]
     query = {"lang": language} | ({"t": invitation} if invitation else {}) | attributes
+    texts = {question.key: text_in(question.text, language, fallback) for question in definition.questions}
     context = {
         "lang": language,
         "survey": survey,
@@ -140,6 +141,10 @@ def _render_page(
         "questions": [_question_view(question, language, fallback) for question in shown],
         "answers": answers,
         "errors": {error.question: message(language, error.code, **error.params) for error in errors},
+        "error_list": [
+            (error.question, texts.get(error.question, error.question), message(language, error.code, **error.params))
+            for error in errors
+        ],
         "notice": notice,
         "page": page,
         "page_count": len(all_pages),
@@ -236,6 +241,13 @@ def _submit_page(request: Request, key: str, db, settings, form: FormData):
             notice=message(language, "error.form_expired"), status=400, **render,
         )
     token = _form_token(settings, survey.key, nonce)
+    if form.get("back") and page > 0:
+        # Back keeps every answer given so far, valid or not, and checks nothing.
+        earlier, _ = validate(survey.definition, answers, max_text_length=settings.max_text_length, through_page=page - 1)
+        previous = max(
+            (index for index in range(page) if any(is_shown(q, earlier) for q in all_pages[index])), default=0
+        )
+        return _render_page(request, survey, page=previous, answers=answers, errors=[], form_token=token, **render)
     cleaned, errors = validate(survey.definition, answers, max_text_length=settings.max_text_length, through_page=page)
     if errors:
         first_bad = min(

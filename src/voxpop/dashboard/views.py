@@ -33,7 +33,7 @@ def _summary_json(summary: SurveySummary) -> dict[str, Any]:
         "csat": _estimate("csat", summary.csat),
         "ces": _estimate("ces", summary.ces) | {"ces_version": summary.ces_version} if summary.ces else None,
         "ces_agree": _estimate("ces_agree", summary.ces_agree),
-    }
+    } | {f"mean:{key}": _estimate("mean", rating) for key, rating in summary.ratings.items()}
     return {
         "key": summary.key,
         "title": summary.title,

@@ -1,19 +1,22 @@
 """Collection throughput: voxpop's POST /api/v1/surveys/{key}/responses against a bare FastAPI insert.
 
 N concurrent clients (default 50, one keep-alive connection each) post survey responses as fast as they
-can for S seconds (default 20, after a 2 s warm-up that is not timed) to two servers, one after the other,
-in the same run and from the same load generator:
+can for S seconds (default 20, after an untimed 2 s warm-up) to two servers, one after the other:
 
 * bare:   a FastAPI app defined here whose sync endpoint validates the JSON body and inserts one row into
           SQLite (WAL, synchronous=NORMAL, busy_timeout: the pragmas voxpop sets);
 * voxpop: `voxpop serve` on SQLite with a three-question survey (nps, reason, csat); every request carries
           its own Idempotency-Key, as a real integration would.
 
-Both run on uvicorn with one worker and sync endpoints in the threadpool. The load generator shares the
-machine with the server, so absolute numbers say little; the ratio voxpop/bare is the figure (target
->= 0.30). Correctness is counted afterwards from the database files over all requests, warm-up included:
-every 201 must be stored (lost), no key stored twice (dup), each voxpop response must have its 3 answers.
-The exit status is 1 on any error, loss, duplicate or missing answer; it never depends on timing.
+Why: the bare server pays only what no collection endpoint can avoid (HTTP, JSON, one SQLite commit), so
+the ratio is the price of voxpop's own work (survey lookup, validation, idempotency, answer rows). Both run
+on uvicorn, one worker, sync endpoints in the threadpool; the load generator shares the machine, so the
+absolute numbers say little and the ratio voxpop/bare is the figure (target >= 0.30).
+
+Correctness is counted afterwards from the database files, over all requests including the warm-up: every
+201 must be stored (lost = acknowledged keys missing), no key stored twice (dup = rows - distinct keys), and
+each voxpop response must have its 3 answer rows. The exit status is 1 on any error, loss, duplicate or
+missing answer; it never depends on timing.
 
     .venv/bin/python benchmarks/collect.py [--clients 50] [--seconds 20] [--warmup 2]
 """
@@ -40,6 +43,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import uvicorn
+from fastapi import FastAPI, Header
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 SURVEY_KEY = "bench"
@@ -60,21 +66,13 @@ class BareBody(BaseModel):
 
 
 def serve_bare(port: int, db_path: str) -> None:
-    """The baseline, as a typical small FastAPI + sqlite3 app is written.
-
-    One shared connection (check_same_thread=False) behind a lock: the common bare pattern, and the fair
-    one, since voxpop also serialises its SQLite writers behind a process-wide lock.
-    """
-    import uvicorn
-    from fastapi import FastAPI, Header
-    from fastapi.responses import JSONResponse
-
+    """The baseline, as a small FastAPI + sqlite3 app is typically written: one shared connection
+    (check_same_thread=False) behind a lock. Fair, as voxpop also serialises SQLite writers behind a lock."""
     connection = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)  # autocommit
     for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "busy_timeout=10000"):
         connection.execute(f"PRAGMA {pragma}")
     connection.execute("CREATE TABLE IF NOT EXISTS responses (id INTEGER PRIMARY KEY, idempotency_key TEXT, body TEXT)")
-    lock = threading.Lock()
-    app = FastAPI()
+    lock, app = threading.Lock(), FastAPI()
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
@@ -94,12 +92,11 @@ def serve_bare(port: int, db_path: str) -> None:
 @dataclass
 class Load:
     """Per-server tallies: every acknowledged key (warm-up included) and the timed phase's latencies."""
-
     acked: list[str] = field(default_factory=list)
     latencies: list[float] = field(default_factory=list)
     error_samples: list[str] = field(default_factory=list)
-    ok: int = 0
-    errors: int = 0
+    ok: int = 0  # 201s in the timed phase
+    errors: int = 0  # anything but 201, warm-up included
     elapsed: float = 0.0
 
 
@@ -122,7 +119,7 @@ async def drive(url: str, clients: int, seconds: float, warmup: float, load: Loa
                     load.ok += 1
                     load.latencies.append(latency)
             else:
-                load.errors += 1  # warm-up errors count too
+                load.errors += 1
                 if len(load.error_samples) < 5:
                     load.error_samples.append(f"{status}: {detail}")
 
@@ -137,8 +134,7 @@ async def drive(url: str, clients: int, seconds: float, warmup: float, load: Loa
         await asyncio.gather(*(client.aclose() for client in pool))
 
 
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile, in milliseconds."""
+def percentile(values: list[float], q: float) -> float:  # nearest rank, in milliseconds
     ordered = sorted(values) or [float("nan")]
     return 1000 * ordered[max(0, math.ceil(q * len(ordered)) - 1)]
 
@@ -169,7 +165,7 @@ def wait_ready(url: str, process: subprocess.Popen, log: Path, timeout: float = 
 
 
 def stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
+    if process.poll() is None:  # stops only the servers this script started
         process.terminate()
         try:
             process.wait(timeout=15)
@@ -232,9 +228,8 @@ def main() -> int:
             for sample in load.error_samples:
                 print(f"    error sample ({name}): {sample}")
             failed |= bool(load.errors or lost or duplicated)
-        [(responses, answers)] = query(
-            results["voxpop"][1], "SELECT (SELECT count(*) FROM responses), (SELECT count(*) FROM answers)"
-        )
+        counts = "SELECT (SELECT count(*) FROM responses), (SELECT count(*) FROM answers)"
+        [(responses, answers)] = query(results["voxpop"][1], counts)
         failed |= answers != 3 * responses
         ratio = throughput["voxpop"] / (throughput["bare"] or float("nan"))
         print(f"\nratio voxpop/bare throughput: {ratio:.2f} (target >= 0.30)")

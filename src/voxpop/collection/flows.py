@@ -11,7 +11,6 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -102,32 +101,48 @@ class Recorded:
     replayed: bool
 
 
-@lru_cache(maxsize=256)
-def _version_content(version_id: int, definition_json: str) -> SurveyDefinition:
-    # A version's questions never change, so its parsed definition can be kept.
-    return SurveyDefinition.model_validate_json(definition_json)
+# A version's questions never change, so each version is parsed once per process. Keyed by database too:
+# one process may serve several (the tests do), and ids repeat across them.
+_VERSIONS: dict[tuple[str, int, str], tuple[SurveyDefinition, dict[str, tuple[int, str]]]] = {}
 
 
 def load_survey(db: Database, key: str) -> OpenSurvey:
-    """The survey with this key and its current version, or SurveyNotFound."""
+    """The survey with this key and its newest version, or SurveyNotFound. One indexed query when the
+    version is already known; the status is always read afresh, so closing a survey takes effect at once."""
+    if len(key) > 64:
+        raise SurveyNotFound(f"there is no survey with key {key!r}")
     with db.read() as db_session:
-        survey = db_session.scalar(select(Survey).where(Survey.key == key)) if len(key) <= 64 else None
-        version = survey.current_version if survey is not None else None
-        if survey is None or version is None:
+        row = db_session.execute(
+            select(Survey.id, Survey.title, Survey.status, Survey.languages, Survey.default_language,
+                   SurveyVersion.id, SurveyVersion.number, SurveyVersion.fingerprint)
+            .join(SurveyVersion, SurveyVersion.survey_id == Survey.id)
+            .where(Survey.key == key)
+            .order_by(SurveyVersion.number.desc())
+            .limit(1)
+        ).first()
+        if row is None:
             raise SurveyNotFound(f"there is no survey with key {key!r}")
-        questions = service.version_questions(db_session=db_session, version_id=version.id)
-        definition = _version_content(version.id, json.dumps(version.definition, sort_keys=True))
-        return OpenSurvey(
-            id=survey.id,
-            key=survey.key,
-            title=survey.title,
-            status=survey.status,
-            languages=list(survey.languages or [survey.default_language]),
-            version_id=version.id,
-            version_number=version.number,
-            definition=definition,
-            questions=questions,
-        )
+        survey_id, title, status, languages, default_language, version_id, number, digest = row
+        cache_key = (str(db.url), version_id, digest)
+        if cache_key not in _VERSIONS:
+            if len(_VERSIONS) > 1024:
+                _VERSIONS.clear()
+            definition = SurveyDefinition.model_validate(
+                db_session.scalar(select(SurveyVersion.definition).where(SurveyVersion.id == version_id))
+            )
+            _VERSIONS[cache_key] = (definition, service.version_questions(db_session=db_session, version_id=version_id))
+        definition, questions = _VERSIONS[cache_key]
+    return OpenSurvey(
+        id=survey_id,
+        key=key,
+        title=title,
+        status=status,
+        languages=list(languages or [default_language]),
+        version_id=version_id,
+        version_number=number,
+        definition=definition,
+        questions=questions,
+    )
 
 
 def fingerprint(submission: Submission, answers: Answers, language: str) -> str:
@@ -170,11 +185,14 @@ def record_response(db: Database, survey: OpenSurvey, submission: Submission, *,
     """Validate and store one response exactly once; raises SubmissionRefused with the reason otherwise."""
     answers, attributes, language = check(survey, submission, max_text_length=max_text_length)
     digest = fingerprint(submission, answers, language)
+    # Most retries find their twin here, outside the single writer; a twin that commits in between is
+    # caught by the unique constraint below.
+    with db.read() as db_session:
+        replay = _earlier_twin(db_session, survey, submission, digest)
+    if replay is not None:
+        return replay
     try:
         with db.write() as db_session:
-            replay = _earlier_twin(db_session, survey, submission, digest)
-            if replay is not None:
-                return replay
             customer_id = invitation_id = None
             if submission.invitation_token:
                 invitation = service.find_invitation(db_session=db_session, survey_id=survey.id, token=submission.invitation_token)
@@ -201,9 +219,9 @@ def record_response(db: Database, survey: OpenSurvey, submission: Submission, *,
                 idempotency_key=submission.idempotency_key,
                 request_fingerprint=digest,
             )
-            return Recorded(response.public_id, survey.key, survey.version_number, response.submitted_at, False)
+        return Recorded(response.public_id, survey.key, survey.version_number, response.submitted_at, False)
     except IntegrityError:
-        # A concurrent twin committed first (possible on PostgreSQL): answer as it was answered.
+        # A concurrent twin committed between our check and our insert: answer as it was answered.
         with db.read() as db_session:
             replay = _earlier_twin(db_session, survey, submission, digest)
             if replay is not None:

@@ -52,8 +52,8 @@ class Response(Base):
     channel: Mapped[str] = mapped_column(String(16))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    answers: Mapped[list[Answer]] = relationship(lazy="selectin", cascade="all, delete-orphan")
-    attributes: Mapped[list[ResponseAttribute]] = relationship(lazy="selectin", cascade="all, delete-orphan")
+    answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
+    attributes: Mapped[list[ResponseAttribute]] = relationship(cascade="all, delete-orphan")
 
 
 class Answer(Base):

@@ -6,6 +6,7 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
@@ -16,6 +17,11 @@ from voxpop.customers.models import Customer
 from voxpop.store.base import utcnow
 from voxpop.surveys.models import Question, Survey
 from voxpop.surveys.schemas import SCORED_KINDS
+
+
+class StoredResponse(NamedTuple):
+    public_id: str
+    submitted_at: datetime
 
 
 def token_hash(token: str) -> str:
@@ -89,41 +95,45 @@ def insert_response(
     invitation_id: int | None = None,
     idempotency_key: str | None = None,
     request_fingerprint: str | None = None,
-) -> Response:
-    """Insert one validated response with its answers and attributes (the caller owns the transaction)."""
-    response = Response(
-        public_id=str(uuid.uuid4()),
-        survey_id=survey_id,
-        version_id=version_id,
-        customer_id=customer_id,
-        invitation_id=invitation_id,
-        idempotency_key=idempotency_key,
-        request_fingerprint=request_fingerprint,
-        language=language,
-        channel=channel,
-        submitted_at=utcnow(),
-    )
-    db_session.add(response)
-    db_session.flush()
+) -> StoredResponse:
+    """Insert one validated response with its answers and attributes (the caller owns the transaction).
+
+    Core inserts, not the ORM: this is the hot path of every submission, and it runs inside the single
+    writer on SQLite, so every statement saved is throughput gained."""
+    stored = StoredResponse(str(uuid.uuid4()), utcnow())
+    response_id = db_session.execute(
+        insert(Response.__table__).returning(Response.__table__.c.id),
+        [{
+            "public_id": stored.public_id,
+            "survey_id": survey_id,
+            "version_id": version_id,
+            "customer_id": customer_id,
+            "invitation_id": invitation_id,
+            "idempotency_key": idempotency_key,
+            "request_fingerprint": request_fingerprint,
+            "language": language,
+            "channel": channel,
+            "submitted_at": stored.submitted_at,
+        }],
+    ).scalar_one()
     rows = []
     for key, value in answers.items():
         question_id, kind = questions[key]
+        row = {"response_id": response_id, "question_id": question_id, "score": None, "choice": None, "text": None}
         if kind in SCORED_KINDS:
-            rows.append({"response_id": response.id, "question_id": question_id, "score": value})
+            rows.append(row | {"score": value})
         elif kind in ("single_choice", "multiple_choice"):
-            chosen = value if isinstance(value, list) else [value]
-            rows.extend({"response_id": response.id, "question_id": question_id, "choice": item} for item in chosen)
+            rows.extend(row | {"choice": item} for item in (value if isinstance(value, list) else [value]))
         else:
-            rows.append({"response_id": response.id, "question_id": question_id, "text": value})
+            rows.append(row | {"text": value})
     if rows:
-        # Bulk rows carry every column, so that executemany binds the same set for each.
-        db_session.execute(insert(Answer), [{"score": None, "choice": None, "text": None} | row for row in rows])
+        db_session.execute(insert(Answer.__table__), rows)
     if attributes:
         db_session.execute(
-            insert(ResponseAttribute),
-            [{"response_id": response.id, "name": name, "value": value} for name, value in attributes.items()],
+            insert(ResponseAttribute.__table__),
+            [{"response_id": response_id, "name": name, "value": value} for name, value in attributes.items()],
         )
-    return response
+    return stored
 
 
 def version_questions(*, db_session: Session, version_id: int) -> dict[str, tuple[int, str]]:

@@ -18,7 +18,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
-    engine = create_engine(url, pool_size=8, max_overflow=32, pool_pre_ping=False)
+    # Reads: as many kept connections as the threadpool has threads (40), or each burst reopens them.
+    # Writes: one at a time in this process, so a small pool suffices.
+    pool_size = 2 if immediate else 40
+    engine = create_engine(url, pool_size=pool_size, max_overflow=10, pool_pre_ping=False)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record):

@@ -38,7 +38,7 @@ class Survey(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    versions: Mapped[list[SurveyVersion]] = relationship(order_by="SurveyVersion.number", lazy="selectin")
+    versions: Mapped[list[SurveyVersion]] = relationship(order_by="SurveyVersion.number")
 
     @property
     def current_version(self) -> SurveyVersion | None:
@@ -57,7 +57,7 @@ class SurveyVersion(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
-    questions: Mapped[list[Question]] = relationship(order_by="Question.position", lazy="selectin")
+    questions: Mapped[list[Question]] = relationship(order_by="Question.position")
 
 
 class Question(Base):

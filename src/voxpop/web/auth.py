@@ -29,11 +29,12 @@ class CsrfFailed(Exception):
     """A state-changing form without the token of this session."""
 
 
-def get_db(request: Request) -> Database:
+async def get_db(request: Request) -> Database:
+    # async: a plain def would cost a threadpool hop per request for a dictionary lookup
     return request.app.state.db
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+from anyio import to_thread
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
@@ -23,6 +25,7 @@ from voxpop.web.templating import templates
 
 log = logging.getLogger("voxpop.web")
 STATIC = Path(__file__).parent / "static"
+THREADS = 8
 
 
 def error_page(request: Request, status: int, detail: str, *, title: str | None = None):
@@ -91,7 +94,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     """Build the voxpop web application."""
     settings = settings or get_settings()
     db = db or Database(settings.sqlalchemy_url)
+    @asynccontextmanager
+    async def lifespan(_app):
+        # Fewer worker threads than anyio's default 40: writes are serialised anyway, and every extra
+        # thread only adds GIL handovers to the single writer's critical section.
+        to_thread.current_default_thread_limiter().total_tokens = THREADS
+        yield
+
     app = FastAPI(
+        lifespan=lifespan,
         title="voxpop",
         version=__version__,
         description="Collection and staff API of voxpop. Errors are application/problem+json.",

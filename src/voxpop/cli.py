@@ -136,6 +136,135 @@ def survey_invite(
         print(line)
 
 
+def _scale(text: str | None) -> tuple[int, int] | None:
+    if text is None:
+        return None
+    try:
+        low, high = (int(part) for part in text.replace("–", "-").split("-", 1))
+    except ValueError:
+        fail(f"--scale takes LOW-HIGH, e.g. 0-10 or 1-5, not {text!r}")
+    if low >= high:
+        fail(f"--scale {text}: the low end must be below the high end")
+    return low, high
+
+
+def _filters(pairs: list[str] | None) -> dict[str, list[str]]:
+    filters: dict[str, list[str]] = {}
+    for pair in pairs or []:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            fail(f"--filter takes COLUMN=VALUE, not {pair!r}")
+        filters.setdefault(name, []).append(value)
+    return filters
+
+
+def _print_rows(rows: list[dict], keys: list[str], output: str) -> None:
+    import csv
+    import json
+
+    fields = ["metric", "n", "value", "se", "ci_low", "ci_high", "confidence", "low_base"]
+    if output == "json":
+        print(json.dumps({"rows": rows}, ensure_ascii=False, default=str))
+        return
+    if output == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=keys + fields, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    from rich.table import Table
+
+    table = Table(*keys, "metric", "n", "value", "interval", "se", show_edge=False, header_style="bold")
+    for row in rows:
+        digits = 2 if row["metric"].startswith(("mean", "ces")) and not row["metric"].endswith("agree") else 1
+        value = "–" if row["value"] is None else f"{row['value']:.{digits}f}"
+        interval = "–" if row["ci_low"] is None else f"{row['ci_low']:.{digits}f} to {row['ci_high']:.{digits}f}"
+        if row["low_base"] and row["n"]:
+            value += " (low base)"
+        se = "–" if row["se"] is None else f"{row['se']:.{digits + 1}f}"
+        table.add_row(*("(blank)" if row[key] is None else str(row[key]) for key in keys), row["metric"], f"{row['n']:,}", value, interval, se)
+    out.print(table)
+    if rows and rows[0].get("confidence"):
+        out.print(f"intervals at {rows[0]['confidence']:.0%} confidence", style="dim")
+
+
+@app.command("metrics")
+def metrics_command(
+    file: Annotated[Path | None, typer.Argument(help="CSV, TSV, Parquet or XLSX export; omit with --survey.")] = None,
+    metric: Annotated[str, typer.Option(help="nps, csat, ces or mean.")] = ...,  # type: ignore[assignment]
+    score: Annotated[str | None, typer.Option(help="Column holding the scores (files).")] = None,
+    survey: Annotated[str | None, typer.Option(help="A survey in the database instead of a file.")] = None,
+    question: Annotated[str | None, typer.Option(help="With --survey: the question key, when several qualify.")] = None,
+    scale: Annotated[str | None, typer.Option(help="LOW-HIGH, e.g. 1-10; default the metric's standard scale.")] = None,
+    cuts: Annotated[str | None, typer.Option(help="NPS cut points DETRACTOR_MAX,PROMOTER_MIN, e.g. 6,9.")] = None,
+    by: Annotated[list[str] | None, typer.Option(help="Group by this column or attribute; repeatable.")] = None,
+    period: Annotated[str | None, typer.Option(help="day, week, month or quarter.")] = None,
+    time: Annotated[str | None, typer.Option(help="Column holding the answer time (files).")] = None,
+    filter_: Annotated[list[str] | None, typer.Option("--filter", help="COLUMN=VALUE; repeatable.")] = None,
+    confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level of the intervals.")] = 0.95,
+    method: Annotated[str, typer.Option(help="NPS interval: adjusted-wald (Rocks 2016) or wald.")] = "adjusted-wald",
+    min_base: Annotated[int | None, typer.Option(help="Flag groups below this n (default: VOXPOP_MIN_BASE).")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+) -> None:
+    """NPS, CSAT, CES or a mean, with n and a confidence interval, per group and period."""
+    from voxpop.analysis import sources
+    from voxpop.analysis.engine import MetricError, MetricSpec, compute
+    from voxpop.core.estimates import NpsCuts
+    from voxpop.metrics import MetricNote, metrics
+
+    settings = get_settings()
+    if output not in ("table", "json", "csv"):
+        fail(f"--format must be table, json or csv, not {output!r}")
+    if period is not None and period not in ("day", "week", "month", "quarter"):
+        fail(f"--period must be day, week, month or quarter, not {period!r}")
+    if (file is None) == (survey is None):
+        fail("give either an export FILE or --survey KEY")
+    cut_points = None
+    if cuts is not None:
+        try:
+            cut_points = tuple(int(part) for part in cuts.split(","))
+            assert len(cut_points) == 2
+        except (ValueError, AssertionError):
+            fail(f"--cuts takes DETRACTOR_MAX,PROMOTER_MIN, e.g. 6,9, not {cuts!r}")
+    floor = min_base if min_base is not None else settings.min_base
+    try:
+        if file is not None:
+            if score is None:
+                fail("name the score column with --score")
+            spec_scale = _scale(scale)
+            if metric == "nps" and spec_scale not in (None, (0, 10)) and cut_points is None:
+                err.print(f"note: NPS on a {spec_scale[0]}–{spec_scale[1]} scale, counted as detractors ≤ 6 and "
+                          "promoters ≥ 9 (state others with --cuts)", highlight=False)
+            import warnings
+
+            with warnings.catch_warnings(record=True) as notes:
+                warnings.simplefilter("ignore")
+                warnings.simplefilter("always", MetricNote)
+                rows = metrics(file, metric=metric, score=score, scale=spec_scale, cuts=cut_points, by=by,  # type: ignore[arg-type]
+                               period=period, time=time, filters=_filters(filter_), confidence=confidence,  # type: ignore[arg-type]
+                               min_base=floor, method=method)
+            for note in notes:
+                err.print(f"note: {note.message}", highlight=False)
+        else:
+            kind = "rating" if metric == "mean" else metric
+            connection = sources.store_connection(settings.sqlalchemy_url)
+            table, info = sources.survey_answers(connection, survey=survey, kind=kind, question=question,
+                                                 attributes=list(by or []), filters=_filters(filter_))
+            if metric == "nps":
+                nps_cuts = NpsCuts(int(info["scale_min"]), int(info["scale_max"]), *(cut_points or (6, 9)))
+                spec = MetricSpec.create("nps", (int(info["scale_min"]), int(info["scale_max"])), cuts=nps_cuts)
+            else:
+                spec = MetricSpec.create(metric, (int(info["scale_min"]), int(info["scale_max"])),  # type: ignore[arg-type]
+                                         ces_version=info.get("ces_version"))
+            rows = [row.as_dict() for row in compute(
+                table, spec, score="score", by=by, period=period, time="submitted_at",  # type: ignore[arg-type]
+                zone=settings.timezone, min_base=floor, confidence=confidence, method=method)]
+    except MetricError as exc:
+        fail(str(exc))
+    except ValueError as exc:
+        fail(str(exc))
+    _print_rows(rows, [*(by or []), *(["period"] if period else [])], output)
+
+
 @app.command()
 def demo(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when surveys already exist.")] = False,

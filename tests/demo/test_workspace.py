@@ -8,6 +8,7 @@ from tests.conftest import empty
 from sqlalchemy import case, func, select
 
 from voxpop.accounts.models import ROLES, User
+from voxpop.analysis.sources import store_connection
 from voxpop.analysis.survey_metrics import survey_summaries
 from voxpop.collection.models import Answer, Response, ResponseAttribute
 from voxpop.demo.workspace import NEGATIVE, POSITIVE, load_demo
@@ -37,7 +38,9 @@ def nps_where(db_session, *conditions):
 
 def test_the_demo_has_three_surveys_18_months_and_every_role(demo):
     with demo.read() as db_session:
-        summaries = {summary.key: summary for summary in survey_summaries(db_session, min_base=30)}
+        connection = store_connection(demo.url)
+        summaries = {summary.key: summary for summary in survey_summaries(db_session, connection, min_base=30)}
+        connection.disconnect()
         assert set(summaries) == {"post-purchase", "support-csat", "onboarding-ces"}
         assert sum(summary.responses for summary in summaries.values()) >= 20_000
         assert summaries["post-purchase"].nps.n == summaries["post-purchase"].responses

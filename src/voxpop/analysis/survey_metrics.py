@@ -1,41 +1,22 @@
 """The dashboard's numbers: the store counts (sufficient statistics per question), core.estimates computes.
 
-This is the one place survey metrics are read for pages and the API. The database reduces answers to
-counts, sums and sums of squares; no raw rows come into Python.
+This is the one place survey metrics are read for pages and the API. The engine (Ibis, on the store itself)
+reduces answers to counts, sums and sums of squares; no raw rows come into Python.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
-from sqlalchemy import case, func, select
+import ibis.expr.types as ir
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from voxpop.analysis.engine import MetricSpec, Row, compute
 from voxpop.collection.models import Answer, Response
-from voxpop.core import estimates
 from voxpop.core.estimates import Estimate
-from voxpop.surveys.models import Question, Survey, SurveyVersion
-
-CES2_AGREE = 5  # on CES 2.0's 1–7 agreement scale, 5–7 are the "agree" answers
-
-
-@dataclass(frozen=True)
-class QuestionStatistics:
-    """Sufficient statistics of one scored question (pooled over versions with the same key and scale)."""
-
-    survey_id: int
-    key: str
-    kind: str
-    ces_version: str | None
-    scale_min: int
-    scale_max: int
-    n: int
-    promoters: int
-    detractors: int
-    top_two: int
-    agree: int
-    total: float
+from voxpop.surveys.models import Question, Survey
 
 
 @dataclass
@@ -53,71 +34,70 @@ class SurveySummary:
     ratings: dict[str, Estimate] = field(default_factory=dict)
 
 
-def question_statistics(db_session: Session) -> list[QuestionStatistics]:
-    """Counts per scored question. Grouping by kind, CES version and scale keeps unlike scales apart."""
-    score = Answer.score
-    rows = db_session.execute(
-        select(
-            SurveyVersion.survey_id,
-            Question.key,
-            Question.kind,
-            Question.ces_version,
-            Question.scale_min,
-            Question.scale_max,
-            func.count(score),
-            func.sum(case((score >= 9, 1), else_=0)),
-            func.sum(case((score <= 6, 1), else_=0)),
-            func.sum(case((score >= Question.scale_max - 1, 1), else_=0)),
-            func.sum(case((score >= CES2_AGREE, 1), else_=0)),
-            func.sum(score),
-        )
-        .join(Question, Answer.question_id == Question.id)
-        .join(SurveyVersion, Question.version_id == SurveyVersion.id)
-        .where(Question.kind.in_(("nps", "csat", "ces", "rating")), score.is_not(None))
-        .group_by(
-            SurveyVersion.survey_id, Question.key, Question.kind, Question.ces_version, Question.scale_min, Question.scale_max
-        )
-        .order_by(SurveyVersion.survey_id, Question.key)
-    ).all()
-    return [
-        QuestionStatistics(*row[:6], int(row[6]), int(row[7] or 0), int(row[8] or 0), int(row[9] or 0), int(row[10] or 0), float(row[11] or 0))
-        for row in rows
-    ]
+def scored_answers(connection) -> ir.Table:
+    """Every scored answer with its survey, question key, kind and scale (the engine's input)."""
+    return question_catalogue(connection).join(
+        connection.table("answers").select("question_id", "score"), "question_id"
+    ).filter(lambda table: table.kind.isin(["nps", "csat", "ces", "rating"]) & table.score.notnull())
 
 
-def survey_summaries(db_session: Session, *, min_base: int) -> list[SurveySummary]:
-    """Every survey with its response count and headline metrics."""
+def question_catalogue(connection) -> ir.Table:
+    """Each question row with its survey's key: question_id, survey, question, kind, scale_min, scale_max,
+    ces_version."""
+    questions = connection.table("questions")
+    versions = connection.table("survey_versions").select(version_id="id", survey_id="survey_id")
+    surveys = connection.table("surveys").select(survey_id="id", survey="key")
+    return (questions.select(question_id="id", version_id="version_id", question="key", kind="kind",
+                             scale_min="scale_min", scale_max="scale_max", ces_version="ces_version")
+            .join(versions, "version_id").join(surveys, "survey_id")
+            .select("question_id", "survey", "question", "kind", "scale_min", "scale_max", "ces_version"))
+
+
+def survey_estimates(connection, *, min_base: int, confidence: float = 0.95) -> list[Row]:
+    """Each scored question's metric per survey, through the engine: one query per kind and scale, so
+    unlike scales and CES versions are never pooled."""
+    table = scored_answers(connection)
+    variants = table.select("kind", "scale_min", "scale_max", "ces_version").distinct().execute()
+    rows: list[Row] = []
+    for variant in variants.to_dict("records"):
+        kind, low, high = variant["kind"], int(variant["scale_min"]), int(variant["scale_max"])
+        version = variant["ces_version"] if isinstance(variant["ces_version"], str) else None
+        subset = table.filter(table.kind == kind, table.scale_min == low, table.scale_max == high)
+        if version:
+            subset = subset.filter(subset.ces_version == version)
+        spec = MetricSpec.create("mean" if kind == "rating" else kind, (low, high), ces_version=version)
+        rows += compute(subset, spec, score="score", by=["survey", "question"], min_base=min_base, confidence=confidence)
+    return rows
+
+
+def survey_summaries(db_session: Session, connection, *, min_base: int) -> list[SurveySummary]:
+    """Every survey with its response count and headline metrics (the first question of each kind)."""
     counts = {
         survey_id: (count, last)
         for survey_id, count, last in db_session.execute(
             select(Response.survey_id, func.count(), func.max(Response.submitted_at)).group_by(Response.survey_id)
         )
     }
-    surveys = db_session.scalars(select(Survey)).all()
-    summaries: dict[int, SurveySummary] = {}
-    for survey in surveys:
+    summaries: dict[str, SurveySummary] = {}
+    for survey in db_session.scalars(select(Survey)).all():
         count, last = counts.get(survey.id, (0, None))
         if isinstance(last, str):  # SQLite returns max() of a timestamp as text
             last = datetime.fromisoformat(last)
-        summaries[survey.id] = SurveySummary(survey.key, survey.title, survey.status, count, last)
-    for stats in question_statistics(db_session):
-        summary = summaries[stats.survey_id]
-        if stats.kind == "nps" and summary.nps is None:
-            summary.nps = estimates.nps(
-                promoters=stats.promoters,
-                passives=stats.n - stats.promoters - stats.detractors,
-                detractors=stats.detractors,
-                min_base=min_base,
-            )
-        elif stats.kind == "csat" and summary.csat is None:
-            summary.csat = estimates.top_box(top=stats.top_two, n=stats.n, min_base=min_base)
-        elif stats.kind == "ces" and summary.ces is None:
-            summary.ces = estimates.mean(n=stats.n, total=stats.total, min_base=min_base)
-            summary.ces_version = stats.ces_version
-            if stats.ces_version == "2.0":
-                summary.ces_agree = estimates.top_box(top=stats.agree, n=stats.n, min_base=min_base)
-        elif stats.kind == "rating":
-            summary.ratings[stats.key] = estimates.mean(n=stats.n, total=stats.total, min_base=min_base)
+        if last is not None and last.tzinfo is None:
+            last = last.replace(tzinfo=timezone.utc)
+        summaries[survey.key] = SurveySummary(survey.key, survey.title, survey.status, count, last)
+    for row in survey_estimates(connection, min_base=min_base):
+        summary = summaries[row.keys["survey"]]
+        if row.metric == "nps" and summary.nps is None:
+            summary.nps = row.estimate
+        elif row.metric == "csat" and summary.csat is None:
+            summary.csat = row.estimate
+        elif row.metric.startswith("ces") and row.metric.endswith("agree"):
+            summary.ces_agree = summary.ces_agree or row.estimate
+        elif row.metric.startswith("ces") and summary.ces is None:
+            summary.ces, summary.ces_version = row.estimate, row.metric.removeprefix("ces")
+        elif row.metric == "mean":
+            summary.ratings.setdefault(row.keys["question"], row.estimate)
     order = {"live": 0, "draft": 1, "closed": 2}
     return sorted(summaries.values(), key=lambda summary: (order[summary.status], summary.title))
 

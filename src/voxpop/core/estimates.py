@@ -1,16 +1,24 @@
-"""Customer metrics from sufficient statistics. Pure: counts in, estimates out.
-
-Intervals and significance tests are the metrics engine's work (issue 3); until then an Estimate carries
-the value, its base n and the low-base flag, and leaves se and the interval empty rather than guess.
+"""Customer metrics from sufficient statistics, each with its base and its uncertainty. Pure: counts in,
+estimates out. Every value is on the scale users read: NPS −100..100, shares in %, means on the item scale.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+
+from scipy import stats
+
+NPS_SCALE = 100.0
 
 
 @dataclass(frozen=True)
 class Estimate:
+    """A metric's value with its base n, standard error and confidence interval.
+
+    `low_base` is set when n is below the workspace minimum: pages then say "not enough responses"
+    instead of showing a bold number. With no answers at all, value and interval are None."""
+
     value: float | None
     n: int
     low_base: bool
@@ -20,21 +28,120 @@ class Estimate:
     confidence: float | None = None
 
 
-def nps(*, promoters: int, passives: int, detractors: int, min_base: int) -> Estimate:
-    """Net Promoter Score, −100..100: % promoters (9–10) − % detractors (0–6); skipped answers are not in n
-    (Reichheld 2003, "The One Number You Need to Grow", HBR)."""
+@dataclass(frozen=True)
+class NpsCuts:
+    """Where detractors end and promoters begin. Stated, never guessed: a 1–10 recommend question uses
+    NpsCuts(low=1, high=10) with the same 0–6 / 9–10 meaning, i.e. detractors 1–6."""
+
+    low: int = 0
+    high: int = 10
+    detractor_max: int = 6
+    promoter_min: int = 9
+
+    def __post_init__(self):
+        if not self.low <= self.detractor_max < self.promoter_min <= self.high:
+            raise ValueError(
+                f"NPS cut points must satisfy low ≤ detractor_max < promoter_min ≤ high, got {self.low}, "
+                f"{self.detractor_max}, {self.promoter_min}, {self.high}"
+            )
+
+
+def z_value(confidence: float) -> float:
+    """Two-sided standard normal quantile, e.g. 1.96 for 0.95."""
+    if not 0.0 < confidence < 1.0:
+        raise ValueError(f"confidence must be between 0 and 1 (exclusive), got {confidence}")
+    return float(stats.norm.ppf(0.5 + confidence / 2.0))
+
+
+def _clip(value: float, low: float, high: float) -> float:
+    return min(max(value, low), high)
+
+
+def nps_variance(*, promoters: float, detractors: float, n: float) -> float:
+    """Trinomial variance of one answer's NPS contribution: p_P + p_D − (p_P − p_D)² (Rocks 2016)."""
+    p_promoters, p_detractors = promoters / n, detractors / n
+    return p_promoters + p_detractors - (p_promoters - p_detractors) ** 2
+
+
+def nps(
+    *,
+    promoters: int,
+    passives: int,
+    detractors: int,
+    min_base: int,
+    confidence: float = 0.95,
+    method: str = "adjusted-wald",
+) -> Estimate:
+    """Net Promoter Score (Reichheld 2003): % promoters − % detractors; skipped answers are never in n.
+
+    se is the trinomial standard error. The default interval is the adjusted Wald of Rocks (2016, The
+    American Statistician 70(4)): add 3/4 promoter, 1.5 passives and 3/4 detractor; method="wald" gives the
+    plain Wald interval."""
     n = promoters + passives + detractors
-    value = 100.0 * (promoters - detractors) / n if n else None
-    return Estimate(value=value, n=n, low_base=n < min_base)
+    if n == 0:
+        return Estimate(value=None, n=0, low_base=True, confidence=confidence)
+    z = z_value(confidence)
+    value = (promoters - detractors) / n
+    se = math.sqrt(nps_variance(promoters=promoters, detractors=detractors, n=n) / n)
+    if method == "wald":
+        centre, half = value, z * se
+    elif method == "adjusted-wald":
+        adjusted_n = n + 3
+        centre = (promoters - detractors) / adjusted_n
+        half = z * math.sqrt(nps_variance(promoters=promoters + 0.75, detractors=detractors + 0.75, n=adjusted_n) / adjusted_n)
+    else:
+        raise ValueError(f"unknown NPS interval method {method!r}; use 'adjusted-wald' or 'wald'")
+    # At very small n the adjusted centre shrinks so far towards 0 that the interval can miss the observed
+    # value (one promoter: NPS 100, interval to 98.5); widening it to include the value is conservative.
+    low, high = min(_clip(centre - half, -1, 1), value), max(_clip(centre + half, -1, 1), value)
+    return Estimate(
+        value=NPS_SCALE * value, n=n, low_base=n < min_base, se=NPS_SCALE * se,
+        ci_low=NPS_SCALE * low, ci_high=NPS_SCALE * high, confidence=confidence,
+    )
 
 
-def top_box(*, top: int, n: int, min_base: int) -> Estimate:
-    """Top-box share in %, e.g. CSAT as the share answering 4 or 5 on 1–5 (ACSI/CSAT convention)."""
-    value = 100.0 * top / n if n else None
-    return Estimate(value=value, n=n, low_base=n < min_base)
+def wilson_interval(successes: float, n: float, confidence: float) -> tuple[float, float]:
+    """Wilson score interval for a proportion (Wilson 1927, JASA 22(158)), on 0..1."""
+    z = z_value(confidence)
+    p = successes / n
+    denominator = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denominator
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denominator
+    # Exactly 0 and 1 at the edges: rounding would otherwise put the bound a hair inside p.
+    return min(max(0.0, centre - half), p), max(min(1.0, centre + half), p)
 
 
-def mean(*, n: int, total: float, min_base: int) -> Estimate:
-    """Arithmetic mean of a rating, e.g. CES 2.0 on its 1–7 agreement scale."""
-    value = total / n if n else None
-    return Estimate(value=value, n=n, low_base=n < min_base)
+def proportion(*, successes: int, n: int, min_base: int, confidence: float = 0.95) -> Estimate:
+    """A share in %, such as CSAT's top-two-box or CES 2.0's % agree, with a Wilson interval."""
+    if n == 0:
+        return Estimate(value=None, n=0, low_base=True, confidence=confidence)
+    if not 0 <= successes <= n:
+        raise ValueError(f"successes ({successes}) must be between 0 and n ({n})")
+    p = successes / n
+    low, high = wilson_interval(successes, n, confidence)
+    return Estimate(
+        value=100.0 * p, n=n, low_base=n < min_base, se=100.0 * math.sqrt(p * (1 - p) / n),
+        ci_low=100.0 * low, ci_high=100.0 * high, confidence=confidence,
+    )
+
+
+def top_box(*, top: int, n: int, min_base: int, confidence: float = 0.95) -> Estimate:
+    """CSAT as the share answering in the top two boxes (4–5 on 1–5), in %, with a Wilson interval."""
+    return proportion(successes=top, n=n, min_base=min_base, confidence=confidence)
+
+
+def mean(*, n: int, total: float, total_squares: float, min_base: int, confidence: float = 0.95) -> Estimate:
+    """Mean of a rating with a Student t interval from n, Σx and Σx² (e.g. CES on its own scale)."""
+    if n == 0:
+        return Estimate(value=None, n=0, low_base=True, confidence=confidence)
+    value = total / n
+    if n == 1:
+        return Estimate(value=value, n=1, low_base=1 < min_base, confidence=confidence)
+    # max(…, 0): Σx² − (Σx)²/n can come out a hair below zero in floating point for constant data.
+    variance = max(total_squares - total * total / n, 0.0) / (n - 1)
+    se = math.sqrt(variance / n)
+    half = float(stats.t.ppf(0.5 + confidence / 2.0, n - 1)) * se
+    return Estimate(
+        value=value, n=n, low_base=n < min_base, se=se, ci_low=value - half, ci_high=value + half,
+        confidence=confidence,
+    )

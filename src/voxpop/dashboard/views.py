@@ -13,6 +13,7 @@ from fastapi.responses import RedirectResponse
 
 from voxpop.accounts import service as accounts
 from voxpop.accounts.models import User
+from voxpop.analysis.sources import store_connection
 from voxpop.analysis.survey_metrics import SurveySummary, latest_comments, survey_summaries
 from voxpop.core.estimates import Estimate
 from voxpop.surveys import service as surveys
@@ -45,8 +46,13 @@ def _summary_json(summary: SurveySummary) -> dict[str, Any]:
 
 
 def _dashboard_data(db, settings) -> tuple[list[SurveySummary], list]:
-    with db.read() as db_session:
-        return survey_summaries(db_session, min_base=settings.min_base), latest_comments(db_session, limit=10)
+    connection = store_connection(db.url)
+    try:
+        with db.read() as db_session:
+            summaries = survey_summaries(db_session, connection, min_base=settings.min_base)
+            return summaries, latest_comments(db_session, limit=10)
+    finally:
+        connection.disconnect()
 
 
 @router.get("/dashboard", include_in_schema=False)

@@ -1,0 +1,235 @@
+"""The metrics engine: Ibis expressions reduce any table to sufficient statistics per group; core computes.
+
+One definition per metric, run unchanged on DuckDB, SQLite, PostgreSQL or Spark. The database does the
+counting (promoters, passives and detractors; n, Σx and Σx²); only one row per group reaches Python.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+
+from voxpop.core import estimates
+from voxpop.core.estimates import Estimate, NpsCuts
+
+Metric = Literal["nps", "csat", "ces", "mean"]
+Period = Literal["day", "week", "month", "quarter"]
+TRUNCATE_UNITS = {"day": "D", "week": "W", "month": "M", "quarter": "Q"}
+CES2_AGREE_MIN = 5  # "somewhat agree" and above on CES 2.0's 1–7 agreement scale (Dixon et al. 2010)
+
+
+class MetricError(ValueError):
+    """A request the data cannot answer; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """What to compute and on which scale. Cut points are stated, never inferred from the data."""
+
+    metric: Metric
+    low: int
+    high: int
+    cuts: NpsCuts | None = None
+    ces_version: str | None = None
+
+    @classmethod
+    def create(cls, metric: Metric, scale: tuple[int, int] | None = None, *, cuts: NpsCuts | None = None,
+               ces_version: str | None = None) -> MetricSpec:
+        """The spec with each metric's standard scale unless another is stated."""
+        if metric == "nps":
+            low, high = scale or (0, 10)
+            if cuts is None:
+                if (low, high) not in ((0, 10), (1, 10)):
+                    raise MetricError(f"NPS on a {low}–{high} scale needs explicit cut points (--cuts DETRACTOR_MAX,PROMOTER_MIN)")
+                cuts = NpsCuts(low=low, high=high)  # 1–10 keeps the 0–10 meaning: detractors up to 6
+            return cls("nps", low, high, cuts=NpsCuts(low, high, cuts.detractor_max, cuts.promoter_min))
+        if metric == "csat":
+            low, high = scale or (1, 5)
+            return cls("csat", low, high)
+        if metric == "ces":
+            version = ces_version or ("1.0" if scale == (1, 5) else "2.0")
+            expected = (1, 5) if version == "1.0" else (1, 7)
+            if scale is not None and scale != expected:
+                raise MetricError(f"CES {version} is on a {expected[0]}–{expected[1]} scale, not {scale[0]}–{scale[1]}")
+            return cls("ces", *expected, ces_version=version)
+        if metric == "mean":
+            if scale is None:
+                raise MetricError("a mean needs its scale stated (--scale LOW-HIGH), so out-of-range values are caught")
+            return cls("mean", *scale)
+        raise MetricError(f"unknown metric {metric!r}; use nps, csat, ces or mean")
+
+    @property
+    def top_min(self) -> int:
+        """CSAT's top two boxes: the two highest points of the scale."""
+        return self.high - 1
+
+
+@dataclass(frozen=True)
+class Row:
+    """One group's estimate, as `voxpop metrics --format json` prints it."""
+
+    keys: dict[str, Any]
+    metric: str
+    estimate: Estimate
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {**self.keys, "metric": self.metric, **asdict(self.estimate), **self.extra}
+
+
+def statistics(table: ir.Table, spec: MetricSpec, *, score: str, by: list[str]) -> ir.Table:
+    """The sufficient statistics of `score` per group of `by` (skipped answers are not counted)."""
+    value = table[score].cast("float64")
+    flag = lambda condition: condition.ifelse(1, 0).sum()  # noqa: E731 - portable count of a condition
+    measures: dict[str, ir.Value] = {"n": value.count()}
+    if spec.metric == "nps":
+        measures |= {"promoters": flag(value >= spec.cuts.promoter_min), "detractors": flag(value <= spec.cuts.detractor_max)}
+    elif spec.metric == "csat":
+        measures |= {"top": flag(value >= spec.top_min)}
+    else:
+        measures |= {"total": value.sum(), "total_squares": (value * value).sum()}
+        if spec.metric == "ces" and spec.ces_version == "2.0":
+            measures |= {"agree": flag(value >= CES2_AGREE_MIN)}
+    grouped = table.group_by(by) if by else table
+    return grouped.aggregate(**measures)
+
+
+def estimate_rows(
+    counted: list[dict[str, Any]], spec: MetricSpec, *, by: list[str], min_base: int, confidence: float, method: str
+) -> list[Row]:
+    """Turn each group's statistics into estimates (core does the arithmetic)."""
+    rows: list[Row] = []
+    for record in counted:
+        keys = {name: _plain(record[name]) for name in by}
+        n = int(record["n"] or 0)
+        if spec.metric == "nps":
+            promoters, detractors = int(record["promoters"] or 0), int(record["detractors"] or 0)
+            estimate = estimates.nps(promoters=promoters, passives=n - promoters - detractors, detractors=detractors,
+                                     min_base=min_base, confidence=confidence, method=method)
+            rows.append(Row(keys, "nps", estimate, {"promoters": promoters, "passives": n - promoters - detractors,
+                                                    "detractors": detractors}))
+        elif spec.metric == "csat":
+            rows.append(Row(keys, "csat", estimates.top_box(top=int(record["top"] or 0), n=n, min_base=min_base,
+                                                           confidence=confidence)))
+        else:
+            total, squares = float(record["total"] or 0), float(record["total_squares"] or 0)
+            mean = estimates.mean(n=n, total=total, total_squares=squares, min_base=min_base, confidence=confidence)
+            if spec.metric == "ces":
+                rows.append(Row(keys, f"ces{spec.ces_version}", mean))
+                if spec.ces_version == "2.0":
+                    agree = estimates.proportion(successes=int(record["agree"] or 0), n=n, min_base=min_base,
+                                                 confidence=confidence)
+                    rows.append(Row(keys, "ces2.0_agree", agree))
+            else:
+                rows.append(Row(keys, "mean", mean))
+    return sorted(rows, key=lambda row: tuple(str(row.keys[name]) for name in by))
+
+
+def _plain(value: Any) -> Any:
+    """Group keys as JSON-friendly values (dates as ISO text, NaN and None as None)."""
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if hasattr(value, "isoformat"):
+        return value.isoformat()[:10] if hasattr(value, "hour") and not (value.hour or value.minute) else value.isoformat()
+    if hasattr(value, "item"):
+        return value.item()
+    return value
+
+
+def utc_offsets(zone: str, first: datetime, last: datetime) -> list[tuple[datetime, int]]:
+    """[(from_utc, offset_seconds), ...] for `zone` between two UTC instants: the DST transitions that
+    a UTC timestamp needs to become local wall time."""
+    tz = ZoneInfo(zone)
+    first, last = first.replace(tzinfo=timezone.utc), last.replace(tzinfo=timezone.utc)
+    spans = [(first, int(first.astimezone(tz).utcoffset().total_seconds()))]
+    step = first
+    while step < last:
+        nxt = min(step + timedelta(hours=6), last)
+        offset = int(nxt.astimezone(tz).utcoffset().total_seconds())
+        if offset != spans[-1][1]:
+            low, high = step, nxt  # bisect to the minute of the change
+            while high - low > timedelta(minutes=1):
+                middle = low + (high - low) / 2
+                if int(middle.astimezone(tz).utcoffset().total_seconds()) == offset:
+                    high = middle
+                else:
+                    low = middle
+            spans.append((high.replace(second=0, microsecond=0), offset))
+        step = nxt
+    return spans
+
+
+def local_period(utc_time: ir.TimestampValue, period: Period, *, zone: str, first: datetime, last: datetime) -> ir.Value:
+    """The start of the day, week (Monday), month or quarter, in `zone`, of a UTC timestamp column."""
+    spans = utc_offsets(zone, first, last)
+    if len(spans) == 1:
+        shift = ibis.literal(spans[0][1])
+    else:
+        naive = lambda moment: ibis.timestamp(moment.replace(tzinfo=None))  # noqa: E731
+        shift = ibis.cases(*[(utc_time >= naive(start), offset) for start, offset in reversed(spans[1:])],
+                           else_=spans[0][1])
+    return _plus_seconds(utc_time, shift).truncate(TRUNCATE_UNITS[period]).date()
+
+
+def _sqlite_datetime(moment, modifier): ...
+
+
+_sqlite_datetime.__annotations__ = {"moment": dt.Timestamp(), "modifier": dt.String(), "return": dt.Timestamp()}
+_sqlite_datetime = ibis.udf.scalar.builtin(name="datetime")(_sqlite_datetime)
+
+
+def _plus_seconds(moment: ir.TimestampValue, seconds: ir.IntegerValue) -> ir.TimestampValue:
+    # SQLite before 3.42 cannot add intervals in Ibis; its own datetime(t, '+N seconds') does the same.
+    if ibis.get_backend(moment).name == "sqlite":
+        return _sqlite_datetime(moment, seconds.cast("string").concat(" seconds"))
+    return moment + seconds.as_interval("s")
+
+
+def compute(
+    table: ir.Table,
+    spec: MetricSpec,
+    *,
+    score: str,
+    by: list[str] | None = None,
+    period: Period | None = None,
+    time: str | None = None,
+    zone: str | None = None,
+    filters: dict[str, list[str]] | None = None,
+    min_base: int = 30,
+    confidence: float = 0.95,
+    method: str = "adjusted-wald",
+) -> list[Row]:
+    """Estimates of one metric per group of `by` columns and, optionally, per `period` of `time`.
+
+    `zone` says the time column holds UTC instants to be bucketed in that time zone (the store); without
+    it the times are taken as the wall-clock times they already are (most export files)."""
+    by = list(by or [])
+    for name, values in (filters or {}).items():
+        table = table.filter(table[name].cast("string").isin([str(value) for value in values]))
+    groups = list(by)
+    if period is not None:
+        if time is None:
+            raise MetricError("grouping by period needs the time column (--time COLUMN)")
+        if zone and zone != "UTC":
+            bounds = table.aggregate(first=table[time].min(), last=table[time].max()).execute()
+            first, last = bounds["first"].iloc[0], bounds["last"].iloc[0]
+            if first is None or first != first:
+                return []
+            bucket = local_period(table[time], period, zone=zone, first=_naive(first), last=_naive(last))
+        else:
+            bucket = table[time].truncate(TRUNCATE_UNITS[period]).date()
+        table = table.mutate(period=bucket)
+        groups.append("period")
+    counted = statistics(table, spec, score=score, by=groups).execute().to_dict("records")
+    return estimate_rows(counted, spec, by=groups, min_base=min_base, confidence=confidence, method=method)
+
+
+def _naive(moment) -> datetime:
+    moment = moment.to_pydatetime() if hasattr(moment, "to_pydatetime") else moment
+    return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment

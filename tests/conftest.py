@@ -23,6 +23,11 @@ def skip_or_fail(reason: str) -> None:
 
 
 def _fresh_postgres(url: str) -> None:
+    from sqlalchemy.engine import make_url
+
+    # The schema is dropped: refuse anything that does not look like a database made for tests.
+    if "test" not in (make_url(url).database or ""):
+        pytest.fail(f"VOXPOP_TEST_POSTGRES_URL must name a test database (with 'test' in its name), not {url!r}")
     engine = Database(url).engine
     with engine.begin() as connection:
         connection.execute(text("DROP SCHEMA public CASCADE"))
@@ -41,7 +46,7 @@ def database_url(request, tmp_path_factory) -> str:
             skip_or_fail("PostgreSQL tests need VOXPOP_TEST_POSTGRES_URL (e.g. postgresql+psycopg://postgres@127.0.0.1/voxpop_test)")
         _fresh_postgres(url)
     database = Database(url)
-    upgrade(database.engine)
+    upgrade(database.write_engine)
     database.dispose()
     return url
 
@@ -76,7 +81,7 @@ def settings(tmp_path, database_url) -> Settings:
     return Settings(
         data_dir=tmp_path,
         database_url=database_url,
-        secret_key="test-secret-not-for-production",
+        secret_key="test-secret-not-for-production-0123456789",
         rate_limit_per_minute=10_000,
     )
 

@@ -10,7 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from voxpop.settings import Settings, get_settings
+from voxpop.settings import Settings
+from voxpop.settings import get_settings as _load_settings
 
 app = typer.Typer(help="voxpop: customer focus, put into practice and measured.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -22,6 +23,17 @@ app.add_typer(survey_app, name="survey")
 
 out = Console()
 err = Console(stderr=True)
+
+
+def get_settings() -> Settings:
+    """The settings, or a clear message naming the VOXPOP_* variable that is wrong."""
+    from pydantic import ValidationError
+
+    try:
+        return _load_settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"VOXPOP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        fail(f"invalid configuration: {problems}")
 
 
 def fail(message: str, code: int = 2) -> None:
@@ -53,7 +65,7 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     settings = get_settings()
     db = Database(settings.sqlalchemy_url)
     try:
-        upgrade(db.engine, revision)
+        upgrade(db.write_engine, revision)
     except Exception as exc:
         fail(f"migration failed: {exc}", 1)
     out.print(f"database at revision {current_revision(db.engine)} ({db.url.render_as_string(hide_password=True)})")
@@ -271,10 +283,13 @@ def demo(
     seed: Annotated[int, typer.Option(help="Random seed, for a reproducible workspace.")] = 7,
 ) -> None:
     """Load a realistic demo workspace (three surveys, 20,000+ responses over 18 months, users of each role)."""
-    from voxpop.demo.workspace import DEMO_PASSWORD, DEMO_USERS, load_demo
+    from voxpop.demo.workspace import DEMO_PASSWORD, DEMO_USERS, DemoAlreadyLoaded, load_demo
 
     db = _database()
-    loaded = load_demo(db, seed=seed, if_empty=if_empty, progress=out)
+    try:
+        loaded = load_demo(db, seed=seed, if_empty=if_empty, progress=out)
+    except DemoAlreadyLoaded as exc:
+        fail(str(exc))
     if loaded is None:
         out.print("the database already holds surveys; demo not loaded")
     else:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
@@ -9,6 +10,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
@@ -27,6 +30,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest request body accepted, in bytes.")
     rate_limit_per_minute: int = Field(120, ge=1, description="Public requests per client per minute.")
     trust_proxy_headers: bool = Field(False, description="Take the client address from X-Forwarded-For (only behind your own proxy).")
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, value: str | None) -> str | None:
+        if value is not None and len(value) < MIN_SECRET_LENGTH:
+            raise ValueError(f"must have at least {MIN_SECRET_LENGTH} characters; generate one with "
+                             "python -c 'import secrets; print(secrets.token_urlsafe(48))'")
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -51,9 +62,22 @@ class Settings(BaseSettings):
         path = self.data_dir / "secret_key"
         if not path.exists():
             self.data_dir.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(48))
-        return path.read_text().strip()
+            # Written whole to a private temporary file, then linked into place: a second process starting
+            # at the same moment sees either no key or the full key, never an empty one.
+            temporary = self.data_dir / f".secret_key.{os.getpid()}"
+            descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(descriptor, "w") as handle:
+                handle.write(secrets.token_urlsafe(48))
+            try:
+                os.link(temporary, path)  # fails if another process won the race: use its key
+            except FileExistsError:
+                pass
+            finally:
+                temporary.unlink()
+        key = path.read_text().strip()
+        if len(key) < MIN_SECRET_LENGTH:
+            raise ValueError(f"{path} holds a key shorter than {MIN_SECRET_LENGTH} characters; delete it to get a new one")
+        return key
 
 
 @lru_cache

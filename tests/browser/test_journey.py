@@ -167,3 +167,16 @@ def test_missing_answer_is_explained_in_the_respondents_language(db, open_contex
     expect(german.get_by_role("alert")).to_contain_text("Bitte beantworten Sie diese Frage.")
     screenshot(german, "phone-2-error-de")
     assert responses_recorded(db) == 0
+
+
+def test_pressing_enter_on_the_last_step_sends_the_answers_not_back(db, open_context):
+    apply_survey(db)
+    page = open_context(PHONE).new_page()
+    page.goto("/s/feedback")
+    choose(page, "How likely are you to recommend us?", "9")
+    page.get_by_role("button", name="Next").click()
+    choose(page, "How satisfied are you?", "4")
+    question(page, "How satisfied are you?").locator('input[value="4"]').press("Enter")
+
+    expect(page.get_by_role("heading", name="Thank you!")).to_be_visible()
+    assert responses_recorded(db) == 1

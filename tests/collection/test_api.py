@@ -1,5 +1,7 @@
 """POST /api/v1/surveys/{key}/responses: problem+json errors, idempotency, rate limiting."""
 
+import pytest
+
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -107,3 +109,22 @@ def test_openapi_describes_the_collection_endpoint(client):
     operation = document["paths"]["/api/v1/surveys/{key}/responses"]["post"]
     assert "Idempotency-Key" in [parameter["name"] for parameter in operation["parameters"]]
     assert {"201", "409", "422"} <= set(operation["responses"])
+
+
+@pytest.mark.parametrize("body", [
+    b'{"answers": {"nps": 3, "why_low": "late\\u0000 again"}}',
+    b'{"answers": {"nps": 3, "why_low": "\\ud800"}}',
+    b'{"answers": {"nps": "\xc2\xb2"}}',
+    b'{"answers": {"nps": 3, "why_low": {"x": [1, 2]}}}',
+    b'{"answers": {"nps": 3}, "attributes": {"channel": "a\\u0000b"}}',
+    b'{"answers": {"nps": 3}, "customer": {"external_id": "C-1"}}',
+])
+def test_odd_input_is_a_clear_422_never_a_500(client, db, body):
+    apply_survey(db)
+    reply = client.post(URL, content=body, headers={"content-type": "application/json"})
+    assert reply.status_code == 422, reply.text
+    assert reply.json()["detail"] and stored(db) == 0
+
+
+def test_a_nul_in_the_survey_key_is_not_found(client, db):
+    assert client.post("/api/v1/surveys/%00/responses", json={"answers": {"nps": 1}}).status_code == 404

@@ -132,3 +132,31 @@ def test_the_error_summary_names_the_question(client, db):
     apply_survey(db)
     reply = answer_page_one(client, nps="")
     assert "How likely are you to recommend us?: Please answer this question." in reply.text
+
+
+def test_a_nul_byte_in_a_comment_is_explained_and_kept(client, db):
+    apply_survey(db)
+    second = answer_page_one(client, nps="2")
+    reply = client.post("/s/feedback", data={"form_token": form_token_from(second.text), "page": "1", "lang": "en",
+                                             "q_nps": "2", "q_why_low": "late\x00 again"})
+    assert reply.status_code == 422 and "cannot be stored" in reply.text and stored(db) == 0
+
+
+def test_a_survey_edited_while_being_answered_is_shown_again(client, db):
+    from tests.helpers import FEEDBACK_SURVEY
+
+    apply_survey(db)
+    page = client.get("/s/feedback", headers={"accept-language": "en"})
+    apply_survey(db, FEEDBACK_SURVEY.replace("What did you buy?", "What did you order?"))
+    reply = client.post("/s/feedback", data={"form_token": form_token_from(page.text), "page": "1", "lang": "en",
+                                             "q_nps": "9"})
+    assert reply.status_code == 409 and "This survey was updated" in reply.text and 'value="9" checked' in reply.text
+    assert stored(db) == 0
+
+
+def test_odd_addresses_are_proper_pages(client, db):
+    apply_survey(db, status="draft")
+    assert client.get("/s/%00").status_code == 404
+    assert client.get("/s/%00/thanks").status_code == 404
+    assert client.get("/s/feedback/thanks").status_code == 404  # a draft shows nothing, not even thanks
+    assert client.get("/s/feedback?t=%00").status_code == 404

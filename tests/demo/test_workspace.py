@@ -76,3 +76,10 @@ def test_comment_tone_follows_the_score(demo):
 
 def test_loading_twice_with_if_empty_adds_nothing(demo):
     assert load_demo(demo, now=NOW, if_empty=True) is None
+
+
+def test_loading_twice_without_if_empty_is_refused(demo):
+    from voxpop.demo.workspace import DemoAlreadyLoaded
+
+    with pytest.raises(DemoAlreadyLoaded, match="already in this database"):
+        load_demo(demo, now=NOW)

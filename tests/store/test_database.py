@@ -58,7 +58,7 @@ def test_a_failed_write_leaves_nothing_behind(db):
 
 def test_upgrade_twice_is_harmless(database_url):
     database = Database(database_url)
-    upgrade(database.engine)
+    upgrade(database.write_engine)
     with database.engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM alembic_version")).scalar() == 1
     database.dispose()

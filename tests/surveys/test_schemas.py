@@ -84,3 +84,21 @@ def test_duplicate_question_keys():
 def test_broken_yaml_names_the_line():
     [(where, message)] = problems_of("key: s\ntitle: [unclosed\n")
     assert where.startswith("line ") and "not valid YAML" in message
+
+
+def test_conditions_that_can_never_hold_are_refused():
+    base = 'key: s\ntitle: T\nquestions:\n  - {key: c, kind: single_choice, text: "C?", options: [{value: a}, {value: b}]}\n'
+    assert problems_of(base + '  - {key: x, kind: text, text: "X?", show_if: {question: c, eq: z}}\n') == [
+        ("questions[1].show_if", "'z' is not an option of 'c' (a, b)")]
+    assert "use eq, ne, in or answered" in problems_of(
+        base + '  - {key: x, kind: text, text: "X?", show_if: {question: c, lt: 3}}\n')[0][1]
+    nps = 'key: s\ntitle: T\nquestions:\n  - {key: n, kind: nps, text: "R?"}\n'
+    assert "outside 'n'" in problems_of(nps + '  - {key: x, kind: text, text: "X?", show_if: {question: n, gte: 12}}\n')[0][1]
+    problems = problems_of(nps + '  - {key: x, kind: text, text: "X?", show_if: {question: n, eq: yes}}\n')
+    assert all(path.startswith("questions[1].show_if") for path, _ in problems)
+
+
+def test_reserved_attribute_names_and_the_csat_scale():
+    source = 'key: s\ntitle: T\nattributes: [t]\nquestions:\n  - {key: c, kind: csat, text: "S?", scale: {min: 1, max: 7}}\n'
+    problems = problems_of(source)
+    assert any("always 1–5" in message for _, message in problems)

@@ -37,15 +37,16 @@ def login(
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/dashboard",
 ):
+    with db.read() as db_session:
+        verified = service.verify_credentials(db_session=db_session, email=email, password=password)
+        user_id = verified.id if verified is not None else None
+    target = email.strip().lower()[:200] if service.storable_email(email.strip()) else "(unprintable e-mail)"
     with db.write() as db_session:
-        user = service.authenticate(db_session=db_session, email=email, password=password)
-        service.audit(
-            db_session=db_session,
-            actor=user,
-            action="login" if user else "login.failed",
-            target=email.strip().lower()[:200],
-            client=client_address(request, settings),
-        )
+        user = None
+        if user_id is not None:
+            user = service.record_login(db_session=db_session, user_id=user_id, password=password)
+        service.audit(db_session=db_session, actor=user, action="login" if user else "login.failed",
+                      target=target, client=client_address(request, settings))
     if user is None:
         context = {
             "csrf_token": csrf_token(request),
@@ -61,6 +62,7 @@ def login(
 @router.post("/logout", include_in_schema=False, dependencies=[Depends(verify_csrf)])
 def logout(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep):
     with db.write() as db_session:
+        service.end_sessions(db_session=db_session, user_id=user.id)
         service.audit(db_session=db_session, actor=user, action="logout", client=client_address(request, settings))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

@@ -7,7 +7,7 @@ reduces answers to counts, sums and sums of squares; no raw rows come into Pytho
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime
 
 import ibis.expr.types as ir
 from sqlalchemy import func, select
@@ -17,6 +17,8 @@ from voxpop.analysis.engine import MetricSpec, Row, compute
 from voxpop.collection.models import Answer, Response
 from voxpop.core.estimates import Estimate
 from voxpop.surveys.models import Question, Survey
+
+STATUS_ORDER = {"live": 0, "draft": 1, "closed": 2}  # live surveys first on the dashboard
 
 
 @dataclass
@@ -81,10 +83,6 @@ def survey_summaries(db_session: Session, connection, *, min_base: int) -> list[
     summaries: dict[str, SurveySummary] = {}
     for survey in db_session.scalars(select(Survey)).all():
         count, last = counts.get(survey.id, (0, None))
-        if isinstance(last, str):  # SQLite returns max() of a timestamp as text
-            last = datetime.fromisoformat(last)
-        if last is not None and last.tzinfo is None:
-            last = last.replace(tzinfo=timezone.utc)
         summaries[survey.key] = SurveySummary(survey.key, survey.title, survey.status, count, last)
     for row in survey_estimates(connection, min_base=min_base):
         summary = summaries[row.keys["survey"]]
@@ -98,8 +96,7 @@ def survey_summaries(db_session: Session, connection, *, min_base: int) -> list[
             summary.ces, summary.ces_version = row.estimate, row.metric.removeprefix("ces")
         elif row.metric == "mean":
             summary.ratings.setdefault(row.keys["question"], row.estimate)
-    order = {"live": 0, "draft": 1, "closed": 2}
-    return sorted(summaries.values(), key=lambda summary: (order[summary.status], summary.title))
+    return sorted(summaries.values(), key=lambda summary: (STATUS_ORDER[summary.status], summary.title))
 
 
 @dataclass(frozen=True)

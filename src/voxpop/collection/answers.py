@@ -41,6 +41,18 @@ def is_shown(question: QuestionDefinition, answers: Answers) -> bool:
     return question.show_if is None or question.show_if.holds(answers.get(question.show_if.question))
 
 
+def storable(text: str) -> bool:
+    """Whether the text can be stored as given: no NUL byte (PostgreSQL refuses it) and no lone surrogate
+    (not encodable as UTF-8)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip()) or value == []
 
@@ -55,7 +67,8 @@ def clean_answer(question: QuestionDefinition, value: Any, *, max_text_length: i
             return None, AnswerError(question.key, "error.not_a_number", {"low": low, "high": high})
         if isinstance(value, str):
             value = value.strip()
-            if not value.lstrip("-").isdigit() or len(value) > 6:
+            # isascii: "²" and "٣" are digits to isdigit() but not numbers to int().
+            if not (value.isascii() and value.lstrip("-").isdigit()) or len(value) > 6:
                 return None, AnswerError(question.key, "error.not_a_number", {"low": low, "high": high})
             value = int(value)
         if isinstance(value, float) and value.is_integer():
@@ -76,7 +89,9 @@ def clean_answer(question: QuestionDefinition, value: Any, *, max_text_length: i
         ordered = [option.value for option in question.options or [] if option.value in chosen]
         return (ordered[0] if question.kind == "single_choice" else ordered), None
     if not isinstance(value, str):
-        value = str(value)
+        return None, AnswerError(question.key, "error.not_text")
+    if not storable(value):
+        return None, AnswerError(question.key, "error.bad_characters")
     limit = min(question.max_length or max_text_length, max_text_length)
     text = value.replace("\r\n", "\n").strip()
     if len(text) > limit:

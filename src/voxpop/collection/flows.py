@@ -9,21 +9,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from voxpop.collection import service
-from voxpop.collection.answers import AnswerError, Answers, unknown_keys, validate
-from voxpop.collection.models import Response
+from voxpop.collection.answers import AnswerError, Answers, storable, unknown_keys, validate
 from voxpop.store.database import Database
 from voxpop.surveys.models import Survey, SurveyVersion
-from voxpop.surveys.schemas import SurveyDefinition
+from voxpop.surveys.schemas import KEY, SurveyDefinition
 
 MAX_ATTRIBUTE_LENGTH = 200
+SURVEY_KEY = re.compile(KEY)
 
 
 class SubmissionRefused(Exception):
@@ -62,6 +63,10 @@ class InvalidAnswers(SubmissionRefused):
     status, code = 422, "invalid-answers"
 
 
+class SurveyChanged(SubmissionRefused):
+    status, code = 409, "survey-changed"
+
+
 @dataclass(frozen=True)
 class OpenSurvey:
     """What a submission needs to know about a survey, read once per request."""
@@ -83,13 +88,13 @@ class Submission:
     channel: str
     language: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
-    customer_external_id: str | None = None
-    customer_email: str | None = None
     invitation_token: str | None = None
     idempotency_key: str | None = None
     # The web form re-sends the same key when a page is reloaded with changed answers; keeping the first
     # response is right there. API clients must not reuse a key for a different body.
     strict_idempotency: bool = True
+    # The version the respondent saw (the web form signs it); None means "whatever is current" (API).
+    version_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -106,32 +111,38 @@ class Recorded:
 _VERSIONS: dict[tuple[str, int, str], tuple[SurveyDefinition, dict[str, tuple[int, str]]]] = {}
 
 
+# Built once: constructing a statement costs more than running it on this, the hottest read path.
+_NEWEST_VERSION = (
+    select(Survey.id, Survey.title, Survey.status, Survey.languages, Survey.default_language,
+           SurveyVersion.id, SurveyVersion.number, SurveyVersion.fingerprint)
+    .join(SurveyVersion, SurveyVersion.survey_id == Survey.id)
+    .where(Survey.key == bindparam("key"))
+    .order_by(SurveyVersion.number.desc())
+    .limit(1)
+)
+
+
 def load_survey(db: Database, key: str) -> OpenSurvey:
     """The survey with this key and its newest version, or SurveyNotFound. One indexed query when the
     version is already known; the status is always read afresh, so closing a survey takes effect at once."""
-    if len(key) > 64:
+    if not SURVEY_KEY.match(key):
         raise SurveyNotFound(f"there is no survey with key {key!r}")
-    with db.read() as db_session:
-        row = db_session.execute(
-            select(Survey.id, Survey.title, Survey.status, Survey.languages, Survey.default_language,
-                   SurveyVersion.id, SurveyVersion.number, SurveyVersion.fingerprint)
-            .join(SurveyVersion, SurveyVersion.survey_id == Survey.id)
-            .where(Survey.key == key)
-            .order_by(SurveyVersion.number.desc())
-            .limit(1)
-        ).first()
+    with db.read_connection() as db_session:
+        row = db_session.execute(_NEWEST_VERSION, {"key": key}).first()
         if row is None:
             raise SurveyNotFound(f"there is no survey with key {key!r}")
         survey_id, title, status, languages, default_language, version_id, number, digest = row
         cache_key = (str(db.url), version_id, digest)
-        if cache_key not in _VERSIONS:
+        cached = _VERSIONS.get(cache_key)
+        if cached is None:
             if len(_VERSIONS) > 1024:
                 _VERSIONS.clear()
             definition = SurveyDefinition.model_validate(
                 db_session.scalar(select(SurveyVersion.definition).where(SurveyVersion.id == version_id))
             )
-            _VERSIONS[cache_key] = (definition, service.version_questions(db_session=db_session, version_id=version_id))
-        definition, questions = _VERSIONS[cache_key]
+            cached = (definition, service.version_questions(db_session=db_session, version_id=version_id))
+            _VERSIONS[cache_key] = cached
+        definition, questions = cached
     return OpenSurvey(
         id=survey_id,
         key=key,
@@ -145,15 +156,16 @@ def load_survey(db: Database, key: str) -> OpenSurvey:
     )
 
 
-def fingerprint(submission: Submission, answers: Answers, language: str) -> str:
+def fingerprint(submission: Submission) -> str:
+    """A hash of the request as sent, so a retry is recognised before (and whatever) validation says."""
     content = {
-        "answers": answers,
+        "answers": submission.answers,
         "attributes": submission.attributes,
-        "customer": [submission.customer_external_id, submission.customer_email],
         "invitation": submission.invitation_token,
-        "language": language,
+        "language": submission.language,
     }
-    return hashlib.sha256(json.dumps(content, sort_keys=True, default=str).encode()).hexdigest()
+    encoded = json.dumps(content, sort_keys=True, default=str, ensure_ascii=True)
+    return hashlib.sha256(encoded.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def check(survey: OpenSurvey, submission: Submission, *, max_text_length: int) -> tuple[Answers, dict[str, str], str]:
@@ -171,7 +183,8 @@ def check(survey: OpenSurvey, submission: Submission, *, max_text_length: int) -
         if name not in declared:
             listed = ", ".join(sorted(declared)) or "none"
             errors.append(AnswerError(f"attributes.{name}", "error.unknown_attribute", {"name": name, "declared": listed}))
-        elif not isinstance(value, str | int) or isinstance(value, bool) or len(str(value)) > MAX_ATTRIBUTE_LENGTH:
+        elif (not isinstance(value, str | int) or isinstance(value, bool) or len(str(value)) > MAX_ATTRIBUTE_LENGTH
+              or not storable(str(value))):
             errors.append(AnswerError(f"attributes.{name}", "error.bad_attribute", {"limit": MAX_ATTRIBUTE_LENGTH}))
         elif str(value).strip():
             attributes[name] = str(value).strip()
@@ -182,30 +195,36 @@ def check(survey: OpenSurvey, submission: Submission, *, max_text_length: int) -
 
 
 def record_response(db: Database, survey: OpenSurvey, submission: Submission, *, max_text_length: int) -> Recorded:
-    """Validate and store one response exactly once; raises SubmissionRefused with the reason otherwise."""
-    answers, attributes, language = check(survey, submission, max_text_length=max_text_length)
-    digest = fingerprint(submission, answers, language)
-    # Most retries find their twin here, outside the single writer; a twin that commits in between is
-    # caught by the unique constraint below.
-    with db.read() as db_session:
+    """Store one response exactly once, or raise SubmissionRefused saying why.
+
+    A retry is answered with the first response before anything else is checked: the survey may have
+    closed or changed since, but what was acknowledged stays acknowledged."""
+    digest = fingerprint(submission)
+    with db.read_connection() as db_session:
         replay = _earlier_twin(db_session, survey, submission, digest)
     if replay is not None:
         return replay
+    if submission.version_id is not None and submission.version_id != survey.version_id:
+        raise SurveyChanged("the survey was updated while it was being answered; check the answers and send again")
+    answers, attributes, language = check(survey, submission, max_text_length=max_text_length)
     try:
-        with db.write() as db_session:
-            customer_id = invitation_id = None
+        with db.write_connection() as db_session:
+            # A twin committed since the check above is caught by the unique constraint (below) or, for an
+            # invitation, just here; either way it is answered as a replay.
+            invitation_id = customer_id = None
             if submission.invitation_token:
-                invitation = service.find_invitation(db_session=db_session, survey_id=survey.id, token=submission.invitation_token)
+                invitation = service.find_invitation(db_session=db_session, survey_id=survey.id,
+                                                     token=submission.invitation_token)
                 if invitation is None:
                     raise InvalidInvitation("this invitation token is not valid for this survey, or it has expired")
                 if service.response_to_invitation(db_session=db_session, invitation_id=invitation.id) is not None:
+                    # On PostgreSQL each statement sees fresh commits: the twin may have landed just now.
+                    replay = _earlier_twin(db_session, survey, submission, digest)
+                    if replay is not None:
+                        return replay
                     raise AlreadyAnswered("this invitation has already been answered; the first response is kept")
                 invitation_id, customer_id = invitation.id, invitation.customer_id
-            if customer_id is None and submission.customer_external_id:
-                customer_id = service.get_or_create_customer(
-                    db_session=db_session, external_id=submission.customer_external_id, email=submission.customer_email
-                ).id
-            response = service.insert_response(
+            stored = service.insert_response(
                 db_session=db_session,
                 survey_id=survey.id,
                 version_id=survey.version_id,
@@ -219,13 +238,13 @@ def record_response(db: Database, survey: OpenSurvey, submission: Submission, *,
                 idempotency_key=submission.idempotency_key,
                 request_fingerprint=digest,
             )
-        return Recorded(response.public_id, survey.key, survey.version_number, response.submitted_at, False)
+        return Recorded(stored.public_id, survey.key, survey.version_number, stored.submitted_at, False)
     except IntegrityError:
         # A concurrent twin committed between our check and our insert: answer as it was answered.
-        with db.read() as db_session:
+        with db.read_connection() as db_session:
             replay = _earlier_twin(db_session, survey, submission, digest)
-            if replay is not None:
-                return replay
+        if replay is not None:
+            return replay
         if submission.invitation_token:
             raise AlreadyAnswered("this invitation has already been answered; the first response is kept") from None
         raise
@@ -234,7 +253,7 @@ def record_response(db: Database, survey: OpenSurvey, submission: Submission, *,
 def _earlier_twin(db_session, survey: OpenSurvey, submission: Submission, digest: str) -> Recorded | None:
     if not submission.idempotency_key:
         return None
-    earlier: Response | None = service.response_with_key(
+    earlier = service.response_with_key(
         db_session=db_session, survey_id=survey.id, idempotency_key=submission.idempotency_key
     )
     if earlier is None:
@@ -243,5 +262,4 @@ def _earlier_twin(db_session, survey: OpenSurvey, submission: Submission, digest
         raise IdempotencyKeyReused(
             "this Idempotency-Key was already used for a different response; use a new key for a new response"
         )
-    number = db_session.scalar(select(SurveyVersion.number).where(SurveyVersion.id == earlier.version_id))
-    return Recorded(earlier.public_id, survey.key, number, earlier.submitted_at, True)
+    return Recorded(earlier.public_id, survey.key, earlier.version, earlier.submitted_at, True)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
+        "error.not_text": "Please write your answer as text.",
+        "error.bad_characters": "Your answer contains characters that cannot be stored (such as a null byte); please remove them.",
+        "error.survey_changed": "This survey was updated while you were answering. Please check your answers below and send them again.",
         "back": "Back",
         "choose_all": "Choose all that apply.",
         "next": "Next",
@@ -44,6 +47,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "language": "Language",
     },
     "de": {
+        "error.not_text": "Bitte geben Sie Ihre Antwort als Text ein.",
+        "error.bad_characters": "Ihre Antwort enthält Zeichen, die nicht gespeichert werden können (z. B. ein Nullbyte); bitte entfernen Sie sie.",
+        "error.survey_changed": "Diese Umfrage wurde geändert, während Sie geantwortet haben. Bitte prüfen Sie Ihre Antworten unten und senden Sie sie erneut.",
         "back": "Zurück",
         "choose_all": "Wählen Sie alles Zutreffende.",
         "next": "Weiter",
@@ -81,6 +87,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "language": "Sprache",
     },
     "fr": {
+        "error.not_text": "Veuillez écrire votre réponse sous forme de texte.",
+        "error.bad_characters": "Votre réponse contient des caractères impossibles à enregistrer (comme un octet nul) ; veuillez les retirer.",
+        "error.survey_changed": "Cette enquête a été modifiée pendant que vous répondiez. Veuillez vérifier vos réponses ci-dessous et les renvoyer.",
         "back": "Retour",
         "choose_all": "Choisissez toutes les réponses qui s'appliquent.",
         "next": "Suivant",
@@ -118,6 +127,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "language": "Langue",
     },
     "es": {
+        "error.not_text": "Escriba su respuesta como texto.",
+        "error.bad_characters": "Su respuesta contiene caracteres que no se pueden guardar (como un byte nulo); elimínelos.",
+        "error.survey_changed": "Esta encuesta se actualizó mientras respondía. Revise sus respuestas abajo y envíelas de nuevo.",
         "back": "Atrás",
         "choose_all": "Elija todas las que correspondan.",
         "next": "Siguiente",

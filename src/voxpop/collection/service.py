@@ -8,14 +8,14 @@ import uuid
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import insert, select
+from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session
 
-from voxpop.collection.answers import Answers
+from voxpop.collection.answers import Answers, storable
 from voxpop.collection.models import Answer, Invitation, Response, ResponseAttribute
 from voxpop.customers.models import Customer
 from voxpop.store.base import utcnow
-from voxpop.surveys.models import Question, Survey
+from voxpop.surveys.models import Question, Survey, SurveyVersion
 from voxpop.surveys.schemas import SCORED_KINDS
 
 
@@ -45,28 +45,52 @@ def create_invitation(
     return token
 
 
-def find_invitation(*, db_session: Session, survey_id: int, token: str, now: datetime | None = None) -> Invitation | None:
+class OpenInvitation(NamedTuple):
+    id: int
+    customer_id: int | None
+
+
+def find_invitation(
+    *, db_session: Session | Connection, survey_id: int, token: str, now: datetime | None = None
+) -> OpenInvitation | None:
     """The unexpired invitation to this survey carrying `token`, if any."""
-    if not token or len(token) > 200:
+    if not token or len(token) > 200 or not storable(token):
         return None
-    invitation = db_session.scalar(
-        select(Invitation).where(Invitation.token_hash == token_hash(token), Invitation.survey_id == survey_id)
-    )
-    if invitation is None or (invitation.expires_at is not None and invitation.expires_at < (now or utcnow())):
+    row = db_session.execute(
+        select(Invitation.id, Invitation.customer_id, Invitation.expires_at)
+        .where(Invitation.token_hash == token_hash(token), Invitation.survey_id == survey_id)
+    ).first()
+    if row is None or (row.expires_at is not None and row.expires_at < (now or utcnow())):
         return None
-    return invitation
+    return OpenInvitation(row.id, row.customer_id)
 
 
-def response_to_invitation(*, db_session: Session, invitation_id: int) -> Response | None:
-    """The response already given with this invitation, if any."""
-    return db_session.scalar(select(Response).where(Response.invitation_id == invitation_id))
+def response_to_invitation(*, db_session: Session | Connection, invitation_id: int) -> int | None:
+    """The id of the response already given with this invitation, if any."""
+    return db_session.scalar(select(Response.id).where(Response.invitation_id == invitation_id))
 
 
-def response_with_key(*, db_session: Session, survey_id: int, idempotency_key: str) -> Response | None:
+class EarlierResponse(NamedTuple):
+    public_id: str
+    request_fingerprint: str | None
+    submitted_at: datetime
+    version: int
+
+
+def response_with_key(
+    *, db_session: Session | Connection, survey_id: int, idempotency_key: str
+) -> EarlierResponse | None:
     """The response already recorded under this idempotency key, if any."""
-    return db_session.scalar(
-        select(Response).where(Response.survey_id == survey_id, Response.idempotency_key == idempotency_key)
-    )
+    row = db_session.execute(_RESPONSE_WITH_KEY, {"survey_id": survey_id, "key": idempotency_key}).first()
+    return EarlierResponse(*row) if row is not None else None
+
+
+# Built once: every API submission runs it.
+_RESPONSE_WITH_KEY = (
+    select(Response.public_id, Response.request_fingerprint, Response.submitted_at, SurveyVersion.number)
+    .join(SurveyVersion, Response.version_id == SurveyVersion.id)
+    .where(Response.survey_id == bindparam("survey_id"), Response.idempotency_key == bindparam("key"))
+)
 
 
 def get_or_create_customer(*, db_session: Session, external_id: str, email: str | None = None) -> Customer:
@@ -83,7 +107,7 @@ def get_or_create_customer(*, db_session: Session, external_id: str, email: str 
 
 def insert_response(
     *,
-    db_session: Session,
+    db_session: Session | Connection,
     survey_id: int,
     version_id: int,
     questions: dict[str, tuple[int, str]],
@@ -102,7 +126,7 @@ def insert_response(
     writer on SQLite, so every statement saved is throughput gained."""
     stored = StoredResponse(str(uuid.uuid4()), utcnow())
     response_id = db_session.execute(
-        insert(Response.__table__).returning(Response.__table__.c.id),
+        _INSERT_RESPONSE,
         [{
             "public_id": stored.public_id,
             "survey_id": survey_id,
@@ -127,16 +151,21 @@ def insert_response(
         else:
             rows.append(row | {"text": value})
     if rows:
-        db_session.execute(insert(Answer.__table__), rows)
+        db_session.execute(_INSERT_ANSWERS, rows)
     if attributes:
         db_session.execute(
-            insert(ResponseAttribute.__table__),
+            _INSERT_ATTRIBUTES,
             [{"response_id": response_id, "name": name, "value": value} for name, value in attributes.items()],
         )
     return stored
 
 
-def version_questions(*, db_session: Session, version_id: int) -> dict[str, tuple[int, str]]:
+_INSERT_RESPONSE = insert(Response.__table__).returning(Response.__table__.c.id)
+_INSERT_ANSWERS = insert(Answer.__table__)
+_INSERT_ATTRIBUTES = insert(ResponseAttribute.__table__)
+
+
+def version_questions(*, db_session: Session | Connection, version_id: int) -> dict[str, tuple[int, str]]:
     """Question key -> (question id, kind) for one survey version."""
     rows = db_session.execute(select(Question.key, Question.id, Question.kind).where(Question.version_id == version_id))
     return {key: (question_id, kind) for key, question_id, kind in rows}

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import re
-import secrets
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse, RedirectResponse
-from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
-from voxpop.collection import flows, service
+from voxpop.collection import flows, form_tokens, service
 from voxpop.collection.answers import AnswerError, Answers, is_shown, pages, validate
 from voxpop.collection.i18n import choose_language, message
 from voxpop.collection.schemas import ResponseCreate, ResponsePublic
@@ -23,27 +21,7 @@ from voxpop.web.problems import problem
 from voxpop.web.templating import templates
 
 router = APIRouter()
-FORM_TOKEN_MAX_AGE = 24 * 3600
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
-
-
-def _signer(settings) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(settings.signing_key, salt="voxpop.survey-form")
-
-
-def _form_token(settings, survey_key: str, nonce: str | None = None) -> str:
-    # The nonce doubles as the idempotency key of this filled-in form: a resend records nothing new.
-    return _signer(settings).dumps({"s": survey_key, "n": nonce or secrets.token_urlsafe(16)})
-
-
-def _read_form_token(settings, survey_key: str, token: str) -> str | None:
-    try:
-        payload = _signer(settings).loads(token, max_age=FORM_TOKEN_MAX_AGE)
-    except (BadSignature, SignatureExpired):
-        return None
-    if not isinstance(payload, dict) or payload.get("s") != survey_key:
-        return None
-    return payload.get("n")
 
 
 def _message_page(request: Request, language: str, name: str, status: int, survey_title: str = ""):
@@ -201,7 +179,7 @@ def survey_page(request: Request, key: str, db: DbDep, settings: SettingsDep, t:
         page=0,
         answers={},
         errors=[],
-        form_token=_form_token(settings, survey.key),
+        form_token=form_tokens.issue(settings.signing_key, survey_key=survey.key, version_id=survey.version_id),
         invitation=t,
         attributes=_attributes_from(survey, request.query_params),
     )
@@ -234,13 +212,21 @@ def _submit_page(request: Request, key: str, db, settings, form: FormData):
         page = 0
     render = dict(language=language, invitation=invitation, attributes=attributes)
 
-    nonce = _read_form_token(settings, survey.key, str(form.get("form_token", "")))
-    if nonce is None:
+    fresh_token = form_tokens.issue(settings.signing_key, survey_key=survey.key, version_id=survey.version_id)
+    sent = form_tokens.read(settings.signing_key, survey_key=survey.key, token=str(form.get("form_token", "")))
+    if sent is None:
         return _render_page(
-            request, survey, page=page, answers=answers, errors=[], form_token=_form_token(settings, survey.key),
+            request, survey, page=page, answers=answers, errors=[], form_token=fresh_token,
             notice=message(language, "error.form_expired"), status=400, **render,
         )
-    token = _form_token(settings, survey.key, nonce)
+    if sent.version_id != survey.version_id:
+        # Edited while being answered: start again on the new version, keeping what still applies.
+        return _render_page(
+            request, survey, page=0, answers=answers, errors=[], form_token=fresh_token,
+            notice=message(language, "error.survey_changed"), status=409, **render,
+        )
+    nonce = sent.nonce
+    token = form_tokens.issue(settings.signing_key, survey_key=survey.key, version_id=survey.version_id, nonce=nonce)
     if form.get("back") and page > 0:
         # Back keeps every answer given so far, valid or not, and checks nothing.
         earlier, _ = validate(survey.definition, answers, max_text_length=settings.max_text_length, through_page=page - 1)
@@ -272,6 +258,7 @@ def _submit_page(request: Request, key: str, db, settings, form: FormData):
         invitation_token=invitation,
         idempotency_key=f"form:{nonce}",
         strict_idempotency=False,
+        version_id=sent.version_id,
     )
     try:
         flows.record_response(db, survey, submission, max_text_length=settings.max_text_length)
@@ -281,6 +268,9 @@ def _submit_page(request: Request, key: str, db, settings, form: FormData):
         return _message_page(request, language, "invalid_invitation", 403, survey.title)
     except flows.SurveyClosed:
         return _message_page(request, language, "closed", 410, survey.title)
+    except flows.SurveyChanged:
+        return _render_page(request, survey, page=0, answers=answers, errors=[], form_token=fresh_token,
+                            notice=message(language, "error.survey_changed"), status=409, **render)
     except flows.InvalidAnswers as refused:
         return _render_page(
             request, survey, page=0, answers=answers, errors=refused.errors, form_token=token, status=422, **render
@@ -295,6 +285,8 @@ def thanks(request: Request, key: str, db: DbDep, lang: str | None = None):
     if survey is None:
         return page
     language = choose_language(survey.languages, lang, request.headers.get("accept-language"))
+    if survey.status == "draft":
+        return _message_page(request, language, "not_found", 404)
     definition = survey.definition
     body = text_in(definition.thanks, language, survey.languages[0]) or message(language, "thanks_body")
     return templates.TemplateResponse(
@@ -334,8 +326,6 @@ def create_response(
         channel="api",
         language=body.language,
         attributes=body.attributes,
-        customer_external_id=body.customer.external_id if body.customer else None,
-        customer_email=body.customer.email if body.customer else None,
         invitation_token=body.invitation_token,
         idempotency_key=idempotency_key,
     )

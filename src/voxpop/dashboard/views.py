@@ -6,22 +6,18 @@ The HTML page and its JSON twin read the same numbers from analysis.survey_metri
 from __future__ import annotations
 
 from dataclasses import asdict
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, Form, Request
-from fastapi.responses import RedirectResponse
+from fastapi import APIRouter, Request
 
-from voxpop.accounts import service as accounts
-from voxpop.accounts.models import User
 from voxpop.analysis.sources import store_connection
 from voxpop.analysis.survey_metrics import SurveySummary, latest_comments, survey_summaries
 from voxpop.core.estimates import Estimate
-from voxpop.surveys import service as surveys
-from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, client_address, csrf_token, require_role, verify_csrf
+from voxpop.surveys.views import SURVEY_EDITORS
+from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, csrf_token
 from voxpop.web.templating import templates
 
 router = APIRouter()
-SURVEY_EDITORS = ("admin", "manager")
 
 
 def _estimate(metric: str, estimate: Estimate | None) -> dict[str, Any] | None:
@@ -90,27 +86,3 @@ def dashboard_json(user: CurrentUser, db: DbDep, settings: SettingsDep) -> dict[
         ],
         "min_base": settings.min_base,
     }
-
-
-@router.post("/surveys/{key}/status", include_in_schema=False, dependencies=[Depends(verify_csrf)])
-def change_status(
-    request: Request,
-    key: str,
-    user: Annotated[User, Depends(require_role(*SURVEY_EDITORS))],
-    db: DbDep,
-    settings: SettingsDep,
-    status: Annotated[str, Form(pattern="^(draft|live|closed)$")],
-):
-    with db.write() as db_session:
-        survey = surveys.get_by_key(db_session=db_session, key=key)
-        if survey is None:
-            from fastapi import HTTPException
-
-            raise HTTPException(404)
-        before = survey.status
-        surveys.set_status(db_session=db_session, survey=survey, status=status)
-        accounts.audit(
-            db_session=db_session, actor=user, action="survey.status", target=key,
-            client=client_address(request, settings), before=before, after=status,
-        )
-    return RedirectResponse("/dashboard", status_code=303)

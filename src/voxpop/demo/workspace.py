@@ -71,6 +71,10 @@ ONBOARDING_NEGATIVE = ["The payment step kept rejecting my card.", "Too many fie
 ONBOARDING_POSITIVE = ["Took two minutes.", "Very smooth, well done.", "Easy, clear steps."]
 
 
+class DemoAlreadyLoaded(ValueError):
+    """Loading the demo twice would mix two copies of the same fictional history."""
+
+
 def _seasonal_volume(day: datetime) -> float:
     return 1.0 + (0.9 if day.month in (11, 12) else 0.0) + (0.3 if day.month in (6, 7) else 0.0)
 
@@ -99,6 +103,9 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
     with db.write() as db_session:
         if if_empty and db_session.scalar(select(func.count()).select_from(Survey)):
             return None
+        if db_session.scalar(select(func.count()).select_from(Survey).where(Survey.key.in_(list(VOLUMES)))):
+            raise DemoAlreadyLoaded("the demo workspace is already in this database; load it into a fresh one "
+                                    "(set VOXPOP_DATA_DIR or VOXPOP_DATABASE_URL)")
         for email, role in DEMO_USERS:
             if db_session.scalar(select(func.count()).select_from(accounts.User).where(accounts.User.email == email)) == 0:
                 accounts.create_user(db_session=db_session, email=email, password=DEMO_PASSWORD, role=role,

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -33,6 +33,9 @@ def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
         cursor.execute("PRAGMA busy_timeout=10000")
         # NORMAL is durable across application crashes in WAL mode; only a power cut can drop the last commit.
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if not immediate:
+            # Read connections cannot write: every write goes through the single writer.
+            cursor.execute("PRAGMA query_only=1")
         cursor.close()
 
     if immediate:
@@ -66,7 +69,8 @@ class Database:
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A session for reading; whatever it changes is rolled back."""
+        """A session for reading. On SQLite its connections are read-only, and each statement sees its own
+        snapshot; on PostgreSQL the session is one transaction, rolled back at the end."""
         with self._read_sessions() as session:
             try:
                 yield session
@@ -81,6 +85,27 @@ class Database:
         try:
             with self._write_sessions() as session, session.begin():
                 yield session
+        finally:
+            if self._write_lock is not None:
+                self._write_lock.release()
+
+    @contextmanager
+    def read_connection(self) -> Iterator[Connection]:
+        """A plain connection for hot read paths (Core statements only; no ORM session overhead)."""
+        with self.engine.connect() as connection:
+            try:
+                yield connection
+            finally:
+                connection.rollback()
+
+    @contextmanager
+    def write_connection(self) -> Iterator[Connection]:
+        """`write()` for hot paths: one atomic transaction on a plain connection, through the single writer."""
+        if self._write_lock is not None:
+            self._write_lock.acquire()
+        try:
+            with self.write_engine.begin() as connection:
+                yield connection
         finally:
             if self._write_lock is not None:
                 self._write_lock.release()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, StringConstraints, model_validator
 
 KEY = r"^[a-z][a-z0-9_-]{0,63}$"
 Key = Annotated[str, StringConstraints(pattern=KEY)]
@@ -13,6 +13,9 @@ Language = Annotated[str, StringConstraints(pattern=r"^[a-z]{2,3}(-[A-Z]{2})?$")
 # A text in one language ("How did we do?") or several ({"en": "...", "de": "..."}).
 LocalText = str | dict[Language, Annotated[str, StringConstraints(min_length=1, max_length=2000)]]
 
+# Names the survey form itself uses: an attribute with one of them would collide (and `t` would store the
+# invitation token in clear).
+RESERVED_ATTRIBUTES = ("t", "lang", "page", "form_token", "back")
 QUESTION_KINDS = ("nps", "csat", "ces", "rating", "single_choice", "multiple_choice", "text")
 SCORED_KINDS = ("nps", "csat", "ces", "rating")
 # CES 1.0 asks for effort on 1–5 (lower is better); CES 2.0 asks for agreement on 1–7 (higher is better).
@@ -44,13 +47,14 @@ class Condition(Strict):
     """Show a question only when an earlier answer meets one test, e.g. {question: nps, lte: 6}."""
 
     question: Key
-    eq: int | str | None = None
-    ne: int | str | None = None
-    lt: int | None = None
-    lte: int | None = None
-    gt: int | None = None
-    gte: int | None = None
-    any_of: list[int | str] | None = Field(None, alias="in")
+    # Strict: YAML reads `eq: yes` as true, which must not silently become the number 1.
+    eq: StrictInt | StrictStr | None = None
+    ne: StrictInt | StrictStr | None = None
+    lt: StrictInt | None = None
+    lte: StrictInt | None = None
+    gt: StrictInt | None = None
+    gte: StrictInt | None = None
+    any_of: list[StrictInt | StrictStr] | None = Field(None, alias="in")
     answered: bool | None = None
 
     @model_validator(mode="after")
@@ -99,6 +103,8 @@ class QuestionDefinition(Strict):
     def _kind_rules(self) -> QuestionDefinition:
         if self.kind == "nps" and self.scale is not None and (self.scale.min, self.scale.max) != (0, 10):
             raise ValueError("an NPS question is always 0–10; use kind 'rating' for another scale")
+        if self.kind == "csat" and self.scale is not None and (self.scale.min, self.scale.max) != (1, 5):
+            raise ValueError("a CSAT question is always 1–5; use kind 'rating' for another scale")
         if self.kind == "ces":
             if self.ces_version is None:
                 raise ValueError("a CES question needs ces_version: '1.0' (1–5, lower is better) or '2.0' (1–7 agreement)")
@@ -117,8 +123,10 @@ class QuestionDefinition(Strict):
                 raise ValueError("option values must be unique")
         elif self.options is not None:
             raise ValueError(f"options apply only to choice questions, not to kind {self.kind!r}")
-        if self.kind not in SCORED_KINDS and (self.scale is not None or self.anchors is not None):
+        if self.kind not in SCORED_KINDS and self.scale is not None:
             raise ValueError(f"a scale applies only to scored questions, not to kind {self.kind!r}")
+        if self.kind not in SCORED_KINDS and self.anchors is not None:
+            raise ValueError(f"anchors (the scale's end labels) apply only to scored questions, not to kind {self.kind!r}")
         if self.kind != "text" and self.max_length is not None:
             raise ValueError("max_length applies only to kind 'text'")
         return self
@@ -163,6 +171,9 @@ def cross_check(definition: SurveyDefinition) -> list[tuple[str, str]]:
         problems.append(("languages", "a language is listed twice"))
     if len(set(definition.attributes)) != len(definition.attributes):
         problems.append(("attributes", "an attribute is listed twice"))
+    for index, name in enumerate(definition.attributes):
+        if name in RESERVED_ATTRIBUTES:
+            problems.append((f"attributes[{index}]", f"{name!r} is reserved by the survey form; choose another name"))
 
     def check_languages(path: str, text: LocalText | None) -> None:
         if isinstance(text, dict):
@@ -195,12 +206,31 @@ def cross_check(definition: SurveyDefinition) -> list[tuple[str, str]]:
                 problems.append((f"{path}.show_if.question", f"{condition.question!r} is not an earlier question"))
             elif earlier.kind == "text" and condition.answered is None:
                 problems.append((f"{path}.show_if", "a text answer can only be tested with 'answered'"))
-            elif earlier.kind in SCORED_KINDS and any(
-                isinstance(value, str) for value in [condition.eq, condition.ne, *(condition.any_of or [])]
-            ):
-                problems.append((f"{path}.show_if", f"{condition.question!r} is scored: compare it with numbers"))
+            else:
+                problems += [(f"{path}.show_if", problem) for problem in _condition_problems(condition, earlier)]
         seen[question.key] = question
     return problems
+
+
+def _condition_problems(condition: Condition, earlier: QuestionDefinition) -> list[str]:
+    """Why a condition on `earlier` could never hold as written (empty when it can)."""
+    compared = [value for value in (condition.eq, condition.ne, *(condition.any_of or [])) if value is not None]
+    ordered = [value for value in (condition.lt, condition.lte, condition.gt, condition.gte) if value is not None]
+    if earlier.kind in SCORED_KINDS:
+        low, high = earlier.bounds  # type: ignore[misc]
+        if any(isinstance(value, str) for value in compared):
+            return [f"{condition.question!r} is scored: compare it with numbers"]
+        outside = [value for value in compared + ordered if not low - 1 <= value <= high + 1]
+        if outside:
+            return [f"{outside[0]} is outside {condition.question!r}'s {low}–{high} scale"]
+    elif earlier.kind in ("single_choice", "multiple_choice"):
+        if ordered:
+            return [f"{condition.question!r} is a choice: use eq, ne, in or answered, not lt/lte/gt/gte"]
+        options = {option.value for option in earlier.options or []}
+        unknown = [value for value in compared if value not in options]
+        if unknown:
+            return [f"{unknown[0]!r} is not an option of {condition.question!r} ({', '.join(sorted(options))})"]
+    return []
 
 
 def format_location(location: tuple[Any, ...]) -> str:

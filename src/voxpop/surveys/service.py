@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion
+from voxpop.surveys.models import SURVEY_STATUSES, AttributeDefinition, Question, Survey, SurveyVersion
 from voxpop.surveys.schemas import SurveyDefinition, cross_check, format_location, text_in
 from voxpop.store.base import utcnow
 
@@ -94,8 +94,7 @@ def apply(*, db_session: Session, definition: SurveyDefinition) -> ApplyResult:
     current = survey.current_version
     digest = fingerprint(definition)
     if current is not None and current.fingerprint == digest:
-        current.definition = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
-        return ApplyResult(survey, current, created, False)
+        return ApplyResult(survey, current, created, False)  # versions never change once written
     version = SurveyVersion(
         survey_id=survey.id,
         number=(current.number + 1) if current else 1,
@@ -127,20 +126,9 @@ def get_by_key(*, db_session: Session, key: str) -> Survey | None:
     return db_session.scalar(select(Survey).where(Survey.key == key))
 
 
-def list_surveys(*, db_session: Session) -> list[Survey]:
-    """All surveys, live first, then by title."""
-    surveys = db_session.scalars(select(Survey)).all()
-    return sorted(surveys, key=lambda survey: ({"live": 0, "draft": 1, "closed": 2}[survey.status], survey.title))
-
-
 def set_status(*, db_session: Session, survey: Survey, status: str) -> None:
     """Open, close or return a survey to draft."""
-    if status not in ("draft", "live", "closed"):
+    if status not in SURVEY_STATUSES:
         raise ValueError(f"unknown status {status!r}; choose draft, live or closed")
     survey.status = status
     survey.updated_at = utcnow()
-
-
-def definition_of(version: SurveyVersion) -> SurveyDefinition:
-    """The validated definition stored with a version."""
-    return SurveyDefinition.model_validate(version.definition)

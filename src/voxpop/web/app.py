@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -17,7 +18,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from voxpop import __version__
 from voxpop.settings import Settings, get_settings
 from voxpop.store.database import Database
-from voxpop.web.auth import CsrfFailed, LoginRequired, RoleForbidden
+from voxpop.web.auth import CsrfFailed, LoginRequired, RoleForbidden, client_from_scope
 from voxpop.web.middleware import BodyLimitMiddleware, RateLimitMiddleware, SecurityHeadersMiddleware
 from voxpop.web.problems import TITLES, is_api, problem
 from voxpop.web.ratelimit import RateLimiter
@@ -84,7 +85,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        detail = "something went wrong on our side; nothing you sent was recorded twice. Try again, or tell the admin"
+        detail = "something went wrong on our side, and what you sent may not have been recorded; try again, or tell the admin"
         if is_api(request.url.path):
             return problem(500, detail, code="internal")
         return error_page(request, 500, detail)
@@ -99,6 +100,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # Fewer worker threads than anyio's default 40: writes are serialised anyway, and every extra
         # thread only adds GIL handovers to the single writer's critical section.
         to_thread.current_default_thread_limiter().total_tokens = THREADS
+        # Everything imported so far (FastAPI, SQLAlchemy, Ibis, pandas) lives as long as the process:
+        # freezing it keeps the garbage collector from re-scanning those objects on every collection.
+        gc.freeze()
         yield
 
     app = FastAPI(
@@ -116,10 +120,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.accounts.views import router as accounts_router
     from voxpop.collection.views import router as collection_router
     from voxpop.dashboard.views import router as dashboard_router
+    from voxpop.surveys.views import router as surveys_router
 
     app.include_router(accounts_router)
     app.include_router(collection_router)
     app.include_router(dashboard_router)
+    app.include_router(surveys_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -134,12 +140,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     _install_error_handlers(app)
 
     def client_of(scope) -> str:
-        if settings.trust_proxy_headers:
-            for name, value in scope["headers"]:
-                if name == b"x-forwarded-for":
-                    return value.decode("latin-1").split(",")[0].strip()[:64]
-        client = scope.get("client")
-        return client[0] if client else "unknown"
+        return client_from_scope(scope, trust_proxy_headers=settings.trust_proxy_headers)
 
     app.add_middleware(
         SessionMiddleware,

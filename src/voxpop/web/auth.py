@@ -42,13 +42,22 @@ DbDep = Annotated[Database, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 
 
+def client_from_scope(scope, *, trust_proxy_headers: bool) -> str:
+    """The client's IP. Behind the admin's own proxy, the right-most X-Forwarded-For entry is the address
+    that proxy saw; entries further left were written by the client and prove nothing."""
+    if trust_proxy_headers:
+        for name, value in scope.get("headers", []):
+            if name == b"x-forwarded-for":
+                hops = [hop.strip() for hop in value.decode("latin-1").split(",") if hop.strip()]
+                if hops:
+                    return hops[-1][:64]
+    client = scope.get("client")
+    return client[0] if client else "unknown"
+
+
 def client_address(request: Request, settings: Settings) -> str:
-    """The client's IP; X-Forwarded-For is believed only when the admin says a proxy sets it."""
-    if settings.trust_proxy_headers:
-        forwarded = request.headers.get("x-forwarded-for", "")
-        if forwarded:
-            return forwarded.split(",")[0].strip()[:64]
-    return request.client.host if request.client else "unknown"
+    """The client's IP, for the audit log."""
+    return client_from_scope(request.scope, trust_proxy_headers=settings.trust_proxy_headers)
 
 
 def current_user(request: Request, db: DbDep) -> User | None:
@@ -57,8 +66,8 @@ def current_user(request: Request, db: DbDep) -> User | None:
         return None
     with db.read() as db_session:
         user = accounts.get(db_session=db_session, user_id=user_id)
-        if user is None or request.session.get("pwh") != user.password_hash[-16:]:
-            # Deactivated, deleted, or the password changed since this session began.
+        if user is None or request.session.get("sv") != user.session_version:
+            # Deactivated, deleted, logged out elsewhere, or the password changed since this session began.
             request.session.clear()
             return None
         db_session.expunge(user)
@@ -107,5 +116,5 @@ def start_session(request: Request, user: User) -> None:
     """Log the user in with a fresh session (a new CSRF token too, against session fixation)."""
     request.session.clear()
     request.session["uid"] = user.id
-    request.session["pwh"] = user.password_hash[-16:]
+    request.session["sv"] = user.session_version
     csrf_token(request)

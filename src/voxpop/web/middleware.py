@@ -72,6 +72,14 @@ class BodyLimitMiddleware:
 PUBLIC_PREFIXES = ("/s/", "/api/v1/surveys/")
 
 
+def _respondent_text(scope, code: str) -> str:
+    """A message for a customer, in their browser's language when voxpop speaks it."""
+    from voxpop.collection.i18n import MESSAGES, choose_language, message
+
+    accept = next((value.decode("latin-1") for name, value in scope["headers"] if name == b"accept-language"), None)
+    return message(choose_language(list(MESSAGES), None, accept), code)
+
+
 class RateLimitMiddleware:
     """Limit the public survey pages, the collection API and login attempts per client address."""
 
@@ -86,6 +94,8 @@ class RateLimitMiddleware:
                 if not allowed:
                     seconds = max(1, round(wait))
                     detail = f"too many requests from your address; wait {seconds} s and try again"
+                    if path.startswith("/s/"):
+                        detail = _respondent_text(scope, "too_many_body")
                     return await _plain(429, detail, path, [(b"retry-after", str(seconds).encode())])(send)
         await self.app(scope, receive, send)
 

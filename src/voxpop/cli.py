@@ -43,7 +43,7 @@ def fail(message: str, code: int = 2) -> None:
 
 def _database(settings: Settings | None = None):
     from voxpop.store.database import Database
-    from voxpop.store.migrate import current_revision
+    from voxpop.store.migrate import current_revision, head_revision
 
     settings = settings or get_settings()
     db = Database(settings.sqlalchemy_url)
@@ -53,6 +53,9 @@ def _database(settings: Settings | None = None):
         fail(f"cannot open the database {db.url.render_as_string(hide_password=True)}: {exc}", 1)
     if revision is None:
         fail("the database has no schema yet; run `voxpop db upgrade` first", 1)
+    if revision != head_revision():
+        fail(f"the database schema is at revision {revision}, this voxpop needs {head_revision()}; "
+             "run `voxpop db upgrade` first", 1)
     return db
 
 

@@ -83,3 +83,17 @@ def test_loading_twice_without_if_empty_is_refused(demo):
 
     with pytest.raises(DemoAlreadyLoaded, match="already in this database"):
         load_demo(demo, now=NOW)
+
+
+def test_the_december_dip_is_a_signal_on_every_surveys_chart(demo):
+    from voxpop.analysis.survey_metrics import monthly_trends
+
+    connection = store_connection(demo.url)
+    trends = monthly_trends(connection, zone="Europe/Berlin", min_base=30)
+    connection.disconnect()
+    assert {key: trend.chart.chart for key, trend in trends.items()} == {
+        "post-purchase": "nps", "support-csat": trends["support-csat"].chart.chart, "onboarding-ces": "individuals"}
+    assert trends["support-csat"].chart.chart in ("p", "laney-p")
+    for trend in trends.values():
+        dips = [signal for signal in trend.signals if signal.rule.id == "nelson-1"]
+        assert [(trend.periods[signal.points[-1]], signal.direction) for signal in dips] == [("2025-12-01", "down")]

@@ -31,3 +31,35 @@ def test_the_page_escapes_comments_and_says_when_the_base_is_low(client, db):
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
     assert "not enough responses" in page
     assert 'data-testid="responses-feedback">1<' in page
+
+
+def test_the_dashboard_draws_a_control_chart_with_its_json_twin(client, db):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from voxpop.collection.models import Response
+
+    apply_survey(db)
+    for month in range(6):  # 40 answers a month; the fifth month is all detractors
+        for index in range(40):
+            answer(db, nps=2 if month == 4 else (10 if index % 2 else 8))
+    with db.write() as db_session:
+        ids = db_session.scalars(select_ids()).all()
+        for position, response_id in enumerate(ids):
+            when = datetime(2026, 1, 15, tzinfo=timezone.utc) + timedelta(days=31 * (position // 40))
+            db_session.execute(update(Response).where(Response.id == response_id).values(submitted_at=when))
+    login(client, make_user(db))
+    trend = client.get("/api/v1/dashboard").json()["surveys"][0]["trend"]
+    assert trend["chart"] == "nps" and len(trend["points"]) == 6
+    assert {"rule": "nelson-1", "direction": "down", "periods": ["2026-05-01"]}.items() <= trend["signals"][0].items()
+    page = client.get("/dashboard").text
+    assert "<svg" in page and "2026-05: 1 point more than 3σ from the centre line (down)" in page
+
+
+def select_ids():
+    from sqlalchemy import select
+
+    from voxpop.collection.models import Response
+
+    return select(Response.id).order_by(Response.id)

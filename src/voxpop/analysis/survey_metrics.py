@@ -15,7 +15,9 @@ from sqlalchemy.orm import Session
 
 from voxpop.analysis.engine import MetricSpec, Row, compute
 from voxpop.collection.models import Answer, Response
+from voxpop.core import spc
 from voxpop.core.estimates import Estimate
+from voxpop.core.spc import ControlChart, Signal
 from voxpop.surveys.models import Question, Survey
 
 STATUS_ORDER = {"live": 0, "draft": 1, "closed": 2}  # live surveys first on the dashboard
@@ -36,11 +38,16 @@ class SurveySummary:
     ratings: dict[str, Estimate] = field(default_factory=dict)
 
 
-def scored_answers(connection) -> ir.Table:
-    """Every scored answer with its survey, question key, kind and scale (the engine's input)."""
-    return question_catalogue(connection).join(
-        connection.table("answers").select("question_id", "score"), "question_id"
-    ).filter(lambda table: table.kind.isin(["nps", "csat", "ces", "rating"]) & table.score.notnull())
+def scored_answers(connection, *, with_time: bool = False) -> ir.Table:
+    """Every scored answer with its survey, question key, kind and scale (the engine's input), and with
+    `with_time` the response's submitted_at."""
+    answers = connection.table("answers").select("question_id", "response_id", "score")
+    if with_time:
+        responses = connection.table("responses").select(response_id="id", submitted_at="submitted_at")
+        answers = answers.join(responses, "response_id")
+    return question_catalogue(connection).join(answers, "question_id").filter(
+        lambda table: table.kind.isin(["nps", "csat", "ces", "rating"]) & table.score.notnull()
+    )
 
 
 def question_catalogue(connection) -> ir.Table:
@@ -55,10 +62,11 @@ def question_catalogue(connection) -> ir.Table:
             .select("question_id", "survey", "question", "kind", "scale_min", "scale_max", "ces_version"))
 
 
-def survey_estimates(connection, *, min_base: int, confidence: float = 0.95) -> list[Row]:
-    """Each scored question's metric per survey, through the engine: one query per kind and scale, so
-    unlike scales and CES versions are never pooled."""
-    table = scored_answers(connection)
+def survey_estimates(connection, *, min_base: int, confidence: float = 0.95, period: str | None = None,
+                     zone: str = "UTC") -> list[Row]:
+    """Each scored question's metric per survey (and per `period` in `zone`), through the engine: one
+    query per kind and scale, so unlike scales and CES versions are never pooled."""
+    table = scored_answers(connection, with_time=period is not None)
     variants = table.select("kind", "scale_min", "scale_max", "ces_version").distinct().execute()
     rows: list[Row] = []
     for variant in variants.to_dict("records"):
@@ -68,8 +76,50 @@ def survey_estimates(connection, *, min_base: int, confidence: float = 0.95) -> 
         if version:
             subset = subset.filter(subset.ces_version == version)
         spec = MetricSpec.create("mean" if kind == "rating" else kind, (low, high), ces_version=version)
-        rows += compute(subset, spec, score="score", by=["survey", "question"], min_base=min_base, confidence=confidence)
+        rows += compute(subset, spec, score="score", by=["survey", "question"], min_base=min_base,
+                        confidence=confidence, period=period, time="submitted_at" if period else None, zone=zone)
     return rows
+
+
+@dataclass(frozen=True)
+class Trend:
+    """A survey's headline metric per month on its control chart, with the Nelson signals."""
+
+    survey: str
+    metric: str
+    periods: tuple[str, ...]
+    n: tuple[int, ...]
+    chart: ControlChart
+    signals: tuple[Signal, ...]
+
+
+def monthly_trends(connection, *, zone: str, min_base: int, min_periods: int = 3) -> dict[str, Trend]:
+    """Per survey, the first NPS question's monthly NPS chart; else CSAT on a p-chart (Laney's p′ when the
+    months vary more than binomially); else CES on an individuals chart of its monthly means."""
+    series: dict[tuple[str, str, str], list[Row]] = {}
+    for row in survey_estimates(connection, min_base=min_base, period="month", zone=zone):
+        if row.estimate.n and not row.metric.endswith("agree"):
+            series.setdefault((row.keys["survey"], row.metric, row.keys["question"]), []).append(row)
+    preference = {"nps": 0, "csat": 1, "ces2.0": 2, "ces1.0": 2}
+    trends: dict[str, Trend] = {}
+    for (survey, metric, _), rows in sorted(series.items(), key=lambda item: (preference.get(item[0][1], 9), item[0])):
+        if survey in trends or metric not in preference or len(rows) < min_periods:
+            continue
+        rows.sort(key=lambda row: row.keys["period"])
+        n = [row.estimate.n for row in rows]
+        if metric == "nps":
+            chart = spc.nps_chart(promoters=[row.extra["promoters"] for row in rows],
+                                  passives=[row.extra["passives"] for row in rows],
+                                  detractors=[row.extra["detractors"] for row in rows])
+        elif metric == "csat":
+            top = [round(row.estimate.value * row.estimate.n / 100) for row in rows]
+            laney = spc.laney_advisable(nonconforming=top, sizes=n)
+            chart = (spc.laney_p_chart if laney else spc.p_chart)(nonconforming=top, sizes=n)
+        else:
+            chart = spc.xmr_chart(observations=[row.estimate.value for row in rows]).individuals
+        trends[survey] = Trend(survey, metric, tuple(row.keys["period"] for row in rows), tuple(n), chart,
+                               spc.nelson_signals(chart=chart))
+    return trends
 
 
 def survey_summaries(db_session: Session, connection, *, min_base: int) -> list[SurveySummary]:

@@ -11,7 +11,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 
 from voxpop.analysis.sources import store_connection
-from voxpop.analysis.survey_metrics import SurveySummary, latest_comments, survey_summaries
+from voxpop.analysis.survey_metrics import SurveySummary, Trend, latest_comments, monthly_trends, survey_summaries
+from voxpop.dashboard.charts import HEIGHT, WIDTH, draw
 from voxpop.core.estimates import Estimate
 from voxpop.surveys.views import SURVEY_EDITORS
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, csrf_token
@@ -41,19 +42,41 @@ def _summary_json(summary: SurveySummary) -> dict[str, Any]:
     }
 
 
-def _dashboard_data(db, settings) -> tuple[list[SurveySummary], list]:
+def _trend_json(trend: Trend | None) -> dict[str, Any] | None:
+    if trend is None:
+        return None
+    chart = trend.chart
+    return {
+        "metric": trend.metric,
+        "chart": chart.chart,
+        "points": [
+            {"period": period, "n": n, "value": value, "centre": centre, "lower": lower, "upper": upper}
+            for period, n, value, centre, lower, upper in zip(trend.periods, trend.n, chart.values, chart.centre,
+                                                              chart.lower, chart.upper)
+        ],
+        "signals": [
+            {"rule": signal.rule.id, "description": signal.rule.description, "direction": signal.direction,
+             "periods": [trend.periods[index] for index in signal.points]}
+            for signal in trend.signals
+        ],
+    }
+
+
+def _dashboard_data(db, settings) -> tuple[list[SurveySummary], list, dict[str, Trend]]:
     connection = store_connection(db.url)
     try:
         with db.read() as db_session:
             summaries = survey_summaries(db_session, connection, min_base=settings.min_base)
-            return summaries, latest_comments(db_session, limit=10)
+            comments = latest_comments(db_session, limit=10)
+        trends = monthly_trends(connection, zone=settings.timezone, min_base=settings.min_base)
+        return summaries, comments, trends
     finally:
         connection.disconnect()
 
 
 @router.get("/dashboard", include_in_schema=False)
 def dashboard(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep):
-    summaries, comments = _dashboard_data(db, settings)
+    summaries, comments, trends = _dashboard_data(db, settings)
     return templates.TemplateResponse(
         request,
         "dashboard.html",
@@ -61,6 +84,8 @@ def dashboard(request: Request, user: CurrentUser, db: DbDep, settings: Settings
             "user": user,
             "summaries": summaries,
             "comments": comments,
+            "charts": {key: draw(trend) for key, trend in trends.items()},
+            "chart_size": (WIDTH, HEIGHT),
             "csrf_token": csrf_token(request),
             "can_edit": user.role in SURVEY_EDITORS,
             "min_base": settings.min_base,
@@ -72,9 +97,9 @@ def dashboard(request: Request, user: CurrentUser, db: DbDep, settings: Settings
 @router.get("/api/v1/dashboard", tags=["staff"])
 def dashboard_json(user: CurrentUser, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     """The dashboard's data: every survey with its counts and metrics, and the latest comments."""
-    summaries, comments = _dashboard_data(db, settings)
+    summaries, comments, trends = _dashboard_data(db, settings)
     return {
-        "surveys": [_summary_json(summary) for summary in summaries],
+        "surveys": [_summary_json(summary) | {"trend": _trend_json(trends.get(summary.key))} for summary in summaries],
         "latest_comments": [
             {
                 "survey": comment.survey_key,

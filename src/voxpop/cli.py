@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import getpass
 import sys
+import warnings
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -23,6 +25,7 @@ app.add_typer(survey_app, name="survey")
 
 out = Console()
 err = Console(stderr=True)
+PERIODS = ("day", "week", "month", "quarter")
 
 
 def get_settings() -> Settings:
@@ -173,6 +176,55 @@ def _filters(pairs: list[str] | None) -> dict[str, list[str]]:
     return filters
 
 
+def _cut_points(cuts: str | None) -> tuple[int, int] | None:
+    if cuts is None:
+        return None
+    try:
+        detractor_max, promoter_min = (int(part) for part in cuts.split(","))
+    except ValueError:
+        fail(f"--cuts takes DETRACTOR_MAX,PROMOTER_MIN, e.g. 6,9, not {cuts!r}")
+    return detractor_max, promoter_min
+
+
+def _check_format(output: str) -> None:
+    if output not in ("table", "json", "csv"):
+        fail(f"--format must be table, json or csv, not {output!r}")
+
+
+def _note_nps_scale(metric: str, scale: tuple[int, int] | None, cut_points: tuple[int, int] | None) -> None:
+    if metric == "nps" and scale not in (None, (0, 10)) and cut_points is None:
+        err.print(f"note: NPS on a {scale[0]}–{scale[1]} scale, counted as detractors ≤ 6 and "
+                  "promoters ≥ 9 (state others with --cuts)", highlight=False)
+
+
+@contextmanager
+def _notes():
+    """Print what the analysis notes (voxpop.metrics.MetricNote) on stderr, after it succeeds."""
+    from voxpop.metrics import MetricNote
+
+    with warnings.catch_warnings(record=True) as notes:
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("always", MetricNote)
+        yield
+    for note in notes:
+        err.print(f"note: {note.message}", highlight=False)
+
+
+def _survey_answers(settings: Settings, *, survey, question, metric, cut_points, by, filters):
+    """One question's answers in the database (columns score and submitted_at), and the spec of its scale."""
+    from voxpop.analysis import sources
+    from voxpop.analysis.engine import MetricSpec
+    from voxpop.core.estimates import NpsCuts
+
+    connection = sources.store_connection(settings.sqlalchemy_url)
+    table, info = sources.survey_answers(connection, survey=survey, kind="rating" if metric == "mean" else metric,
+                                         question=question, attributes=list(by or []), filters=filters)
+    scale = (int(info["scale_min"]), int(info["scale_max"]))
+    if metric == "nps":
+        return table, MetricSpec.create("nps", scale, cuts=NpsCuts(*scale, *(cut_points or (6, 9))))
+    return table, MetricSpec.create(metric, scale, ces_version=info.get("ces_version"))  # type: ignore[arg-type]
+
+
 def _print_rows(rows: list[dict], keys: list[str], output: str) -> None:
     import csv
     import json
@@ -202,6 +254,102 @@ def _print_rows(rows: list[dict], keys: list[str], output: str) -> None:
         out.print(f"intervals at {rows[0]['confidence']:.0%} confidence", style="dim")
 
 
+CHART_TITLES = {
+    "nps": "NPS chart: limits ±3 standard errors of NPS at each period's n",
+    "p": "p-chart: limits ±3σ of a share at each period's n",
+    "laney-p": "Laney p′ chart: p-chart limits rescaled by how much the shares really vary between periods (σz)",
+    "xmr": "XmR chart of the individual values: limits ±2.66 × the mean moving range",
+}
+METRIC_LABELS = {"nps": "NPS", "csat": "CSAT, % top two boxes", "ces2.0_agree": "CES 2.0, % agreeing (5–7)",
+                 "ces1.0": "CES 1.0, mean", "mean": "mean"}
+ARROWS = {"up": "↑", "down": "↓", None: ""}
+
+
+def _print_chart(result: dict, keys: list[str], output: str) -> None:
+    import csv
+    import json
+
+    if output == "json":
+        print(json.dumps(result, ensure_ascii=False, default=str))
+        return
+    said = lambda signals: "; ".join(f"{s['rule']} {s['direction'] or ''}".strip() for s in signals)  # noqa: E731
+    if output == "csv":
+        fields = [*keys, "period", "chart", "n", "value", "centre", "lower", "upper", "low_base", "signals"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**row, "signals": said(row["signals"])} for row in result["rows"])
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    digits = 2 if result["metric"] in ("mean", "ces1.0") else 1
+    in_runs = {(*(signal[key] for key in keys), period) for signal in result["signals"] for period in signal["periods"]}
+    mixed = result["chart"] == "mixed"
+    table = Table(*keys, "period", *(["chart"] if mixed else []), "n", "value", "centre", "limits", "signal",
+                  show_edge=False, header_style="bold")
+    for row in result["rows"]:
+        value = f"{row['value']:.{digits}f}"
+        if row["signals"]:
+            value = f"[bold red]{value} ◆[/]"
+        elif (*(row[key] for key in keys), row["period"]) in in_runs:
+            value = f"[yellow]{value} ·[/]"
+        base = f"{row['n']:,}" + (" (low base)" if row["low_base"] else "")
+        signal = ", ".join(f"{s['rule']} {ARROWS[s['direction']]}".strip() for s in row["signals"])
+        table.add_row(*("(blank)" if row[key] is None else escape(str(row[key])) for key in keys), row["period"],
+                      *([row["chart"]] if mixed else []), base, value, f"{row['centre']:.{digits}f}",
+                      f"{row['lower']:.{digits}f} to {row['upper']:.{digits}f}",
+                      f"[bold red]{signal}[/]" if signal else "")
+    charts = " ".join(CHART_TITLES[name] + "." for name in dict.fromkeys(row["chart"] for row in result["rows"]))
+    out.print(f"[bold]{METRIC_LABELS[result['metric']]}[/] per period. {charts}", highlight=False)
+    out.print(table)
+    rules = "Nelson" if result["rules"] == "nelson" else "Western Electric"
+    fired = {signal["rule"]: signal["description"] for signal in result["signals"]}
+    if not fired:
+        out.print(f"no signals: no {rules} rule fires on these points", style="dim")
+        return
+    out.print(f"[bold red]◆[/] a signal ends here, [yellow]·[/] a point in its run. {rules} rules that fired:",
+              highlight=False)
+    for rule, description in fired.items():
+        out.print(f"  {rule}: {description}", highlight=False)
+
+
+def _print_drivers(result: dict, output: str) -> None:
+    import csv
+    import json
+
+    if output == "json":
+        print(json.dumps(result, ensure_ascii=False))
+        return
+    if output == "csv":
+        fields = ["driver", "raw_weight", "rescaled", "ci_low", "ci_high", "raw_ci_low", "raw_ci_high", "performance",
+                  "quadrant", "n", "r_squared"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows({**row, "n": result["n"], "r_squared": result["r_squared"]} for row in result["rows"])
+        return
+    from rich.markup import escape
+    from rich.table import Table
+
+    rows = result["rows"]
+    bootstrapped = bool(result["resamples"])
+    table = Table("driver", "weight", "% of R²", *(["interval"] if bootstrapped else []), "performance", "quadrant",
+                  show_edge=False, header_style="bold")
+    for row in rows:
+        interval = [f"{row['ci_low']:.1f} to {row['ci_high']:.1f}"] if bootstrapped else []
+        table.add_row(escape(row["driver"]), f"{row['raw_weight']:.3f}", f"{row['rescaled']:.1f}", *interval,
+                      f"{row['performance']:.2f}", row["quadrant"])
+    out.print(f"[bold]Key drivers of {escape(repr(result['outcome']))}[/]: R² = {result['r_squared']:.3f} "
+              f"on {result['n']:,} complete rows (Johnson's relative weights)", highlight=False)
+    out.print(table)
+    mean_performance = sum(row["performance"] for row in rows) / len(rows)
+    out.print(f"weight: the share of the outcome's variance a driver explains (the weights sum to R²); performance: "
+              f"the driver's mean over the same rows; quadrants split at the mean importance ({100 / len(rows):.1f}%) "
+              f"and the mean performance ({mean_performance:.2f})", style="dim", highlight=False)
+    if bootstrapped:
+        out.print(f"intervals: {result['confidence']:.0%} bootstrap percentile intervals of % of R², "
+                  f"{result['resamples']:,} resamples (--seed {result['seed']})", style="dim", highlight=False)
+
+
 @app.command("metrics")
 def metrics_command(
     file: Annotated[Path | None, typer.Argument(help="CSV, TSV, Parquet or XLSX export; omit with --survey.")] = None,
@@ -221,63 +369,121 @@ def metrics_command(
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:
     """NPS, CSAT, CES or a mean, with n and a confidence interval, per group and period."""
-    from voxpop.analysis import sources
-    from voxpop.analysis.engine import MetricError, MetricSpec, compute
-    from voxpop.core.estimates import NpsCuts
-    from voxpop.metrics import MetricNote, metrics
+    from voxpop.analysis.engine import MetricError, compute
+    from voxpop.metrics import metrics
 
     settings = get_settings()
-    if output not in ("table", "json", "csv"):
-        fail(f"--format must be table, json or csv, not {output!r}")
-    if period is not None and period not in ("day", "week", "month", "quarter"):
+    _check_format(output)
+    if period is not None and period not in PERIODS:
         fail(f"--period must be day, week, month or quarter, not {period!r}")
     if (file is None) == (survey is None):
         fail("give either an export FILE or --survey KEY")
-    cut_points = None
-    if cuts is not None:
-        try:
-            cut_points = tuple(int(part) for part in cuts.split(","))
-            assert len(cut_points) == 2
-        except (ValueError, AssertionError):
-            fail(f"--cuts takes DETRACTOR_MAX,PROMOTER_MIN, e.g. 6,9, not {cuts!r}")
+    cut_points = _cut_points(cuts)
     floor = min_base if min_base is not None else settings.min_base
     try:
-        if file is not None:
-            if score is None:
-                fail("name the score column with --score")
-            spec_scale = _scale(scale)
-            if metric == "nps" and spec_scale not in (None, (0, 10)) and cut_points is None:
-                err.print(f"note: NPS on a {spec_scale[0]}–{spec_scale[1]} scale, counted as detractors ≤ 6 and "
-                          "promoters ≥ 9 (state others with --cuts)", highlight=False)
-            import warnings
-
-            with warnings.catch_warnings(record=True) as notes:
-                warnings.simplefilter("ignore")
-                warnings.simplefilter("always", MetricNote)
+        with _notes():
+            if file is not None:
+                if score is None:
+                    fail("name the score column with --score")
+                spec_scale = _scale(scale)
+                _note_nps_scale(metric, spec_scale, cut_points)
                 rows = metrics(file, metric=metric, score=score, scale=spec_scale, cuts=cut_points, by=by,  # type: ignore[arg-type]
                                period=period, time=time, filters=_filters(filter_), confidence=confidence,  # type: ignore[arg-type]
                                min_base=floor, method=method)
-            for note in notes:
-                err.print(f"note: {note.message}", highlight=False)
-        else:
-            kind = "rating" if metric == "mean" else metric
-            connection = sources.store_connection(settings.sqlalchemy_url)
-            table, info = sources.survey_answers(connection, survey=survey, kind=kind, question=question,
-                                                 attributes=list(by or []), filters=_filters(filter_))
-            if metric == "nps":
-                nps_cuts = NpsCuts(int(info["scale_min"]), int(info["scale_max"]), *(cut_points or (6, 9)))
-                spec = MetricSpec.create("nps", (int(info["scale_min"]), int(info["scale_max"])), cuts=nps_cuts)
             else:
-                spec = MetricSpec.create(metric, (int(info["scale_min"]), int(info["scale_max"])),  # type: ignore[arg-type]
-                                         ces_version=info.get("ces_version"))
-            rows = [row.as_dict() for row in compute(
-                table, spec, score="score", by=by, period=period, time="submitted_at",  # type: ignore[arg-type]
-                zone=settings.timezone, min_base=floor, confidence=confidence, method=method)]
+                table, spec = _survey_answers(settings, survey=survey, question=question, metric=metric,
+                                              cut_points=cut_points, by=by, filters=_filters(filter_))
+                rows = [row.as_dict() for row in compute(
+                    table, spec, score="score", by=by, period=period, time="submitted_at",  # type: ignore[arg-type]
+                    zone=settings.timezone, min_base=floor, confidence=confidence, method=method)]
     except MetricError as exc:
         fail(str(exc))
     except ValueError as exc:
         fail(str(exc))
     _print_rows(rows, [*(by or []), *(["period"] if period else [])], output)
+
+
+@app.command("spc")
+def spc_command(
+    file: Annotated[Path | None, typer.Argument(help="CSV, TSV, Parquet or XLSX export; omit with --survey.")] = None,
+    metric: Annotated[str, typer.Option(help="nps, csat, ces or mean.")] = ...,  # type: ignore[assignment]
+    period: Annotated[str, typer.Option(help="day, week, month or quarter: one point per period.")] = ...,  # type: ignore[assignment]
+    score: Annotated[str | None, typer.Option(help="Column holding the scores (files).")] = None,
+    time: Annotated[str | None, typer.Option(help="Column holding the answer time (files).")] = None,
+    survey: Annotated[str | None, typer.Option(help="A survey in the database instead of a file.")] = None,
+    question: Annotated[str | None, typer.Option(help="With --survey: the question key, when several qualify.")] = None,
+    scale: Annotated[str | None, typer.Option(help="LOW-HIGH, e.g. 1-10; default the metric's standard scale.")] = None,
+    cuts: Annotated[str | None, typer.Option(help="NPS cut points DETRACTOR_MAX,PROMOTER_MIN, e.g. 6,9.")] = None,
+    chart: Annotated[str, typer.Option(help="auto, nps, p, laney or xmr. auto: the NPS chart for NPS, p or Laney's "
+                                            "p′ for CSAT and CES 2.0 % agree, XmR for means.")] = "auto",
+    rules: Annotated[str, typer.Option(help="nelson (the 8 tests) or western-electric (the 4 zone rules).")] = "nelson",
+    by: Annotated[list[str] | None, typer.Option(help="One chart per value of this column or attribute; "
+                                                      "repeatable.")] = None,
+    filter_: Annotated[list[str] | None, typer.Option("--filter", help="COLUMN=VALUE; repeatable.")] = None,
+    min_base: Annotated[int | None, typer.Option(help="Flag periods below this n (default: VOXPOP_MIN_BASE).")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+) -> None:
+    """A control chart of NPS, CSAT, CES or a mean per period, with the signals of the run rules."""
+    from voxpop.metrics import control_charts, spc
+
+    settings = get_settings()
+    _check_format(output)
+    if period not in PERIODS:
+        fail(f"--period must be day, week, month or quarter, not {period!r}")
+    if (file is None) == (survey is None):
+        fail("give either an export FILE or --survey KEY")
+    cut_points = _cut_points(cuts)
+    floor = min_base if min_base is not None else settings.min_base
+    try:
+        with _notes():
+            if file is not None:
+                if score is None or time is None:
+                    fail("name the score column with --score and the time column with --time")
+                spec_scale = _scale(scale)
+                _note_nps_scale(metric, spec_scale, cut_points)
+                result = spc(file, metric=metric, score=score, period=period, time=time,  # type: ignore[arg-type]
+                             scale=spec_scale, cuts=cut_points, chart=chart, rules=rules, by=by,
+                             filters=_filters(filter_), min_base=floor)
+            else:
+                table, spec = _survey_answers(settings, survey=survey, question=question, metric=metric,
+                                              cut_points=cut_points, by=by, filters=_filters(filter_))
+                result = control_charts(table, spec, score="score", period=period, time="submitted_at",  # type: ignore[arg-type]
+                                        zone=settings.timezone, by=by, chart=chart, rules=rules, min_base=floor)
+    except ValueError as exc:  # MetricError, and core's refusals of data it cannot chart
+        fail(str(exc))
+    _print_chart(result, list(by or []), output)
+
+
+@app.command("drivers")
+def drivers_command(
+    file: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet or XLSX export, one row per respondent.")],
+    outcome: Annotated[str, typer.Option(help="Column of the outcome, e.g. the recommend score.")] = ...,  # type: ignore[assignment]
+    driver: Annotated[list[str], typer.Option("--driver", help="Column of a driver; repeat for each.")] = ...,  # type: ignore[assignment]
+    scale: Annotated[str | None, typer.Option(help="LOW-HIGH of every driver, e.g. 1-5, checked; default "
+                                                   "any number.")] = None,
+    outcome_scale: Annotated[str | None, typer.Option(help="LOW-HIGH of the outcome, e.g. 0-10, checked; default "
+                                                           "any number.")] = None,
+    bootstrap: Annotated[int, typer.Option(min=0, help="Resamples for percentile intervals, e.g. 1000. This reads "
+                                                       "the complete rows of these columns into memory; without it "
+                                                       "the database only returns sums.")] = 0,
+    confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level of the intervals.")] = 0.95,
+    seed: Annotated[int | None, typer.Option(help="Random seed of the resampling, for a repeatable run.")] = None,
+    output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+) -> None:
+    """Key drivers of an outcome: Johnson's relative weights, and an importance × performance table."""
+    from voxpop.metrics import drivers
+
+    _check_format(output)
+    driver_scale, scale_of_outcome = _scale(scale), _scale(outcome_scale)
+    try:
+        result = drivers(file, outcome=outcome, drivers=driver, scale=driver_scale, outcome_scale=scale_of_outcome,
+                         bootstrap=bootstrap, confidence=confidence, seed=seed)
+    except ValueError as exc:  # MetricError, and core's refusals (a constant column, collinear drivers)
+        fail(str(exc))
+    if driver_scale is None and len(driver) > 1 and output == "table":
+        err.print("note: with no --scale, each driver's performance is its mean on its own scale; the quadrants "
+                  "compare those means, so they only mean something when the drivers share one scale", highlight=False)
+    _print_drivers(result, output)
 
 
 @app.command()

@@ -1,21 +1,34 @@
-"""The Python API of the metrics engine: `voxpop.metrics.metrics(data, metric=..., score=...)`.
+"""The Python API of the metrics engine: metrics, control charts and key drivers over any data.
 
 `data` is a path to a CSV, TSV, Parquet or XLSX export, a pandas DataFrame, or an Ibis table on any
-backend. Returns one dict per group: the group keys, metric, n, value, se, ci_low, ci_high, confidence
-and low_base, exactly as `voxpop metrics --format json` prints them.
+backend. Each function returns what its command prints with `--format json`:
+- `metrics(data, metric=..., score=...)`: one dict per group: the group keys, metric, n, value, se, ci_low,
+  ci_high, confidence and low_base;
+- `spc(data, metric=..., score=..., period=..., time=...)`: a control chart per group, `{"metric", "chart",
+  "rules", "rows", "signals"}`;
+- `drivers(data, outcome=..., drivers=[...])`: relative weights and the importance × performance table,
+  `{"outcome", "n", "r_squared", "rows", ...}`.
 """
 
 from __future__ import annotations
 
+import secrets
 import warnings
 from pathlib import Path
 from typing import Any
 
+import ibis.expr.types as ir
+
 from voxpop.analysis import sources
-from voxpop.analysis.engine import MetricError, MetricSpec, Period, compute
+from voxpop.analysis.engine import MetricError, MetricSpec, Period, Row, compute, cross_products
+from voxpop.core import drivers as key_drivers
+from voxpop.core import spc as control
 from voxpop.core.estimates import NpsCuts
 
-__all__ = ["MetricError", "MetricNote", "metrics"]
+__all__ = ["MetricError", "MetricNote", "control_charts", "drivers", "metrics", "spc"]
+
+CHARTS = ("auto", "nps", "p", "laney", "xmr")
+RULES = {"nelson": control.nelson_signals, "western-electric": control.western_electric_signals}
 
 
 def metrics(
@@ -34,13 +47,159 @@ def metrics(
     method: str = "adjusted-wald",
 ) -> list[dict[str, Any]]:
     """Compute one metric per group; raises MetricError with a message for the user on bad input."""
+    table, spec = _scored(data, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
+                          time=time, filters=filters, min_base=min_base)
+    rows = compute(table, spec, score=score, by=by, period=period, time=time, filters=filters,
+                   min_base=min_base, confidence=confidence, method=method)
+    return [row.as_dict() for row in rows]
+
+
+def spc(
+    data: Any,
+    *,
+    metric: str,
+    score: str,
+    period: Period,
+    time: str,
+    scale: tuple[int, int] | None = None,
+    cuts: tuple[int, int] | None = None,
+    chart: str = "auto",
+    rules: str = "nelson",
+    by: list[str] | None = None,
+    filters: dict[str, list[str]] | None = None,
+    min_base: int = 30,
+) -> dict[str, Any]:
+    """A control chart of one metric per `period` of `time` (one chart per group of `by`), with the signals
+    of the run rules; raises MetricError with a message for the user on bad input."""
+    if period not in ("day", "week", "month", "quarter"):
+        raise MetricError(f"a control chart needs a period of day, week, month or quarter, not {period!r}")
+    table, spec = _scored(data, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
+                          time=time, filters=filters, min_base=min_base)
+    return control_charts(table, spec, score=score, period=period, time=time, by=by, filters=filters, chart=chart,
+                          rules=rules, min_base=min_base)
+
+
+def control_charts(
+    table: ir.Table,
+    spec: MetricSpec,
+    *,
+    score: str,
+    period: Period,
+    time: str,
+    zone: str | None = None,
+    by: list[str] | None = None,
+    filters: dict[str, list[str]] | None = None,
+    chart: str = "auto",
+    rules: str = "nelson",
+    min_base: int = 30,
+) -> dict[str, Any]:
+    """`spc` on a table whose scores are already numbers (the store's answers, with `zone`): the engine
+    counts each period's statistics, core.spc draws the chart and reads it with the rules."""
+    if chart not in CHARTS:
+        raise MetricError(f"--chart must be one of {', '.join(CHARTS)}, not {chart!r}")
+    if rules not in RULES:
+        raise MetricError(f"--rules must be nelson or western-electric, not {rules!r}")
+    by = list(by or [])
+    charted = _charted_metric(spec)
+    estimates = [row for row in compute(table, spec, score=score, by=by, period=period, time=time, zone=zone,
+                                        filters=filters, min_base=min_base) if row.metric == charted]
+    rows, signals, names = [], [], []
+    for group, points in _series(estimates, by=by, period=period, time=time).items():
+        keys = dict(zip(by, group))
+        drawn, percent = _draw(points, spec, chart)
+        name = "xmr" if drawn.chart == "individuals" else drawn.chart
+        if name == "xmr":
+            _note_thin_periods(points, keys, min_base)
+        charted_rows = [
+            {**keys, "period": row.keys["period"], "chart": name, "n": row.estimate.n, "value": value * percent,
+             "centre": centre * percent, "lower": lower * percent, "upper": upper * percent,
+             "low_base": row.estimate.low_base, "signals": []}
+            for row, value, centre, lower, upper in zip(points, drawn.values, drawn.centre, drawn.lower, drawn.upper)
+        ]
+        for signal in RULES[rules](chart=drawn):
+            said = {"rule": signal.rule.id, "description": signal.rule.description, "direction": signal.direction}
+            charted_rows[signal.points[-1]]["signals"].append(said)
+            signals.append({**keys, **said, "periods": [charted_rows[i]["period"] for i in signal.points]})
+        rows += charted_rows
+        names.append(name)
+    return {"metric": charted, "chart": names[0] if len(set(names)) == 1 else "mixed", "rules": rules,
+            "rows": rows, "signals": signals}
+
+
+def drivers(
+    data: Any,
+    *,
+    outcome: str,
+    drivers: list[str],
+    scale: tuple[int, int] | None = None,
+    outcome_scale: tuple[int, int] | None = None,
+    bootstrap: int = 0,
+    confidence: float = 0.95,
+    seed: int | None = None,
+) -> dict[str, Any]:
+    """Johnson's relative weights of `drivers` on `outcome` from the engine's sums of cross-products, and
+    each driver's mean over the same complete rows as its performance. `bootstrap` resamples (if any) need
+    the raw rows: only then are the complete rows of these columns read into memory."""
+    table, source = _table(data)
+    names = [outcome, *drivers]
+    if not drivers or len(set(names)) != len(names):
+        raise MetricError("name one or more drivers, each once, none of them the outcome")
+    sources.require_columns(table, names, source)
+    scales = {outcome: outcome_scale, **{name: scale for name in drivers}}
+    if sources.ROW in table.columns:
+        for name in names:
+            if scales[name] is None:
+                table = sources.checked_numbers(table, name, source)
+            else:
+                option = "--outcome-scale" if name == outcome else "--scale"
+                table = sources.checked_scores(table, name, MetricSpec.create("mean", scales[name]), source,
+                                               scale_option=option)
+    moments = cross_products(table, names, origins=_origins(table, names, scales))
+    if moments.n < 3:
+        raise MetricError(f"{source} has {moments.n} rows where {outcome!r} and every driver have a value; "
+                          "key-driver analysis needs at least 3 (and some hundreds to be useful)")
+    correlations = key_drivers.correlation_from_moments(n=moments.n, sums=moments.sums,
+                                                        cross_products=moments.cross_products, variables=names)
+    weights = key_drivers.relative_weights(correlations=correlations, outcome=outcome, predictors=drivers)
+    quadrants = key_drivers.importance_performance(weights=weights, performance=moments.means)
+    intervals = None
+    if bootstrap:
+        seed = secrets.randbelow(2**31) if seed is None else seed
+        complete = table.filter([table[name].notnull() for name in names]).select(*names)
+        raw_rows = complete.execute().to_numpy(dtype=float)
+        intervals = key_drivers.relative_weights_bootstrap(
+            raw_rows, variables=names, outcome=outcome, predictors=drivers, n_resamples=bootstrap,
+            confidence=confidence, seed=seed)
+    rows = []
+    for quadrant in quadrants:
+        i = drivers.index(quadrant.driver)
+        rows.append({
+            "driver": quadrant.driver, "raw_weight": weights.raw[i], "rescaled": weights.rescaled[i],
+            "ci_low": intervals.rescaled_low[i] if intervals else None,
+            "ci_high": intervals.rescaled_high[i] if intervals else None,
+            "raw_ci_low": intervals.raw_low[i] if intervals else None,
+            "raw_ci_high": intervals.raw_high[i] if intervals else None,
+            "performance": quadrant.performance, "quadrant": str(quadrant.quadrant),
+        })
+    return {"outcome": outcome, "n": weights.n, "r_squared": weights.r_squared,
+            "confidence": confidence if intervals else None, "resamples": intervals.n_resamples if intervals else 0,
+            "seed": seed if intervals else None, "rows": rows}
+
+
+def _table(data: Any) -> tuple[ir.Table, str]:
+    """The data as an Ibis table, and how messages name it."""
     if isinstance(data, str | Path):
-        source = str(data)
-        table = sources.read_file(Path(data))
-    elif hasattr(data, "columns") and hasattr(data, "dtypes") and not hasattr(data, "execute"):
-        source, table = "the DataFrame", sources.from_dataframe(data)
-    else:
-        source, table = "the table", data
+        return sources.read_file(Path(data)), str(data)
+    if hasattr(data, "columns") and hasattr(data, "dtypes") and not hasattr(data, "execute"):
+        return sources.from_dataframe(data), "the DataFrame"
+    return data, "the table"
+
+
+def _scored(data: Any, *, metric: str, score: str, scale: tuple[int, int] | None, cuts: tuple[int, int] | None,
+            by: list[str] | None, period: Period | None, time: str | None, filters: dict[str, list[str]] | None,
+            min_base: int) -> tuple[ir.Table, MetricSpec]:
+    """The table with checked scores, blank group values as missing and parsed times, and the metric's spec."""
+    table, source = _table(data)
     nps_cuts = None
     if cuts is not None:
         low, high = scale or (0, 10)
@@ -53,12 +212,85 @@ def metrics(
         if metric == "nps" and scale is None and _no_zero_among_many(table, score, min_base):
             warnings.warn(MetricNote(
                 f"no answer in {score!r} is 0: if the question offered 1–10, say --scale 1-10 "
-                "(detractors stay 1–6, promoters 9–10)"), stacklevel=2)
+                "(detractors stay 1–6, promoters 9–10)"), stacklevel=3)
     if time and period:
         table = sources.parse_times(table, time, source)
-    rows = compute(table, spec, score=score, by=by, period=period, time=time, filters=filters,
-                   min_base=min_base, confidence=confidence, method=method)
-    return [row.as_dict() for row in rows]
+    return table, spec
+
+
+def _charted_metric(spec: MetricSpec) -> str:
+    """The estimate a chart follows: CES 2.0 as its % agree (a share), CES 1.0 as its mean."""
+    if spec.metric != "ces":
+        return spec.metric
+    return "ces2.0_agree" if spec.ces_version == "2.0" else f"ces{spec.ces_version}"
+
+
+def _series(estimates: list[Row], *, by: list[str], period: str, time: str) -> dict[tuple, list[Row]]:
+    """Each group's periods with answers, in time order; a group needs two of them to have a chart."""
+    untimed = sum(row.estimate.n for row in estimates if row.keys["period"] is None)
+    if untimed:
+        warnings.warn(MetricNote(f"{untimed:,} answers have no time in {time!r} and are left out of the chart"),
+                      stacklevel=3)
+    series: dict[tuple, list[Row]] = {}
+    for row in estimates:
+        if row.keys["period"] is not None and row.estimate.n:
+            series.setdefault(tuple(row.keys[name] for name in by), []).append(row)
+    charted = {group: points for group, points in series.items() if len(points) >= 2}
+    if not charted:
+        found = max((len(points) for points in series.values()), default=0)
+        raise MetricError(f"a control chart needs answers in at least 2 periods, and the data has {found} "
+                          f"{period}{'s' if found != 1 else ''} with answers; choose a shorter --period")
+    for group in series.keys() - charted.keys():
+        named = ", ".join(f"{name}={value}" for name, value in zip(by, group))
+        warnings.warn(MetricNote(f"{named} has answers in only one {period}, so it has no chart"), stacklevel=3)
+    return charted
+
+
+def _note_thin_periods(points: list[Row], keys: dict[str, Any], min_base: int) -> None:
+    thin = sum(row.estimate.low_base for row in points)
+    if thin:
+        named = "".join(f" for {key}={value}" for key, value in keys.items())
+        warnings.warn(MetricNote(
+            f"an XmR chart's limits do not depend on each period's n, and {thin} of the {len(points)} periods{named} "
+            f"{'has' if thin == 1 else 'have'} fewer than {min_base} answers: their points swing more than the "
+            "limits allow, so read signals on them with care (a longer --period gives fuller periods)"), stacklevel=4)
+
+
+def _draw(points: list[Row], spec: MetricSpec, chart: str) -> tuple[control.ControlChart, float]:
+    """The chart of one series, and the factor that puts its values on the metric's scale (100 for shares)."""
+    share = spec.metric == "csat" or spec.ces_version == "2.0"
+    allowed = {"nps": ("nps", "xmr"), "share": ("p", "laney", "xmr"), "mean": ("xmr",)}
+    kind = "nps" if spec.metric == "nps" else "share" if share else "mean"
+    if chart != "auto" and chart not in allowed[kind]:
+        raise MetricError(f"--chart {chart} does not fit {_charted_metric(spec)}; use "
+                          f"{' or '.join(('auto', *allowed[kind]))}")
+    if kind == "nps" and chart in ("auto", "nps"):
+        return control.nps_chart(promoters=[row.extra["promoters"] for row in points],
+                                 passives=[row.extra["passives"] for row in points],
+                                 detractors=[row.extra["detractors"] for row in points]), 1.0
+    if kind == "share" and chart != "xmr":
+        # A share's estimate is 100·count/n exactly, so rounding gives the count back.
+        sizes = [row.estimate.n for row in points]
+        counts = [round(row.estimate.value * row.estimate.n / 100) for row in points]
+        laney = chart == "laney" or (chart == "auto" and control.laney_advisable(nonconforming=counts, sizes=sizes))
+        drawn = (control.laney_p_chart if laney else control.p_chart)(nonconforming=counts, sizes=sizes)
+        return drawn, 100.0
+    return control.xmr_chart(observations=[row.estimate.value for row in points]).individuals, 1.0
+
+
+def _origins(table: ir.Table, names: list[str], scales: dict[str, tuple[int, int] | None]) -> list[float]:
+    """A provisional origin near each column's mean: its scale's midpoint, else its mean over complete rows."""
+    origins = {name: (scale[0] + scale[1]) / 2 for name, scale in scales.items() if scale is not None}
+    unscaled = [name for name in names if name not in origins]
+    if unscaled:
+        complete = table.filter([table[name].notnull() for name in names])
+        means = complete.aggregate(**{f"mean_{i}": complete[name].cast("float64").mean()
+                                      for i, name in enumerate(unscaled)}).execute().iloc[0]
+        for i, name in enumerate(unscaled):
+            mean = means[f"mean_{i}"]
+            # No complete row leaves the mean NULL; any origin will do, since the caller then refuses n = 0.
+            origins[name] = 0.0 if mean is None or mean != mean else float(mean)
+    return [origins[name] for name in names]
 
 
 class MetricNote(UserWarning):

@@ -1,11 +1,13 @@
 """The metrics engine: Ibis expressions reduce any table to sufficient statistics per group; core computes.
 
 One definition per metric, run unchanged on DuckDB, SQLite, PostgreSQL or Spark. The database does the
-counting (promoters, passives and detractors; n, Σx and Σx²); only one row per group reaches Python.
+counting (promoters, passives and detractors; n, Σx and Σx²; the sums of cross-products a correlation
+matrix needs); only one row per group reaches Python.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfo
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import numpy as np
 
 from voxpop.core import estimates
 from voxpop.core.estimates import Estimate, NpsCuts
@@ -233,3 +236,43 @@ def compute(
 def _naive(moment) -> datetime:
     moment = moment.to_pydatetime() if hasattr(moment, "to_pydatetime") else moment
     return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
+
+
+@dataclass(frozen=True, eq=False)
+class CrossProducts:
+    """n, Σ(x_j − c_j) and Σ(x_i − c_i)(x_j − c_j) over the rows where every column has a value, about the
+    origins c: what core.drivers needs, and the columns' means over those same rows."""
+
+    columns: tuple[str, ...]
+    origins: tuple[float, ...]
+    n: int
+    sums: np.ndarray  # (k,)
+    cross_products: np.ndarray  # (k, k), symmetric
+
+    @property
+    def means(self) -> dict[str, float]:
+        return {name: float(origin + total / self.n) for name, origin, total in zip(self.columns, self.origins, self.sums)}
+
+
+def cross_products(table: ir.Table, columns: Sequence[str], *, origins: Sequence[float]) -> CrossProducts:
+    """The listwise moments of `columns` in one aggregate query, each column shifted by its origin (a value
+    near its mean, such as the scale's midpoint) so that Σx² does not swamp the variance in rounding."""
+    columns = tuple(columns)
+    if len(origins) != len(columns) or not columns:
+        raise ValueError(f"give one origin per column: {len(columns)} columns, {len(origins)} origins")
+    complete = table.filter([table[name].notnull() for name in columns])
+    shifted = [complete[name].cast("float64") - float(origin) for name, origin in zip(columns, origins)]
+    measures: dict[str, ir.Value] = {"n": shifted[0].count()}
+    measures |= {f"sum_{j}": value.sum() for j, value in enumerate(shifted)}
+    measures |= {f"product_{i}_{j}": (shifted[i] * shifted[j]).sum()
+                 for i in range(len(columns)) for j in range(i, len(columns))}
+    record = complete.aggregate(**measures).execute().iloc[0]
+    # With no complete row the sums are NULL (NaN in pandas): sums over nothing, so 0.
+    total = record.drop("n").astype(float).fillna(0.0)
+    sums = np.array([total[f"sum_{j}"] for j in range(len(columns))])
+    products = np.empty((len(columns), len(columns)))
+    for i in range(len(columns)):
+        for j in range(i, len(columns)):
+            products[i, j] = products[j, i] = total[f"product_{i}_{j}"]
+    return CrossProducts(columns=columns, origins=tuple(float(origin) for origin in origins),
+                         n=int(record["n"] or 0), sums=sums, cross_products=products)

@@ -92,25 +92,48 @@ def require_columns(table: ir.Table, names: list[str], source: str) -> None:
             raise MetricError(f"{source} has no column {name!r}{hint}")
 
 
-def checked_scores(table: ir.Table, column: str, spec: MetricSpec, source: str) -> ir.Table:
+def checked_scores(table: ir.Table, column: str, spec: MetricSpec, source: str, *,
+                   scale_option: str = "--scale") -> ir.Table:
     """The table with `column` as numbers; a non-number or a value outside the scale is an error naming
-    the row, the value and the scale. Blank cells are skipped answers."""
+    the row, the value and the scale (and `scale_option`, which states another). Blank cells are skipped
+    answers."""
     raw = table[column]
     text = raw.cast("string").strip()
     blank = raw.isnull() | (text == "")
     number = text.try_cast("float64")
     bad = table.filter(~blank & (number.isnull() | (number < spec.low) | (number > spec.high) | (number != number.round(0))))
-    first = bad.order_by(ROW).select(ROW, value=raw.cast("string")).limit(1).execute()
-    if len(first):
-        row, value = int(first[ROW].iloc[0]), first["value"].iloc[0]
-        count = int(bad.count().execute())
-        more = f" ({count} such values in all)" if count > 1 else ""
+    if found := _first_bad(bad, raw):
+        row, value, more = found
         raise MetricError(
             f"{source}: column {column!r} has the value {value!r} in data row {row}, outside the "
             f"{spec.low}–{spec.high} {spec.metric.upper() if spec.metric != 'mean' else 'rating'} scale{more}; "
-            f"fix the file, or state the real scale with --scale"
+            f"fix the file, or state the real scale with {scale_option}"
         )
     return table.mutate(**{column: ibis.ifelse(blank, ibis.null(), number)})
+
+
+def checked_numbers(table: ir.Table, column: str, source: str) -> ir.Table:
+    """The table with `column` as numbers on no stated scale (a price, a count, a measurement); text that
+    is not a finite number is an error naming the row. Blank cells are missing values."""
+    raw = table[column]
+    text = raw.cast("string").strip()
+    blank = raw.isnull() | (text == "")
+    number = text.try_cast("float64")
+    bad = table.filter(~blank & (number.isnull() | number.isnan() | number.isinf()))
+    if found := _first_bad(bad, raw):
+        row, value, more = found
+        raise MetricError(f"{source}: column {column!r} has the value {value!r} in data row {row}, which is not "
+                          f"a number{more}; fix the file, or leave the cell blank if there is no answer")
+    return table.mutate(**{column: ibis.ifelse(blank, ibis.null(), number)})
+
+
+def _first_bad(bad: ir.Table, raw: ir.Column) -> tuple[int, str, str] | None:
+    """The first refused row's number and value, and how many more there are, said as a phrase."""
+    first = bad.order_by(ROW).select(ROW, value=raw.cast("string")).limit(1).execute()
+    if not len(first):
+        return None
+    count = int(bad.count().execute())
+    return int(first[ROW].iloc[0]), first["value"].iloc[0], f" ({count} such values in all)" if count > 1 else ""
 
 
 def blank_as_missing(table: ir.Table, columns: list[str]) -> ir.Table:

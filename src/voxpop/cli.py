@@ -225,11 +225,12 @@ def _survey_answers(settings: Settings, *, survey, question, metric, cut_points,
     return table, MetricSpec.create(metric, scale, ces_version=info.get("ces_version"))  # type: ignore[arg-type]
 
 
-def _print_rows(rows: list[dict], keys: list[str], output: str) -> None:
+def _print_rows(rows: list[dict], keys: list[str], output: str, *, compared: bool = False) -> None:
     import csv
     import json
 
     fields = ["metric", "n", "value", "se", "ci_low", "ci_high", "confidence", "low_base"]
+    fields += ["vs_rest", "p_value", "p_holm", "significant"] if compared else []
     if output == "json":
         print(json.dumps({"rows": rows}, ensure_ascii=False, default=str))
         return
@@ -240,7 +241,8 @@ def _print_rows(rows: list[dict], keys: list[str], output: str) -> None:
         return
     from rich.table import Table
 
-    table = Table(*keys, "metric", "n", "value", "interval", "se", show_edge=False, header_style="bold")
+    columns = [*keys, "metric", "n", "value", "interval", "se"] + (["vs rest", "p (Holm)"] if compared else [])
+    table = Table(*columns, show_edge=False, header_style="bold")
     for row in rows:
         digits = 2 if row["metric"].startswith(("mean", "ces")) and not row["metric"].endswith("agree") else 1
         value = "–" if row["value"] is None else f"{row['value']:.{digits}f}"
@@ -248,10 +250,19 @@ def _print_rows(rows: list[dict], keys: list[str], output: str) -> None:
         if row["low_base"] and row["n"]:
             value += " (low base)"
         se = "–" if row["se"] is None else f"{row['se']:.{digits + 1}f}"
-        table.add_row(*("(blank)" if row[key] is None else str(row[key]) for key in keys), row["metric"], f"{row['n']:,}", value, interval, se)
+        cells = [*("(blank)" if row[key] is None else str(row[key]) for key in keys), row["metric"], f"{row['n']:,}",
+                 value, interval, se]
+        if compared:
+            untested = row["p_holm"] is None
+            cells += ["–" if untested else f"{row['vs_rest']:+.{digits}f}",
+                      "not tested" if untested else (f"{row['p_holm']:.3f}" if row["p_holm"] >= 0.001 else "<0.001") + (" *" if row["significant"] else "")]
+        table.add_row(*cells)
     out.print(table)
     if rows and rows[0].get("confidence"):
         out.print(f"intervals at {rows[0]['confidence']:.0%} confidence", style="dim")
+    if compared:
+        out.print("vs rest: the group minus all other groups combined; p adjusted with Holm across the groups; "
+                  f"* = significant at {1 - rows[0]['confidence']:.0%}; low bases are not tested", style="dim")
 
 
 CHART_TITLES = {
@@ -366,6 +377,7 @@ def metrics_command(
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level of the intervals.")] = 0.95,
     method: Annotated[str, typer.Option(help="NPS interval: adjusted-wald (Rocks 2016) or wald.")] = "adjusted-wald",
     min_base: Annotated[int | None, typer.Option(help="Flag groups below this n (default: VOXPOP_MIN_BASE).")] = None,
+    compare: Annotated[bool, typer.Option("--compare", help="Test each --by group against the rest (Holm-adjusted).")] = False,
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:
     """NPS, CSAT, CES or a mean, with n and a confidence interval, per group and period."""
@@ -400,7 +412,13 @@ def metrics_command(
         fail(str(exc))
     except ValueError as exc:
         fail(str(exc))
-    _print_rows(rows, [*(by or []), *(["period"] if period else [])], output)
+    if compare:
+        from voxpop.analysis.compare import against_the_rest
+
+        if not by:
+            fail("--compare needs groups to compare: add --by COLUMN")
+        rows = against_the_rest(rows, confidence=confidence)
+    _print_rows(rows, [*(by or []), *(["period"] if period else [])], output, compared=compare)
 
 
 @app.command("spc")

@@ -306,3 +306,22 @@ def test_a_constant_driver_is_refused_with_exit_2(tmp_path):
                                  "price"])
     assert result.exit_code == 2
     assert "'price' has the same value in every complete row" in " ".join(result.stderr.split())
+
+
+def test_metrics_compare_marks_only_holm_significant_groups(tmp_path):
+    from typer.testing import CliRunner
+
+    from voxpop.cli import app
+
+    lines = ["segment,score"] + [f"a,{s}" for s in [10] * 100 + [8] * 60 + [3] * 40] + \
+        [f"b,{s}" for s in [9] * 110 + [7] * 70 + [0] * 70]
+    path = tmp_path / "two.csv"
+    path.write_text("\n".join(lines) + "\n")
+    result = CliRunner().invoke(app, ["metrics", str(path), "--metric", "nps", "--score", "score", "--by", "segment",
+                                      "--compare", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    import json
+
+    rows = json.loads(result.stdout)["rows"]
+    assert [round(row["p_holm"], 3) for row in rows] == [0.133, 0.133]
+    assert [row["significant"] for row in rows] == [False, False]

@@ -77,6 +77,16 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     out.print(f"database at revision {current_revision(db.engine)} ({db.url.render_as_string(hide_password=True)})")
 
 
+@db_app.command("rollups")
+def db_rollups() -> None:
+    """Rebuild the dashboards' daily rollups from the answers (after changing VOXPOP_TIMEZONE)."""
+    from voxpop.analysis.rollups import rebuild_store
+
+    settings = get_settings()
+    rows = rebuild_store(_database(settings), zone=settings.timezone)
+    out.print(f"rollups rebuilt: {rows:,} rows, days in {settings.timezone}")
+
+
 @user_app.command("create")
 def user_create(
     email: Annotated[str, typer.Argument(help="The user's e-mail, used to log in.")],
@@ -514,7 +524,7 @@ def demo(
 
     db = _database()
     try:
-        loaded = load_demo(db, seed=seed, if_empty=if_empty, progress=out)
+        loaded = load_demo(db, seed=seed, if_empty=if_empty, progress=out, zone=get_settings().timezone)
     except DemoAlreadyLoaded as exc:
         fail(str(exc))
     if loaded is None:

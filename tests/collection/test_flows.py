@@ -163,3 +163,26 @@ def test_a_double_click_on_an_invitation_form_is_one_response_not_already_answer
         results = list(pool.map(click, range(8)))
     assert len({result.public_id for result in results}) == 1
     assert count(db, Response) == 1
+
+
+def test_each_response_moves_the_rollups_exactly_as_a_rebuild_computes_them(db):
+    from voxpop.analysis.models import ScoreRollup
+    from voxpop.analysis.rollups import rebuild_store
+
+    apply_survey(db)
+    survey = flows.load_survey(db, "feedback")
+    for index, score in enumerate([10, 9, 7, 3, 0, 6, 8]):
+        flows.record_response(db, survey, flows.Submission(
+            answers={"nps": score, "csat": 1 + index % 5, "ease": 1 + index % 7},
+            attributes={"channel": "web" if index % 2 else "app"}, channel="api"),
+            max_text_length=5000, zone="Pacific/Auckland")
+
+    def rollup_rows():
+        with db.read() as db_session:
+            return sorted((r.question_id, r.day, r.attribute, r.value, r.n, r.total, r.total_squares, r.promoters,
+                           r.detractors, r.top_two, r.agree) for r in db_session.scalars(select(ScoreRollup)))
+
+    kept = rollup_rows()
+    assert len(kept) == 3 * 3  # three scored questions × (all, app, web) on one day
+    rebuild_store(db, zone="Pacific/Auckland")
+    assert rollup_rows() == kept

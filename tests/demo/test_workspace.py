@@ -20,7 +20,7 @@ NOW = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
 @pytest.fixture(scope="module")
 def demo(_session_db):
     """Loaded once per backend for this module (it takes seconds), emptied afterwards."""
-    assert load_demo(_session_db, now=NOW) >= 20_000
+    assert load_demo(_session_db, now=NOW, zone="Europe/Berlin") >= 20_000
     yield _session_db
     empty(_session_db)
 
@@ -89,7 +89,7 @@ def test_the_december_dip_is_a_signal_on_every_surveys_chart(demo):
     from voxpop.analysis.survey_metrics import monthly_trends
 
     connection = store_connection(demo.url)
-    trends = monthly_trends(connection, zone="Europe/Berlin", min_base=30)
+    trends = monthly_trends(connection, min_base=30)
     connection.disconnect()
     assert {key: trend.chart.chart for key, trend in trends.items()} == {
         "post-purchase": "nps", "support-csat": trends["support-csat"].chart.chart, "onboarding-ces": "individuals"}
@@ -97,3 +97,21 @@ def test_the_december_dip_is_a_signal_on_every_surveys_chart(demo):
     for trend in trends.values():
         dips = [signal for signal in trend.signals if signal.rule.id == "nelson-1"]
         assert [(trend.periods[signal.points[-1]], signal.direction) for signal in dips] == [("2025-12-01", "down")]
+
+
+def test_the_rollups_give_the_same_numbers_as_the_answers(demo):
+    """The dashboard reads rollups; the engine on the raw answers must agree to the last digit."""
+    from voxpop.analysis import sources
+    from voxpop.analysis.engine import MetricSpec, compute
+    from voxpop.analysis.survey_metrics import survey_estimates
+
+    connection = store_connection(demo.url)
+    from_rollups = {(row.keys["survey"], row.keys["period"], row.metric): row.estimate
+                    for row in survey_estimates(connection, min_base=30, period="month")}
+    table, _ = sources.survey_answers(connection, survey="post-purchase", kind="nps", question=None, attributes=[])
+    raw = compute(table, MetricSpec.create("nps"), score="score", period="month", time="submitted_at",
+                  zone="Europe/Berlin", min_base=30)
+    connection.disconnect()
+    assert len(raw) >= 18
+    for row in raw:
+        assert from_rollups[("post-purchase", row.keys["period"], "nps")] == row.estimate

@@ -224,7 +224,7 @@ def compute(
             first, last = bounds["first"].iloc[0], bounds["last"].iloc[0]
             if first is None or first != first:
                 return []
-            bucket = local_period(table[time], period, zone=zone, first=_naive(first), last=_naive(last))
+            bucket = local_period(table[time], period, zone=zone, first=naive_utc(first), last=naive_utc(last))
         else:
             bucket = table[time].truncate(TRUNCATE_UNITS[period]).date()
         table = table.mutate(period=bucket)
@@ -233,7 +233,8 @@ def compute(
     return estimate_rows(counted, spec, by=groups, min_base=min_base, confidence=confidence, method=method)
 
 
-def _naive(moment) -> datetime:
+def naive_utc(moment) -> datetime:
+    """A timestamp as a naive UTC datetime (how the engine compares with the store's times)."""
     moment = moment.to_pydatetime() if hasattr(moment, "to_pydatetime") else moment
     return moment.astimezone(timezone.utc).replace(tzinfo=None) if moment.tzinfo else moment
 

@@ -13,7 +13,8 @@ import ibis.expr.types as ir
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from voxpop.analysis.engine import MetricSpec, Row, compute
+from voxpop.analysis.engine import MetricSpec, Row, estimate_rows
+from voxpop.analysis.models import ALL
 from voxpop.collection.models import Answer, Response
 from voxpop.core import spc
 from voxpop.core.estimates import Estimate
@@ -38,18 +39,6 @@ class SurveySummary:
     ratings: dict[str, Estimate] = field(default_factory=dict)
 
 
-def scored_answers(connection, *, with_time: bool = False) -> ir.Table:
-    """Every scored answer with its survey, question key, kind and scale (the engine's input), and with
-    `with_time` the response's submitted_at."""
-    answers = connection.table("answers").select("question_id", "response_id", "score")
-    if with_time:
-        responses = connection.table("responses").select(response_id="id", submitted_at="submitted_at")
-        answers = answers.join(responses, "response_id")
-    return question_catalogue(connection).join(answers, "question_id").filter(
-        lambda table: table.kind.isin(["nps", "csat", "ces", "rating"]) & table.score.notnull()
-    )
-
-
 def question_catalogue(connection) -> ir.Table:
     """Each question row with its survey's key: question_id, survey, question, kind, scale_min, scale_max,
     ces_version."""
@@ -62,11 +51,18 @@ def question_catalogue(connection) -> ir.Table:
             .select("question_id", "survey", "question", "kind", "scale_min", "scale_max", "ces_version"))
 
 
-def survey_estimates(connection, *, min_base: int, confidence: float = 0.95, period: str | None = None,
-                     zone: str = "UTC") -> list[Row]:
-    """Each scored question's metric per survey (and per `period` in `zone`), through the engine: one
-    query per kind and scale, so unlike scales and CES versions are never pooled."""
-    table = scored_answers(connection, with_time=period is not None)
+def survey_estimates(connection, *, min_base: int, confidence: float = 0.95, period: str | None = None) -> list[Row]:
+    """Each scored question's metric per survey (and per month), from the daily rollups: the store keeps
+    the sufficient statistics per day, so this reads small rows, never the answers. One query per kind and
+    scale, so unlike scales and CES versions are never pooled."""
+    if period not in (None, "month"):
+        raise ValueError("the dashboard reads months from the daily rollups")
+    table = connection.table("score_rollups")
+    table = table.filter(table.attribute == ALL).join(question_catalogue(connection), "question_id")
+    groups = ["survey", "question"]
+    if period:
+        table = table.mutate(period=table.day.truncate("M"))
+        groups.append("period")
     variants = table.select("kind", "scale_min", "scale_max", "ces_version").distinct().execute()
     rows: list[Row] = []
     for variant in variants.to_dict("records"):
@@ -76,8 +72,12 @@ def survey_estimates(connection, *, min_base: int, confidence: float = 0.95, per
         if version:
             subset = subset.filter(subset.ces_version == version)
         spec = MetricSpec.create("mean" if kind == "rating" else kind, (low, high), ces_version=version)
-        rows += compute(subset, spec, score="score", by=["survey", "question"], min_base=min_base,
-                        confidence=confidence, period=period, time="submitted_at" if period else None, zone=zone)
+        counted = subset.group_by(groups).aggregate(
+            n=subset.n.sum(), total=subset.total.sum(), total_squares=subset.total_squares.sum(),
+            promoters=subset.promoters.sum(), detractors=subset.detractors.sum(), top=subset.top_two.sum(),
+            agree=subset.agree.sum(),
+        ).execute().to_dict("records")
+        rows += estimate_rows(counted, spec, by=groups, min_base=min_base, confidence=confidence, method="adjusted-wald")
     return rows
 
 
@@ -93,11 +93,11 @@ class Trend:
     signals: tuple[Signal, ...]
 
 
-def monthly_trends(connection, *, zone: str, min_base: int, min_periods: int = 3) -> dict[str, Trend]:
-    """Per survey, the first NPS question's monthly NPS chart; else CSAT on a p-chart (Laney's p′ when the
+def monthly_trends(connection, *, min_base: int, min_periods: int = 3) -> dict[str, Trend]:
+    """Per survey (months of the workspace time zone, as the rollups keep days), the first NPS question's monthly NPS chart; else CSAT on a p-chart (Laney's p′ when the
     months vary more than binomially); else CES on an individuals chart of its monthly means."""
     series: dict[tuple[str, str, str], list[Row]] = {}
-    for row in survey_estimates(connection, min_base=min_base, period="month", zone=zone):
+    for row in survey_estimates(connection, min_base=min_base, period="month"):
         if row.estimate.n and not row.metric.endswith("agree"):
             series.setdefault((row.keys["survey"], row.metric, row.keys["question"]), []).append(row)
     preference = {"nps": 0, "csat": 1, "ces2.0": 2, "ces1.0": 2}

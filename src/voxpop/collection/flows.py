@@ -79,7 +79,7 @@ class OpenSurvey:
     version_id: int
     version_number: int
     definition: SurveyDefinition
-    questions: dict[str, tuple[int, str]]
+    questions: dict[str, tuple[int, str, int | None]]
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ class Recorded:
 
 # A version's questions never change, so each version is parsed once per process. Keyed by database too:
 # one process may serve several (the tests do), and ids repeat across them.
-_VERSIONS: dict[tuple[str, int, str], tuple[SurveyDefinition, dict[str, tuple[int, str]]]] = {}
+_VERSIONS: dict[tuple[str, int, str], tuple[SurveyDefinition, dict[str, tuple[int, str, int | None]]]] = {}
 
 
 # Built once: constructing a statement costs more than running it on this, the hottest read path.
@@ -194,7 +194,9 @@ def check(survey: OpenSurvey, submission: Submission, *, max_text_length: int) -
     return answers, attributes, language
 
 
-def record_response(db: Database, survey: OpenSurvey, submission: Submission, *, max_text_length: int) -> Recorded:
+def record_response(
+    db: Database, survey: OpenSurvey, submission: Submission, *, max_text_length: int, zone: str = "UTC"
+) -> Recorded:
     """Store one response exactly once, or raise SubmissionRefused saying why.
 
     A retry is answered with the first response before anything else is checked: the survey may have
@@ -237,6 +239,7 @@ def record_response(db: Database, survey: OpenSurvey, submission: Submission, *,
                 invitation_id=invitation_id,
                 idempotency_key=submission.idempotency_key,
                 request_fingerprint=digest,
+                zone=zone,
             )
         return Recorded(stored.public_id, survey.key, survey.version_number, stored.submitted_at, False)
     except IntegrityError:

@@ -7,10 +7,12 @@ import secrets
 import uuid
 from datetime import datetime, timedelta
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, bindparam, insert, select
 from sqlalchemy.orm import Session
 
+from voxpop.analysis import rollups
 from voxpop.collection.answers import Answers, storable
 from voxpop.collection.models import Answer, Invitation, Response, ResponseAttribute
 from voxpop.customers.models import Customer
@@ -119,6 +121,7 @@ def insert_response(
     invitation_id: int | None = None,
     idempotency_key: str | None = None,
     request_fingerprint: str | None = None,
+    zone: str = "UTC",
 ) -> StoredResponse:
     """Insert one validated response with its answers and attributes (the caller owns the transaction).
 
@@ -140,12 +143,13 @@ def insert_response(
             "submitted_at": stored.submitted_at,
         }],
     ).scalar_one()
-    rows = []
+    rows, scores = [], []
     for key, value in answers.items():
-        question_id, kind = questions[key]
+        question_id, kind, scale_max = questions[key]
         row = {"response_id": response_id, "question_id": question_id, "score": None, "choice": None, "text": None}
         if kind in SCORED_KINDS:
             rows.append(row | {"score": value})
+            scores.append((question_id, value, scale_max))
         elif kind in ("single_choice", "multiple_choice"):
             rows.extend(row | {"choice": item} for item in (value if isinstance(value, list) else [value]))
         else:
@@ -157,6 +161,9 @@ def insert_response(
             _INSERT_ATTRIBUTES,
             [{"response_id": response_id, "name": name, "value": value} for name, value in attributes.items()],
         )
+    # The dashboards' daily rollups move in the same transaction, so they never disagree with the answers.
+    day = stored.submitted_at.astimezone(ZoneInfo(zone)).date()
+    rollups.add(db_session, rollups.increments(scores=scores, attributes=attributes, day=day))
     return stored
 
 
@@ -165,7 +172,9 @@ _INSERT_ANSWERS = insert(Answer.__table__)
 _INSERT_ATTRIBUTES = insert(ResponseAttribute.__table__)
 
 
-def version_questions(*, db_session: Session | Connection, version_id: int) -> dict[str, tuple[int, str]]:
-    """Question key -> (question id, kind) for one survey version."""
-    rows = db_session.execute(select(Question.key, Question.id, Question.kind).where(Question.version_id == version_id))
-    return {key: (question_id, kind) for key, question_id, kind in rows}
+def version_questions(*, db_session: Session | Connection, version_id: int) -> dict[str, tuple[int, str, int | None]]:
+    """Question key -> (question id, kind, scale maximum) for one survey version."""
+    rows = db_session.execute(
+        select(Question.key, Question.id, Question.kind, Question.scale_max).where(Question.version_id == version_id)
+    )
+    return {key: (question_id, kind, scale_max) for key, question_id, kind, scale_max in rows}

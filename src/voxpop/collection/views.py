@@ -261,7 +261,8 @@ def _submit_page(request: Request, key: str, db, settings, form: FormData):
         version_id=sent.version_id,
     )
     try:
-        flows.record_response(db, survey, submission, max_text_length=settings.max_text_length)
+        flows.record_response(db, survey, submission, max_text_length=settings.max_text_length,
+                              zone=settings.timezone)
     except flows.AlreadyAnswered:
         return _message_page(request, language, "already", 409, survey.title)
     except flows.InvalidInvitation:
@@ -331,7 +332,8 @@ def create_response(
     )
     try:
         survey = flows.load_survey(db, key)
-        recorded = flows.record_response(db, survey, submission, max_text_length=settings.max_text_length)
+        recorded = flows.record_response(db, survey, submission, max_text_length=settings.max_text_length,
+                              zone=settings.timezone)
     except flows.SubmissionRefused as refused:
         errors = [
             {"field": error.question if error.question.startswith("attributes.") else f"answers.{error.question}",

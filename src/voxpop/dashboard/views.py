@@ -68,7 +68,7 @@ def _dashboard_data(db, settings) -> tuple[list[SurveySummary], list, dict[str, 
         with db.read() as db_session:
             summaries = survey_summaries(db_session, connection, min_base=settings.min_base)
             comments = latest_comments(db_session, limit=10)
-        trends = monthly_trends(connection, zone=settings.timezone, min_base=settings.min_base)
+        trends = monthly_trends(connection, min_base=settings.min_base)
         return summaries, comments, trends
     finally:
         connection.disconnect()

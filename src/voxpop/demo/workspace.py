@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from voxpop.accounts import service as accounts
+from voxpop.analysis import rollups
 from voxpop.collection.models import Answer, Response, ResponseAttribute
 from voxpop.customers.models import Customer
 from voxpop.store.database import Database
@@ -95,7 +96,8 @@ def _comment(rng: random.Random, fraction: float, bank: list[str]) -> str | None
     return rng.choice(bank).format(d=rng.randint(2, 9))
 
 
-def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=None, now: datetime | None = None) -> int | None:
+def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=None, now: datetime | None = None,
+              zone: str = "UTC") -> int | None:
     """Load the workspace; returns the number of responses, or None when `if_empty` and surveys exist."""
     rng = random.Random(seed)
     now = now or datetime.now(timezone.utc)
@@ -219,4 +221,5 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
             total += len(ids)
             if progress is not None:
                 progress.print(f"  {name}: {len(ids):,} responses")
+    rollups.rebuild_store(db, zone=zone)  # bulk-loaded answers bypass the per-response rollup upkeep
     return total

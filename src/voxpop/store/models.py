@@ -1,6 +1,7 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
 from voxpop.accounts.models import AuditEntry, Department, User
+from voxpop.analysis.models import ScoreRollup
 from voxpop.collection.models import Answer, Invitation, Response, ResponseAttribute
 from voxpop.customers.models import Customer
 from voxpop.store.base import Base
@@ -8,5 +9,5 @@ from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyV
 
 __all__ = [
     "Answer", "AttributeDefinition", "AuditEntry", "Base", "Customer", "Department", "Invitation",
-    "Question", "Response", "ResponseAttribute", "Survey", "SurveyVersion", "User",
+    "Question", "Response", "ResponseAttribute", "ScoreRollup", "Survey", "SurveyVersion", "User",
 ]

@@ -1,0 +1,93 @@
+"""Maintaining and reading the daily rollups (see analysis.models.ScoreRollup)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+from sqlalchemy import Connection, delete, insert
+from sqlalchemy.dialects import postgresql, sqlite
+
+from voxpop.analysis.engine import local_period, naive_utc
+from voxpop.analysis.models import ALL, ScoreRollup
+
+COUNTS = ("n", "total", "total_squares", "promoters", "detractors", "top_two", "agree")
+
+
+def increments(*, scores: list[tuple[int, int, int]], attributes: dict[str, str], day: date) -> list[dict[str, Any]]:
+    """The rollup rows one response adds: for each (question_id, score, scale_max), one row for the day's
+    totals and one per attribute value."""
+    rows = []
+    for question_id, score, scale_max in scores:
+        counts = {"n": 1, "total": float(score), "total_squares": float(score * score),
+                  "promoters": int(score >= 9), "detractors": int(score <= 6),
+                  "top_two": int(score >= scale_max - 1), "agree": int(score >= 5)}
+        for attribute, value in [(ALL, ALL), *attributes.items()]:
+            rows.append({"question_id": question_id, "day": day, "attribute": attribute, "value": value} | counts)
+    return rows
+
+
+def add(connection: Connection, rows: list[dict[str, Any]]) -> None:
+    """Add rows to the rollups: insert, or add the counts to the row already there (an upsert)."""
+    if not rows:
+        return
+    table = ScoreRollup.__table__
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}[connection.dialect.name]
+    statement = dialect.insert(table)
+    statement = statement.on_conflict_do_update(
+        index_elements=["question_id", "day", "attribute", "value"],
+        set_={name: table.c[name] + statement.excluded[name] for name in COUNTS},
+    )
+    connection.execute(statement, rows)
+
+
+def rebuild(ibis_connection, write_connection: Connection, *, zone: str) -> int:
+    """Recompute every rollup from the answers (after an import, or a change of VOXPOP_TIMEZONE)."""
+    answers = ibis_connection.table("answers").select("question_id", "response_id", "score")
+    questions = ibis_connection.table("questions").select(question_id="id", kind="kind", scale_max="scale_max")
+    responses = ibis_connection.table("responses").select(response_id="id", submitted_at="submitted_at")
+    scored = (answers.join(questions, "question_id").join(responses, "response_id")
+              .filter(lambda t: t.kind.isin(["nps", "csat", "ces", "rating"]) & t.score.notnull()))
+    bounds = scored.aggregate(first=scored.submitted_at.min(), last=scored.submitted_at.max()).execute()
+    write_connection.execute(delete(ScoreRollup.__table__))
+    if bounds["first"].isna().iloc[0]:
+        return 0
+    first, last = (naive_utc(bounds[name].iloc[0]) for name in ("first", "last"))
+    scored = scored.mutate(day=local_period(scored.submitted_at, "day", zone=zone, first=first, last=last))
+    attributes = ibis_connection.table("response_attributes").select(
+        response_id="response_id", attribute="name", value="value")
+    totals = scored.mutate(attribute=ibis.literal(ALL), value=ibis.literal(ALL))
+    sliced = scored.join(attributes, "response_id")
+    rows = 0
+    for part in (totals, sliced):
+        counted = _counts(part).execute().to_dict("records")
+        for record in counted:
+            record["day"] = record["day"].date() if hasattr(record["day"], "date") else record["day"]
+        if counted:
+            write_connection.execute(insert(ScoreRollup.__table__), counted)
+        rows += len(counted)
+    return rows
+
+
+def _counts(table: ir.Table) -> ir.Table:
+    score = table.score.cast("float64")
+    flag = lambda condition: condition.ifelse(1, 0).sum()  # noqa: E731
+    return table.group_by("question_id", "day", "attribute", "value").aggregate(
+        n=score.count(), total=score.sum(), total_squares=(score * score).sum(),
+        promoters=flag(score >= 9), detractors=flag(score <= 6), top_two=flag(score >= table.scale_max - 1),
+        agree=flag(score >= 5),
+    )
+
+
+def rebuild_store(db, *, zone: str) -> int:
+    """Rebuild the rollups of a voxpop store in one transaction; returns the number of rollup rows."""
+    from voxpop.analysis.sources import store_connection
+
+    connection = store_connection(db.url)
+    try:
+        with db.write_connection() as write_connection:
+            return rebuild(connection, write_connection, zone=zone)
+    finally:
+        connection.disconnect()

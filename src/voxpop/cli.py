@@ -65,8 +65,13 @@ def _database(settings: Settings | None = None):
 @db_app.command("upgrade")
 def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
     """Create or migrate the schema (Alembic), on SQLite or PostgreSQL."""
+    from sqlalchemy import func, select
+
+    from voxpop.analysis.models import ScoreRollup
+    from voxpop.analysis.rollups import rebuild_store
+    from voxpop.collection.models import Answer
     from voxpop.store.database import Database
-    from voxpop.store.migrate import current_revision, upgrade
+    from voxpop.store.migrate import current_revision, head_revision, upgrade
 
     settings = get_settings()
     db = Database(settings.sqlalchemy_url)
@@ -75,6 +80,12 @@ def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")]
     except Exception as exc:
         fail(f"migration failed: {exc}", 1)
     out.print(f"database at revision {current_revision(db.engine)} ({db.url.render_as_string(hide_password=True)})")
+    if current_revision(db.engine) == head_revision():
+        with db.read() as db_session:
+            missing = (db_session.scalar(select(func.count()).select_from(ScoreRollup)) == 0
+                       and db_session.scalar(select(func.count()).select_from(Answer)) > 0)
+        if missing:  # a store from before the rollups existed: fill them once
+            out.print(f"daily rollups rebuilt: {rebuild_store(db, zone=settings.timezone):,} rows")
 
 
 @db_app.command("rollups")

@@ -73,3 +73,21 @@ def test_invite_prints_single_use_links(configured, tmp_path):
     result = runner.invoke(app, ["survey", "invite", "feedback", "--customer", "C-1", "--customer", "C-2"])
     assert result.exit_code == 0 and result.output.count("/s/feedback?t=") == 2
     assert runner.invoke(app, ["survey", "invite", "nope"]).exit_code == 2
+
+
+def test_db_upgrade_fills_empty_rollups_of_an_older_store(configured):
+    from sqlalchemy import delete, func
+
+    from voxpop.analysis.models import ScoreRollup
+    from voxpop.collection import flows
+    from tests.helpers import apply_survey
+
+    apply_survey(configured)
+    flows.record_response(configured, flows.load_survey(configured, "feedback"),
+                          flows.Submission(answers={"nps": 9}, channel="api"), max_text_length=100)
+    with configured.write() as db_session:
+        db_session.execute(delete(ScoreRollup))  # as in a store from before rollups existed
+    result = runner.invoke(app, ["db", "upgrade"])
+    assert result.exit_code == 0 and "daily rollups rebuilt" in result.output
+    with configured.read() as db_session:
+        assert db_session.scalar(select(func.sum(ScoreRollup.n)).where(ScoreRollup.attribute == "")) == 1

@@ -51,15 +51,21 @@ def question_catalogue(connection) -> ir.Table:
             .select("question_id", "survey", "question", "kind", "scale_min", "scale_max", "ces_version"))
 
 
-def survey_estimates(connection, *, min_base: int, confidence: float = 0.95, period: str | None = None) -> list[Row]:
-    """Each scored question's metric per survey (and per month), from the daily rollups: the store keeps
-    the sufficient statistics per day, so this reads small rows, never the answers. One query per kind and
-    scale, so unlike scales and CES versions are never pooled."""
+def survey_estimates(connection, *, min_base: int, confidence: float = 0.95, period: str | None = None,
+                     attribute: str | None = None, survey: str | None = None) -> list[Row]:
+    """Each scored question's metric per survey (per month, per value of one `attribute`), from the daily
+    rollups: the store keeps the sufficient statistics per day, so this reads small rows, never the
+    answers. One query per kind and scale, so unlike scales and CES versions are never pooled."""
     if period not in (None, "month"):
         raise ValueError("the dashboard reads months from the daily rollups")
     table = connection.table("score_rollups")
-    table = table.filter(table.attribute == ALL).join(question_catalogue(connection), "question_id")
+    table = table.filter(table.attribute == (attribute or ALL)).join(question_catalogue(connection), "question_id")
+    if survey is not None:
+        table = table.filter(table.survey == survey)
     groups = ["survey", "question"]
+    if attribute:
+        table = table.mutate(**{attribute: table.value})
+        groups.append(attribute)
     if period:
         table = table.mutate(period=table.day.truncate("M"))
         groups.append("period")

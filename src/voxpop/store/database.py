@@ -78,16 +78,18 @@ class Database:
                 session.rollback()
 
     @contextmanager
+    def _single_writer(self) -> Iterator[None]:
+        if self._write_lock is None:
+            yield
+            return
+        with self._write_lock:
+            yield
+
+    @contextmanager
     def write(self) -> Iterator[Session]:
         """One atomic write transaction: committed when the block ends, rolled back on any error."""
-        if self._write_lock is not None:
-            self._write_lock.acquire()
-        try:
-            with self._write_sessions() as session, session.begin():
-                yield session
-        finally:
-            if self._write_lock is not None:
-                self._write_lock.release()
+        with self._single_writer(), self._write_sessions() as session, session.begin():
+            yield session
 
     @contextmanager
     def read_connection(self) -> Iterator[Connection]:
@@ -101,14 +103,8 @@ class Database:
     @contextmanager
     def write_connection(self) -> Iterator[Connection]:
         """`write()` for hot paths: one atomic transaction on a plain connection, through the single writer."""
-        if self._write_lock is not None:
-            self._write_lock.acquire()
-        try:
-            with self.write_engine.begin() as connection:
-                yield connection
-        finally:
-            if self._write_lock is not None:
-                self._write_lock.release()
+        with self._single_writer(), self.write_engine.begin() as connection:
+            yield connection
 
     def dispose(self) -> None:
         self.engine.dispose()

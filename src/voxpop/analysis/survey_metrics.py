@@ -52,7 +52,7 @@ def question_catalogue(connection) -> ir.Table:
 
 
 def survey_estimates(connection, *, min_base: int, confidence: float = 0.95, period: str | None = None,
-                     attribute: str | None = None, survey: str | None = None) -> list[Row]:
+                     attribute: str | None = None, survey: str | None = None, kind: str | None = None) -> list[Row]:
     """Each scored question's metric per survey (per month, per value of one `attribute`), from the daily
     rollups: the store keeps the sufficient statistics per day, so this reads small rows, never the
     answers. One query per kind and scale, so unlike scales and CES versions are never pooled."""
@@ -62,6 +62,8 @@ def survey_estimates(connection, *, min_base: int, confidence: float = 0.95, per
     table = table.filter(table.attribute == (attribute or ALL)).join(question_catalogue(connection), "question_id")
     if survey is not None:
         table = table.filter(table.survey == survey)
+    if kind is not None:
+        table = table.filter(table.kind == kind)
     groups = ["survey", "question"]
     if attribute:
         table = table.mutate(**{attribute: table.value})

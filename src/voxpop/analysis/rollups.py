@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import lru_cache
 from typing import Any
 
 import ibis
@@ -31,16 +32,19 @@ def increments(*, scores: list[tuple[int, int, int]], attributes: dict[str, str]
 
 def add(connection: Connection, rows: list[dict[str, Any]]) -> None:
     """Add rows to the rollups: insert, or add the counts to the row already there (an upsert)."""
-    if not rows:
-        return
+    if rows:
+        connection.execute(_upsert(connection.dialect.name), rows)
+
+
+@lru_cache(maxsize=None)
+def _upsert(dialect_name: str):
+    # Built once per dialect: this runs in every response's transaction, inside the single writer.
     table = ScoreRollup.__table__
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}[connection.dialect.name]
-    statement = dialect.insert(table)
-    statement = statement.on_conflict_do_update(
+    statement = {"sqlite": sqlite, "postgresql": postgresql}[dialect_name].insert(table)
+    return statement.on_conflict_do_update(
         index_elements=["question_id", "day", "attribute", "value"],
         set_={name: table.c[name] + statement.excluded[name] for name in COUNTS},
     )
-    connection.execute(statement, rows)
 
 
 def rebuild(ibis_connection, write_connection: Connection, *, zone: str) -> int:

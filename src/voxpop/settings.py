@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -54,9 +54,10 @@ class Settings(BaseSettings):
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'voxpop.db').as_posix()}"
 
-    @property
+    @cached_property
     def signing_key(self) -> str:
-        """The secret key, or one generated once into data_dir (mode 0600), never into the repository."""
+        """The secret key, or one generated once into data_dir (mode 0600), never into the repository.
+        Cached: every survey page signs and checks form tokens with it, and the file never changes."""
         if self.secret_key:
             return self.secret_key
         path = self.data_dir / "secret_key"

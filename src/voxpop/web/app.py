@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import logging
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -100,9 +99,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # Fewer worker threads than anyio's default 40: writes are serialised anyway, and every extra
         # thread only adds GIL handovers to the single writer's critical section.
         to_thread.current_default_thread_limiter().total_tokens = THREADS
-        # Everything imported so far (FastAPI, SQLAlchemy, Ibis, pandas) lives as long as the process:
-        # freezing it keeps the garbage collector from re-scanning those objects on every collection.
-        gc.freeze()
         yield
 
     app = FastAPI(

@@ -231,6 +231,16 @@ def _notes():
         err.print(f"note: {note.message}", highlight=False)
 
 
+def _checked_request(settings: Settings, *, output, period, file, survey, cuts, min_base):
+    """The checks `metrics` and `spc` share; returns the NPS cut points and the minimum base."""
+    _check_format(output)
+    if period is not None and period not in PERIODS:
+        fail(f"--period must be day, week, month or quarter, not {period!r}")
+    if (file is None) == (survey is None):
+        fail("give either an export FILE or --survey KEY")
+    return _cut_points(cuts), (min_base if min_base is not None else settings.min_base)
+
+
 def _survey_answers(settings: Settings, *, survey, question, metric, cut_points, by, filters):
     """One question's answers in the database (columns score and submitted_at), and the spec of its scale."""
     from voxpop.analysis import sources
@@ -242,7 +252,7 @@ def _survey_answers(settings: Settings, *, survey, question, metric, cut_points,
                                          question=question, attributes=list(by or []), filters=filters)
     scale = (int(info["scale_min"]), int(info["scale_max"]))
     if metric == "nps":
-        return table, MetricSpec.create("nps", scale, cuts=NpsCuts(*scale, *(cut_points or (6, 9))))
+        return table, MetricSpec.create("nps", scale, cuts=NpsCuts(*scale, *cut_points) if cut_points else NpsCuts(*scale))
     return table, MetricSpec.create(metric, scale, ces_version=info.get("ces_version"))  # type: ignore[arg-type]
 
 
@@ -402,17 +412,12 @@ def metrics_command(
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:
     """NPS, CSAT, CES or a mean, with n and a confidence interval, per group and period."""
-    from voxpop.analysis.engine import MetricError, compute
+    from voxpop.analysis.engine import compute
     from voxpop.metrics import metrics
 
     settings = get_settings()
-    _check_format(output)
-    if period is not None and period not in PERIODS:
-        fail(f"--period must be day, week, month or quarter, not {period!r}")
-    if (file is None) == (survey is None):
-        fail("give either an export FILE or --survey KEY")
-    cut_points = _cut_points(cuts)
-    floor = min_base if min_base is not None else settings.min_base
+    cut_points, floor = _checked_request(settings, output=output, period=period, file=file, survey=survey,
+                                         cuts=cuts, min_base=min_base)
     try:
         with _notes():
             if file is not None:
@@ -429,9 +434,7 @@ def metrics_command(
                 rows = [row.as_dict() for row in compute(
                     table, spec, score="score", by=by, period=period, time="submitted_at",  # type: ignore[arg-type]
                     zone=settings.timezone, min_base=floor, confidence=confidence, method=method)]
-    except MetricError as exc:
-        fail(str(exc))
-    except ValueError as exc:
+    except ValueError as exc:  # MetricError included: each says what to change
         fail(str(exc))
     if compare:
         from voxpop.analysis.compare import against_the_rest
@@ -466,13 +469,8 @@ def spc_command(
     from voxpop.metrics import control_charts, spc
 
     settings = get_settings()
-    _check_format(output)
-    if period not in PERIODS:
-        fail(f"--period must be day, week, month or quarter, not {period!r}")
-    if (file is None) == (survey is None):
-        fail("give either an export FILE or --survey KEY")
-    cut_points = _cut_points(cuts)
-    floor = min_base if min_base is not None else settings.min_base
+    cut_points, floor = _checked_request(settings, output=output, period=period, file=file, survey=survey,
+                                         cuts=cuts, min_base=min_base)
     try:
         with _notes():
             if file is not None:

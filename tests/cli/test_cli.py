@@ -6,19 +6,9 @@ from typer.testing import CliRunner
 
 from voxpop.accounts.models import User
 from voxpop.cli import app
-from voxpop.settings import get_settings
 from tests.helpers import FEEDBACK_SURVEY
 
 runner = CliRunner()
-
-
-@pytest.fixture
-def configured(monkeypatch, database_url, db, tmp_path):
-    monkeypatch.setenv("VOXPOP_DATABASE_URL", database_url)
-    monkeypatch.setenv("VOXPOP_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    yield db
-    get_settings.cache_clear()
 
 
 def test_survey_apply_creates_then_versions(configured, tmp_path):

@@ -16,7 +16,6 @@ from voxpop.cli import app
 from voxpop.collection import flows
 from voxpop.core import spc as control
 from voxpop.metrics import drivers
-from voxpop.settings import get_settings
 from tests.core.test_drivers import MTCARS, PREDICTORS, REFERENCE_R_SQUARED, REFERENCE_RAW, REFERENCE_RESCALED, VARIABLES
 from tests.helpers import apply_survey
 
@@ -175,15 +174,6 @@ def test_bad_files_exit_2_with_a_message(tmp_path):
     assert no_time.exit_code == 2 and "the time column with --time" in no_time.stderr
     no_file = runner.invoke(app, ["spc", "--metric", "nps", "--period", "month"])
     assert no_file.exit_code == 2 and "give either an export FILE or --survey KEY" in no_file.stderr
-
-
-@pytest.fixture
-def configured(monkeypatch, database_url, db, tmp_path):
-    monkeypatch.setenv("VOXPOP_DATABASE_URL", database_url)
-    monkeypatch.setenv("VOXPOP_DATA_DIR", str(tmp_path))
-    get_settings.cache_clear()
-    yield db
-    get_settings.cache_clear()
 
 
 def test_spc_on_a_survey_in_the_database(configured):

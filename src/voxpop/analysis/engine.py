@@ -86,19 +86,23 @@ class Row:
         return {**self.keys, "metric": self.metric, **asdict(self.estimate), **self.extra}
 
 
+def count_if(condition: ir.BooleanValue) -> ir.IntegerValue:
+    """How many rows meet the condition, written the way every backend sums it (no bool casts)."""
+    return condition.ifelse(1, 0).sum()
+
+
 def statistics(table: ir.Table, spec: MetricSpec, *, score: str, by: list[str]) -> ir.Table:
     """The sufficient statistics of `score` per group of `by` (skipped answers are not counted)."""
     value = table[score].cast("float64")
-    flag = lambda condition: condition.ifelse(1, 0).sum()  # noqa: E731 - portable count of a condition
     measures: dict[str, ir.Value] = {"n": value.count()}
     if spec.metric == "nps":
-        measures |= {"promoters": flag(value >= spec.cuts.promoter_min), "detractors": flag(value <= spec.cuts.detractor_max)}
+        measures |= {"promoters": count_if(value >= spec.cuts.promoter_min), "detractors": count_if(value <= spec.cuts.detractor_max)}
     elif spec.metric == "csat":
-        measures |= {"top": flag(value >= spec.top_min)}
+        measures |= {"top": count_if(value >= spec.top_min)}
     else:
         measures |= {"total": value.sum(), "total_squares": (value * value).sum()}
         if spec.metric == "ces" and spec.ces_version == "2.0":
-            measures |= {"agree": flag(value >= CES2_AGREE_MIN)}
+            measures |= {"agree": count_if(value >= CES2_AGREE_MIN)}
     grouped = table.group_by(by) if by else table
     return grouped.aggregate(**measures)
 

@@ -11,9 +11,12 @@ import ibis.expr.types as ir
 from sqlalchemy import Connection, delete, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
-from voxpop.analysis.engine import local_period, naive_utc
+from voxpop.analysis.engine import CES2_AGREE_MIN, count_if, local_period, naive_utc
 from voxpop.analysis.models import ALL, ScoreRollup
+from voxpop.core.estimates import NpsCuts
 
+# The rollups count with the standard cut points; an NPS with other cuts is computed from the answers.
+CUTS = NpsCuts()
 COUNTS = ("n", "total", "total_squares", "promoters", "detractors", "top_two", "agree")
 
 
@@ -23,8 +26,8 @@ def increments(*, scores: list[tuple[int, int, int]], attributes: dict[str, str]
     rows = []
     for question_id, score, scale_max in scores:
         counts = {"n": 1, "total": float(score), "total_squares": float(score * score),
-                  "promoters": int(score >= 9), "detractors": int(score <= 6),
-                  "top_two": int(score >= scale_max - 1), "agree": int(score >= 5)}
+                  "promoters": int(score >= CUTS.promoter_min), "detractors": int(score <= CUTS.detractor_max),
+                  "top_two": int(score >= scale_max - 1), "agree": int(score >= CES2_AGREE_MIN)}
         for attribute, value in [(ALL, ALL), *attributes.items()]:
             rows.append({"question_id": question_id, "day": day, "attribute": attribute, "value": value} | counts)
     return rows
@@ -77,11 +80,10 @@ def rebuild(ibis_connection, write_connection: Connection, *, zone: str) -> int:
 
 def _counts(table: ir.Table) -> ir.Table:
     score = table.score.cast("float64")
-    flag = lambda condition: condition.ifelse(1, 0).sum()  # noqa: E731
     return table.group_by("question_id", "day", "attribute", "value").aggregate(
         n=score.count(), total=score.sum(), total_squares=(score * score).sum(),
-        promoters=flag(score >= 9), detractors=flag(score <= 6), top_two=flag(score >= table.scale_max - 1),
-        agree=flag(score >= 5),
+        promoters=count_if(score >= CUTS.promoter_min), detractors=count_if(score <= CUTS.detractor_max),
+        top_two=count_if(score >= table.scale_max - 1), agree=count_if(score >= CES2_AGREE_MIN),
     )
 
 

@@ -172,12 +172,22 @@ def store_connection(url):
     raise MetricError(f"the metrics engine does not read {parsed.get_backend_name()} stores yet")
 
 
+def question_catalogue(connection) -> ir.Table:
+    """Each question row with its survey's key: question_id, survey, question, kind, scale_min, scale_max,
+    ces_version."""
+    questions = connection.table("questions")
+    versions = connection.table("survey_versions").select(version_id="id", survey_id="survey_id")
+    surveys = connection.table("surveys").select(survey_id="id", survey="key")
+    return (questions.select(question_id="id", version_id="version_id", question="key", kind="kind",
+                             scale_min="scale_min", scale_max="scale_max", ces_version="ces_version")
+            .join(versions, "version_id").join(surveys, "survey_id")
+            .select("question_id", "survey", "question", "kind", "scale_min", "scale_max", "ces_version"))
+
+
 def survey_answers(connection, *, survey: str, kind: str, question: str | None, attributes: list[str],
                    filters: dict[str, list[str]] | None = None) -> tuple[ir.Table, dict[str, Any]]:
     """One scored question's answers of a survey, with the response time and the requested attributes as
     columns `score`, `submitted_at` and one per attribute. Returns the table and the question's scale."""
-    from voxpop.analysis.survey_metrics import question_catalogue
-
     catalogue = question_catalogue(connection)
     chosen = catalogue.filter(catalogue.survey == survey, catalogue.kind == kind)
     if question:
@@ -198,14 +208,10 @@ def survey_answers(connection, *, survey: str, kind: str, question: str | None, 
     table = (connection.table("answers").select("question_id", "response_id", "score")
              .join(ids, "question_id").join(responses, "response_id")
              .select("score", "submitted_at", "response_id"))
-    for name in attributes:
+    for name in [*attributes, *(name for name in filters or {} if name not in attributes)]:
         attribute = connection.table("response_attributes")
         attribute = attribute.filter(attribute.name == name).select(rid=attribute.response_id, **{name: attribute.value})
         table = table.left_join(attribute, table.response_id == attribute.rid).drop("rid")
     for name, values in (filters or {}).items():
-        if name not in table.columns:
-            attribute = connection.table("response_attributes")
-            attribute = attribute.filter(attribute.name == name).select(rid=attribute.response_id, **{name: attribute.value})
-            table = table.left_join(attribute, table.response_id == attribute.rid).drop("rid")
         table = table.filter(table[name].isin(values))
     return table, info

@@ -9,12 +9,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-import ibis.expr.types as ir
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from voxpop.analysis.engine import MetricSpec, Row, estimate_rows
 from voxpop.analysis.models import ALL
+from voxpop.analysis.sources import question_catalogue
 from voxpop.collection.models import Answer, Response
 from voxpop.core import spc
 from voxpop.core.estimates import Estimate
@@ -37,18 +37,6 @@ class SurveySummary:
     ces_agree: Estimate | None = None
     ces_version: str | None = None
     ratings: dict[str, Estimate] = field(default_factory=dict)
-
-
-def question_catalogue(connection) -> ir.Table:
-    """Each question row with its survey's key: question_id, survey, question, kind, scale_min, scale_max,
-    ces_version."""
-    questions = connection.table("questions")
-    versions = connection.table("survey_versions").select(version_id="id", survey_id="survey_id")
-    surveys = connection.table("surveys").select(survey_id="id", survey="key")
-    return (questions.select(question_id="id", version_id="version_id", question="key", kind="kind",
-                             scale_min="scale_min", scale_max="scale_max", ces_version="ces_version")
-            .join(versions, "version_id").join(surveys, "survey_id")
-            .select("question_id", "survey", "question", "kind", "scale_min", "scale_max", "ces_version"))
 
 
 def survey_estimates(connection, *, min_base: int, confidence: float = 0.95, period: str | None = None,

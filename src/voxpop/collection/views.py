@@ -13,7 +13,7 @@ from starlette.datastructures import FormData
 
 from voxpop.collection import flows, form_tokens, service
 from voxpop.collection.answers import AnswerError, Answers, is_shown, pages, validate
-from voxpop.collection.i18n import choose_language, message
+from voxpop.collection.i18n import MESSAGES, choose_language, message
 from voxpop.collection.schemas import ResponseCreate, ResponsePublic
 from voxpop.surveys.schemas import SCORED_KINDS, QuestionDefinition, text_in
 from voxpop.web.auth import DbDep, SettingsDep
@@ -151,7 +151,7 @@ def _open_or_page(request: Request, db, key: str, language_hint: str | None):
     try:
         return flows.load_survey(db, key), None
     except flows.SurveyNotFound:
-        language = choose_language(["en", "de", "fr", "es"], language_hint, request.headers.get("accept-language"))
+        language = choose_language(list(MESSAGES), language_hint, request.headers.get("accept-language"))
         return None, _message_page(request, language, "not_found", 404)
 
 

@@ -16,7 +16,6 @@ LocalText = str | dict[Language, Annotated[str, StringConstraints(min_length=1, 
 # Names the survey form itself uses: an attribute with one of them would collide (and `t` would store the
 # invitation token in clear).
 RESERVED_ATTRIBUTES = ("t", "lang", "page", "form_token", "back")
-QUESTION_KINDS = ("nps", "csat", "ces", "rating", "single_choice", "multiple_choice", "text")
 SCORED_KINDS = ("nps", "csat", "ces", "rating")
 # CES 1.0 asks for effort on 1–5 (lower is better); CES 2.0 asks for agreement on 1–7 (higher is better).
 CES_SCALES = {"1.0": (1, 5), "2.0": (1, 7)}

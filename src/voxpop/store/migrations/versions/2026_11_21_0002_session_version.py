@@ -7,7 +7,6 @@ Create Date: 2026-11-21 13:33:32.477122
 
 from alembic import op
 import sqlalchemy as sa
-import voxpop.store.base
 
 
 revision = '0002'

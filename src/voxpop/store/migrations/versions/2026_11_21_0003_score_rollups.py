@@ -7,7 +7,6 @@ Create Date: 2026-11-21 14:14:41.481522
 
 from alembic import op
 import sqlalchemy as sa
-import voxpop.store.base
 
 
 revision = '0003'

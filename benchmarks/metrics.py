@@ -12,7 +12,8 @@ DuckDB file (the same normalised tables, the columns a dashboard reads) and to p
 
 Runners, timed end to end, interleaved round by round (median of --repeat), all giving the same estimates:
   voxpop rollups voxpop's dashboard path: survey_estimates over the store's daily rollups (score_rollups, kept in
-                 each response's transaction; built here once after the bulk load, time shown with the load)
+                 each response's transaction; built here once after the bulk load, time shown with the load):
+                 one SQL statement per query through voxpop's Database, including opening its engine
   voxpop/sqlite  voxpop's engine on the raw answers (survey_answers + compute): Ibis over the SQLite store
   voxpop/duckdb  the same calls on the DuckDB copy: the engine's overhead over raw SQL on one backend
   raw duckdb     one hand-written SQL per query on the DuckDB copy; intervals from the counts in Python
@@ -202,18 +203,21 @@ def voxpop_query(connection, query) -> dict:
     return {(name, row.metric, row.keys.get("segment"), str(row.keys["period"])[:10]): fields(row.estimate) for row in rows}
 
 
+def rollup_query(database: Database, query) -> dict:
+    """As a dashboard request runs it: a read connection from voxpop's Database, then the rollup query."""
+    with database.read_connection() as connection:
+        return dashboard_query(connection, query)
+
+
 def dashboard_query(connection, query) -> dict:
     """voxpop's dashboard path: the same estimates from the store's daily rollups (survey_estimates)."""
     name, kind, filters = query
-    attribute = "channel" if filters else "segment"
+    where = ("channel", filters["channel"]) if filters else None
     metrics = {"nps": ("nps",), "csat": ("csat",), "ces": ("ces2.0", "ces2.0_agree")}[kind]
-    found = {}
-    for row in survey_estimates(connection, min_base=MIN_BASE, period="month", attribute=attribute, survey=SURVEY,
-                                kind=kind):
-        if row.metric not in metrics or (filters and row.keys["channel"] not in filters["channel"]):
-            continue
-        found[(name, row.metric, None if filters else row.keys["segment"], str(row.keys["period"])[:10])] = fields(row.estimate)
-    return found
+    return {(name, row.metric, row.keys.get("segment"), row.keys["period"]): fields(row.estimate)
+            for row in survey_estimates(connection, min_base=MIN_BASE, period="month", attribute=None if filters else "segment",
+                                        where=where, survey=SURVEY, kind=kind)
+            if row.metric in metrics}
 
 
 FLAGS = {"nps": {"promoters": "{s} >= 9", "detractors": "{s} <= 6"}, "csat": {"top": "{s} >= 4"},
@@ -273,7 +277,7 @@ def bench(workdir: Path, size: int, seed: int, repeat: int) -> bool:
     data, load_seconds = load(workdir, size, seed)
     print(f"   loaded in {time.perf_counter() - started:.0f} s; store {data['store'].stat().st_size / 1e9:.2f} GB", flush=True)
     runners = {  # label: (open, query, close)
-        "voxpop rollups": (lambda: store_connection(f"sqlite:///{data['store']}"), dashboard_query, lambda c: c.disconnect()),
+        "voxpop rollups": (lambda: Database(f"sqlite:///{data['store']}"), rollup_query, lambda c: c.dispose()),
         "voxpop/sqlite": (lambda: store_connection(f"sqlite:///{data['store']}"), voxpop_query, lambda c: c.disconnect()),
         "voxpop/duckdb": (lambda: ibis.duckdb.connect(data["duckdb"], read_only=True), voxpop_query, lambda c: c.disconnect()),
         "raw duckdb": (lambda: duckdb.connect(data["duckdb"], read_only=True), sql_query, lambda c: c.close()),

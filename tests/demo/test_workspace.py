@@ -9,7 +9,7 @@ from sqlalchemy import case, func, select
 
 from voxpop.accounts.models import ROLES, User
 from voxpop.analysis.sources import store_connection
-from voxpop.analysis.survey_metrics import survey_summaries
+from voxpop.analysis.survey_metrics import rollup_counts, survey_summaries
 from voxpop.collection.models import Answer, Response, ResponseAttribute
 from voxpop.demo.workspace import NEGATIVE, POSITIVE, load_demo
 from voxpop.surveys.models import Question
@@ -38,9 +38,8 @@ def nps_where(db_session, *conditions):
 
 def test_the_demo_has_three_surveys_18_months_and_every_role(demo):
     with demo.read() as db_session:
-        connection = store_connection(demo.url)
-        summaries = {summary.key: summary for summary in survey_summaries(db_session, connection, min_base=30)}
-        connection.disconnect()
+        monthly = rollup_counts(db_session.connection(), period="month")
+        summaries = {summary.key: summary for summary in survey_summaries(db_session, monthly, min_base=30)}
         assert set(summaries) == {"post-purchase", "support-csat", "onboarding-ces"}
         assert sum(summary.responses for summary in summaries.values()) >= 20_000
         assert summaries["post-purchase"].nps.n == summaries["post-purchase"].responses
@@ -86,11 +85,10 @@ def test_loading_twice_without_if_empty_is_refused(demo):
 
 
 def test_the_december_dip_is_a_signal_on_every_surveys_chart(demo):
-    from voxpop.analysis.survey_metrics import monthly_trends
+    from voxpop.analysis.survey_metrics import monthly_trends, rollup_counts
 
-    connection = store_connection(demo.url)
-    trends = monthly_trends(connection, min_base=30)
-    connection.disconnect()
+    with demo.read_connection() as connection:
+        trends = monthly_trends(rollup_counts(connection, period="month"), min_base=30)
     assert {key: trend.chart.chart for key, trend in trends.items()} == {
         "post-purchase": "nps", "support-csat": trends["support-csat"].chart.chart, "onboarding-ces": "individuals"}
     assert trends["support-csat"].chart.chart in ("p", "laney-p")
@@ -105,9 +103,10 @@ def test_the_rollups_give_the_same_numbers_as_the_answers(demo):
     from voxpop.analysis.engine import MetricSpec, compute
     from voxpop.analysis.survey_metrics import survey_estimates
 
+    with demo.read_connection() as rollups:
+        from_rollups = {(row.keys["survey"], row.keys["period"], row.metric): row.estimate
+                        for row in survey_estimates(rollups, min_base=30, period="month")}
     connection = store_connection(demo.url)
-    from_rollups = {(row.keys["survey"], row.keys["period"], row.metric): row.estimate
-                    for row in survey_estimates(connection, min_base=30, period="month")}
     table, _ = sources.survey_answers(connection, survey="post-purchase", kind="nps", question=None, attributes=[])
     raw = compute(table, MetricSpec.create("nps"), score="score", period="month", time="submitted_at",
                   zone="Europe/Berlin", min_base=30)
@@ -115,3 +114,26 @@ def test_the_rollups_give_the_same_numbers_as_the_answers(demo):
     assert len(raw) >= 18
     for row in raw:
         assert from_rollups[("post-purchase", row.keys["period"], "nps")] == row.estimate
+
+
+def test_a_filtered_view_from_the_rollups_matches_the_answers(demo):
+    """A filter on one attribute sums the rollups of its chosen values; two attributes at once are refused."""
+    from voxpop.analysis import sources
+    from voxpop.analysis.engine import MetricSpec, compute
+    from voxpop.analysis.survey_metrics import survey_estimates
+
+    with demo.read_connection() as rollups:
+        filtered = survey_estimates(rollups, min_base=30, where=("channel", ["web", "app"]), survey="post-purchase",
+                                    kind="nps")
+        by_channel = {row.keys["channel"]: row.estimate.n for row in survey_estimates(
+            rollups, min_base=30, attribute="channel", survey="post-purchase", kind="nps")}
+        with pytest.raises(ValueError, match="one attribute at a time"):
+            survey_estimates(rollups, min_base=30, attribute="segment", where=("channel", ["web"]))
+    connection = store_connection(demo.url)
+    table, _ = sources.survey_answers(connection, survey="post-purchase", kind="nps", question=None, attributes=[],
+                                      filters={"channel": ["web", "app"]})
+    [raw] = compute(table, MetricSpec.create("nps"), score="score", min_base=30)
+    connection.disconnect()
+    [row] = filtered
+    assert row.estimate == raw.estimate
+    assert row.estimate.n == by_channel["web"] + by_channel["app"] < sum(by_channel.values())

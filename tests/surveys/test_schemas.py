@@ -33,10 +33,13 @@ def test_ces_needs_its_version_stated():
     assert path == "questions[0]" and "ces_version" in message
 
 
-def test_nps_is_always_zero_to_ten():
-    source = 'key: s\ntitle: T\nquestions:\n  - {key: n, kind: nps, text: "R?", scale: {min: 1, max: 10}}\n'
+def test_nps_is_zero_to_ten_or_an_imported_one_to_ten():
+    source = 'key: s\ntitle: T\nquestions:\n  - {key: n, kind: nps, text: "R?", scale: {min: 1, max: 9}}\n'
     [(path, message)] = problems_of(source)
-    assert "0–10" in message
+    assert "0–10 (or 1–10" in message
+    one_to_ten = parse_definition(source.replace("max: 9", "max: 10"), source="test")
+    assert one_to_ten.questions[0].bounds == (1, 10)
+    assert parse_definition(source.replace(", scale: {min: 1, max: 9}", ""), source="test").questions[0].bounds == (0, 10)
 
 
 def test_condition_must_point_at_an_earlier_question():

@@ -1,27 +1,31 @@
 """The dashboard's numbers: the store counts (sufficient statistics per question), core.estimates computes.
 
-This is the one place survey metrics are read for pages and the API. The engine (Ibis, on the store itself)
-reduces answers to counts, sums and sums of squares; no raw rows come into Python.
+This is the one place survey metrics are read for pages and the API. They come from the daily rollups
+(analysis.models.ScoreRollup), which the engine builds and each response's transaction keeps: one plain SQL
+query sums a few thousand small rows per request, so a dashboard costs the same at 10M responses as at 10K.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Connection, func, literal, select
 from sqlalchemy.orm import Session
 
 from voxpop.analysis.engine import MetricSpec, Row, estimate_rows
-from voxpop.analysis.models import ALL
-from voxpop.analysis.sources import question_catalogue
+from voxpop.analysis.models import ALL, ScoreRollup
+from voxpop.analysis.rollups import COUNTS
 from voxpop.collection.models import Answer, Response
 from voxpop.core import spc
 from voxpop.core.estimates import Estimate
 from voxpop.core.spc import ControlChart, Signal
-from voxpop.surveys.models import Question, Survey
+from voxpop.surveys.models import Question, Survey, SurveyVersion
 
 STATUS_ORDER = {"live": 0, "draft": 1, "closed": 2}  # live surveys first on the dashboard
+VARIANT = ("kind", "scale_min", "scale_max", "ces_version")  # answers pool only within one kind and scale
 
 
 @dataclass
@@ -39,42 +43,80 @@ class SurveySummary:
     ratings: dict[str, Estimate] = field(default_factory=dict)
 
 
-def survey_estimates(connection, *, min_base: int, confidence: float = 0.95, period: str | None = None,
-                     attribute: str | None = None, survey: str | None = None, kind: str | None = None) -> list[Row]:
-    """Each scored question's metric per survey (per month, per value of one `attribute`), from the daily
-    rollups: the store keeps the sufficient statistics per day, so this reads small rows, never the
-    answers. One query per kind and scale, so unlike scales and CES versions are never pooled."""
+def rollup_counts(connection: Connection, *, period: str | None = None, attribute: str | None = None,
+                  where: tuple[str, list[str]] | None = None, survey: str | None = None,
+                  kind: str | None = None) -> list[dict[str, Any]]:
+    """The summed rollups per survey and question (per month of the workspace zone, per value of one
+    `attribute`), restricted to `where` = (attribute, values). The rollups hold one attribute per row, so
+    `attribute` and `where` must name the same one."""
     if period not in (None, "month"):
         raise ValueError("the dashboard reads months from the daily rollups")
-    table = connection.table("score_rollups")
-    table = table.filter(table.attribute == (attribute or ALL)).join(question_catalogue(connection), "question_id")
-    if survey is not None:
-        table = table.filter(table.survey == survey)
-    if kind is not None:
-        table = table.filter(table.kind == kind)
-    groups = ["survey", "question"]
+    sliced = attribute or (where[0] if where else None)
+    if attribute and where and where[0] != attribute:
+        raise ValueError("the rollups slice by one attribute at a time; compute across two from the answers")
+    rollup = ScoreRollup.__table__
+    groups = [Survey.key.label("survey"), Question.key.label("question"), *(getattr(Question, name) for name in VARIANT)]
     if attribute:
-        table = table.mutate(**{attribute: table.value})
-        groups.append(attribute)
+        groups.append(rollup.c.value.label(attribute))
     if period:
-        table = table.mutate(period=table.day.truncate("M"))
-        groups.append("period")
-    variants = table.select("kind", "scale_min", "scale_max", "ces_version").distinct().execute()
+        groups.append(_month(rollup.c.day, connection.dialect.name).label("period"))
+    statement = (
+        select(*groups, *(func.sum(rollup.c[name]).label(name) for name in COUNTS))
+        .join_from(rollup, Question, Question.id == rollup.c.question_id)
+        .join(SurveyVersion, SurveyVersion.id == Question.version_id)
+        .join(Survey, Survey.id == SurveyVersion.survey_id)
+        .where(rollup.c.attribute == (sliced or ALL))
+        .group_by(*groups)
+    )
+    if where:
+        statement = statement.where(rollup.c.value.in_(where[1]))
+    if survey is not None:
+        statement = statement.where(Survey.key == survey)
+    if kind is not None:
+        statement = statement.where(Question.kind == kind)
+    return [dict(record) for record in connection.execute(statement).mappings()]
+
+
+def _month(day, dialect: str):
+    """The first day of the month as ISO text, the way each store writes it."""
+    if dialect == "sqlite":
+        return func.strftime("%Y-%m-01", day)
+    return func.to_char(day, literal("YYYY-MM-01"))
+
+
+def over_periods(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Monthly counts summed into one row per group: the totals, without a second read of the rollups."""
+    totals: dict[tuple, dict[str, Any]] = {}
+    for record in records:
+        key = tuple(value for name, value in record.items() if name != "period" and name not in COUNTS)
+        if key not in totals:
+            totals[key] = {name: value for name, value in record.items() if name != "period"}
+        else:
+            for name in COUNTS:
+                totals[key][name] += record[name]
+    return list(totals.values())
+
+
+def estimates_from_counts(records: list[dict[str, Any]], *, min_base: int, confidence: float = 0.95) -> list[Row]:
+    """Each question's metric per group, from summed rollups; one spec per kind and scale, so unlike scales
+    and CES versions are never pooled."""
+    variants: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for record in records:
+        variants[tuple(record[name] for name in VARIANT)].append(record | {"top": record["top_two"]})
     rows: list[Row] = []
-    for variant in variants.to_dict("records"):
-        kind, low, high = variant["kind"], int(variant["scale_min"]), int(variant["scale_max"])
-        version = variant["ces_version"] if isinstance(variant["ces_version"], str) else None
-        subset = table.filter(table.kind == kind, table.scale_min == low, table.scale_max == high)
-        if version:
-            subset = subset.filter(subset.ces_version == version)
-        spec = MetricSpec.create("mean" if kind == "rating" else kind, (low, high), ces_version=version)
-        counted = subset.group_by(groups).aggregate(
-            n=subset.n.sum(), total=subset.total.sum(), total_squares=subset.total_squares.sum(),
-            promoters=subset.promoters.sum(), detractors=subset.detractors.sum(), top=subset.top_two.sum(),
-            agree=subset.agree.sum(),
-        ).execute().to_dict("records")
-        rows += estimate_rows(counted, spec, by=groups, min_base=min_base, confidence=confidence, method="adjusted-wald")
+    for (kind, low, high, version), counted in variants.items():
+        spec = MetricSpec.create("mean" if kind == "rating" else kind, (int(low), int(high)), ces_version=version)
+        by = [name for name in counted[0] if name not in VARIANT and name not in COUNTS and name != "top"]
+        rows += estimate_rows(counted, spec, by=by, min_base=min_base, confidence=confidence, method="adjusted-wald")
     return rows
+
+
+def survey_estimates(connection: Connection, *, min_base: int, confidence: float = 0.95, period: str | None = None,
+                     attribute: str | None = None, where: tuple[str, list[str]] | None = None,
+                     survey: str | None = None, kind: str | None = None) -> list[Row]:
+    """Each scored question's metric per survey (per month, per value of one `attribute`), from the rollups."""
+    records = rollup_counts(connection, period=period, attribute=attribute, where=where, survey=survey, kind=kind)
+    return estimates_from_counts(records, min_base=min_base, confidence=confidence)
 
 
 @dataclass(frozen=True)
@@ -89,11 +131,12 @@ class Trend:
     signals: tuple[Signal, ...]
 
 
-def monthly_trends(connection, *, min_base: int, min_periods: int = 3) -> dict[str, Trend]:
-    """Per survey (months of the workspace time zone, as the rollups keep days), the first NPS question's monthly NPS chart; else CSAT on a p-chart (Laney's p′ when the
-    months vary more than binomially); else CES on an individuals chart of its monthly means."""
+def monthly_trends(monthly: list[dict[str, Any]], *, min_base: int, min_periods: int = 3) -> dict[str, Trend]:
+    """Per survey, from `rollup_counts(period="month")` (months of the workspace time zone): the first NPS
+    question's monthly NPS chart; else CSAT on a p-chart (Laney's p′ when the months vary more than
+    binomially); else CES on an individuals chart of its monthly means."""
     series: dict[tuple[str, str, str], list[Row]] = {}
-    for row in survey_estimates(connection, min_base=min_base, period="month"):
+    for row in estimates_from_counts(monthly, min_base=min_base):
         if row.estimate.n and not row.metric.endswith("agree"):
             series.setdefault((row.keys["survey"], row.metric, row.keys["question"]), []).append(row)
     preference = {"nps": 0, "csat": 1, "ces2.0": 2, "ces1.0": 2}
@@ -118,8 +161,9 @@ def monthly_trends(connection, *, min_base: int, min_periods: int = 3) -> dict[s
     return trends
 
 
-def survey_summaries(db_session: Session, connection, *, min_base: int) -> list[SurveySummary]:
-    """Every survey with its response count and headline metrics (the first question of each kind)."""
+def survey_summaries(db_session: Session, monthly: list[dict[str, Any]], *, min_base: int) -> list[SurveySummary]:
+    """Every survey with its response count and headline metrics (the first question of each kind), from
+    `rollup_counts(period="month")` summed over the months."""
     counts = {
         survey_id: (count, last)
         for survey_id, count, last in db_session.execute(
@@ -130,7 +174,7 @@ def survey_summaries(db_session: Session, connection, *, min_base: int) -> list[
     for survey in db_session.scalars(select(Survey)).all():
         count, last = counts.get(survey.id, (0, None))
         summaries[survey.key] = SurveySummary(survey.key, survey.title, survey.status, count, last)
-    for row in survey_estimates(connection, min_base=min_base):
+    for row in estimates_from_counts(over_periods(monthly), min_base=min_base):
         summary = summaries[row.keys["survey"]]
         if row.metric == "nps" and summary.nps is None:
             summary.nps = row.estimate

@@ -10,8 +10,8 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from voxpop.analysis.sources import store_connection
-from voxpop.analysis.survey_metrics import SurveySummary, Trend, latest_comments, monthly_trends, survey_summaries
+from voxpop.analysis.survey_metrics import (SurveySummary, Trend, latest_comments, monthly_trends, rollup_counts,
+                                            survey_summaries)
 from voxpop.dashboard.charts import HEIGHT, WIDTH, draw
 from voxpop.core.estimates import Estimate
 from voxpop.surveys.views import SURVEY_EDITORS
@@ -63,15 +63,11 @@ def _trend_json(trend: Trend | None) -> dict[str, Any] | None:
 
 
 def _dashboard_data(db, settings) -> tuple[list[SurveySummary], list, dict[str, Trend]]:
-    connection = store_connection(db.url)
-    try:
-        with db.read() as db_session:
-            summaries = survey_summaries(db_session, connection, min_base=settings.min_base)
-            comments = latest_comments(db_session, limit=10)
-        trends = monthly_trends(connection, min_base=settings.min_base)
-        return summaries, comments, trends
-    finally:
-        connection.disconnect()
+    with db.read() as db_session:
+        monthly = rollup_counts(db_session.connection(), period="month")
+        summaries = survey_summaries(db_session, monthly, min_base=settings.min_base)
+        comments = latest_comments(db_session, limit=10)
+    return summaries, comments, monthly_trends(monthly, min_base=settings.min_base)
 
 
 @router.get("/dashboard", include_in_schema=False)

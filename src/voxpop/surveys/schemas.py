@@ -19,8 +19,10 @@ RESERVED_ATTRIBUTES = ("t", "lang", "page", "form_token", "back")
 SCORED_KINDS = ("nps", "csat", "ces", "rating")
 # CES 1.0 asks for effort on 1–5 (lower is better); CES 2.0 asks for agreement on 1–7 (higher is better).
 CES_SCALES = {"1.0": (1, 5), "2.0": (1, 7)}
-FIXED_SCALES = {"nps": (0, 10)}
-DEFAULT_SCALES = {"csat": (1, 5)}
+# NPS is asked 0–10; a 1–10 recommend question (imported from tools that offer no 0) keeps its real scale and
+# the standard cut points, detractors up to 6 and promoters from 9; it is never shifted onto 0–10.
+NPS_SCALES = ((0, 10), (1, 10))
+DEFAULT_SCALES = {"nps": (0, 10), "csat": (1, 5)}
 
 
 class Strict(BaseModel):
@@ -100,8 +102,8 @@ class QuestionDefinition(Strict):
 
     @model_validator(mode="after")
     def _kind_rules(self) -> QuestionDefinition:
-        if self.kind == "nps" and self.scale is not None and (self.scale.min, self.scale.max) != (0, 10):
-            raise ValueError("an NPS question is always 0–10; use kind 'rating' for another scale")
+        if self.kind == "nps" and self.scale is not None and (self.scale.min, self.scale.max) not in NPS_SCALES:
+            raise ValueError("an NPS question is 0–10 (or 1–10 for an imported one); use kind 'rating' for another scale")
         if self.kind == "csat" and self.scale is not None and (self.scale.min, self.scale.max) != (1, 5):
             raise ValueError("a CSAT question is always 1–5; use kind 'rating' for another scale")
         if self.kind == "ces":
@@ -135,8 +137,6 @@ class QuestionDefinition(Strict):
         """The (low, high) of a scored question's scale."""
         if self.kind == "ces":
             return CES_SCALES[self.ces_version or "2.0"]
-        if self.kind in FIXED_SCALES:
-            return FIXED_SCALES[self.kind]
         if self.scale is not None:
             return (self.scale.min, self.scale.max)
         return DEFAULT_SCALES.get(self.kind)

@@ -1,8 +1,7 @@
-"""The `voxpop` command line. Bad input exits with 2 and a message on stderr; failures exit with 1."""
+"""The analyst's verbs: metrics, spc and drivers, on an export file or a survey in the database."""
 
 from __future__ import annotations
 
-import getpass
 import sys
 import warnings
 from contextlib import contextmanager
@@ -10,169 +9,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
+from voxpop.cli import app, err, fail, get_settings, out
 from voxpop.settings import Settings
-from voxpop.settings import get_settings as _load_settings
 
-app = typer.Typer(help="voxpop: customer focus, put into practice and measured.", no_args_is_help=True, add_completion=False)
-db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
-user_app = typer.Typer(help="Staff users.", no_args_is_help=True)
-survey_app = typer.Typer(help="Surveys.", no_args_is_help=True)
-app.add_typer(db_app, name="db")
-app.add_typer(user_app, name="user")
-app.add_typer(survey_app, name="survey")
-
-out = Console()
-err = Console(stderr=True)
 PERIODS = ("day", "week", "month", "quarter")
-
-
-def get_settings() -> Settings:
-    """The settings, or a clear message naming the VOXPOP_* variable that is wrong."""
-    from pydantic import ValidationError
-
-    try:
-        return _load_settings()
-    except ValidationError as exc:
-        problems = "; ".join(f"VOXPOP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
-        fail(f"invalid configuration: {problems}")
-
-
-def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
-    raise typer.Exit(code)
-
-
-def _database(settings: Settings | None = None):
-    from voxpop.store.database import Database
-    from voxpop.store.migrate import current_revision, head_revision
-
-    settings = settings or get_settings()
-    db = Database(settings.sqlalchemy_url)
-    try:
-        revision = current_revision(db.engine)
-    except Exception as exc:  # an unreachable server, a bad URL
-        fail(f"cannot open the database {db.url.render_as_string(hide_password=True)}: {exc}", 1)
-    if revision is None:
-        fail("the database has no schema yet; run `voxpop db upgrade` first", 1)
-    if revision != head_revision():
-        fail(f"the database schema is at revision {revision}, this voxpop needs {head_revision()}; "
-             "run `voxpop db upgrade` first", 1)
-    return db
-
-
-@db_app.command("upgrade")
-def db_upgrade(revision: Annotated[str, typer.Argument(help="Target revision.")] = "head") -> None:
-    """Create or migrate the schema (Alembic), on SQLite or PostgreSQL."""
-    from sqlalchemy import func, select
-
-    from voxpop.analysis.models import ScoreRollup
-    from voxpop.analysis.rollups import rebuild_store
-    from voxpop.collection.models import Answer
-    from voxpop.store.database import Database
-    from voxpop.store.migrate import current_revision, head_revision, upgrade
-
-    settings = get_settings()
-    db = Database(settings.sqlalchemy_url)
-    try:
-        upgrade(db.write_engine, revision)
-    except Exception as exc:
-        fail(f"migration failed: {exc}", 1)
-    out.print(f"database at revision {current_revision(db.engine)} ({db.url.render_as_string(hide_password=True)})")
-    if current_revision(db.engine) == head_revision():
-        with db.read() as db_session:
-            missing = (db_session.scalar(select(func.count()).select_from(ScoreRollup)) == 0
-                       and db_session.scalar(select(func.count()).select_from(Answer)) > 0)
-        if missing:  # a store from before the rollups existed: fill them once
-            out.print(f"daily rollups rebuilt: {rebuild_store(db, zone=settings.timezone):,} rows")
-
-
-@db_app.command("rollups")
-def db_rollups() -> None:
-    """Rebuild the dashboards' daily rollups from the answers (after changing VOXPOP_TIMEZONE)."""
-    from voxpop.analysis.rollups import rebuild_store
-
-    settings = get_settings()
-    rows = rebuild_store(_database(settings), zone=settings.timezone)
-    out.print(f"rollups rebuilt: {rows:,} rows, days in {settings.timezone}")
-
-
-@user_app.command("create")
-def user_create(
-    email: Annotated[str, typer.Argument(help="The user's e-mail, used to log in.")],
-    role: Annotated[str, typer.Option(help="admin, manager, analyst, agent or viewer.")] = ...,  # type: ignore[assignment]
-    name: Annotated[str, typer.Option(help="Display name.")] = "",
-    department: Annotated[str | None, typer.Option(help="Department, created if new.")] = None,
-    password_stdin: Annotated[bool, typer.Option("--password-stdin", help="Read the password from standard input.")] = False,
-) -> None:
-    """Create a staff user. The password is asked for, or read from stdin with --password-stdin."""
-    from voxpop.accounts import service
-
-    if password_stdin:
-        password = sys.stdin.readline().rstrip("\n")
-    else:
-        password = getpass.getpass("Password: ")
-        if getpass.getpass("Again: ") != password:
-            fail("the two passwords differ")
-    db = _database()
-    try:
-        with db.write() as db_session:
-            user = service.create_user(
-                db_session=db_session, email=email, password=password, role=role, name=name, department=department
-            )
-            service.audit(db_session=db_session, actor=None, action="user.create", target=user.email, role=role, via="cli")
-    except service.AccountError as exc:
-        fail(str(exc))
-    out.print(f"created {user.email} with role {role}")
-
-
-@survey_app.command("apply")
-def survey_apply(file: Annotated[Path, typer.Argument(help="A survey definition, YAML or JSON.")]) -> None:
-    """Create or update a survey from a file; a changed survey gets a new version."""
-    from voxpop.accounts.service import audit
-    from voxpop.surveys import service
-
-    try:
-        definition = service.read_definition(file)
-    except service.SurveyFileError as exc:
-        fail(str(exc))
-    db = _database()
-    with db.write() as db_session:
-        result = service.apply(db_session=db_session, definition=definition)
-        audit(db_session=db_session, actor=None, action="survey.apply", target=definition.key,
-              version=result.version.number, via="cli")
-    verb = "created" if result.created else ("updated to a new version" if result.new_version else "unchanged; status set")
-    out.print(f"survey {definition.key!r} {verb}: version {result.version.number}, status {definition.status}, "
-              f"{len(definition.questions)} questions")
-
-
-@survey_app.command("invite")
-def survey_invite(
-    key: Annotated[str, typer.Argument(help="The survey's key.")],
-    customer: Annotated[list[str] | None, typer.Option(help="Customer external id; repeat for several.")] = None,
-    count: Annotated[int, typer.Option(min=1, max=100_000, help="Anonymous invitations to make when no --customer is given.")] = 1,
-    valid_days: Annotated[int, typer.Option(min=1, help="Days the links stay valid.")] = 30,
-    base_url: Annotated[str, typer.Option(help="Public address of this voxpop.")] = "http://127.0.0.1:8000",
-) -> None:
-    """Create single-use invitation links (the tokens are shown once; only their hashes are stored)."""
-    from voxpop.collection import service as collection
-    from voxpop.surveys import service
-
-    db = _database()
-    lines = []
-    with db.write() as db_session:
-        survey = service.get_by_key(db_session=db_session, key=key)
-        if survey is None:
-            fail(f"there is no survey with key {key!r}; see the dashboard or `voxpop survey apply`")
-        targets = customer or [None] * count
-        for external_id in targets:
-            person = collection.get_or_create_customer(db_session=db_session, external_id=external_id) if external_id else None
-            token = collection.create_invitation(db_session=db_session, survey=survey, customer=person, valid_days=valid_days)
-            lines.append(f"{external_id or '-'}\t{base_url.rstrip('/')}/s/{key}?t={token}")
-    # One plain line per invitation (customer, TAB, link), so scripts can read it.
-    for line in lines:
-        print(line)
 
 
 def _scale(text: str | None) -> tuple[int, int] | None:
@@ -314,7 +155,7 @@ def _print_chart(result: dict, keys: list[str], output: str) -> None:
     if output == "json":
         print(json.dumps(result, ensure_ascii=False, default=str))
         return
-    said = lambda signals: "; ".join(f"{s['rule']} {s['direction'] or ''}".strip() for s in signals)  # noqa: E731
+    said = lambda signals: "; ".join(f"{s['rule']} {s['direction'] or ''}".strip() for s in signals)
     if output == "csv":
         fields = [*keys, "period", "chart", "n", "value", "centre", "lower", "upper", "low_base", "signals"]
         writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore", lineterminator="\n")
@@ -522,46 +363,3 @@ def drivers_command(
                   "compare those means, so they only mean something when the drivers share one scale", highlight=False)
     _print_drivers(result, output)
 
-
-@app.command()
-def demo(
-    if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when surveys already exist.")] = False,
-    seed: Annotated[int, typer.Option(help="Random seed, for a reproducible workspace.")] = 7,
-) -> None:
-    """Load a realistic demo workspace (three surveys, 20,000+ responses over 18 months, users of each role)."""
-    from voxpop.demo.workspace import DEMO_PASSWORD, DEMO_USERS, DemoAlreadyLoaded, load_demo
-
-    db = _database()
-    try:
-        loaded = load_demo(db, seed=seed, if_empty=if_empty, progress=out, zone=get_settings().timezone)
-    except DemoAlreadyLoaded as exc:
-        fail(str(exc))
-    if loaded is None:
-        out.print("the database already holds surveys; demo not loaded")
-    else:
-        out.print(f"demo workspace loaded: {loaded:,} responses")
-    out.print(f"demo logins (password [bold]{DEMO_PASSWORD}[/]): " + ", ".join(email for email, _ in DEMO_USERS))
-
-
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
-) -> None:
-    """Serve the web app and API."""
-    import uvicorn
-
-    from voxpop.web.app import create_app
-
-    settings = get_settings()
-    _database(settings).dispose()
-    out.print(f"voxpop is serving at [bold]http://{host}:{port}[/] (Ctrl+C stops it)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", proxy_headers=settings.trust_proxy_headers)
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

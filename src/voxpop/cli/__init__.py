@@ -1,0 +1,65 @@
+"""The `voxpop` command line. Bad input exits with 2 and a message on stderr; failures exit with 1.
+
+This module holds the app and what every verb shares; the verbs live in admin, analysis and imports."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+
+from voxpop.settings import Settings
+from voxpop.settings import get_settings as _load_settings
+
+app = typer.Typer(help="voxpop: customer focus, put into practice and measured.", no_args_is_help=True, add_completion=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+user_app = typer.Typer(help="Staff users.", no_args_is_help=True)
+survey_app = typer.Typer(help="Surveys.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(user_app, name="user")
+app.add_typer(survey_app, name="survey")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def get_settings() -> Settings:
+    """The settings, or a clear message naming the VOXPOP_* variable that is wrong."""
+    from pydantic import ValidationError
+
+    try:
+        return _load_settings()
+    except ValidationError as exc:
+        problems = "; ".join(f"VOXPOP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
+        fail(f"invalid configuration: {problems}")
+
+
+def fail(message: str, code: int = 2) -> None:
+    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def _database(settings: Settings | None = None):
+    from voxpop.store.database import Database
+    from voxpop.store.migrate import current_revision, head_revision
+
+    settings = settings or get_settings()
+    db = Database(settings.sqlalchemy_url)
+    try:
+        revision = current_revision(db.engine)
+    except Exception as exc:  # an unreachable server, a bad URL
+        fail(f"cannot open the database {db.url.render_as_string(hide_password=True)}: {exc}", 1)
+    if revision is None:
+        fail("the database has no schema yet; run `voxpop db upgrade` first", 1)
+    if revision != head_revision():
+        fail(f"the database schema is at revision {revision}, this voxpop needs {head_revision()}; "
+             "run `voxpop db upgrade` first", 1)
+    return db
+
+
+
+def main() -> None:
+    app()
+
+
+# The verbs register themselves on `app` when imported (after the shared helpers above exist).
+from voxpop.cli import admin, analysis  # noqa: F401

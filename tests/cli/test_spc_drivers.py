@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import random
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -315,3 +316,29 @@ def test_metrics_compare_marks_only_holm_significant_groups(tmp_path):
     rows = json.loads(result.stdout)["rows"]
     assert [round(row["p_holm"], 3) for row in rows] == [0.133, 0.133]
     assert [row["significant"] for row in rows] == [False, False]
+
+
+def test_drivers_on_a_survey_match_the_same_answers_as_a_dataframe(configured):
+    """The database pivots answers to one row per response; a response that skipped a driver drops out."""
+    import pandas as pd
+
+    from voxpop.metrics import drivers
+
+    db = configured
+    apply_survey(db)
+    survey = flows.load_survey(db, "feedback")
+    rng = random.Random(5)
+    rows = []
+    for _ in range(60):
+        csat, ease = rng.randint(1, 5), rng.randint(1, 7)
+        nps = max(0, min(10, round(csat + ease / 2 + rng.gauss(0, 1.5))))
+        answers = {"nps": nps, "csat": csat} | ({} if rng.random() < 0.2 else {"ease": ease})
+        flows.record_response(db, survey, flows.Submission(answers=answers, channel="api"), max_text_length=5000)
+        rows.append({"nps": nps, "csat": csat, "ease": answers.get("ease")})
+    from_survey = drivers_json("--survey", "feedback", "--outcome", "nps", "--driver", "csat", "--driver", "ease")
+    expected = drivers(pd.DataFrame(rows), outcome="nps", drivers=["csat", "ease"])
+    assert from_survey["n"] == expected["n"] == sum(row["ease"] is not None for row in rows)
+    for got, want in zip(from_survey["rows"], expected["rows"]):
+        assert got["driver"] == want["driver"] and got["raw_weight"] == pytest.approx(want["raw_weight"])
+    unknown = runner.invoke(app, ["drivers", "--survey", "feedback", "--outcome", "nps", "--driver", "bought"])
+    assert unknown.exit_code == 2 and "no scored question 'bought'" in unknown.stderr

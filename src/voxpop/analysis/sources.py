@@ -215,3 +215,26 @@ def survey_answers(connection, *, survey: str, kind: str, question: str | None, 
     for name, values in (filters or {}).items():
         table = table.filter(table[name].isin(values))
     return table, info
+
+
+def survey_scores_wide(connection, *, survey: str, questions: list[str]) -> tuple[ir.Table, dict[str, tuple[int, int]]]:
+    """One row per response of `survey` and one score column per named question (missing when skipped), for
+    analyses across questions such as key drivers; the pivot runs in the database. Returns the table and
+    each question's scale."""
+    catalogue = question_catalogue(connection)
+    chosen = catalogue.filter(catalogue.survey == survey, catalogue.question.isin(questions),
+                              catalogue.kind.isin(["nps", "csat", "ces", "rating"]))
+    found = chosen.select("question", "scale_min", "scale_max").distinct().execute()
+    missing = sorted(set(questions) - set(found["question"]))
+    if missing:
+        raise MetricError(f"survey {survey!r} has no scored question {', '.join(map(repr, missing))} "
+                          "(or no such survey); name questions of kind nps, csat, ces or rating")
+    if found["question"].duplicated().any():
+        changed = sorted(set(found.loc[found["question"].duplicated(), "question"]))
+        raise MetricError(f"question {changed[0]!r} changed its scale between survey versions; its answers cannot be pooled")
+    scales = {row.question: (int(row.scale_min), int(row.scale_max)) for row in found.itertuples()}
+    answers = (connection.table("answers").select("question_id", "response_id", "score")
+               .join(chosen.select("question_id", "question"), "question_id"))
+    wide = answers.group_by("response_id").aggregate(
+        **{key: answers.score.max(where=answers.question == key) for key in questions})
+    return wide.select(*questions), scales

@@ -334,9 +334,13 @@ def spc_command(
 
 @app.command("drivers")
 def drivers_command(
-    file: Annotated[Path, typer.Argument(help="CSV, TSV, Parquet or XLSX export, one row per respondent.")],
-    outcome: Annotated[str, typer.Option(help="Column of the outcome, e.g. the recommend score.")] = ...,  # type: ignore[assignment]
-    driver: Annotated[list[str], typer.Option("--driver", help="Column of a driver; repeat for each.")] = ...,  # type: ignore[assignment]
+    file: Annotated[Path | None, typer.Argument(help="CSV, TSV, Parquet or XLSX export, one row per respondent.")] = None,
+    outcome: Annotated[str, typer.Option(help="Column (or, with --survey, question key) of the outcome, e.g. the "
+                                              "recommend score.")] = ...,  # type: ignore[assignment]
+    driver: Annotated[list[str], typer.Option("--driver", help="Column (or question key) of a driver; repeat for "
+                                                                "each.")] = ...,  # type: ignore[assignment]
+    survey: Annotated[str | None, typer.Option(help="A survey in the database instead of a FILE; its questions' "
+                                                    "scales are known.")] = None,
     scale: Annotated[str | None, typer.Option(help="LOW-HIGH of every driver, e.g. 1-5, checked; default "
                                                    "any number.")] = None,
     outcome_scale: Annotated[str | None, typer.Option(help="LOW-HIGH of the outcome, e.g. 0-10, checked; default "
@@ -352,14 +356,29 @@ def drivers_command(
     from voxpop.metrics import drivers
 
     _check_format(output)
+    if (file is None) == (survey is None):
+        fail("give either an export FILE or --survey KEY")
     driver_scale, scale_of_outcome = _scale(scale), _scale(outcome_scale)
+    connection = None
     try:
-        result = drivers(file, outcome=outcome, drivers=driver, scale=driver_scale, outcome_scale=scale_of_outcome,
+        data = file
+        if survey is not None:
+            from voxpop.analysis import sources
+
+            if scale or outcome_scale:
+                fail("--scale and --outcome-scale apply to files; a survey's questions carry their own scales")
+            connection = sources.store_connection(get_settings().sqlalchemy_url)
+            data, scales = sources.survey_scores_wide(connection, survey=survey, questions=[outcome, *driver])
+            if len({scales[name] for name in driver}) == 1:
+                driver_scale = scales[driver[0]]
+        result = drivers(data, outcome=outcome, drivers=driver, scale=driver_scale, outcome_scale=scale_of_outcome,
                          bootstrap=bootstrap, confidence=confidence, seed=seed)
     except ValueError as exc:  # MetricError, and core's refusals (a constant column, collinear drivers)
         fail(str(exc))
+    finally:
+        if connection is not None:
+            connection.disconnect()
     if driver_scale is None and len(driver) > 1 and output == "table":
         err.print("note: with no --scale, each driver's performance is its mean on its own scale; the quadrants "
                   "compare those means, so they only mean something when the drivers share one scale", highlight=False)
     _print_drivers(result, output)
-

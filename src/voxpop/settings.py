@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     min_base: int = Field(30, ge=1, description="Below this many answers a metric is flagged low_base.")
     max_text_length: int = Field(5000, ge=1, description="Longest free-text answer accepted, in characters.")
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest request body accepted, in bytes.")
+    max_upload_bytes: int = Field(200_000_000, ge=1024, description="Largest export file staff may upload to import, in bytes.")
     rate_limit_per_minute: int = Field(120, ge=1, description="Public requests per client per minute.")
     trust_proxy_headers: bool = Field(False, description="Take the client address from X-Forwarded-For (only behind your own proxy).")
 

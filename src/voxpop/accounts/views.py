@@ -69,6 +69,7 @@ def logout(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep
 
 
 @router.get("/api/v1/me", tags=["staff"])
-def me(user: CurrentUser) -> dict[str, str | int | None]:
-    """The logged-in staff user."""
-    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role}
+def me(request: Request, user: CurrentUser) -> dict[str, str | int | None]:
+    """The logged-in staff user, and the session's CSRF token that POSTs to the staff API must send
+    (form field csrf_token or header X-CSRF-Token)."""
+    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role, "csrf_token": csrf_token(request)}

@@ -66,7 +66,7 @@ class Answer(Base):
     response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), index=True)
     question_id: Mapped[int] = mapped_column(ForeignKey("questions.id"))
     score: Mapped[int | None] = mapped_column(Integer)
-    choice: Mapped[str | None] = mapped_column(String(200))
+    choice: Mapped[str | None] = mapped_column(Text)  # imported "Other" answers can be long free text
     text: Mapped[str | None] = mapped_column(Text)
 
 

@@ -116,11 +116,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.accounts.views import router as accounts_router
     from voxpop.collection.views import router as collection_router
     from voxpop.dashboard.views import router as dashboard_router
+    from voxpop.imports.views import router as imports_router
     from voxpop.surveys.views import router as surveys_router
 
     app.include_router(accounts_router)
     app.include_router(collection_router)
     app.include_router(dashboard_router)
+    app.include_router(imports_router)
     app.include_router(surveys_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
@@ -147,6 +149,6 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         https_only=settings.secure_cookies,
     )
     app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings.rate_limit_per_minute), client_of=client_of)
-    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

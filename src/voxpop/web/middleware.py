@@ -33,18 +33,25 @@ def _plain(status: int, detail: str, path: str, headers: list[tuple[bytes, bytes
     return send_response
 
 
-class BodyLimitMiddleware:
-    """Refuse bodies over `max_bytes` with 413 before they are read into memory."""
+UPLOAD_PATHS = ("/imports", "/api/v1/imports/")  # staff uploads of export files: their own, larger limit
 
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+
+class BodyLimitMiddleware:
+    """Refuse bodies over `max_bytes` (`max_upload_bytes` for imports) with 413 before they are read into memory."""
+
+    def __init__(self, app, max_bytes: int, max_upload_bytes: int):
+        self.app, self.max_bytes, self.max_upload_bytes = app, max_bytes, max_upload_bytes
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        detail = f"the request body is larger than {self.max_bytes:,} bytes; send less (e.g. shorter comments)"
+        upload = scope["path"].startswith(UPLOAD_PATHS)
+        limit = self.max_upload_bytes if upload else self.max_bytes
+        detail = (f"the file is larger than {limit:,} bytes (VOXPOP_MAX_UPLOAD_BYTES); import it with "
+                  "`voxpop import responses FILE` on the server" if upload else
+                  f"the request body is larger than {limit:,} bytes; send less (e.g. shorter comments)")
         for name, value in scope["headers"]:
-            if name == b"content-length" and value.isdigit() and int(value) > self.max_bytes:
+            if name == b"content-length" and value.isdigit() and int(value) > limit:
                 return await _plain(413, detail, scope["path"])(send)
         received = 0
         started = False
@@ -53,7 +60,7 @@ class BodyLimitMiddleware:
             nonlocal received
             message = await receive()
             received += len(message.get("body", b""))
-            if received > self.max_bytes:
+            if received > limit:
                 raise BodyTooLarge()
             return message
 

@@ -1,0 +1,126 @@
+"""Taking in feedback from other tools: `voxpop import responses`."""
+
+from __future__ import annotations
+
+import json
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voxpop.cli import _database, app, err, fail, get_settings, out
+
+import_app = typer.Typer(help="Import feedback and transactions from other tools' export files.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
+SOURCES = ("auto", "qualtrics", "surveymonkey", "typeform", "googleforms", "limesurvey", "csv")
+
+
+@import_app.command("responses")
+def import_responses_command(
+    file: Annotated[Path, typer.Argument(help="The export file: CSV, TSV, XLSX or Parquet, as the tool wrote it.")],
+    source: Annotated[str, typer.Option("--from", help="The tool that wrote the file: " + ", ".join(SOURCES) + ".")] = "auto",
+    survey: Annotated[str | None, typer.Option(help="The voxpop survey to import into (default: one named after the file, created when new).")] = None,
+    mapping_file: Annotated[Path | None, typer.Option("--mapping", help="A YAML mapping that overrides the detected one.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the mapping, five sample rows and every warning; write nothing.")] = False,
+    skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows; write the rejected ones to --rejects.")] = False,
+    rejects: Annotated[Path | None, typer.Option(help="Where --skip-invalid writes each rejected row with its reason (CSV).")] = None,
+    timezone: Annotated[str | None, typer.Option(help="The time zone of times the file gives without one (default: VOXPOP_TIMEZONE).")] = None,
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Import survey responses exported from Qualtrics, SurveyMonkey, Typeform, Google Forms, LimeSurvey or a CSV.
+
+    All-or-nothing unless --skip-invalid; importing the same rows again adds nothing."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from voxpop.imports.formats import ImportFileError, open_export
+    from voxpop.imports.mapping import apply_overrides, describe, detect_mapping, load_overrides
+    from voxpop.imports.service import import_responses
+
+    if source not in SOURCES:
+        fail(f"--from must be one of {', '.join(SOURCES)}, not {source!r}")
+    if output not in ("table", "json"):
+        fail(f"--format must be table or json, not {output!r}")
+    if skip_invalid != (rejects is not None):
+        fail("--skip-invalid and --rejects FILE go together: the rejected rows must be written somewhere")
+    if not file.is_file():
+        fail(f"{file} is not a file")
+    settings = get_settings()
+    zone = timezone or settings.timezone
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        fail(f"unknown time zone {zone!r}; use an IANA name such as Europe/Berlin or UTC")
+    db = _database(settings)
+    try:
+        export = open_export(file, source=source)
+        mapping = detect_mapping(export, timezone=zone)
+        if mapping_file is not None:
+            mapping = apply_overrides(mapping, load_overrides(mapping_file), export)
+        if output == "table":
+            _print_mapping(export, describe(mapping))
+        with _progress(file, enabled=output == "table" and not dry_run) as advance:
+            with rejects.open("w", newline="", encoding="utf-8") if rejects else nullcontext() as rejected:
+                summary = import_responses(db, export, mapping, survey_key=survey, zone=settings.timezone,
+                                           max_text_length=settings.max_text_length, dry_run=dry_run,
+                                           rejects=rejected, progress=advance)
+    except ImportFileError as exc:
+        fail(str(exc))
+    finally:
+        db.dispose()
+    if output == "json":
+        print(json.dumps({"format": export.format, "survey": summary.survey, "survey_created": summary.survey_created,
+                          "dry_run": dry_run, "rows": summary.rows, "new": summary.new, "present": summary.present,
+                          "rejected": summary.rejected, "warnings": summary.warnings, "mapping": describe(mapping),
+                          "samples": summary.samples}, ensure_ascii=False, default=str))
+        return
+    for warning in summary.warnings:
+        err.print(f"warning: {warning}", highlight=False, markup=False)
+    if dry_run:
+        out.print("five rows as they will be stored:")
+        for sample in summary.samples:
+            out.print(json.dumps(sample, ensure_ascii=False, default=str), highlight=False, markup=False, soft_wrap=True)
+        out.print("dry run: nothing was written", style="dim")
+    out.print(summary.sentence() + (f"; rejected rows are in {rejects}" if summary.rejected else ""), highlight=False,
+              soft_wrap=True)
+
+
+def _print_mapping(export, described: list[dict]) -> None:
+    from rich.table import Table
+
+    out.print(f"{export.path.name}: {export.format} export" + (f", {export.encoding}" if export.encoding else ""),
+              highlight=False)
+    table = Table("column", "header", "maps to", "key", "scale / options", show_edge=False, header_style="bold")
+    for column in described:
+        table.add_row(str(column["column"]), _short(column["header"] or ""), column["role"], column["key"],
+                      _short(column["detail"]))
+    out.print(table)
+
+
+def _short(text: str, width: int = 60) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _progress(file: Path, *, enabled: bool):
+    """A Rich progress bar with rows per second and the time left (rows estimated from the line count)."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+    @contextmanager
+    def bar():
+        if not enabled:
+            yield None
+            return
+        with file.open("rb") as handle:
+            lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
+        columns = (TextColumn("importing"), BarColumn(), TextColumn("{task.completed:,.0f} rows"),
+                   TextColumn("{task.fields[speed]}"), TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task("import", total=max(lines, 1), speed="")
+
+            def advance(rows: int) -> None:
+                speed = progress.tasks[0].speed
+                progress.update(task, completed=rows, speed=f"{speed:,.0f} rows/s" if speed else "")
+
+            yield advance
+
+    return bar()

@@ -1,0 +1,1 @@
+"""Importing responses from the export files of other survey tools."""

@@ -1,0 +1,128 @@
+"""The upload page for staff (admin, manager) and its API twin: the same import as `voxpop import responses`."""
+
+from __future__ import annotations
+
+import csv
+import io
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+
+from voxpop.accounts import service as accounts
+from voxpop.accounts.models import User
+from voxpop.imports.formats import ImportFileError, open_export
+from voxpop.imports.mapping import describe, detect_mapping
+from voxpop.imports.service import ImportSummary, import_responses
+from voxpop.surveys.views import SURVEY_EDITORS
+from voxpop.web.auth import DbDep, SettingsDep, client_address, csrf_token, require_role, verify_csrf
+from voxpop.web.problems import problem
+from voxpop.web.templating import templates
+
+router = APIRouter()
+SOURCES = ("auto", "qualtrics", "surveymonkey", "typeform", "googleforms", "limesurvey", "csv")
+SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
+SHOWN_REJECTS = 200  # rows listed on the page and in the API answer; the count is always complete
+Importer = Annotated[User, Depends(require_role(*SURVEY_EDITORS))]
+
+
+class UploadRefused(ValueError):
+    """An upload that cannot be imported as sent."""
+
+
+def _run(upload: UploadFile, *, db, settings, source: str, survey: str | None, dry_run: bool,
+         skip_invalid: bool) -> tuple[dict[str, Any], ImportSummary | None]:
+    """Spool the upload to a temporary file (formats are read from disk, streamed) and import it."""
+    name = Path(upload.filename or "upload.csv").name
+    suffix = Path(name).suffix.lower()
+    if source not in SOURCES:
+        raise UploadRefused(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    if suffix not in SUFFIXES:
+        raise UploadRefused(f"{name!r} is not an export file voxpop reads; upload a CSV, TSV, XLSX or Parquet file")
+    survey = (survey or "").strip() or None
+    with tempfile.TemporaryDirectory(prefix="voxpop-import-") as folder:
+        path = Path(folder) / name
+        with path.open("wb") as handle:
+            shutil.copyfileobj(upload.file, handle, 1 << 20)
+        rejects = io.StringIO() if skip_invalid else None
+        export = open_export(path, source=source)
+        mapping = detect_mapping(export, timezone=settings.timezone)
+        summary = import_responses(db, export, mapping, survey_key=survey, zone=settings.timezone,
+                                   max_text_length=settings.max_text_length, dry_run=dry_run, rejects=rejects)
+        rejected = list(csv.DictReader(io.StringIO(rejects.getvalue()))) if rejects is not None else []
+    result = {
+        "file": name, "format": export.format, "survey": summary.survey, "survey_created": summary.survey_created,
+        "dry_run": dry_run, "rows": summary.rows, "new": summary.new, "present": summary.present,
+        "rejected": summary.rejected, "summary": summary.sentence(), "warnings": summary.warnings,
+        "mapping": describe(mapping), "samples": summary.samples,
+        "rejects": [{key: row[key] for key in ("row", "column", "value", "reason")} for row in rejected[:SHOWN_REJECTS]],
+    }
+    return result, summary
+
+
+def _audit(db, request: Request, settings, user: User, result: dict[str, Any]) -> None:
+    if result["dry_run"]:
+        return
+    with db.write() as db_session:
+        accounts.audit(db_session=db_session, actor=user, action="import.responses", target=result["survey"],
+                       client=client_address(request, settings), file=result["file"], format=result["format"],
+                       new=result["new"], present=result["present"], rejected=result["rejected"])
+
+
+@router.get("/imports", include_in_schema=False)
+def upload_page(request: Request, user: Importer, settings: SettingsDep):
+    return templates.TemplateResponse(request, "imports.html", {
+        "user": user, "csrf_token": csrf_token(request), "sources": SOURCES, "result": None, "error": None,
+        "max_upload": settings.max_upload_bytes, "form": {"source": "auto", "survey": "", "dry_run": True}})
+
+
+@router.post("/imports", include_in_schema=False, dependencies=[Depends(verify_csrf)])
+def upload(
+    request: Request,
+    user: Importer,
+    db: DbDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File()],
+    source: Annotated[str, Form()] = "auto",
+    survey: Annotated[str, Form(max_length=64)] = "",
+    dry_run: Annotated[bool, Form()] = False,
+    skip_invalid: Annotated[bool, Form()] = False,
+):
+    """Check (dry run) or import an uploaded export; the page shows the mapping, samples and the outcome."""
+    result, error = None, None
+    try:
+        result, _ = _run(file, db=db, settings=settings, source=source, survey=survey, dry_run=dry_run,
+                         skip_invalid=skip_invalid)
+        _audit(db, request, settings, user, result)
+    except (ImportFileError, UploadRefused) as exc:
+        error = str(exc)
+    context = {"user": user, "csrf_token": csrf_token(request), "sources": SOURCES, "result": result, "error": error,
+               "max_upload": settings.max_upload_bytes,
+               "form": {"source": source, "survey": survey, "dry_run": dry_run, "skip_invalid": skip_invalid}}
+    return templates.TemplateResponse(request, "imports.html", context, status_code=400 if error else 200)
+
+
+@router.post("/api/v1/imports/responses", tags=["staff"], dependencies=[Depends(verify_csrf)])
+def upload_api(
+    request: Request,
+    user: Importer,
+    db: DbDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="The export file as the tool wrote it.")],
+    source: Annotated[str, Form(alias="from")] = "auto",
+    survey: Annotated[str, Form(max_length=64)] = "",
+    dry_run: Annotated[bool, Form()] = False,
+    skip_invalid: Annotated[bool, Form()] = False,
+) -> dict[str, Any]:
+    """Import survey responses from an export (multipart form: file, from, survey, dry_run, skip_invalid,
+    csrf_token). All-or-nothing unless skip_invalid; re-importing adds nothing. A bad file or row is a 422
+    problem naming the row, column and value."""
+    try:
+        result, _ = _run(file, db=db, settings=settings, source=source, survey=survey, dry_run=dry_run,
+                         skip_invalid=skip_invalid)
+    except (ImportFileError, UploadRefused) as exc:
+        return problem(422, str(exc), code="import-refused", instance=request.url.path)
+    _audit(db, request, settings, user, result)
+    return result

@@ -1,0 +1,59 @@
+"""`voxpop import responses`: the same import as the service, with a mapping table, dry run and exit codes."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from tests.imports.test_service import ROWS, qualtrics, row
+from voxpop.cli import app
+
+runner = CliRunner()
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
+
+
+def invoke(*arguments):
+    return runner.invoke(app, ["import", "responses", *map(str, arguments)])
+
+
+def test_dry_run_then_import_then_again(configured, tmp_path):
+    path = qualtrics(tmp_path / "export.csv", ROWS)
+    dry = invoke(path, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "qualtrics export" in dry.stdout and "nps" in dry.stdout and "dry run: nothing was written" in dry.stdout
+    first = json.loads(invoke(path, "--format", "json").stdout)
+    assert (first["new"], first["present"], first["survey"]) == (40, 0, "export")
+    again = invoke(path, "--survey", "export")
+    assert again.exit_code == 0 and "added 0 new responses" in again.stdout and "40 already present" in again.stdout
+
+
+def test_bad_input_exits_2_with_a_message_that_says_what_to_do(configured, tmp_path):
+    path = qualtrics(tmp_path / "export.csv", [*ROWS, row(77, nps=11)])
+    failed = invoke(path)
+    assert failed.exit_code == 2 and "row 44" in failed.stderr and "--skip-invalid" in failed.stderr
+    assert invoke(path, "--skip-invalid").exit_code == 2  # without --rejects
+    rejects = tmp_path / "rejects.csv"
+    skipped = invoke(path, "--skip-invalid", "--rejects", rejects)
+    assert skipped.exit_code == 0 and "1 rejected" in skipped.stdout
+    assert "outside the 0–10" in rejects.read_text()
+    missing = tmp_path / "mapping.yaml"
+    missing.write_text("columns:\n  Q9: {role: nps}\n")
+    unknown = invoke(path, "--mapping", missing, "--dry-run")
+    assert unknown.exit_code == 2 and "Q9" in unknown.stderr
+    assert invoke(tmp_path / "nothing.csv").exit_code == 2
+    assert invoke(path, "--from", "spss").exit_code == 2
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
+def test_the_google_forms_tsv_imports_with_its_1_to_10_recommend_question(configured):
+    path = REAL / "rstudio_r_community_survey" / "Learning R Internet Survey - Form Responses 1.tsv"
+    result = invoke(path, "--survey", "r-2018", "--format", "json")
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.stdout)
+    assert body["format"] == "googleforms" and body["rows"] == 3062 and body["new"] + body["present"] == 3062
+    [nps] = [column for column in body["mapping"] if column["role"] == "nps"]
+    assert nps["scale"] == "1–10" and any("1–10" in warning for warning in body["warnings"])
+    metrics = runner.invoke(app, ["metrics", "--survey", "r-2018", "--metric", "nps", "--format", "json"])
+    [estimate] = json.loads(metrics.stdout)["rows"]
+    assert round(estimate["value"]) == 72

@@ -127,3 +127,42 @@ def test_an_oversized_comment_is_refused_by_name(db, tmp_path):
     path = qualtrics(tmp_path / "export.csv", [row(1, nps=9, comment="x" * 6000)])
     with pytest.raises(RowRejected, match="at most 5,000 characters"):
         run(db, path, max_text_length=5000)
+
+
+def truncated(path):
+    """The download broke off inside a quoted comment, after many good rows."""
+    qualtrics(path, ROWS)
+    path.write_text(path.read_text() + '2025-03-01 10:00:00,2025-03-01 10:05:00,R_999999,,9,5,"Great but the fi')
+    return path
+
+
+def semicolons(path):
+    path.write_text(";".join(HEADER) + "\n" + "\n".join(";".join(r) for r in ROWS) + "\n")
+    return path
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (truncated, "ends inside a quoted"),
+    (lambda path: path.write_bytes(bytes(range(256)) * 40) and path, "binary"),
+    (lambda path: path.write_bytes(b"") == 0 and path, "empty"),
+    (lambda path: qualtrics(path, [*ROWS, row(1, nps=11)]), "outside the 0–10"),
+])
+def test_bad_files_get_a_precise_message_and_leave_the_store_unchanged(db, tmp_path, make, message):
+    path = make(tmp_path / "export.csv")
+    before = counts(db)
+    with pytest.raises(ImportFileError, match=message):
+        run(db, path)
+    assert counts(db) == before
+
+
+def test_a_semicolon_file_is_read_with_a_warning_not_as_one_column(db, tmp_path):
+    summary = run(db, semicolons(tmp_path / "export.csv"))
+    assert summary.new == 40 and any("';'" in warning or "semicolon" in warning for warning in summary.warnings)
+
+
+def test_a_mapping_that_names_a_missing_column_says_which_and_writes_nothing(db, tmp_path):
+    from voxpop.imports.mapping import apply_overrides
+
+    export = open_export(qualtrics(tmp_path / "export.csv", ROWS))
+    with pytest.raises(ImportFileError, match="Q9"):
+        apply_overrides(detect_mapping(export), {"columns": {"Q9": {"role": "nps"}}}, export)

@@ -84,7 +84,7 @@ def detect_mapping(export: Export, *, timezone: str = "UTC", scan_rows: int | No
     _choose_submit_time(columns, profiles, warnings)
     if any(c.role in TIMES and c.time_zone is None for c in columns) and timezone == "UTC":
         warnings.append("the times in this file do not state their time zone, so they are read as UTC; give the "
-                        "time zone they were written in (--timezone) if it was another")
+                        "time zone they were written in (--timezone, or the import page's time zone) if it was another")
     return Mapping(export.format, columns, timezone, warnings)
 
 

@@ -8,6 +8,7 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
@@ -32,13 +33,18 @@ class UploadRefused(ValueError):
     """An upload that cannot be imported as sent."""
 
 
-def _run(upload: UploadFile, *, db, settings, source: str, survey: str | None, dry_run: bool,
+def _run(upload: UploadFile, *, db, settings, source: str, survey: str | None, timezone: str, dry_run: bool,
          skip_invalid: bool) -> tuple[dict[str, Any], ImportSummary | None]:
     """Spool the upload to a temporary file (formats are read from disk, streamed) and import it."""
     name = Path(upload.filename or "upload.csv").name
     suffix = Path(name).suffix.lower()
     if source not in SOURCES:
         raise UploadRefused(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
+    zone = timezone.strip() or settings.timezone
+    try:
+        ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise UploadRefused(f"unknown time zone {zone!r}; use an IANA name such as Europe/Berlin or UTC") from None
     if suffix not in SUFFIXES:
         raise UploadRefused(f"{name!r} is not an export file voxpop reads; upload a CSV, TSV, XLSX or Parquet file")
     survey = (survey or "").strip() or None
@@ -48,7 +54,7 @@ def _run(upload: UploadFile, *, db, settings, source: str, survey: str | None, d
             shutil.copyfileobj(upload.file, handle, 1 << 20)
         rejects = io.StringIO() if skip_invalid else None
         export = open_export(path, source=source)
-        mapping = detect_mapping(export, timezone=settings.timezone)
+        mapping = detect_mapping(export, timezone=zone)
         summary = import_responses(db, export, mapping, survey_key=survey, zone=settings.timezone,
                                    max_text_length=settings.max_text_length, dry_run=dry_run, rejects=rejects)
         rejected = list(csv.DictReader(io.StringIO(rejects.getvalue()))) if rejects is not None else []
@@ -75,7 +81,8 @@ def _audit(db, request: Request, settings, user: User, result: dict[str, Any]) -
 def upload_page(request: Request, user: Importer, settings: SettingsDep):
     return templates.TemplateResponse(request, "imports.html", {
         "user": user, "csrf_token": csrf_token(request), "sources": SOURCES, "result": None, "error": None,
-        "max_upload": settings.max_upload_bytes, "form": {"source": "auto", "survey": "", "dry_run": True}})
+        "max_upload": settings.max_upload_bytes,
+        "form": {"source": "auto", "survey": "", "timezone": settings.timezone, "dry_run": True}})
 
 
 @router.post("/imports", include_in_schema=False, dependencies=[Depends(verify_csrf)])
@@ -87,20 +94,22 @@ def upload(
     file: Annotated[UploadFile, File()],
     source: Annotated[str, Form()] = "auto",
     survey: Annotated[str, Form(max_length=64)] = "",
+    timezone: Annotated[str, Form(max_length=64)] = "",
     dry_run: Annotated[bool, Form()] = False,
     skip_invalid: Annotated[bool, Form()] = False,
 ):
     """Check (dry run) or import an uploaded export; the page shows the mapping, samples and the outcome."""
     result, error = None, None
     try:
-        result, _ = _run(file, db=db, settings=settings, source=source, survey=survey, dry_run=dry_run,
+        result, _ = _run(file, db=db, settings=settings, source=source, survey=survey, timezone=timezone, dry_run=dry_run,
                          skip_invalid=skip_invalid)
         _audit(db, request, settings, user, result)
     except (ImportFileError, UploadRefused) as exc:
         error = str(exc)
     context = {"user": user, "csrf_token": csrf_token(request), "sources": SOURCES, "result": result, "error": error,
                "max_upload": settings.max_upload_bytes,
-               "form": {"source": source, "survey": survey, "dry_run": dry_run, "skip_invalid": skip_invalid}}
+               "form": {"source": source, "survey": survey, "timezone": timezone or settings.timezone,
+                        "dry_run": dry_run, "skip_invalid": skip_invalid}}
     return templates.TemplateResponse(request, "imports.html", context, status_code=400 if error else 200)
 
 
@@ -113,6 +122,7 @@ def upload_api(
     file: Annotated[UploadFile, File(description="The export file as the tool wrote it.")],
     source: Annotated[str, Form(alias="from")] = "auto",
     survey: Annotated[str, Form(max_length=64)] = "",
+    timezone: Annotated[str, Form(max_length=64, description="Zone of times given without one (default: the workspace's).")] = "",
     dry_run: Annotated[bool, Form()] = False,
     skip_invalid: Annotated[bool, Form()] = False,
 ) -> dict[str, Any]:
@@ -120,7 +130,7 @@ def upload_api(
     csrf_token). All-or-nothing unless skip_invalid; re-importing adds nothing. A bad file or row is a 422
     problem naming the row, column and value."""
     try:
-        result, _ = _run(file, db=db, settings=settings, source=source, survey=survey, dry_run=dry_run,
+        result, _ = _run(file, db=db, settings=settings, source=source, survey=survey, timezone=timezone, dry_run=dry_run,
                          skip_invalid=skip_invalid)
     except (ImportFileError, UploadRefused) as exc:
         return problem(422, str(exc), code="import-refused", instance=request.url.path)

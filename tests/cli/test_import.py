@@ -23,8 +23,8 @@ def test_dry_run_then_import_then_again(configured, tmp_path):
     assert dry.exit_code == 0, dry.output
     assert "qualtrics export" in dry.stdout and "nps" in dry.stdout and "dry run: nothing was written" in dry.stdout
     first = json.loads(invoke(path, "--format", "json").stdout)
-    assert (first["new"], first["present"], first["survey"]) == (40, 0, "export")
-    again = invoke(path, "--survey", "export")
+    assert (first["new"], first["present"], first["survey"]) == (40, 0, "export-csv")
+    again = invoke(path, "--survey", "export-csv")
     assert again.exit_code == 0 and "added 0 new responses" in again.stdout and "40 already present" in again.stdout
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import uuid
 from datetime import datetime, timedelta
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -17,6 +16,7 @@ from voxpop.collection.answers import Answers, storable
 from voxpop.collection.models import Answer, Invitation, Response, ResponseAttribute
 from voxpop.customers.models import Customer
 from voxpop.store.base import utcnow
+from voxpop.store.ids import public_id
 from voxpop.surveys.models import Question, Survey, SurveyVersion
 from voxpop.surveys.schemas import SCORED_KINDS
 
@@ -127,7 +127,7 @@ def insert_response(
 
     Core inserts, not the ORM: this is the hot path of every submission, and it runs inside the single
     writer on SQLite, so every statement saved is throughput gained."""
-    stored = StoredResponse(str(uuid.uuid4()), utcnow())
+    stored = StoredResponse(public_id(), utcnow())
     response_id = db_session.execute(
         _INSERT_RESPONSE,
         [{

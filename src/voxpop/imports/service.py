@@ -10,30 +10,24 @@ from __future__ import annotations
 
 import csv
 import re
-import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, TextIO
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import Connection, select
 
-from voxpop.analysis import rollups
 from voxpop.collection.answers import storable
-from voxpop.collection.models import Answer, Response, ResponseAttribute
-from voxpop.customers.models import Customer
+from voxpop.collection.models import Response
 from voxpop.imports.formats import Export, ImportFileError
 from voxpop.imports.mapping import ColumnMapping, Mapping
 from voxpop.imports.rows import ParsedResponse, RowError, reader
+from voxpop.imports.writer import KEY_PREFIX, Target, bulk_cache, store_batch
 from voxpop.surveys import service as surveys
-from voxpop.surveys.schemas import RESERVED_ATTRIBUTES, SCORED_KINDS, SurveyDefinition
+from voxpop.surveys.schemas import RESERVED_ATTRIBUTES, SurveyDefinition
 
 BATCH = 2000  # rows per round trip: large enough to amortise statements, small enough to bound memory
 QUESTION_ROLES = {"nps", "csat", "ces", "rating", "text", "choice", "multi_choice", "yes_no"}
 KIND_OF_ROLE = {"choice": "single_choice", "multi_choice": "multiple_choice", "yes_no": "single_choice"}
-KEY_PREFIX = "import:"  # idempotency keys of imported responses; live ones are form tokens or client keys
 LIMITS = {"attribute": 200, "customer": 200}  # the widths of the columns they are stored in
 
 
@@ -66,51 +60,68 @@ class ImportSummary:
 
 
 def survey_key_for(export: Export) -> str:
-    """A survey key from the file name, e.g. '2019 English R Survey.csv' -> '2019-english-r-survey'."""
-    slug = re.sub(r"[^a-z0-9]+", "-", export.path.stem.lower()).strip("-")[:60] or "imported"
+    """A survey key from the file name, e.g. 'NPS Q1.csv' -> 'nps-q1-csv'. The extension stays in: the CSV and
+    XLSX downloads of one form have different row hashes, and must not be merged into one survey unasked."""
+    slug = re.sub(r"[^a-z0-9]+", "-", export.path.name.lower()).strip("-")[:60] or "imported"
     return slug if slug[0].isalpha() else f"s-{slug}"
 
 
 def survey_definition(mapping: Mapping, *, key: str, title: str) -> SurveyDefinition:
     """A closed voxpop survey holding the mapped questions and attributes, as the file states them."""
-    questions = []
-    for column in question_columns(mapping):
-        question: dict[str, Any] = {"key": column.key, "kind": KIND_OF_ROLE.get(column.role, column.role),
-                                    "text": (column.label or column.header or column.key)[:2000]}
-        if column.role in ("nps", "rating") or (column.role == "csat" and column.scale != (1, 5)):
-            question["kind"] = "rating" if column.role == "csat" else column.role
-            question["scale"] = {"min": column.scale[0], "max": column.scale[1]}
-        if column.role == "ces":
-            question["ces_version"] = column.ces_version
-        if question["kind"] in ("single_choice", "multiple_choice"):
-            # The options a person would pick from; long "Other" answers are stored, but are not options.
-            options = [{"value": option} for option in column.options if len(option) <= 200]
-            question["options"] = options or [{"value": "yes"}]
-        questions.append(question)
+    questions = [_question(columns) for columns in question_columns(mapping).values()]
     if not questions:
         raise ImportFileError("no column of the file was mapped to a question; map at least one with --mapping")
-    attributes = [column.key for column in mapping.columns if column.role == "attribute"]
+    attributes = list(dict.fromkeys(column.key for column in mapping.columns if column.role == "attribute"))
     return SurveyDefinition.model_validate({"key": key, "title": title[:2000], "status": "closed",
                                             "attributes": attributes, "questions": questions})
 
 
-def question_columns(mapping: Mapping) -> list[ColumnMapping]:
-    return [column for column in mapping.columns if column.role in QUESTION_ROLES]
+def _question(columns: list[ColumnMapping]) -> dict[str, Any]:
+    """One question from its column, or from the columns of a multi-select that has one column per option."""
+    column = columns[0]
+    question: dict[str, Any] = {"key": column.key, "kind": KIND_OF_ROLE.get(column.role, column.role),
+                                "text": (column.label or column.header or column.key)[:2000]}
+    if column.role in ("nps", "rating") or (column.role == "csat" and column.scale != (1, 5)):
+        question["kind"] = "rating" if column.role == "csat" else column.role
+        question["scale"] = {"min": column.scale[0], "max": column.scale[1]}
+    if column.role == "ces":
+        question["ces_version"] = column.ces_version
+    if column.role == "yes_no":
+        question["options"] = [{"value": "yes"}, {"value": "no"}]
+    elif question["kind"] in ("single_choice", "multiple_choice"):
+        # The options a person would pick from; long "Other" answers are stored, but are not options.
+        offered = dict.fromkeys(option for each in columns for option in each.options if len(option) <= 200)
+        if len(offered) < 2 and column.role == "choice":
+            question["kind"] = "text"  # one value seen: keep it as the text it is rather than invent options
+        else:
+            question["options"] = [{"value": option} for option in offered] or [{"value": "yes"}]
+            if len(question["options"]) < 2:
+                question["options"].append({"value": "other"})  # one-option check box: the schema wants a list
+    return question
+
+
+def question_columns(mapping: Mapping) -> dict[str, list[ColumnMapping]]:
+    """The columns of each question, by key, in file order (a multi-select may span several columns)."""
+    grouped: dict[str, list[ColumnMapping]] = {}
+    for column in mapping.columns:
+        if column.role in QUESTION_ROLES:
+            grouped.setdefault(column.key, []).append(column)
+    return grouped
 
 
 def check_survey(questions: dict[str, tuple[int, str, int | None, int | None]], mapping: Mapping, survey: str) -> None:
     """An existing survey must have every mapped question, with the same kind and scale."""
     problems = []
-    for column in question_columns(mapping):
-        found = questions.get(column.key)
-        kind = KIND_OF_ROLE.get(column.role, column.role)
+    for key, columns in question_columns(mapping).items():
+        found, wanted, header = questions.get(key), _question(columns), columns[0].header
+        scale = wanted.get("scale") and (wanted["scale"]["min"], wanted["scale"]["max"])
         if found is None:
-            problems.append(f"it has no question {column.key!r} (column {column.header!r})")
-        elif found[1] != kind and not (kind in ("nps", "csat") and found[1] == "rating"):
-            problems.append(f"its question {column.key!r} is {found[1]}, but column {column.header!r} holds {kind}")
-        elif column.scale and found[1] in SCORED_KINDS and (found[3], found[2]) != tuple(column.scale):
-            problems.append(f"its question {column.key!r} is on {found[3]}–{found[2]}, but column {column.header!r} "
-                            f"is on {column.scale[0]}–{column.scale[1]}")
+            problems.append(f"it has no question {key!r} (column {header!r})")
+        elif found[1] != wanted["kind"]:
+            problems.append(f"its question {key!r} is {found[1]}, but column {header!r} holds {wanted['kind']}")
+        elif scale and (found[3], found[2]) != scale:
+            problems.append(f"its question {key!r} is on {found[3]}–{found[2]}, but column {header!r} "
+                            f"is on {scale[0]}–{scale[1]}")
     if problems:
         raise ImportFileError(f"the file does not fit survey {survey!r}: " + "; ".join(problems)
                               + ". Map the columns onto its questions with --mapping, or import into a new survey.")
@@ -156,8 +167,12 @@ def import_responses(
         summary = ImportSummary(key, created, export.format, dry_run=dry_run,
                                 warnings=[*export.warnings, *mapping.warnings])
         connection = db_session.connection()
+        bulk_cache(connection, on=True)
         language = survey.default_language if survey is not None else "en"
-        for batch in _batches(export.rows(), convert, summary, rejected):
+        target = Target(survey_id, version_id, {key: question[:3] for key, question in questions.items()}, language,
+                        zone) if survey_id is not None else None
+        keyed = any(column.role == "response_id" for column in mapping.columns)
+        for batch in _batches(export.rows(), convert, summary, rejected, repeats=None if keyed else {}):
             if len(summary.samples) < 5:
                 summary.samples += [_sample(parsed) for parsed in batch[:5 - len(summary.samples)]]
             if dry_run:
@@ -165,12 +180,12 @@ def import_responses(
                 summary.present += len(present)
                 summary.new += len(batch) - len(present)
             else:
-                added = _store(connection, batch, survey_id=survey_id, version_id=version_id, questions=questions,
-                               language=language, zone=zone)
+                added = store_batch(connection, batch, target)
                 summary.new += added
                 summary.present += len(batch) - added
             if progress is not None:
                 progress(summary.rows)
+        bulk_cache(connection, on=False)
         if dry_run:
             db_session.rollback()
     return summary
@@ -202,11 +217,20 @@ def _checked(convert, mapping: Mapping, max_text_length: int):
     return checked
 
 
-def _batches(rows: Iterator, convert, summary: ImportSummary, rejected) -> Iterator[list[ParsedResponse]]:
+def _batches(rows: Iterator, convert, summary: ImportSummary, rejected,
+             repeats: dict[str, int] | None) -> Iterator[list[ParsedResponse]]:
+    """Converted rows in batches. Without response ids a row is keyed by its hash, and the k-th identical
+    row of a file by hash#k: two blank forms sent in the same second are two responses, and importing the
+    file again still finds each of them (`repeats` holds 16 hex digits per distinct row: ~100 bytes a row)."""
     batch: list[ParsedResponse] = []
     for row, cells in rows:
         summary.rows += 1
         parsed = convert(row, cells)
+        if repeats is not None and not isinstance(parsed, RowError):
+            seen = repeats.get(short := parsed.source_id[:16], 0) + 1
+            repeats[short] = seen
+            if seen > 1:
+                parsed.source_id += f"#{seen}"
         if isinstance(parsed, RowError):
             if rejected is None:
                 raise RowRejected(parsed)
@@ -250,86 +274,4 @@ def _present(connection: Connection, survey_id: int | None, batch: list[ParsedRe
             found.add(key + "#again")
         seen.add(key)
     return found
-
-
-def _store(connection: Connection, batch: list[ParsedResponse], *, survey_id: int, version_id: int,
-           questions: dict[str, tuple[int, str, int | None, int | None]], language: str, zone: str) -> int:
-    """Insert the batch's new responses (a key already stored is skipped by the database); returns how many."""
-    customers = _customer_ids(connection, batch)
-    by_key = {}
-    for parsed in batch:
-        by_key.setdefault(KEY_PREFIX + parsed.source_id, parsed)  # a row repeated in the file counts once
-    inserted = connection.execute(_insert_new(connection.dialect.name), [
-        {"public_id": str(uuid.uuid4()), "survey_id": survey_id, "version_id": version_id,
-         "customer_id": customers.get(_customer_ref(parsed)), "idempotency_key": key, "language": language,
-         "channel": "import", "submitted_at": parsed.submitted_at}
-        for key, parsed in by_key.items()
-    ]).all()
-    answers, attributes, counts = [], [], {}
-    local = ZoneInfo(zone)
-    for response_id, key in inserted:
-        parsed = by_key[key]
-        scores = []
-        for question_key, value in parsed.answers.items():
-            question_id, kind, high, _ = questions[question_key]
-            row = {"response_id": response_id, "question_id": question_id, "score": None, "choice": None, "text": None}
-            if kind in SCORED_KINDS:
-                answers.append(row | {"score": value})
-                scores.append((question_id, value, high))
-            elif kind in ("single_choice", "multiple_choice"):
-                answers.extend(row | {"choice": item} for item in (value if isinstance(value, list) else [value]))
-            else:
-                answers.append(row | {"text": value})
-        attributes.extend({"response_id": response_id, "name": name, "value": value}
-                          for name, value in parsed.attributes.items())
-        day = parsed.submitted_at.astimezone(local).date()
-        for increment in rollups.increments(scores=scores, attributes=parsed.attributes, day=day):
-            _accumulate(counts, increment)
-    if answers:
-        connection.execute(insert(Answer.__table__), answers)
-    if attributes:
-        connection.execute(insert(ResponseAttribute.__table__), attributes)
-    rollups.add(connection, list(counts.values()))
-    return len(inserted)
-
-
-def _accumulate(counts: dict[tuple, dict[str, Any]], increment: dict[str, Any]) -> None:
-    """Sum a batch's rollup increments per row, so each rollup row is written once per batch."""
-    key = (increment["question_id"], increment["day"], increment["attribute"], increment["value"])
-    if key in counts:
-        for name in rollups.COUNTS:
-            counts[key][name] += increment[name]
-    else:
-        counts[key] = dict(increment)
-
-
-def _insert_new(dialect: str):
-    """INSERT ... ON CONFLICT DO NOTHING RETURNING id, key: only the responses not stored yet come back."""
-    table = Response.__table__
-    statement = {"sqlite": sqlite, "postgresql": postgresql}[dialect].insert(table)
-    return (statement.on_conflict_do_nothing(index_elements=["survey_id", "idempotency_key"])
-            .returning(table.c.id, table.c.idempotency_key))
-
-
-def _customer_ref(parsed: ParsedResponse) -> str | None:
-    """The customer's external id: the source's customer reference, else the e-mail address (lower case)."""
-    return parsed.customer.get("ref") or (parsed.customer.get("email") or "").lower() or None
-
-
-def _customer_ids(connection: Connection, batch: list[ParsedResponse]) -> dict[str, int]:
-    """The batch's customers by external id, created when new (e-mail kept when given)."""
-    emails = {ref: parsed.customer.get("email") for parsed in batch if (ref := _customer_ref(parsed))}
-    if not emails:
-        return {}
-    table = Customer.__table__
-    known: dict[str, int] = {}
-    refs = list(emails)
-    for start in range(0, len(refs), 500):
-        known |= dict(connection.execute(select(table.c.external_id, table.c.id)
-                                         .where(table.c.external_id.in_(refs[start:start + 500]))).all())
-    new = [{"external_id": ref, "email": emails[ref], "attributes": {}, "created_at": datetime.now(ZoneInfo("UTC"))}
-           for ref in refs if ref not in known]
-    if new:
-        known |= dict(connection.execute(insert(table).returning(table.c.external_id, table.c.id), new).all())
-    return known
 

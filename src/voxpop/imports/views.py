@@ -18,7 +18,14 @@ from voxpop.imports.formats import ImportFileError, open_export
 from voxpop.imports.mapping import describe, detect_mapping
 from voxpop.imports.service import ImportSummary, import_responses
 from voxpop.surveys.views import SURVEY_EDITORS
-from voxpop.web.auth import DbDep, SettingsDep, client_address, csrf_token, require_role, verify_csrf
+from voxpop.web.auth import (
+    DbDep,
+    SettingsDep,
+    client_address,
+    csrf_token,
+    require_role,
+    verify_csrf,
+)
 from voxpop.web.problems import problem
 from voxpop.web.templating import templates
 

@@ -1,0 +1,217 @@
+"""Customer outcomes on transaction files: `voxpop clv fit` and `voxpop clv predict`."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from datetime import date
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from voxpop.cli import app, fail, out
+
+clv_app = typer.Typer(help="Customer lifetime value: BG/NBD purchases and Gamma-Gamma spend.", no_args_is_help=True)
+app.add_typer(clv_app, name="clv")
+TIME_UNITS = ("day", "week", "month")
+
+FileArgument = Annotated[Path, typer.Argument(help="Transactions: CDNOW text, or CSV, TSV, XLSX or Parquet.")]
+SourceOption = Annotated[str, typer.Option("--from", help="auto, cdnow or csv.")]
+MappingOption = Annotated[Path | None, typer.Option("--mapping", help="YAML naming the customer, date and amount "
+                                                                       "columns of a CSV, e.g. {customer: CustomerID}.")]
+CalibrationOption = Annotated[str | None, typer.Option("--calibration-end", help="Fit on purchases up to this date "
+                                                                                 "(YYYY-MM-DD); default the last one.")]
+UnitOption = Annotated[str, typer.Option("--time-unit", help="day, week or month: the unit of recency and T.")]
+
+
+def _columns(mapping: Path | None) -> dict[str, str]:
+    """The CSV's column names for customer, date and amount, from a mapping file (defaults otherwise)."""
+    columns = {"customer": "customer", "date_column": "date", "amount": "amount"}
+    if mapping is None:
+        return columns
+    import yaml
+
+    try:
+        given = yaml.safe_load(mapping.read_text(encoding="utf-8-sig")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        fail(f"the mapping file {mapping} cannot be read: {exc}")
+    if not isinstance(given, dict) or set(given) - {"customer", "date", "amount"}:
+        fail(f"the mapping file {mapping} names the columns as customer:, date: and amount:, e.g. "
+             "{customer: CustomerID, date: InvoiceDate, amount: Amount}")
+    return columns | {("date_column" if key == "date" else key): str(value) for key, value in given.items()}
+
+
+def _date(text: str | None, option: str) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        fail(f"{option} must be a date like 1997-09-30, not {text!r}")
+
+
+def _summary(file: Path, source: str, mapping: Path | None, calibration_end: str | None, time_unit: str,
+             observation_end: str | None = None):
+    """The per-customer summary of a transaction file, computed by the engine (DuckDB)."""
+    from voxpop.analysis.customer_summary import customer_summary
+    from voxpop.customers.transaction_files import read_transactions
+
+    if time_unit not in TIME_UNITS:
+        fail(f"--time-unit must be day, week or month, not {time_unit!r}")
+    if source not in ("auto", "cdnow", "csv"):
+        fail(f"--from must be auto, cdnow or csv, not {source!r}")
+    if not file.is_file():
+        fail(f"{file} is not a file")
+    read = read_transactions(file, source_format=source, **_columns(mapping))  # type: ignore[arg-type]
+    summary = customer_summary(read.table, calibration_end=_date(calibration_end, "--calibration-end"),
+                               observation_end=_date(observation_end, "--holdout-end"),
+                               time_unit=time_unit).execute()  # type: ignore[arg-type]
+    if summary.empty:
+        fail(f"{file} has no customer who bought by the calibration end; choose a later --calibration-end")
+    return read, summary
+
+
+def _fit(summary):
+    """BG/NBD on everyone; Gamma-Gamma on the repeat buyers, when there are some."""
+    from voxpop.core.clv import bgnbd, gamma_gamma
+
+    purchases = bgnbd.fit(summary.frequency, summary.recency, summary["T"])
+    spend = independence = None
+    repeat = summary[(summary.frequency > 0) & (summary.monetary_value > 0)]
+    if len(repeat) >= 2:
+        spend = gamma_gamma.fit(repeat.frequency, repeat.monetary_value)
+        independence = gamma_gamma.independence(repeat.frequency, repeat.monetary_value)
+    return purchases, spend, independence
+
+
+@clv_app.command("fit")
+def clv_fit(
+    file: FileArgument,
+    source: SourceOption = "auto",
+    mapping: MappingOption = None,
+    calibration_end: CalibrationOption = None,
+    holdout_end: Annotated[str | None, typer.Option("--holdout-end", help="Also compare predicted and actual "
+                                                                          "purchases from the calibration end to this "
+                                                                          "date, by frequency bucket.")] = None,
+    time_unit: UnitOption = "week",
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Fit BG/NBD (how often customers buy, and whether they are still customers) and Gamma-Gamma (how much)."""
+    from voxpop.analysis.engine import MetricError
+    from voxpop.core.clv import holdout
+
+    if output not in ("table", "json"):
+        fail(f"--format must be table or json, not {output!r}")
+    if holdout_end and not calibration_end:
+        fail("--holdout-end needs --calibration-end: the holdout starts where the calibration ends")
+    try:
+        read, summary = _summary(file, source, mapping, calibration_end, time_unit, holdout_end)
+        purchases, spend, independence = _fit(summary)
+        checked = (holdout.compare(purchases, summary.frequency, summary.recency, summary["T"],
+                                   summary.holdout_purchases, summary.holdout_duration.iloc[0])
+                   if holdout_end else None)
+    except (MetricError, ValueError) as exc:
+        fail(str(exc))
+    result: dict[str, Any] = {
+        "file": str(file), "format": read.source_format, "time_unit": time_unit,
+        "calibration_end": calibration_end, "n_customers": purchases.n_customers,
+        "rows_without_customer": read.without_customer, "repeat_buyers": int((summary.frequency > 0).sum()),
+        "r": purchases.r, "alpha": purchases.alpha, "a": purchases.a, "b": purchases.b,
+        "log_likelihood": purchases.log_likelihood,
+    }
+    if spend is not None:
+        result |= {"p": spend.p, "q": spend.q, "gamma": spend.gamma, "gamma_gamma_log_likelihood": spend.log_likelihood,
+                   "independence": {"correlation": independence.correlation, "p_value": independence.p_value,
+                                    "n_customers": independence.n_customers, "verdict": independence.verdict}}
+    if checked is not None:
+        result["holdout"] = {"end": holdout_end, "customers": checked.customers, "actual": checked.actual_total,
+                             "predicted": checked.predicted_total, "total_error": checked.total_error,
+                             "buckets": [asdict(bucket) for bucket in checked.buckets]}
+    if output == "json":
+        print(json.dumps(result, default=str))
+        return
+    _print_fit(result)
+
+
+def _print_fit(result: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    out.print(f"{result['file']}: {result['n_customers']:,} customers ({result['format']}), "
+              f"{result['repeat_buyers']:,} of them bought again; time in {result['time_unit']}s", highlight=False)
+    table = Table("model", "parameters", "log-likelihood", show_edge=False, header_style="bold")
+    table.add_row("BG/NBD", f"r {result['r']:.4g}  α {result['alpha']:.4g}  a {result['a']:.4g}  b {result['b']:.4g}",
+                  f"{result['log_likelihood']:,.1f}")
+    if "p" in result:
+        table.add_row("Gamma-Gamma", f"p {result['p']:.4g}  q {result['q']:.4g}  γ {result['gamma']:.4g}",
+                      f"{result['gamma_gamma_log_likelihood']:,.1f}")
+    out.print(table)
+    if "independence" in result:
+        out.print(f"frequency and spend: {result['independence']['verdict']}", highlight=False)
+    if "holdout" in result:
+        checked = result["holdout"]
+        out.print(f"holdout to {checked['end']}: {checked['predicted']:,.0f} purchases predicted, "
+                  f"{checked['actual']:,.0f} made ({checked['total_error']:+.1%})", highlight=False)
+        buckets = Table("bought again in calibration", "customers", "actual per customer", "predicted",
+                        show_edge=False, header_style="bold")
+        for bucket in checked["buckets"]:
+            buckets.add_row(bucket["frequency"], f"{bucket['customers']:,}", f"{bucket['actual']:.2f}",
+                            f"{bucket['predicted']:.2f}")
+        out.print(buckets)
+
+
+@clv_app.command("predict")
+def clv_predict(
+    file: FileArgument,
+    source: SourceOption = "auto",
+    mapping: MappingOption = None,
+    calibration_end: CalibrationOption = None,
+    time_unit: UnitOption = "week",
+    months: Annotated[int, typer.Option(min=0, help="The CLV horizon, in months.")] = 12,
+    discount_rate: Annotated[float, typer.Option(min=0.0, max=0.99, help="Monthly discount rate, e.g. 0.01.")] = 0.01,
+    top: Annotated[int, typer.Option(min=0, help="Show this many customers with the highest CLV (0: all).")] = 20,
+    output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+) -> None:
+    """Per customer: the probability of still being a customer, expected purchases and CLV over --months."""
+    from voxpop.analysis.engine import MetricError
+    from voxpop.core.clv import bgnbd
+    from voxpop.core.clv.value import customer_lifetime_value
+
+    if output not in ("table", "json", "csv"):
+        fail(f"--format must be table, json or csv, not {output!r}")
+    try:
+        _, summary = _summary(file, source, mapping, calibration_end, time_unit)
+        purchases, spend, _ = _fit(summary)
+        if spend is None:
+            fail("no customer bought twice with a positive amount, so spend per purchase cannot be modelled")
+        x, t_x, T, spent = summary.frequency, summary.recency, summary["T"], summary.monetary_value
+        periods = months * (365.25 / 12) / {"day": 1.0, "week": 7.0, "month": 365.25 / 12}[time_unit]
+        summary = summary.assign(
+            p_alive=bgnbd.probability_alive(purchases, x, t_x, T),
+            expected_purchases=bgnbd.expected_purchases(purchases, periods, x, t_x, T),
+            clv=customer_lifetime_value(purchases, spend, x, t_x, T, spent, months=months,
+                                        monthly_discount_rate=discount_rate, time_unit=time_unit),  # type: ignore[arg-type]
+        ).sort_values("clv", ascending=False)
+    except (MetricError, ValueError) as exc:
+        fail(str(exc))
+    shown = summary if top == 0 else summary.head(top)
+    columns = ["customer", "frequency", "recency", "T", "monetary_value", "p_alive", "expected_purchases", "clv"]
+    if output == "json":
+        print(json.dumps({"months": months, "monthly_discount_rate": discount_rate, "n_customers": len(summary),
+                          "total_clv": float(summary.clv.sum()),
+                          "rows": shown[columns].to_dict("records")}, default=str))
+    elif output == "csv":
+        shown[columns].to_csv(sys.stdout, index=False)
+    else:
+        from rich.table import Table
+
+        table = Table("customer", "x", "t_x", "T", "mean spend", "P(alive)", "E[purchases]", "CLV", show_edge=False,
+                      header_style="bold")
+        for row in shown[columns].itertuples(index=False):
+            table.add_row(str(row.customer), str(row.frequency), f"{row.recency:.1f}", f"{row.T:.1f}",
+                          f"{row.monetary_value:,.2f}", f"{row.p_alive:.2f}", f"{row.expected_purchases:.2f}",
+                          f"{row.clv:,.2f}")
+        out.print(table)
+        out.print(f"{len(summary):,} customers; total CLV over {months} months at {discount_rate:.1%} a month: "
+                  f"{summary.clv.sum():,.2f}", highlight=False)

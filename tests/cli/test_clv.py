@@ -1,0 +1,70 @@
+"""`voxpop clv fit` and `clv predict` on transaction files: the published CDNOW parameters, and clear refusals."""
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from voxpop.cli import app
+
+runner = CliRunner()
+REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
+CDNOW = REAL / "lifetimes"
+
+
+def clv(*arguments):
+    return runner.invoke(app, ["clv", *map(str, arguments)])
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
+def test_fit_on_the_cdnow_sample_gives_fader_hardie_and_lees_parameters():
+    result = clv("fit", CDNOW / "CDNOW_sample.txt", "--calibration-end", "1997-09-30", "--time-unit", "week",
+                 "--format", "json")
+    assert result.exit_code == 0, result.output
+    fitted = json.loads(result.stdout)
+    assert fitted["n_customers"] == 2357
+    assert [round(fitted[name], 3) for name in ("r", "alpha", "a", "b")] == [0.243, 4.414, 0.793, 2.426]
+    assert round(fitted["log_likelihood"], 1) == -9582.4
+    assert [round(fitted[name], 2) for name in ("p", "q", "gamma")] == [6.25, 3.74, 15.44]
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
+def test_holdout_and_predictions_on_the_sample():
+    fitted = clv("fit", CDNOW / "CDNOW_sample.txt", "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30")
+    assert fitted.exit_code == 0 and "purchases predicted" in fitted.stdout and "7+" in fitted.stdout
+    predicted = json.loads(clv("predict", CDNOW / "CDNOW_sample.txt", "--calibration-end", "1997-09-30",
+                               "--months", "12", "--top", "3", "--format", "json").stdout)
+    assert predicted["n_customers"] == 2357 and len(predicted["rows"]) == 3
+    values = [row["clv"] for row in predicted["rows"]]
+    assert values == sorted(values, reverse=True) and all(0 <= row["p_alive"] <= 1 for row in predicted["rows"])
+
+
+def test_a_csv_with_a_mapping_and_the_refusals(tmp_path):
+    import random
+    from datetime import date, timedelta
+
+    rng = random.Random(3)
+    lines = []
+    for customer in range(300):  # customers who buy at their own rate for a while, then may lapse
+        day, rate = rng.randint(0, 60), rng.expovariate(1 / 20)
+        while day < 365:
+            lines.append(f"c{customer},{date(2024, 1, 1) + timedelta(days=day)},{rng.uniform(5, 80):.2f}\n")
+            if rng.random() < 0.3:
+                break
+            day += 1 + int(rng.expovariate(1 / (rate + 1)))
+    path = tmp_path / "orders.csv"
+    path.write_text("Client,Day,Total\n" + "".join(lines))
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("customer: Client\ndate: Day\namount: Total\n")
+    fitted = clv("fit", path, "--mapping", mapping, "--format", "json")
+    assert fitted.exit_code == 0, fitted.output
+    assert json.loads(fitted.stdout)["n_customers"] == 300
+    missing = clv("fit", path)
+    assert missing.exit_code == 2 and "customer" in missing.stderr
+    assert clv("fit", path, "--mapping", mapping, "--calibration-end", "30/09/1997").exit_code == 2
+    assert clv("fit", path, "--mapping", mapping, "--from", "spss").exit_code == 2
+    assert clv("fit", path, "--mapping", mapping, "--holdout-end", "2024-12-31").exit_code == 2
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    assert clv("fit", empty).exit_code == 2

@@ -47,10 +47,11 @@ def test_a_csv_with_a_mapping_and_the_refusals(tmp_path):
     rng = random.Random(3)
     lines = []
     for customer in range(300):  # customers who buy at their own rate for a while, then may lapse
-        day, rate = rng.randint(0, 60), rng.expovariate(1 / 20)
+        day, rate, typical = rng.randint(0, 60), rng.expovariate(1 / 20), rng.gammavariate(3, 12)
+        dropout = rng.betavariate(1, 3)  # customers differ in how likely they are to lapse after a purchase
         while day < 365:
-            lines.append(f"c{customer},{date(2024, 1, 1) + timedelta(days=day)},{rng.uniform(5, 80):.2f}\n")
-            if rng.random() < 0.3:
+            lines.append(f"c{customer},{date(2024, 1, 1) + timedelta(days=day)},{rng.gammavariate(6, typical / 6):.2f}\n")
+            if rng.random() < dropout:
                 break
             day += 1 + int(rng.expovariate(1 / (rate + 1)))
     path = tmp_path / "orders.csv"

@@ -57,3 +57,18 @@ def test_the_google_forms_tsv_imports_with_its_1_to_10_recommend_question(config
     metrics = runner.invoke(app, ["metrics", "--survey", "r-2018", "--metric", "nps", "--format", "json"])
     [estimate] = json.loads(metrics.stdout)["rows"]
     assert round(estimate["value"]) == 72
+
+
+def test_import_transactions_reports_counts_and_is_idempotent(configured, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("Client,Day,Total\nc1,2024-01-05,10.5\nc2,2024-01-06,12\nc1,2024-02-01,9\n,2024-02-02,4\n")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text("customer: Client\ndate: Day\namount: Total\n")
+    first = runner.invoke(app, ["import", "transactions", str(path), "--mapping", str(mapping), "--format", "json"])
+    assert first.exit_code == 0, first.output
+    body = json.loads(first.stdout)
+    assert (body["new"], body["new_customers"], body["without_customer"]) == (3, 2, 1)
+    again = runner.invoke(app, ["import", "transactions", str(path), "--mapping", str(mapping)])
+    assert again.exit_code == 0 and "added 0 new transactions, 3 already present" in again.stdout
+    missing = runner.invoke(app, ["import", "transactions", str(path)])
+    assert missing.exit_code == 2 and "customer" in missing.stderr

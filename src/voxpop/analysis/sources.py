@@ -26,15 +26,23 @@ TIME_FORMATS = [
 
 
 def read_file(path: Path) -> ir.Table:
-    """A CSV, TSV, Parquet or XLSX file as an Ibis table on an in-memory DuckDB, all columns as text."""
+    """A CSV, TSV, Parquet or XLSX file as an Ibis table on an in-memory DuckDB, all columns as text; a folder
+    of CSV files with one header (such as one export per day) is read as one table, its files in name order."""
     if not path.exists():
         raise MetricError(f"{path}: no such file")
-    if path.stat().st_size == 0:
+    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    if not files:
+        raise MetricError(f"{path} holds no .csv files; give a file, or a folder of CSV exports")
+    if path.is_file() and path.stat().st_size == 0:
         raise MetricError(f"{path} is empty")
     connection = ibis.duckdb.connect()
-    suffix = path.suffix.lower()
+    suffix = files[0].suffix.lower()
     try:
-        if suffix == ".parquet":
+        if len(files) > 1 or path.is_dir():
+            table = connection.read_csv([str(file) for file in files], all_varchar=True, delim=",", header=True,
+                                        quote='"', escape='"', null_padding=True, strict_mode=False, parallel=False,
+                                        encoding=text_encoding(files[0]))
+        elif suffix == ".parquet":
             table = connection.read_parquet(path)
         elif suffix in (".xlsx", ".xlsm"):
             import pandas as pd

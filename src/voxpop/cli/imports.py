@@ -11,7 +11,7 @@ import typer
 
 from voxpop.cli import _database, app, err, fail, get_settings, out
 
-import_app = typer.Typer(help="Import feedback and transactions from other tools' export files.", no_args_is_help=True)
+import_app = typer.Typer(help="Import responses and transactions from other tools' export files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 SOURCES = ("auto", "qualtrics", "surveymonkey", "typeform", "googleforms", "limesurvey", "csv")
 
@@ -124,3 +124,40 @@ def _progress(file: Path, *, enabled: bool):
             yield advance
 
     return bar()
+
+
+@import_app.command("transactions")
+def import_transactions_command(
+    file: Annotated[Path, typer.Argument(help="CDNOW text, a CSV/TSV/XLSX/Parquet file, or a folder of daily CSV files.")],
+    source: Annotated[str, typer.Option("--from", help="auto, cdnow or csv.")] = "auto",
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="YAML naming the customer, date and amount "
+                                                                    "columns of a CSV, e.g. {customer: CustomerID}.")] = None,
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Import purchase lines (CDNOW, UCI Online Retail, or any file with customer, date and amount columns).
+
+    The whole file is checked before anything is written; importing it again adds nothing."""
+    from voxpop.analysis.engine import MetricError
+    from voxpop.cli.customers import _columns
+    from voxpop.customers.service import import_transactions
+    from voxpop.customers.transaction_files import read_transactions
+
+    if source not in ("auto", "cdnow", "csv"):
+        fail(f"--from must be auto, cdnow or csv, not {source!r}")
+    if output not in ("table", "json"):
+        fail(f"--format must be table or json, not {output!r}")
+    if not file.exists():
+        fail(f"{file} does not exist")
+    db = _database()
+    try:
+        read = read_transactions(file, source_format=source, **_columns(mapping))  # type: ignore[arg-type]
+        with _progress(file, enabled=output == "table" and file.is_file()) as advance:
+            summary = import_transactions(db, read, progress=advance)
+    except MetricError as exc:
+        fail(str(exc))
+    finally:
+        db.dispose()
+    if output == "json":
+        print(json.dumps({"format": read.source_format} | vars(summary)))
+        return
+    out.print(f"{file.name}: {read.source_format}; " + summary.sentence(), highlight=False, soft_wrap=True)

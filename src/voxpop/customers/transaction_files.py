@@ -49,10 +49,13 @@ def try_strptime(text: str, format: str) -> datetime:
 
 def read_transactions(path: Path, *, source_format: SourceFormat = "auto", customer: str = "customer",
                       date_column: str = "date", amount: str = "amount") -> Transactions:
-    """The transactions of a CDNOW or CSV-like file; the column names apply to CSV-like files only."""
+    """The transactions of a CDNOW or CSV-like file (or a folder of daily CSV files of one layout); the column
+    names apply to CSV-like files only."""
     path = Path(path)
     if source_format not in ("auto", "cdnow", "csv"):
         raise MetricError(f"--from must be auto, cdnow or csv, not {source_format!r}")
+    if path.is_dir():
+        return _read_table(path, customer=customer, date_column=date_column, amount=amount)
     if not path.exists():
         raise MetricError(f"{path}: no such file")
     if path.stat().st_size == 0:
@@ -109,20 +112,45 @@ def _read_cdnow(path: Path) -> Transactions:
                         source_format=f"cdnow-{CDNOW_FIELDS[width]}", without_customer=0)
 
 
+# UCI Online Retail (Chen et al. 2012): invoices, cancellations as "C" invoices with negative quantities, and
+# stock codes that are not products (postage, discounts, fees), which count apart from revenue.
+ONLINE_RETAIL = ["InvoiceNo", "StockCode", "Quantity", "InvoiceDate", "UnitPrice", "CustomerID"]
+NOT_PRODUCTS = ["POST", "DOT", "D", "M", "C2", "CRUK", "PADS", "AMAZONFEE", "BANK CHARGES", "S", "B", "m"]
+
+
+def _online_retail(table: ir.Table, source: str) -> ir.Table:
+    """Lines of the Online Retail layout with their amount (quantity × unit price), invoice, product and kind."""
+    table = checked_numbers(checked_numbers(table, "Quantity", source), "UnitPrice", source)
+    invoice = table.InvoiceNo.strip()
+    product = table.StockCode.strip()
+    kind = ibis.cases((product.isin(NOT_PRODUCTS), "non_product"), (invoice.startswith("C"), "cancellation"),
+                      else_="sale")
+    return table.mutate(amount=(table.Quantity.cast("float64") * table.UnitPrice.cast("float64")).round(2),
+                        quantity=table.Quantity.cast("float64"), invoice=invoice, product=product, kind=kind)
+
+
 def _read_table(path: Path, *, customer: str, date_column: str, amount: str) -> Transactions:
-    """A CSV, TSV, Parquet or XLSX export with the named customer, date and amount columns."""
+    """A CSV, TSV, Parquet or XLSX export with the named customer, date and amount columns (or the Online
+    Retail layout, recognised by its columns)."""
     source = str(path)
     table = read_file(path)
+    extra = []
+    if all(name in table.columns for name in ONLINE_RETAIL) and amount not in table.columns:
+        table = _online_retail(table, source)
+        customer, date_column, amount, extra = "CustomerID", "InvoiceDate", "amount", ["quantity", "invoice", "product",
+                                                                                      "kind"]
     require_columns(table, [customer, date_column, amount], source)
     # Ids exported from a float column (17850.0) are the same customer as 17850.
     ids = table[customer].cast("string").strip().re_replace(r"^(\d+)\.0+$", r"\1").nullif("")
     table = table.mutate(customer=ids, date=table[date_column], amount=table[amount]).select(
-        ROW, "customer", "date", "amount")
+        ROW, "customer", "date", "amount", *extra)
     without_customer = int(table.customer.isnull().ifelse(1, 0).sum().execute() or 0)
     table = table.filter(table.customer.notnull())
     table = _parsed_dates(table, "date", TIME_FORMATS, source, name=date_column)
-    table = checked_numbers(table, "amount", source)
-    return Transactions(table=table, source_format="csv", without_customer=without_customer)
+    if not extra:
+        table = checked_numbers(table, "amount", source)
+    return Transactions(table=table, source_format="online-retail" if extra else "csv",
+                        without_customer=without_customer)
 
 
 def _parsed_dates(table: ir.Table, column: str, formats: list[str], source: str, *,

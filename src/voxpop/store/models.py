@@ -3,11 +3,11 @@
 from voxpop.accounts.models import AuditEntry, Department, User
 from voxpop.analysis.models import ScoreRollup
 from voxpop.collection.models import Answer, Invitation, Response, ResponseAttribute
-from voxpop.customers.models import Customer
+from voxpop.customers.models import Customer, Transaction
 from voxpop.store.base import Base
 from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion
 
 __all__ = [
     "Answer", "AttributeDefinition", "AuditEntry", "Base", "Customer", "Department", "Invitation",
-    "Question", "Response", "ResponseAttribute", "ScoreRollup", "Survey", "SurveyVersion", "User",
+    "Question", "Response", "ResponseAttribute", "ScoreRollup", "Survey", "SurveyVersion", "Transaction", "User",
 ]

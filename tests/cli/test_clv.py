@@ -69,3 +69,18 @@ def test_a_csv_with_a_mapping_and_the_refusals(tmp_path):
     empty = tmp_path / "empty.csv"
     empty.write_text("")
     assert clv("fit", empty).exit_code == 2
+
+
+def test_retention_on_a_file_and_on_the_store_agree(configured, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer,date,amount\n" + "".join(
+        f"c{i},2024-{month:02d}-{1 + i % 27:02d},10\n" for i in range(60) for month in range(1, 13)
+        if month == 1 or (i + month) % 3))  # everyone starts in January; some skip months
+    from_file = json.loads(runner.invoke(app, ["retention", str(path), "--format", "json"]).stdout)["rows"]
+    assert runner.invoke(app, ["import", "transactions", str(path)]).exit_code == 0
+    from_store = json.loads(runner.invoke(app, ["retention", "--store", "--format", "json"]).stdout)["rows"]
+    assert from_file == from_store
+    february = next(row for row in from_file if row["period"] == "2024-02-01" and row["metric"] == "retention")
+    assert february["start"] == 60 and february["value"] == pytest.approx(100 * (february["end"] - february["new"]) / 60)
+    assert runner.invoke(app, ["retention"]).exit_code == 2
+    assert runner.invoke(app, ["retention", str(path), "--period", "fortnight"]).exit_code == 2

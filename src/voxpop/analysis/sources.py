@@ -246,3 +246,12 @@ def survey_scores_wide(connection, *, survey: str, questions: list[str]) -> tupl
     wide = answers.group_by("response_id").aggregate(
         **{key: answers.score.max(where=answers.question == key) for key in questions})
     return wide.select(*questions), scales
+
+
+def store_transactions(connection) -> ir.Table:
+    """The store's transactions as the customer measures read them: customer (the organisation's id), date,
+    amount, cost and kind (sale, cancellation or non_product)."""
+    lines = connection.table("transactions")
+    customers = connection.table("customers").select(customer_id="id", customer="external_id")
+    return lines.join(customers, "customer_id").select("customer", date=lines.day, amount=lines.amount,
+                                                       cost=lines.cost, kind=lines.kind)

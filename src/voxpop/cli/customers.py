@@ -215,3 +215,75 @@ def clv_predict(
         out.print(table)
         out.print(f"{len(summary):,} customers; total CLV over {months} months at {discount_rate:.1%} a month: "
                   f"{summary.clv.sum():,.2f}", highlight=False)
+
+
+@app.command("retention")
+def retention_command(
+    file: Annotated[Path | None, typer.Argument(help="Transactions (CDNOW, CSV/XLSX/Parquet, or a folder of "
+                                                     "daily CSV files); omit with --store.")] = None,
+    store: Annotated[bool, typer.Option("--store", help="Read the transactions imported into the database.")] = False,
+    source: SourceOption = "auto",
+    mapping: MappingOption = None,
+    period: Annotated[str, typer.Option(help="week, month, quarter or year.")] = "month",
+    window: Annotated[int | None, typer.Option(help="Days without a purchase after which a customer counts as "
+                                                    "lost (default: no purchase in the previous period).")] = None,
+    min_base: Annotated[int, typer.Option(help="Below this many customers a share is flagged low_base.")] = 30,
+    confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level of the intervals.")] = 0.95,
+    output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+) -> None:
+    """Retention (E − N)/S, churn, acquisition and repeat purchase per period, with Wilson intervals."""
+    from voxpop.analysis import sources
+    from voxpop.analysis.customer_outcomes import customer_outcomes
+    from voxpop.analysis.engine import MetricError
+    from voxpop.cli import get_settings
+    from voxpop.customers.transaction_files import read_transactions
+
+    if output not in ("table", "json", "csv"):
+        fail(f"--format must be table, json or csv, not {output!r}")
+    if (file is None) == (not store):
+        fail("give either a transactions FILE or --store")
+    connection = None
+    try:
+        if store:
+            connection = sources.store_connection(get_settings().sqlalchemy_url)
+            table = sources.store_transactions(connection)
+        else:
+            if source not in ("auto", "cdnow", "csv"):
+                fail(f"--from must be auto, cdnow or csv, not {source!r}")
+            table = read_transactions(file, source_format=source, **_columns(mapping)).table  # type: ignore[arg-type]
+        if "kind" in table.columns:
+            table = table.filter(table.kind == "sale")  # cancellations and postage are not purchases
+        rows = [row.as_dict() for row in customer_outcomes(table, period=period, window=window,  # type: ignore[arg-type]
+                                                           min_base=min_base, confidence=confidence)]
+    except (MetricError, ValueError) as exc:
+        fail(str(exc))
+    finally:
+        if connection is not None:
+            connection.disconnect()
+    if output == "json":
+        print(json.dumps({"rows": rows}, default=str))
+    elif output == "csv":
+        import csv
+
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]) if rows else ["period"], extrasaction="ignore",
+                                lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        _print_outcomes(rows)
+
+
+def _print_outcomes(rows: list[dict[str, Any]]) -> None:
+    from rich.table import Table
+
+    table = Table("period", "measure", "value", "interval", "counts", show_edge=False, header_style="bold")
+    for row in rows:
+        counts = ", ".join(f"{name} {row[name]:,}" for name in ("start", "end", "new", "buyers", "repeat_buyers")
+                           if row.get(name) is not None)
+        value = "–" if row["value"] is None else f"{row['value']:.1f}%" + (" (low base)" if row["low_base"] else "")
+        interval = "–" if row["ci_low"] is None else f"{row['ci_low']:.1f} to {row['ci_high']:.1f}"
+        table.add_row(row["period"], row["metric"], value, interval, counts)
+    out.print(table)
+    if rows:
+        out.print(f"churn: {rows[0].get('definition', '')}; intervals at {rows[0]['confidence']:.0%}", style="dim",
+                  highlight=False)

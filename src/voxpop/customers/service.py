@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
 
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -87,3 +91,75 @@ def _customer_ids(connection: Connection, refs: set[str], summary: TransactionIm
         known |= dict(connection.execute(insert(table).returning(table.c.external_id, table.c.id), new).all())
         summary.new_customers += len(new)
     return known
+
+
+def outcomes_report(db, *, min_base: int, confidence: float = 0.95, months: int = 12,
+                    monthly_discount_rate: float = 0.01) -> dict[str, Any] | None:
+    """The customer-outcomes page's data from the stored transactions (sales): monthly retention, the cohort
+    table, the CLV distribution, a calibration/holdout check (fitted on the first two thirds of the time span)
+    and loyalty against behaviour. None when no transactions were imported yet."""
+    from voxpop.analysis import sources
+    from voxpop.analysis.customer_outcomes import cohort_table, customer_outcomes
+    from voxpop.analysis.customer_summary import customer_summary
+    from voxpop.analysis.loyalty import as_json, compare_loyalty
+    from voxpop.core.clv import bgnbd, gamma_gamma, holdout
+    from voxpop.core.clv.value import customer_lifetime_value
+
+    connection = sources.store_connection(db.url)
+    try:
+        table = sources.store_transactions(connection)
+        sales = table.filter(table.kind == "sale")
+        span = sales.aggregate(first=sales.date.min(), last=sales.date.max(), lines=sales.count()).execute().iloc[0]
+        if not span["lines"]:
+            return None
+        first, last = pd.Timestamp(span["first"]).date(), pd.Timestamp(span["last"]).date()
+        retention = [row.as_dict() for row in customer_outcomes(sales, period="month", min_base=min_base,
+                                                                 confidence=confidence)
+                     if row.metric == "retention"]
+        cohorts = cohort_table(sales, period="month", min_base=min_base, confidence=confidence)
+        report: dict[str, Any] = {"first_day": first.isoformat(), "last_day": last.isoformat(),
+                                  "retention": retention,
+                                  "cohorts": [{"cohort": str(row.cohort), "size": row.size,
+                                               "shares": [None if share.value is None else round(share.value, 1)
+                                                          for share in row.shares]} for row in cohorts]}
+        summary = customer_summary(sales, time_unit="week").execute()
+        clv = None
+        try:
+            purchases = bgnbd.fit(summary.frequency, summary.recency, summary["T"])
+            repeat = summary[(summary.frequency > 0) & (summary.monetary_value > 0)]
+            spend = gamma_gamma.fit(repeat.frequency, repeat.monetary_value)
+            values = customer_lifetime_value(purchases, spend, summary.frequency, summary.recency, summary["T"],
+                                             summary.monetary_value, months=months,
+                                             monthly_discount_rate=monthly_discount_rate, time_unit="week")
+            clv = pd.Series(values, index=summary.customer.astype(str))
+            report["clv"] = _distribution(values) | {"months": months, "monthly_discount_rate": monthly_discount_rate,
+                                                     "r": purchases.r, "alpha": purchases.alpha, "a": purchases.a,
+                                                     "b": purchases.b, "p": spend.p, "q": spend.q,
+                                                     "gamma": spend.gamma}
+            calibration_end = first + (last - first) * 2 // 3
+            split = customer_summary(sales, calibration_end=calibration_end, observation_end=last,
+                                     time_unit="week").execute()
+            fitted = bgnbd.fit(split.frequency, split.recency, split["T"])
+            checked = holdout.compare(fitted, split.frequency, split.recency, split["T"], split.holdout_purchases,
+                                      split.holdout_duration.iloc[0])
+            report["holdout"] = {"calibration_end": calibration_end.isoformat(), "actual": checked.actual_total,
+                                 "predicted": checked.predicted_total, "total_error": checked.total_error,
+                                 "buckets": [asdict(bucket) for bucket in checked.buckets]}
+        except ValueError as exc:  # too few repeat buyers, or a model without an optimum: said, not hidden
+            report["clv_unavailable"] = str(exc)
+        report["loyalty"] = as_json(compare_loyalty(connection, clv=clv, min_base=min_base, confidence=confidence))
+        return report
+    finally:
+        connection.disconnect()
+
+
+def _distribution(values) -> dict[str, Any]:
+    """Quantiles and a 20-bin histogram of per-customer CLV up to its 99th percentile (the last bin holds the
+    top 1% too): a few large customers would otherwise squeeze everyone else into one bar."""
+    values = np.asarray(values, dtype=float)
+    top = float(np.quantile(values, 0.99)) if values.size else 0.0
+    counts, edges = np.histogram(np.minimum(values, top), bins=20)
+    return {"customers": int(values.size), "total": float(values.sum()), "mean": float(values.mean()),
+            "quantiles": {str(q): float(np.quantile(values, q)) for q in (0.1, 0.25, 0.5, 0.75, 0.9, 0.99)},
+            "histogram": [{"low": float(low), "high": float(high), "customers": int(count)}
+                          for low, high, count in zip(edges[:-1], edges[1:], counts)]}

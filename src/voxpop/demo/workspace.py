@@ -17,7 +17,7 @@ from sqlalchemy import func, insert, select
 from voxpop.accounts import service as accounts
 from voxpop.analysis import rollups
 from voxpop.collection.models import Answer, Response, ResponseAttribute
-from voxpop.customers.models import Customer
+from voxpop.customers.models import Customer, Transaction
 from voxpop.store.database import Database
 from voxpop.surveys import service as surveys
 from voxpop.surveys.models import Survey
@@ -96,6 +96,42 @@ def _comment(rng: random.Random, fraction: float, bank: list[str]) -> str | None
     return rng.choice(bank).format(d=rng.randint(2, 9))
 
 
+# How the demo's customers behave after what they said: promoters buy more often and stay longer.
+BEHAVIOUR = {"promoter": (1.4, 0.06), "passive": (1.0, 0.12), "detractor": (0.7, 0.25), None: (1.0, 0.12)}
+
+
+def _transactions(rng: random.Random, customers: list[dict], customer_ids: dict[str, int],
+                  said: dict[str, tuple[datetime, int]], start: datetime, now: datetime) -> list[dict]:
+    """Purchase lines for every demo customer: a purchase rate and a chance of lapsing after each purchase that
+    differ between customers (the BG/NBD story) and follow their latest NPS; a post-purchase survey answer
+    comes with the purchase it was about."""
+    rows = []
+    for customer in customers:
+        answered = said.get(customer["external_id"])
+        group = None if answered is None else ("promoter" if answered[1] >= 9 else
+                                               "detractor" if answered[1] <= 6 else "passive")
+        speed, lapse = BEHAVIOUR[group]
+        rate = rng.gammavariate(2.0, 1 / 70) * speed  # purchases per day
+        typical = rng.gammavariate(4.0, 15.0) * (1.6 if customer["attributes"]["segment"] == "business" else 1.0)
+        days = {round(rng.uniform(0, 60))}
+        if answered is not None:  # half of them first bought on the day they answered about
+            days = {(answered[0] - start).days} if rng.random() < 0.5 else days | {(answered[0] - start).days}
+        day = min(days)
+        while True:
+            day += 1 + round(rng.expovariate(rate))
+            if day >= (now - start).days or rng.random() < lapse * (0.4 if answered and day < (answered[0] - start).days
+                                                                   else 1.0):
+                break
+            days.add(day)
+        for offset in sorted(days):
+            rows.append({"customer_id": customer_ids[customer["external_id"]],
+                         "source_key": f"demo:{customer['external_id']}:{offset}",
+                         "day": (start + timedelta(days=offset)).date(),
+                         "amount": round(rng.gammavariate(6.0, typical / 6.0), 2), "quantity": None, "cost": None,
+                         "kind": "sale", "invoice": None, "product": None, "imported_at": now})
+    return rows
+
+
 def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=None, now: datetime | None = None,
               zone: str = "UTC") -> int | None:
     """Load the workspace; returns the number of responses, or None when `if_empty` and surveys exist."""
@@ -132,6 +168,7 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
 
         day_weights = [_seasonal_volume(start + timedelta(days=offset)) for offset in range(DAYS)]
         total = 0
+        said: dict[str, tuple[datetime, int]] = {}  # customer -> their latest post-purchase NPS
         for name, volume in VOLUMES.items():
             survey_id, version_id, questions = versions[name]
             responses, answers, attributes = [], [], []
@@ -154,6 +191,8 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                     language = "de" if region == "DACH" and rng.random() < 0.8 else "en"
                     nps = _score(rng, mood, 0, 10, 8.1, 2.0)
                     row_answers.append({"question_id": questions["nps"], "score": nps})
+                    if customer["external_id"] not in said or said[customer["external_id"]][0] < day:
+                        said[customer["external_id"]] = (day, nps)
                     if nps <= 6:
                         text = _comment(rng, 0.6, NEGATIVE[language])
                         if app_bug and text and rng.random() < 0.6:
@@ -221,5 +260,9 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
             total += len(ids)
             if progress is not None:
                 progress.print(f"  {name}: {len(ids):,} responses")
+        purchases = _transactions(rng, customers, customer_ids, said, start, now)
+        db_session.execute(insert(Transaction.__table__), purchases)
+        if progress is not None:
+            progress.print(f"  transactions: {len(purchases):,} purchase lines")
     rollups.rebuild_store(db, zone=zone)  # bulk-loaded answers bypass the per-response rollup upkeep
     return total

@@ -115,6 +115,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     from voxpop.accounts.views import router as accounts_router
     from voxpop.collection.views import router as collection_router
+    from voxpop.customers.views import router as customers_router
     from voxpop.dashboard.views import router as dashboard_router
     from voxpop.imports.views import router as imports_router
     from voxpop.surveys.views import router as surveys_router
@@ -122,6 +123,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(accounts_router)
     app.include_router(collection_router)
     app.include_router(dashboard_router)
+    app.include_router(customers_router)
     app.include_router(imports_router)
     app.include_router(surveys_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

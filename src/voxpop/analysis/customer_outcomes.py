@@ -24,6 +24,7 @@ from typing import Literal
 import ibis
 import ibis.expr.types as ir
 
+from voxpop.analysis.customer_summary import epoch_days
 from voxpop.analysis.engine import MetricError, Row, count_if
 from voxpop.analysis.sources import blank_as_missing, require_columns
 from voxpop.core import outcomes
@@ -319,13 +320,8 @@ def _keyed(transactions: ir.Table, *, by: Sequence[str], customer: str, date_col
     """The `by` columns (text, blank as missing), customer (text), day (days since 1970) and `extra` columns of
     the transactions that name a customer."""
     require_columns(transactions, [customer, date_column, *by], "the transactions")
-    moment = transactions[date_column]
-    if moment.type().is_timestamp():
-        moment = moment.date()
-    elif not moment.type().is_date():
-        raise MetricError(f"column {date_column!r} holds {moment.type()}, not dates; read the file with "
-                          "voxpop.customers.transaction_files.read_transactions, which parses them")
-    keyed = transactions.select(*by, customer=transactions[customer].cast("string"), day=moment.epoch_days(), **extra)
+    keyed = transactions.select(*by, customer=transactions[customer].cast("string"),
+                                day=epoch_days(transactions, date_column), **extra)
     keyed = blank_as_missing(keyed, list(by)) if by else keyed
     return keyed.filter(keyed.customer.notnull())
 

@@ -82,18 +82,24 @@ def customer_summary(
 
 def purchase_days(transactions: ir.Table, *, customer: str, date_column: str, amount: str | None) -> ir.Table:
     """One row per customer and day with a purchase: customer (text), day (days since 1970), amount (summed)."""
+    keyed = transactions.select(customer=transactions[customer].cast("string"),
+                                day=epoch_days(transactions, date_column),
+                                **({"amount": transactions[amount].cast("float64")} if amount else {}))
+    keyed = keyed.filter(keyed.customer.notnull())
+    if not amount:
+        return keyed.distinct()
+    return keyed.group_by(["customer", "day"]).aggregate(amount=keyed.amount.sum())
+
+
+def epoch_days(transactions: ir.Table, date_column: str) -> ir.IntegerValue:
+    """The purchase's day as whole days since 1970 (a timestamp counts by its date)."""
     moment = transactions[date_column]
     if moment.type().is_timestamp():
         moment = moment.date()
     elif not moment.type().is_date():
         raise MetricError(f"column {date_column!r} holds {moment.type()}, not dates; read the file with "
                           "voxpop.customers.transaction_files.read_transactions, which parses them")
-    keyed = transactions.select(customer=transactions[customer].cast("string"), day=moment.epoch_days(),
-                                **({"amount": transactions[amount].cast("float64")} if amount else {}))
-    keyed = keyed.filter(keyed.customer.notnull())
-    if not amount:
-        return keyed.distinct()
-    return keyed.group_by(["customer", "day"]).aggregate(amount=keyed.amount.sum())
+    return moment.epoch_days()
 
 
 def _day_number(moment: date) -> int:

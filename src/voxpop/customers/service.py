@@ -9,7 +9,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-
 from sqlalchemy import Connection, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 
@@ -51,7 +50,8 @@ def import_transactions(db, transactions: Transactions, *,
         # cursor method DuckDB 2 no longer has.
         for batch in table.order_by(ROW).select(*columns).to_pyarrow().to_batches(max_chunksize=BATCH):
             lines = batch.to_pylist()
-            customers = _customer_ids(connection, {str(line["customer"]) for line in lines}, summary)
+            customers, created = customer_ids(connection, dict.fromkeys(str(line["customer"]) for line in lines))
+            summary.new_customers += created
             rows = []
             for line in lines:
                 key = hashlib.sha256("\x1f".join(str(line.get(name)) for name in LINE).encode()).hexdigest()[:40]
@@ -77,20 +77,19 @@ def _insert_new(dialect: str):
     return statement.on_conflict_do_nothing(index_elements=["source_key"]).returning(Transaction.__table__.c.id)
 
 
-def _customer_ids(connection: Connection, refs: set[str], summary: TransactionImport) -> dict[str, int]:
-    """The customers by external id (the file's customer id, as written), created when new."""
+def customer_ids(connection: Connection, emails: dict[str, str | None]) -> tuple[dict[str, int], int]:
+    """The customers by external id, created when new with their e-mail (when given); and how many were new."""
     table = Customer.__table__
     known: dict[str, int] = {}
-    ordered = sorted(refs)
+    ordered = sorted(emails)
     for start in range(0, len(ordered), 500):
         known |= dict(connection.execute(select(table.c.external_id, table.c.id)
                                          .where(table.c.external_id.in_(ordered[start:start + 500]))).all())
-    new = [{"external_id": ref, "email": None, "attributes": {}, "created_at": utcnow()} for ref in ordered
+    new = [{"external_id": ref, "email": emails[ref], "attributes": {}, "created_at": utcnow()} for ref in ordered
            if ref not in known]
     if new:
         known |= dict(connection.execute(insert(table).returning(table.c.external_id, table.c.id), new).all())
-        summary.new_customers += len(new)
-    return known
+    return known, len(new)
 
 
 def outcomes_report(db, *, min_base: int, confidence: float = 0.95, months: int = 12,

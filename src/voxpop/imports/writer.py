@@ -10,17 +10,17 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection
 
 from voxpop.analysis import rollups
 from voxpop.analysis.engine import CES2_AGREE_MIN
 from voxpop.analysis.models import ALL
 from voxpop.collection.models import Response
-from voxpop.customers.models import Customer
+from voxpop.customers.service import customer_ids
 from voxpop.imports.rows import ParsedResponse
 from voxpop.store.ids import public_id
 from voxpop.surveys.schemas import SCORED_KINDS
@@ -120,16 +120,4 @@ def customer_ref(parsed: ParsedResponse) -> str | None:
 def _customer_ids(connection: Connection, batch: list[ParsedResponse]) -> dict[str, int]:
     """The batch's customers by external id, created when new (e-mail kept when given)."""
     emails = {ref: parsed.customer.get("email") for parsed in batch if (ref := customer_ref(parsed))}
-    if not emails:
-        return {}
-    table = Customer.__table__
-    known: dict[str, int] = {}
-    refs = list(emails)
-    for start in range(0, len(refs), 500):
-        known |= dict(connection.execute(select(table.c.external_id, table.c.id)
-                                         .where(table.c.external_id.in_(refs[start:start + 500]))).all())
-    new = [{"external_id": ref, "email": emails[ref], "attributes": {}, "created_at": datetime.now(timezone.utc)}
-           for ref in refs if ref not in known]
-    if new:
-        known |= dict(connection.execute(insert(table).returning(table.c.external_id, table.c.id), new).all())
-    return known
+    return customer_ids(connection, emails)[0] if emails else {}

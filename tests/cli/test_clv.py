@@ -84,3 +84,14 @@ def test_retention_on_a_file_and_on_the_store_agree(configured, tmp_path):
     assert february["start"] == 60 and february["value"] == pytest.approx(100 * (february["end"] - february["new"]) / 60)
     assert runner.invoke(app, ["retention"]).exit_code == 2
     assert runner.invoke(app, ["retention", str(path), "--period", "fortnight"]).exit_code == 2
+
+
+@pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
+def test_fit_on_the_store_matches_the_file(configured):
+    assert runner.invoke(app, ["import", "transactions", str(CDNOW / "CDNOW_sample.txt")]).exit_code == 0
+    from_store = json.loads(clv("fit", "--store", "--calibration-end", "1997-09-30", "--format", "json").stdout)
+    from_file = json.loads(clv("fit", CDNOW / "CDNOW_sample.txt", "--calibration-end", "1997-09-30",
+                               "--format", "json").stdout)
+    assert from_store["n_customers"] == from_file["n_customers"] == 2357
+    assert from_store["r"] == pytest.approx(from_file["r"]) and from_store["gamma"] == pytest.approx(from_file["gamma"])
+    assert clv("fit").exit_code == 2

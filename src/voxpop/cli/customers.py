@@ -17,7 +17,9 @@ clv_app = typer.Typer(help="Customer lifetime value: BG/NBD purchases and Gamma-
 app.add_typer(clv_app, name="clv")
 TIME_UNITS = ("day", "week", "month")
 
-FileArgument = Annotated[Path, typer.Argument(help="Transactions: CDNOW text, or CSV, TSV, XLSX or Parquet.")]
+FileArgument = Annotated[Path | None, typer.Argument(help="Transactions: CDNOW text, or CSV, TSV, XLSX or Parquet; "
+                                                            "omit with --store.")]
+StoreOption = Annotated[bool, typer.Option("--store", help="Use the transactions imported into the database.")]
 SourceOption = Annotated[str, typer.Option("--from", help="auto, cdnow or csv.")]
 MappingOption = Annotated[Path | None, typer.Option("--mapping", help="YAML naming the customer, date and amount "
                                                                        "columns of a CSV, e.g. {customer: CustomerID}.")]
@@ -52,24 +54,41 @@ def _date(text: str | None, option: str) -> date | None:
         fail(f"{option} must be a date like 1997-09-30, not {text!r}")
 
 
-def _summary(file: Path, source: str, mapping: Path | None, calibration_end: str | None, time_unit: str,
-             observation_end: str | None = None):
-    """The per-customer summary of a transaction file, computed by the engine (DuckDB)."""
+def _summary(file: Path | None, source: str, mapping: Path | None, calibration_end: str | None, time_unit: str,
+             observation_end: str | None = None, store: bool = False):
+    """The per-customer summary of a transaction file, or of the stored sales with `store`, computed by the
+    engine (DuckDB for files, the database itself for the store)."""
+    from voxpop.analysis import sources
     from voxpop.analysis.customer_summary import customer_summary
-    from voxpop.customers.transaction_files import read_transactions
+    from voxpop.customers.transaction_files import Transactions, read_transactions
 
     if time_unit not in TIME_UNITS:
         fail(f"--time-unit must be day, week or month, not {time_unit!r}")
     if source not in ("auto", "cdnow", "csv"):
         fail(f"--from must be auto, cdnow or csv, not {source!r}")
-    if not file.is_file():
-        fail(f"{file} is not a file")
-    read = read_transactions(file, source_format=source, **_columns(mapping))  # type: ignore[arg-type]
-    summary = customer_summary(read.table, calibration_end=_date(calibration_end, "--calibration-end"),
-                               observation_end=_date(observation_end, "--holdout-end"),
-                               time_unit=time_unit).execute()  # type: ignore[arg-type]
+    if (file is None) == (not store):
+        fail("give either a transactions FILE or --store")
+    connection = None
+    try:
+        if store:
+            from voxpop.cli import get_settings
+
+            connection = sources.store_connection(get_settings().sqlalchemy_url)
+            lines = sources.store_transactions(connection)
+            read = Transactions(table=lines.filter(lines.kind == "sale"), source_format="store", without_customer=0)
+        else:
+            if not file.is_file():
+                fail(f"{file} is not a file")
+            read = read_transactions(file, source_format=source, **_columns(mapping))  # type: ignore[arg-type]
+        summary = customer_summary(read.table, calibration_end=_date(calibration_end, "--calibration-end"),
+                                   observation_end=_date(observation_end, "--holdout-end"),
+                                   time_unit=time_unit).execute()  # type: ignore[arg-type]
+    finally:
+        if connection is not None:
+            connection.disconnect()
     if summary.empty:
-        fail(f"{file} has no customer who bought by the calibration end; choose a later --calibration-end")
+        fail(f"{file or 'the store'} has no customer who bought by the calibration end; import transactions, or "
+             "choose a later --calibration-end")
     return read, summary
 
 
@@ -88,7 +107,8 @@ def _fit(summary):
 
 @clv_app.command("fit")
 def clv_fit(
-    file: FileArgument,
+    file: FileArgument = None,
+    store: StoreOption = False,
     source: SourceOption = "auto",
     mapping: MappingOption = None,
     calibration_end: CalibrationOption = None,
@@ -107,7 +127,7 @@ def clv_fit(
     if holdout_end and not calibration_end:
         fail("--holdout-end needs --calibration-end: the holdout starts where the calibration ends")
     try:
-        read, summary = _summary(file, source, mapping, calibration_end, time_unit, holdout_end)
+        read, summary = _summary(file, source, mapping, calibration_end, time_unit, holdout_end, store=store)
         purchases, spend, independence = _fit(summary)
         checked = (holdout.compare(purchases, summary.frequency, summary.recency, summary["T"],
                                    summary.holdout_purchases, summary.holdout_duration.iloc[0])
@@ -115,7 +135,7 @@ def clv_fit(
     except (MetricError, ValueError) as exc:
         fail(str(exc))
     result: dict[str, Any] = {
-        "file": str(file), "format": read.source_format, "time_unit": time_unit,
+        "file": str(file or "store"), "format": read.source_format, "time_unit": time_unit,
         "calibration_end": calibration_end, "n_customers": purchases.n_customers,
         "rows_without_customer": read.without_customer, "repeat_buyers": int((summary.frequency > 0).sum()),
         "r": purchases.r, "alpha": purchases.alpha, "a": purchases.a, "b": purchases.b,
@@ -163,7 +183,8 @@ def _print_fit(result: dict[str, Any]) -> None:
 
 @clv_app.command("predict")
 def clv_predict(
-    file: FileArgument,
+    file: FileArgument = None,
+    store: StoreOption = False,
     source: SourceOption = "auto",
     mapping: MappingOption = None,
     calibration_end: CalibrationOption = None,
@@ -181,7 +202,7 @@ def clv_predict(
     if output not in ("table", "json", "csv"):
         fail(f"--format must be table, json or csv, not {output!r}")
     try:
-        _, summary = _summary(file, source, mapping, calibration_end, time_unit)
+        _, summary = _summary(file, source, mapping, calibration_end, time_unit, store=store)
         purchases, spend, _ = _fit(summary)
         if spend is None:
             fail("no customer bought twice with a positive amount, so spend per purchase cannot be modelled")

@@ -95,3 +95,21 @@ def test_fit_on_the_store_matches_the_file(configured):
     assert from_store["n_customers"] == from_file["n_customers"] == 2357
     assert from_store["r"] == pytest.approx(from_file["r"]) and from_store["gamma"] == pytest.approx(from_file["gamma"])
     assert clv("fit").exit_code == 2
+
+
+def test_market_share_of_revenue_and_of_customers(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer,date,amount\nc1,2024-01-05,100\nc2,2024-01-06,50\nc1,2024-02-01,30\n")
+    sizes = tmp_path / "sizes.csv"
+    sizes.write_text("period,size\n2024-01-01,1000\n2024-02-01,600\n")
+    rows = json.loads(runner.invoke(app, ["market-share", str(path), "--sizes", str(sizes), "--format", "json"]).stdout)["rows"]
+    assert [(row["period"], row["value"]) for row in rows] == [("2024-01-01", 15.0), ("2024-02-01", 5.0)]
+    customers = tmp_path / "customers.csv"
+    customers.write_text("period,size\n2024-01-01,40\n")
+    [row] = json.loads(runner.invoke(app, ["market-share", str(path), "--sizes", str(customers), "--basis", "customers",
+                                           "--format", "json"]).stdout)["rows"]
+    assert row["value"] == 5.0 and row["ci_low"] < 5.0 < row["ci_high"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("period,size\nJanuary,lots\n")
+    refused = runner.invoke(app, ["market-share", str(path), "--sizes", str(bad)])
+    assert refused.exit_code == 2 and "line 2" in refused.stderr

@@ -95,3 +95,23 @@ def test_an_upload_over_the_limit_is_413(client, db, tmp_path, settings):
     path = tmp_path / "big.csv"
     path.write_bytes(b"a,b\n" + b"1,2\n" * (settings.max_upload_bytes // 4 + 10))
     assert upload(client, path, token, dry_run="true").status_code == 413
+
+
+def test_transactions_upload_on_the_page_and_the_api(client, db, tmp_path):
+    token = staff(client, db)
+    path = tmp_path / "orders.csv"
+    path.write_text("customer,date,amount\nc1,2024-01-05,10.5\nc2,2024-01-06,12\nc1,2024-02-01,9\n")
+    with path.open("rb") as handle:
+        page = client.post("/imports/transactions", data={"csrf_token": token},
+                           files={"file": (path.name, handle, "text/csv")})
+    assert page.status_code == 200 and "added 3 new transactions" in page.text
+    bad = tmp_path / "bad.csv"
+    bad.write_text("customer,date,amount\nc1,2024-01-05,ten\n")
+    with bad.open("rb") as handle:
+        refused = client.post("/api/v1/imports/transactions", headers={"X-CSRF-Token": token},
+                              files={"file": (bad.name, handle, "text/csv")})
+    assert refused.status_code == 422 and "row 1" in refused.json()["detail"] and "/tmp" not in refused.json()["detail"]
+    with path.open("rb") as handle:
+        again = client.post("/api/v1/imports/transactions", headers={"X-CSRF-Token": token},
+                            files={"file": (path.name, handle, "text/csv")})
+    assert again.status_code == 200 and (again.json()["new"], again.json()["present"]) == (0, 3)

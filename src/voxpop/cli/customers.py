@@ -308,3 +308,79 @@ def _print_outcomes(rows: list[dict[str, Any]]) -> None:
     if rows:
         out.print(f"churn: {rows[0].get('definition', '')}; intervals at {rows[0]['confidence']:.0%}", style="dim",
                   highlight=False)
+
+
+@app.command("market-share")
+def market_share_command(
+    file: Annotated[Path | None, typer.Argument(help="Transactions; omit with --store.")] = None,
+    sizes: Annotated[Path, typer.Option("--sizes", help="CSV of market sizes: period (a date in the period, e.g. "
+                                                        "2024-01-01) and size, in money (revenue) or customers.")] = ...,  # type: ignore[assignment]
+    basis: Annotated[str, typer.Option(help="revenue or customers: what the market sizes count.")] = "revenue",
+    store: StoreOption = False,
+    source: SourceOption = "auto",
+    mapping: MappingOption = None,
+    period: Annotated[str, typer.Option(help="week, month, quarter or year.")] = "month",
+    output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
+) -> None:
+    """Our share of the market sizes you enter per period: of revenue, or of customers (with a Wilson interval)."""
+    import csv
+
+    from voxpop.analysis import sources
+    from voxpop.analysis.customer_outcomes import MarketSize, market_shares
+    from voxpop.analysis.engine import MetricError
+    from voxpop.cli import get_settings
+    from voxpop.customers.transaction_files import read_transactions
+
+    if basis not in ("revenue", "customers"):
+        fail(f"--basis must be revenue or customers, not {basis!r}")
+    if output not in ("table", "json", "csv"):
+        fail(f"--format must be table, json or csv, not {output!r}")
+    if (file is None) == (not store):
+        fail("give either a transactions FILE or --store")
+    try:
+        with sizes.open(encoding="utf-8-sig", newline="") as handle:
+            given = list(csv.DictReader(handle))
+    except OSError as exc:
+        fail(f"the market sizes file {sizes} cannot be read ({exc.strerror})")
+    entered = []
+    for number, record in enumerate(given, start=2):
+        try:
+            entered.append(MarketSize(period=date.fromisoformat((record.get("period") or "").strip()), segment=None,
+                                      size=float(record.get("size") or "")))
+        except ValueError:
+            fail(f"{sizes}, line {number}: give a period as a date (2024-01-01) and a size as a number, not "
+                 f"{record.get('period')!r} and {record.get('size')!r}")
+    if not entered:
+        fail(f"{sizes} holds no market sizes; write a header line `period,size` and one line per period")
+    connection = None
+    try:
+        if store:
+            connection = sources.store_connection(get_settings().sqlalchemy_url)
+            table = sources.store_transactions(connection)
+        else:
+            if source not in ("auto", "cdnow", "csv"):
+                fail(f"--from must be auto, cdnow or csv, not {source!r}")
+            table = read_transactions(file, source_format=source, **_columns(mapping)).table  # type: ignore[arg-type]
+        if "kind" in table.columns:
+            table = table.filter(table.kind != "non_product")  # postage and fees are not what the market sells
+        rows = [row.as_dict() for row in market_shares(table, entered, basis=basis, period=period)]  # type: ignore[arg-type]
+    except (MetricError, ValueError) as exc:
+        fail(str(exc))
+    finally:
+        if connection is not None:
+            connection.disconnect()
+    if output == "json":
+        print(json.dumps({"rows": rows}, default=str))
+    elif output == "csv":
+        writer = csv.DictWriter(sys.stdout, fieldnames=list(rows[0]), extrasaction="ignore", lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+    else:
+        from rich.table import Table
+
+        table_out = Table("period", "ours", "market", "share", "interval", show_edge=False, header_style="bold")
+        for row in rows:
+            interval = "–" if row["ci_low"] is None else f"{row['ci_low']:.2f} to {row['ci_high']:.2f}"
+            table_out.add_row(row["period"], f"{row['ours']:,.2f}", f"{row['market']:,.2f}",
+                              "–" if row["value"] is None else f"{row['value']:.2f}%", interval)
+        out.print(table_out)

@@ -74,3 +74,19 @@ def bars(groups: list[tuple[str, list[tuple[float, str, str]]]], *, unit: str = 
         ticks.append((LEFT + slot * (index + 0.5), label))
     every = max(1, len(groups) // 10)
     return Chart(bars=tuple(drawn), y_ticks=_ticks(0.0, high, y, unit), x_ticks=tuple(ticks[::every]))
+
+
+def curve(points: list[tuple[float, float]], *, x_unit: str = "%", y_unit: str = "%") -> Chart:
+    """A line through (x, y) points on true x positions (x from 0 to 100), e.g. the whale curve."""
+    if not points:
+        return Chart()
+    high = max(max(y for _, y in points), 100.0 if y_unit == "%" else 0.0)
+    low = min(min(y for _, y in points), 0.0)
+    y = _scale(low, high)
+
+    def x(value: float) -> float:
+        return LEFT + value / 100 * (WIDTH - LEFT - RIGHT)
+
+    line = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in points)
+    return Chart(line=line, y_ticks=_ticks(low, high, y, y_unit),
+                 x_ticks=tuple((x(value), f"{value:.0f}{x_unit}") for value in range(0, 101, 20)))

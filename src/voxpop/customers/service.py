@@ -147,9 +147,25 @@ def outcomes_report(db, *, min_base: int, confidence: float = 0.95, months: int 
         except ValueError as exc:  # too few repeat buyers, or a model without an optimum: said, not hidden
             report["clv_unavailable"] = str(exc)
         report["loyalty"] = as_json(compare_loyalty(connection, clv=clv, min_base=min_base, confidence=confidence))
+        report["profitability"] = _profitability(table, min_base=min_base, confidence=confidence)
         return report
     finally:
         connection.disconnect()
+
+
+def _profitability(table, *, min_base: int, confidence: float) -> dict[str, Any]:
+    """Profit per customer (revenue less cost to serve where costs were imported; cancellations net, postage and
+    fees left out) and the whale curve."""
+    from voxpop.analysis.customer_outcomes import profitability
+
+    lines = table.filter(table.kind != "non_product")
+    costed = bool(lines.filter(lines.cost.notnull()).count().execute())
+    lines = lines.mutate(cost=lines.cost.fill_null(0.0))
+    found = profitability(lines, cost="cost" if costed else None, min_base=min_base, confidence=confidence)
+    whale = found.whale
+    return {"cost_to_serve": found.cost_to_serve, "customers": whale.customers, "total_profit": whale.total_profit,
+            "mean": asdict(found.distribution.mean), "unprofitable": asdict(found.distribution.unprofitable),
+            "peak": asdict(whale.peak), "points": [asdict(point) for point in whale.points]}
 
 
 def _distribution(values) -> dict[str, Any]:

@@ -30,6 +30,9 @@ def _drawings(report: dict[str, Any]) -> dict[str, charts.Chart]:
             (bucket["actual"], "bar actual", f"actual {bucket['actual']:.2f} purchases per customer"),
             (bucket["predicted"], "bar predicted", f"predicted {bucket['predicted']:.2f}"),
         ]) for bucket in report["holdout"]["buckets"]])
+    whale = report["profitability"]["points"]
+    if whale and whale[-1]["profit_share"] is not None:
+        drawn["whale"] = charts.curve([(100 * point["customer_share"], 100 * point["profit_share"]) for point in whale])
     return drawn
 
 

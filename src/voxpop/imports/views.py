@@ -143,3 +143,87 @@ def upload_api(
         return problem(422, str(exc), code="import-refused", instance=request.url.path)
     _audit(db, request, settings, user, result)
     return result
+
+
+def _spooled(upload: UploadFile, folder: str) -> Path:
+    """The upload written to a temporary folder under its own (base) name; refused unless it is a data file."""
+    name = Path(upload.filename or "upload.csv").name
+    if Path(name).suffix.lower() not in SUFFIXES:
+        raise UploadRefused(f"{name!r} is not an export file voxpop reads; upload a CSV, TSV, TXT, XLSX or Parquet file")
+    path = Path(folder) / name
+    with path.open("wb") as handle:
+        shutil.copyfileobj(upload.file, handle, 1 << 20)
+    return path
+
+
+def _run_transactions(upload: UploadFile, *, db, source: str, customer: str, date_column: str,
+                      amount: str) -> dict[str, Any]:
+    """Check and store an uploaded transaction file (CDNOW, Online Retail, or named columns)."""
+    from voxpop.analysis.engine import MetricError
+    from voxpop.customers.service import import_transactions
+    from voxpop.customers.transaction_files import read_transactions
+
+    if source not in ("auto", "cdnow", "csv"):
+        raise UploadRefused(f"unknown source {source!r}; choose auto, cdnow or csv")
+    with tempfile.TemporaryDirectory(prefix="voxpop-import-") as folder:
+        path = _spooled(upload, folder)
+        try:
+            read = read_transactions(path, source_format=source, customer=customer.strip() or "customer",  # type: ignore[arg-type]
+                                     date_column=date_column.strip() or "date", amount=amount.strip() or "amount")
+            summary = import_transactions(db, read)
+        except MetricError as exc:
+            raise UploadRefused(str(exc).replace(folder + "/", "")) from None  # name the file, not the temp folder
+    return {"file": path.name, "format": read.source_format, "summary": summary.sentence()} | vars(summary)
+
+
+@router.post("/imports/transactions", include_in_schema=False, dependencies=[Depends(verify_csrf)])
+def upload_transactions(
+    request: Request,
+    user: Importer,
+    db: DbDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File()],
+    source: Annotated[str, Form()] = "auto",
+    customer: Annotated[str, Form(max_length=200)] = "",
+    date_column: Annotated[str, Form(max_length=200)] = "",
+    amount: Annotated[str, Form(max_length=200)] = "",
+):
+    """Import purchase lines from an upload; the page shows the counts or what to fix."""
+    result, error = None, None
+    try:
+        result = _run_transactions(file, db=db, source=source, customer=customer, date_column=date_column,
+                                   amount=amount)
+        with db.write() as db_session:
+            accounts.audit(db_session=db_session, actor=user, action="import.transactions", target=result["file"],
+                           client=client_address(request, settings), new=result["new"], present=result["present"])
+    except UploadRefused as exc:
+        error = str(exc)
+    context = {"user": user, "csrf_token": csrf_token(request), "sources": SOURCES, "result": None, "error": error,
+               "transactions": result, "max_upload": settings.max_upload_bytes,
+               "form": {"source": "auto", "survey": "", "timezone": settings.timezone, "dry_run": True}}
+    return templates.TemplateResponse(request, "imports.html", context, status_code=400 if error else 200)
+
+
+@router.post("/api/v1/imports/transactions", tags=["staff"], dependencies=[Depends(verify_csrf)])
+def upload_transactions_api(
+    request: Request,
+    user: Importer,
+    db: DbDep,
+    settings: SettingsDep,
+    file: Annotated[UploadFile, File(description="CDNOW text, Online Retail CSV, or a file with named columns.")],
+    source: Annotated[str, Form(alias="from")] = "auto",
+    customer: Annotated[str, Form(max_length=200, description="Column of the customer id (default customer).")] = "",
+    date_column: Annotated[str, Form(alias="date", max_length=200)] = "",
+    amount: Annotated[str, Form(max_length=200)] = "",
+) -> dict[str, Any]:
+    """Import purchase lines (multipart: file, from, customer, date, amount, csrf_token). The whole file is
+    checked first; a bad line is a 422 problem naming its row; importing it again adds nothing."""
+    try:
+        result = _run_transactions(file, db=db, source=source, customer=customer, date_column=date_column,
+                                   amount=amount)
+    except UploadRefused as exc:
+        return problem(422, str(exc), code="import-refused", instance=request.url.path)
+    with db.write() as db_session:
+        accounts.audit(db_session=db_session, actor=user, action="import.transactions", target=result["file"],
+                       client=client_address(request, settings), new=result["new"], present=result["present"])
+    return result

@@ -83,6 +83,7 @@ def settings(tmp_path, database_url) -> Settings:
         database_url=database_url,
         secret_key="test-secret-not-for-production-0123456789",
         rate_limit_per_minute=10_000,
+        text_worker=False,  # tests that need comments analysed call the batch function, deterministically
     )
 
 

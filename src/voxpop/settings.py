@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(200_000_000, ge=1024, description="Largest export file staff may upload to import, in bytes.")
     rate_limit_per_minute: int = Field(120, ge=1, description="Public requests per client per minute.")
     trust_proxy_headers: bool = Field(False, description="Take the client address from X-Forwarded-For (only behind your own proxy).")
+    keep_original_comments: bool = Field(False, description="Keep each comment's original text, before redaction, for admins to read; off, only the redacted text is stored.")
+    text_worker: bool = Field(True, description="Analyse new comments (redaction, language, sentiment, themes) in a background thread of the web server.")
+    text_worker_interval: float = Field(5.0, gt=0, le=3600, description="Seconds the comment worker waits between looks for new comments.")
 
     @field_validator("secret_key")
     @classmethod

@@ -66,3 +66,19 @@ def select_ids():
     from voxpop.collection.models import Response
 
     return select(Response.id).order_by(Response.id)
+
+
+def test_latest_comments_are_redacted_even_before_the_worker_reaches_them(client, db):
+    from tests.helpers import apply_survey, login, make_user
+    from voxpop.collection import flows
+
+    apply_survey(db)
+    survey = flows.load_survey(db, "feedback")
+    flows.record_response(db, survey, flows.Submission(
+        answers={"nps": 3, "why_low": "Call me on ana.silva@example.com about <b>it</b>"}, channel="api"),
+        max_text_length=5000)
+    login(client, make_user(db, "viewer"))
+    [comment] = client.get("/api/v1/dashboard").json()["latest_comments"]
+    assert "ana.silva@example.com" not in comment["text"] and "<b>it</b>" in comment["text"]
+    page = client.get("/dashboard").text
+    assert "ana.silva@example.com" not in page and "&lt;b&gt;it&lt;/b&gt;" in page

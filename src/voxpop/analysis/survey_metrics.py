@@ -199,14 +199,20 @@ class Comment:
 
 
 def latest_comments(db_session: Session, *, limit: int = 10) -> list[Comment]:
-    """The most recent free-text answers (untrusted text: every page must escape it)."""
+    """The most recent free-text answers, redacted: the stored analysis's text, or, for a comment the background
+    worker has not reached yet, redacted here (untrusted text: every page must still escape it)."""
+    from voxpop.text.models import CommentAnalysis
+    from voxpop.text.redaction import redact
+
     rows = db_session.execute(
-        select(Survey.key, Survey.title, Question.key, Answer.text, Response.submitted_at)
+        select(Survey.key, Survey.title, Question.key, Answer.text, CommentAnalysis.text, Response.submitted_at)
         .join(Response, Answer.response_id == Response.id)
         .join(Question, Answer.question_id == Question.id)
         .join(Survey, Response.survey_id == Survey.id)
+        .outerjoin(CommentAnalysis, CommentAnalysis.answer_id == Answer.id)
         .where(Answer.text.is_not(None))
         .order_by(Response.submitted_at.desc(), Response.id.desc())
         .limit(limit)
     ).all()
-    return [Comment(*row) for row in rows]
+    return [Comment(survey, title, question, analysed if analysed is not None else redact(raw).text, submitted_at)
+            for survey, title, question, raw, analysed, submitted_at in rows]

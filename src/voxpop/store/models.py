@@ -6,8 +6,10 @@ from voxpop.collection.models import Answer, Invitation, Response, ResponseAttri
 from voxpop.customers.models import Customer, Transaction
 from voxpop.store.base import Base
 from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion
+from voxpop.text.models import CommentAnalysis, CommentTheme
 
 __all__ = [
-    "Answer", "AttributeDefinition", "AuditEntry", "Base", "Customer", "Department", "Invitation",
-    "Question", "Response", "ResponseAttribute", "ScoreRollup", "Survey", "SurveyVersion", "Transaction", "User",
+    "Answer", "AttributeDefinition", "AuditEntry", "Base", "CommentAnalysis", "CommentTheme", "Customer", "Department",
+    "Invitation", "Question", "Response", "ResponseAttribute", "ScoreRollup", "Survey", "SurveyVersion", "Transaction",
+    "User",
 ]

@@ -99,7 +99,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # Fewer worker threads than anyio's default 40: writes are serialised anyway, and every extra
         # thread only adds GIL handovers to the single writer's critical section.
         to_thread.current_default_thread_limiter().total_tokens = THREADS
-        yield
+        worker = None
+        if settings.text_worker:
+            from voxpop.text.flows import CommentWorker
+
+            worker = CommentWorker(db, keep_original=settings.keep_original_comments,
+                                   interval=settings.text_worker_interval)
+            worker.start()
+        try:
+            yield
+        finally:
+            if worker is not None:
+                await to_thread.run_sync(worker.stop)
 
     app = FastAPI(
         lifespan=lifespan,
@@ -119,6 +130,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.dashboard.views import router as dashboard_router
     from voxpop.imports.views import router as imports_router
     from voxpop.surveys.views import router as surveys_router
+    from voxpop.text.views import router as text_router
 
     app.include_router(accounts_router)
     app.include_router(collection_router)
@@ -126,6 +138,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(customers_router)
     app.include_router(imports_router)
     app.include_router(surveys_router)
+    app.include_router(text_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

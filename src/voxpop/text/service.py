@@ -1,0 +1,192 @@
+"""Stored comments through the text pipeline: find the pending ones, analyse a batch, write it through the single writer.
+
+Submissions and imports only insert answers; this module picks them up afterwards, so the pipeline never slows a
+submission. Writing an analysis also replaces answers.text with the redacted text (see text/models.py).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import NamedTuple
+
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from voxpop.collection.models import Answer
+from voxpop.store.base import utcnow
+from voxpop.store.database import Database
+from voxpop.text.models import CommentAnalysis, CommentTheme
+from voxpop.text.pipeline import CommentAnalysis as Analysis
+from voxpop.text.pipeline import analyze_comments
+
+# Bump when redaction, language detection, sentiment or the codebook change what they find: every stored analysis
+# older than this is redone by the worker and by `voxpop text backfill`.
+PIPELINE_VERSION = 1
+# About a tenth of a second of analysis: short enough that the single writer is never held for long.
+BATCH_SIZE = 500
+
+
+@dataclass(frozen=True)
+class PendingComment:
+    """A free-text answer to analyse, and what an earlier analysis left of it."""
+
+    answer_id: int
+    stored_text: str  # answers.text as it is now
+    original: str | None  # the text before redaction, where it is still known
+    earlier_kinds: tuple[str, ...] = ()  # personal data an earlier analysis removed from stored_text
+    analysed_before: bool = False
+
+    @property
+    def source(self) -> str:
+        """What the pipeline reads: the original when known, else the (already redacted) stored text."""
+        return self.stored_text if self.original is None else self.original
+
+
+class Batch(NamedTuple):
+    """How many pending comments one batch found and stored, and the highest id among the never-analysed ones."""
+
+    found: int
+    stored: int
+    last_new_id: int | None
+
+
+def pending_comments(connection: Connection, *, after_id: int = 0, limit: int = BATCH_SIZE) -> list[PendingComment]:
+    """Free-text answers never analysed (ids above after_id, in id order), then analyses older than this pipeline."""
+    fresh = connection.execute(
+        select(Answer.id, Answer.text)
+        .outerjoin(CommentAnalysis, CommentAnalysis.answer_id == Answer.id)
+        .where(Answer.text.is_not(None), CommentAnalysis.answer_id.is_(None), Answer.id > after_id)
+        .order_by(Answer.id).limit(limit)
+    ).all()
+    pending = [PendingComment(answer_id, text, text) for answer_id, text in fresh]
+    if len(pending) < limit:
+        outdated = connection.execute(
+            select(CommentAnalysis.answer_id, Answer.text, CommentAnalysis.original, CommentAnalysis.personal_data)
+            .join(Answer, Answer.id == CommentAnalysis.answer_id)
+            .where(CommentAnalysis.pipeline_version < PIPELINE_VERSION)
+            .order_by(CommentAnalysis.answer_id).limit(limit - len(pending))
+        ).all()
+        pending += [PendingComment(answer_id, text or "", original,
+                                   () if original is not None else tuple(kinds or ()), analysed_before=True)
+                    for answer_id, text, original, kinds in outdated]
+    return pending
+
+
+def count_pending(connection: Connection) -> int:
+    """How many comments wait for analysis: never analysed, or analysed by an older pipeline."""
+    fresh = connection.scalar(
+        select(func.count()).select_from(Answer)
+        .outerjoin(CommentAnalysis, CommentAnalysis.answer_id == Answer.id)
+        .where(Answer.text.is_not(None), CommentAnalysis.answer_id.is_(None))
+    )
+    outdated = connection.scalar(
+        select(func.count()).select_from(CommentAnalysis).where(CommentAnalysis.pipeline_version < PIPELINE_VERSION)
+    )
+    return fresh + outdated
+
+
+def analyse_pending(db: Database, *, keep_original: bool, after_id: int = 0, limit: int = BATCH_SIZE) -> Batch:
+    """Analyse one batch of pending comments and store the results; reading and analysing hold no lock."""
+    with db.read_connection() as connection:
+        pending = pending_comments(connection, after_id=after_id, limit=limit)
+    if not pending:
+        return Batch(0, 0, None)
+    analyses = analyze_comments([comment.source for comment in pending])
+    with db.write_connection() as connection:
+        stored = store_analyses(connection, pending, analyses, keep_original=keep_original)
+    fresh = [comment.answer_id for comment in pending if not comment.analysed_before]
+    return Batch(len(pending), stored, max(fresh, default=None))
+
+
+def store_analyses(connection: Connection, pending: list[PendingComment], analyses: list[Analysis], *,
+                   keep_original: bool) -> int:
+    """Write the analyses, the codebook's themes and the redacted answer texts; returns how many were stored.
+
+    An answer deleted since it was read is skipped. Staff corrections are left as they are."""
+    ids = [comment.answer_id for comment in pending]
+    present = set(connection.scalars(select(Answer.id).where(Answer.id.in_(ids))))
+    now = utcnow()
+    rows, themes, redacted = [], [], []
+    for comment, analysis in zip(pending, analyses):
+        if comment.answer_id not in present:
+            continue
+        rows.append(_analysis_row(comment, analysis, keep_original=keep_original, now=now))
+        themes += [{"answer_id": comment.answer_id, "theme": tag.theme, "source": "codebook",
+                    "matches": [list(match) for match in tag.matches], "removed": False}
+                   for tag in analysis.tags]
+        if analysis.text != comment.stored_text:
+            redacted.append({"answer": comment.answer_id, "redacted": analysis.text})
+    if not rows:
+        return 0
+    _upsert_analyses(connection, rows)
+    connection.execute(delete(CommentTheme).where(CommentTheme.answer_id.in_(present), CommentTheme.source == "codebook"))
+    if themes:
+        connection.execute(insert(CommentTheme), themes)
+    if redacted:
+        connection.execute(_REDACT_ANSWER, redacted)
+    return len(rows)
+
+
+_REDACT_ANSWER = (update(Answer.__table__).where(Answer.__table__.c.id == bindparam("answer"))
+                  .values(text=bindparam("redacted")))
+
+
+def _analysis_row(comment: PendingComment, analysis: Analysis, *, keep_original: bool, now) -> dict:
+    sentiment = analysis.sentiment
+    # An original equal to the redacted text says nothing more, so it is not stored twice.
+    original = comment.original if keep_original and comment.original != analysis.text else None
+    return {
+        "answer_id": comment.answer_id,
+        "text": analysis.text,
+        "original": original,
+        "personal_data": sorted({item.kind for item in analysis.personal_data} | set(comment.earlier_kinds)),
+        "language": analysis.language.code,
+        "language_reason": analysis.language.reason,
+        "sentiment_score": sentiment.score if sentiment else None,
+        "sentiment_label": sentiment.label if sentiment else None,
+        "no_sentiment_reason": analysis.no_sentiment_reason,
+        "sentences": [{"start": part.start, "end": part.end, "score": part.score, "label": part.label}
+                      for part in sentiment.sentences] if sentiment else [],
+        "analysed_at": now,
+        "pipeline_version": PIPELINE_VERSION,
+    }
+
+
+def _upsert_analyses(connection: Connection, rows: list[dict]) -> None:
+    """Insert or replace: the web server's worker and `voxpop text backfill` may analyse the same comment at once."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(CommentAnalysis)
+    columns = [name for name in rows[0] if name != "answer_id"]
+    connection.execute(
+        statement.on_conflict_do_update(index_elements=["answer_id"],
+                                        set_={name: statement.excluded[name] for name in columns}),
+        rows,
+    )
+
+
+def mark_all_outdated(db: Database) -> int:
+    """Have every stored analysis redone (`voxpop text backfill --reprocess`); returns how many there are."""
+    with db.write_connection() as connection:
+        return connection.execute(update(CommentAnalysis).values(pipeline_version=0)).rowcount
+
+
+def forget_originals(db: Database) -> int:
+    """Delete the kept originals, once the workspace no longer keeps them; returns how many were deleted."""
+    with db.read_connection() as connection:
+        if connection.scalar(select(CommentAnalysis.answer_id).where(CommentAnalysis.original.is_not(None)).limit(1)) is None:
+            return 0  # checked first, so a worker start takes no write lock for nothing
+    with db.write_connection() as connection:
+        return connection.execute(
+            update(CommentAnalysis).where(CommentAnalysis.original.is_not(None)).values(original=None)).rowcount
+
+
+def correct_theme(*, db_session: Session, answer_id: int, theme: str, present: bool, user_id: int | None) -> None:
+    """Record a person's word on one theme of one comment: it is there (added) or it is not (removed)."""
+    correction = db_session.get(CommentTheme, (answer_id, theme, "correction"))
+    if correction is None:
+        correction = CommentTheme(answer_id=answer_id, theme=theme, source="correction", matches=[])
+        db_session.add(correction)
+    correction.removed = not present
+    correction.corrected_by = user_id
+    correction.corrected_at = utcnow()

@@ -47,8 +47,8 @@ import pandas as pd
 
 from voxpop.analysis.engine import MetricSpec, compute
 from voxpop.analysis.rollups import rebuild_store
-from voxpop.analysis.survey_metrics import survey_estimates
 from voxpop.analysis.sources import store_connection, survey_answers
+from voxpop.analysis.survey_metrics import survey_estimates
 from voxpop.core import estimates
 from voxpop.store.database import Database
 from voxpop.store.migrate import upgrade

@@ -20,7 +20,14 @@ from typing import Any
 import ibis.expr.types as ir
 
 from voxpop.analysis import sources
-from voxpop.analysis.engine import MetricError, MetricSpec, Period, Row, compute, cross_products
+from voxpop.analysis.engine import (
+    MetricError,
+    MetricSpec,
+    Period,
+    Row,
+    compute,
+    cross_products,
+)
 from voxpop.core import drivers as key_drivers
 from voxpop.core import spc as control
 from voxpop.core.estimates import NpsCuts

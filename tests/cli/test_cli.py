@@ -4,9 +4,9 @@ import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
+from tests.helpers import FEEDBACK_SURVEY
 from voxpop.accounts.models import User
 from voxpop.cli import app
-from tests.helpers import FEEDBACK_SURVEY
 
 runner = CliRunner()
 
@@ -68,9 +68,9 @@ def test_invite_prints_single_use_links(configured, tmp_path):
 def test_db_upgrade_fills_empty_rollups_of_an_older_store(configured):
     from sqlalchemy import delete, func
 
+    from tests.helpers import apply_survey
     from voxpop.analysis.models import ScoreRollup
     from voxpop.collection import flows
-    from tests.helpers import apply_survey
 
     apply_survey(configured)
     flows.record_response(configured, flows.load_survey(configured, "feedback"),

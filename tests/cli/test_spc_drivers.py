@@ -13,12 +13,19 @@ import pytest
 from sqlalchemy import text
 from typer.testing import CliRunner
 
+from tests.core.test_drivers import (
+    MTCARS,
+    PREDICTORS,
+    REFERENCE_R_SQUARED,
+    REFERENCE_RAW,
+    REFERENCE_RESCALED,
+    VARIABLES,
+)
+from tests.helpers import apply_survey
 from voxpop.cli import app
 from voxpop.collection import flows
 from voxpop.core import spc as control
 from voxpop.metrics import drivers
-from tests.core.test_drivers import MTCARS, PREDICTORS, REFERENCE_R_SQUARED, REFERENCE_RAW, REFERENCE_RESCALED, VARIABLES
-from tests.helpers import apply_survey
 
 runner = CliRunner()
 

@@ -1,9 +1,9 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
+from tests.helpers import FEEDBACK_SURVEY
 from voxpop.collection.answers import clean_answer, is_shown, pages, validate
 from voxpop.surveys.service import parse_definition
-from tests.helpers import FEEDBACK_SURVEY
 
 DEFINITION = parse_definition(FEEDBACK_SURVEY, source="test")
 NPS, WHY_LOW, WHY_HIGH = DEFINITION.questions[:3]

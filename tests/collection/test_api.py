@@ -1,13 +1,12 @@
 """POST /api/v1/surveys/{key}/responses: problem+json errors, idempotency, rate limiting."""
 
 import pytest
-
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from tests.helpers import apply_survey
 from voxpop.collection.models import Response
 from voxpop.web.app import create_app
-from tests.helpers import apply_survey
 
 URL = "/api/v1/surveys/feedback/responses"
 

@@ -5,9 +5,9 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import func, select
 
+from tests.helpers import apply_survey
 from voxpop.collection import flows, service
 from voxpop.collection.models import Answer, Response, ResponseAttribute
-from tests.helpers import apply_survey
 
 
 def count(db, model) -> int:

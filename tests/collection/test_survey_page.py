@@ -2,9 +2,9 @@
 
 from sqlalchemy import func, select
 
+from tests.helpers import apply_survey, form_token_from
 from voxpop.collection import service
 from voxpop.collection.models import Response
-from tests.helpers import apply_survey, form_token_from
 
 
 def stored(db) -> int:

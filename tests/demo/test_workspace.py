@@ -3,10 +3,9 @@
 from datetime import datetime, timezone
 
 import pytest
-
-from tests.conftest import empty
 from sqlalchemy import case, func, select
 
+from tests.conftest import empty
 from voxpop.accounts.models import ROLES, User
 from voxpop.analysis.sources import store_connection
 from voxpop.analysis.survey_metrics import rollup_counts, survey_summaries

@@ -1,7 +1,7 @@
 import pytest
 
-from voxpop.surveys.service import SurveyFileError, parse_definition
 from tests.helpers import FEEDBACK_SURVEY
+from voxpop.surveys.service import SurveyFileError, parse_definition
 
 
 def problems_of(source: str) -> list[tuple[str, str]]:

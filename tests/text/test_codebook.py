@@ -1,5 +1,8 @@
 """Codebook tagging: deterministic, explainable, hierarchical, with exclusions."""
 
+import dataclasses
+import re
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -11,6 +14,8 @@ from voxpop.text.codebook import (
     codebook_from_yaml,
     tag_comment,
 )
+
+ALWAYS = re.compile("")
 
 CODEBOOK_YAML = """
 themes:
@@ -64,6 +69,29 @@ def test_the_default_codebook_tags_typical_feedback():
 @given(st.text(max_size=300))
 def test_tagging_is_deterministic(text):
     assert tag_comment(DEFAULT_CODEBOOK, text) == tag_comment(DEFAULT_CODEBOOK, text)
+
+
+def without_cues(theme):
+    """The theme with a cue that is always there, so its full matcher runs on every comment."""
+    return dataclasses.replace(theme, cue_patterns=ALWAYS, children=tuple(map(without_cues, theme.children)))
+
+
+CODEBOOK_WORDS = ["delivery", "Late", "parcel", "DAMAGED", "box", "price", "rip off", "staff", "user-friendly", "app",
+                  "crashed", "return", "in return", "refund", "wait", "can't wait", "waited", "40 mins", "queue", "$5"]
+
+
+@given(st.lists(st.sampled_from(CODEBOOK_WORDS) | st.text(max_size=8), max_size=12),
+       st.sampled_from([" ", ", ", "\n", "  ", "-"]))
+def test_checking_cues_first_never_changes_the_tags(words, separator):
+    text = separator.join(words)
+    full = dataclasses.replace(DEFAULT_CODEBOOK, themes=tuple(map(without_cues, DEFAULT_CODEBOOK.themes)))
+    assert tag_comment(DEFAULT_CODEBOOK, text) == tag_comment(full, text)
+
+
+def test_a_phrase_that_starts_with_a_symbol_is_searched_like_a_pattern():
+    codebook = codebook_from_dict({"themes": [{"key": "fees", "phrases": ["$5 fee", "surcharge"]}]})
+    assert themes_of("They added a US$5 fee at checkout", codebook) == {"fees": ["$5 fee"]}
+    assert themes_of("a SURCHARGE again", codebook) == {"fees": ["SURCHARGE"]}
 
 
 def test_the_same_definition_gives_the_same_tags_on_every_load():

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from voxpop.text.evaluation import evaluate_sentiment
-from voxpop.text.sentiment import vader_score
+from voxpop.text.sentiment import QuickVader, plain_vader, vader_score
 
 REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 # Every n-th row of the larger sets, so the module runs in a few seconds.
@@ -104,3 +104,11 @@ def test_the_figures_are_sane(results):
             assert 0.3 < improved.pearson < 1 and 0.3 < improved.spearman < 1, name
         else:
             assert 0.5 < improved.accuracy < 1 and 0.35 < improved.macro_f1 < 1, name
+
+
+def test_the_quick_vader_scores_every_real_text_exactly_as_published_vader():
+    quick, published = QuickVader(), plain_vader()
+    for name, (texts, _) in data_sets().items():
+        different = [text for text in texts if quick.polarity_scores(text) != published.polarity_scores(text)
+                     or quick.compound(text) != published.polarity_scores(text)["compound"]]
+        assert different == [], name

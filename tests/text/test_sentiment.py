@@ -2,7 +2,20 @@
 
 import pytest
 
-from voxpop.text.sentiment import score_sentiment, sentiment_label, vader_score
+from voxpop.text.sentiment import (
+    QuickVader,
+    plain_vader,
+    score_sentiment,
+    sentiment_label,
+    vader_score,
+)
+
+# VADER's special rules: negation up to three words back, "no", idioms, boosters, capitals, "least", "but", emoji.
+VADER_CASES = ["not bad at all", "NOT BAD at all", "no no no good", "no good", "no or nor good", "never so good",
+               "never this bad", "without doubt good", "without a doubt great", "kind of great", "sort of good stuff",
+               "the shit", "not the bomb", "yeah right", "to die for", "least good", "at least good", "very least good",
+               "GREAT but SLOW!!!", "good but bad but good", "really really good??", "I don't hate it", "ain't nice",
+               "😍 but 😡", "café 👍🏽 good", "  spaced   out  ", "", "!!!", ":) :( :D", "kind of", "good " * 200]
 
 
 def test_a_contrast_gives_each_clause_its_own_polarity():
@@ -37,3 +50,10 @@ def test_customer_feedback_words_count():
         assert score_sentiment(text).label == "negative", text
     assert score_sentiment("Fast delivery").label == "positive"
     assert score_sentiment("Can't wait to order again!").label == "positive"
+
+
+@pytest.mark.parametrize("text", VADER_CASES)
+def test_the_quick_vader_scores_exactly_as_published_vader(text):
+    published = plain_vader().polarity_scores(text)
+    assert QuickVader().polarity_scores(text) == published
+    assert QuickVader().compound(text) == published["compound"]

@@ -6,11 +6,10 @@ from urllib.parse import quote
 import pytest
 from sqlalchemy import select
 
-from voxpop.accounts.models import AuditEntry
-from voxpop.surveys.models import Survey
-from voxpop.settings import Settings
 from tests.helpers import PASSWORD, apply_survey, csrf_from, login, make_user
-
+from voxpop.accounts.models import AuditEntry
+from voxpop.settings import Settings
+from voxpop.surveys.models import Survey
 from voxpop.web.app import create_app
 
 PUBLIC = ("/s/", "/api/v1/surveys/", "/login", "/static", "/healthz", "/api/v1/openapi.json", "/")

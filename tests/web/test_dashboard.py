@@ -1,7 +1,7 @@
 """The dashboard and its JSON twin show the same counts; comments are escaped."""
 
-from voxpop.collection import flows
 from tests.helpers import apply_survey, login, make_user
+from voxpop.collection import flows
 
 
 def answer(db, **answers):

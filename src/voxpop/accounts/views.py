@@ -8,7 +8,15 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from voxpop.accounts import service
-from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, client_address, csrf_token, start_session, verify_csrf
+from voxpop.web.auth import (
+    CurrentUser,
+    DbDep,
+    SettingsDep,
+    client_address,
+    csrf_token,
+    start_session,
+    verify_csrf,
+)
 from voxpop.web.templating import templates
 
 router = APIRouter()

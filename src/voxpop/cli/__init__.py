@@ -62,4 +62,4 @@ def main() -> None:
 
 
 # The verbs register themselves on `app` when imported (after the shared helpers above exist).
-from voxpop.cli import admin, analysis, customers, imports  # noqa: F401
+from voxpop.cli import admin, analysis, customers, imports, text, text_backfill  # noqa: F401

@@ -34,7 +34,12 @@ def import_responses_command(
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from voxpop.imports.formats import ImportFileError, open_export
-    from voxpop.imports.mapping import apply_overrides, describe, detect_mapping, load_overrides
+    from voxpop.imports.mapping import (
+        apply_overrides,
+        describe,
+        detect_mapping,
+        load_overrides,
+    )
     from voxpop.imports.service import import_responses
 
     if source not in SOURCES:

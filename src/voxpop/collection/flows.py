@@ -18,7 +18,13 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from voxpop.collection import service
-from voxpop.collection.answers import AnswerError, Answers, storable, unknown_keys, validate
+from voxpop.collection.answers import (
+    AnswerError,
+    Answers,
+    storable,
+    unknown_keys,
+    validate,
+)
 from voxpop.store.database import Database
 from voxpop.surveys.models import Survey, SurveyVersion
 from voxpop.surveys.schemas import KEY, SurveyDefinition

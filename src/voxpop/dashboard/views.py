@@ -10,10 +10,16 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 
-from voxpop.analysis.survey_metrics import (SurveySummary, Trend, latest_comments, monthly_trends, rollup_counts,
-                                            survey_summaries)
-from voxpop.dashboard.charts import HEIGHT, WIDTH, draw
+from voxpop.analysis.survey_metrics import (
+    SurveySummary,
+    Trend,
+    latest_comments,
+    monthly_trends,
+    rollup_counts,
+    survey_summaries,
+)
 from voxpop.core.estimates import Estimate
+from voxpop.dashboard.charts import HEIGHT, WIDTH, draw
 from voxpop.surveys.views import SURVEY_EDITORS
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, csrf_token
 from voxpop.web.templating import templates

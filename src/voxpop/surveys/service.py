@@ -12,9 +12,20 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voxpop.surveys.models import SURVEY_STATUSES, AttributeDefinition, Question, Survey, SurveyVersion
-from voxpop.surveys.schemas import SurveyDefinition, cross_check, format_location, text_in
 from voxpop.store.base import utcnow
+from voxpop.surveys.models import (
+    SURVEY_STATUSES,
+    AttributeDefinition,
+    Question,
+    Survey,
+    SurveyVersion,
+)
+from voxpop.surveys.schemas import (
+    SurveyDefinition,
+    cross_check,
+    format_location,
+    text_in,
+)
 
 
 class SurveyFileError(ValueError):

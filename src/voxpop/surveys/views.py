@@ -10,7 +10,13 @@ from fastapi.responses import RedirectResponse
 from voxpop.accounts import service as accounts
 from voxpop.accounts.models import User
 from voxpop.surveys import service
-from voxpop.web.auth import DbDep, SettingsDep, client_address, require_role, verify_csrf
+from voxpop.web.auth import (
+    DbDep,
+    SettingsDep,
+    client_address,
+    require_role,
+    verify_csrf,
+)
 
 router = APIRouter()
 SURVEY_EDITORS = ("admin", "manager")

@@ -12,7 +12,17 @@ import re
 from dataclasses import dataclass
 from functools import cache
 
-from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+from vaderSentiment.vaderSentiment import (
+    BOOSTER_DICT,
+    C_INCR,
+    N_SCALAR,
+    NEGATE,
+    SPECIAL_CASES,
+    SentimentIntensityAnalyzer,
+    SentiText,
+    normalize,
+    scalar_inc_dec,
+)
 
 VADER_ALPHA = 15  # the normalisation constant of VADER's compound score
 POSITIVE_THRESHOLD = 0.05
@@ -62,6 +72,120 @@ def sentiment_label(score: float) -> str:
     return "negative" if score <= NEGATIVE_THRESHOLD else "neutral"
 
 
+NEGATIONS = frozenset(NEGATE)
+
+
+class QuickVader(SentimentIntensityAnalyzer):
+    """VADER 3.3.2 with the same scores, lower-casing each word once instead of once per word it modifies.
+
+    The published code lower-cases the whole sentence for every sentiment word it checks for negation, which
+    makes a long comment cost the square of its length; tests/text/test_sentiment.py checks the scores match.
+    """
+
+    def polarity_scores(self, text: str) -> dict[str, float]:
+        """VADER's scores: neg, neu, pos and compound."""
+        sentitext, sentiments = self.valences(text)
+        return self.score_valence(sentiments, sentitext.text)
+
+    def compound(self, text: str) -> float:
+        """VADER's compound score alone, as polarity_scores gives it, without working out neg, neu and pos."""
+        sentitext, sentiments = self.valences(text)
+        if not sentiments:
+            return 0.0
+        total, emphasis = float(sum(sentiments)), self._punctuation_emphasis(sentitext.text)
+        total += emphasis if total > 0 else -emphasis if total < 0 else 0.0
+        return round(normalize(total), 4)
+
+    def valences(self, text: str) -> tuple[SentiText, list[float]]:
+        """The text as VADER reads it and the valence of each of its words."""
+        # The emoji lexicon holds no ASCII character, so ASCII text skips VADER's character-by-character copy.
+        sentitext = SentiText(text.strip() if text.isascii() else self.without_emoji(text))
+        words = sentitext.words_and_emoticons
+        lower = [word.lower() for word in words]
+        sentiments: list[float] = []
+        for i, word in enumerate(lower):
+            if (word not in self.lexicon or word in BOOSTER_DICT
+                    or (word == "kind" and i < len(lower) - 1 and lower[i + 1] == "of")):
+                sentiments.append(0)
+            else:
+                sentiments.append(self.word_valence(words, lower, i, sentitext.is_cap_diff))
+        return sentitext, self._but_check(words, sentiments)
+
+    def without_emoji(self, text: str) -> str:
+        """Each emoji replaced by its description, as VADER does before scoring."""
+        pieces, previous_space = [], True
+        for char in text:
+            description = self.emojis.get(char)
+            if description is None:
+                pieces.append(char)
+                previous_space = char == " "
+            else:
+                pieces.append(description if previous_space else " " + description)
+                previous_space = False
+        return "".join(pieces).strip()
+
+    def word_valence(self, words: list[str], lower: list[str], i: int, is_cap_diff: bool) -> float:
+        """VADER's sentiment_valence for the i-th word, one in the lexicon, reading the lower-cased words given."""
+        word = lower[i]
+        valence = self.lexicon[word]
+        if word == "no" and i != len(lower) - 1 and lower[i + 1] in self.lexicon:
+            valence = 0.0
+        if ((i > 0 and lower[i - 1] == "no") or (i > 1 and lower[i - 2] == "no")
+                or (i > 2 and lower[i - 3] == "no" and lower[i - 1] in ("or", "nor"))):
+            valence = self.lexicon[word] * N_SCALAR
+        if words[i].isupper() and is_cap_diff:
+            valence += C_INCR if valence > 0 else -C_INCR
+        for start_i in range(3):
+            if i > start_i and lower[i - (start_i + 1)] not in self.lexicon:
+                scalar = scalar_inc_dec(words[i - (start_i + 1)], valence, is_cap_diff)
+                if scalar != 0:
+                    scalar *= (1.0, 0.95, 0.9)[start_i]
+                valence = negation_check(valence + scalar, lower, start_i, i)
+                if start_i == 2:
+                    valence = special_idioms_check(valence, lower, i)
+        return self._least_check(valence, words, i)
+
+
+def is_negation(word: str) -> bool:
+    """VADER's negated() for one lower-cased word."""
+    return word in NEGATIONS or "n't" in word
+
+
+def negation_check(valence: float, lower: list[str], start_i: int, i: int) -> float:
+    """VADER's _negation_check on lower-cased words."""
+    if start_i == 0:
+        return valence * N_SCALAR if is_negation(lower[i - 1]) else valence
+    if start_i == 1:
+        if lower[i - 2] == "never" and lower[i - 1] in ("so", "this"):
+            return valence * 1.25
+        if lower[i - 2] == "without" and lower[i - 1] == "doubt":
+            return valence
+        return valence * N_SCALAR if is_negation(lower[i - 2]) else valence
+    if (lower[i - 3] == "never" and lower[i - 2] in ("so", "this")) or lower[i - 1] in ("so", "this"):
+        return valence * 1.25
+    if lower[i - 3] == "without" and "doubt" in (lower[i - 2], lower[i - 1]):
+        return valence
+    return valence * N_SCALAR if is_negation(lower[i - 3]) else valence
+
+
+def special_idioms_check(valence: float, lower: list[str], i: int) -> float:
+    """VADER's _special_idioms_check on lower-cased words."""
+    onezero, twoonezero = f"{lower[i - 1]} {lower[i]}", f"{lower[i - 2]} {lower[i - 1]} {lower[i]}"
+    twoone, threetwoone = f"{lower[i - 2]} {lower[i - 1]}", f"{lower[i - 3]} {lower[i - 2]} {lower[i - 1]}"
+    threetwo = f"{lower[i - 3]} {lower[i - 2]}"
+    for sequence in (onezero, twoonezero, twoone, threetwoone, threetwo):
+        if sequence in SPECIAL_CASES:
+            valence = SPECIAL_CASES[sequence]
+            break
+    if len(lower) - 1 > i and f"{lower[i]} {lower[i + 1]}" in SPECIAL_CASES:
+        valence = SPECIAL_CASES[f"{lower[i]} {lower[i + 1]}"]
+    if len(lower) - 1 > i + 1 and f"{lower[i]} {lower[i + 1]} {lower[i + 2]}" in SPECIAL_CASES:
+        valence = SPECIAL_CASES[f"{lower[i]} {lower[i + 1]} {lower[i + 2]}"]
+    for n_gram in (threetwoone, threetwo, twoone):
+        valence += BOOSTER_DICT.get(n_gram, 0)
+    return valence
+
+
 @cache
 def plain_vader() -> SentimentIntensityAnalyzer:
     """VADER as published, the baseline."""
@@ -69,9 +193,9 @@ def plain_vader() -> SentimentIntensityAnalyzer:
 
 
 @cache
-def feedback_vader() -> SentimentIntensityAnalyzer:
+def feedback_vader() -> QuickVader:
     """VADER with the customer-feedback lexicon added."""
-    analyzer = SentimentIntensityAnalyzer()
+    analyzer = QuickVader()
     analyzer.lexicon.update(FEEDBACK_LEXICON)
     return analyzer
 
@@ -124,7 +248,7 @@ def score_sentiment(text: str) -> Sentiment:
     sentences, total = [], 0.0
     pieces = clauses(text)
     for index, (start, end, scoring_start) in enumerate(pieces):
-        score = analyzer.polarity_scores(text[scoring_start:end])["compound"]
+        score = analyzer.compound(text[scoring_start:end])
         sentences.append(SentenceSentiment(start, end, score, sentiment_label(score)))
         follows_but = text[start:scoring_start].lower() == "but"
         precedes_but = index + 1 < len(pieces) and text[pieces[index + 1][0]:pieces[index + 1][2]].lower() == "but"

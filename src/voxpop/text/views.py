@@ -27,7 +27,15 @@ from voxpop.text.verbatims import (
     parse_cursor,
     parse_filters,
 )
-from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, client_address, csrf_token, require_role, verify_csrf
+from voxpop.web.auth import (
+    CurrentUser,
+    DbDep,
+    SettingsDep,
+    client_address,
+    csrf_token,
+    require_role,
+    verify_csrf,
+)
 from voxpop.web.problems import problem
 from voxpop.web.templating import templates
 

@@ -18,7 +18,11 @@ from voxpop import __version__
 from voxpop.settings import Settings, get_settings
 from voxpop.store.database import Database
 from voxpop.web.auth import CsrfFailed, LoginRequired, RoleForbidden, client_from_scope
-from voxpop.web.middleware import BodyLimitMiddleware, RateLimitMiddleware, SecurityHeadersMiddleware
+from voxpop.web.middleware import (
+    BodyLimitMiddleware,
+    RateLimitMiddleware,
+    SecurityHeadersMiddleware,
+)
 from voxpop.web.problems import TITLES, is_api, problem
 from voxpop.web.ratelimit import RateLimiter
 from voxpop.web.templating import templates

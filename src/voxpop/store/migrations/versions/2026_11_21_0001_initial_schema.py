@@ -5,10 +5,10 @@ Revises: (none)
 Create Date: 2026-11-21 12:45:43.694037
 """
 
-from alembic import op
 import sqlalchemy as sa
-import voxpop.store.base
+from alembic import op
 
+import voxpop.store.base
 
 revision = '0001'
 down_revision = None

@@ -5,11 +5,10 @@ Revises: 0004
 Create Date: 2026-11-21 15:56:00
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import voxpop.store.base
-
 
 revision = '0005'
 down_revision = '0004'

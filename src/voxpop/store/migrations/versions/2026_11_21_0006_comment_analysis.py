@@ -5,11 +5,10 @@ Revises: 0005
 Create Date: 2026-11-21 18:00:00
 """
 
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import voxpop.store.base
-
 
 revision = '0006'
 down_revision = '0005'

@@ -1,0 +1,76 @@
+"""`voxpop text backfill`: put the stored comments through the text pipeline, with progress."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from voxpop.cli import _database, err, fail, get_settings, out
+from voxpop.cli.text import text_app
+
+
+@text_app.command("backfill")
+def backfill_command(
+    reprocess: Annotated[bool, typer.Option("--reprocess", help="Analyse every comment again, not only those never "
+                                                                "analysed or analysed by an older voxpop.")] = False,
+) -> None:
+    """Analyse the stored comments: redaction, language, sentiment and themes.
+
+    Comments never analysed, and those analysed by an older pipeline, are done; running it again does nothing new.
+    Safe while the server runs. Theme corrections made by staff are kept."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from voxpop.text.flows import catch_up
+    from voxpop.text.service import count_pending, forget_originals, mark_all_outdated
+
+    settings = get_settings()
+    db = _database(settings)
+    try:
+        if not settings.keep_original_comments:
+            forget_originals(db)
+        if reprocess:
+            mark_all_outdated(db)
+        with db.read_connection() as connection:
+            total = count_pending(connection)
+        with _progress(total, enabled=err.is_terminal) as advance:
+            catch_up(db, keep_original=settings.keep_original_comments, on_batch=advance)
+    except SQLAlchemyError as exc:
+        fail(f"the comments could not be analysed: {exc}; check the database and run the backfill again "
+             "(what was analysed is kept)", 1)
+    finally:
+        db.dispose()
+    out.print(f"analysed {total:,} comments" if total else "every comment is analysed already; nothing to do",
+              highlight=False)
+
+
+def _progress(total: int, *, enabled: bool):
+    """A Rich progress bar with comments per second and the time left; a no-op off a terminal."""
+    from contextlib import contextmanager
+
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+
+    @contextmanager
+    def bar():
+        if not enabled or not total:
+            yield lambda comments: None
+            return
+        columns = (TextColumn("analysing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[speed]}"),
+                   TimeRemainingColumn())
+        with Progress(*columns, console=err, transient=True) as progress:
+            task = progress.add_task("backfill", total=total, speed="")
+
+            def advance(comments: int) -> None:
+                progress.advance(task, comments)
+                speed = progress.tasks[0].speed
+                progress.update(task, speed=f"{speed:,.0f} comments/s" if speed else "")
+
+            yield advance
+
+    return bar()

@@ -46,3 +46,18 @@ def test_a_bad_date_names_its_row_and_nothing_is_written(db, tmp_path):
     with pytest.raises(MetricError, match="data row 3"):
         import_transactions(db, read_transactions(path))
     assert stored(db) == (0, 0)
+
+
+def test_cost_to_serve_makes_profit_and_shows_who_loses_money(db, tmp_path):
+    from voxpop.customers.service import outcomes_report
+
+    path = tmp_path / "orders.csv"
+    path.write_text("customer,date,amount,serve\n" + "".join(
+        f"c{i},2024-{1 + i % 12:02d}-10,{40 + i},{'90' if i % 10 == 0 else '5'}\n" for i in range(100)))
+    summary = import_transactions(db, read_transactions(path, cost="serve"))
+    assert summary.new == 100
+    with db.read() as db_session:
+        assert db_session.scalar(select(func.sum(Transaction.cost))) == 10 * 90 + 90 * 5
+    profit = outcomes_report(db, min_base=30)["profitability"]
+    assert profit["cost_to_serve"] and profit["unprofitable"]["value"] == 5.0  # c0 … c40 cost more than they pay
+    assert profit["peak"]["profit_share"] > 1.0

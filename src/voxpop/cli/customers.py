@@ -39,9 +39,9 @@ def _columns(mapping: Path | None) -> dict[str, str]:
         given = yaml.safe_load(mapping.read_text(encoding="utf-8-sig")) or {}
     except (OSError, yaml.YAMLError) as exc:
         fail(f"the mapping file {mapping} cannot be read: {exc}")
-    if not isinstance(given, dict) or set(given) - {"customer", "date", "amount"}:
-        fail(f"the mapping file {mapping} names the columns as customer:, date: and amount:, e.g. "
-             "{customer: CustomerID, date: InvoiceDate, amount: Amount}")
+    if not isinstance(given, dict) or set(given) - {"customer", "date", "amount", "cost"}:
+        fail(f"the mapping file {mapping} names the columns as customer:, date:, amount: and (optional) cost:, e.g. "
+             "{customer: CustomerID, date: InvoiceDate, amount: Amount, cost: CostToServe}")
     return columns | {("date_column" if key == "date" else key): str(value) for key, value in given.items()}
 
 

@@ -18,7 +18,7 @@ from voxpop.customers.transaction_files import Transactions
 from voxpop.store.base import utcnow
 
 BATCH = 5000
-LINE = ("customer", "date", "amount", "quantity", "invoice", "product", "kind")
+LINE = ("customer", "date", "amount", "quantity", "invoice", "product", "kind", "cost")
 
 
 @dataclass
@@ -60,7 +60,7 @@ def import_transactions(db, transactions: Transactions, *,
                 summary.by_kind[kind] = summary.by_kind.get(kind, 0) + 1
                 rows.append({"customer_id": customers[str(line["customer"])], "source_key": f"{key}#{seen}",
                              "day": line["date"], "amount": float(line["amount"]), "quantity": line.get("quantity"),
-                             "cost": None, "kind": kind, "invoice": line.get("invoice"), "product": line.get("product"),
+                             "cost": line.get("cost"), "kind": kind, "invoice": line.get("invoice"), "product": line.get("product"),
                              "imported_at": utcnow()})
             added = len(connection.execute(_insert_new(connection.dialect.name), rows).all())
             summary.rows += len(rows)

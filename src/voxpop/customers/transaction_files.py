@@ -48,14 +48,14 @@ def try_strptime(text: str, format: str) -> datetime:
 
 
 def read_transactions(path: Path, *, source_format: SourceFormat = "auto", customer: str = "customer",
-                      date_column: str = "date", amount: str = "amount") -> Transactions:
+                      date_column: str = "date", amount: str = "amount", cost: str | None = None) -> Transactions:
     """The transactions of a CDNOW or CSV-like file (or a folder of daily CSV files of one layout); the column
     names apply to CSV-like files only."""
     path = Path(path)
     if source_format not in ("auto", "cdnow", "csv"):
         raise MetricError(f"--from must be auto, cdnow or csv, not {source_format!r}")
     if path.is_dir():
-        return _read_table(path, customer=customer, date_column=date_column, amount=amount)
+        return _read_table(path, customer=customer, date_column=date_column, amount=amount, cost=cost)
     if not path.exists():
         raise MetricError(f"{path}: no such file")
     if path.stat().st_size == 0:
@@ -63,7 +63,7 @@ def read_transactions(path: Path, *, source_format: SourceFormat = "auto", custo
     chosen = detect_format(path) if source_format == "auto" else source_format
     if chosen == "cdnow":
         return _read_cdnow(path)
-    return _read_table(path, customer=customer, date_column=date_column, amount=amount)
+    return _read_table(path, customer=customer, date_column=date_column, amount=amount, cost=cost)
 
 
 def detect_format(path: Path) -> Literal["cdnow", "csv"]:
@@ -129,16 +129,20 @@ def _online_retail(table: ir.Table, source: str) -> ir.Table:
                         quantity=table.Quantity.cast("float64"), invoice=invoice, product=product, kind=kind)
 
 
-def _read_table(path: Path, *, customer: str, date_column: str, amount: str) -> Transactions:
+def _read_table(path: Path, *, customer: str, date_column: str, amount: str, cost: str | None = None) -> Transactions:
     """A CSV, TSV, Parquet or XLSX export with the named customer, date and amount columns (or the Online
     Retail layout, recognised by its columns)."""
     source = str(path)
     table = read_file(path)
     extra = []
+    if cost:  # the cost to serve each line, for profitability (blank: not known)
+        require_columns(table, [cost], source)
+        table = checked_numbers(table.mutate(cost=table[cost]), "cost", source)
+        extra = ["cost"]
     if all(name in table.columns for name in ONLINE_RETAIL) and amount not in table.columns:
         table = _online_retail(table, source)
-        customer, date_column, amount, extra = "CustomerID", "InvoiceDate", "amount", ["quantity", "invoice", "product",
-                                                                                      "kind"]
+        customer, date_column, amount = "CustomerID", "InvoiceDate", "amount"
+        extra = [*extra, "quantity", "invoice", "product", "kind"]
     require_columns(table, [customer, date_column, amount], source)
     # Ids exported from a float column (17850.0) are the same customer as 17850.
     ids = table[customer].cast("string").strip().re_replace(r"^(\d+)\.0+$", r"\1").nullif("")
@@ -147,9 +151,10 @@ def _read_table(path: Path, *, customer: str, date_column: str, amount: str) -> 
     without_customer = int(table.customer.isnull().ifelse(1, 0).sum().execute() or 0)
     table = table.filter(table.customer.notnull())
     table = _parsed_dates(table, "date", TIME_FORMATS, source, name=date_column)
-    if not extra:
+    retail = "kind" in extra
+    if not retail:
         table = checked_numbers(table, "amount", source)
-    return Transactions(table=table, source_format="online-retail" if extra else "csv",
+    return Transactions(table=table, source_format="online-retail" if retail else "csv",
                         without_customer=without_customer)
 
 

@@ -113,3 +113,21 @@ def test_market_share_of_revenue_and_of_customers(tmp_path):
     bad.write_text("period,size\nJanuary,lots\n")
     refused = runner.invoke(app, ["market-share", str(path), "--sizes", str(bad)])
     assert refused.exit_code == 2 and "line 2" in refused.stderr
+
+
+def test_retention_and_market_share_by_segment(tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("customer,date,amount,segment\n" + "".join(
+        f"c{i},2024-{month:02d}-10,10,{'smb' if i % 2 else 'enterprise'}\n" for i in range(40) for month in (1, 2)
+        if month == 1 or i % 4 < 2))
+    rows = json.loads(runner.invoke(app, ["retention", str(path), "--by", "segment", "--format", "json"]).stdout)["rows"]
+    february = {row["segment"]: row for row in rows if row["period"] == "2024-02-01" and row["metric"] == "retention"}
+    assert (february["enterprise"]["value"], february["smb"]["value"]) == (50.0, 50.0)
+    assert february["smb"]["start"] == 20
+    sizes = tmp_path / "sizes.csv"
+    sizes.write_text("period,segment,size\n2024-01-01,smb,1000\n2024-01-01,enterprise,400\n")
+    shares = json.loads(runner.invoke(app, ["market-share", str(path), "--sizes", str(sizes), "--by", "segment",
+                                            "--format", "json"]).stdout)["rows"]
+    assert {row["segment"]: row["value"] for row in shares} == {"enterprise": 50.0, "smb": 20.0}
+    missing = runner.invoke(app, ["market-share", str(path), "--sizes", str(sizes)])
+    assert missing.exit_code == 2 and "--by" in missing.stderr

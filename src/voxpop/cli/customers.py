@@ -16,6 +16,9 @@ from voxpop.cli import app, fail, out
 clv_app = typer.Typer(help="Customer lifetime value: BG/NBD purchases and Gamma-Gamma spend.", no_args_is_help=True)
 app.add_typer(clv_app, name="clv")
 TIME_UNITS = ("day", "week", "month")
+# The fields of a customer-measure row that are not group keys.
+OUTCOME_FIELDS = {"period", "metric", "value", "n", "low_base", "se", "ci_low", "ci_high", "confidence", "start", "end",
+                  "new", "won_back", "retained", "buyers", "repeat_buyers", "definition", "full_window", "full_period"}
 
 FileArgument = Annotated[Path | None, typer.Argument(help="Transactions: CDNOW text, or CSV, TSV, XLSX or Parquet; "
                                                             "omit with --store.")]
@@ -248,6 +251,8 @@ def retention_command(
     period: Annotated[str, typer.Option(help="week, month, quarter or year.")] = "month",
     window: Annotated[int | None, typer.Option(help="Days without a purchase after which a customer counts as "
                                                     "lost (default: no purchase in the previous period).")] = None,
+    by: Annotated[list[str] | None, typer.Option("--by", help="A column of the file to group by, e.g. a segment "
+                                                              "or country; repeat for more.")] = None,
     min_base: Annotated[int, typer.Option(help="Below this many customers a share is flagged low_base.")] = 30,
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level of the intervals.")] = 0.95,
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
@@ -266,15 +271,18 @@ def retention_command(
     connection = None
     try:
         if store:
+            if by:
+                fail("--by works on files: the stored transactions carry no attributes to group by yet")
             connection = sources.store_connection(get_settings().sqlalchemy_url)
             table = sources.store_transactions(connection)
         else:
             if source not in ("auto", "cdnow", "csv"):
                 fail(f"--from must be auto, cdnow or csv, not {source!r}")
-            table = read_transactions(file, source_format=source, **_columns(mapping)).table  # type: ignore[arg-type]
+            table = read_transactions(file, source_format=source, keep=tuple(by or ()),  # type: ignore[arg-type]
+                                      **_columns(mapping)).table
         if "kind" in table.columns:
             table = table.filter(table.kind == "sale")  # cancellations and postage are not purchases
-        rows = [row.as_dict() for row in customer_outcomes(table, period=period, window=window,  # type: ignore[arg-type]
+        rows = [row.as_dict() for row in customer_outcomes(table, period=period, window=window, by=by or [],  # type: ignore[arg-type]
                                                            min_base=min_base, confidence=confidence)]
     except (MetricError, ValueError) as exc:
         fail(str(exc))
@@ -297,13 +305,15 @@ def retention_command(
 def _print_outcomes(rows: list[dict[str, Any]]) -> None:
     from rich.table import Table
 
-    table = Table("period", "measure", "value", "interval", "counts", show_edge=False, header_style="bold")
+    keys = [name for name in rows[0] if name not in OUTCOME_FIELDS] if rows else []
+    table = Table(*keys, "period", "measure", "value", "interval", "counts", show_edge=False, header_style="bold")
     for row in rows:
         counts = ", ".join(f"{name} {row[name]:,}" for name in ("start", "end", "new", "buyers", "repeat_buyers")
                            if row.get(name) is not None)
         value = "–" if row["value"] is None else f"{row['value']:.1f}%" + (" (low base)" if row["low_base"] else "")
         interval = "–" if row["ci_low"] is None else f"{row['ci_low']:.1f} to {row['ci_high']:.1f}"
-        table.add_row(row["period"], row["metric"], value, interval, counts)
+        table.add_row(*("(blank)" if row[name] is None else str(row[name]) for name in keys), row["period"],
+                      row["metric"], value, interval, counts)
     out.print(table)
     if rows:
         out.print(f"churn: {rows[0].get('definition', '')}; intervals at {rows[0]['confidence']:.0%}", style="dim",
@@ -320,9 +330,12 @@ def market_share_command(
     source: SourceOption = "auto",
     mapping: MappingOption = None,
     period: Annotated[str, typer.Option(help="week, month, quarter or year.")] = "month",
+    by: Annotated[str | None, typer.Option("--by", help="The file's segment column, when the sizes CSV has a "
+                                                         "segment column.")] = None,
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:
-    """Our share of the market sizes you enter per period: of revenue, or of customers (with a Wilson interval)."""
+    """Our share of the market sizes you enter per period (and segment): of revenue, or of customers (with a
+    Wilson interval)."""
     import csv
 
     from voxpop.analysis import sources
@@ -345,7 +358,8 @@ def market_share_command(
     entered = []
     for number, record in enumerate(given, start=2):
         try:
-            entered.append(MarketSize(period=date.fromisoformat((record.get("period") or "").strip()), segment=None,
+            entered.append(MarketSize(period=date.fromisoformat((record.get("period") or "").strip()),
+                                      segment=(record.get("segment") or "").strip() or None,
                                       size=float(record.get("size") or "")))
         except ValueError:
             fail(f"{sizes}, line {number}: give a period as a date (2024-01-01) and a size as a number, not "
@@ -355,15 +369,19 @@ def market_share_command(
     connection = None
     try:
         if store:
+            if by:
+                fail("--by works on files: the stored transactions carry no segments yet")
             connection = sources.store_connection(get_settings().sqlalchemy_url)
             table = sources.store_transactions(connection)
         else:
             if source not in ("auto", "cdnow", "csv"):
                 fail(f"--from must be auto, cdnow or csv, not {source!r}")
-            table = read_transactions(file, source_format=source, **_columns(mapping)).table  # type: ignore[arg-type]
+            table = read_transactions(file, source_format=source, keep=(by,) if by else (),  # type: ignore[arg-type]
+                                      **_columns(mapping)).table
         if "kind" in table.columns:
             table = table.filter(table.kind != "non_product")  # postage and fees are not what the market sells
-        rows = [row.as_dict() for row in market_shares(table, entered, basis=basis, period=period)]  # type: ignore[arg-type]
+        rows = [row.as_dict() for row in market_shares(table, entered, basis=basis, period=period,  # type: ignore[arg-type]
+                                                       by=by)]
     except (MetricError, ValueError) as exc:
         fail(str(exc))
     finally:
@@ -378,9 +396,10 @@ def market_share_command(
     else:
         from rich.table import Table
 
-        table_out = Table("period", "ours", "market", "share", "interval", show_edge=False, header_style="bold")
+        table_out = Table(*([by] if by else []), "period", "ours", "market", "share", "interval", show_edge=False,
+                          header_style="bold")
         for row in rows:
             interval = "–" if row["ci_low"] is None else f"{row['ci_low']:.2f} to {row['ci_high']:.2f}"
-            table_out.add_row(row["period"], f"{row['ours']:,.2f}", f"{row['market']:,.2f}",
+            table_out.add_row(*([str(row[by])] if by else []), row["period"], f"{row['ours']:,.2f}", f"{row['market']:,.2f}",
                               "–" if row["value"] is None else f"{row['value']:.2f}%", interval)
         out.print(table_out)

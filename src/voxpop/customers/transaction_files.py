@@ -48,22 +48,25 @@ def try_strptime(text: str, format: str) -> datetime:
 
 
 def read_transactions(path: Path, *, source_format: SourceFormat = "auto", customer: str = "customer",
-                      date_column: str = "date", amount: str = "amount", cost: str | None = None) -> Transactions:
+                      date_column: str = "date", amount: str = "amount", cost: str | None = None,
+                      keep: tuple[str, ...] = ()) -> Transactions:
     """The transactions of a CDNOW or CSV-like file (or a folder of daily CSV files of one layout); the column
-    names apply to CSV-like files only."""
+    names apply to CSV-like files only, and `keep` names more columns to keep as they are (e.g. a segment)."""
     path = Path(path)
     if source_format not in ("auto", "cdnow", "csv"):
         raise MetricError(f"--from must be auto, cdnow or csv, not {source_format!r}")
     if path.is_dir():
-        return _read_table(path, customer=customer, date_column=date_column, amount=amount, cost=cost)
+        return _read_table(path, customer=customer, date_column=date_column, amount=amount, cost=cost, keep=keep)
     if not path.exists():
         raise MetricError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise MetricError(f"{path} is empty; export the transactions again")
     chosen = detect_format(path) if source_format == "auto" else source_format
+    if chosen == "cdnow" and keep:
+        raise MetricError(f"{path} is a CDNOW file, which has no column {keep[0]!r} to group by")
     if chosen == "cdnow":
         return _read_cdnow(path)
-    return _read_table(path, customer=customer, date_column=date_column, amount=amount, cost=cost)
+    return _read_table(path, customer=customer, date_column=date_column, amount=amount, cost=cost, keep=keep)
 
 
 def detect_format(path: Path) -> Literal["cdnow", "csv"]:
@@ -129,7 +132,8 @@ def _online_retail(table: ir.Table, source: str) -> ir.Table:
                         quantity=table.Quantity.cast("float64"), invoice=invoice, product=product, kind=kind)
 
 
-def _read_table(path: Path, *, customer: str, date_column: str, amount: str, cost: str | None = None) -> Transactions:
+def _read_table(path: Path, *, customer: str, date_column: str, amount: str, cost: str | None = None,
+                keep: tuple[str, ...] = ()) -> Transactions:
     """A CSV, TSV, Parquet or XLSX export with the named customer, date and amount columns (or the Online
     Retail layout, recognised by its columns)."""
     source = str(path)
@@ -143,11 +147,11 @@ def _read_table(path: Path, *, customer: str, date_column: str, amount: str, cos
         table = _online_retail(table, source)
         customer, date_column, amount = "CustomerID", "InvoiceDate", "amount"
         extra = [*extra, "quantity", "invoice", "product", "kind"]
-    require_columns(table, [customer, date_column, amount], source)
+    require_columns(table, [customer, date_column, amount, *keep], source)
     # Ids exported from a float column (17850.0) are the same customer as 17850.
     ids = table[customer].cast("string").strip().re_replace(r"^(\d+)\.0+$", r"\1").nullif("")
     table = table.mutate(customer=ids, date=table[date_column], amount=table[amount]).select(
-        ROW, "customer", "date", "amount", *extra)
+        ROW, "customer", "date", "amount", *extra, *(name for name in keep if name not in extra))
     without_customer = int(table.customer.isnull().ifelse(1, 0).sum().execute() or 0)
     table = table.filter(table.customer.notnull())
     table = _parsed_dates(table, "date", TIME_FORMATS, source, name=date_column)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy import text
 
 from voxpop.customers import charts
 from voxpop.customers.service import outcomes_report
@@ -12,6 +13,7 @@ from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, csrf_token
 from voxpop.web.templating import templates
 
 router = APIRouter()
+_reports: dict[str, tuple[tuple, dict[str, Any] | None]] = {}  # per store: (what the report was made from, report)
 GROUP_LABELS = {"promoters": "Promoters (9–10)", "passives": "Passives (7–8)", "detractors": "Detractors (0–6)"}
 
 
@@ -36,9 +38,24 @@ def _drawings(report: dict[str, Any]) -> dict[str, charts.Chart]:
     return drawn
 
 
+def _report(db, settings) -> dict[str, Any] | None:
+    """The report, made again only when transactions, responses or comments changed: fitting the models over
+    every customer takes seconds, and most page views see the same data."""
+    with db.read_connection() as connection:
+        made_from = (settings.min_base, *connection.execute(text(
+            "SELECT (SELECT count(*) FROM transactions), (SELECT max(id) FROM transactions), "
+            "(SELECT max(imported_at) FROM transactions), "
+            "(SELECT max(id) FROM responses), (SELECT count(*) FROM responses)")).one())
+    cached = _reports.get(str(db.url))
+    if cached is None or cached[0] != made_from:
+        cached = (made_from, outcomes_report(db, min_base=settings.min_base))
+        _reports[str(db.url)] = cached
+    return cached[1]
+
+
 @router.get("/customers", include_in_schema=False)
 def outcomes_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep):
-    report = outcomes_report(db, min_base=settings.min_base)
+    report = _report(db, settings)
     return templates.TemplateResponse(request, "outcomes.html", {
         "user": user, "csrf_token": csrf_token(request), "report": report, "group_labels": GROUP_LABELS,
         "charts": _drawings(report) if report else {}, "chart_size": (charts.WIDTH, charts.HEIGHT),
@@ -51,4 +68,4 @@ def outcomes_json(user: CurrentUser, db: DbDep, settings: SettingsDep) -> dict[s
     """Customer outcomes from the imported transactions: monthly retention, first-purchase cohorts, the CLV
     distribution, a holdout check of the purchase model, and promoters, passives and detractors compared on
     retention, repeat purchase, revenue and CLV (with promoters − detractors and its interval)."""
-    return outcomes_report(db, min_base=settings.min_base) or {"retention": [], "cohorts": [], "loyalty": None}
+    return _report(db, settings) or {"retention": [], "cohorts": [], "loyalty": None}

@@ -197,3 +197,47 @@ def _themes(file: Path, rows: list[tuple[str, str]], codebook, output: str) -> N
     if unknown:
         err.print(f"note: the codebook has no theme {', '.join(map(repr, unknown))}; name the coder's themes by "
                   "codebook key or label, or pass the codebook that has them with --codebook", highlight=False)
+
+
+@text_app.command("themes")
+def themes_command(
+    survey: Annotated[str | None, typer.Option(help="One survey's comments (default: all).")] = None,
+    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+) -> None:
+    """Each theme of the analysed comments: share, sentiment, and NPS of those who raise it against the rest."""
+    from voxpop.cli import _database, get_settings
+    from voxpop.text.metrics import theme_metrics
+
+    if output not in ("table", "json"):
+        fail(f"--format must be table or json, not {output!r}")
+    settings = get_settings()
+    db = _database(settings)
+    try:
+        with db.read_connection() as connection:
+            result = theme_metrics(connection, survey=survey, min_base=settings.min_base)
+    finally:
+        db.dispose()
+    if output == "json":
+        print(json.dumps(result))
+        return
+    from rich.table import Table
+
+    def shown(estimate: dict, digits: int, unit: str = "") -> str:
+        if estimate["value"] is None:
+            return "–"
+        if estimate["low_base"]:
+            return f"n = {estimate['n']} (low base)"
+        return f"{estimate['value']:.{digits}f}{unit} ({estimate['ci_low']:.{digits}f} to {estimate['ci_high']:.{digits}f})"
+
+    table = Table("theme", "comments", "share", "sentiment", "NPS mentioning", "NPS rest", "difference",
+                  show_edge=False, header_style="bold")
+    for row in result["themes"]:
+        difference = row["nps_difference"]
+        table.add_row(row["theme"], f"{row['comments']:,}", shown(row["share"], 1, "%"), shown(row["sentiment"], 2),
+                      shown(row["nps_mentioning"], 0), shown(row["nps_not_mentioning"], 0),
+                      "not tested" if difference is None else
+                      f"{difference['difference']:+.0f} ({difference['ci_low']:.0f} to {difference['ci_high']:.0f})"
+                      + (" *" if difference["significant"] else ""))
+    out.print(table)
+    out.print(f"{result['analysed_comments']:,} analysed comments; {result['note']}; * significant at 95%",
+              style="dim", highlight=False)

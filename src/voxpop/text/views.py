@@ -230,3 +230,20 @@ def correct_json(request: Request, answer_id: int, user: ThemeEditor, db: DbDep,
     except RefusedCorrection as exc:
         return problem(422, str(exc), code="invalid-correction", instance=request.url.path)
     return {"answer_id": answer_id, "theme": theme, "present": present}
+
+
+@router.get("/api/v1/themes", tags=["staff"])
+def themes_json(user: CurrentUser, db: DbDep, settings: SettingsDep, survey: str | None = None) -> dict[str, Any]:
+    """Per theme of the analysed comments (of one survey, or all): its share with a Wilson interval, mean
+    sentiment with a t interval, and the NPS of the responses that mention it against the rest, with the
+    difference and its interval (not shown below the minimum base)."""
+    from fastapi import HTTPException
+    from sqlalchemy import select
+
+    from voxpop.surveys.models import Survey
+    from voxpop.text.metrics import theme_metrics
+
+    with db.read_connection() as connection:
+        if survey is not None and connection.execute(select(Survey.id).where(Survey.key == survey)).first() is None:
+            raise HTTPException(404, f"there is no survey {survey!r}; leave survey out for all of them")
+        return theme_metrics(connection, survey=survey, min_base=settings.min_base)

@@ -33,3 +33,48 @@ def test_a_theme_a_person_removed_no_longer_counts(db):
         themes = {row["theme"] for row in theme_metrics(connection, min_base=1)["themes"]}
     assert "delivery" not in themes
 
+
+
+def test_a_theme_rising_in_the_last_months_is_flagged_as_emerging(db):
+    from datetime import datetime, timezone
+
+    from sqlalchemy import text
+
+    from voxpop.text.metrics import emerging_themes
+
+    months = []
+    for month in range(1, 9):
+        late = 12 if month >= 7 else 2  # delivery complaints jump in July
+        for i in range(20):
+            comment = f"The parcel arrived late, order {month}-{i}" if i < late else f"Nice staff, visit {month}-{i}"
+            submit(db, {"nps": 5 if i < late else 9, "why_low" if i < late else "why_high": comment})
+            months.append(month)
+    analyse(db)
+    with db.write_engine.begin() as connection:
+        ids = connection.execute(text("SELECT id FROM responses ORDER BY id")).scalars().all()
+        for response_id, month in zip(ids, months):
+            connection.execute(text("UPDATE responses SET submitted_at = :when WHERE id = :id"),
+                               {"when": datetime(2025, month, 10, 12, tzinfo=timezone.utc).replace(tzinfo=None),
+                                "id": response_id})
+    with db.read_connection() as connection:
+        found = {row["theme"]: row for row in emerging_themes(connection)}
+    assert "delivery" in found and "staff" not in found
+    assert found["delivery"]["periods"][-1] == "2025-08-01" and found["delivery"]["shares"][-1] == 60.0
+
+
+def test_corrections_give_the_codebook_its_precision_and_recall(db):
+    from voxpop.text.metrics import codebook_accuracy
+
+    for i in range(4):
+        submit(db, {"nps": 3, "why_low": f"The parcel arrived late, order {i}"})
+    analyse(db)
+    with db.read_connection() as connection:
+        assert codebook_accuracy(connection) == []
+    with db.write() as db_session:
+        first, second = db_session.scalars(select(CommentTheme.answer_id).where(CommentTheme.theme == "delivery")
+                                           .order_by(CommentTheme.answer_id)).all()[:2]
+        db_session.add(CommentTheme(answer_id=first, theme="delivery", source="correction", removed=True, matches=[]))
+        db_session.add(CommentTheme(answer_id=second, theme="delivery", source="correction", removed=False, matches=[]))
+    with db.read_connection() as connection:
+        delivery = next(row for row in codebook_accuracy(connection) if row["theme"] == "delivery")
+    assert delivery["n"] == 2 and delivery["precision"] == 0.5 and delivery["recall"] == 1.0

@@ -7,8 +7,8 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy import text
 
-from voxpop.customers import charts
 from voxpop.customers.service import outcomes_report
+from voxpop.web import charts
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, csrf_token
 from voxpop.web.templating import templates
 

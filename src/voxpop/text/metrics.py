@@ -25,7 +25,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import aliased
 
 from voxpop.collection.models import Answer, Response
-from voxpop.core import comparisons, estimates
+from voxpop.core import comparisons, estimates, spc
 from voxpop.core.estimates import NpsCuts
 from voxpop.surveys.models import Question, Survey
 from voxpop.text.models import CommentAnalysis, CommentTheme
@@ -63,7 +63,8 @@ def theme_metrics(connection: Connection, *, survey: str | None = None, min_base
     score = CommentAnalysis.sentiment_score
     per_theme = connection.execute(_in_survey(
         select(themes.c.theme, func.count(distinct(themes.c.answer_id)), func.count(score), func.sum(score),
-               func.sum(score * score))
+               func.sum(score * score),
+               func.count(distinct(case((CommentAnalysis.sentiment_label == "negative", themes.c.answer_id)))))
         .select_from(themes).join(CommentAnalysis, CommentAnalysis.answer_id == themes.c.answer_id)
         .join(Answer, Answer.id == themes.c.answer_id).join(Response, Response.id == Answer.response_id),
         survey).group_by(themes.c.theme)).all()
@@ -85,9 +86,9 @@ def theme_metrics(connection: Connection, *, survey: str | None = None, min_base
             .group_by(themes.c.theme, scored.c.group)):
         mentioned.setdefault(theme, {})[nps_group] = count
     rows = []
-    for theme, tagged, scored_n, total, squares in sorted(per_theme, key=lambda row: (-row[1], row[0])):
+    for theme, tagged, scored_n, total, squares, negative in sorted(per_theme, key=lambda row: (-row[1], row[0])):
         row: dict[str, Any] = {
-            "theme": theme, "comments": tagged,
+            "theme": theme, "comments": tagged, "negative_comments": negative,
             "share": asdict(estimates.proportion(successes=tagged, n=analysed, min_base=min_base,
                                                  confidence=confidence)),
             "sentiment": asdict(estimates.mean(n=scored_n, total=float(total or 0), total_squares=float(squares or 0),
@@ -106,8 +107,92 @@ def theme_metrics(connection: Connection, *, survey: str | None = None, min_base
         except ValueError:  # nobody, or everybody, who gave an NPS mentions it
             row["nps_difference"] = None
         rows.append(row)
-    return {"survey": survey, "analysed_comments": analysed, "themes": rows,
+    return {"survey": survey, "analysed_comments": analysed, "themes": rows, "pareto": pareto(rows),
+            "emerging": emerging_themes(connection, survey=survey),
+            "codebook_accuracy": codebook_accuracy(connection),
             "note": "a theme counts when the codebook tagged it and nobody removed it, or a person added it; "
                     "NPS groups use the standard cuts (detractors up to 6, promoters from 9)"}
 
 
+
+
+def _month(moment, dialect: str):
+    """The first day of a timestamp's month (UTC) as ISO text, the way each store writes it."""
+    if dialect == "sqlite":
+        return func.strftime("%Y-%m-01", moment)
+    return func.to_char(moment, "YYYY-MM-01")
+
+
+def emerging_themes(connection: Connection, *, survey: str | None = None, min_periods: int = 6,
+                    recent: int = 2) -> list[dict[str, Any]]:
+    """Themes whose monthly share of comments rises beyond its control limits: a p-chart per theme (Laney's
+    p′ when the months vary more than binomially), read with Nelson's rules; a theme is emerging when an
+    upward signal ends in the last `recent` months (UTC months)."""
+    month = _month(Response.submitted_at, connection.dialect.name).label("month")
+    base = (select(month, func.count()).select_from(CommentAnalysis)
+            .join(Answer, Answer.id == CommentAnalysis.answer_id).join(Response, Response.id == Answer.response_id))
+    totals = dict(connection.execute(_in_survey(base, survey).group_by(month)).all())
+    themes = effective_themes()
+    counted: dict[str, dict[str, int]] = {}
+    for theme, period, count in connection.execute(_in_survey(
+            select(themes.c.theme, month, func.count(distinct(themes.c.answer_id))).select_from(themes)
+            .join(Answer, Answer.id == themes.c.answer_id).join(Response, Response.id == Answer.response_id),
+            survey).group_by(themes.c.theme, month)):
+        counted.setdefault(theme, {})[period] = count
+    periods = sorted(totals)
+    if len(periods) < min_periods:
+        return []
+    found = []
+    for theme, by_month in sorted(counted.items()):
+        tagged = [by_month.get(period, 0) for period in periods]
+        sizes = [totals[period] for period in periods]
+        laney = spc.laney_advisable(nonconforming=tagged, sizes=sizes)
+        chart = (spc.laney_p_chart if laney else spc.p_chart)(nonconforming=tagged, sizes=sizes)
+        rising = [signal for signal in spc.nelson_signals(chart=chart)
+                  if signal.direction == "up" and signal.points[-1] >= len(periods) - recent]
+        if rising:
+            found.append({"theme": theme, "chart": chart.chart, "periods": periods,
+                          "shares": [round(100 * value, 2) for value in chart.values],
+                          "centre": round(100 * float(chart.centre[-1]), 2),
+                          "upper": [round(100 * value, 2) for value in chart.upper],
+                          "signals": [{"rule": signal.rule.id, "description": signal.rule.description,
+                                       "periods": [periods[index] for index in signal.points]} for signal in rising]})
+    return found
+
+
+def codebook_accuracy(connection: Connection) -> list[dict[str, Any]]:
+    """Per theme: the codebook's tags against the corrected themes of every comment a person corrected
+    (precision, recall, F1 and Cohen's κ); empty until someone corrects a comment."""
+    from voxpop.text.evaluation import evaluate_themes
+
+    reviewed = select(CommentTheme.answer_id).where(CommentTheme.source == "correction").distinct().subquery()
+    machine: dict[int, set[str]] = {}
+    for answer_id, theme in connection.execute(
+            select(CommentTheme.answer_id, CommentTheme.theme)
+            .join(reviewed, reviewed.c.answer_id == CommentTheme.answer_id)
+            .where(CommentTheme.source == "codebook", CommentTheme.removed == false())):
+        machine.setdefault(answer_id, set()).add(theme)
+    themes = effective_themes()
+    human: dict[int, set[str]] = {}
+    for answer_id, theme in connection.execute(
+            select(themes.c.answer_id, themes.c.theme).join(reviewed, reviewed.c.answer_id == themes.c.answer_id)):
+        human.setdefault(answer_id, set()).add(theme)
+    answers = sorted(set(machine) | set(human) | set(connection.execute(select(reviewed.c.answer_id)).scalars()))
+    if not answers:
+        return []
+    return [asdict(result) for result in evaluate_themes([machine.get(a, set()) for a in answers],
+                                                         [human.get(a, set()) for a in answers],
+                                                         themes=set().union(*machine.values(), *human.values()))]
+
+
+def pareto(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Negative comments per top-level theme, most first, with the cumulative share: the vital few (Juran)."""
+    top = sorted((row for row in rows if "." not in row["theme"] and row["negative_comments"]),
+                 key=lambda row: (-row["negative_comments"], row["theme"]))
+    total = sum(row["negative_comments"] for row in top)
+    running, found = 0, []
+    for row in top:
+        running += row["negative_comments"]
+        found.append({"theme": row["theme"], "negative_comments": row["negative_comments"],
+                      "cumulative_share": round(100 * running / total, 1)})
+    return found

@@ -247,3 +247,21 @@ def themes_json(user: CurrentUser, db: DbDep, settings: SettingsDep, survey: str
         if survey is not None and connection.execute(select(Survey.id).where(Survey.key == survey)).first() is None:
             raise HTTPException(404, f"there is no survey {survey!r}; leave survey out for all of them")
         return theme_metrics(connection, survey=survey, min_base=settings.min_base)
+
+
+@router.get("/themes", include_in_schema=False)
+def themes_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, survey: str | None = None):
+    from voxpop.text.metrics import theme_metrics
+    from voxpop.web import charts
+
+    with db.read_connection() as connection:
+        result = theme_metrics(connection, survey=survey or None, min_base=settings.min_base)
+    ranked = result["pareto"]
+    drawn = None
+    if ranked:
+        drawn = charts.bars([(row["theme"], [(row["negative_comments"], "bar",
+                                              f"{row['negative_comments']:,} negative comments about {row['theme']} "
+                                              f"({row['cumulative_share']}% cumulative)")]) for row in ranked])
+    return templates.TemplateResponse(request, "themes.html", {
+        "user": user, "csrf_token": csrf_token(request), "result": result, "pareto_chart": drawn,
+        "chart_size": (charts.WIDTH, charts.HEIGHT), "survey": survey or ""})

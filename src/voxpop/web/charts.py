@@ -1,4 +1,4 @@
-"""The customer-outcomes charts as SVG geometry, computed on the server (markup in the template, no JavaScript)."""
+"""Small SVG charts computed on the server (geometry here, markup in the templates; no JavaScript)."""
 
 from __future__ import annotations
 

@@ -166,3 +166,12 @@ def test_a_mapping_that_names_a_missing_column_says_which_and_writes_nothing(db,
     export = open_export(qualtrics(tmp_path / "export.csv", ROWS))
     with pytest.raises(ImportFileError, match="Q9"):
         apply_overrides(detect_mapping(export), {"columns": {"Q9": {"role": "nps"}}}, export)
+
+
+def test_a_failed_import_gives_its_connection_back_with_the_default_cache(db, tmp_path):
+    path = qualtrics(tmp_path / "export.csv", [*ROWS, row(1, nps=11)])
+    with pytest.raises(RowRejected):
+        run(db, path)
+    if db.url.get_backend_name() == "sqlite":
+        with db.write_connection() as connection:
+            assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -2000

@@ -172,20 +172,22 @@ def import_responses(
         target = Target(survey_id, version_id, {key: question[:3] for key, question in questions.items()}, language,
                         zone) if survey_id is not None else None
         keyed = any(column.role == "response_id" for column in mapping.columns)
-        for batch in _batches(export.rows(), convert, summary, rejected, repeats=None if keyed else {}):
-            if len(summary.samples) < 5:
-                summary.samples += [_sample(parsed) for parsed in batch[:5 - len(summary.samples)]]
-            if dry_run:
-                present = _present(connection, survey_id, batch)
-                summary.present += len(present)
-                summary.new += len(batch) - len(present)
-            else:
-                added = store_batch(connection, batch, target)
-                summary.new += added
-                summary.present += len(batch) - added
-            if progress is not None:
-                progress(summary.rows)
-        bulk_cache(connection, on=False)
+        try:
+            for batch in _batches(export.rows(), convert, summary, rejected, repeats=None if keyed else {}):
+                if len(summary.samples) < 5:
+                    summary.samples += [_sample(parsed) for parsed in batch[:5 - len(summary.samples)]]
+                if dry_run:
+                    present = _present(connection, survey_id, batch)
+                    summary.present += len(present)
+                    summary.new += len(batch) - len(present)
+                else:
+                    added = store_batch(connection, batch, target)
+                    summary.new += added
+                    summary.present += len(batch) - added
+                if progress is not None:
+                    progress(summary.rows)
+        finally:  # the pooled connection goes back with SQLite's default cache, even after a rejected row
+            bulk_cache(connection, on=False)
         if dry_run:
             db_session.rollback()
     return summary

@@ -20,14 +20,19 @@ CUTS = NpsCuts()
 COUNTS = ("n", "total", "total_squares", "promoters", "detractors", "top_two", "agree")
 
 
+def score_counts(score: int, scale_max: int, count: int = 1) -> tuple[int, float, float, int, int, int, int]:
+    """What `count` answers of `score` add to a rollup row, in the order of COUNTS (n, Σx, Σx², promoters,
+    detractors, top two boxes, CES 2.0 agree): the one place the rollups' counting rules live."""
+    return (count, float(count * score), float(count * score * score), count * (score >= CUTS.promoter_min),
+            count * (score <= CUTS.detractor_max), count * (score >= scale_max - 1), count * (score >= CES2_AGREE_MIN))
+
+
 def increments(*, scores: list[tuple[int, int, int]], attributes: dict[str, str], day: date) -> list[dict[str, Any]]:
     """The rollup rows one response adds: for each (question_id, score, scale_max), one row for the day's
     totals and one per attribute value."""
     rows = []
     for question_id, score, scale_max in scores:
-        counts = {"n": 1, "total": float(score), "total_squares": float(score * score),
-                  "promoters": int(score >= CUTS.promoter_min), "detractors": int(score <= CUTS.detractor_max),
-                  "top_two": int(score >= scale_max - 1), "agree": int(score >= CES2_AGREE_MIN)}
+        counts = dict(zip(COUNTS, score_counts(score, scale_max)))
         for attribute, value in [(ALL, ALL), *attributes.items()]:
             rows.append({"question_id": question_id, "day": day, "attribute": attribute, "value": value} | counts)
     return rows

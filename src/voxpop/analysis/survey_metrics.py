@@ -59,7 +59,7 @@ def rollup_counts(connection: Connection, *, period: str | None = None, attribut
     if attribute:
         groups.append(rollup.c.value.label(attribute))
     if period:
-        groups.append(_month(rollup.c.day, connection.dialect.name).label("period"))
+        groups.append(month_start(rollup.c.day, connection.dialect.name).label("period"))
     statement = (
         select(*groups, *(func.sum(rollup.c[name]).label(name) for name in COUNTS))
         .join_from(rollup, Question, Question.id == rollup.c.question_id)
@@ -77,8 +77,8 @@ def rollup_counts(connection: Connection, *, period: str | None = None, attribut
     return [dict(record) for record in connection.execute(statement).mappings()]
 
 
-def _month(day, dialect: str):
-    """The first day of the month as ISO text, the way each store writes it."""
+def month_start(day, dialect: str):
+    """The first day of a date's (or timestamp's) month as ISO text, the way each store writes it."""
     if dialect == "sqlite":
         return func.strftime("%Y-%m-01", day)
     return func.to_char(day, literal("YYYY-MM-01"))

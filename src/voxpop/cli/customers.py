@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from contextlib import contextmanager
 from dataclasses import asdict
 from datetime import date
 from pathlib import Path
@@ -57,38 +58,49 @@ def _date(text: str | None, option: str) -> date | None:
         fail(f"{option} must be a date like 1997-09-30, not {text!r}")
 
 
+@contextmanager
+def _transactions(file: Path | None, *, store: bool, source: str, mapping: Path | None, keep: tuple[str, ...] = ()):
+    """The transactions of a file, or with `store` those imported into the database, as an engine table (the
+    database connection stays open while the caller uses it)."""
+    from voxpop.analysis import sources
+    from voxpop.cli import get_settings
+    from voxpop.customers.transaction_files import Transactions, read_transactions
+
+    if (file is None) == (not store):
+        fail("give either a transactions FILE or --store")
+    if source not in ("auto", "cdnow", "csv"):
+        fail(f"--from must be auto, cdnow or csv, not {source!r}")
+    if not store:
+        if not file.exists():
+            fail(f"{file} does not exist")
+        yield read_transactions(file, source_format=source, keep=keep, **_columns(mapping))  # type: ignore[arg-type]
+        return
+    if keep:
+        fail("--by works on files: the stored transactions carry no segments or other attributes yet")
+    connection = sources.store_connection(get_settings().sqlalchemy_url)
+    try:
+        yield Transactions(table=sources.store_transactions(connection), source_format="store", without_customer=0)
+    finally:
+        connection.disconnect()
+
+
+def _sales(table):
+    """Purchases only: cancellations and postage lines (where a layout marks them) are not purchases."""
+    return table.filter(table.kind == "sale") if "kind" in table.columns else table
+
+
 def _summary(file: Path | None, source: str, mapping: Path | None, calibration_end: str | None, time_unit: str,
              observation_end: str | None = None, store: bool = False):
-    """The per-customer summary of a transaction file, or of the stored sales with `store`, computed by the
-    engine (DuckDB for files, the database itself for the store)."""
-    from voxpop.analysis import sources
+    """The per-customer summary of the sales in a transaction file or in the store, computed by the engine
+    (DuckDB for files, the database itself for the store)."""
     from voxpop.analysis.customer_summary import customer_summary
-    from voxpop.customers.transaction_files import Transactions, read_transactions
 
     if time_unit not in TIME_UNITS:
         fail(f"--time-unit must be day, week or month, not {time_unit!r}")
-    if source not in ("auto", "cdnow", "csv"):
-        fail(f"--from must be auto, cdnow or csv, not {source!r}")
-    if (file is None) == (not store):
-        fail("give either a transactions FILE or --store")
-    connection = None
-    try:
-        if store:
-            from voxpop.cli import get_settings
-
-            connection = sources.store_connection(get_settings().sqlalchemy_url)
-            lines = sources.store_transactions(connection)
-            read = Transactions(table=lines.filter(lines.kind == "sale"), source_format="store", without_customer=0)
-        else:
-            if not file.is_file():
-                fail(f"{file} is not a file")
-            read = read_transactions(file, source_format=source, **_columns(mapping))  # type: ignore[arg-type]
-        summary = customer_summary(read.table, calibration_end=_date(calibration_end, "--calibration-end"),
+    with _transactions(file, store=store, source=source, mapping=mapping) as read:
+        summary = customer_summary(_sales(read.table), calibration_end=_date(calibration_end, "--calibration-end"),
                                    observation_end=_date(observation_end, "--holdout-end"),
                                    time_unit=time_unit).execute()  # type: ignore[arg-type]
-    finally:
-        if connection is not None:
-            connection.disconnect()
     if summary.empty:
         fail(f"{file or 'the store'} has no customer who bought by the calibration end; import transactions, or "
              "choose a later --calibration-end")
@@ -258,37 +270,17 @@ def retention_command(
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:
     """Retention (E − N)/S, churn, acquisition and repeat purchase per period, with Wilson intervals."""
-    from voxpop.analysis import sources
     from voxpop.analysis.customer_outcomes import customer_outcomes
     from voxpop.analysis.engine import MetricError
-    from voxpop.cli import get_settings
-    from voxpop.customers.transaction_files import read_transactions
 
     if output not in ("table", "json", "csv"):
         fail(f"--format must be table, json or csv, not {output!r}")
-    if (file is None) == (not store):
-        fail("give either a transactions FILE or --store")
-    connection = None
     try:
-        if store:
-            if by:
-                fail("--by works on files: the stored transactions carry no attributes to group by yet")
-            connection = sources.store_connection(get_settings().sqlalchemy_url)
-            table = sources.store_transactions(connection)
-        else:
-            if source not in ("auto", "cdnow", "csv"):
-                fail(f"--from must be auto, cdnow or csv, not {source!r}")
-            table = read_transactions(file, source_format=source, keep=tuple(by or ()),  # type: ignore[arg-type]
-                                      **_columns(mapping)).table
-        if "kind" in table.columns:
-            table = table.filter(table.kind == "sale")  # cancellations and postage are not purchases
-        rows = [row.as_dict() for row in customer_outcomes(table, period=period, window=window, by=by or [],  # type: ignore[arg-type]
-                                                           min_base=min_base, confidence=confidence)]
+        with _transactions(file, store=store, source=source, mapping=mapping, keep=tuple(by or ())) as read:
+            rows = [row.as_dict() for row in customer_outcomes(_sales(read.table), period=period, window=window,  # type: ignore[arg-type]
+                                                               by=by or [], min_base=min_base, confidence=confidence)]
     except (MetricError, ValueError) as exc:
         fail(str(exc))
-    finally:
-        if connection is not None:
-            connection.disconnect()
     if output == "json":
         print(json.dumps({"rows": rows}, default=str))
     elif output == "csv":
@@ -338,18 +330,13 @@ def market_share_command(
     Wilson interval)."""
     import csv
 
-    from voxpop.analysis import sources
     from voxpop.analysis.customer_outcomes import MarketSize, market_shares
     from voxpop.analysis.engine import MetricError
-    from voxpop.cli import get_settings
-    from voxpop.customers.transaction_files import read_transactions
 
     if basis not in ("revenue", "customers"):
         fail(f"--basis must be revenue or customers, not {basis!r}")
     if output not in ("table", "json", "csv"):
         fail(f"--format must be table, json or csv, not {output!r}")
-    if (file is None) == (not store):
-        fail("give either a transactions FILE or --store")
     try:
         with sizes.open(encoding="utf-8-sig", newline="") as handle:
             given = list(csv.DictReader(handle))
@@ -366,27 +353,15 @@ def market_share_command(
                  f"{record.get('period')!r} and {record.get('size')!r}")
     if not entered:
         fail(f"{sizes} holds no market sizes; write a header line `period,size` and one line per period")
-    connection = None
     try:
-        if store:
-            if by:
-                fail("--by works on files: the stored transactions carry no segments yet")
-            connection = sources.store_connection(get_settings().sqlalchemy_url)
-            table = sources.store_transactions(connection)
-        else:
-            if source not in ("auto", "cdnow", "csv"):
-                fail(f"--from must be auto, cdnow or csv, not {source!r}")
-            table = read_transactions(file, source_format=source, keep=(by,) if by else (),  # type: ignore[arg-type]
-                                      **_columns(mapping)).table
-        if "kind" in table.columns:
-            table = table.filter(table.kind != "non_product")  # postage and fees are not what the market sells
-        rows = [row.as_dict() for row in market_shares(table, entered, basis=basis, period=period,  # type: ignore[arg-type]
-                                                       by=by)]
+        with _transactions(file, store=store, source=source, mapping=mapping, keep=(by,) if by else ()) as read:
+            table = read.table
+            if "kind" in table.columns:
+                table = table.filter(table.kind != "non_product")  # postage and fees are not what the market sells
+            rows = [row.as_dict() for row in market_shares(table, entered, basis=basis, period=period,  # type: ignore[arg-type]
+                                                           by=by)]
     except (MetricError, ValueError) as exc:
         fail(str(exc))
-    finally:
-        if connection is not None:
-            connection.disconnect()
     if output == "json":
         print(json.dumps({"rows": rows}, default=str))
     elif output == "csv":

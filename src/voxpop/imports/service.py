@@ -178,8 +178,8 @@ def import_responses(
                     summary.samples += [_sample(parsed) for parsed in batch[:5 - len(summary.samples)]]
                 if dry_run:
                     present = _present(connection, survey_id, batch)
-                    summary.present += len(present)
-                    summary.new += len(batch) - len(present)
+                    summary.present += present
+                    summary.new += len(batch) - present
                 else:
                     added = store_batch(connection, batch, target)
                     summary.new += added
@@ -262,18 +262,15 @@ def _questions(connection: Connection, version_id: int) -> dict[str, tuple[int, 
     return {key: (question_id, kind, high, low) for key, question_id, kind, high, low in rows}
 
 
-def _present(connection: Connection, survey_id: int | None, batch: list[ParsedResponse]) -> set[str]:
-    """The batch's keys already in the store (or twice in the batch), for a dry run."""
+def _present(connection: Connection, survey_id: int | None, batch: list[ParsedResponse]) -> int:
+    """How many of the batch's rows a real import would skip, for a dry run: keys already stored, and rows
+    that repeat a key earlier in the batch."""
     keys = [KEY_PREFIX + parsed.source_id for parsed in batch]
-    found = set()
+    distinct = list(dict.fromkeys(keys))
+    stored = 0
     if survey_id is not None:
-        for start in range(0, len(keys), 500):
-            found |= set(connection.scalars(select(Response.idempotency_key).where(
-                Response.survey_id == survey_id, Response.idempotency_key.in_(keys[start:start + 500]))))
-    seen: set[str] = set()
-    for key in keys:
-        if key in seen:
-            found.add(key + "#again")
-        seen.add(key)
-    return found
+        for start in range(0, len(distinct), 500):
+            stored += len(connection.scalars(select(Response.idempotency_key).where(
+                Response.survey_id == survey_id, Response.idempotency_key.in_(distinct[start:start + 500]))).all())
+    return stored + len(keys) - len(distinct)
 

@@ -16,7 +16,7 @@ from voxpop.accounts import service as accounts
 from voxpop.accounts.models import User
 from voxpop.imports.formats import ImportFileError, open_export
 from voxpop.imports.mapping import describe, detect_mapping
-from voxpop.imports.service import ImportSummary, import_responses
+from voxpop.imports.service import import_responses
 from voxpop.surveys.views import SURVEY_EDITORS
 from voxpop.web.auth import (
     DbDep,
@@ -41,10 +41,8 @@ class UploadRefused(ValueError):
 
 
 def _run(upload: UploadFile, *, db, settings, source: str, survey: str | None, timezone: str, dry_run: bool,
-         skip_invalid: bool) -> tuple[dict[str, Any], ImportSummary | None]:
+         skip_invalid: bool) -> dict[str, Any]:
     """Spool the upload to a temporary file (formats are read from disk, streamed) and import it."""
-    name = Path(upload.filename or "upload.csv").name
-    suffix = Path(name).suffix.lower()
     if source not in SOURCES:
         raise UploadRefused(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
     zone = timezone.strip() or settings.timezone
@@ -52,44 +50,48 @@ def _run(upload: UploadFile, *, db, settings, source: str, survey: str | None, t
         ZoneInfo(zone)
     except (ZoneInfoNotFoundError, ValueError):
         raise UploadRefused(f"unknown time zone {zone!r}; use an IANA name such as Europe/Berlin or UTC") from None
-    if suffix not in SUFFIXES:
-        raise UploadRefused(f"{name!r} is not an export file voxpop reads; upload a CSV, TSV, XLSX or Parquet file")
-    survey = (survey or "").strip() or None
     with tempfile.TemporaryDirectory(prefix="voxpop-import-") as folder:
-        path = Path(folder) / name
-        with path.open("wb") as handle:
-            shutil.copyfileobj(upload.file, handle, 1 << 20)
+        path = _spooled(upload, folder)
         rejects = io.StringIO() if skip_invalid else None
         export = open_export(path, source=source)
         mapping = detect_mapping(export, timezone=zone)
-        summary = import_responses(db, export, mapping, survey_key=survey, zone=settings.timezone,
-                                   max_text_length=settings.max_text_length, dry_run=dry_run, rejects=rejects)
-        rejected = list(csv.DictReader(io.StringIO(rejects.getvalue()))) if rejects is not None else []
-    result = {
-        "file": name, "format": export.format, "survey": summary.survey, "survey_created": summary.survey_created,
-        "dry_run": dry_run, "rows": summary.rows, "new": summary.new, "present": summary.present,
-        "rejected": summary.rejected, "summary": summary.sentence(), "warnings": summary.warnings,
-        "mapping": describe(mapping), "samples": summary.samples,
+        summary = import_responses(db, export, mapping, survey_key=(survey or "").strip() or None,
+                                   zone=settings.timezone, max_text_length=settings.max_text_length, dry_run=dry_run,
+                                   rejects=rejects)
+    rejected = list(csv.DictReader(io.StringIO(rejects.getvalue()))) if rejects is not None else []
+    return {
+        "file": path.name, "format": export.format, "survey": summary.survey,
+        "survey_created": summary.survey_created, "dry_run": dry_run, "rows": summary.rows, "new": summary.new,
+        "present": summary.present, "rejected": summary.rejected, "summary": summary.sentence(),
+        "warnings": summary.warnings, "mapping": describe(mapping), "samples": summary.samples,
         "rejects": [{key: row[key] for key in ("row", "column", "value", "reason")} for row in rejected[:SHOWN_REJECTS]],
     }
-    return result, summary
 
 
-def _audit(db, request: Request, settings, user: User, result: dict[str, Any]) -> None:
-    if result["dry_run"]:
-        return
+def _page(request: Request, user: User, settings, *, status: int = 200, **shown: Any):
+    """The import page, with what the last form did (`result`, `transactions`, `error`, `form`)."""
+    context = {"user": user, "csrf_token": csrf_token(request), "sources": SOURCES, "result": None, "error": None,
+               "transactions": None, "max_upload": settings.max_upload_bytes,
+               "form": {"source": "auto", "survey": "", "timezone": settings.timezone, "dry_run": True}} | shown
+    return templates.TemplateResponse(request, "imports.html", context, status_code=status)
+
+
+def _audit(db, request: Request, settings, user: User, action: str, target: str, **details: Any) -> None:
+    """Record an import in the audit log (a dry run changes nothing, so it is not recorded)."""
     with db.write() as db_session:
-        accounts.audit(db_session=db_session, actor=user, action="import.responses", target=result["survey"],
-                       client=client_address(request, settings), file=result["file"], format=result["format"],
-                       new=result["new"], present=result["present"], rejected=result["rejected"])
+        accounts.audit(db_session=db_session, actor=user, action=action, target=target,
+                       client=client_address(request, settings), **details)
+
+
+def _audit_responses(db, request: Request, settings, user: User, result: dict[str, Any]) -> None:
+    if not result["dry_run"]:
+        _audit(db, request, settings, user, "import.responses", result["survey"], file=result["file"],
+               format=result["format"], new=result["new"], present=result["present"], rejected=result["rejected"])
 
 
 @router.get("/imports", include_in_schema=False)
 def upload_page(request: Request, user: Importer, settings: SettingsDep):
-    return templates.TemplateResponse(request, "imports.html", {
-        "user": user, "csrf_token": csrf_token(request), "sources": SOURCES, "result": None, "error": None,
-        "max_upload": settings.max_upload_bytes,
-        "form": {"source": "auto", "survey": "", "timezone": settings.timezone, "dry_run": True}})
+    return _page(request, user, settings)
 
 
 @router.post("/imports", include_in_schema=False, dependencies=[Depends(verify_csrf)])
@@ -106,18 +108,15 @@ def upload(
     skip_invalid: Annotated[bool, Form()] = False,
 ):
     """Check (dry run) or import an uploaded export; the page shows the mapping, samples and the outcome."""
-    result, error = None, None
+    form = {"source": source, "survey": survey, "timezone": timezone or settings.timezone, "dry_run": dry_run,
+            "skip_invalid": skip_invalid}
     try:
-        result, _ = _run(file, db=db, settings=settings, source=source, survey=survey, timezone=timezone, dry_run=dry_run,
-                         skip_invalid=skip_invalid)
-        _audit(db, request, settings, user, result)
+        result = _run(file, db=db, settings=settings, source=source, survey=survey, timezone=timezone, dry_run=dry_run,
+                      skip_invalid=skip_invalid)
     except (ImportFileError, UploadRefused) as exc:
-        error = str(exc)
-    context = {"user": user, "csrf_token": csrf_token(request), "sources": SOURCES, "result": result, "error": error,
-               "max_upload": settings.max_upload_bytes,
-               "form": {"source": source, "survey": survey, "timezone": timezone or settings.timezone,
-                        "dry_run": dry_run, "skip_invalid": skip_invalid}}
-    return templates.TemplateResponse(request, "imports.html", context, status_code=400 if error else 200)
+        return _page(request, user, settings, status=400, error=str(exc), form=form)
+    _audit_responses(db, request, settings, user, result)
+    return _page(request, user, settings, result=result, form=form)
 
 
 @router.post("/api/v1/imports/responses", tags=["staff"], dependencies=[Depends(verify_csrf)])
@@ -137,11 +136,11 @@ def upload_api(
     csrf_token). All-or-nothing unless skip_invalid; re-importing adds nothing. A bad file or row is a 422
     problem naming the row, column and value."""
     try:
-        result, _ = _run(file, db=db, settings=settings, source=source, survey=survey, timezone=timezone, dry_run=dry_run,
-                         skip_invalid=skip_invalid)
+        result = _run(file, db=db, settings=settings, source=source, survey=survey, timezone=timezone, dry_run=dry_run,
+                      skip_invalid=skip_invalid)
     except (ImportFileError, UploadRefused) as exc:
         return problem(422, str(exc), code="import-refused", instance=request.url.path)
-    _audit(db, request, settings, user, result)
+    _audit_responses(db, request, settings, user, result)
     return result
 
 
@@ -189,19 +188,14 @@ def upload_transactions(
     amount: Annotated[str, Form(max_length=200)] = "",
 ):
     """Import purchase lines from an upload; the page shows the counts or what to fix."""
-    result, error = None, None
     try:
         result = _run_transactions(file, db=db, source=source, customer=customer, date_column=date_column,
                                    amount=amount)
-        with db.write() as db_session:
-            accounts.audit(db_session=db_session, actor=user, action="import.transactions", target=result["file"],
-                           client=client_address(request, settings), new=result["new"], present=result["present"])
     except UploadRefused as exc:
-        error = str(exc)
-    context = {"user": user, "csrf_token": csrf_token(request), "sources": SOURCES, "result": None, "error": error,
-               "transactions": result, "max_upload": settings.max_upload_bytes,
-               "form": {"source": "auto", "survey": "", "timezone": settings.timezone, "dry_run": True}}
-    return templates.TemplateResponse(request, "imports.html", context, status_code=400 if error else 200)
+        return _page(request, user, settings, status=400, error=str(exc))
+    _audit(db, request, settings, user, "import.transactions", result["file"], new=result["new"],
+           present=result["present"])
+    return _page(request, user, settings, transactions=result)
 
 
 @router.post("/api/v1/imports/transactions", tags=["staff"], dependencies=[Depends(verify_csrf)])
@@ -223,7 +217,6 @@ def upload_transactions_api(
                                    amount=amount)
     except UploadRefused as exc:
         return problem(422, str(exc), code="import-refused", instance=request.url.path)
-    with db.write() as db_session:
-        accounts.audit(db_session=db_session, actor=user, action="import.transactions", target=result["file"],
-                       client=client_address(request, settings), new=result["new"], present=result["present"])
+    _audit(db, request, settings, user, "import.transactions", result["file"], new=result["new"],
+           present=result["present"])
     return result

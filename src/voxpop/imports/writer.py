@@ -17,7 +17,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection
 
 from voxpop.analysis import rollups
-from voxpop.analysis.engine import CES2_AGREE_MIN
 from voxpop.analysis.models import ALL
 from voxpop.collection.models import Response
 from voxpop.customers.service import customer_ids
@@ -100,16 +99,14 @@ def rollup_rows(scored: Counter) -> list[dict[str, Any]]:
     count to the day's totals and to each of its attribute values (the rules of rollups.increments)."""
     rows: dict[tuple[int, date, str, str], list[float]] = {}
     for (question_id, high, day, score, sliced), count in scored.items():
-        counts = (count, count * score, count * score * score, count * (score >= rollups.CUTS.promoter_min),
-                  count * (score <= rollups.CUTS.detractor_max), count * (score >= high - 1),
-                  count * (score >= CES2_AGREE_MIN))
+        counts = rollups.score_counts(score, high, count)
         for attribute, value in ((ALL, ALL), *sliced):
             row = rows.setdefault((question_id, day, attribute, value), [0, 0.0, 0.0, 0, 0, 0, 0])
             for index, amount in enumerate(counts):
                 row[index] += amount
     return [{"question_id": question_id, "day": day, "attribute": attribute, "value": value,
-             **dict(zip(rollups.COUNTS, (int(n), float(total), float(squares), int(p), int(d), int(t), int(a))))}
-            for (question_id, day, attribute, value), (n, total, squares, p, d, t, a) in rows.items()]
+             **dict(zip(rollups.COUNTS, counts))}
+            for (question_id, day, attribute, value), counts in rows.items()]
 
 
 def customer_ref(parsed: ParsedResponse) -> str | None:

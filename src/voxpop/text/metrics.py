@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from voxpop.analysis.survey_metrics import month_start
 from voxpop.collection.models import Answer, Response
 from voxpop.core import comparisons, estimates, spc
 from voxpop.core.estimates import NpsCuts
@@ -116,19 +117,12 @@ def theme_metrics(connection: Connection, *, survey: str | None = None, min_base
 
 
 
-def _month(moment, dialect: str):
-    """The first day of a timestamp's month (UTC) as ISO text, the way each store writes it."""
-    if dialect == "sqlite":
-        return func.strftime("%Y-%m-01", moment)
-    return func.to_char(moment, "YYYY-MM-01")
-
-
 def emerging_themes(connection: Connection, *, survey: str | None = None, min_periods: int = 6,
                     recent: int = 2) -> list[dict[str, Any]]:
     """Themes whose monthly share of comments rises beyond its control limits: a p-chart per theme (Laney's
     p′ when the months vary more than binomially), read with Nelson's rules; a theme is emerging when an
     upward signal ends in the last `recent` months (UTC months)."""
-    month = _month(Response.submitted_at, connection.dialect.name).label("month")
+    month = month_start(Response.submitted_at, connection.dialect.name).label("month")  # UTC months
     base = (select(month, func.count()).select_from(CommentAnalysis)
             .join(Answer, Answer.id == CommentAnalysis.answer_id).join(Response, Response.id == Answer.response_id))
     totals = dict(connection.execute(_in_survey(base, survey).group_by(month)).all())

@@ -32,3 +32,29 @@ def test_the_themes_page_shows_the_pareto_and_escapes(client, db):
     page = client.get("/themes")
     assert page.status_code == 200 and "Pareto" in page.text and "delivery" in page.text
     assert "<script>x()" not in page.text
+
+
+def test_the_codebook_is_shown_saved_and_listed_from_the_command_line(db, configured, tmp_path):
+    from typer.testing import CliRunner
+
+    from voxpop.cli import app
+    from voxpop.text.codebook import DEFAULT_CODEBOOK_YAML
+
+    runner = CliRunner()
+    submit(db, {"nps": 4, "why_low": "No parking at the store"})
+    analyse(db)
+    assert runner.invoke(app, ["text", "codebook", "show"]).stdout == DEFAULT_CODEBOOK_YAML
+    assert "built-in codebook (version 0) is in use" in runner.invoke(app, ["text", "codebook", "history"]).stdout
+    edited = tmp_path / "codebook.yaml"
+    edited.write_text(DEFAULT_CODEBOOK_YAML + "- key: parking\n  phrases: [parking]\n", encoding="utf-8")
+    saved = runner.invoke(app, ["text", "codebook", "set", str(edited), "--note", "parking"])
+    assert saved.exit_code == 0 and "saved codebook version 1" in saved.stdout
+    again = runner.invoke(app, ["text", "codebook", "set", str(edited)])
+    assert again.exit_code == 2 and "nothing changed since version 1" in again.output
+    backfill = runner.invoke(app, ["text", "backfill"])
+    assert "re-tagged 1 with the codebook in use" in backfill.stdout
+    assert "parking" in runner.invoke(app, ["text", "codebook", "history"]).stdout
+    broken = tmp_path / "broken.yaml"
+    broken.write_text("themes: [\n", encoding="utf-8")
+    refused = runner.invoke(app, ["text", "codebook", "set", str(broken)])
+    assert refused.exit_code == 2 and "line 2, column 1" in refused.output

@@ -9,7 +9,10 @@ from hypothesis import strategies as st
 
 from voxpop.text.codebook import (
     DEFAULT_CODEBOOK,
+    DEFAULT_CODEBOOK_YAML,
+    MAX_CODEBOOK_CHARS,
     CodebookError,
+    add_theme,
     codebook_from_dict,
     codebook_from_yaml,
     tag_comment,
@@ -108,3 +111,48 @@ def test_the_same_definition_gives_the_same_tags_on_every_load():
 def test_a_bad_codebook_is_refused_with_a_sentence(definition, message):
     with pytest.raises(CodebookError, match=message):
         codebook_from_dict(definition)
+
+
+@pytest.mark.parametrize(("text", "says"), [
+    ("themes:\n- key: parking\n  phrase: [parking]\n", "unknown field phrase"),
+    ("themes:\n- key: parking\n  phrases: parking\n", "phrases must be a list"),
+    ("themes:\n- key: parking\n  phrases:\n  - [car, park]\n", "every item of phrases"),
+    ("themes:\n- key: parking\n  phrases: [parking\n", "line 4"),
+    ("themes:\n- key: Parking\n  phrases: [parking]\n", "lower-case"),
+    ("themes: []\n", "at least one theme"),
+    ("themes:\n- key: parking\n  phrases: [parking]\nthemez: []\n", "remove themez"),
+    ("themes:\n- parking\n", "must be a mapping"),
+    ("themes:\n- key: parking\n  patterns: ['(unclosed']\n", "invalid pattern"),
+    ("themes:\n- key: a\n  phrases: [x]\n  children: a\n", "children must be a list"),
+])
+def test_a_codebook_that_cannot_be_used_is_refused_with_a_sentence(text, says):
+    with pytest.raises(CodebookError, match=re.escape(says)):
+        codebook_from_yaml(text)
+
+
+def test_an_oversized_codebook_is_refused_before_it_is_parsed():
+    with pytest.raises(CodebookError, match="the limit is"):
+        codebook_from_yaml("#" * (MAX_CODEBOOK_CHARS + 1))
+
+
+def test_the_built_in_codebook_ships_as_yaml_people_can_read():
+    assert DEFAULT_CODEBOOK_YAML.startswith("# voxpop's built-in codebook")
+    assert codebook_from_yaml(DEFAULT_CODEBOOK_YAML).keys() == DEFAULT_CODEBOOK.keys()
+
+
+def test_adding_a_theme_keeps_the_comments_and_layout_people_wrote():
+    text = "# our themes\nthemes:\n- key: delivery  # couriers too\n  phrases: [delivery, courier]\n  children:\n" \
+           "  - key: late\n    phrases: [late]\n- key: price\n  patterns: ['\\bprices?\\b']\n"
+    added = add_theme(text, {"key": "lost", "phrases": ["lost parcel"]}, "delivery")
+    assert added.startswith("# our themes\n") and "# couriers too" in added and "'\\bprices?\\b'" in added
+    assert codebook_from_yaml(added).keys() == ["delivery", "delivery.late", "delivery.lost", "price"]
+    top = add_theme(text, {"key": "parking", "label": "car park", "phrases": ["parking"]})
+    assert codebook_from_yaml(top).keys()[-1] == "parking"
+    assert [tag.theme for tag in tag_comment(codebook_from_yaml(added), "my lost parcel")] == ["delivery", "delivery.lost"]
+
+
+def test_adding_a_theme_refuses_a_clash_or_an_unknown_parent():
+    with pytest.raises(CodebookError, match="repeated: price"):
+        add_theme(DEFAULT_CODEBOOK_YAML, {"key": "price", "phrases": ["cost"]})
+    with pytest.raises(CodebookError, match="no theme 'nowhere'"):
+        add_theme(DEFAULT_CODEBOOK_YAML, {"key": "x", "phrases": ["x"]}, "nowhere")

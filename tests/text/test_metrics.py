@@ -40,7 +40,7 @@ def test_a_theme_rising_in_the_last_months_is_flagged_as_emerging(db):
 
     from sqlalchemy import text
 
-    from voxpop.text.metrics import emerging_themes
+    from voxpop.text.metrics import emerging_themes, theme_metrics
 
     months = []
     for month in range(1, 9):
@@ -60,6 +60,11 @@ def test_a_theme_rising_in_the_last_months_is_flagged_as_emerging(db):
         found = {row["theme"]: row for row in emerging_themes(connection)}
     assert "delivery" in found and "staff" not in found
     assert found["delivery"]["periods"][-1] == "2025-08-01" and found["delivery"]["shares"][-1] == 60.0
+    with db.read_connection() as connection:
+        result = theme_metrics(connection)
+    delivery = next(row for row in result["themes"] if row["theme"] == "delivery")
+    assert result["months"] == [f"2025-{month:02d}-01" for month in range(1, 9)]
+    assert delivery["monthly_share"] == [10.0] * 6 + [60.0, 60.0]  # 2 then 12 of 20 comments a month
 
 
 def test_corrections_give_the_codebook_its_precision_and_recall(db):

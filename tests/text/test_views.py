@@ -70,6 +70,8 @@ def test_filters_narrow_the_comments(client, db, comments):
     assert nps_of(nps="detractor") == [2] and nps_of(score_min=7, score_max=9) == [8]
     assert nps_of(attribute="channel=web") == [2, 8] and nps_of(attribute=["channel=web", "channel=store"]) == []
     assert nps_of(q="PAKET") == [8] and nps_of(q="100%") == [] and nps_of(q="a_b") == []
+    assert nps_of(q="delivery staff") == [10] and nps_of(q='"staff, fast"') == [10]  # words in any order; phrases
+    assert nps_of(q="staff -lovely") == [2] and nps_of(q='staff -"friendly staff"') == [2]
     assert nps_of(since="2000-01-01", until="2999-12-31") == [2, 8, 10] and nps_of(until="2000-01-01") == []
     assert nps_of(survey="feedback", nps="", theme="") == [2, 8, 10]  # empty fields, as a form sends them
     page = client.get("/comments", params={"theme": "staff", "q": "lovely"})
@@ -166,3 +168,11 @@ def test_the_web_server_worker_analyses_new_comments_and_stops_with_the_server(s
         while not (listed := client.get("/api/v1/comments").json()["comments"]) and time.monotonic() < deadline:
             time.sleep(0.05)
     assert listed and "[phone]" in listed[0]["text"] and "7946" not in listed[0]["text"]
+
+
+def test_a_search_reads_words_quoted_phrases_and_exclusions():
+    from voxpop.text.verbatims import search_terms
+
+    assert search_terms('late  parcel -"no problem" -rude') == (["late", "parcel"], ["no problem", "rude"])
+    assert search_terms('"unclosed phrase') == (['"unclosed', "phrase"], [])
+    assert search_terms('- "" -') == ([], [])

@@ -62,4 +62,12 @@ def main() -> None:
 
 
 # The verbs register themselves on `app` when imported (after the shared helpers above exist).
-from voxpop.cli import admin, analysis, customers, imports, text, text_backfill  # noqa: F401
+from voxpop.cli import (  # noqa: E402,F401
+    admin,
+    analysis,
+    customers,
+    imports,
+    text,
+    text_backfill,
+    text_codebook,
+)

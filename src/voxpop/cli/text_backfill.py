@@ -17,12 +17,18 @@ def backfill_command(
 ) -> None:
     """Analyse the stored comments: redaction, language, sentiment and themes.
 
-    Comments never analysed, and those analysed by an older pipeline, are done; running it again does nothing new.
+    Comments never analysed, and those analysed by an older pipeline, are done, and those tagged by an older
+    codebook version are tagged again; running it again does nothing new.
     Safe while the server runs. Theme corrections made by staff are kept."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from voxpop.text.flows import catch_up
-    from voxpop.text.service import count_pending, forget_originals, mark_all_outdated
+    from voxpop.text.service import (
+        count_pending,
+        count_retag,
+        forget_originals,
+        mark_all_outdated,
+    )
 
     settings = get_settings()
     db = _database(settings)
@@ -32,7 +38,8 @@ def backfill_command(
         if reprocess:
             mark_all_outdated(db)
         with db.read_connection() as connection:
-            total = count_pending(connection)
+            fresh, retag = count_pending(connection), count_retag(connection)
+        total = fresh + retag
         with _progress(total, enabled=err.is_terminal) as advance:
             catch_up(db, keep_original=settings.keep_original_comments, on_batch=advance)
     except SQLAlchemyError as exc:
@@ -40,8 +47,8 @@ def backfill_command(
              "(what was analysed is kept)", 1)
     finally:
         db.dispose()
-    out.print(f"analysed {total:,} comments" if total else "every comment is analysed already; nothing to do",
-              highlight=False)
+    done = [f"analysed {fresh:,} comments"] * bool(fresh) + [f"re-tagged {retag:,} with the codebook in use"] * bool(retag)
+    out.print(" and ".join(done) if done else "every comment is analysed already; nothing to do", highlight=False)
 
 
 def _progress(total: int, *, enabled: bool):

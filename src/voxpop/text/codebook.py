@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from importlib import resources
 
 import yaml
 
@@ -36,6 +37,7 @@ class Theme:
     children: tuple[Theme, ...]
     cue_words: frozenset[str] = frozenset()
     cue_patterns: re.Pattern[str] | None = None
+    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -98,26 +100,54 @@ def cues(phrases: list[str], patterns: list[str]) -> tuple[frozenset[str], re.Pa
     return frozenset(words), re.compile(alternatives, re.IGNORECASE) if searched else None
 
 
+FIELDS = ("key", "label", "description", "phrases", "patterns", "exclude", "exclude_patterns", "children")
+WORD_LISTS = ("phrases", "patterns", "exclude", "exclude_patterns")
+# A codebook is a few hundred themes at most; a bigger text is a pasted file gone wrong.
+MAX_CODEBOOK_CHARS = 200_000
+
+
+def strings(definition: Mapping, field: str, where: str) -> list[str]:
+    """A list-of-words field, checked: a lone string would otherwise be read letter by letter."""
+    value = definition.get(field) or []
+    if isinstance(value, str) or not isinstance(value, list):
+        raise CodebookError(f"{where}: {field} must be a list, one item per line starting with '- '")
+    if not all(isinstance(item, str | int | float) and not isinstance(item, bool) for item in value):
+        raise CodebookError(f"{where}: every item of {field} must be a word or phrase, not a list or mapping")
+    return [str(item) for item in value]
+
+
 def compile_theme(definition: Mapping, parent: str | None = None) -> Theme:
-    """A theme from its definition: key, label, phrases, patterns, exclude, exclude_patterns, children."""
+    """A theme from its definition: key, label, description, phrases, patterns, exclude, exclude_patterns, children."""
+    if not isinstance(definition, Mapping):
+        raise CodebookError(f"every theme{f' under {parent!r}' if parent else ''} must be a mapping with a key, "
+                            f"not {definition!r}")
     key = str(definition.get("key", ""))
     if not KEY.match(key):
         raise CodebookError(f"theme key {key!r} must be lower-case letters, digits and underscores")
     dotted = f"{parent}.{key}" if parent else key
     where = f"theme {dotted!r}"
-    phrases, patterns = list(definition.get("phrases", [])), list(definition.get("patterns", []))
+    unknown = sorted(set(map(str, definition)) - set(FIELDS))
+    if unknown:
+        raise CodebookError(f"{where} has unknown field {', '.join(unknown)}; a theme may have {', '.join(FIELDS)}")
+    phrases, patterns, exclude, exclude_patterns = (strings(definition, field, where) for field in WORD_LISTS)
     include = matcher(phrases, patterns, where)
-    exclude = matcher(list(definition.get("exclude", [])), list(definition.get("exclude_patterns", [])), where)
-    children = tuple(compile_theme(child, dotted) for child in definition.get("children", []))
+    children_given = definition.get("children") or []
+    if not isinstance(children_given, list):
+        raise CodebookError(f"{where}: children must be a list of themes")
+    children = tuple(compile_theme(child, dotted) for child in children_given)
     if include is None and not children:
         raise CodebookError(f"{where} needs at least one phrase, pattern or sub-theme")
-    return Theme(dotted, str(definition.get("label", key.replace("_", " "))), include, exclude, children,
-                 *cues(phrases, patterns))
+    return Theme(dotted, str(definition.get("label") or key.replace("_", " ")), include,
+                 matcher(exclude, exclude_patterns, where), children, *cues(phrases, patterns),
+                 description=str(definition.get("description") or ""))
 
 
 def codebook_from_dict(data: Mapping) -> Codebook:
     """A codebook from `{"themes": [...]}`; keys must be unique."""
-    themes = tuple(compile_theme(definition) for definition in data.get("themes", []))
+    given = data.get("themes")
+    if not isinstance(given, list) or not given:
+        raise CodebookError("a codebook needs a 'themes' list with at least one theme")
+    themes = tuple(compile_theme(definition) for definition in given)
     keys = [theme.key for theme in walk(themes)]
     duplicates = sorted({key for key in keys if keys.count(key) > 1})
     if duplicates:
@@ -126,11 +156,51 @@ def codebook_from_dict(data: Mapping) -> Codebook:
 
 
 def codebook_from_yaml(text: str) -> Codebook:
-    """A codebook from its YAML text."""
-    data = yaml.safe_load(text)
+    """A codebook from its YAML text; a syntax error names its line and column."""
+    if len(text) > MAX_CODEBOOK_CHARS:
+        raise CodebookError(f"the codebook is {len(text):,} characters long; the limit is {MAX_CODEBOOK_CHARS:,}")
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        place = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise CodebookError(f"the YAML cannot be read at {place}{problem}; check the indentation and quote "
+                            "patterns with single quotes") from None
     if not isinstance(data, Mapping):
         raise CodebookError("a codebook is a mapping with a 'themes' list")
+    unknown = sorted(set(map(str, data)) - {"themes"})
+    if unknown:
+        raise CodebookError(f"a codebook has only a 'themes' list; remove {', '.join(unknown)}")
     return codebook_from_dict(data)
+
+
+def add_theme(text: str, definition: dict, parent: str | None = None) -> str:
+    """The codebook's YAML with one more theme, at the top level or under `parent` (a dotted key).
+
+    Rewritten with a round-trip parser so the comments and layout people gave the YAML survive; the result is
+    compiled before it is returned, so a clash with an existing key raises CodebookError.
+    """
+    from io import StringIO
+
+    from ruamel.yaml import YAML
+
+    codebook_from_yaml(text)
+    round_trip = YAML()
+    round_trip.width = 120
+    round_trip.preserve_quotes = True
+    data = round_trip.load(text)
+    siblings = data["themes"]
+    for part in (parent.split(".") if parent else []):
+        found = next((theme for theme in siblings if str(theme.get("key")) == part), None)
+        if found is None:
+            raise CodebookError(f"there is no theme {parent!r} to put the new theme under")
+        siblings = found.setdefault("children", [])
+    siblings.append(definition)
+    written = StringIO()
+    round_trip.dump(data, written)
+    codebook_from_yaml(written.getvalue())
+    return written.getvalue()
 
 
 def theme_matches(theme: Theme, text: str, words: set[str]) -> tuple[tuple[str, int, int], ...]:
@@ -161,44 +231,6 @@ def tag_comment(codebook: Codebook, text: str) -> list[Tag]:
     return [tag for theme in codebook.themes for tag in tag_theme(theme, text, words)]
 
 
-DEFAULT_CODEBOOK = codebook_from_dict({"themes": [
-    {"key": "delivery", "phrases": ["delivery", "deliveries", "shipping", "shipment", "courier", "parcel", "package",
-                                    "tracking"],
-     "patterns": [r"\bdeliver(?:ed|ing|s)?\b", r"\bship(?:ped|s)\b"],
-     "children": [
-         {"key": "late", "label": "late delivery", "phrases": ["never arrived", "never came", "still waiting",
-                                                                "took forever"],
-          "patterns": [r"\b(?:late|delayed|slow)\b(?=.{0,40}\b(?:deliver|shipping|arriv|parcel|package))",
-                       r"\b(?:deliver\w*|shipping|arriv\w*)(?=.{0,30}\b(?:late|delayed|slow)\b)"]},
-         {"key": "damaged", "label": "damaged in transit", "phrases": ["arrived damaged", "crushed", "dented"],
-          "patterns": [r"\b(?:box|parcel|package)\b(?=.{0,30}\b(?:damaged|broken|torn|crushed)\b)",
-                       r"\b(?:damaged|broken)\b(?=.{0,20}\b(?:in transit|on arrival|box|parcel|package)\b)"]},
-     ]},
-    {"key": "price", "label": "price and value",
-     "phrases": ["price", "prices", "pricing", "expensive", "overpriced", "cheap", "cheaper", "affordable", "value for money",
-                 "cost", "costs", "fee", "fees", "discount", "rip off", "ripoff"],
-     "exclude": ["at all costs"]},
-    {"key": "staff", "label": "staff and service",
-     "phrases": ["staff", "employee", "employees", "agent", "agents", "cashier", "waiter", "waitress", "manager",
-                 "representative", "rep", "customer service", "service desk", "support team", "rude", "friendly",
-                 "helpful", "unhelpful", "polite", "impolite", "courteous", "attitude"],
-     "exclude": ["friendly interface", "user friendly", "user-friendly", "helpful article", "helpful guide"]},
-    {"key": "app_website", "label": "app and website",
-     "phrases": ["app", "apps", "application", "website", "web site", "site", "online", "checkout", "login",
-                 "log in", "password", "page", "user interface", "interface", "user friendly", "user-friendly"],
-     "patterns": [r"\bcrash(?:es|ed|ing)?\b", r"\b(?:bug|bugs|buggy|glitch\w*|laggy)\b"],
-     "exclude": ["web of lies"]},
-    {"key": "quality", "label": "product quality",
-     "phrases": ["quality", "well made", "poorly made", "durable", "flimsy", "defective", "faulty", "fell apart",
-                 "broke", "broken", "material", "fabric", "stitching", "works perfectly", "stopped working"],
-     "exclude": ["broken promise", "broken promises"]},
-    {"key": "returns_refunds", "label": "returns and refunds",
-     "phrases": ["return", "returns", "returned", "returning", "refund", "refunds", "refunded", "exchange",
-                 "money back", "store credit", "chargeback"],
-     "exclude": ["in return", "return visit", "will return", "would return", "return customer", "returning customer",
-                 "return trip"]},
-    {"key": "wait_time", "label": "wait time",
-     "phrases": ["queue", "queues", "queuing", "on hold", "line up"],
-     "patterns": [r"\bwait(?:ed|ing|s)?\b", r"\b\d+\s*(?:min(?:ute)?s?|hours?|hrs?)\b(?=.{0,30}\b(?:wait|hold|queue|line))"],
-     "exclude": ["can't wait", "cannot wait", "can not wait", "couldn't wait", "worth the wait", "wait staff"]},
-]})
+# The themes a workspace starts with, until someone saves its own (text/codebooks.py keeps the versions).
+DEFAULT_CODEBOOK_YAML = resources.files("voxpop.text").joinpath("default_codebook.yaml").read_text(encoding="utf-8")
+DEFAULT_CODEBOOK = codebook_from_yaml(DEFAULT_CODEBOOK_YAML)

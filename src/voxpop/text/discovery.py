@@ -31,6 +31,16 @@ class ThemeProposal:
         return {"key": key, "label": label or key.replace("_", " "), "phrases": list(self.terms)}
 
 
+def distinct_examples(comments: Sequence[str], ranked, examples: int) -> tuple[str, ...]:
+    """The first `examples` different comments in ranked order: the same stock phrase three times shows nothing."""
+    found: dict[str, None] = {}
+    for index in ranked:
+        found.setdefault(comments[index].strip(), None)
+        if len(found) == examples:
+            break
+    return tuple(found)
+
+
 def tfidf(comments: Sequence[str]):
     """TF-IDF weights of comments' words and word pairs and the vocabulary, or None when no term is left."""
     # min_df=2 drops one-off words (and most typos and names); max_df=0.5 drops words every comment uses.
@@ -71,10 +81,10 @@ def propose_themes(
         members = np.flatnonzero((best == component) & described)
         if members.size == 0:
             continue
-        typical = members[np.argsort(-comment_weights[members, component], kind="stable")][:examples]
+        typical = members[np.argsort(-comment_weights[members, component], kind="stable")]
         top = np.argsort(-term_weights, kind="stable")[:terms]
         proposals.append(ThemeProposal(tuple(vocabulary[top]), int(members.size),
-                                       tuple(comments[index] for index in typical)))
+                                       distinct_examples(comments, typical, examples)))
     return sorted(proposals, key=lambda proposal: -proposal.size)
 
 
@@ -100,7 +110,7 @@ def cluster_themes(
         top = [index for index in np.argsort(-distinctive, kind="stable")[:terms] if distinctive[index] > 0]
         if not top:
             continue
-        typical = members[np.argsort(-(vectors[members] @ centre), kind="stable")][:examples]
+        typical = members[np.argsort(-(vectors[members] @ centre), kind="stable")]
         proposals.append(ThemeProposal(tuple(vocabulary[top]), int(members.size),
-                                       tuple(comments[index] for index in typical)))
+                                       distinct_examples(comments, typical, examples)))
     return sorted(proposals, key=lambda proposal: -proposal.size)

@@ -7,7 +7,7 @@ import threading
 from collections.abc import Callable
 
 from voxpop.store.database import Database
-from voxpop.text.service import analyse_pending, forget_originals
+from voxpop.text.service import analyse_pending, forget_originals, retag_outdated
 
 log = logging.getLogger("voxpop.text")
 # New answers are found above the highest id already seen. On PostgreSQL a transaction holding a lower id can
@@ -18,7 +18,8 @@ STOP_TIMEOUT = 30  # seconds to wait for the batch under way when the server sto
 
 def catch_up(db: Database, *, keep_original: bool, after_id: int = 0, should_stop: Callable[[], bool] = lambda: False,
              on_batch: Callable[[int], None] | None = None) -> int:
-    """Analyse pending comments, batch after batch, until none is left; returns the highest new answer id seen."""
+    """Analyse pending comments, batch after batch, until none is left, then re-tag those an older codebook
+    version tagged; returns the highest new answer id seen."""
     while not should_stop():
         batch = analyse_pending(db, keep_original=keep_original, after_id=after_id)
         if batch.found == 0:
@@ -26,6 +27,12 @@ def catch_up(db: Database, *, keep_original: bool, after_id: int = 0, should_sto
         after_id = max(after_id, batch.last_new_id or 0)
         if on_batch is not None:
             on_batch(batch.found)
+    while not should_stop():
+        retagged = retag_outdated(db)
+        if retagged == 0:
+            break
+        if on_batch is not None:
+            on_batch(retagged)
     return after_id
 
 

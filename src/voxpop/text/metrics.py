@@ -34,8 +34,9 @@ from voxpop.text.models import CommentAnalysis, CommentTheme
 CUTS = NpsCuts()
 
 
-def effective_themes():
-    """(answer_id, theme) of every theme on a comment after people's corrections."""
+def effective_themes(keys: list[str] | None = None):
+    """(answer_id, theme) of every theme on a comment after people's corrections, of the given theme keys only
+    (a theme taken out of the codebook keeps the corrections people made, but is no longer reported)."""
     correction = aliased(CommentTheme)
     removed = exists().where(correction.answer_id == CommentTheme.answer_id, correction.theme == CommentTheme.theme,
                              correction.source == "correction", correction.removed.is_(True))
@@ -43,7 +44,16 @@ def effective_themes():
         CommentTheme.source == "codebook", CommentTheme.removed == false(), ~removed)
     added = select(CommentTheme.answer_id, CommentTheme.theme).where(
         CommentTheme.source == "correction", CommentTheme.removed == false())
+    if keys is not None:
+        tagged, added = tagged.where(CommentTheme.theme.in_(keys)), added.where(CommentTheme.theme.in_(keys))
     return union(tagged, added).subquery("themes")
+
+
+def codebook_keys(connection: Connection) -> list[str]:
+    """The theme keys of the codebook in use."""
+    from voxpop.text.codebooks import current_codebook
+
+    return current_codebook(connection).codebook.keys()
 
 
 def _in_survey(statement, survey: str | None):
@@ -55,8 +65,9 @@ def _in_survey(statement, survey: str | None):
 def theme_metrics(connection: Connection, *, survey: str | None = None, min_base: int = 30,
                   confidence: float = 0.95) -> dict[str, Any]:
     """Per theme: its share of analysed comments (Wilson), mean sentiment (t), and the NPS of the responses
-    that mention it against the rest (trinomial z, Rocks 2016), most frequent theme first."""
-    themes = effective_themes()
+    that mention it against the rest (trinomial z, Rocks 2016), and its monthly share; most frequent first."""
+    keys = codebook_keys(connection)
+    themes = effective_themes(keys)
     comments = _in_survey(select(func.count()).select_from(CommentAnalysis)
                           .join(Answer, Answer.id == CommentAnalysis.answer_id)
                           .join(Response, Response.id == Answer.response_id), survey)
@@ -108,32 +119,45 @@ def theme_metrics(connection: Connection, *, survey: str | None = None, min_base
         except ValueError:  # nobody, or everybody, who gave an NPS mentions it
             row["nps_difference"] = None
         rows.append(row)
-    return {"survey": survey, "analysed_comments": analysed, "themes": rows, "pareto": pareto(rows),
-            "emerging": emerging_themes(connection, survey=survey),
-            "codebook_accuracy": codebook_accuracy(connection),
+    periods, totals_by_month, counted = monthly_counts(connection, survey=survey, keys=keys)
+    for row in rows:
+        by_month = counted.get(row["theme"], {})
+        row["monthly_share"] = [round(100 * by_month.get(period, 0) / totals_by_month[period], 2)
+                                for period in periods]
+    return {"survey": survey, "analysed_comments": analysed, "months": periods, "themes": rows,
+            "pareto": pareto(rows),
+            "emerging": emerging_themes(connection, survey=survey, counts=(periods, totals_by_month, counted)),
+            "codebook_accuracy": codebook_accuracy(connection, keys=keys),
             "note": "a theme counts when the codebook tagged it and nobody removed it, or a person added it; "
                     "NPS groups use the standard cuts (detractors up to 6, promoters from 9)"}
 
 
 
 
-def emerging_themes(connection: Connection, *, survey: str | None = None, min_periods: int = 6,
-                    recent: int = 2) -> list[dict[str, Any]]:
-    """Themes whose monthly share of comments rises beyond its control limits: a p-chart per theme (Laney's
-    p′ when the months vary more than binomially), read with Nelson's rules; a theme is emerging when an
-    upward signal ends in the last `recent` months (UTC months)."""
+def monthly_counts(connection: Connection, *, survey: str | None = None, keys: list[str] | None = None
+                   ) -> tuple[list[str], dict[str, int], dict[str, dict[str, int]]]:
+    """The months with analysed comments (UTC, oldest first), the analysed comments per month, and per theme the
+    comments that mention it per month."""
     month = month_start(Response.submitted_at, connection.dialect.name).label("month")  # UTC months
     base = (select(month, func.count()).select_from(CommentAnalysis)
             .join(Answer, Answer.id == CommentAnalysis.answer_id).join(Response, Response.id == Answer.response_id))
     totals = dict(connection.execute(_in_survey(base, survey).group_by(month)).all())
-    themes = effective_themes()
+    themes = effective_themes(codebook_keys(connection) if keys is None else keys)
     counted: dict[str, dict[str, int]] = {}
     for theme, period, count in connection.execute(_in_survey(
             select(themes.c.theme, month, func.count(distinct(themes.c.answer_id))).select_from(themes)
             .join(Answer, Answer.id == themes.c.answer_id).join(Response, Response.id == Answer.response_id),
             survey).group_by(themes.c.theme, month)):
         counted.setdefault(theme, {})[period] = count
-    periods = sorted(totals)
+    return sorted(totals), totals, counted
+
+
+def emerging_themes(connection: Connection, *, survey: str | None = None, min_periods: int = 6,
+                    recent: int = 2, counts=None) -> list[dict[str, Any]]:
+    """Themes whose monthly share of comments rises beyond its control limits: a p-chart per theme (Laney's
+    p′ when the months vary more than binomially), read with Nelson's rules; a theme is emerging when an
+    upward signal ends in the last `recent` months (UTC months). `counts` are monthly_counts already read."""
+    periods, totals, counted = counts or monthly_counts(connection, survey=survey)
     if len(periods) < min_periods:
         return []
     found = []
@@ -154,19 +178,20 @@ def emerging_themes(connection: Connection, *, survey: str | None = None, min_pe
     return found
 
 
-def codebook_accuracy(connection: Connection) -> list[dict[str, Any]]:
+def codebook_accuracy(connection: Connection, *, keys: list[str] | None = None) -> list[dict[str, Any]]:
     """Per theme: the codebook's tags against the corrected themes of every comment a person corrected
     (precision, recall, F1 and Cohen's κ); empty until someone corrects a comment."""
     from voxpop.text.evaluation import evaluate_themes
 
+    keys = codebook_keys(connection) if keys is None else keys
     reviewed = select(CommentTheme.answer_id).where(CommentTheme.source == "correction").distinct().subquery()
     machine: dict[int, set[str]] = {}
     for answer_id, theme in connection.execute(
             select(CommentTheme.answer_id, CommentTheme.theme)
             .join(reviewed, reviewed.c.answer_id == CommentTheme.answer_id)
-            .where(CommentTheme.source == "codebook", CommentTheme.removed == false())):
+            .where(CommentTheme.source == "codebook", CommentTheme.removed == false(), CommentTheme.theme.in_(keys))):
         machine.setdefault(answer_id, set()).add(theme)
-    themes = effective_themes()
+    themes = effective_themes(keys)
     human: dict[int, set[str]] = {}
     for answer_id, theme in connection.execute(
             select(themes.c.answer_id, themes.c.theme).join(reviewed, reviewed.c.answer_id == themes.c.answer_id)):

@@ -43,6 +43,8 @@ class CommentAnalysis(Base):
     analysed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Analyses older than the running pipeline are redone by the worker and by `voxpop text backfill`.
     pipeline_version: Mapped[int] = mapped_column(Integer, index=True)
+    # The codebook version that tagged the themes (0: the built-in one); older ones are re-tagged.
+    codebook_version: Mapped[int] = mapped_column(Integer, index=True, default=0, server_default="0")
 
 
 class CommentTheme(Base):
@@ -64,3 +66,19 @@ class CommentTheme(Base):
     removed: Mapped[bool] = mapped_column(Boolean, default=False)  # a correction saying the theme is not there
     corrected_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     corrected_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class CodebookVersion(Base):
+    """One saved version of the workspace's codebook, as the YAML people wrote; the highest version is in use.
+
+    Versions are never edited or deleted, so every tag can be traced to the definition that made it and an
+    earlier codebook can be brought back by saving it again. With no version saved the built-in codebook
+    (version 0) is in use."""
+
+    __tablename__ = "codebook_versions"
+
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    definition: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(String(500), default="")
+    saved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    saved_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -95,11 +95,13 @@ class Verbatim:
 def parse_filters(*, survey: str | None = None, theme: str | None = None, sentiment: str | None = None,
                   nps: str | None = None, score_min: str | None = None, score_max: str | None = None,
                   attributes: list[str] | None = None, since: str | None = None, until: str | None = None,
-                  search: str | None = None) -> CommentFilters:
-    """Filters from query-string values, as a form sends them (an empty field means no filter)."""
+                  search: str | None = None, themes: list[str] | None = None) -> CommentFilters:
+    """Filters from query-string values, as a form sends them (an empty field means no filter); `themes` are the
+    keys of the codebook in use (default: the built-in one)."""
     theme, sentiment, nps = _blank(theme), _blank(sentiment), _blank(nps)
-    if theme is not None and theme not in DEFAULT_CODEBOOK.keys():
-        raise FilterError(f"there is no theme {theme!r}; choose one of {', '.join(DEFAULT_CODEBOOK.keys())}")
+    themes = DEFAULT_CODEBOOK.keys() if themes is None else themes
+    if theme is not None and theme not in themes:
+        raise FilterError(f"there is no theme {theme!r}; choose one of {', '.join(themes)}")
     if sentiment is not None and sentiment not in SENTIMENTS:
         raise FilterError(f"sentiment must be one of {', '.join(SENTIMENTS)}, not {sentiment!r}")
     if nps is not None and nps not in NPS_GROUPS:
@@ -215,9 +217,25 @@ def _conditions(filters: CommentFilters, zone: str) -> list:
     if filters.until:
         conditions.append(Response.submitted_at < datetime.combine(filters.until + timedelta(days=1), time(), local))
     if filters.search:
-        # A case-insensitive substring match (ILIKE on PostgreSQL, LIKE on SQLite), not a ranked full-text search.
-        conditions.append(CommentAnalysis.text.ilike(f"%{_escape_like(filters.search)}%", escape="\\"))
+        # Case-insensitive substring matches (ILIKE on PostgreSQL, LIKE on SQLite), not a ranked full-text search.
+        wanted, unwanted = search_terms(filters.search)
+        conditions += [CommentAnalysis.text.ilike(f"%{_escape_like(term)}%", escape="\\") for term in wanted]
+        conditions += [~CommentAnalysis.text.ilike(f"%{_escape_like(term)}%", escape="\\") for term in unwanted]
     return conditions
+
+
+SEARCH_TERM = re.compile(r'(-?)"([^"]*)"|(-?)(\S+)')
+
+
+def search_terms(search: str) -> tuple[list[str], list[str]]:
+    """The words and "quoted phrases" a comment must contain, and the -excluded ones, as a search box reads them:
+    `late -"no problem" parcel` wants late and parcel, in any order, and not the phrase."""
+    wanted, unwanted = [], []
+    for phrase_minus, phrase, word_minus, word in SEARCH_TERM.findall(search):
+        term = (phrase or word).strip()
+        if term and term != "-":
+            (unwanted if (phrase_minus or word_minus) else wanted).append(term)
+    return wanted, unwanted
 
 
 def _escape_like(text: str) -> str:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from voxpop.accounts import service as accounts
 from voxpop.accounts.models import User
 from voxpop.collection.models import Answer
-from voxpop.text.codebook import DEFAULT_CODEBOOK
+from voxpop.text.codebooks import current_codebook
 from voxpop.text.models import CommentAnalysis
 from voxpop.text.service import correct_theme
 from voxpop.text.verbatims import (
@@ -74,8 +74,9 @@ def comment_query(
     attribute: Annotated[list[str] | None, Query(description="name=value, e.g. channel=web; repeat to require several.")] = None,
     since: Annotated[str | None, Query(max_length=32, description="First day, YYYY-MM-DD, in the workspace's time zone.")] = None,
     until: Annotated[str | None, Query(max_length=32, description="Last day (included), YYYY-MM-DD.")] = None,
-    q: Annotated[str | None, Query(max_length=1000, description="Words the redacted text contains (case-insensitive "
-                                                                 "substring match, not ranked full-text search).")] = None,
+    q: Annotated[str | None, Query(max_length=1000, description="Words the redacted text contains, in any order; "
+                                                                 "\"a phrase\"; -word or -\"a phrase\" excludes "
+                                                                 "(case-insensitive substrings, not ranked).")] = None,
     cursor: Annotated[str | None, Query(max_length=64, description="next_cursor of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Comments per page.")] = PAGE_SIZE,
 ) -> CommentQuery:
@@ -88,11 +89,12 @@ Comments = Annotated[CommentQuery, Depends(comment_query)]
 
 def _page(db, settings, query: CommentQuery) -> tuple[list[Verbatim], str | None]:
     """One page of verbatims and the next page's cursor; a bad filter raises FilterError."""
-    filters = parse_filters(survey=query.survey, theme=query.theme, sentiment=query.sentiment, nps=query.nps,
-                            score_min=query.score_min, score_max=query.score_max, attributes=query.attribute,
-                            since=query.since, until=query.until, search=query.q)
-    after = parse_cursor(query.cursor)
     with db.read_connection() as connection:
+        filters = parse_filters(survey=query.survey, theme=query.theme, sentiment=query.sentiment, nps=query.nps,
+                                score_min=query.score_min, score_max=query.score_max, attributes=query.attribute,
+                                since=query.since, until=query.until, search=query.q,
+                                themes=current_codebook(connection).codebook.keys())
+        after = parse_cursor(query.cursor)
         verbatims, following = find_verbatims(connection, filters, zone=settings.timezone, after=after,
                                               limit=query.limit)
     return verbatims, following.encode() if following else None
@@ -122,13 +124,15 @@ def comments_page(request: Request, user: CurrentUser, db: DbDep, settings: Sett
         verbatims, following = _page(db, settings, query)
     except FilterError as exc:
         error = str(exc)
+    with db.read_connection() as connection:
+        themes = current_codebook(connection).codebook.keys()
     shown = {name: getattr(query, name) or "" for name in FILTER_NAMES}
     kept = [(name, value) for name, value in shown.items() if value] + [("attribute", a) for a in query.attribute]
     next_url = f"/comments?{urlencode(kept + [('cursor', following)])}" if following else None
     return templates.TemplateResponse(request, "comments.html", {
         "user": user, "csrf_token": csrf_token(request), "verbatims": verbatims, "next_url": next_url, "error": error,
         "form": shown | {"attribute": "; ".join(query.attribute)}, "attributes": query.attribute,
-        "themes": DEFAULT_CODEBOOK.keys(), "sentiments": SENTIMENTS, "nps_groups": list(NPS_GROUPS),
+        "themes": themes, "sentiments": SENTIMENTS, "nps_groups": list(NPS_GROUPS),
         "timezone": settings.timezone, "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
         "can_see_originals": user.role == "admin" and settings.keep_original_comments,
         "can_correct": user.role in THEME_EDITORS,
@@ -195,8 +199,10 @@ class RefusedCorrection(ValueError):
 
 
 def _correct(request: Request, db, settings, user: User, answer_id: int, theme: str, present: bool) -> None:
-    if theme not in DEFAULT_CODEBOOK.keys():
-        raise RefusedCorrection(f"there is no theme {theme!r}; choose one of {', '.join(DEFAULT_CODEBOOK.keys())}")
+    with db.read_connection() as connection:
+        themes = current_codebook(connection).codebook.keys()
+    if theme not in themes:
+        raise RefusedCorrection(f"there is no theme {theme!r} in the codebook; choose one of {', '.join(themes)}")
     with db.write() as db_session:
         if db_session.get(Answer, answer_id) is None:
             raise RefusedCorrection(f"there is no comment {answer_id}; it may have been deleted")
@@ -264,4 +270,6 @@ def themes_page(request: Request, user: CurrentUser, db: DbDep, settings: Settin
                                               f"({row['cumulative_share']}% cumulative)")]) for row in ranked])
     return templates.TemplateResponse(request, "themes.html", {
         "user": user, "csrf_token": csrf_token(request), "result": result, "pareto_chart": drawn,
+        "trends": {row["theme"]: charts.sparkline(row["monthly_share"]) for row in result["themes"]},
+        "spark_size": (charts.SPARK_WIDTH, charts.SPARK_HEIGHT),
         "chart_size": (charts.WIDTH, charts.HEIGHT), "survey": survey or ""})

@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.dashboard.views import router as dashboard_router
     from voxpop.imports.views import router as imports_router
     from voxpop.surveys.views import router as surveys_router
+    from voxpop.text.codebook_views import router as codebook_router
     from voxpop.text.views import router as text_router
 
     app.include_router(accounts_router)
@@ -143,6 +144,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(imports_router)
     app.include_router(surveys_router)
     app.include_router(text_router)
+    app.include_router(codebook_router)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)

@@ -90,3 +90,16 @@ def curve(points: list[tuple[float, float]], *, x_unit: str = "%", y_unit: str =
     line = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in points)
     return Chart(line=line, y_ticks=_ticks(low, high, y, y_unit),
                  x_ticks=tuple((x(value), f"{value:.0f}{x_unit}") for value in range(0, 101, 20)))
+
+
+SPARK_WIDTH, SPARK_HEIGHT = 120, 28
+
+
+def sparkline(values: list[float]) -> str:
+    """Polyline points of a word-sized trend (Tufte): from zero to the series' own highest value."""
+    if len(values) < 2:
+        return ""
+    high = max(values) or 1.0
+    step = (SPARK_WIDTH - 4) / (len(values) - 1)
+    return " ".join(f"{2 + index * step:.1f},{SPARK_HEIGHT - 2 - value / high * (SPARK_HEIGHT - 4):.1f}"
+                    for index, value in enumerate(values))

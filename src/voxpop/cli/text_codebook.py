@@ -1,0 +1,77 @@
+"""`voxpop text codebook`: the workspace's codebook from the command line, so it can live in version control."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from voxpop.cli import _database, fail, get_settings, out
+from voxpop.cli.text import text_app
+
+codebook_app = typer.Typer(help="The workspace's codebook: show it, save a new version, list the versions.",
+                           no_args_is_help=True)
+text_app.add_typer(codebook_app, name="codebook")
+
+
+@codebook_app.command("show")
+def show_command() -> None:
+    """Print the codebook in use as YAML (redirect it to a file to edit it)."""
+    from voxpop.text.codebooks import current_codebook
+
+    db = _database(get_settings())
+    try:
+        with db.read_connection() as connection:
+            stored = current_codebook(connection)
+    finally:
+        db.dispose()
+    out.print(stored.definition, end="", markup=False, highlight=False, soft_wrap=True)
+
+
+@codebook_app.command("set")
+def set_command(
+    file: Annotated[Path, typer.Argument(help="The codebook as a UTF-8 YAML file.")],
+    note: Annotated[str, typer.Option(help="What changed and why, kept with the version.")] = "",
+) -> None:
+    """Save FILE as the next codebook version; comments are re-tagged by the server's worker or by
+    `voxpop text backfill`."""
+    from voxpop.accounts.service import audit
+    from voxpop.text.codebook import CodebookError
+    from voxpop.text.codebooks import current_version, save_codebook
+
+    try:
+        definition = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"cannot read the codebook {file}: {exc}; give a UTF-8 YAML file")
+    db = _database(get_settings())
+    try:
+        with db.write() as db_session:
+            base = current_version(db_session.connection())
+            version = save_codebook(db_session, definition, base_version=base, note=note)
+            audit(db_session=db_session, actor=None, action="codebook.save", target=str(version), via="cli",
+                  note=note[:500])
+    except CodebookError as exc:
+        fail(f"{file.name}: {exc}")
+    finally:
+        db.dispose()
+    out.print(f"saved codebook version {version}; run `voxpop text backfill` to re-tag the comments now "
+              "(the server's worker does it in the background)", highlight=False)
+
+
+@codebook_app.command("history")
+def history_command() -> None:
+    """List the saved versions, newest first."""
+    from voxpop.text.codebooks import codebook_history
+
+    db = _database(get_settings())
+    try:
+        with db.read_connection() as connection:
+            history = codebook_history(connection)
+    finally:
+        db.dispose()
+    if not history:
+        out.print("no version saved: the built-in codebook (version 0) is in use", highlight=False)
+    for entry in history:
+        out.print(f"{entry['version']:>4}  {entry['saved_at']:%Y-%m-%d %H:%M}  {entry['saved_by'] or 'cli'}  "
+                  f"{entry['note']}", markup=False, highlight=False)

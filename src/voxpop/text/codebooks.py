@@ -1,0 +1,152 @@
+"""The workspace's codebook: its saved versions, the one in use, and saving a new one.
+
+A save never edits a version: it adds the next one, after checking that the YAML compiles and that nobody saved
+since the editor was opened (otherwise one person's edit would silently undo another's). Comments tagged by an
+older version are re-tagged in the background (text/service.py: retag_outdated).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+
+from sqlalchemy import Connection, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from voxpop.text.codebook import (
+    DEFAULT_CODEBOOK_YAML,
+    Codebook,
+    CodebookError,
+    codebook_from_yaml,
+)
+from voxpop.text.models import CodebookVersion, CommentAnalysis
+
+BUILT_IN = 0  # the version number of the shipped codebook, in use until a workspace saves its own
+
+
+class CodebookConflict(CodebookError):
+    """Someone saved a newer version since the editor was opened."""
+
+
+@dataclass(frozen=True)
+class StoredCodebook:
+    """A codebook version: its number, the YAML as written, and the compiled codebook."""
+
+    version: int
+    definition: str
+    codebook: Codebook
+    note: str = ""
+    saved_by: str | None = None
+    saved_at: datetime | None = None
+
+
+@lru_cache(maxsize=8)
+def _compiled(version: int, definition: str) -> Codebook:
+    # Keyed by version and text, so the worker compiles each version once, not once per batch.
+    return codebook_from_yaml(definition)
+
+
+def current_version(connection: Connection) -> int:
+    """The number of the codebook version in use."""
+    return connection.scalar(select(func.max(CodebookVersion.version))) or BUILT_IN
+
+
+def current_codebook(connection: Connection) -> StoredCodebook:
+    """The codebook in use: the highest saved version, else the built-in one."""
+    from voxpop.accounts.models import User
+
+    row = connection.execute(
+        select(CodebookVersion.version, CodebookVersion.definition, CodebookVersion.note, User.email,
+               CodebookVersion.saved_at)
+        .outerjoin(User, User.id == CodebookVersion.saved_by)
+        .order_by(CodebookVersion.version.desc()).limit(1)).first()
+    if row is None:
+        return StoredCodebook(BUILT_IN, DEFAULT_CODEBOOK_YAML, _compiled(BUILT_IN, DEFAULT_CODEBOOK_YAML),
+                              "the built-in codebook")
+    return StoredCodebook(row.version, row.definition, _compiled(row.version, row.definition), row.note, row.email,
+                          row.saved_at)
+
+
+def codebook_history(connection: Connection, *, limit: int = 50) -> list[dict]:
+    """The saved versions, newest first: number, note, who saved it and when."""
+    from voxpop.accounts.models import User
+
+    return [row._asdict() for row in connection.execute(
+        select(CodebookVersion.version, CodebookVersion.note, User.email.label("saved_by"), CodebookVersion.saved_at)
+        .outerjoin(User, User.id == CodebookVersion.saved_by)
+        .order_by(CodebookVersion.version.desc()).limit(limit))]
+
+
+def save_codebook(db_session: Session, definition: str, *, base_version: int, note: str = "",
+                  user_id: int | None = None) -> int:
+    """Store the definition as the next version and return its number.
+
+    Raises CodebookError when it does not compile, and CodebookConflict when the version in use is no longer
+    base_version (someone else saved since the editor was opened)."""
+    codebook_from_yaml(definition)
+    latest = db_session.scalar(select(func.max(CodebookVersion.version))) or BUILT_IN
+    if latest != base_version:
+        raise CodebookConflict(f"version {latest} was saved after you opened version {base_version}; your text is "
+                               f"kept below: copy it, reload the codebook and apply your change to version {latest}")
+    if latest != BUILT_IN and definition == db_session.get(CodebookVersion, latest).definition:
+        raise CodebookError(f"nothing changed since version {latest}, so no version was saved")
+    version = latest + 1
+    db_session.add(CodebookVersion(version=version, definition=definition, note=note.strip()[:500],
+                                   saved_by=user_id))
+    try:
+        db_session.flush()
+    except IntegrityError:  # two saves of the same base at once on PostgreSQL: the primary key lets one win
+        raise CodebookConflict(f"someone saved version {version} at the same moment; reload the codebook and "
+                               "apply your change again") from None
+    return version
+
+
+# A preview tags this many of the latest analysed comments with both codebooks: a few tenths of a second.
+PREVIEW_SAMPLE = 2000
+# Discovery clusters this many of the latest comments no theme covers: NMF on them takes about a second.
+DISCOVERY_SAMPLE = 3000
+
+
+def preview_codebook(connection: Connection, draft: Codebook, *, sample: int = PREVIEW_SAMPLE) -> dict:
+    """What the draft would change: per theme, how many of the latest analysed comments the codebook in use and
+    the draft tag, and how many comments' themes would change."""
+    from voxpop.text.codebook import tag_comment
+
+    in_use = current_codebook(connection).codebook
+    texts = connection.scalars(select(CommentAnalysis.text).order_by(CommentAnalysis.answer_id.desc())
+                               .limit(sample)).all()
+    now: dict[str, int] = {}
+    then: dict[str, int] = {}
+    changed = 0
+    for text in texts:
+        before = {tag.theme for tag in tag_comment(in_use, text)}
+        after = {tag.theme for tag in tag_comment(draft, text)}
+        changed += before != after
+        for theme in before:
+            now[theme] = now.get(theme, 0) + 1
+        for theme in after:
+            then[theme] = then.get(theme, 0) + 1
+    keys = draft.keys() + [key for key in in_use.keys() if key not in set(draft.keys())]
+    return {"comments": len(texts), "changed": changed,
+            "themes": [{"theme": key, "in_use": now.get(key, 0), "draft": then.get(key, 0),
+                        "status": "new" if key not in in_use.keys() else
+                        "removed" if key not in draft.keys() else ""} for key in keys]}
+
+
+def untagged_comments(connection: Connection, *, sample: int = DISCOVERY_SAMPLE) -> list[str]:
+    """The latest analysed comments, redacted, that no theme covers after corrections: discovery's input.
+
+    Only those in English or too short to tell, since the discovery's stop words are English."""
+    from sqlalchemy import or_
+
+    from voxpop.text.metrics import effective_themes
+
+    themes = effective_themes(current_codebook(connection).codebook.keys())
+    covered = select(themes.c.answer_id)
+    return list(connection.scalars(
+        select(CommentAnalysis.text)
+        .where(CommentAnalysis.answer_id.not_in(covered), func.length(CommentAnalysis.text) > 0,
+               or_(CommentAnalysis.language == "en", CommentAnalysis.language.is_(None)))
+        .order_by(CommentAnalysis.answer_id.desc()).limit(sample)))

@@ -124,6 +124,8 @@ def test_a_bad_codebook_is_refused_with_a_sentence(definition, message):
     ("themes:\n- parking\n", "must be a mapping"),
     ("themes:\n- key: parking\n  patterns: ['(unclosed']\n", "invalid pattern"),
     ("themes:\n- key: a\n  phrases: [x]\n  children: a\n", "children must be a list"),
+    ("themes:\n- key: a\n  patterns: ['(?:\\w+\\s?)*x']\n", "repeats a group that itself repeats"),
+    ("themes:\n- key: a\n  phrases: [x]\n  exclude_patterns: ['(a+)+b']\n", "repeats a group that itself repeats"),
 ])
 def test_a_codebook_that_cannot_be_used_is_refused_with_a_sentence(text, says):
     with pytest.raises(CodebookError, match=re.escape(says)):

@@ -19,6 +19,9 @@ from importlib import resources
 import yaml
 
 KEY = re.compile(r"^[a-z0-9_]+$")
+# A group holding + or * that is itself repeated, like (a+)+ or (?:\w+\s?)*: Python's regular expressions
+# backtrack exponentially on such a pattern when a comment almost matches, and the worker would hang on it.
+NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*(?<!\\)[+*](?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,)")
 WORD = re.compile(r"\w+")
 
 
@@ -79,6 +82,9 @@ def matcher(phrases: list[str], patterns: list[str], where: str) -> re.Pattern[s
             re.compile(pattern)
         except re.error as error:
             raise CodebookError(f"{where} has an invalid pattern {pattern!r}: {error}") from None
+        if NESTED_REPEAT.search(pattern):
+            raise CodebookError(f"{where}: the pattern {pattern!r} repeats a group that itself repeats, like (a+)+; "
+                                "such a pattern can take minutes on one comment, so write it without the nesting")
         alternatives.append(f"(?:{pattern})")
     return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
 

@@ -23,6 +23,7 @@ from voxpop.text.codebook import (
 )
 from voxpop.text.codebooks import (
     CodebookConflict,
+    codebook_definition,
     codebook_history,
     current_codebook,
     preview_codebook,
@@ -79,8 +80,17 @@ def _save(request: Request, db, settings, user: User, definition: str, base_vers
 
 @router.get("/codebook", include_in_schema=False)
 def codebook_page(request: Request, user: CurrentUser, db: DbDep,
-                  saved: Annotated[int | None, Query(ge=0)] = None):
-    return _page(request, user, db, saved=saved)
+                  saved: Annotated[int | None, Query(ge=0)] = None,
+                  load: Annotated[int | None, Query(ge=0, description="An earlier version to edit")] = None):
+    """The codebook; `load=N` puts version N in the editor, to bring it back by saving it as the next version."""
+    if load is None:
+        return _page(request, user, db, saved=saved)
+    with db.read_connection() as connection:
+        earlier = codebook_definition(connection, load)
+    if earlier is None:
+        return _page(request, user, db, status=404, error=f"there is no codebook version {load}; pick one from "
+                                                           "the list of versions")
+    return _page(request, user, db, draft=earlier, note=f"back to version {load}")
 
 
 @router.post("/codebook", include_in_schema=False, dependencies=[Depends(verify_csrf)])

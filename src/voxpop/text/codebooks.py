@@ -79,6 +79,13 @@ def codebook_history(connection: Connection, *, limit: int = 50) -> list[dict]:
         .order_by(CodebookVersion.version.desc()).limit(limit))]
 
 
+def codebook_definition(connection: Connection, version: int) -> str | None:
+    """The YAML of one version (0: the built-in codebook), or None when there is no such version."""
+    if version == BUILT_IN:
+        return DEFAULT_CODEBOOK_YAML
+    return connection.scalar(select(CodebookVersion.definition).where(CodebookVersion.version == version))
+
+
 def save_codebook(db_session: Session, definition: str, *, base_version: int, note: str = "",
                   user_id: int | None = None) -> int:
     """Store the definition as the next version and return its number.

@@ -6,7 +6,8 @@ them blank, some with commas, quotes and line breaks), and two embedded-data att
 
 Runners, each on the same file, in one process (voxpop first, so the peak memory it reports is its own):
   voxpop         `import_responses` end to end: detect the format and mapping, stream, validate every cell,
-                 store responses, answers and attributes, keep the rollups, all in one transaction
+                 store responses, answers and attributes, keep the rollups, all in one transaction (a file
+                 this big is parsed in a worker process while this one writes: its memory is not in the peak)
   pandas         pandas.read_csv of the file (three header rows; no validation, no store)
   duckdb         DuckDB's read_csv into a table of an in-memory database (no validation)
 Aim (issue 4): at least 50,000 rows/s into the store on 2 cores.

@@ -175,3 +175,32 @@ def test_a_failed_import_gives_its_connection_back_with_the_default_cache(db, tm
     if db.url.get_backend_name() == "sqlite":
         with db.write_connection() as connection:
             assert connection.exec_driver_sql("PRAGMA cache_size").scalar() == -2000
+
+
+def test_a_big_file_parsed_in_a_worker_process_is_stored_the_same_way(db, tmp_path, monkeypatch):
+    from voxpop.imports import batches
+
+    in_process = counts_after_import(db, tmp_path / "in-process.csv", survey_key="in-process")
+    monkeypatch.setattr(batches, "WORKER_MIN_BYTES", 0)  # what a file of millions of rows gets
+    rejects = io.StringIO()
+    path = qualtrics(tmp_path / "worker.csv", ROWS[:10] + [row(99, nps=11)] + ROWS[10:])
+    summary = run(db, path, survey_key="worker", rejects=rejects)
+    assert (summary.rows, summary.new, summary.rejected, len(summary.samples)) == (41, 40, 1, 5)
+    assert [r["row"] for r in csv.DictReader(io.StringIO(rejects.getvalue()))] == ["14"]
+    stored = counts(db)  # the same rows as the in-process import of the same responses, once more
+    assert all(stored[name] == 2 * in_process[name] for name in ("responses", "answers", "attributes", "rollups"))
+    assert run(db, path, survey_key="worker", rejects=io.StringIO()).present == 40
+    before = counts(db)
+    with pytest.raises(RowRejected, match="row 14"):
+        run(db, path, survey_key="worker")
+    assert counts(db) == before
+    with db.read_connection() as connection:
+        incremental = sorted(map(repr, survey_estimates(connection, min_base=5, attribute="segment")))
+    rebuild_store(db, zone="UTC")
+    with db.read_connection() as connection:
+        assert sorted(map(repr, survey_estimates(connection, min_base=5, attribute="segment"))) == incremental
+
+
+def counts_after_import(db, path, **options):
+    run(db, qualtrics(path, ROWS), **options)
+    return counts(db)

@@ -10,25 +10,23 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TextIO
 
 from sqlalchemy import Connection, select
 
-from voxpop.collection.answers import storable
 from voxpop.collection.models import Response
+from voxpop.imports.batches import Plan, ResponseBatch, parsed_batches
 from voxpop.imports.formats import Export, ImportFileError
 from voxpop.imports.mapping import ColumnMapping, Mapping
-from voxpop.imports.rows import ParsedResponse, RowError, reader
-from voxpop.imports.writer import KEY_PREFIX, Target, bulk_cache, store_batch
+from voxpop.imports.rows import RowError
+from voxpop.imports.writer import Target, bulk_cache, store_batch
 from voxpop.surveys import service as surveys
 from voxpop.surveys.schemas import RESERVED_ATTRIBUTES, SurveyDefinition
 
-BATCH = 2000  # rows per round trip: large enough to amortise statements, small enough to bound memory
 QUESTION_ROLES = {"nps", "csat", "ces", "rating", "text", "choice", "multi_choice", "yes_no"}
 KIND_OF_ROLE = {"choice": "single_choice", "multi_choice": "multiple_choice", "yes_no": "single_choice"}
-LIMITS = {"attribute": 200, "customer": 200}  # the widths of the columns they are stored in
 
 
 class RowRejected(ImportFileError):
@@ -145,7 +143,6 @@ def import_responses(
     """Import every row, in one transaction. A bad row fails the whole import (RowRejected) unless `rejects`
     is given: then it is written there with its reason, and the valid rows are imported."""
     key = survey_key or survey_key_for(export)
-    convert = _checked(reader(mapping), mapping, max_text_length)
     rejected = csv.writer(rejects) if rejects is not None else None
     if rejected is not None:
         rejected.writerow(["row", "column", "value", "reason", *(column.header for column in export.columns)])
@@ -169,21 +166,22 @@ def import_responses(
         connection = db_session.connection()
         bulk_cache(connection, on=True)
         language = survey.default_language if survey is not None else "en"
-        target = Target(survey_id, version_id, {key: question[:3] for key, question in questions.items()}, language,
-                        zone) if survey_id is not None else None
-        keyed = any(column.role == "response_id" for column in mapping.columns)
+        target = Target(survey_id, version_id, {key: question[:3] for key, question in questions.items()},
+                        language) if survey_id is not None else None
+        plan = Plan(target.questions if target is not None else None, zone,
+                    type(connection.dialect) if not dry_run else None, max_text_length,
+                    keyed=any(column.role == "response_id" for column in mapping.columns), skip_invalid=rejected is not None)
         try:
-            for batch in _batches(export.rows(), convert, summary, rejected, repeats=None if keyed else {}):
-                if len(summary.samples) < 5:
-                    summary.samples += [_sample(parsed) for parsed in batch[:5 - len(summary.samples)]]
+            for batch in parsed_batches(export, mapping, plan):
+                _count(batch, summary, rejected)
                 if dry_run:
                     present = _present(connection, survey_id, batch)
                     summary.present += present
-                    summary.new += len(batch) - present
+                    summary.new += batch.responses - present
                 else:
                     added = store_batch(connection, batch, target)
                     summary.new += added
-                    summary.present += len(batch) - added
+                    summary.present += batch.responses - added
                 if progress is not None:
                     progress(summary.rows)
         finally:  # the pooled connection goes back with SQLite's default cache, even after a rejected row
@@ -193,64 +191,16 @@ def import_responses(
     return summary
 
 
-def _checked(convert, mapping: Mapping, max_text_length: int):
-    """The row converter, plus the limits of the store's columns, so no row fails inside an insert."""
-    headers = {column.key: column.header for column in mapping.columns}
-    limits = {column.key: max_text_length for column in mapping.columns if column.role in ("text", "choice", "multi_choice")}
-
-    def checked(row: int, cells: list[str | None]) -> ParsedResponse | RowError:
-        parsed = convert(row, cells)
-        if isinstance(parsed, RowError):
-            return parsed
-        for key, limit in limits.items():
-            value = parsed.answers.get(key)
-            for item in value if isinstance(value, list) else [value]:
-                if isinstance(item, str) and (len(item) > limit or not storable(item)):
-                    long = len(item) > limit
-                    return RowError(row, headers[key], item[:40] + ("…" if len(item) > 40 else ""),
-                                    f"at most {limit:,} characters" if long else "text without control characters",
-                                    f"is {len(item):,} characters long" if long else "holds control characters")
-        for name, value in (*parsed.attributes.items(), *parsed.customer.items()):
-            if len(value) > LIMITS["attribute"] or not storable(value):
-                return RowError(row, headers.get(name, name), value[:40], f"at most {LIMITS['attribute']} characters",
-                                "is too long to slice by" if len(value) > LIMITS["attribute"] else "holds control characters")
-        return parsed
-
-    return checked
-
-
-def _batches(rows: Iterator, convert, summary: ImportSummary, rejected,
-             repeats: dict[str, int] | None) -> Iterator[list[ParsedResponse]]:
-    """Converted rows in batches. Without response ids a row is keyed by its hash, and the k-th identical
-    row of a file by hash#k: two blank forms sent in the same second are two responses, and importing the
-    file again still finds each of them (`repeats` holds 16 hex digits per distinct row: ~100 bytes a row)."""
-    batch: list[ParsedResponse] = []
-    for row, cells in rows:
-        summary.rows += 1
-        parsed = convert(row, cells)
-        if repeats is not None and not isinstance(parsed, RowError):
-            seen = repeats.get(short := parsed.source_id[:16], 0) + 1
-            repeats[short] = seen
-            if seen > 1:
-                parsed.source_id += f"#{seen}"
-        if isinstance(parsed, RowError):
-            if rejected is None:
-                raise RowRejected(parsed)
-            summary.rejected += 1
-            rejected.writerow([parsed.row, parsed.column, parsed.value, f"{parsed.reason}; expected {parsed.expected}",
-                               *cells])
-            continue
-        batch.append(parsed)
-        if len(batch) >= BATCH:
-            yield batch
-            batch = []
-    if batch:
-        yield batch
-
-
-def _sample(parsed: ParsedResponse) -> dict[str, Any]:
-    return {"row": parsed.row, "source_id": parsed.source_id, "submitted_at": parsed.submitted_at.isoformat(),
-            "answers": parsed.answers, "attributes": parsed.attributes, "customer": parsed.customer}
+def _count(batch: ResponseBatch, summary: ImportSummary, rejected) -> None:
+    """Count a parsed batch into the summary and write its rejected rows; a bad row stops an all-or-nothing
+    import here, before anything of its batch is stored."""
+    summary.rows += batch.rows
+    if batch.failed is not None:
+        raise RowRejected(batch.failed)
+    summary.rejected += len(batch.rejected)
+    if batch.rejected:
+        rejected.writerows(batch.rejected)
+    summary.samples += batch.samples[:5 - len(summary.samples)]
 
 
 def _questions(connection: Connection, version_id: int) -> dict[str, tuple[int, str, int | None, int | None]]:
@@ -262,15 +212,12 @@ def _questions(connection: Connection, version_id: int) -> dict[str, tuple[int, 
     return {key: (question_id, kind, high, low) for key, question_id, kind, high, low in rows}
 
 
-def _present(connection: Connection, survey_id: int | None, batch: list[ParsedResponse]) -> int:
+def _present(connection: Connection, survey_id: int | None, batch: ResponseBatch) -> int:
     """How many of the batch's rows a real import would skip, for a dry run: keys already stored, and rows
     that repeat a key earlier in the batch."""
-    keys = [KEY_PREFIX + parsed.source_id for parsed in batch]
-    distinct = list(dict.fromkeys(keys))
     stored = 0
     if survey_id is not None:
-        for start in range(0, len(distinct), 500):
+        for start in range(0, len(batch.keys), 500):
             stored += len(connection.scalars(select(Response.idempotency_key).where(
-                Response.survey_id == survey_id, Response.idempotency_key.in_(distinct[start:start + 500]))).all())
-    return stored + len(keys) - len(distinct)
-
+                Response.survey_id == survey_id, Response.idempotency_key.in_(batch.keys[start:start + 500]))).all())
+    return stored + batch.responses - len(batch.keys)

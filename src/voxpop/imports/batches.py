@@ -1,0 +1,245 @@
+"""The parsing half of an import: file rows become validated responses, laid out column by column in batches
+that the writer stores with few Python steps per answer.
+
+A big file is parsed in a worker process while this process writes: parsing and storing each take about
+half of an import's time, and on two cores they then overlap (a thread would not: both halves hold the GIL).
+A batch crosses as plain lists of strings and numbers, whose pickling costs a few per cent of parsing them.
+"""
+
+from __future__ import annotations
+
+import pickle
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any, BinaryIO
+from zoneinfo import ZoneInfo
+
+from voxpop.collection.answers import storable
+from voxpop.imports.formats import Export, ImportFileError
+from voxpop.imports.mapping import Mapping
+from voxpop.imports.rows import ParsedResponse, RowError, reader
+from voxpop.store.ids import public_id
+from voxpop.surveys.schemas import SCORED_KINDS
+
+BATCH = 2000  # rows per round trip: large enough to amortise statements, small enough to bound memory
+KEY_PREFIX = "import:"  # idempotency keys of imported responses; live ones are form tokens or client keys
+LIMITS = {"attribute": 200, "customer": 200}  # the widths of the columns they are stored in
+WORKER_MIN_BYTES = 16 << 20  # smaller files parse in-process: starting a worker costs about half a second
+SAMPLES = 5
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What parsing needs to know about the import, in a form that crosses to a worker process."""
+
+    questions: dict[str, tuple[int, str, int | None]] | None  # key -> (id, kind, scale max); None: no survey yet
+    zone: str  # the time zone of the rollups' days
+    dialect: type | None  # the store's SQLAlchemy dialect class, to write times as its driver takes them
+    max_text_length: int
+    keyed: bool  # whether the file has response ids; else rows are keyed by their hash
+    skip_invalid: bool
+
+
+@dataclass
+class ResponseBatch:
+    """Up to BATCH responses, a row of `keys`, `public_ids`, ... each; answers and attributes name their
+    response by its position in the batch (`owner`). A key repeated within the batch is kept once."""
+
+    rows: int = 0  # rows read from the file for this batch, rejected ones included
+    responses: int = 0  # valid rows, repeats of a key included
+    keys: list[str] = field(default_factory=list)
+    public_ids: list[str] = field(default_factory=list)
+    submitted: list[Any] = field(default_factory=list)  # as the driver takes them
+    days: list[int] = field(default_factory=list)  # the local day's ordinal, for the rollups
+    customers: list[str | None] = field(default_factory=list)  # external ids
+    emails: dict[str, str | None] = field(default_factory=dict)
+    answer_owners: list[int] = field(default_factory=list)
+    answer_questions: list[int] = field(default_factory=list)
+    scores: list[int | None] = field(default_factory=list)
+    choices: list[str | None] = field(default_factory=list)
+    texts: list[str | None] = field(default_factory=list)
+    attribute_owners: list[int] = field(default_factory=list)
+    attribute_names: list[str] = field(default_factory=list)
+    attribute_values: list[str] = field(default_factory=list)
+    slices: list[tuple[tuple[str, str], ...]] = field(default_factory=list)  # each response's attributes
+    rejected: list[list[Any]] = field(default_factory=list)  # rows for the rejects file
+    failed: RowError | None = None  # the first bad row, when invalid rows are not skipped
+    samples: list[dict[str, Any]] = field(default_factory=list)
+
+
+def parsed_batches(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ResponseBatch]:
+    """The file's responses in batches, parsed in a worker process when the file is big."""
+    if sys.executable and export.path.stat().st_size >= WORKER_MIN_BYTES:  # embedded Pythons may have none
+        return _from_worker(export, mapping, plan)
+    return _parse(export, mapping, plan)
+
+
+def _parse(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ResponseBatch]:
+    """Convert and check every row, key it, and lay it out in batches; stops at the first bad row unless
+    invalid rows are skipped."""
+    convert = checked(reader(mapping), mapping, plan.max_text_length)
+    layout = _Layout(plan)
+    repeats: dict[str, int] | None = None if plan.keyed else {}
+    samples = 0
+    batch = ResponseBatch()
+    for row, cells in export.rows():
+        batch.rows += 1
+        parsed = convert(row, cells)
+        if isinstance(parsed, RowError):
+            if not plan.skip_invalid:
+                batch.failed = parsed
+                yield batch
+                return
+            batch.rejected.append([parsed.row, parsed.column, parsed.value,
+                                   f"{parsed.reason}; expected {parsed.expected}", *cells])
+            continue
+        if repeats is not None:
+            # The k-th identical row of a file is keyed hash#k: two blank forms sent in the same second are two
+            # responses, and importing the file again still finds each (16 hex digits a row: ~100 bytes).
+            seen = repeats[short] = repeats.get(short := parsed.source_id[:16], 0) + 1
+            if seen > 1:
+                parsed.source_id += f"#{seen}"
+        if samples < SAMPLES:
+            batch.samples.append(sample(parsed))
+            samples += 1
+        layout.add(batch, parsed)
+        if batch.responses >= BATCH:
+            yield batch
+            batch = ResponseBatch()
+    if batch.rows:
+        yield batch
+
+
+class _Layout:
+    """Appends a parsed response to a batch's columns."""
+
+    def __init__(self, plan: Plan):
+        self.questions = plan.questions
+        self.local = ZoneInfo(plan.zone)
+        self.stamp = None
+        if plan.dialect is not None:
+            from voxpop.collection.models import Response
+
+            dialect = plan.dialect()
+            self.stamp = Response.__table__.c.submitted_at.type.dialect_impl(dialect).bind_processor(dialect)
+        self.canonical: dict[tuple, tuple] = {}  # one tuple per distinct attribute set: pickled once a batch
+        self.seen: set[str] = set()  # the keys of the batch being filled
+        self.filling: ResponseBatch | None = None
+
+    def add(self, batch: ResponseBatch, parsed: ParsedResponse) -> None:
+        if batch is not self.filling:
+            self.filling, self.seen = batch, set()
+        batch.responses += 1
+        key = KEY_PREFIX + parsed.source_id
+        if key in self.seen:
+            return  # a row repeated in one batch counts once
+        self.seen.add(key)
+        owner = len(batch.keys)
+        batch.keys.append(key)
+        batch.public_ids.append(public_id())
+        batch.submitted.append(self.stamp(parsed.submitted_at) if self.stamp else parsed.submitted_at)
+        batch.days.append(parsed.submitted_at.astimezone(self.local).toordinal())
+        ref = customer_ref(parsed)
+        batch.customers.append(ref)
+        if ref is not None:
+            batch.emails.setdefault(ref, parsed.customer.get("email"))
+        sliced = tuple(parsed.attributes.items())
+        sliced = self.canonical.setdefault(sliced, sliced)
+        batch.slices.append(sliced)
+        if self.questions is None:
+            return  # a dry run for a survey not created yet: only the keys are counted
+        for question_key, value in parsed.answers.items():
+            question_id, kind, _ = self.questions[question_key]
+            for item in value if isinstance(value, list) else (value,):
+                batch.answer_owners.append(owner)
+                batch.answer_questions.append(question_id)
+                scored, text = kind in SCORED_KINDS, kind == "text" and not isinstance(value, list)
+                batch.scores.append(item if scored else None)
+                batch.choices.append(None if scored or text else item)
+                batch.texts.append(item if text else None)
+        for name, value in sliced:
+            batch.attribute_owners.append(owner)
+            batch.attribute_names.append(name)
+            batch.attribute_values.append(value)
+
+
+def customer_ref(parsed: ParsedResponse) -> str | None:
+    """The customer's external id: the source's customer reference, else the e-mail address (lower case)."""
+    return parsed.customer.get("ref") or (parsed.customer.get("email") or "").lower() or None
+
+
+def sample(parsed: ParsedResponse) -> dict[str, Any]:
+    return {"row": parsed.row, "source_id": parsed.source_id, "submitted_at": parsed.submitted_at.isoformat(),
+            "answers": parsed.answers, "attributes": parsed.attributes, "customer": parsed.customer}
+
+
+def checked(convert, mapping: Mapping, max_text_length: int):
+    """The row converter, plus the limits of the store's columns, so no row fails inside an insert."""
+    headers = {column.key: column.header for column in mapping.columns}
+    limits = {column.key: max_text_length for column in mapping.columns if column.role in ("text", "choice", "multi_choice")}
+
+    def checked(row: int, cells: list[str | None]) -> ParsedResponse | RowError:
+        parsed = convert(row, cells)
+        if isinstance(parsed, RowError):
+            return parsed
+        for key, limit in limits.items():
+            value = parsed.answers.get(key)
+            for item in value if isinstance(value, list) else [value]:
+                if isinstance(item, str) and (len(item) > limit or not storable(item)):
+                    long = len(item) > limit
+                    return RowError(row, headers[key], item[:40] + ("…" if len(item) > 40 else ""),
+                                    f"at most {limit:,} characters" if long else "text without control characters",
+                                    f"is {len(item):,} characters long" if long else "holds control characters")
+        for name, value in (*parsed.attributes.items(), *parsed.customer.items()):
+            if len(value) > LIMITS["attribute"] or not storable(value):
+                return RowError(row, headers.get(name, name), value[:40], f"at most {LIMITS['attribute']} characters",
+                                "is too long to slice by" if len(value) > LIMITS["attribute"] else "holds control characters")
+        return parsed
+
+    return checked
+
+
+def _from_worker(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ResponseBatch]:
+    """The batches of `_parse`, parsed by `python -m voxpop.imports.worker` and read from its pipe. A plain
+    child process, not multiprocessing: that would re-run the caller's script in the child, and forking a
+    threaded web server is unsafe. The worker is stopped when the import ends early; its failure is raised here."""
+    worker = subprocess.Popen([sys.executable, "-m", "voxpop.imports.worker"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE)
+    try:
+        pickle.dump((export, mapping, plan), worker.stdin)
+        worker.stdin.close()
+        while True:
+            try:
+                item = pickle.load(worker.stdout)
+            except EOFError:
+                raise RuntimeError("the import's parsing process stopped unexpectedly "
+                                   f"(exit code {worker.wait()})") from None
+            if item is None:
+                return
+            if isinstance(item, Exception):
+                raise item
+            yield item
+    finally:
+        if worker.poll() is None:
+            worker.kill()
+        worker.wait()
+        worker.stdout.close()
+
+
+def serve(requests: BinaryIO, batches: BinaryIO) -> None:
+    """The worker's side: read the import from `requests`, write every batch, then None, to `batches`; a
+    failure goes across as an exception that pickles."""
+    export, mapping, plan = pickle.load(requests)
+    try:
+        for batch in _parse(export, mapping, plan):
+            pickle.dump(batch, batches, protocol=pickle.HIGHEST_PROTOCOL)
+            batches.flush()
+    except ImportFileError as exc:
+        pickle.dump(ImportFileError(str(exc)), batches)
+    except Exception as exc:  # noqa: BLE001 (any other failure must still reach the writer, as text)
+        pickle.dump(RuntimeError(f"parsing the file failed: {exc!r}"), batches)
+    else:
+        pickle.dump(None, batches)
+    batches.flush()

@@ -47,14 +47,18 @@ def test_the_codebook_is_shown_saved_and_listed_from_the_command_line(db, config
     assert "built-in codebook (version 0) is in use" in runner.invoke(app, ["text", "codebook", "history"]).stdout
     edited = tmp_path / "codebook.yaml"
     edited.write_text(DEFAULT_CODEBOOK_YAML + "- key: parking\n  phrases: [parking]\n", encoding="utf-8")
-    saved = runner.invoke(app, ["text", "codebook", "set", str(edited), "--note", "parking"])
+    unsure = runner.invoke(app, ["text", "codebook", "set", str(edited)])
+    assert unsure.exit_code == 2 and "--base-version" in unsure.output
+    saved = runner.invoke(app, ["text", "codebook", "set", str(edited), "--base-version", "0", "--note", "parking"])
     assert saved.exit_code == 0 and "saved codebook version 1" in saved.stdout
-    again = runner.invoke(app, ["text", "codebook", "set", str(edited)])
+    stale = runner.invoke(app, ["text", "codebook", "set", str(edited), "--base-version", "0"])
+    assert stale.exit_code == 2 and "version 1 was saved after you opened version 0" in stale.output
+    again = runner.invoke(app, ["text", "codebook", "set", str(edited), "--force"])
     assert again.exit_code == 2 and "nothing changed since version 1" in again.output
     backfill = runner.invoke(app, ["text", "backfill"])
     assert "re-tagged 1 with the codebook in use" in backfill.stdout
     assert "parking" in runner.invoke(app, ["text", "codebook", "history"]).stdout
     broken = tmp_path / "broken.yaml"
     broken.write_text("themes: [\n", encoding="utf-8")
-    refused = runner.invoke(app, ["text", "codebook", "set", str(broken)])
+    refused = runner.invoke(app, ["text", "codebook", "set", str(broken), "--base-version", "1"])
     assert refused.exit_code == 2 and "line 2, column 1" in refused.output

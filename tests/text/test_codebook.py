@@ -4,6 +4,7 @@ import dataclasses
 import re
 
 import pytest
+import regex
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -18,7 +19,7 @@ from voxpop.text.codebook import (
     tag_comment,
 )
 
-ALWAYS = re.compile("")
+ALWAYS = regex.compile("")
 
 CODEBOOK_YAML = """
 themes:
@@ -116,7 +117,7 @@ def test_a_bad_codebook_is_refused_with_a_sentence(definition, message):
 @pytest.mark.parametrize(("text", "says"), [
     ("themes:\n- key: parking\n  phrase: [parking]\n", "unknown field phrase"),
     ("themes:\n- key: parking\n  phrases: parking\n", "phrases must be a list"),
-    ("themes:\n- key: parking\n  phrases:\n  - [car, park]\n", "every item of phrases"),
+    ("themes:\n- key: parking\n  phrases:\n  - [car, park]\n", "is not read as text"),
     ("themes:\n- key: parking\n  phrases: [parking\n", "line 4"),
     ("themes:\n- key: Parking\n  phrases: [parking]\n", "lower-case"),
     ("themes: []\n", "at least one theme"),
@@ -124,8 +125,15 @@ def test_a_bad_codebook_is_refused_with_a_sentence(definition, message):
     ("themes:\n- parking\n", "must be a mapping"),
     ("themes:\n- key: parking\n  patterns: ['(unclosed']\n", "invalid pattern"),
     ("themes:\n- key: a\n  phrases: [x]\n  children: a\n", "children must be a list"),
-    ("themes:\n- key: a\n  patterns: ['(?:\\w+\\s?)*x']\n", "repeats a group that itself repeats"),
-    ("themes:\n- key: a\n  phrases: [x]\n  exclude_patterns: ['(a+)+b']\n", "repeats a group that itself repeats"),
+    ("themes:\n- key: a\n  patterns: ['(a|aa)+b']\n", "would stall on real comments"),
+    ("themes:\n- key: a\n  phrases: [x]\n  exclude_patterns: ['(?:ha|haha)+ parcel']\n", "would stall on real comments"),
+    ("themes:\n- key: a\n  phrases: [10:30]\n", "put it in single quotes"),
+    ("themes:\n- key: a\n  phrases: [yes]\n", "put it in single quotes"),
+    ("themes:\n- &t {key: a, phrases: [x]}\n- *t\n", "cannot use YAML aliases"),
+    ("[" * 3000 + "]" * 3000, "nested too deeply"),
+    ("themes:\n- key: a\n  children:\n  - key: b\n    children:\n    - key: c\n      children:\n"
+     "      - key: d\n        children:\n        - key: e\n          children:\n          - key: f\n"
+     "            phrases: [x]\n", "nest at most 5 deep"),
 ])
 def test_a_codebook_that_cannot_be_used_is_refused_with_a_sentence(text, says):
     with pytest.raises(CodebookError, match=re.escape(says)):
@@ -139,7 +147,8 @@ def test_an_oversized_codebook_is_refused_before_it_is_parsed():
 
 def test_the_built_in_codebook_ships_as_yaml_people_can_read():
     assert DEFAULT_CODEBOOK_YAML.startswith("# voxpop's built-in codebook")
-    assert codebook_from_yaml(DEFAULT_CODEBOOK_YAML).keys() == DEFAULT_CODEBOOK.keys()
+    assert DEFAULT_CODEBOOK.keys() == ["delivery", "delivery.late", "delivery.damaged", "price", "staff", "app_website",
+                                       "quality", "returns_refunds", "wait_time"]
 
 
 def test_adding_a_theme_keeps_the_comments_and_layout_people_wrote():
@@ -151,6 +160,30 @@ def test_adding_a_theme_keeps_the_comments_and_layout_people_wrote():
     top = add_theme(text, {"key": "parking", "label": "car park", "phrases": ["parking"]})
     assert codebook_from_yaml(top).keys()[-1] == "parking"
     assert [tag.theme for tag in tag_comment(codebook_from_yaml(added), "my lost parcel")] == ["delivery", "delivery.lost"]
+
+
+def test_safe_patterns_pass_the_probe_and_a_slow_search_leaves_the_comment_untagged(caplog):
+    # The regex module does not backtrack catastrophically on a plain repeat in a repeat such as (a+)+b.
+    safe = ("themes:\n- key: a\n  patterns: ['(?>a+)+b', '\\b(?:late|slow)\\b(?=.{0,40}parcel)', '([+*]x)+', "
+            "'a++b', '(a+)+b', '(?:\\w+\\s?)*x']\n")
+    assert codebook_from_yaml(safe).keys() == ["a"]
+    many = "themes:\n" + "".join(f"- key: t{i}\n  phrases: [w{i}]\n" for i in range(900))
+    assert len(codebook_from_yaml(many).keys()) == 900
+    with pytest.raises(CodebookError, match="at most 1,000 themes"):
+        codebook_from_yaml(many + "".join(f"- key: u{i}\n  phrases: [v{i}]\n" for i in range(101)))
+    # A pattern slow only on long texts passes the 30-character probe; the search timeout still bounds it.
+    polynomial = codebook_from_yaml("themes:\n- key: slow\n  patterns: ['(.*a){12}b']\n")
+    with caplog.at_level("WARNING", logger="voxpop.text"):
+        assert tag_comment(polynomial, "a" * 2000) == []
+    assert "gave up after" in caplog.text
+
+
+def test_adding_a_theme_quotes_what_yaml_would_misread_and_fills_an_empty_children():
+    text = "themes:\n- key: shop\n  phrases: [shop]\n  children:\n"
+    added = add_theme(text, {"key": "hours", "label": "yes", "phrases": ["10:30", "on"]}, "shop")
+    assert codebook_from_yaml(added).keys() == ["shop", "shop.hours"]
+    assert "'10:30'" in added and [tag.theme for tag in tag_comment(codebook_from_yaml(added), "open at 10:30")] == \
+        ["shop", "shop.hours"]
 
 
 def test_adding_a_theme_refuses_a_clash_or_an_unknown_parent():

@@ -72,6 +72,7 @@ def test_filters_narrow_the_comments(client, db, comments):
     assert nps_of(q="PAKET") == [8] and nps_of(q="100%") == [] and nps_of(q="a_b") == []
     assert nps_of(q="delivery staff") == [10] and nps_of(q='"staff, fast"') == [10]  # words in any order; phrases
     assert nps_of(q="staff -lovely") == [2] and nps_of(q='staff -"friendly staff"') == [2]
+    assert client.get("/api/v1/comments", params={"q": " ".join("abcdefghijk")}).status_code == 422
     assert nps_of(since="2000-01-01", until="2999-12-31") == [2, 8, 10] and nps_of(until="2000-01-01") == []
     assert nps_of(survey="feedback", nps="", theme="") == [2, 8, 10]  # empty fields, as a form sends them
     page = client.get("/comments", params={"theme": "staff", "q": "lovely"})

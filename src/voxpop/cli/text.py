@@ -31,7 +31,9 @@ def eval_command(
     no_header: Annotated[bool, typer.Option("--no-header", help="The file has no header row, as the research sets "
                                                                 "(VADER's ground truth: --text 3 --label 2).")] = False,
     codebook_file: Annotated[Path | None, typer.Option("--codebook", help="A codebook YAML to evaluate "
-                                                                          "(default: the built-in codebook).")] = None,
+                                                                          "(default: the built-in codebook; "
+                                                                          "`voxpop text codebook show > FILE` "
+                                                                          "gives the workspace's).")] = None,
     output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Measure sentiment or theme tagging against human labels.

@@ -11,17 +11,26 @@ comment's words, else a search for one of its patterns) and runs its full matche
 
 from __future__ import annotations
 
+import logging
 import re
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from importlib import resources
 
+import regex
 import yaml
 
+log = logging.getLogger("voxpop.text")
+
 KEY = re.compile(r"^[a-z0-9_]+$")
-# A group holding + or * that is itself repeated, like (a+)+ or (?:\w+\s?)*: Python's regular expressions
-# backtrack exponentially on such a pattern when a comment almost matches, and the worker would hang on it.
-NESTED_REPEAT = re.compile(r"\((?:[^()\\]|\\.)*(?<!\\)[+*](?:[^()\\]|\\.)*\)(?:[+*]|\{\d*,)")
+# Patterns are people's regular expressions, and one that backtracks catastrophically (like (a+)+b) would hang
+# the comment worker on a single comment. So themes are matched with the `regex` module, whose searches take a
+# timeout (a comment whose search gives up is left untagged by that theme, and logged), and a pattern that is
+# already slow on a short probe text is refused when the codebook is saved.
+SEARCH_TIMEOUT = 0.25  # seconds per theme and comment; normal searches take microseconds, even on 10,000 characters
+PROBE_TIMEOUT = 0.05
+PROBE_REPEATS = 30  # catastrophic backtracking doubles its time with each repeat of the text it chokes on
 WORD = re.compile(r"\w+")
 
 
@@ -35,11 +44,11 @@ class Theme:
 
     key: str
     label: str
-    include: re.Pattern[str] | None
-    exclude: re.Pattern[str] | None
+    include: regex.Pattern[str] | None
+    exclude: regex.Pattern[str] | None
     children: tuple[Theme, ...]
     cue_words: frozenset[str] = frozenset()
-    cue_patterns: re.Pattern[str] | None = None
+    cue_patterns: regex.Pattern[str] | None = None
     description: str = ""
 
 
@@ -67,7 +76,7 @@ def walk(themes: tuple[Theme, ...]) -> list[Theme]:
     return [node for theme in themes for node in (theme, *walk(theme.children))]
 
 
-def matcher(phrases: list[str], patterns: list[str], where: str) -> re.Pattern[str] | None:
+def matcher(phrases: list[str], patterns: list[str], where: str) -> regex.Pattern[str] | None:
     """One case-insensitive alternation of whole-word phrases and patterns, or None if there are none."""
     words = [phrase.split() for phrase in phrases if phrase.strip()]
     alternatives = []
@@ -79,17 +88,31 @@ def matcher(phrases: list[str], patterns: list[str], where: str) -> re.Pattern[s
         alternatives.append(f"(?=[{first}])(?:{'|'.join(phrase_matchers)})")
     for pattern in patterns:
         try:
-            re.compile(pattern)
-        except re.error as error:
+            compiled = regex.compile(pattern, regex.IGNORECASE)
+        except regex.error as error:
             raise CodebookError(f"{where} has an invalid pattern {pattern!r}: {error}") from None
-        if NESTED_REPEAT.search(pattern):
-            raise CodebookError(f"{where}: the pattern {pattern!r} repeats a group that itself repeats, like (a+)+; "
-                                "such a pattern can take minutes on one comment, so write it without the nesting")
+        probe(compiled, where)
         alternatives.append(f"(?:{pattern})")
-    return re.compile("|".join(alternatives), re.IGNORECASE) if alternatives else None
+    return regex.compile("|".join(alternatives), regex.IGNORECASE) if alternatives else None
 
 
-def cues(phrases: list[str], patterns: list[str]) -> tuple[frozenset[str], re.Pattern[str] | None]:
+def probe(pattern: regex.Pattern[str], where: str) -> None:
+    """Refuse a pattern that takes more than PROBE_TIMEOUT on a short run of one of its own characters or words,
+    the text on which catastrophic backtracking shows."""
+    units = {c for c in pattern.pattern.lower() if c.isalnum() or c == " "} | {"a", "1", " "}
+    units |= {f"{unit} " for unit in units} | set(regex.findall(r"[^\W_]{2,}", pattern.pattern.lower()))
+    for unit in sorted(units):
+        for text in (unit * PROBE_REPEATS + "!",):
+            try:
+                pattern.search(text, timeout=PROBE_TIMEOUT)
+            except TimeoutError:
+                raise CodebookError(
+                    f"{where}: the pattern {pattern.pattern!r} takes more than {PROBE_TIMEOUT} s on "
+                    f"{unit!r} repeated {PROBE_REPEATS} times, so it would stall on real comments; avoid a repeat inside "
+                    "a repeat such as (a+)+ or (a|aa)+ (a possessive a++ or an atomic group (?>...) is safe)") from None
+
+
+def cues(phrases: list[str], patterns: list[str]) -> tuple[frozenset[str], regex.Pattern[str] | None]:
     """Words one of which a comment must contain for a phrase to match, and the patterns to search otherwise.
 
     A phrase matches as whole words, so its first word is one of the comment's words; a phrase that does not
@@ -103,13 +126,15 @@ def cues(phrases: list[str], patterns: list[str]) -> tuple[frozenset[str], re.Pa
         else:
             searched.append(r"\s+".join(map(re.escape, phrase.split())))
     alternatives = "|".join(f"(?:{pattern})" for pattern in searched)
-    return frozenset(words), re.compile(alternatives, re.IGNORECASE) if searched else None
+    return frozenset(words), regex.compile(alternatives, regex.IGNORECASE) if searched else None
 
 
 FIELDS = ("key", "label", "description", "phrases", "patterns", "exclude", "exclude_patterns", "children")
 WORD_LISTS = ("phrases", "patterns", "exclude", "exclude_patterns")
 # A codebook is a few hundred themes at most; a bigger text is a pasted file gone wrong.
 MAX_CODEBOOK_CHARS = 200_000
+MAX_THEMES = 1_000
+MAX_DEPTH = 5  # theme, sub-theme, ...: deeper hierarchies are unreadable on every page
 
 
 def strings(definition: Mapping, field: str, where: str) -> list[str]:
@@ -117,13 +142,24 @@ def strings(definition: Mapping, field: str, where: str) -> list[str]:
     value = definition.get(field) or []
     if isinstance(value, str) or not isinstance(value, list):
         raise CodebookError(f"{where}: {field} must be a list, one item per line starting with '- '")
-    if not all(isinstance(item, str | int | float) and not isinstance(item, bool) for item in value):
-        raise CodebookError(f"{where}: every item of {field} must be a word or phrase, not a list or mapping")
-    return [str(item) for item in value]
+    for item in value:
+        if not isinstance(item, str):
+            # YAML reads 10:30 as a number and yes as true: refused rather than silently turned into "630".
+            raise CodebookError(f"{where}: {field} item {item!r} is not read as text; put it in single quotes, "
+                                "like '10:30' or 'yes'")
+    return value
 
 
-def compile_theme(definition: Mapping, parent: str | None = None) -> Theme:
-    """A theme from its definition: key, label, description, phrases, patterns, exclude, exclude_patterns, children."""
+def compile_theme(definition: Mapping, parent: str | None = None, count: list[int] | None = None) -> Theme:
+    """A theme from its definition: key, label, description, phrases, patterns, exclude, exclude_patterns, children.
+
+    `count` holds how many themes were compiled so far, to stop a runaway codebook early."""
+    count = [0] if count is None else count
+    count[0] += 1
+    if count[0] > MAX_THEMES:
+        raise CodebookError(f"a codebook holds at most {MAX_THEMES:,} themes")
+    if parent is not None and parent.count(".") + 1 >= MAX_DEPTH:
+        raise CodebookError(f"themes nest at most {MAX_DEPTH} deep; {parent!r} has sub-themes too deep")
     if not isinstance(definition, Mapping):
         raise CodebookError(f"every theme{f' under {parent!r}' if parent else ''} must be a mapping with a key, "
                             f"not {definition!r}")
@@ -140,7 +176,7 @@ def compile_theme(definition: Mapping, parent: str | None = None) -> Theme:
     children_given = definition.get("children") or []
     if not isinstance(children_given, list):
         raise CodebookError(f"{where}: children must be a list of themes")
-    children = tuple(compile_theme(child, dotted) for child in children_given)
+    children = tuple(compile_theme(child, dotted, count) for child in children_given)
     if include is None and not children:
         raise CodebookError(f"{where} needs at least one phrase, pattern or sub-theme")
     return Theme(dotted, str(definition.get("label") or key.replace("_", " ")), include,
@@ -153,12 +189,24 @@ def codebook_from_dict(data: Mapping) -> Codebook:
     given = data.get("themes")
     if not isinstance(given, list) or not given:
         raise CodebookError("a codebook needs a 'themes' list with at least one theme")
-    themes = tuple(compile_theme(definition) for definition in given)
-    keys = [theme.key for theme in walk(themes)]
-    duplicates = sorted({key for key in keys if keys.count(key) > 1})
+    count = [0]
+    themes = tuple(compile_theme(definition, None, count) for definition in given)
+    duplicates = sorted(key for key, times in Counter(theme.key for theme in walk(themes)).items() if times > 1)
     if duplicates:
         raise CodebookError(f"theme keys must be unique; repeated: {', '.join(duplicates)}")
     return Codebook(themes)
+
+
+class NoAliasLoader(yaml.SafeLoader):
+    """The safe loader, refusing aliases: `*name` repeats a node, and a few nested ones make a short text
+    stand for millions of themes."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            mark = self.peek_event().start_mark
+            raise CodebookError(f"line {mark.line + 1}: a codebook cannot use YAML aliases (*name); write the "
+                                "theme out in full")
+        return super().compose_node(parent, index)
 
 
 def codebook_from_yaml(text: str) -> Codebook:
@@ -166,7 +214,9 @@ def codebook_from_yaml(text: str) -> Codebook:
     if len(text) > MAX_CODEBOOK_CHARS:
         raise CodebookError(f"the codebook is {len(text):,} characters long; the limit is {MAX_CODEBOOK_CHARS:,}")
     try:
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=NoAliasLoader)  # noqa: S506 (a SafeLoader)
+    except RecursionError:
+        raise CodebookError("the YAML is nested too deeply to be a codebook") from None
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         place = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
@@ -190,6 +240,8 @@ def add_theme(text: str, definition: dict, parent: str | None = None) -> str:
     from io import StringIO
 
     from ruamel.yaml import YAML
+    from ruamel.yaml.comments import CommentedSeq
+    from ruamel.yaml.scalarstring import SingleQuotedScalarString as Quoted
 
     codebook_from_yaml(text)
     round_trip = YAML()
@@ -201,8 +253,12 @@ def add_theme(text: str, definition: dict, parent: str | None = None) -> str:
         found = next((theme for theme in siblings if str(theme.get("key")) == part), None)
         if found is None:
             raise CodebookError(f"there is no theme {parent!r} to put the new theme under")
-        siblings = found.setdefault("children", [])
-    siblings.append(definition)
+        if found.get("children") is None:  # absent, or `children:` left empty
+            found["children"] = CommentedSeq()
+        siblings = found["children"]
+    # Quoted, so a phrase such as 10:30 or yes stays text whichever YAML version reads it.
+    siblings.append({name: [Quoted(item) for item in value] if isinstance(value, list) else
+                     Quoted(value) if name != "key" else value for name, value in definition.items()})
     written = StringIO()
     round_trip.dump(data, written)
     codebook_from_yaml(written.getvalue())
@@ -213,12 +269,19 @@ def theme_matches(theme: Theme, text: str, words: set[str]) -> tuple[tuple[str, 
     """The theme's own matches in text (whose casefolded words are `words`), less those overlapping an exclusion."""
     if theme.include is None:
         return ()
-    if theme.cue_words.isdisjoint(words) and not (theme.cue_patterns and theme.cue_patterns.search(text)):
+    try:
+        if theme.cue_words.isdisjoint(words) and not (
+                theme.cue_patterns and theme.cue_patterns.search(text, timeout=SEARCH_TIMEOUT)):
+            return ()
+        found = [(match.group(), *match.span()) for match in theme.include.finditer(text, timeout=SEARCH_TIMEOUT)
+                 if match.group()]
+        if found and theme.exclude is not None:
+            excluded = [match.span() for match in theme.exclude.finditer(text, timeout=SEARCH_TIMEOUT)]
+            found = [item for item in found if all(item[2] <= start or item[1] >= end for start, end in excluded)]
+    except TimeoutError:
+        log.warning("theme %r gave up after %s s on a comment of %d characters; rewrite its patterns",
+                    theme.key, SEARCH_TIMEOUT, len(text))
         return ()
-    found = [(match.group(), *match.span()) for match in theme.include.finditer(text) if match.group()]
-    if found and theme.exclude is not None:
-        excluded = [match.span() for match in theme.exclude.finditer(text)]
-        found = [item for item in found if all(item[2] <= start or item[1] >= end for start, end in excluded)]
     return tuple(found)
 
 

@@ -48,7 +48,7 @@ from voxpop.web.templating import templates
 router = APIRouter()
 CODEBOOK_EDITORS = ("admin", "manager")
 Editor = Annotated[User, Depends(require_role(*CODEBOOK_EDITORS))]
-# A form field this long is refused before it is read; the codebook's own limit gives the sentence below it.
+# A backstop for the form field (FastAPI answers 422 above it); the codebook's own, lower limit gives the sentence.
 FIELD_LIMIT = 2 * MAX_CODEBOOK_CHARS
 METHODS = ("nmf", "embeddings")
 
@@ -65,7 +65,7 @@ def _state(db) -> dict[str, Any]:
 def _page(request: Request, user: User, db, *, status: int = 200, **extra):
     context = _state(db) | {"user": user, "csrf_token": csrf_token(request),
                             "can_edit": user.role in CODEBOOK_EDITORS, "draft": None, "error": None,
-                            "preview": None, "note": "", "saved": None} | extra
+                            "preview": None, "note": "", "saved": None, "error_title": None} | extra
     return templates.TemplateResponse(request, "codebook.html", context, status_code=status)
 
 
@@ -88,8 +88,8 @@ def codebook_page(request: Request, user: CurrentUser, db: DbDep,
     with db.read_connection() as connection:
         earlier = codebook_definition(connection, load)
     if earlier is None:
-        return _page(request, user, db, status=404, error=f"there is no codebook version {load}; pick one from "
-                                                           "the list of versions")
+        return _page(request, user, db, status=404, error_title="No such version",
+                     error=f"there is no codebook version {load}; pick one from the list of versions")
     return _page(request, user, db, draft=earlier, note=f"back to version {load}")
 
 
@@ -143,7 +143,7 @@ def proposals_page(request: Request, user: CurrentUser, db: DbDep,
     return templates.TemplateResponse(request, "codebook_proposals.html", {
         "user": user, "csrf_token": csrf_token(request), "error": error, "searched": searched, "method": method,
         "proposals": [{"proposal": proposal, "key": _suggested_key(proposal.terms)} for proposal in proposals],
-        "parents": stored.codebook.keys(), "version": stored.version, "can_edit": user.role in CODEBOOK_EDITORS,
+        "parents": stored.codebook.keys(), "version": stored.editing[0], "can_edit": user.role in CODEBOOK_EDITORS,
         "count": themes,
     }, status_code=400 if error else 200)
 
@@ -169,13 +169,13 @@ def accept_theme(request: Request, user: Editor, db: DbDep, settings: SettingsDe
     try:
         if not definition["phrases"]:
             raise CodebookError("give the theme at least one phrase, one per line")
-        updated = add_theme(stored.definition, definition, parent or None)
+        updated = add_theme(stored.editing[1], definition, parent or None)
         version = _save(request, db, settings, user, updated, base_version, note, action="codebook.accept")
     except CodebookError as exc:
         return templates.TemplateResponse(request, "codebook_accept.html", {
             "user": user, "csrf_token": csrf_token(request), "error": str(exc), "key": key, "label": label,
             "phrases": phrases, "parent": parent, "terms": terms, "parents": stored.codebook.keys(),
-            "version": stored.version}, status_code=409 if isinstance(exc, CodebookConflict) else 400)
+            "version": stored.editing[0]}, status_code=409 if isinstance(exc, CodebookConflict) else 400)
     return RedirectResponse(f"/codebook?saved={version}", status_code=303)
 
 
@@ -186,6 +186,7 @@ def codebook_json(user: CurrentUser, db: DbDep) -> dict[str, Any]:
     state = _state(db)
     stored = state.pop("stored")
     return {"version": stored.version, "definition": stored.definition, "note": stored.note,
+            "newest_version": stored.editing[0], "newest_definition": stored.editing[1], "problem": stored.problem,
             "saved_by": stored.saved_by, "saved_at": stored.saved_at.isoformat() if stored.saved_at else None,
             **state}
 
@@ -193,8 +194,9 @@ def codebook_json(user: CurrentUser, db: DbDep) -> dict[str, Any]:
 @router.put("/api/v1/codebook", tags=["staff"], dependencies=[Depends(verify_csrf)])
 def codebook_put(request: Request, user: Editor, db: DbDep, settings: SettingsDep,
                  definition: Annotated[str, Body(max_length=FIELD_LIMIT, description="The codebook as YAML.")],
-                 base_version: Annotated[int, Body(ge=0, description="The version this edit started from, as GET "
-                                                                     "returned it; a newer one gives 409.")],
+                 base_version: Annotated[int, Body(ge=0, description="The version this edit started from: "
+                                                                     "newest_version from GET; if a newer one was "
+                                                                     "saved since, 409.")],
                  note: Annotated[str, Body(max_length=500, description="What changed and why.")] = ""):
     """Save a new codebook version (admins and managers; send the CSRF token in X-CSRF-Token). Comments are
     re-tagged with it in the background."""

@@ -7,11 +7,11 @@ older version are re-tagged in the background (text/service.py: retag_outdated).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -32,7 +32,10 @@ class CodebookConflict(CodebookError):
 
 @dataclass(frozen=True)
 class StoredCodebook:
-    """A codebook version: its number, the YAML as written, and the compiled codebook."""
+    """A codebook version: its number, the YAML as written, and the compiled codebook.
+
+    `latest` and `latest_definition` are the newest saved version, which edits start from; they differ from
+    `version` only when the newest no longer compiles (`problem` says why) and an older one is in use instead."""
 
     version: int
     definition: str
@@ -40,6 +43,14 @@ class StoredCodebook:
     note: str = ""
     saved_by: str | None = None
     saved_at: datetime | None = None
+    latest: int | None = None
+    latest_definition: str | None = None
+    problem: str | None = None
+
+    @property
+    def editing(self) -> tuple[int, str]:
+        """The version and YAML an edit starts from: the newest saved, even when it does not compile."""
+        return (self.version, self.definition) if self.latest is None else (self.latest, self.latest_definition)
 
 
 @lru_cache(maxsize=8)
@@ -50,23 +61,43 @@ def _compiled(version: int, definition: str) -> Codebook:
 
 def current_version(connection: Connection) -> int:
     """The number of the codebook version in use."""
-    return connection.scalar(select(func.max(CodebookVersion.version))) or BUILT_IN
+    return current_codebook(connection).version
 
 
 def current_codebook(connection: Connection) -> StoredCodebook:
-    """The codebook in use: the highest saved version, else the built-in one."""
+    """The codebook in use: the newest saved version that compiles, else the built-in one.
+
+    A saved version stops compiling only when a later voxpop checks codebooks more strictly; tagging then goes
+    on with the newest version that still compiles rather than stopping, and the codebook page says why."""
     from voxpop.accounts.models import User
 
-    row = connection.execute(
+    rows = connection.execute(
         select(CodebookVersion.version, CodebookVersion.definition, CodebookVersion.note, User.email,
                CodebookVersion.saved_at)
         .outerjoin(User, User.id == CodebookVersion.saved_by)
-        .order_by(CodebookVersion.version.desc()).limit(1)).first()
-    if row is None:
-        return StoredCodebook(BUILT_IN, DEFAULT_CODEBOOK_YAML, _compiled(BUILT_IN, DEFAULT_CODEBOOK_YAML),
+        .order_by(CodebookVersion.version.desc()).limit(1)).all()
+    problem = newest = None
+    while rows:
+        row = rows[0]
+        newest = newest or row
+        try:
+            codebook = _compiled(row.version, row.definition)
+        except CodebookError as exc:
+            problem = problem or f"version {row.version} no longer compiles ({exc}); version in use: the newest " \
+                                 "that does. Fix it and save it again"
+            rows = connection.execute(
+                select(CodebookVersion.version, CodebookVersion.definition, CodebookVersion.note, User.email,
+                       CodebookVersion.saved_at)
+                .outerjoin(User, User.id == CodebookVersion.saved_by).where(CodebookVersion.version < row.version)
+                .order_by(CodebookVersion.version.desc()).limit(1)).all()
+            continue
+        return StoredCodebook(row.version, row.definition, codebook, row.note, row.email, row.saved_at,
+                              *((newest.version, newest.definition, problem) if problem else ()))
+    built_in = StoredCodebook(BUILT_IN, DEFAULT_CODEBOOK_YAML, _compiled(BUILT_IN, DEFAULT_CODEBOOK_YAML),
                               "the built-in codebook")
-    return StoredCodebook(row.version, row.definition, _compiled(row.version, row.definition), row.note, row.email,
-                          row.saved_at)
+    if newest is None:
+        return built_in
+    return replace(built_in, latest=newest.version, latest_definition=newest.definition, problem=problem)
 
 
 def codebook_history(connection: Connection, *, limit: int = 50) -> list[dict]:
@@ -124,20 +155,20 @@ def preview_codebook(connection: Connection, draft: Codebook, *, sample: int = P
     in_use = current_codebook(connection).codebook
     texts = connection.scalars(select(CommentAnalysis.text).order_by(CommentAnalysis.answer_id.desc())
                                .limit(sample)).all()
-    now: dict[str, int] = {}
-    then: dict[str, int] = {}
+    in_use_counts: dict[str, int] = {}
+    draft_counts: dict[str, int] = {}
     changed = 0
     for text in texts:
         before = {tag.theme for tag in tag_comment(in_use, text)}
         after = {tag.theme for tag in tag_comment(draft, text)}
         changed += before != after
         for theme in before:
-            now[theme] = now.get(theme, 0) + 1
+            in_use_counts[theme] = in_use_counts.get(theme, 0) + 1
         for theme in after:
-            then[theme] = then.get(theme, 0) + 1
+            draft_counts[theme] = draft_counts.get(theme, 0) + 1
     keys = draft.keys() + [key for key in in_use.keys() if key not in set(draft.keys())]
     return {"comments": len(texts), "changed": changed,
-            "themes": [{"theme": key, "in_use": now.get(key, 0), "draft": then.get(key, 0),
+            "themes": [{"theme": key, "in_use": in_use_counts.get(key, 0), "draft": draft_counts.get(key, 0),
                         "status": "new" if key not in in_use.keys() else
                         "removed" if key not in draft.keys() else ""} for key in keys]}
 
@@ -151,9 +182,9 @@ def untagged_comments(connection: Connection, *, sample: int = DISCOVERY_SAMPLE)
     from voxpop.text.metrics import effective_themes
 
     themes = effective_themes(current_codebook(connection).codebook.keys())
-    covered = select(themes.c.answer_id)
+    covered = exists().where(themes.c.answer_id == CommentAnalysis.answer_id)
     return list(connection.scalars(
         select(CommentAnalysis.text)
-        .where(CommentAnalysis.answer_id.not_in(covered), func.length(CommentAnalysis.text) > 0,
+        .where(~covered, func.length(CommentAnalysis.text) > 0,
                or_(CommentAnalysis.language == "en", CommentAnalysis.language.is_(None)))
         .order_by(CommentAnalysis.answer_id.desc()).limit(sample)))

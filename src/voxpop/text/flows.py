@@ -27,8 +27,9 @@ def catch_up(db: Database, *, keep_original: bool, after_id: int = 0, should_sto
         after_id = max(after_id, batch.last_new_id or 0)
         if on_batch is not None:
             on_batch(batch.found)
+    retag_after = 0
     while not should_stop():
-        retagged = retag_outdated(db)
+        retagged, retag_after = retag_outdated(db, after_id=retag_after)
         if retagged == 0:
             break
         if on_batch is not None:

@@ -140,32 +140,36 @@ def _replace_codebook_themes(connection: Connection, answer_ids, themes: list[di
         connection.execute(insert(CommentTheme), themes)
 
 
-def retag_outdated(db: Database, *, limit: int = RETAG_BATCH_SIZE) -> int:
-    """Tag one batch of comments tagged by an older codebook version with the one in use; returns how many.
+def retag_outdated(db: Database, *, after_id: int = 0, limit: int = RETAG_BATCH_SIZE) -> tuple[int, int]:
+    """Tag one batch of comments (ids above after_id) that an older codebook version tagged with the one in use;
+    returns how many were found and the highest id among them, where the next batch starts.
 
     Only the codebook runs again, on the stored redacted text its matches point into: redaction, language and
     sentiment do not depend on the codebook. Staff corrections are left as they are."""
     with db.read_connection() as connection:
         codebook = current_codebook(connection)
         outdated = connection.execute(
-            select(CommentAnalysis.answer_id, CommentAnalysis.text)
-            .where(CommentAnalysis.codebook_version < codebook.version)
+            select(CommentAnalysis.answer_id, CommentAnalysis.text, CommentAnalysis.analysed_at)
+            .where(CommentAnalysis.codebook_version < codebook.version, CommentAnalysis.answer_id > after_id)
             .order_by(CommentAnalysis.answer_id).limit(limit)).all()
     if not outdated:
-        return 0
-    themes = [{"answer_id": answer_id, "theme": tag.theme, "source": "codebook",
-               "matches": [list(match) for match in tag.matches], "removed": False}
-              for answer_id, text in outdated for tag in tag_comment(codebook.codebook, text)]
-    ids = [answer_id for answer_id, _ in outdated]
+        return 0, after_id
+    read_at = {answer_id: analysed_at for answer_id, _, analysed_at in outdated}
+    tagged = {answer_id: [{"answer_id": answer_id, "theme": tag.theme, "source": "codebook",
+                           "matches": [list(match) for match in tag.matches], "removed": False}
+                          for tag in tag_comment(codebook.codebook, text)] for answer_id, text, _ in outdated}
     with db.write_connection() as connection:
-        # Only those still tagged by an older version: the worker may have analysed some again meanwhile.
-        still = list(connection.scalars(select(CommentAnalysis.answer_id).where(
-            CommentAnalysis.answer_id.in_(ids), CommentAnalysis.codebook_version < codebook.version)))
-        kept = set(still)
-        _replace_codebook_themes(connection, still, [theme for theme in themes if theme["answer_id"] in kept])
+        # Rows locked in id order (PostgreSQL; SQLite has one writer), and kept only if still outdated and not
+        # analysed again since they were read: a new analysis may have changed the text the matches point into.
+        still = [answer_id for answer_id, analysed_at in connection.execute(
+            select(CommentAnalysis.answer_id, CommentAnalysis.analysed_at)
+            .where(CommentAnalysis.answer_id.in_(list(read_at)), CommentAnalysis.codebook_version < codebook.version)
+            .order_by(CommentAnalysis.answer_id).with_for_update())
+            if analysed_at == read_at[answer_id]]
+        _replace_codebook_themes(connection, still, [theme for answer_id in still for theme in tagged[answer_id]])
         connection.execute(update(CommentAnalysis).where(CommentAnalysis.answer_id.in_(still))
                            .values(codebook_version=codebook.version))
-    return len(outdated)
+    return len(outdated), outdated[-1].answer_id
 
 
 def count_retag(connection: Connection) -> int:

@@ -25,6 +25,7 @@ SENTIMENTS = ("positive", "neutral", "negative", "unscored")
 PAGE_SIZE = 50
 MAX_PAGE_SIZE = 200
 MAX_SEARCH = 200
+MAX_SEARCH_TERMS = 10  # each is a scan of the comments' text
 CURSOR = re.compile(r"^(-?\d{1,20})\.(\d{1,19})$")
 
 
@@ -115,6 +116,8 @@ def parse_filters(*, survey: str | None = None, theme: str | None = None, sentim
     search = _blank(search)
     if search is not None and len(search) > MAX_SEARCH:
         raise FilterError(f"the search is {len(search)} characters long; search for at most {MAX_SEARCH}")
+    if search is not None and sum(map(len, search_terms(search))) > MAX_SEARCH_TERMS:
+        raise FilterError(f"search for at most {MAX_SEARCH_TERMS} words or phrases at once")
     return CommentFilters(_blank(survey), theme, sentiment, nps, low, high,
                           tuple(_attribute(text) for text in attributes or () if text.strip()), first, last, search)
 

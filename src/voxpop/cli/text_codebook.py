@@ -21,12 +21,7 @@ def show_command() -> None:
     for `set --base-version`."""
     from voxpop.text.codebooks import current_codebook
 
-    db = _database(get_settings())
-    try:
-        with db.read_connection() as connection:
-            stored = current_codebook(connection)
-    finally:
-        db.dispose()
+    stored = _read(current_codebook)
     version, definition = stored.editing
     err.print(f"codebook version {version}" + (f"; {stored.problem}" if stored.problem else ""), highlight=False)
     out.print(definition, end="", markup=False, highlight=False, soft_wrap=True)
@@ -78,14 +73,19 @@ def history_command() -> None:
     """List the saved versions, newest first."""
     from voxpop.text.codebooks import codebook_history
 
-    db = _database(get_settings())
-    try:
-        with db.read_connection() as connection:
-            history = codebook_history(connection)
-    finally:
-        db.dispose()
+    history = _read(codebook_history)
     if not history:
         out.print("no version saved: the built-in codebook (version 0) is in use", highlight=False)
     for entry in history:
-        out.print(f"{entry['version']:>4}  {entry['saved_at']:%Y-%m-%d %H:%M}  {entry['saved_by'] or 'cli'}  "
+        out.print(f"{entry['version']:>4}  {entry['saved_at']:%Y-%m-%d %H:%M}  {entry['saved_by'] or 'command line'}  "
                   f"{entry['note']}", markup=False, highlight=False)
+
+
+def _read(query):
+    """query(connection) on the configured store."""
+    db = _database(get_settings())
+    try:
+        with db.read_connection() as connection:
+            return query(connection)
+    finally:
+        db.dispose()

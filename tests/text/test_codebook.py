@@ -117,7 +117,7 @@ def test_a_bad_codebook_is_refused_with_a_sentence(definition, message):
 @pytest.mark.parametrize(("text", "says"), [
     ("themes:\n- key: parking\n  phrase: [parking]\n", "unknown field phrase"),
     ("themes:\n- key: parking\n  phrases: parking\n", "phrases must be a list"),
-    ("themes:\n- key: parking\n  phrases:\n  - [car, park]\n", "is not read as text"),
+    ("themes:\n- key: parking\n  phrases:\n  - [car, park]\n", "read as the list"),
     ("themes:\n- key: parking\n  phrases: [parking\n", "line 4"),
     ("themes:\n- key: Parking\n  phrases: [parking]\n", "lower-case"),
     ("themes: []\n", "at least one theme"),
@@ -127,8 +127,8 @@ def test_a_bad_codebook_is_refused_with_a_sentence(definition, message):
     ("themes:\n- key: a\n  phrases: [x]\n  children: a\n", "children must be a list"),
     ("themes:\n- key: a\n  patterns: ['(a|aa)+b']\n", "would stall on real comments"),
     ("themes:\n- key: a\n  phrases: [x]\n  exclude_patterns: ['(?:ha|haha)+ parcel']\n", "would stall on real comments"),
-    ("themes:\n- key: a\n  phrases: [10:30]\n", "put it in single quotes"),
-    ("themes:\n- key: a\n  phrases: [yes]\n", "put it in single quotes"),
+    ("themes:\n- key: a\n  phrases: [10:30]\n", "read as the int 630, not as text; put it in single quotes"),
+    ("themes:\n- key: a\n  phrases: [yes]\n", "read as the bool True"),
     ("themes:\n- &t {key: a, phrases: [x]}\n- *t\n", "cannot use YAML aliases"),
     ("[" * 3000 + "]" * 3000, "nested too deeply"),
     ("themes:\n- key: a\n  children:\n  - key: b\n    children:\n    - key: c\n      children:\n"

@@ -108,8 +108,8 @@ def probe(pattern: regex.Pattern[str], where: str) -> None:
             except TimeoutError:
                 raise CodebookError(
                     f"{where}: the pattern {pattern.pattern!r} takes more than {PROBE_TIMEOUT} s on "
-                    f"{unit!r} repeated {PROBE_REPEATS} times, so it would stall on real comments; avoid a repeat inside "
-                    "a repeat such as (a+)+ or (a|aa)+ (a possessive a++ or an atomic group (?>...) is safe)") from None
+                    f"{unit!r} repeated {PROBE_REPEATS} times, so it would stall on real comments; inside a repeat, avoid "
+                    "alternatives that can match the same text, such as (a|aa)+ (an atomic group (?>...) is safe)") from None
 
 
 def cues(phrases: list[str], patterns: list[str]) -> tuple[frozenset[str], regex.Pattern[str] | None]:
@@ -145,8 +145,8 @@ def strings(definition: Mapping, field: str, where: str) -> list[str]:
     for item in value:
         if not isinstance(item, str):
             # YAML reads 10:30 as a number and yes as true: refused rather than silently turned into "630".
-            raise CodebookError(f"{where}: {field} item {item!r} is not read as text; put it in single quotes, "
-                                "like '10:30' or 'yes'")
+            raise CodebookError(f"{where}: an item of {field} is read as the {type(item).__name__} {item!r}, not as "
+                                "text; put it in single quotes (YAML reads 10:30 as 630 and yes as true)")
     return value
 
 

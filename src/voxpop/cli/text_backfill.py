@@ -47,8 +47,9 @@ def backfill_command(
              "(what was analysed is kept)", 1)
     finally:
         db.dispose()
-    done = [f"analysed {fresh:,} comments"] * bool(fresh) + [f"re-tagged {retag:,} with the codebook in use"] * bool(retag)
-    out.print(" and ".join(done) if done else "every comment is analysed already; nothing to do", highlight=False)
+    done = [sentence for count, sentence in ((fresh, f"analysed {fresh:,} comments"),
+                                             (retag, f"re-tagged {retag:,} with the codebook in use")) if count]
+    out.print(" and ".join(done) or "every comment is analysed already; nothing to do", highlight=False)
 
 
 def _progress(total: int, *, enabled: bool):

@@ -102,14 +102,13 @@ def probe(pattern: regex.Pattern[str], where: str) -> None:
     units = {c for c in pattern.pattern.lower() if c.isalnum() or c == " "} | {"a", "1", " "}
     units |= {f"{unit} " for unit in units} | set(regex.findall(r"[^\W_]{2,}", pattern.pattern.lower()))
     for unit in sorted(units):
-        for text in (unit * PROBE_REPEATS + "!",):
-            try:
-                pattern.search(text, timeout=PROBE_TIMEOUT)
-            except TimeoutError:
-                raise CodebookError(
-                    f"{where}: the pattern {pattern.pattern!r} takes more than {PROBE_TIMEOUT} s on "
-                    f"{unit!r} repeated {PROBE_REPEATS} times, so it would stall on real comments; inside a repeat, avoid "
-                    "alternatives that can match the same text, such as (a|aa)+ (an atomic group (?>...) is safe)") from None
+        try:
+            pattern.search(unit * PROBE_REPEATS + "!", timeout=PROBE_TIMEOUT)
+        except TimeoutError:
+            raise CodebookError(
+                f"{where}: the pattern {pattern.pattern!r} takes more than {PROBE_TIMEOUT} s on {unit!r} repeated "
+                f"{PROBE_REPEATS} times, so it would stall on real comments; inside a repeat, avoid alternatives "
+                "that can match the same text, such as (a|aa)+ (an atomic group (?>...) is safe)") from None
 
 
 def cues(phrases: list[str], patterns: list[str]) -> tuple[frozenset[str], regex.Pattern[str] | None]:
@@ -243,7 +242,7 @@ def add_theme(text: str, definition: dict, parent: str | None = None) -> str:
     from ruamel.yaml.comments import CommentedSeq
     from ruamel.yaml.scalarstring import SingleQuotedScalarString as Quoted
 
-    codebook_from_yaml(text)
+    codebook_from_yaml(text)  # a text that does not compile is refused as it is, before it is rewritten
     round_trip = YAML()
     round_trip.width = 120
     round_trip.preserve_quotes = True

@@ -57,7 +57,8 @@ def _state(db) -> dict[str, Any]:
     """The codebook in use, its themes as a tree, its history, and how many comments still await re-tagging."""
     with db.read_connection() as connection:
         stored = current_codebook(connection)
-        return {"stored": stored, "history": codebook_history(connection), "retag_pending": count_retag(connection),
+        return {"stored": stored, "history": codebook_history(connection),
+                "retag_pending": count_retag(connection, stored.version),
                 "themes": [{"key": theme.key, "label": theme.label, "description": theme.description,
                             "depth": theme.key.count(".")} for theme in walk(stored.codebook.themes)]}
 
@@ -102,10 +103,10 @@ def codebook_post(request: Request, user: Editor, db: DbDep, settings: SettingsD
     """Preview the draft against the latest comments, or save it as the next version."""
     kept = {"draft": definition, "note": note, "base_version": base_version}
     try:
-        draft = codebook_from_yaml(definition)
-        if action == "save":
+        if action == "save":  # save_codebook checks the draft itself
             version = _save(request, db, settings, user, definition, base_version, note)
             return RedirectResponse(f"/codebook?saved={version}", status_code=303)
+        draft = codebook_from_yaml(definition)
     except CodebookConflict as exc:
         return _page(request, user, db, status=409, error=str(exc), **kept)
     except CodebookError as exc:

@@ -59,9 +59,22 @@ def _compiled(version: int, definition: str) -> Codebook:
     return codebook_from_yaml(definition)
 
 
-def current_version(connection: Connection) -> int:
-    """The number of the codebook version in use."""
-    return current_codebook(connection).version
+def codebook_keys(connection: Connection) -> list[str]:
+    """The theme keys of the codebook in use."""
+    return current_codebook(connection).codebook.keys()
+
+
+def _newest(connection: Connection, *, below: int | None = None):
+    """The newest saved version (below a number, if given) with who saved it, or None."""
+    from voxpop.accounts.models import User
+
+    statement = (select(CodebookVersion.version, CodebookVersion.definition, CodebookVersion.note, User.email,
+                        CodebookVersion.saved_at)
+                 .outerjoin(User, User.id == CodebookVersion.saved_by)
+                 .order_by(CodebookVersion.version.desc()).limit(1))
+    if below is not None:
+        statement = statement.where(CodebookVersion.version < below)
+    return connection.execute(statement).first()
 
 
 def current_codebook(connection: Connection) -> StoredCodebook:
@@ -69,27 +82,15 @@ def current_codebook(connection: Connection) -> StoredCodebook:
 
     A saved version stops compiling only when a later voxpop checks codebooks more strictly; tagging then goes
     on with the newest version that still compiles rather than stopping, and the codebook page says why."""
-    from voxpop.accounts.models import User
-
-    rows = connection.execute(
-        select(CodebookVersion.version, CodebookVersion.definition, CodebookVersion.note, User.email,
-               CodebookVersion.saved_at)
-        .outerjoin(User, User.id == CodebookVersion.saved_by)
-        .order_by(CodebookVersion.version.desc()).limit(1)).all()
-    problem = newest = None
-    while rows:
-        row = rows[0]
-        newest = newest or row
+    row = newest = _newest(connection)
+    problem = None
+    while row is not None:
         try:
             codebook = _compiled(row.version, row.definition)
         except CodebookError as exc:
             problem = problem or f"version {row.version} no longer compiles ({exc}); version in use: the newest " \
                                  "that does. Fix it and save it again"
-            rows = connection.execute(
-                select(CodebookVersion.version, CodebookVersion.definition, CodebookVersion.note, User.email,
-                       CodebookVersion.saved_at)
-                .outerjoin(User, User.id == CodebookVersion.saved_by).where(CodebookVersion.version < row.version)
-                .order_by(CodebookVersion.version.desc()).limit(1)).all()
+            row = _newest(connection, below=row.version)
             continue
         return StoredCodebook(row.version, row.definition, codebook, row.note, row.email, row.saved_at,
                               *((newest.version, newest.definition, problem) if problem else ()))
@@ -181,7 +182,7 @@ def untagged_comments(connection: Connection, *, sample: int = DISCOVERY_SAMPLE)
 
     from voxpop.text.metrics import effective_themes
 
-    themes = effective_themes(current_codebook(connection).codebook.keys())
+    themes = effective_themes(codebook_keys(connection))
     covered = exists().where(themes.c.answer_id == CommentAnalysis.answer_id)
     return list(connection.scalars(
         select(CommentAnalysis.text)

@@ -29,6 +29,7 @@ from voxpop.collection.models import Answer, Response
 from voxpop.core import comparisons, estimates, spc
 from voxpop.core.estimates import NpsCuts
 from voxpop.surveys.models import Question, Survey
+from voxpop.text.codebooks import codebook_keys
 from voxpop.text.models import CommentAnalysis, CommentTheme
 
 CUTS = NpsCuts()
@@ -47,13 +48,6 @@ def effective_themes(keys: list[str] | None = None):
     if keys is not None:
         tagged, added = tagged.where(CommentTheme.theme.in_(keys)), added.where(CommentTheme.theme.in_(keys))
     return union(tagged, added).subquery("themes")
-
-
-def codebook_keys(connection: Connection) -> list[str]:
-    """The theme keys of the codebook in use."""
-    from voxpop.text.codebooks import current_codebook
-
-    return current_codebook(connection).codebook.keys()
 
 
 def _in_survey(statement, survey: str | None):

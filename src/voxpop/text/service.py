@@ -17,7 +17,7 @@ from voxpop.collection.models import Answer
 from voxpop.store.base import utcnow
 from voxpop.store.database import Database
 from voxpop.text.codebook import tag_comment
-from voxpop.text.codebooks import BUILT_IN, current_codebook, current_version
+from voxpop.text.codebooks import BUILT_IN, current_codebook
 from voxpop.text.models import CommentAnalysis, CommentTheme
 from voxpop.text.pipeline import CommentAnalysis as Analysis
 from voxpop.text.pipeline import analyze_comments
@@ -172,10 +172,11 @@ def retag_outdated(db: Database, *, after_id: int = 0, limit: int = RETAG_BATCH_
     return len(outdated), outdated[-1].answer_id
 
 
-def count_retag(connection: Connection) -> int:
-    """How many analysed comments wait to be tagged by the codebook version in use."""
+def count_retag(connection: Connection, version: int | None = None) -> int:
+    """How many analysed comments wait to be tagged by the codebook version in use (`version`, when known)."""
+    version = current_codebook(connection).version if version is None else version
     return connection.scalar(select(func.count()).select_from(CommentAnalysis)
-                             .where(CommentAnalysis.codebook_version < current_version(connection)))
+                             .where(CommentAnalysis.codebook_version < version))
 
 
 _REDACT_ANSWER = (update(Answer.__table__).where(Answer.__table__.c.id == bindparam("answer"))

@@ -13,7 +13,9 @@ from sqlalchemy import select
 from voxpop.accounts import service as accounts
 from voxpop.accounts.models import User
 from voxpop.collection.models import Answer
-from voxpop.text.codebooks import current_codebook
+from voxpop.surveys.models import Survey
+from voxpop.text.codebooks import codebook_keys
+from voxpop.text.metrics import theme_metrics
 from voxpop.text.models import CommentAnalysis
 from voxpop.text.service import correct_theme
 from voxpop.text.verbatims import (
@@ -27,6 +29,7 @@ from voxpop.text.verbatims import (
     parse_cursor,
     parse_filters,
 )
+from voxpop.web import charts
 from voxpop.web.auth import (
     CurrentUser,
     DbDep,
@@ -87,16 +90,14 @@ def comment_query(
 Comments = Annotated[CommentQuery, Depends(comment_query)]
 
 
-def _page(db, settings, query: CommentQuery) -> tuple[list[Verbatim], str | None]:
-    """One page of verbatims and the next page's cursor; a bad filter raises FilterError."""
-    with db.read_connection() as connection:
-        filters = parse_filters(survey=query.survey, theme=query.theme, sentiment=query.sentiment, nps=query.nps,
-                                score_min=query.score_min, score_max=query.score_max, attributes=query.attribute,
-                                since=query.since, until=query.until, search=query.q,
-                                themes=current_codebook(connection).codebook.keys())
-        after = parse_cursor(query.cursor)
-        verbatims, following = find_verbatims(connection, filters, zone=settings.timezone, after=after,
-                                              limit=query.limit)
+def _page(connection, settings, query: CommentQuery, themes: list[str]) -> tuple[list[Verbatim], str | None]:
+    """One page of verbatims and the next page's cursor; a bad filter raises FilterError. `themes` are the keys
+    of the codebook in use."""
+    filters = parse_filters(survey=query.survey, theme=query.theme, sentiment=query.sentiment, nps=query.nps,
+                            score_min=query.score_min, score_max=query.score_max, attributes=query.attribute,
+                            since=query.since, until=query.until, search=query.q, themes=themes)
+    verbatims, following = find_verbatims(connection, filters, zone=settings.timezone,
+                                          after=parse_cursor(query.cursor), limit=query.limit)
     return verbatims, following.encode() if following else None
 
 
@@ -120,12 +121,12 @@ def _verbatim_json(verbatim: Verbatim) -> dict[str, Any]:
 @router.get("/comments", include_in_schema=False)
 def comments_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, query: Comments):
     verbatims, following, error = [], None, None
-    try:
-        verbatims, following = _page(db, settings, query)
-    except FilterError as exc:
-        error = str(exc)
     with db.read_connection() as connection:
-        themes = current_codebook(connection).codebook.keys()
+        themes = codebook_keys(connection)
+        try:
+            verbatims, following = _page(connection, settings, query, themes)
+        except FilterError as exc:
+            error = str(exc)
     shown = {name: getattr(query, name) or "" for name in FILTER_NAMES}
     kept = [(name, value) for name, value in shown.items() if value] + [("attribute", a) for a in query.attribute]
     next_url = f"/comments?{urlencode(kept + [('cursor', following)])}" if following else None
@@ -144,7 +145,8 @@ def comments_json(request: Request, user: CurrentUser, db: DbDep, settings: Sett
     """Analysed comments, newest first, redacted: filter by survey, theme, sentiment, NPS group or score range of
     the same response, attributes, dates and words; follow next_cursor for the next page."""
     try:
-        verbatims, following = _page(db, settings, query)
+        with db.read_connection() as connection:
+            verbatims, following = _page(connection, settings, query, codebook_keys(connection))
     except FilterError as exc:
         return problem(422, str(exc), code="invalid-filter", instance=request.url.path)
     return {"comments": [_verbatim_json(verbatim) for verbatim in verbatims], "next_cursor": following}
@@ -200,7 +202,7 @@ class RefusedCorrection(ValueError):
 
 def _correct(request: Request, db, settings, user: User, answer_id: int, theme: str, present: bool) -> None:
     with db.read_connection() as connection:
-        themes = current_codebook(connection).codebook.keys()
+        themes = codebook_keys(connection)
     if theme not in themes:
         raise RefusedCorrection(f"there is no theme {theme!r} in the codebook; choose one of {', '.join(themes)}")
     with db.write() as db_session:
@@ -239,27 +241,19 @@ def correct_json(request: Request, answer_id: int, user: ThemeEditor, db: DbDep,
 
 
 @router.get("/api/v1/themes", tags=["staff"])
-def themes_json(user: CurrentUser, db: DbDep, settings: SettingsDep, survey: str | None = None) -> dict[str, Any]:
+def themes_json(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, survey: str | None = None):
     """Per theme of the analysed comments (of one survey, or all): its share with a Wilson interval, mean
     sentiment with a t interval, and the NPS of the responses that mention it against the rest, with the
     difference and its interval (not shown below the minimum base)."""
-    from fastapi import HTTPException
-    from sqlalchemy import select
-
-    from voxpop.surveys.models import Survey
-    from voxpop.text.metrics import theme_metrics
-
     with db.read_connection() as connection:
         if survey is not None and connection.execute(select(Survey.id).where(Survey.key == survey)).first() is None:
-            raise HTTPException(404, f"there is no survey {survey!r}; leave survey out for all of them")
+            return problem(404, f"there is no survey {survey!r}; leave survey out for all of them",
+                           code="unknown-survey", instance=request.url.path)
         return theme_metrics(connection, survey=survey, min_base=settings.min_base)
 
 
 @router.get("/themes", include_in_schema=False)
 def themes_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, survey: str | None = None):
-    from voxpop.text.metrics import theme_metrics
-    from voxpop.web import charts
-
     with db.read_connection() as connection:
         result = theme_metrics(connection, survey=survey or None, min_base=settings.min_base)
     ranked = result["pareto"]

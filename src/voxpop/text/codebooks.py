@@ -127,8 +127,8 @@ def save_codebook(db_session: Session, definition: str, *, base_version: int, no
     codebook_from_yaml(definition)
     latest = db_session.scalar(select(func.max(CodebookVersion.version))) or BUILT_IN
     if latest != base_version:
-        raise CodebookConflict(f"version {latest} was saved after you opened version {base_version}; your text is "
-                               f"kept below: copy it, reload the codebook and apply your change to version {latest}")
+        raise CodebookConflict(f"version {latest} was saved after you opened version {base_version}; nothing was "
+                               f"saved and your text is kept: apply your change to version {latest} and save again")
     if latest != BUILT_IN and definition == db_session.get(CodebookVersion, latest).definition:
         raise CodebookError(f"nothing changed since version {latest}, so no version was saved")
     version = latest + 1

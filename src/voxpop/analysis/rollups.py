@@ -22,7 +22,8 @@ COUNTS = ("n", "total", "total_squares", "promoters", "detractors", "top_two", "
 
 def score_counts(score: int, scale_max: int, count: int = 1) -> tuple[int, float, float, int, int, int, int]:
     """What `count` answers of `score` add to a rollup row, in the order of COUNTS (n, Σx, Σx², promoters,
-    detractors, top two boxes, CES 2.0 agree): the one place the rollups' counting rules live."""
+    detractors, top two boxes, CES 2.0 agree): the rollups' counting rules, for live and imported answers (`_counts`
+    states the same rules in Ibis, for a rebuild)."""
     return (count, float(count * score), float(count * score * score), count * (score >= CUTS.promoter_min),
             count * (score <= CUTS.detractor_max), count * (score >= scale_max - 1), count * (score >= CES2_AGREE_MIN))
 

@@ -17,9 +17,6 @@ from voxpop.cli import app, fail, out
 clv_app = typer.Typer(help="Customer lifetime value: BG/NBD purchases and Gamma-Gamma spend.", no_args_is_help=True)
 app.add_typer(clv_app, name="clv")
 TIME_UNITS = ("day", "week", "month")
-# The fields of a customer-measure row that are not group keys.
-OUTCOME_FIELDS = {"period", "metric", "value", "n", "low_base", "se", "ci_low", "ci_high", "confidence", "start", "end",
-                  "new", "won_back", "retained", "buyers", "repeat_buyers", "definition", "full_window", "full_period"}
 
 FileArgument = Annotated[Path | None, typer.Argument(help="Transactions: CDNOW text, or CSV, TSV, XLSX or Parquet; "
                                                             "omit with --store.")]
@@ -291,13 +288,13 @@ def retention_command(
         writer.writeheader()
         writer.writerows(rows)
     else:
-        _print_outcomes(rows)
+        _print_outcomes(rows, by or [])
 
 
-def _print_outcomes(rows: list[dict[str, Any]]) -> None:
+def _print_outcomes(rows: list[dict[str, Any]], keys: list[str]) -> None:
+    """The rows as a table, one column per group key (the --by columns) before the measure."""
     from rich.table import Table
 
-    keys = [name for name in rows[0] if name not in OUTCOME_FIELDS] if rows else []
     table = Table(*keys, "period", "measure", "value", "interval", "counts", show_edge=False, header_style="bold")
     for row in rows:
         counts = ", ".join(f"{name} {row[name]:,}" for name in ("start", "end", "new", "buyers", "repeat_buyers")

@@ -40,12 +40,13 @@ def _drawings(report: dict[str, Any]) -> dict[str, charts.Chart]:
 
 def _report(db, settings) -> dict[str, Any] | None:
     """The report, made again only when transactions or responses changed: fitting the models over every
-    customer takes seconds, and most page views see the same data. Responses are watched by their newest id
-    only: counting ten million of them on every view would cost as much as the cache saves."""
+    customer takes seconds, and most page views see the same data. Transactions are watched by their count and
+    newest id (imports only add them; the count sees a customer deleted), responses by their newest id only:
+    counting ten million of them on every view would cost as much as the cache saves."""
     with db.read_connection() as connection:
         made_from = (settings.min_base, *connection.execute(text(
             "SELECT (SELECT count(*) FROM transactions), (SELECT max(id) FROM transactions), "
-            "(SELECT max(imported_at) FROM transactions), (SELECT max(id) FROM responses)")).one())
+            "(SELECT max(id) FROM responses)")).one())
     cached = _reports.get(str(db.url))
     if cached is None or cached[0] != made_from:
         cached = (made_from, outcomes_report(db, min_base=settings.min_base))

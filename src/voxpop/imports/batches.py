@@ -25,7 +25,7 @@ from voxpop.surveys.schemas import SCORED_KINDS
 
 BATCH = 2000  # rows per round trip: large enough to amortise statements, small enough to bound memory
 KEY_PREFIX = "import:"  # idempotency keys of imported responses; live ones are form tokens or client keys
-LIMITS = {"attribute": 200, "customer": 200}  # the widths of the columns they are stored in
+ATTRIBUTE_LIMIT = 200  # the width of the columns attributes and customer references are stored in
 WORKER_MIN_BYTES = 16 << 20  # smaller files parse in-process: starting a worker costs about half a second
 SAMPLES = 5
 
@@ -79,7 +79,7 @@ def parsed_batches(export: Export, mapping: Mapping, plan: Plan) -> Iterator[Res
 def _parse(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ResponseBatch]:
     """Convert and check every row, key it, and lay it out in batches; stops at the first bad row unless
     invalid rows are skipped."""
-    convert = checked(reader(mapping), mapping, plan.max_text_length)
+    convert = _checked(reader(mapping), mapping, plan.max_text_length)
     layout = _Layout(plan)
     repeats: dict[str, int] | None = None if plan.keyed else {}
     samples = 0
@@ -102,7 +102,7 @@ def _parse(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ResponseBat
             if seen > 1:
                 parsed.source_id += f"#{seen}"
         if samples < SAMPLES:
-            batch.samples.append(sample(parsed))
+            batch.samples.append(_sample(parsed))
             samples += 1
         layout.add(batch, parsed)
         if batch.responses >= BATCH:
@@ -144,7 +144,7 @@ class _Layout:
         ref = customer_ref(parsed)
         batch.customers.append(ref)
         if ref is not None:
-            batch.emails.setdefault(ref, parsed.customer.get("email"))
+            batch.emails[ref] = parsed.customer.get("email")  # the batch's last row for a customer gives the e-mail
         sliced = tuple(parsed.attributes.items())
         sliced = self.canonical.setdefault(sliced, sliced)
         batch.slices.append(sliced)
@@ -170,12 +170,12 @@ def customer_ref(parsed: ParsedResponse) -> str | None:
     return parsed.customer.get("ref") or (parsed.customer.get("email") or "").lower() or None
 
 
-def sample(parsed: ParsedResponse) -> dict[str, Any]:
+def _sample(parsed: ParsedResponse) -> dict[str, Any]:
     return {"row": parsed.row, "source_id": parsed.source_id, "submitted_at": parsed.submitted_at.isoformat(),
             "answers": parsed.answers, "attributes": parsed.attributes, "customer": parsed.customer}
 
 
-def checked(convert, mapping: Mapping, max_text_length: int):
+def _checked(convert, mapping: Mapping, max_text_length: int):
     """The row converter, plus the limits of the store's columns, so no row fails inside an insert."""
     headers = {column.key: column.header for column in mapping.columns}
     limits = {column.key: max_text_length for column in mapping.columns if column.role in ("text", "choice", "multi_choice")}
@@ -193,9 +193,9 @@ def checked(convert, mapping: Mapping, max_text_length: int):
                                     f"at most {limit:,} characters" if long else "text without control characters",
                                     f"is {len(item):,} characters long" if long else "holds control characters")
         for name, value in (*parsed.attributes.items(), *parsed.customer.items()):
-            if len(value) > LIMITS["attribute"] or not storable(value):
-                return RowError(row, headers.get(name, name), value[:40], f"at most {LIMITS['attribute']} characters",
-                                "is too long to slice by" if len(value) > LIMITS["attribute"] else "holds control characters")
+            if len(value) > ATTRIBUTE_LIMIT or not storable(value):
+                return RowError(row, headers.get(name, name), value[:40], f"at most {ATTRIBUTE_LIMIT} characters",
+                                "is too long to slice by" if len(value) > ATTRIBUTE_LIMIT else "holds control characters")
         return parsed
 
     return checked

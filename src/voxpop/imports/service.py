@@ -200,7 +200,7 @@ def _count(batch: ResponseBatch, summary: ImportSummary, rejected) -> None:
     summary.rejected += len(batch.rejected)
     if batch.rejected:
         rejected.writerows(batch.rejected)
-    summary.samples += batch.samples[:5 - len(summary.samples)]
+    summary.samples += batch.samples  # the parser stops taking samples at SAMPLES for the whole file
 
 
 def _questions(connection: Connection, version_id: int) -> dict[str, tuple[int, str, int | None, int | None]]:

@@ -77,13 +77,14 @@ def _page(request: Request, user: User, settings, *, status: int = 200, **shown:
 
 
 def _audit(db, request: Request, settings, user: User, action: str, target: str, **details: Any) -> None:
-    """Record an import in the audit log (a dry run changes nothing, so it is not recorded)."""
+    """Record an import in the audit log."""
     with db.write() as db_session:
         accounts.audit(db_session=db_session, actor=user, action=action, target=target,
                        client=client_address(request, settings), **details)
 
 
 def _audit_responses(db, request: Request, settings, user: User, result: dict[str, Any]) -> None:
+    """Record a responses import; a dry run changes nothing, so it is not recorded."""
     if not result["dry_run"]:
         _audit(db, request, settings, user, "import.responses", result["survey"], file=result["file"],
                format=result["format"], new=result["new"], present=result["present"], rejected=result["rejected"])

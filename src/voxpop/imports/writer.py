@@ -2,7 +2,7 @@
 
 Statements go to the driver as plain tuples (SQLAlchemy's per-row parameter processing cost more than the
 inserts themselves), zipped in C from the batch's columns, so this process spends its time in the database
-while the next batch is parsed. The rollup increments are counted per distinct (question, day, score,
+while the next batch is parsed (in a worker process, for a big file: see batches.py). The rollup increments are counted per distinct (question, day, score,
 attribute values) before being spread over the rollup rows, so a batch of thousands of responses becomes a
 few hundred upserts. The SQL is the same on SQLite and PostgreSQL; only the parameter marker differs.
 """

@@ -9,7 +9,7 @@ from tests.conftest import empty
 from voxpop.accounts.models import ROLES, User
 from voxpop.analysis.sources import store_connection
 from voxpop.analysis.survey_metrics import rollup_counts, survey_summaries
-from voxpop.collection.models import Answer, Response, ResponseAttribute
+from voxpop.collection.models import Answer, Response, response_attributes
 from voxpop.demo.workspace import NEGATIVE, POSITIVE, load_demo
 from voxpop.surveys.models import Question
 
@@ -52,8 +52,8 @@ def test_the_demo_has_three_surveys_18_months_and_every_role(demo):
 def test_segments_differ_and_december_dips(demo):
     with demo.read() as db_session:
         def segment(name):
-            return Response.id.in_(select(ResponseAttribute.response_id).where(
-                ResponseAttribute.name == "segment", ResponseAttribute.value == name))
+            return Response.id.in_(select(response_attributes.c.response_id).where(
+                response_attributes.c.name == "segment", response_attributes.c.value == name))
         assert nps_where(db_session, segment("premium")) > nps_where(db_session, segment("business")) + 10
         months = func.extract("month", Response.submitted_at)
         assert nps_where(db_session, months == 12) < nps_where(db_session, months.in_((4, 5))) - 5

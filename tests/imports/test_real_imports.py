@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from voxpop.analysis.survey_metrics import survey_estimates
-from voxpop.collection.models import Answer, Response, ResponseAttribute
+from voxpop.collection.models import Answer, Response, response_attributes
 from voxpop.imports.formats import open_export
 from voxpop.imports.mapping import detect_mapping
 from voxpop.imports.service import import_responses
@@ -104,8 +104,8 @@ def test_qualtrics_legacy_and_insights_exports_of_the_same_responses_differ_by_t
 def test_typeform_network_ids_that_look_like_numbers_stay_text(stored):
     db, summaries = stored
     key = summaries["freecodecamp_2016_new_coder_survey/2016 New Coders Survey Part 1.csv"][3]
-    values = [value for (value,) in rows_of(db, key, select(ResponseAttribute.value).join(Response, ResponseAttribute.response_id == Response.id)
-                                             .where(ResponseAttribute.name == "network_id"))]
+    values = [value for (value,) in rows_of(db, key, select(response_attributes.c.value).join(Response, response_attributes.c.response_id == Response.id)
+                                             .where(response_attributes.c.name == "network_id"))]
     assert len(values) == 15653 and all(len(value) == 10 for value in values)
     assert sum(1 for value in values if "e" in value and value.replace("e", "").isdigit()) >= 100
 

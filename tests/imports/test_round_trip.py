@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
-from voxpop.collection.models import Answer, Response, ResponseAttribute
+from voxpop.collection.models import Answer, Response, response_attributes
 from voxpop.imports.formats import open_export
 from voxpop.imports.mapping import apply_overrides, detect_mapping
 from voxpop.imports.service import import_responses
@@ -73,8 +73,8 @@ def test_export_then_import_gives_back_every_answer(db, tmp_path, generated):
         for source_id, key, score, choice, text in answers:
             stored[source_id]["answers"][key] = next(value for value in (score, choice, text) if value is not None)
         for source_id, name, value in db_session.execute(
-                select(Response.idempotency_key, ResponseAttribute.name, ResponseAttribute.value)
-                .join(ResponseAttribute, ResponseAttribute.response_id == Response.id)
+                select(Response.idempotency_key, response_attributes.c.name, response_attributes.c.value)
+                .join(response_attributes, response_attributes.c.response_id == Response.id)
                 .where(Response.survey_id == survey_id)):
             stored[source_id]["attributes"][name] = value
     assert len(stored) == len(generated)

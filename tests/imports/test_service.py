@@ -13,12 +13,12 @@ from tests.helpers import apply_survey
 from voxpop.analysis.models import ScoreRollup
 from voxpop.analysis.rollups import rebuild_store
 from voxpop.analysis.survey_metrics import survey_estimates
-from voxpop.collection.models import Answer, Response, ResponseAttribute
+from voxpop.collection.models import Answer, AttributeSet, Response, response_attributes
 from voxpop.customers.models import Customer
 from voxpop.imports.formats import ImportFileError, open_export
 from voxpop.imports.mapping import detect_mapping
 from voxpop.imports.service import RowRejected, import_responses
-from voxpop.surveys.models import Survey
+from voxpop.surveys.models import Question, Survey
 
 HEADER = ["StartDate", "EndDate", "ResponseId", "RecipientEmail", "Q1", "Q2", "Q3", "segment"]
 LABELS = ["Start Date", "End Date", "Response ID", "Recipient Email",
@@ -52,8 +52,8 @@ def run(db, path, **options):
 def counts(db):
     with db.read() as db_session:
         return {name: db_session.scalar(select(func.count()).select_from(table)) for name, table in
-                (("surveys", Survey), ("responses", Response), ("answers", Answer), ("attributes", ResponseAttribute),
-                 ("rollups", ScoreRollup), ("customers", Customer))}
+                (("surveys", Survey), ("responses", Response), ("answers", Answer), ("attributes", response_attributes),
+                 ("attribute sets", AttributeSet), ("rollups", ScoreRollup), ("customers", Customer))}
 
 
 def test_an_import_creates_the_survey_stores_every_answer_and_is_idempotent(db, tmp_path):
@@ -84,6 +84,29 @@ def test_imported_responses_move_the_rollups_exactly_as_a_rebuild_would(db, tmp_
     assert incremental == rebuilt
     [nps_smb] = [estimate for key, estimate in incremental.items() if key[3] == "nps" and key[2] == "smb"]
     assert nps_smb.n == 20
+
+
+def stored_answers(db, survey):
+    with db.read() as db_session:
+        return sorted(db_session.execute(
+            select(Response.idempotency_key, Question.key, Answer.score, Answer.choice, Answer.text)
+            .join(Answer, Answer.response_id == Response.id).join(Question, Question.id == Answer.question_id)
+            .join(Survey, Survey.id == Response.survey_id).where(Survey.key == survey)).all())
+
+
+def test_an_export_overlapping_within_a_batch_adds_only_the_new_answers_and_rollups(db, tmp_path):
+    # Every other response is already stored, so each batch mixes old and new keys: the writer's slow path
+    # (the one PostgreSQL always takes) must add exactly what one import of the whole file adds.
+    run(db, qualtrics(tmp_path / "whole.csv", ROWS), survey_key="whole")
+    run(db, qualtrics(tmp_path / "half.csv", ROWS[::2]), survey_key="mixed")
+    overlap = run(db, qualtrics(tmp_path / "all.csv", ROWS), survey_key="mixed")
+    assert (overlap.new, overlap.present) == (20, 20)
+    assert stored_answers(db, "mixed") == stored_answers(db, "whole")
+    with db.read_connection() as connection:
+        incremental = sorted(map(repr, survey_estimates(connection, min_base=1, attribute="segment")))
+    rebuild_store(db, zone="UTC")
+    with db.read_connection() as connection:
+        assert sorted(map(repr, survey_estimates(connection, min_base=1, attribute="segment"))) == incremental
 
 
 def test_one_bad_row_fails_the_import_names_it_and_leaves_the_store_unchanged(db, tmp_path):

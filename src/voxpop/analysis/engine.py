@@ -19,12 +19,12 @@ import ibis.expr.types as ir
 import numpy as np
 
 from voxpop.core import estimates
+from voxpop.core.counts import CES2_AGREE_MIN
 from voxpop.core.estimates import Estimate, NpsCuts
 
 Metric = Literal["nps", "csat", "ces", "mean"]
 Period = Literal["day", "week", "month", "quarter"]
 TRUNCATE_UNITS = {"day": "D", "week": "W", "month": "M", "quarter": "Q"}
-CES2_AGREE_MIN = 5  # "somewhat agree" and above on CES 2.0's 1–7 agreement scale (Dixon et al. 2010)
 
 
 class MetricError(ValueError):

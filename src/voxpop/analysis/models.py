@@ -12,9 +12,8 @@ from datetime import date
 from sqlalchemy import Date, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from voxpop.core.counts import ALL  # noqa: F401 (the attribute name and value of a day's totals)
 from voxpop.store.base import Base
-
-ALL = ""  # the attribute name (and value) of a day's totals
 
 
 class ScoreRollup(Base):

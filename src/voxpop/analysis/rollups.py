@@ -11,21 +11,9 @@ import ibis.expr.types as ir
 from sqlalchemy import Connection, delete, insert
 from sqlalchemy.dialects import postgresql, sqlite
 
-from voxpop.analysis.engine import CES2_AGREE_MIN, count_if, local_period, naive_utc
-from voxpop.analysis.models import ALL, ScoreRollup
-from voxpop.core.estimates import NpsCuts
-
-# The rollups count with the standard cut points; an NPS with other cuts is computed from the answers.
-CUTS = NpsCuts()
-COUNTS = ("n", "total", "total_squares", "promoters", "detractors", "top_two", "agree")
-
-
-def score_counts(score: int, scale_max: int, count: int = 1) -> tuple[int, float, float, int, int, int, int]:
-    """What `count` answers of `score` add to a rollup row, in the order of COUNTS (n, Σx, Σx², promoters,
-    detractors, top two boxes, CES 2.0 agree): the rollups' counting rules, for live and imported answers (`_counts`
-    states the same rules in Ibis, for a rebuild)."""
-    return (count, float(count * score), float(count * score * score), count * (score >= CUTS.promoter_min),
-            count * (score <= CUTS.detractor_max), count * (score >= scale_max - 1), count * (score >= CES2_AGREE_MIN))
+from voxpop.analysis.engine import count_if, local_period, naive_utc
+from voxpop.analysis.models import ScoreRollup
+from voxpop.core.counts import ALL, CES2_AGREE_MIN, COUNTS, CUTS, score_counts
 
 
 def increments(*, scores: list[tuple[int, int, int]], attributes: dict[str, str], day: date) -> list[dict[str, Any]]:

@@ -2,6 +2,12 @@
 
 Uniqueness is enforced by the database, not only by code: one response per invitation, and one per
 (survey, idempotency key), so a retry or a double submit can never create a second response.
+
+A response's attributes (segment, channel, store, ...) are stored once per distinct combination, an attribute
+set, that responses point to (a "junk dimension" in Kimball's terms). Most responses share one of a few dozen
+combinations, so a response costs one column instead of one indexed row per attribute: a million-row import with
+four attributes writes 4.7 million rows instead of 8.7 million. The view `response_attributes` (migration 0008)
+still shows them one row per response and attribute, for the engine and for analysts' SQL.
 """
 
 from __future__ import annotations
@@ -9,10 +15,13 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    Column,
     ForeignKey,
     Index,
     Integer,
+    MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -51,9 +60,11 @@ class Response(Base):
     language: Mapped[str] = mapped_column(String(16))
     channel: Mapped[str] = mapped_column(String(16))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    attribute_set_id: Mapped[int | None] = mapped_column(ForeignKey("attribute_sets.id"))  # None: no attributes
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
-    attributes: Mapped[list[ResponseAttribute]] = relationship(cascade="all, delete-orphan")
+    attributes: Mapped[list[AttributeSetValue]] = relationship(  # its set's values, for reading
+        primaryjoin="foreign(AttributeSetValue.set_id) == Response.attribute_set_id", viewonly=True)
 
 
 class Answer(Base):
@@ -70,10 +81,25 @@ class Answer(Base):
     text: Mapped[str | None] = mapped_column(Text)
 
 
-class ResponseAttribute(Base):
-    __tablename__ = "response_attributes"
-    __table_args__ = (Index("ix_response_attributes_name_value", "name", "value"),)
+class AttributeSet(Base):
+    """One distinct combination of attribute values, shared by every response that has exactly these values."""
 
-    response_id: Mapped[int] = mapped_column(ForeignKey("responses.id", ondelete="CASCADE"), primary_key=True)
+    __tablename__ = "attribute_sets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)  # SHA-256 of the sorted (name, value) pairs
+
+
+class AttributeSetValue(Base):
+    __tablename__ = "attribute_set_values"
+    __table_args__ = (Index("ix_attribute_set_values_name_value", "name", "value"),)
+
+    set_id: Mapped[int] = mapped_column(ForeignKey("attribute_sets.id", ondelete="CASCADE"), primary_key=True)
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
+
+
+# The view of migration 0008, one row per response and attribute, for reading (its own metadata: Alembic and the
+# model check must not take it for a table).
+response_attributes = Table("response_attributes", MetaData(), Column("response_id", Integer), Column("name", String(64)),
+                            Column("value", String(200)))

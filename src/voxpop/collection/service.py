@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from voxpop.analysis import rollups
 from voxpop.collection.answers import Answers, storable
-from voxpop.collection.models import Answer, Invitation, Response, ResponseAttribute
+from voxpop.collection.attributes import attribute_set_ids
+from voxpop.collection.models import Answer, Invitation, Response
 from voxpop.customers.models import Customer
 from voxpop.store.base import utcnow
 from voxpop.store.ids import public_id
@@ -128,6 +129,7 @@ def insert_response(
     Core inserts, not the ORM: this is the hot path of every submission, and it runs inside the single
     writer on SQLite, so every statement saved is throughput gained."""
     stored = StoredResponse(public_id(), utcnow())
+    combination = tuple(attributes.items())
     response_id = db_session.execute(
         _INSERT_RESPONSE,
         [{
@@ -141,6 +143,7 @@ def insert_response(
             "language": language,
             "channel": channel,
             "submitted_at": stored.submitted_at,
+            "attribute_set_id": attribute_set_ids(db_session, [combination])[combination],
         }],
     ).scalar_one()
     rows, scores = [], []
@@ -156,11 +159,6 @@ def insert_response(
             rows.append(row | {"text": value})
     if rows:
         db_session.execute(_INSERT_ANSWERS, rows)
-    if attributes:
-        db_session.execute(
-            _INSERT_ATTRIBUTES,
-            [{"response_id": response_id, "name": name, "value": value} for name, value in attributes.items()],
-        )
     # The dashboards' daily rollups move in the same transaction, so they never disagree with the answers.
     day = stored.submitted_at.astimezone(ZoneInfo(zone)).date()
     rollups.add(db_session, rollups.increments(scores=scores, attributes=attributes, day=day))
@@ -169,7 +167,6 @@ def insert_response(
 
 _INSERT_RESPONSE = insert(Response.__table__).returning(Response.__table__.c.id)
 _INSERT_ANSWERS = insert(Answer.__table__)
-_INSERT_ATTRIBUTES = insert(ResponseAttribute.__table__)
 
 
 def version_questions(*, db_session: Session | Connection, version_id: int) -> dict[str, tuple[int, str, int | None]]:

@@ -10,6 +10,8 @@ from functools import lru_cache
 
 from scipy import stats
 
+from voxpop.core.counts import NpsCuts  # noqa: F401 (defined with the rollups' counting rules, light to import)
+
 NPS_SCALE = 100.0
 
 
@@ -27,24 +29,6 @@ class Estimate:
     ci_low: float | None = None
     ci_high: float | None = None
     confidence: float | None = None
-
-
-@dataclass(frozen=True)
-class NpsCuts:
-    """Where detractors end and promoters begin. Stated, never guessed: a 1–10 recommend question uses
-    NpsCuts(low=1, high=10) with the same 0–6 / 9–10 meaning, i.e. detractors 1–6."""
-
-    low: int = 0
-    high: int = 10
-    detractor_max: int = 6
-    promoter_min: int = 9
-
-    def __post_init__(self):
-        if not self.low <= self.detractor_max < self.promoter_min <= self.high:
-            raise ValueError(
-                f"NPS cut points must satisfy low ≤ detractor_max < promoter_min ≤ high, got {self.low}, "
-                f"{self.detractor_max}, {self.promoter_min}, {self.high}"
-            )
 
 
 @lru_cache(maxsize=64)  # a dashboard asks for the same quantile hundreds of times; scipy's ppf costs 0.1 ms

@@ -16,7 +16,8 @@ from sqlalchemy import func, insert, select
 
 from voxpop.accounts import service as accounts
 from voxpop.analysis import rollups
-from voxpop.collection.models import Answer, Response, ResponseAttribute
+from voxpop.collection.attributes import attribute_set_ids
+from voxpop.collection.models import Answer, Response
 from voxpop.customers.models import Customer, Transaction
 from voxpop.store.database import Database
 from voxpop.surveys import service as surveys
@@ -241,7 +242,10 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                     "invitation_id": None, "idempotency_key": None, "request_fingerprint": None,
                 })
                 answers.append(row_answers)
-                attributes.append(row_attributes)
+                attributes.append(tuple(row_attributes.items()))
+            set_ids = attribute_set_ids(db_session, set(attributes))
+            for response, combination in zip(responses, attributes, strict=True):
+                response["attribute_set_id"] = set_ids[combination]
             # Core inserts on the tables: the ORM's bulk path sends one statement per row to PostgreSQL.
             table = Response.__table__
             ids = db_session.scalars(
@@ -251,12 +255,7 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                 {"response_id": response_id, "score": None, "choice": None, "text": None} | answer
                 for response_id, row_answers in zip(ids, answers) for answer in row_answers
             ]
-            attribute_rows = [
-                {"response_id": response_id, "name": key, "value": value}
-                for response_id, row_attributes in zip(ids, attributes) for key, value in row_attributes.items()
-            ]
             db_session.execute(insert(Answer.__table__), answer_rows)
-            db_session.execute(insert(ResponseAttribute.__table__), attribute_rows)
             total += len(ids)
             if progress is not None:
                 progress.print(f"  {name}: {len(ids):,} responses")

@@ -8,15 +8,18 @@ A batch crosses as plain lists of strings and numbers, whose pickling costs a fe
 
 from __future__ import annotations
 
+import json
 import pickle
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
 from voxpop.collection.answers import storable
+from voxpop.core.counts import counted_rows
 from voxpop.imports.formats import Export, ImportFileError
 from voxpop.imports.mapping import Mapping
 from voxpop.imports.rows import ParsedResponse, RowError, reader
@@ -44,8 +47,9 @@ class Plan:
 
 @dataclass
 class ResponseBatch:
-    """Up to BATCH responses, a row of `keys`, `public_ids`, ... each; answers and attributes name their
-    response by its position in the batch (`owner`). A key repeated within the batch is kept once."""
+    """Up to BATCH responses, a row of `keys`, `public_ids`, `slices` ... each; answers name their response by
+    its position in the batch (`owner`). A key repeated within the batch is kept once. The rollup increments
+    are counted here, where parsing has time to spare, not in the process that writes."""
 
     rows: int = 0  # rows read from the file for this batch, rejected ones included
     responses: int = 0  # valid rows, repeats of a key included
@@ -55,14 +59,10 @@ class ResponseBatch:
     days: list[int] = field(default_factory=list)  # the local day's ordinal, for the rollups
     customers: list[str | None] = field(default_factory=list)  # external ids
     emails: dict[str, str | None] = field(default_factory=dict)
-    answer_owners: list[int] = field(default_factory=list)
-    answer_questions: list[int] = field(default_factory=list)
-    scores: list[int | None] = field(default_factory=list)
-    choices: list[str | None] = field(default_factory=list)
-    texts: list[str | None] = field(default_factory=list)
-    attribute_owners: list[int] = field(default_factory=list)
-    attribute_names: list[str] = field(default_factory=list)
-    attribute_values: list[str] = field(default_factory=list)
+    # (owner, question id, score, choice, text) rows while filling; then a JSON array of them, which SQLite
+    # expands itself (json_each) and which pickles as one string rather than five lists of thousands.
+    answers: list[tuple] | str = field(default_factory=list)
+    rollups: list[dict[str, Any]] = field(default_factory=list)  # the increments, if every response is new
     slices: list[tuple[tuple[str, str], ...]] = field(default_factory=list)  # each response's attributes
     rejected: list[list[Any]] = field(default_factory=list)  # rows for the rejects file
     failed: RowError | None = None  # the first bad row, when invalid rows are not skipped
@@ -90,7 +90,7 @@ def _parse(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ResponseBat
         if isinstance(parsed, RowError):
             if not plan.skip_invalid:
                 batch.failed = parsed
-                yield batch
+                yield layout.finished(batch)
                 return
             batch.rejected.append([parsed.row, parsed.column, parsed.value,
                                    f"{parsed.reason}; expected {parsed.expected}", *cells])
@@ -106,10 +106,10 @@ def _parse(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ResponseBat
             samples += 1
         layout.add(batch, parsed)
         if batch.responses >= BATCH:
-            yield batch
+            yield layout.finished(batch)
             batch = ResponseBatch()
     if batch.rows:
-        yield batch
+        yield layout.finished(batch)
 
 
 class _Layout:
@@ -125,12 +125,18 @@ class _Layout:
             dialect = plan.dialect()
             self.stamp = Response.__table__.c.submitted_at.type.dialect_impl(dialect).bind_processor(dialect)
         self.canonical: dict[tuple, tuple] = {}  # one tuple per distinct attribute set: pickled once a batch
+        self.highs = {question_id: high for question_id, _, high in (plan.questions or {}).values()}
         self.seen: set[str] = set()  # the keys of the batch being filled
-        self.filling: ResponseBatch | None = None
+        self.scored: Counter = Counter()  # (question id, day, score, attributes) -> answers, in that batch
+
+    def finished(self, batch: ResponseBatch) -> ResponseBatch:
+        """The batch as it crosses to the writer: its answers as JSON, its rollup increments counted."""
+        batch.answers = json.dumps(batch.answers, ensure_ascii=False, separators=(",", ":"))
+        batch.rollups = counted_rows(self.scored, self.highs)
+        self.seen, self.scored = set(), Counter()
+        return batch
 
     def add(self, batch: ResponseBatch, parsed: ParsedResponse) -> None:
-        if batch is not self.filling:
-            self.filling, self.seen = batch, set()
         batch.responses += 1
         key = KEY_PREFIX + parsed.source_id
         if key in self.seen:
@@ -140,7 +146,7 @@ class _Layout:
         batch.keys.append(key)
         batch.public_ids.append(public_id())
         batch.submitted.append(self.stamp(parsed.submitted_at) if self.stamp else parsed.submitted_at)
-        batch.days.append(parsed.submitted_at.astimezone(self.local).toordinal())
+        batch.days.append(day := parsed.submitted_at.astimezone(self.local).toordinal())
         ref = customer_ref(parsed)
         batch.customers.append(ref)
         if ref is not None:
@@ -152,17 +158,14 @@ class _Layout:
             return  # a dry run for a survey not created yet: only the keys are counted
         for question_key, value in parsed.answers.items():
             question_id, kind, _ = self.questions[question_key]
-            for item in value if isinstance(value, list) else (value,):
-                batch.answer_owners.append(owner)
-                batch.answer_questions.append(question_id)
-                scored, text = kind in SCORED_KINDS, kind == "text" and not isinstance(value, list)
-                batch.scores.append(item if scored else None)
-                batch.choices.append(None if scored or text else item)
-                batch.texts.append(item if text else None)
-        for name, value in sliced:
-            batch.attribute_owners.append(owner)
-            batch.attribute_names.append(name)
-            batch.attribute_values.append(value)
+            if kind in SCORED_KINDS:
+                batch.answers.append((owner, question_id, value, None, None))
+                self.scored[question_id, day, value, sliced] += 1
+            elif kind == "text" and not isinstance(value, list):
+                batch.answers.append((owner, question_id, None, None, value))
+            else:
+                batch.answers.extend((owner, question_id, None, item, None)
+                                     for item in (value if isinstance(value, list) else (value,)))
 
 
 def customer_ref(parsed: ParsedResponse) -> str | None:

@@ -1,74 +1,85 @@
 """Writing a batch of imported responses: the hot loop of a million-row import.
 
-Statements go to the driver as plain tuples (SQLAlchemy's per-row parameter processing cost more than the
-inserts themselves), zipped in C from the batch's columns, so this process spends its time in the database
-while the next batch is parsed (in a worker process, for a big file: see batches.py). The rollup increments are counted per distinct (question, day, score,
-attribute values) before being spread over the rollup rows, so a batch of thousands of responses becomes a
-few hundred upserts. The SQL is the same on SQLite and PostgreSQL; only the parameter marker differs.
+This process should spend its time in the database while the next batch is parsed (in a worker process, for
+a big file: see batches.py), so the parser does what it can: it lays the batch out, counts its rollup
+increments, and writes its answers as JSON. Responses go in as one multi-row statement of plain values
+(SQLAlchemy's per-row parameter processing cost more than the inserts themselves). When every response of the
+batch is new and got consecutive ids, SQLite expands the answers from the JSON itself; otherwise (keys already
+stored, or PostgreSQL) the answers of the new responses go in as parameter rows, and their rollups are counted
+again here.
 """
 
 from __future__ import annotations
 
+import json
 from collections import Counter
-from dataclasses import dataclass
-from datetime import date
-from itertools import chain, compress, repeat
-from typing import Any
+from dataclasses import dataclass, field
+from itertools import chain, repeat
 
 from sqlalchemy import Connection
 
 from voxpop.analysis import rollups
-from voxpop.analysis.models import ALL
+from voxpop.collection.attributes import attribute_set_ids
+from voxpop.core.counts import counted_rows
 from voxpop.customers.service import customer_ids
 from voxpop.imports.batches import ResponseBatch
 
 RESPONSE_COLUMNS = ("public_id", "survey_id", "version_id", "customer_id", "idempotency_key", "language", "channel",
-                    "submitted_at")
+                    "submitted_at", "attribute_set_id")
 
 
 @dataclass(frozen=True)
 class Target:
-    """Where a batch goes: the survey version, its questions (key -> id, kind, scale max) and its language."""
+    """Where a batch goes: the survey version, its questions (key -> id, kind, scale max) and its language, and
+    the attribute sets found so far in the import's transaction."""
 
     survey_id: int
     version_id: int
     questions: dict[str, tuple[int, str, int | None]]
     language: str
+    attribute_sets: dict = field(default_factory=dict)
 
 
 def store_batch(connection: Connection, batch: ResponseBatch, target: Target) -> int:
-    """Insert the batch's new responses (a key already stored is skipped by the database), their answers,
-    attributes and rollups; returns how many responses were new."""
+    """Insert the batch's new responses (a key already stored is skipped by the database) pointing to their
+    attribute sets, their answers and rollups; returns how many responses were new."""
     marker = "?" if connection.dialect.paramstyle == "qmark" else "%s"
     count = len(batch.keys)
     if not count:
         return 0
     customers = _customer_ids(connection, batch)
+    set_ids = attribute_set_ids(connection, set(batch.slices), target.attribute_sets)
     values = tuple(chain.from_iterable(zip(
         batch.public_ids, repeat(target.survey_id), repeat(target.version_id), customers, batch.keys,
-        repeat(target.language), repeat("import"), batch.submitted)))
+        repeat(target.language), repeat("import"), batch.submitted, map(set_ids.__getitem__, batch.slices))))
     placeholders = ", ".join(["(" + ", ".join([marker] * len(RESPONSE_COLUMNS)) + ")"] * count)
     inserted = connection.exec_driver_sql(
         f"INSERT INTO responses ({', '.join(RESPONSE_COLUMNS)}) VALUES {placeholders} "
         "ON CONFLICT (survey_id, idempotency_key) DO NOTHING RETURNING id, idempotency_key", values).all()
     response_ids = _response_ids(batch, inserted)
-    answer_ids = list(map(response_ids.__getitem__, batch.answer_owners))
-    answers = zip(answer_ids, batch.answer_questions, batch.scores, batch.choices, batch.texts)
-    attribute_ids = list(map(response_ids.__getitem__, batch.attribute_owners))
-    attributes = zip(attribute_ids, batch.attribute_names, batch.attribute_values)
-    scored = zip(batch.answer_questions, map(batch.days.__getitem__, batch.answer_owners), batch.scores,
-                 map(batch.slices.__getitem__, batch.answer_owners))
-    if len(inserted) < count:  # some keys were already stored: only the new responses' rows go in
-        answers, attributes = compress(answers, answer_ids), compress(attributes, attribute_ids)
-        scored = compress(scored, answer_ids)
-    if answers := list(answers):
+    first = response_ids[0]
+    if connection.dialect.name == "sqlite" and first is not None and response_ids == list(range(first, first + count)):
+        # Every response was new and got the next ids in order: SQLite reads the answers from the batch's JSON
+        # itself, shifting each owner position by the first id, and the parser's rollup counts hold as they are.
+        connection.exec_driver_sql("INSERT INTO answers (response_id, question_id, score, choice, text) SELECT "
+                                   "value->>0 + ?, value->>1, value->>2, value->>3, value->>4 FROM json_each(?)",
+                                   (first, batch.answers))
+        rollups.add(connection, batch.rollups)
+        return count
+    if not inserted:
+        return 0  # all already stored: their answers stay as they were
+    new = [row for row in json.loads(batch.answers) if response_ids[row[0]] is not None]
+    if new:
         connection.exec_driver_sql("INSERT INTO answers (response_id, question_id, score, choice, text) "
-                                   f"VALUES ({marker}, {marker}, {marker}, {marker}, {marker})", answers)
-    if attributes := list(attributes):
-        connection.exec_driver_sql("INSERT INTO response_attributes (response_id, name, value) "
-                                   f"VALUES ({marker}, {marker}, {marker})", attributes)
+                                   f"VALUES ({marker}, {marker}, {marker}, {marker}, {marker})",
+                                   [(response_ids[owner], *answer) for owner, *answer in new])
+    if len(inserted) == count:
+        rollups.add(connection, batch.rollups)
+        return count
     highs = {question_id: high for question_id, _, high in target.questions.values()}
-    rollups.add(connection, rollup_rows(Counter(scored), highs))
+    scored = Counter((question_id, batch.days[owner], score, batch.slices[owner])
+                     for owner, question_id, score, _, _ in new if score is not None)
+    rollups.add(connection, counted_rows(scored, highs))
     return len(inserted)
 
 
@@ -86,24 +97,6 @@ def bulk_cache(connection: Connection, *, on: bool) -> None:
     import a disk read), back to the default afterwards; PostgreSQL sizes its own buffers."""
     if connection.dialect.name == "sqlite":
         connection.exec_driver_sql(f"PRAGMA cache_size = {-262144 if on else -2000}")
-
-
-def rollup_rows(scored: Counter, highs: dict[int, int | None]) -> list[dict[str, Any]]:
-    """The rollup increments of counted answers: each (question, day ordinal, score, attributes) adds its count
-    to the day's totals and to each of its attribute values (the rules of rollups.increments); answers
-    without a score (texts, choices) add nothing."""
-    rows: dict[tuple[int, int, str, str], list[float]] = {}
-    for (question_id, day, score, sliced), count in scored.items():
-        if score is None:
-            continue
-        counts = rollups.score_counts(score, highs[question_id], count)
-        for attribute, value in ((ALL, ALL), *sliced):
-            row = rows.setdefault((question_id, day, attribute, value), [0, 0.0, 0.0, 0, 0, 0, 0])
-            for index, amount in enumerate(counts):
-                row[index] += amount
-    return [{"question_id": question_id, "day": date.fromordinal(day), "attribute": attribute, "value": value,
-             **dict(zip(rollups.COUNTS, counts))}
-            for (question_id, day, attribute, value), counts in rows.items()]
 
 
 def _customer_ids(connection: Connection, batch: ResponseBatch) -> list[int | None] | repeat:

@@ -2,14 +2,20 @@
 
 from voxpop.accounts.models import AuditEntry, Department, User
 from voxpop.analysis.models import ScoreRollup
-from voxpop.collection.models import Answer, Invitation, Response, ResponseAttribute
+from voxpop.collection.models import (
+    Answer,
+    AttributeSet,
+    AttributeSetValue,
+    Invitation,
+    Response,
+)
 from voxpop.customers.models import Customer, Transaction
 from voxpop.store.base import Base
 from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion
 from voxpop.text.models import CommentAnalysis, CommentTheme
 
 __all__ = [
-    "Answer", "AttributeDefinition", "AuditEntry", "Base", "CommentAnalysis", "CommentTheme", "Customer", "Department",
-    "Invitation", "Question", "Response", "ResponseAttribute", "ScoreRollup", "Survey", "SurveyVersion", "Transaction",
-    "User",
+    "Answer", "AttributeDefinition", "AttributeSet", "AttributeSetValue", "AuditEntry", "Base", "CommentAnalysis",
+    "CommentTheme", "Customer", "Department", "Invitation", "Question", "Response", "ScoreRollup", "Survey",
+    "SurveyVersion", "Transaction", "User",
 ]

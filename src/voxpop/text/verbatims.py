@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
-from voxpop.collection.models import Answer, Response, ResponseAttribute
+from voxpop.collection.models import Answer, AttributeSetValue, Response
 from voxpop.surveys.models import Question, Survey
 from voxpop.text.codebook import DEFAULT_CODEBOOK
 from voxpop.text.models import CommentAnalysis, CommentTheme
@@ -212,8 +212,8 @@ def _conditions(filters: CommentFilters, zone: str) -> list:
         low, high = max(low, filters.score_min or 0), min(high, 10 if filters.score_max is None else filters.score_max)
         conditions.append(_nps_between(low, high))
     for name, value in filters.attributes:
-        conditions.append(exists().where(ResponseAttribute.response_id == Response.id, ResponseAttribute.name == name,
-                                         ResponseAttribute.value == value))
+        conditions.append(Response.attribute_set_id.in_(select(AttributeSetValue.set_id).where(
+            AttributeSetValue.name == name, AttributeSetValue.value == value)))
     local = ZoneInfo(zone)
     if filters.since:
         conditions.append(Response.submitted_at >= datetime.combine(filters.since, time(), local))

@@ -5,7 +5,7 @@ process writes.
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -44,7 +44,7 @@ def score_counts(score: int, scale_max: int, count: int = 1) -> tuple[int, float
             count * (score <= CUTS.detractor_max), count * (score >= scale_max - 1), count * (score >= CES2_AGREE_MIN))
 
 
-def counted_rows(scored: Counter, highs: dict[int, int | None]) -> list[dict[str, Any]]:
+def counted_rows(scored: Mapping[tuple, int], highs: dict[int, int | None]) -> list[dict[str, Any]]:
     """The rollup increments of counted answers: each (question, day ordinal, score, attribute pairs) adds its
     count to the day's totals and to each of its attribute values; answers without a score add nothing."""
     rows: dict[tuple[int, int, str, str], list[float]] = {}

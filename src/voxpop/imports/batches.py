@@ -12,9 +12,9 @@ import json
 import pickle
 import subprocess
 import sys
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any, BinaryIO
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ from voxpop.core.counts import counted_rows
 from voxpop.imports.formats import Export, ImportFileError
 from voxpop.imports.mapping import Mapping
 from voxpop.imports.rows import ParsedResponse, RowError, reader
-from voxpop.store.ids import public_id
+from voxpop.store.ids import public_ids
 from voxpop.surveys.schemas import SCORED_KINDS
 
 BATCH = 2000  # rows per round trip: large enough to amortise statements, small enough to bound memory
@@ -31,6 +31,7 @@ KEY_PREFIX = "import:"  # idempotency keys of imported responses; live ones are 
 ATTRIBUTE_LIMIT = 200  # the width of the columns attributes and customer references are stored in
 WORKER_MIN_BYTES = 16 << 20  # smaller files parse in-process: starting a worker costs about half a second
 SAMPLES = 5
+FINE_VALUES = 100_000  # attribute values remembered as checked (customer e-mails would grow it without end)
 
 
 @dataclass(frozen=True)
@@ -123,17 +124,20 @@ class _Layout:
             from voxpop.collection.models import Response
 
             dialect = plan.dialect()
-            self.stamp = Response.__table__.c.submitted_at.type.dialect_impl(dialect).bind_processor(dialect)
+            self.stamp = (sqlite_stamp if dialect.name == "sqlite" else
+                          Response.__table__.c.submitted_at.type.dialect_impl(dialect).bind_processor(dialect))
         self.canonical: dict[tuple, tuple] = {}  # one tuple per distinct attribute set: pickled once a batch
         self.highs = {question_id: high for question_id, _, high in (plan.questions or {}).values()}
         self.seen: set[str] = set()  # the keys of the batch being filled
-        self.scored: Counter = Counter()  # (question id, day, score, attributes) -> answers, in that batch
+        self.scored: dict[tuple, int] = {}  # (question id, day, score, attributes) -> answers, in that batch
 
     def finished(self, batch: ResponseBatch) -> ResponseBatch:
-        """The batch as it crosses to the writer: its answers as JSON, its rollup increments counted."""
+        """The batch as it crosses to the writer: its public ids made, its answers as JSON, its rollup
+        increments counted."""
+        batch.public_ids = public_ids(len(batch.keys))
         batch.answers = json.dumps(batch.answers, ensure_ascii=False, separators=(",", ":"))
         batch.rollups = counted_rows(self.scored, self.highs)
-        self.seen, self.scored = set(), Counter()
+        self.seen, self.scored = set(), {}
         return batch
 
     def add(self, batch: ResponseBatch, parsed: ParsedResponse) -> None:
@@ -144,7 +148,6 @@ class _Layout:
         self.seen.add(key)
         owner = len(batch.keys)
         batch.keys.append(key)
-        batch.public_ids.append(public_id())
         batch.submitted.append(self.stamp(parsed.submitted_at) if self.stamp else parsed.submitted_at)
         batch.days.append(day := parsed.submitted_at.astimezone(self.local).toordinal())
         ref = customer_ref(parsed)
@@ -160,12 +163,19 @@ class _Layout:
             question_id, kind, _ = self.questions[question_key]
             if kind in SCORED_KINDS:
                 batch.answers.append((owner, question_id, value, None, None))
-                self.scored[question_id, day, value, sliced] += 1
+                counted = question_id, day, value, sliced
+                self.scored[counted] = self.scored.get(counted, 0) + 1
             elif kind == "text" and not isinstance(value, list):
                 batch.answers.append((owner, question_id, None, None, value))
             else:
                 batch.answers.extend((owner, question_id, None, item, None)
                                      for item in (value if isinstance(value, list) else (value,)))
+
+
+def sqlite_stamp(moment: datetime) -> str:
+    """A time as SQLAlchemy's SQLite DATETIME stores it (naive UTC, microseconds), formatted in C: the bind
+    processor takes a few microseconds a row (tests/imports/test_batches.py checks they agree)."""
+    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def customer_ref(parsed: ParsedResponse) -> str | None:
@@ -183,6 +193,8 @@ def _checked(convert, mapping: Mapping, max_text_length: int):
     headers = {column.key: column.header for column in mapping.columns}
     limits = {column.key: max_text_length for column in mapping.columns if column.role in ("text", "choice", "multi_choice")}
 
+    fine: set[str] = set()  # attribute values already found storable: most repeat on every row
+
     def checked(row: int, cells: list[str | None]) -> ParsedResponse | RowError:
         parsed = convert(row, cells)
         if isinstance(parsed, RowError):
@@ -196,9 +208,13 @@ def _checked(convert, mapping: Mapping, max_text_length: int):
                                     f"at most {limit:,} characters" if long else "text without control characters",
                                     f"is {len(item):,} characters long" if long else "holds control characters")
         for name, value in (*parsed.attributes.items(), *parsed.customer.items()):
+            if value in fine:
+                continue
             if len(value) > ATTRIBUTE_LIMIT or not storable(value):
                 return RowError(row, headers.get(name, name), value[:40], f"at most {ATTRIBUTE_LIMIT} characters",
                                 "is too long to slice by" if len(value) > ATTRIBUTE_LIMIT else "holds control characters")
+            if len(fine) < FINE_VALUES:
+                fine.add(value)
         return parsed
 
     return checked

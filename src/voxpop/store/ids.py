@@ -11,22 +11,31 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-import uuid
 
 _lock = threading.Lock()
-_last = [0, 0]  # the last millisecond used, and the counter within it
+_last = [0, -1]  # the last millisecond used, and the counter within it
+_VERSION, _VARIANT, _RANDOM_MASK = 0x7 << 76, 0b10 << 62, (1 << 62) - 1
 
 
 def public_id() -> str:
     """A new time-ordered UUID (version 7) as text."""
+    return public_ids(1)[0]
+
+
+def public_ids(count: int) -> list[str]:
+    """`count` new time-ordered UUIDs at once: an import makes a million, and one lock, clock read and random
+    draw per batch instead of per id saves seconds of it."""
     with _lock:
         millisecond = time.time_ns() // 1_000_000
-        if millisecond <= _last[0]:
-            millisecond, counter = _last[0], _last[1] + 1
-            if counter >= 1 << 12:  # 4,096 ids in one millisecond: borrow the next one
-                millisecond, counter = millisecond + 1, 0
-        else:
-            counter = 0
-        _last[:] = [millisecond, counter]
-    value = (millisecond << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | secrets.randbits(62)
-    return str(uuid.UUID(int=value))
+        first = _last[1] + 1 if millisecond <= _last[0] else 0
+        millisecond = max(millisecond, _last[0])
+        # Past 4,096 ids in one millisecond the counter borrows the next milliseconds.
+        last = first + count - 1
+        _last[:] = [millisecond + last // 4096, last % 4096]
+    randoms = secrets.token_bytes(8 * count)
+    made = []
+    for index, counter in enumerate(range(first, first + count)):
+        random = int.from_bytes(randoms[8 * index:8 * index + 8]) & _RANDOM_MASK
+        text = f"{((millisecond + counter // 4096) << 80) | _VERSION | ((counter % 4096) << 64) | _VARIANT | random:032x}"
+        made.append(f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}")
+    return made

@@ -227,7 +227,7 @@ def _from_worker(export: Export, mapping: Mapping, plan: Plan) -> Iterator[Respo
     worker = subprocess.Popen([sys.executable, "-m", "voxpop.imports.worker"], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE)
     try:
-        pickle.dump((export, mapping, plan), worker.stdin)
+        pickle.dump(("parse", export, mapping, plan), worker.stdin)
         worker.stdin.close()
         while True:
             try:
@@ -247,10 +247,9 @@ def _from_worker(export: Export, mapping: Mapping, plan: Plan) -> Iterator[Respo
         worker.stdout.close()
 
 
-def serve(requests: BinaryIO, batches: BinaryIO) -> None:
-    """The worker's side: read the import from `requests`, write every batch, then None, to `batches`; a
-    failure goes across as an exception that pickles."""
-    export, mapping, plan = pickle.load(requests)
+def serve(export: Export, mapping: Mapping, plan: Plan, batches: BinaryIO) -> None:
+    """The worker's side: write every batch, then None, to `batches`; a failure goes across as an exception
+    that pickles."""
     try:
         for batch in _parse(export, mapping, plan):
             pickle.dump(batch, batches, protocol=pickle.HIGHEST_PROTOCOL)

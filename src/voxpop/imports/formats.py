@@ -73,7 +73,7 @@ class Export:
     header_rows: int = 1
     source: FileSource | None = field(default=None, repr=False)
 
-    def rows(self) -> Iterator[tuple[int, list[str | None]]]:
+    def rows(self, *, start: int = 0, end: int | None = None) -> Iterator[tuple[int, list[str | None]]]:
         """Each response as (row number, cells), streamed; every call starts again from the top.
 
         The row number counts records from 1 with the header rows included, as a spreadsheet numbers its
@@ -82,13 +82,17 @@ class Export:
         A row with fewer cells is padded, except a last row cut off without a line break, which means the
         file is truncated; cells beyond the columns must be blank (trailing delimiters), else the file is
         refused, since they would otherwise be lost.
+
+        `start` and `end` (byte offsets of record boundaries, text files only) read a part of the file, for the
+        mapping pass in two processes: a part after the start has no header rows, and its row numbers count
+        from that part's first record.
         """
         width = len(self.columns)
-        records = self.source.records()
-        for _ in islice(records, self.header_rows):
+        records = self.source.records(start, end)
+        for _ in islice(records, 0 if start else self.header_rows):
             pass
         pending = None
-        for number, cells in enumerate(records, start=self.header_rows + 1):
+        for number, cells in enumerate(records, start=1 if start else self.header_rows + 1):
             if pending is not None:
                 yield pending
                 pending = None
@@ -103,7 +107,7 @@ class Export:
             elif any(cells):
                 yield number, cells[:width]
         if pending is not None:
-            if self.source.kind == "text" and not self.source.ends_with_line_break:
+            if self.source.kind == "text" and not self.source.ends_with_line_break and end is None:
                 raise ImportFileError(f"{self.path.name}, row {pending[0]}: the last row is shorter than the header "
                                       "and has no line break at its end, so the file looks cut off; download or "
                                       "export it again and import the complete file")

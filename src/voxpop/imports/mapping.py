@@ -20,7 +20,8 @@ from voxpop.imports.columns import (
 )
 from voxpop.imports.formats import Export, ImportFileError, SourceColumn
 from voxpop.imports.overrides import load_overrides
-from voxpop.imports.profiles import Guess, Profile, guess_answer, profile_rows
+from voxpop.imports.profiles import Guess, Profile, guess_answer
+from voxpop.imports.scan import file_profiles
 from voxpop.surveys.schemas import CES_SCALES
 
 __all__ = ["ColumnMapping", "Mapping", "Role", "apply_overrides", "describe", "detect_mapping", "load_overrides"]
@@ -78,7 +79,7 @@ def detect_mapping(export: Export, *, timezone: str = "UTC", scan_rows: int | No
     except ValueError as exc:
         raise ImportFileError(str(exc)) from None
     missing = MISSING_CODES.get(export.format, frozenset())
-    profiles = profile_rows(export.rows(), len(export.columns), missing, scan_rows)
+    profiles = file_profiles(export, missing, scan_rows)
     warnings = list(export.warnings)
     columns = _columns(export, profiles, missing, warnings)
     _choose_submit_time(columns, profiles, warnings)

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import codecs
 import csv
+import io
 import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
+from typing import BinaryIO
 
 
 class ImportFileError(ValueError):
@@ -47,13 +49,38 @@ class FileSource:
     ends_with_line_break: bool = True
     warnings: list[str] = field(default_factory=list)
 
-    def records(self) -> Iterator[list[str | None]]:
-        """Every record of the file, header rows included, as a list of cells."""
+    def records(self, start: int = 0, end: int | None = None) -> Iterator[list[str | None]]:
+        """Every record of the file, header rows included, as a list of cells; for a text file, optionally
+        only those between two byte offsets that are record boundaries (see `record_boundary`)."""
         if self.kind == "xlsx":
             return _xlsx_records(self)
         if self.kind == "parquet":
             return _parquet_records(self.path)
-        return _text_records(self)
+        return _text_records(self, start, end)
+
+    def record_boundary(self, near: int) -> int | None:
+        """A byte offset at or after `near` where a record seems to begin: just after a line break outside
+        quotes, judged by the parity of the quote characters before it. None when the file's encoding or line
+        breaks do not allow the guess. It is a guess (a stray quote inside an unquoted value fools it): a reader
+        of the records before it confirms it by ending outside a quoted value."""
+        if self.kind != "text" or self.encoding not in ("utf-8", "utf-8-sig", "cp1252"):
+            return None  # a quote or a line break is one byte only in these
+        quoted = self.quoting != csv.QUOTE_NONE
+        with self.path.open("rb") as handle:
+            quotes = 0
+            while quoted and handle.tell() < near:
+                quotes += handle.read(min(CHUNK_BYTES, near - handle.tell())).count(b'"')
+            handle.seek(near)
+            offset = near
+            while chunk := handle.read(CHUNK_BYTES):
+                for line in chunk.splitlines(keepends=True):
+                    offset += len(line)
+                    quotes += line.count(b'"') if quoted else 0
+                    if line.endswith(b"\n") and quotes % 2 == 0:
+                        return offset
+                if offset - near > 64 * CHUNK_BYTES:
+                    return None
+        return None
 
 
 def inspect(path: Path) -> FileSource:
@@ -139,9 +166,29 @@ def _delimiter(first_line: str, path: Path, warnings: list[str]) -> str:
     return chosen
 
 
-def _text_records(source: FileSource) -> Iterator[list[str | None]]:
+class _Bounded(io.RawIOBase):
+    """The bytes of a binary file up to an offset."""
+
+    def __init__(self, raw: BinaryIO, end: int):
+        self.raw, self.end = raw, end
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.raw.read(max(0, min(len(buffer), self.end - self.raw.tell())))
+        buffer[:len(data)] = data
+        return len(data)
+
+
+def _text_records(source: FileSource, start: int = 0, end: int | None = None) -> Iterator[list[str | None]]:
     """The csv module's records, its errors turned into sentences naming the row."""
-    with source.path.open(encoding=source.encoding, newline="") as handle:
+    raw = source.path.open("rb")
+    raw.seek(start)
+    # A byte-order mark is only at the start of the file.
+    encoding = "utf-8" if start and source.encoding == "utf-8-sig" else source.encoding
+    stream = io.BufferedReader(_Bounded(raw, end)) if end is not None else raw
+    with raw, io.TextIOWrapper(stream, encoding=encoding, newline="") as handle:
         records = csv.reader(handle, delimiter=source.delimiter, quoting=source.quoting, strict=True)
         number = 0
         try:

@@ -49,6 +49,7 @@ from voxpop.analysis.engine import MetricSpec, compute
 from voxpop.analysis.rollups import rebuild_store
 from voxpop.analysis.sources import store_connection, survey_answers
 from voxpop.analysis.survey_metrics import survey_estimates
+from voxpop.collection.attributes import fingerprint
 from voxpop.core import estimates
 from voxpop.store.database import Database
 from voxpop.store.migrate import upgrade
@@ -57,6 +58,8 @@ SURVEY, ZONE, CHUNK, MIN_BASE = "bench", "UTC", 1_000_000, 30
 QUESTIONS = [(1, "nps", "nps", 0, 10, None), (2, "csat", "csat", 1, 5, None), (3, "ces", "ces", 1, 7, "2.0")]
 SEGMENTS, SEGMENT_P = ["consumer", "smb", "mid-market", "enterprise"], [0.4, 0.3, 0.2, 0.1]
 CHANNELS, CHANNEL_P = ["web", "email", "app", "sms"], [0.5, 0.25, 0.2, 0.05]
+ATTRIBUTE_SETS = {(channel, segment): 1 + index for index, (channel, segment) in
+                  enumerate((channel, segment) for channel in CHANNELS for segment in SEGMENTS)}
 SCORE_P = {  # per question, one weight vector per segment (the segments differ a little)
     "nps": [[2, 1, 1, 2, 2, 4, 6, 12, 18, 24, 28], [3, 1, 2, 2, 3, 5, 7, 13, 18, 22, 24],
             [2, 1, 1, 2, 2, 4, 6, 14, 20, 24, 24], [1, 1, 1, 1, 2, 3, 5, 12, 20, 26, 28]],
@@ -97,6 +100,11 @@ def create_store(path: Path) -> sqlite3.Connection:
     db.execute("INSERT INTO survey_versions VALUES (1, 1, 1, ?, 'bench', ?)", (definition, NOW))
     db.executemany("INSERT INTO questions VALUES (?, 1, ?, ?, ?, 1, ?, ?, ?, '{}')", [(*q[:2], q[0], *q[2:]) for q in QUESTIONS])
     db.execute("INSERT INTO attribute_definitions (name, label) VALUES ('segment', 'Segment'), ('channel', 'Channel')")
+    for (channel, segment), set_id in ATTRIBUTE_SETS.items():  # each combination once, as the app stores them
+        db.execute("INSERT INTO attribute_sets VALUES (?, ?)",
+                   (set_id, fingerprint((("channel", channel), ("segment", segment)))))
+        db.executemany("INSERT INTO attribute_set_values VALUES (?, ?, ?)",
+                       [(set_id, "channel", channel), (set_id, "segment", segment)])
     for pragma in ("journal_mode=OFF", "synchronous=OFF", "cache_size=-1000000", "foreign_keys=OFF"):
         db.execute(f"PRAGMA {pragma}")
     return db
@@ -107,9 +115,11 @@ def store_rows(db: sqlite3.Connection, chunk: dict) -> None:
     stamps = np.strings.replace(np.datetime_as_string(responses["submitted_at"].to_numpy(), unit="us"), "T", " ")
     ids = responses["id"].tolist()
     public_ids = (f"00000000-0000-4000-8000-{i:012x}" for i in ids)
-    db.executemany("INSERT INTO responses (id, public_id, survey_id, version_id, language, channel, submitted_at)"
-                   " VALUES (?, ?, 1, 1, 'en', 'web', ?)", zip(ids, public_ids, stamps.tolist()))
-    for table in ("answers", "response_attributes"):
+    values = chunk["response_attributes"]["value"].tolist()  # channel, segment of each response in turn
+    sets = map(ATTRIBUTE_SETS.__getitem__, zip(values[0::2], values[1::2]))
+    db.executemany("INSERT INTO responses (id, public_id, survey_id, version_id, language, channel, submitted_at,"
+                   " attribute_set_id) VALUES (?, ?, 1, 1, 'en', 'web', ?, ?)", zip(ids, public_ids, stamps.tolist(), sets))
+    for table in ("answers",):
         frame = chunk[table]
         db.executemany(f"INSERT INTO {table} ({', '.join(frame.columns)}) VALUES ({', '.join('?' * len(frame.columns))})",
                        zip(*(frame[column].tolist() for column in frame.columns)))
@@ -134,7 +144,7 @@ def load(workdir: Path, size: int, seed: int) -> tuple[dict, dict]:
             leftover.unlink()
         db = create_store(store)
         indexes = db.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL AND tbl_name"
-                             " IN ('responses', 'answers', 'response_attributes')").fetchall()
+                             " IN ('responses', 'answers')").fetchall()
         for name, _ in indexes:  # rebuilt from their own DDL after the load: faster than 60M index inserts
             db.execute(f"DROP INDEX {name}")
         db.execute("BEGIN")

@@ -7,7 +7,7 @@ from sqlalchemy import func, select
 
 from tests.helpers import apply_survey
 from voxpop.collection import flows, service
-from voxpop.collection.models import Answer, Response, response_attributes
+from voxpop.collection.models import Answer, AttributeSet, Response
 
 
 def count(db, model) -> int:
@@ -101,7 +101,7 @@ def test_invalid_answers_store_nothing(db):
         record(db, flows.load_survey(db, "feedback"), answers={"nps": 4, "csat": 9, "colour": "red"},
                attributes={"shoe_size": "44"})
     assert {error.question for error in refused.value.errors} == {"colour", "csat", "attributes.shoe_size"}
-    assert count(db, Response) == 0 and count(db, response_attributes) == 0
+    assert count(db, Response) == 0 and count(db, AttributeSet) == 0
 
 
 def test_closed_and_draft_surveys_take_no_answers(db):

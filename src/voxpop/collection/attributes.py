@@ -8,7 +8,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, Engine, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -28,9 +28,12 @@ def attribute_set_ids(db_session: Session | Connection, combinations: Iterable[C
                       known: dict[Combination, int | None] | None = None) -> dict[Combination, int | None]:
     """The id of each combination's attribute set, creating the sets not stored yet; no attributes has None.
 
-    `known` carries ids from earlier calls in the same transaction (never across transactions: a set created
-    by one that rolled back is gone). Two transactions creating the same set at once both succeed: the second
-    waits for the first's unique fingerprint, then reads its id."""
+    `known` carries ids from earlier calls in the same transaction. On PostgreSQL a new set is created and
+    committed in a short transaction of its own, in fingerprint order: inside a long import it would hold its
+    unique fingerprint until the import ends, making every live submission with the same new attributes wait,
+    and two imports creating sets in crossing order would deadlock. A set is immutable and named by its
+    content, so one left unused by a transaction that rolled back does no harm. SQLite has a single writer:
+    there the set is created in the caller's transaction (a second one would wait for the caller)."""
     known = {(): None} if known is None else known
     known.setdefault((), None)
     wanted = {combination: fingerprint(combination) for combination in combinations if combination not in known}
@@ -38,23 +41,29 @@ def attribute_set_ids(db_session: Session | Connection, combinations: Iterable[C
         return known
     prints = dict(zip(wanted.values(), wanted))  # fingerprint -> one of its combinations
     found = _stored(db_session, list(prints))
-    missing = [each for each in prints if each not in found]
-    if missing:
+    if missing := sorted(each for each in prints if each not in found):
         bind = db_session.get_bind() if isinstance(db_session, Session) else db_session
-        dialect = {"sqlite": sqlite, "postgresql": postgresql}[bind.dialect.name]
-        created = db_session.execute(
-            dialect.insert(AttributeSet.__table__).on_conflict_do_nothing(index_elements=["fingerprint"])
-            .returning(AttributeSet.__table__.c.id, AttributeSet.__table__.c.fingerprint),
-            [{"fingerprint": each} for each in missing]).all()
-        db_session.execute(AttributeSetValue.__table__.insert(), [
-            {"set_id": set_id, "name": name, "value": value}
-            for set_id, each in created for name, value in prints[each]])
-        found |= {each: set_id for set_id, each in created}
-        if len(created) < len(missing):  # made meanwhile by another transaction
-            found |= _stored(db_session, [each for each in missing if each not in found])
+        if bind.dialect.name == "postgresql":
+            with (bind if isinstance(bind, Engine) else bind.engine).begin() as own:
+                _create(own, missing, prints)
+        else:
+            _create(db_session, missing, prints)
+        found |= _stored(db_session, missing)  # made here, or meanwhile by another transaction
     for combination, each in wanted.items():
         known[combination] = found[each]
     return known
+
+
+def _create(db_session: Session | Connection, missing: list[str], prints: dict[str, Combination]) -> None:
+    bind = db_session.get_bind() if isinstance(db_session, Session) else db_session
+    dialect = {"sqlite": sqlite, "postgresql": postgresql}[bind.dialect.name]
+    table = AttributeSet.__table__
+    created = db_session.execute(
+        dialect.insert(table).on_conflict_do_nothing(index_elements=["fingerprint"])
+        .returning(table.c.id, table.c.fingerprint), [{"fingerprint": each} for each in missing]).all()
+    if created:
+        db_session.execute(AttributeSetValue.__table__.insert(), [
+            {"set_id": set_id, "name": name, "value": value} for set_id, each in created for name, value in prints[each]])
 
 
 def _stored(db_session: Session | Connection, prints: list[str]) -> dict[str, int]:

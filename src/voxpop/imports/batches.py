@@ -155,6 +155,8 @@ class _Layout:
         if ref is not None:
             batch.emails[ref] = parsed.customer.get("email")  # the batch's last row for a customer gives the e-mail
         sliced = tuple(parsed.attributes.items())
+        if len(self.canonical) > FINE_VALUES:
+            self.canonical.clear()  # attributes unique to each response: sharing tuples saves nothing then
         sliced = self.canonical.setdefault(sliced, sliced)
         batch.slices.append(sliced)
         if self.questions is None:
@@ -175,6 +177,8 @@ class _Layout:
 def sqlite_stamp(moment: datetime) -> str:
     """A time as SQLAlchemy's SQLite DATETIME stores it (naive UTC, microseconds), formatted in C: the bind
     processor takes a few microseconds a row (tests/imports/test_batches.py checks they agree)."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column; attach a time zone first")
     return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 

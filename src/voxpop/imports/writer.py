@@ -24,6 +24,7 @@ from voxpop.core.counts import counted_rows
 from voxpop.customers.service import customer_ids
 from voxpop.imports.batches import ResponseBatch
 
+KNOWN_SETS = 100_000
 RESPONSE_COLUMNS = ("public_id", "survey_id", "version_id", "customer_id", "idempotency_key", "language", "channel",
                     "submitted_at", "attribute_set_id")
 
@@ -48,6 +49,8 @@ def store_batch(connection: Connection, batch: ResponseBatch, target: Target) ->
     if not count:
         return 0
     customers = _customer_ids(connection, batch)
+    if len(target.attribute_sets) > KNOWN_SETS:
+        target.attribute_sets.clear()  # an attribute unique to each response (an id) would grow it without end
     set_ids = attribute_set_ids(connection, set(batch.slices), target.attribute_sets)
     values = tuple(chain.from_iterable(zip(
         batch.public_ids, repeat(target.survey_id), repeat(target.version_id), customers, batch.keys,
@@ -58,12 +61,13 @@ def store_batch(connection: Connection, batch: ResponseBatch, target: Target) ->
         "ON CONFLICT (survey_id, idempotency_key) DO NOTHING RETURNING id, idempotency_key", values).all()
     response_ids = _response_ids(batch, inserted)
     first = response_ids[0]
-    if connection.dialect.name == "sqlite" and first is not None and response_ids == list(range(first, first + count)):
+    if first is not None and response_ids == list(range(first, first + count)) and _expands_json(connection):
         # Every response was new and got the next ids in order: SQLite reads the answers from the batch's JSON
         # itself, shifting each owner position by the first id, and the parser's rollup counts hold as they are.
-        connection.exec_driver_sql("INSERT INTO answers (response_id, question_id, score, choice, text) SELECT "
-                                   "value->>0 + ?, value->>1, value->>2, value->>3, value->>4 FROM json_each(?)",
-                                   (first, batch.answers))
+        connection.exec_driver_sql(
+            "INSERT INTO answers (response_id, question_id, score, choice, text) SELECT json_extract(value, '$[0]') + ?, "
+            "json_extract(value, '$[1]'), json_extract(value, '$[2]'), json_extract(value, '$[3]'), "
+            "json_extract(value, '$[4]') FROM json_each(?)", (first, batch.answers))
         rollups.add(connection, batch.rollups)
         return count
     if not inserted:
@@ -81,6 +85,22 @@ def store_batch(connection: Connection, batch: ResponseBatch, target: Target) ->
                      for owner, question_id, score, _, _ in new if score is not None)
     rollups.add(connection, counted_rows(scored, highs))
     return len(inserted)
+
+
+def _expands_json(connection: Connection) -> bool:
+    """Whether the store is SQLite with its JSON functions (built in since 3.38, compiled into most earlier
+    builds); asked once per process."""
+    if connection.dialect.name != "sqlite":
+        return False
+    if _JSON[0] is None:
+        try:
+            _JSON[0] = connection.exec_driver_sql("SELECT json_extract('[1]', '$[0]')").scalar() == 1
+        except Exception:  # noqa: BLE001 (no JSON1: "no such function"; the parameter rows do the same work)
+            _JSON[0] = False
+    return _JSON[0]
+
+
+_JSON: list[bool | None] = [None]
 
 
 def _response_ids(batch: ResponseBatch, inserted: list) -> list[int | None]:

@@ -8,6 +8,8 @@ The table response_attributes (one indexed row per response and attribute) becom
 attribute_set_values, which responses point to by responses.attribute_set_id; a view of the old name and
 columns keeps every reader working. The column is added with a plain ALTER TABLE, not a batch rebuild:
 rebuilding responses on SQLite would drop the table, and with foreign keys on, that deletes its answers.
+A later migration that rebuilds responses or changes a column the view reads must drop the view first and
+create it again afterwards (SQLite refuses to rename a table a view reads; PostgreSQL to retype its columns).
 """
 
 import hashlib

@@ -2,7 +2,8 @@
 
 The file: a generated Qualtrics "current" export (three header rows, the third holding JSON ImportIds) with the
 usual metadata columns, an NPS (0-10), a CSAT (1-5) and a CES 2.0 (1-7) question, a free-text comment (half of
-them blank, some with commas, quotes and line breaks), and two embedded-data attributes (segment, channel).
+them blank, some with commas, quotes and line breaks), and two embedded-data attributes (segment, channel),
+which with DistributionChannel and UserLanguage are mapped as four attributes.
 
 Runners, each on the same file, in one process (voxpop first, so the peak memory it reports is its own):
   voxpop         `import_responses` end to end: detect the format and mapping, stream, validate every cell,

@@ -9,11 +9,11 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 from sqlalchemy import Connection, delete, insert
-from sqlalchemy.dialects import postgresql, sqlite
 
 from voxpop.analysis.engine import count_if, local_period, naive_utc
 from voxpop.analysis.models import ScoreRollup
 from voxpop.core.counts import ALL, CES2_AGREE_MIN, COUNTS, CUTS, score_counts
+from voxpop.store.database import conflict_insert
 
 
 def increments(*, scores: list[tuple[int, int, int]], attributes: dict[str, str], day: date) -> list[dict[str, Any]]:
@@ -37,7 +37,7 @@ def add(connection: Connection, rows: list[dict[str, Any]]) -> None:
 def _upsert(dialect_name: str):
     # Built once per dialect: this runs in every response's transaction, inside the single writer.
     table = ScoreRollup.__table__
-    statement = {"sqlite": sqlite, "postgresql": postgresql}[dialect_name].insert(table)
+    statement = conflict_insert(dialect_name, table)
     return statement.on_conflict_do_update(
         index_elements=["question_id", "day", "attribute", "value"],
         set_={name: table.c[name] + statement.excluded[name] for name in COUNTS},

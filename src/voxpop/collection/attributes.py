@@ -9,10 +9,10 @@ import json
 from collections.abc import Iterable
 
 from sqlalchemy import Connection, Engine, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from voxpop.collection.models import AttributeSet, AttributeSetValue
+from voxpop.store.database import conflict_insert
 
 Combination = tuple[tuple[str, str], ...]  # (name, value) pairs, in any order
 LOOKUP = 500  # fingerprints per IN list
@@ -45,21 +45,20 @@ def attribute_set_ids(db_session: Session | Connection, combinations: Iterable[C
         bind = db_session.get_bind() if isinstance(db_session, Session) else db_session
         if bind.dialect.name == "postgresql":
             with (bind if isinstance(bind, Engine) else bind.engine).begin() as own:
-                _create(own, missing, prints)
+                _create(own, "postgresql", missing, prints)
         else:
-            _create(db_session, missing, prints)
+            _create(db_session, bind.dialect.name, missing, prints)
         found |= _stored(db_session, missing)  # made here, or meanwhile by another transaction
     for combination, each in wanted.items():
         known[combination] = found[each]
     return known
 
 
-def _create(db_session: Session | Connection, missing: list[str], prints: dict[str, Combination]) -> None:
-    bind = db_session.get_bind() if isinstance(db_session, Session) else db_session
-    dialect = {"sqlite": sqlite, "postgresql": postgresql}[bind.dialect.name]
+def _create(db_session: Session | Connection, dialect_name: str, missing: list[str],
+            prints: dict[str, Combination]) -> None:
     table = AttributeSet.__table__
     created = db_session.execute(
-        dialect.insert(table).on_conflict_do_nothing(index_elements=["fingerprint"])
+        conflict_insert(dialect_name, table).on_conflict_do_nothing(index_elements=["fingerprint"])
         .returning(table.c.id, table.c.fingerprint), [{"fingerprint": each} for each in missing]).all()
     if created:
         db_session.execute(AttributeSetValue.__table__.insert(), [

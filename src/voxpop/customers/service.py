@@ -10,12 +10,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from voxpop.analysis.sources import ROW
 from voxpop.customers.models import Customer, Transaction
 from voxpop.customers.transaction_files import Transactions
 from voxpop.store.base import utcnow
+from voxpop.store.database import conflict_insert
 
 BATCH = 5000
 LINE = ("customer", "date", "amount", "quantity", "invoice", "product", "kind", "cost")
@@ -72,7 +72,7 @@ def import_transactions(db, transactions: Transactions, *,
 
 
 def _insert_new(dialect: str):
-    statement = {"sqlite": sqlite, "postgresql": postgresql}[dialect].insert(Transaction.__table__)
+    statement = conflict_insert(dialect, Transaction.__table__)
     # RETURNING counts what went in: executemany's rowcount is not reliable across drivers.
     return statement.on_conflict_do_nothing(index_elements=["source_key"]).returning(Transaction.__table__.c.id)
 

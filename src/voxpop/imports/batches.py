@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import pickle
-import subprocess
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from voxpop.core.counts import counted_rows
 from voxpop.imports.formats import Export, ImportFileError
 from voxpop.imports.mapping import Mapping
 from voxpop.imports.rows import ParsedResponse, RowError, reader
+from voxpop.imports.worker import started
 from voxpop.store.ids import public_ids
 from voxpop.surveys.schemas import SCORED_KINDS
 
@@ -225,14 +225,9 @@ def _checked(convert, mapping: Mapping, max_text_length: int):
 
 
 def _from_worker(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ResponseBatch]:
-    """The batches of `_parse`, parsed by `python -m voxpop.imports.worker` and read from its pipe. A plain
-    child process, not multiprocessing: that would re-run the caller's script in the child, and forking a
-    threaded web server is unsafe. The worker is stopped when the import ends early; its failure is raised here."""
-    worker = subprocess.Popen([sys.executable, "-m", "voxpop.imports.worker"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE)
-    try:
-        pickle.dump(("parse", export, mapping, plan), worker.stdin)
-        worker.stdin.close()
+    """The batches of `_parse`, parsed by a worker process (worker.py) and read from its pipe; the worker is
+    stopped when the import ends early, and its failure is raised here."""
+    with started("parse", export, mapping, plan) as worker:
         while True:
             try:
                 item = pickle.load(worker.stdout)
@@ -244,11 +239,6 @@ def _from_worker(export: Export, mapping: Mapping, plan: Plan) -> Iterator[Respo
             if isinstance(item, Exception):
                 raise item
             yield item
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-        worker.wait()
-        worker.stdout.close()
 
 
 def serve(export: Export, mapping: Mapping, plan: Plan, batches: BinaryIO) -> None:

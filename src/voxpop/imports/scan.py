@@ -12,11 +12,13 @@ which include the first values of the file that one pass would keep (tests/impor
 from __future__ import annotations
 
 import pickle
-import subprocess
 import sys
+from itertools import chain
+from typing import BinaryIO
 
 from voxpop.imports.formats import Export, ImportFileError
 from voxpop.imports.profiles import DISTINCT_CAP, Profile, profile_rows
+from voxpop.imports.worker import started
 
 SPLIT_MIN_BYTES = 32 << 20  # below this, starting a second process costs more than it saves
 
@@ -30,38 +32,23 @@ def file_profiles(export: Export, missing: frozenset[str], scan_rows: int | None
         split = export.source.record_boundary(size // 2)
     if split is None:
         return profile_rows(export.rows(), width, missing, scan_rows)
-    worker = subprocess.Popen([sys.executable, "-m", "voxpop.imports.worker"], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE)
-    try:
-        pickle.dump(("profile", export, split, missing), worker.stdin)
-        worker.stdin.close()
-        seen = [0]
+    with started("profile", export, split, missing) as worker:
+        rows = export.rows(end=split)
         try:
-            first = profile_rows(_counted(export.rows(end=split), seen), width, missing, None)
+            # No row before the boundary: it was among the header rows, which the second half would read as
+            # responses. An error: it was inside a quoted value, or the first half has a bad row.
+            first = profile_rows(chain([head], rows), width, missing, None) if (head := next(rows, None)) else None
         except ImportFileError:
-            first = None  # the boundary was inside a quoted value, or the first half has a bad row
-        if not seen[0]:
-            first = None  # the boundary was among the header rows: the second half would read them as responses
-        second = _read(worker) if first is not None else None
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-        worker.wait()
-        worker.stdout.close()
+            first = None
+        second = _read(worker.stdout) if first is not None else None
     if first is None or second is None:
         return profile_rows(export.rows(), width, missing, scan_rows)
     return merged(first, second)
 
 
-def _counted(rows, seen: list[int]):
-    for row in rows:
-        seen[0] += 1
-        yield row
-
-
-def _read(worker: subprocess.Popen) -> list[Profile] | None:
+def _read(results: BinaryIO) -> list[Profile] | None:
     try:
-        result = pickle.load(worker.stdout)
+        result = pickle.load(results)
     except EOFError:
         return None
     return result if isinstance(result, list) else None

@@ -12,8 +12,10 @@ again here.
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cache
 from itertools import chain, repeat
 
 from sqlalchemy import Connection
@@ -61,7 +63,8 @@ def store_batch(connection: Connection, batch: ResponseBatch, target: Target) ->
         "ON CONFLICT (survey_id, idempotency_key) DO NOTHING RETURNING id, idempotency_key", values).all()
     response_ids = _response_ids(batch, inserted)
     first = response_ids[0]
-    if first is not None and response_ids == list(range(first, first + count)) and _expands_json(connection):
+    if (connection.dialect.name == "sqlite" and _sqlite_json() and first is not None
+            and response_ids == list(range(first, first + count))):
         # Every response was new and got the next ids in order: SQLite reads the answers from the batch's JSON
         # itself, shifting each owner position by the first id, and the parser's rollup counts hold as they are.
         connection.exec_driver_sql(
@@ -87,20 +90,14 @@ def store_batch(connection: Connection, batch: ResponseBatch, target: Target) ->
     return len(inserted)
 
 
-def _expands_json(connection: Connection) -> bool:
-    """Whether the store is SQLite with its JSON functions (built in since 3.38, compiled into most earlier
-    builds); asked once per process."""
-    if connection.dialect.name != "sqlite":
+@cache
+def _sqlite_json() -> bool:
+    """Whether this process's SQLite library has its JSON functions (built in since 3.38, compiled into most
+    earlier builds); without them the parameter rows do the same work."""
+    try:
+        return sqlite3.connect(":memory:").execute("SELECT json_extract('[1]', '$[0]')").fetchone()[0] == 1
+    except sqlite3.OperationalError:  # no such function
         return False
-    if _JSON[0] is None:
-        try:
-            _JSON[0] = connection.exec_driver_sql("SELECT json_extract('[1]', '$[0]')").scalar() == 1
-        except Exception:  # noqa: BLE001 (no JSON1: "no such function"; the parameter rows do the same work)
-            _JSON[0] = False
-    return _JSON[0]
-
-
-_JSON: list[bool | None] = [None]
 
 
 def _response_ids(batch: ResponseBatch, inserted: list) -> list[int | None]:

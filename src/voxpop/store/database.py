@@ -17,6 +17,13 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 
+def conflict_insert(dialect_name: str, table):
+    """An INSERT that takes ON CONFLICT clauses: SQLite and PostgreSQL share the SQL, not SQLAlchemy's class."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return {"sqlite": sqlite, "postgresql": postgresql}[dialect_name].insert(table)
+
+
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
     # Reads: as many kept connections as the threadpool has threads (40), or each burst reopens them.
     # Writes: one at a time in this process, so a small pool suffices.

@@ -7,11 +7,12 @@ older version are re-tagged in the background (text/service.py: retag_outdated).
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, replace
 from datetime import datetime
 from functools import lru_cache
 
-from sqlalchemy import Connection, exists, func, select
+from sqlalchemy import Connection, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,7 @@ from voxpop.text.codebook import (
     Codebook,
     CodebookError,
     codebook_from_yaml,
+    tag_comment,
 )
 from voxpop.text.models import CodebookVersion, CommentAnalysis
 
@@ -151,36 +153,34 @@ DISCOVERY_SAMPLE = 3000
 def preview_codebook(connection: Connection, draft: Codebook, *, sample: int = PREVIEW_SAMPLE) -> dict:
     """What the draft would change: per theme, how many of the latest analysed comments the codebook in use and
     the draft tag, and how many comments' themes would change."""
-    from voxpop.text.codebook import tag_comment
-
     in_use = current_codebook(connection).codebook
     texts = connection.scalars(select(CommentAnalysis.text).order_by(CommentAnalysis.answer_id.desc())
                                .limit(sample)).all()
-    in_use_counts: dict[str, int] = {}
-    draft_counts: dict[str, int] = {}
+    in_use_counts: Counter[str] = Counter()
+    draft_counts: Counter[str] = Counter()
     changed = 0
     for text in texts:
         before = {tag.theme for tag in tag_comment(in_use, text)}
         after = {tag.theme for tag in tag_comment(draft, text)}
         changed += before != after
-        for theme in before:
-            in_use_counts[theme] = in_use_counts.get(theme, 0) + 1
-        for theme in after:
-            draft_counts[theme] = draft_counts.get(theme, 0) + 1
-    keys = draft.keys() + [key for key in in_use.keys() if key not in set(draft.keys())]
+        in_use_counts.update(before)
+        draft_counts.update(after)
+    in_use_keys, draft_keys = in_use.keys(), draft.keys()
+    kept, drafted = set(in_use_keys), set(draft_keys)
+    keys = draft_keys + [key for key in in_use_keys if key not in drafted]
     return {"comments": len(texts), "changed": changed,
-            "themes": [{"theme": key, "in_use": in_use_counts.get(key, 0), "draft": draft_counts.get(key, 0),
-                        "status": "new" if key not in in_use.keys() else
-                        "removed" if key not in draft.keys() else ""} for key in keys]}
+            "themes": [{"theme": key, "in_use": in_use_counts[key], "draft": draft_counts[key],
+                        "status": "new" if key not in kept else "removed" if key not in drafted else ""}
+                       for key in keys]}
 
 
 def untagged_comments(connection: Connection, *, sample: int = DISCOVERY_SAMPLE) -> list[str]:
     """The latest analysed comments, redacted, that no theme covers after corrections: discovery's input.
 
     Only those in English or too short to tell, since the discovery's stop words are English."""
-    from sqlalchemy import or_
-
-    from voxpop.text.metrics import effective_themes
+    from voxpop.text.metrics import (
+        effective_themes,  # metrics reads codebook_keys from here
+    )
 
     themes = effective_themes(codebook_keys(connection))
     covered = exists().where(themes.c.answer_id == CommentAnalysis.answer_id)

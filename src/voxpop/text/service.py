@@ -10,12 +10,11 @@ from dataclasses import dataclass
 from typing import NamedTuple
 
 from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from voxpop.collection.models import Answer
 from voxpop.store.base import utcnow
-from voxpop.store.database import Database
+from voxpop.store.database import Database, conflict_insert
 from voxpop.text.codebook import tag_comment
 from voxpop.text.codebooks import BUILT_IN, current_codebook
 from voxpop.text.models import CommentAnalysis, CommentTheme
@@ -119,9 +118,7 @@ def store_analyses(connection: Connection, pending: list[PendingComment], analys
             continue
         rows.append(_analysis_row(comment, analysis, keep_original=keep_original, now=now) |
                     {"codebook_version": codebook_version})
-        themes += [{"answer_id": comment.answer_id, "theme": tag.theme, "source": "codebook",
-                    "matches": [list(match) for match in tag.matches], "removed": False}
-                   for tag in analysis.tags]
+        themes += _theme_rows(comment.answer_id, analysis.tags)
         if analysis.text != comment.stored_text:
             redacted.append({"answer": comment.answer_id, "redacted": analysis.text})
     if not rows:
@@ -131,6 +128,12 @@ def store_analyses(connection: Connection, pending: list[PendingComment], analys
     if redacted:
         connection.execute(_REDACT_ANSWER, redacted)
     return len(rows)
+
+
+def _theme_rows(answer_id: int, tags) -> list[dict]:
+    """The comment_themes rows of the codebook's tags on one comment."""
+    return [{"answer_id": answer_id, "theme": tag.theme, "source": "codebook",
+             "matches": [list(match) for match in tag.matches], "removed": False} for tag in tags]
 
 
 def _replace_codebook_themes(connection: Connection, answer_ids, themes: list[dict]) -> None:
@@ -155,9 +158,7 @@ def retag_outdated(db: Database, *, after_id: int = 0, limit: int = RETAG_BATCH_
     if not outdated:
         return 0, after_id
     read_at = {answer_id: analysed_at for answer_id, _, analysed_at in outdated}
-    tagged = {answer_id: [{"answer_id": answer_id, "theme": tag.theme, "source": "codebook",
-                           "matches": [list(match) for match in tag.matches], "removed": False}
-                          for tag in tag_comment(codebook.codebook, text)] for answer_id, text, _ in outdated}
+    tagged = {answer_id: _theme_rows(answer_id, tag_comment(codebook.codebook, text)) for answer_id, text, _ in outdated}
     with db.write_connection() as connection:
         # Rows locked in id order (PostgreSQL; SQLite has one writer), and kept only if still outdated and not
         # analysed again since they were read: a new analysis may have changed the text the matches point into.
@@ -206,8 +207,7 @@ def _analysis_row(comment: PendingComment, analysis: Analysis, *, keep_original:
 
 def _upsert_analyses(connection: Connection, rows: list[dict]) -> None:
     """Insert or replace: the web server's worker and `voxpop text backfill` may analyse the same comment at once."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    statement = dialect.insert(CommentAnalysis)
+    statement = conflict_insert(connection.dialect.name, CommentAnalysis.__table__)
     columns = [name for name in rows[0] if name != "answer_id"]
     connection.execute(
         statement.on_conflict_do_update(index_elements=["answer_id"],

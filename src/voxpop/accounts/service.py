@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import ROLES, AuditEntry, Department, User
 from voxpop.store.base import utcnow
+from voxpop.store.database import Database
 
 _hasher = PasswordHasher()
 # A hash of nothing in particular: checking it for unknown e-mails keeps login time the same for all.
@@ -104,3 +105,12 @@ def audit(*, db_session: Session, actor: User | None, action: str, target: str =
     db_session.add(
         AuditEntry(actor_id=actor.id if actor else None, action=action, target=target, client=client, details=details)
     )
+
+
+def find_staff(db: Database, user_id: int) -> User | None:
+    """The active user behind a staff session, detached so a request can read it after the session ends."""
+    with db.read() as db_session:
+        user = get(db_session=db_session, user_id=user_id)
+        if user is not None:
+            db_session.expunge(user)
+        return user

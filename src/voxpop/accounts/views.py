@@ -17,7 +17,7 @@ from voxpop.web.auth import (
     start_session,
     verify_csrf,
 )
-from voxpop.web.templating import templates
+from voxpop.web.templating import render
 
 router = APIRouter()
 
@@ -31,9 +31,8 @@ def _safe_next(target: str | None) -> str:
 
 @router.get("/login", include_in_schema=False)
 def login_page(request: Request, next: str | None = None):
-    return templates.TemplateResponse(
-        request, "login.html", {"csrf_token": csrf_token(request), "next": _safe_next(next), "email": "", "error": None}
-    )
+    return render(request, "accounts/login.html",
+                  {"csrf_token": csrf_token(request), "next": _safe_next(next), "email": "", "error": None})
 
 
 @router.post("/login", include_in_schema=False, dependencies=[Depends(verify_csrf)])
@@ -62,7 +61,7 @@ def login(
             "email": email,
             "error": "That e-mail and password do not match an active account. Check both and try again.",
         }
-        return templates.TemplateResponse(request, "login.html", context, status_code=401)
+        return render(request, "accounts/login.html", context, status_code=401)
     start_session(request, user)
     return RedirectResponse(_safe_next(next), status_code=303)
 

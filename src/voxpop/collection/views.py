@@ -18,16 +18,14 @@ from voxpop.collection.schemas import ResponseCreate, ResponsePublic
 from voxpop.surveys.schemas import SCORED_KINDS, QuestionDefinition, text_in
 from voxpop.web.auth import DbDep, SettingsDep
 from voxpop.web.problems import problem
-from voxpop.web.templating import templates
+from voxpop.web.templating import render
 
 router = APIRouter()
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
 def _message_page(request: Request, language: str, name: str, status: int, survey_title: str = ""):
-    return templates.TemplateResponse(
-        request,
-        "survey_message.html",
+    return render(request, "collection/survey_message.html",
         {
             "lang": language,
             "title": message(language, f"{name}_title"),
@@ -134,7 +132,7 @@ def _render_page(
         "languages": [(code, "?" + urlencode(query | {"lang": code})) for code in survey.languages],
         "t": lambda code, **params: message(language, code, **params),
     }
-    return templates.TemplateResponse(request, "survey_page.html", context, status_code=status)
+    return render(request, "collection/survey_page.html", context, status_code=status)
 
 
 def _attributes_from(survey: flows.OpenSurvey, values) -> dict[str, str]:
@@ -290,9 +288,7 @@ def thanks(request: Request, key: str, db: DbDep, lang: str | None = None):
         return _message_page(request, language, "not_found", 404)
     definition = survey.definition
     body = text_in(definition.thanks, language, survey.languages[0]) or message(language, "thanks_body")
-    return templates.TemplateResponse(
-        request,
-        "survey_message.html",
+    return render(request, "collection/survey_message.html",
         {"lang": language, "title": message(language, "thanks_title"), "body": body, "survey_title": survey.title},
     )
 

@@ -10,7 +10,7 @@ from sqlalchemy import text
 from voxpop.customers.service import outcomes_report
 from voxpop.web import charts
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, csrf_token
-from voxpop.web.templating import templates
+from voxpop.web.templating import render
 
 router = APIRouter()
 _reports: dict[str, tuple[tuple, dict[str, Any] | None]] = {}  # per store: (what the report was made from, report)
@@ -57,8 +57,8 @@ def _report(db, settings) -> dict[str, Any] | None:
 @router.get("/customers", include_in_schema=False)
 def outcomes_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep):
     report = _report(db, settings)
-    return templates.TemplateResponse(request, "outcomes.html", {
-        "user": user, "csrf_token": csrf_token(request), "report": report, "group_labels": GROUP_LABELS,
+    return render(request, "customers/outcomes.html", {
+        "report": report, "group_labels": GROUP_LABELS,
         "charts": _drawings(report) if report else {}, "chart_size": (charts.WIDTH, charts.HEIGHT),
         "min_base": settings.min_base,
     })

@@ -22,7 +22,7 @@ from voxpop.core.estimates import Estimate
 from voxpop.dashboard.charts import HEIGHT, WIDTH, draw
 from voxpop.surveys.views import SURVEY_EDITORS
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, csrf_token
-from voxpop.web.templating import templates
+from voxpop.web.templating import render
 
 router = APIRouter()
 
@@ -79,16 +79,12 @@ def _dashboard_data(db, settings) -> tuple[list[SurveySummary], list, dict[str, 
 @router.get("/dashboard", include_in_schema=False)
 def dashboard(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep):
     summaries, comments, trends = _dashboard_data(db, settings)
-    return templates.TemplateResponse(
-        request,
-        "dashboard.html",
+    return render(request, "dashboard/dashboard.html",
         {
-            "user": user,
             "summaries": summaries,
             "comments": comments,
             "charts": {key: draw(trend) for key, trend in trends.items()},
             "chart_size": (WIDTH, HEIGHT),
-            "csrf_token": csrf_token(request),
             "can_edit": user.role in SURVEY_EDITORS,
             "min_base": settings.min_base,
             "timezone": settings.timezone,

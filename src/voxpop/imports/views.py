@@ -27,7 +27,7 @@ from voxpop.web.auth import (
     verify_csrf,
 )
 from voxpop.web.problems import problem
-from voxpop.web.templating import templates
+from voxpop.web.templating import render
 
 router = APIRouter()
 SOURCES = ("auto", "qualtrics", "surveymonkey", "typeform", "googleforms", "limesurvey", "csv")
@@ -70,10 +70,10 @@ def _run(upload: UploadFile, *, db, settings, source: str, survey: str | None, t
 
 def _page(request: Request, user: User, settings, *, status: int = 200, **shown: Any):
     """The import page, with what the last form did (`result`, `transactions`, `error`, `form`)."""
-    context = {"user": user, "csrf_token": csrf_token(request), "sources": SOURCES, "result": None, "error": None,
+    context = {"sources": SOURCES, "result": None, "error": None,
                "transactions": None, "max_upload": settings.max_upload_bytes,
                "form": {"source": "auto", "survey": "", "timezone": settings.timezone, "dry_run": True}} | shown
-    return templates.TemplateResponse(request, "imports.html", context, status_code=status)
+    return render(request, "imports/imports.html", context, status_code=status)
 
 
 def _audit(db, request: Request, settings, user: User, action: str, target: str, **details: Any) -> None:

@@ -43,7 +43,7 @@ from voxpop.web.auth import (
     verify_csrf,
 )
 from voxpop.web.problems import problem
-from voxpop.web.templating import templates
+from voxpop.web.templating import render
 
 router = APIRouter()
 CODEBOOK_EDITORS = ("admin", "manager")
@@ -64,10 +64,9 @@ def _state(db) -> dict[str, Any]:
 
 
 def _page(request: Request, user: User, db, *, status: int = 200, **extra):
-    context = _state(db) | {"user": user, "csrf_token": csrf_token(request),
-                            "can_edit": user.role in CODEBOOK_EDITORS, "draft": None, "error": None,
+    context = _state(db) | {"can_edit": user.role in CODEBOOK_EDITORS, "draft": None, "error": None,
                             "preview": None, "note": "", "saved": None, "error_title": None} | extra
-    return templates.TemplateResponse(request, "codebook.html", context, status_code=status)
+    return render(request, "text/codebook.html", context, status_code=status)
 
 
 def _save(request: Request, db, settings, user: User, definition: str, base_version: int, note: str,
@@ -141,8 +140,8 @@ def proposals_page(request: Request, user: CurrentUser, db: DbDep,
             error = str(exc)
     with db.read_connection() as connection:
         stored = current_codebook(connection)
-    return templates.TemplateResponse(request, "codebook_proposals.html", {
-        "user": user, "csrf_token": csrf_token(request), "error": error, "searched": searched, "method": method,
+    return render(request, "text/codebook_proposals.html", {
+        "error": error, "searched": searched, "method": method,
         "proposals": [{"proposal": proposal, "key": _suggested_key(proposal.terms)} for proposal in proposals],
         "parents": stored.codebook.keys(), "version": stored.editing[0], "can_edit": user.role in CODEBOOK_EDITORS,
         "count": themes,
@@ -173,8 +172,8 @@ def accept_theme(request: Request, user: Editor, db: DbDep, settings: SettingsDe
         updated = add_theme(stored.editing[1], definition, parent or None)
         version = _save(request, db, settings, user, updated, base_version, note, action="codebook.accept")
     except CodebookError as exc:
-        return templates.TemplateResponse(request, "codebook_accept.html", {
-            "user": user, "csrf_token": csrf_token(request), "error": str(exc), "key": key, "label": label,
+        return render(request, "text/codebook_accept.html", {
+            "error": str(exc), "key": key, "label": label,
             "phrases": phrases, "parent": parent, "terms": terms, "parents": stored.codebook.keys(),
             "version": stored.editing[0]}, status_code=409 if isinstance(exc, CodebookConflict) else 400)
     return RedirectResponse(f"/codebook?saved={version}", status_code=303)

@@ -40,7 +40,7 @@ from voxpop.web.auth import (
     verify_csrf,
 )
 from voxpop.web.problems import problem
-from voxpop.web.templating import templates
+from voxpop.web.templating import render
 
 router = APIRouter()
 THEME_EDITORS = ("admin", "manager", "analyst")
@@ -130,8 +130,8 @@ def comments_page(request: Request, user: CurrentUser, db: DbDep, settings: Sett
     shown = {name: getattr(query, name) or "" for name in FILTER_NAMES}
     kept = [(name, value) for name, value in shown.items() if value] + [("attribute", a) for a in query.attribute]
     next_url = f"/comments?{urlencode(kept + [('cursor', following)])}" if following else None
-    return templates.TemplateResponse(request, "comments.html", {
-        "user": user, "csrf_token": csrf_token(request), "verbatims": verbatims, "next_url": next_url, "error": error,
+    return render(request, "text/comments.html", {
+        "verbatims": verbatims, "next_url": next_url, "error": error,
         "form": shown | {"attribute": "; ".join(query.attribute)}, "attributes": query.attribute,
         "themes": themes, "sentiments": SENTIMENTS, "nps_groups": list(NPS_GROUPS),
         "timezone": settings.timezone, "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
@@ -181,8 +181,8 @@ def original_page(request: Request, answer_id: int, user: Admin, db: DbDep, sett
         comment, error = _original(request, db, settings, user, answer_id), None
     except OriginalMissing as exc:
         comment, error = None, str(exc)
-    return templates.TemplateResponse(request, "comment_original.html", {
-        "user": user, "csrf_token": csrf_token(request), "comment": comment, "error": error,
+    return render(request, "text/comment_original.html", {
+        "comment": comment, "error": error,
     }, status_code=404 if error else 200)
 
 
@@ -220,7 +220,7 @@ def correct_page(request: Request, answer_id: int, user: ThemeEditor, db: DbDep,
     try:
         _correct(request, db, settings, user, answer_id, theme, present)
     except RefusedCorrection as exc:
-        return templates.TemplateResponse(request, "error.html", {"status": 400, "title": "Not corrected",
+        return render(request, "error.html", {"status": 400, "title": "Not corrected",
                                                                   "detail": str(exc)}, status_code=400)
     # Only back to the verbatims, never to another site.
     target = back if back.startswith("/comments") and not back.startswith("/comments/") else "/comments"
@@ -262,8 +262,8 @@ def themes_page(request: Request, user: CurrentUser, db: DbDep, settings: Settin
         drawn = charts.bars([(row["theme"], [(row["negative_comments"], "bar",
                                               f"{row['negative_comments']:,} negative comments about {row['theme']} "
                                               f"({row['cumulative_share']}% cumulative)")]) for row in ranked])
-    return templates.TemplateResponse(request, "themes.html", {
-        "user": user, "csrf_token": csrf_token(request), "result": result, "pareto_chart": drawn,
+    return render(request, "text/themes.html", {
+        "result": result, "pareto_chart": drawn,
         "trends": {row["theme"]: charts.sparkline(row["monthly_share"]) for row in result["themes"]},
         "spark_size": (charts.SPARK_WIDTH, charts.SPARK_HEIGHT),
         "chart_size": (charts.WIDTH, charts.HEIGHT), "survey": survey or ""})

@@ -25,7 +25,7 @@ from voxpop.web.middleware import (
 )
 from voxpop.web.problems import TITLES, is_api, problem
 from voxpop.web.ratelimit import RateLimiter
-from voxpop.web.templating import templates
+from voxpop.web.templating import render
 
 log = logging.getLogger("voxpop.web")
 STATIC = Path(__file__).parent / "static"
@@ -33,12 +33,8 @@ THREADS = 8
 
 
 def error_page(request: Request, status: int, detail: str, *, title: str | None = None):
-    return templates.TemplateResponse(
-        request,
-        "error.html",
-        {"status": status, "title": title or TITLES.get(status, "Error"), "detail": detail},
-        status_code=status,
-    )
+    return render(request, "error.html", {"status": status, "title": title or TITLES.get(status, "Error"),
+                                          "detail": detail}, status_code=status)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
@@ -127,6 +123,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = db
+    from voxpop.accounts.service import find_staff
+
+    app.state.find_staff = find_staff
 
     from voxpop.accounts.views import router as accounts_router
     from voxpop.collection.views import router as collection_router
@@ -169,7 +168,13 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         same_site="lax",
         https_only=settings.secure_cookies,
     )
-    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings.rate_limit_per_minute), client_of=client_of)
+    from voxpop.collection.i18n import MESSAGES, choose_language, message
+
+    def too_many_for_respondent(accept_language: str | None) -> str:
+        return message(choose_language(list(MESSAGES), None, accept_language), "too_many_body")
+
+    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings.rate_limit_per_minute), client_of=client_of,
+                       respondent_message=too_many_for_respondent)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     return app

@@ -4,14 +4,22 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from typing import Annotated
+from typing import Annotated, Protocol
 
 from fastapi import Depends, Request
 
-from voxpop.accounts import service as accounts
-from voxpop.accounts.models import User
 from voxpop.settings import Settings
 from voxpop.store.database import Database
+
+
+class User(Protocol):
+    """What the plumbing needs of a staff member (voxpop.accounts.models.User has it)."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    session_version: int
 
 
 class LoginRequired(Exception):
@@ -64,19 +72,20 @@ def current_user(request: Request, db: DbDep) -> User | None:
     user_id = request.session.get("uid")
     if not isinstance(user_id, int):
         return None
-    with db.read() as db_session:
-        user = accounts.get(db_session=db_session, user_id=user_id)
-        if user is None or request.session.get("sv") != user.session_version:
-            # Deactivated, deleted, logged out elsewhere, or the password changed since this session began.
-            request.session.clear()
-            return None
-        db_session.expunge(user)
-        return user
+    # The accounts domain tells who a session belongs to; the app factory hands its lookup over, so this
+    # plumbing never imports a domain package.
+    user = request.app.state.find_staff(db, user_id)
+    if user is None or request.session.get("sv") != user.session_version:
+        # Deactivated, deleted, logged out elsewhere, or the password changed since this session began.
+        request.session.clear()
+        return None
+    return user
 
 
-def require_user(user: Annotated[User | None, Depends(current_user)]) -> User:
+def require_user(request: Request, user: Annotated[User | None, Depends(current_user)]) -> User:
     if user is None:
         raise LoginRequired()
+    request.state.user = user  # for render(): every page shows who is logged in and their navigation
     return user
 
 

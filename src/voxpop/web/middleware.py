@@ -79,19 +79,14 @@ class BodyLimitMiddleware:
 PUBLIC_PREFIXES = ("/s/", "/api/v1/surveys/")
 
 
-def _respondent_text(scope, code: str) -> str:
-    """A message for a customer, in their browser's language when voxpop speaks it."""
-    from voxpop.collection.i18n import MESSAGES, choose_language, message
-
-    accept = next((value.decode("latin-1") for name, value in scope["headers"] if name == b"accept-language"), None)
-    return message(choose_language(list(MESSAGES), None, accept), code)
-
-
 class RateLimitMiddleware:
     """Limit the public survey pages, the collection API and login attempts per client address."""
 
-    def __init__(self, app, limiter: RateLimiter, client_of):
+    def __init__(self, app, limiter: RateLimiter, client_of, respondent_message):
+        # respondent_message(accept_language): the refusal a customer reads on /s/..., in their
+        # language; the collection domain words it, so this plumbing imports no domain package.
         self.app, self.limiter, self.client_of = app, limiter, client_of
+        self.respondent_message = respondent_message
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
@@ -102,7 +97,9 @@ class RateLimitMiddleware:
                     seconds = max(1, round(wait))
                     detail = f"too many requests from your address; wait {seconds} s and try again"
                     if path.startswith("/s/"):
-                        detail = _respondent_text(scope, "too_many_body")
+                        accept = next((value.decode("latin-1") for name, value in scope["headers"]
+                                       if name == b"accept-language"), None)
+                        detail = self.respondent_message(accept)
                     return await _plain(429, detail, path, [(b"retry-after", str(seconds).encode())])(send)
         await self.app(scope, receive, send)
 

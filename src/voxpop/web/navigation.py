@@ -1,0 +1,38 @@
+"""The staff navigation: which pages a role sees, and which one is open."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+ALL_STAFF = ("admin", "manager", "analyst", "agent", "viewer")
+
+
+class StaffMember(Protocol):
+    role: str
+
+
+@dataclass(frozen=True)
+class NavItem:
+    href: str
+    label: str
+    current: bool
+
+
+# (address, label, roles that see it). The server enforces each page's roles again; hiding a link is a courtesy.
+PAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("/dashboard", "Dashboard", ALL_STAFF),
+    ("/customers", "Customers", ALL_STAFF),
+    ("/comments", "Comments", ALL_STAFF),
+    ("/themes", "Themes", ALL_STAFF),
+    ("/codebook", "Codebook", ALL_STAFF),
+    ("/imports", "Import", ("admin", "manager")),
+)
+
+
+def navigation(user: StaffMember | None, path: str) -> tuple[NavItem, ...]:
+    """The pages this user may open, the one under `path` marked current."""
+    if user is None:
+        return ()
+    return tuple(NavItem(href, label, path == href or path.startswith(href + "/"))
+                 for href, label, roles in PAGES if user.role in roles)

@@ -20,6 +20,7 @@ from typing import Any
 import ibis.expr.types as ir
 
 from voxpop.analysis import sources
+from voxpop.analysis.control import CHARTS, charted_metric, draw
 from voxpop.analysis.engine import (
     MetricError,
     MetricSpec,
@@ -34,7 +35,6 @@ from voxpop.core.estimates import NpsCuts
 
 __all__ = ["MetricError", "MetricNote", "control_charts", "drivers", "metrics", "spc"]
 
-CHARTS = ("auto", "nps", "p", "laney", "xmr")
 RULES = {"nelson": control.nelson_signals, "western-electric": control.western_electric_signals}
 
 
@@ -107,13 +107,13 @@ def control_charts(
     if rules not in RULES:
         raise MetricError(f"--rules must be nelson or western-electric, not {rules!r}")
     by = list(by or [])
-    charted = _charted_metric(spec)
+    charted = charted_metric(spec)
     estimates = [row for row in compute(table, spec, score=score, by=by, period=period, time=time, zone=zone,
                                         filters=filters, min_base=min_base) if row.metric == charted]
     rows, signals, names = [], [], []
     for group, points in _series(estimates, by=by, period=period, time=time).items():
         keys = dict(zip(by, group))
-        drawn, percent = _draw(points, spec, chart)
+        drawn, percent = draw(points, chart=chart)
         name = "xmr" if drawn.chart == "individuals" else drawn.chart
         if name == "xmr":
             _note_thin_periods(points, keys, min_base)
@@ -225,13 +225,6 @@ def _scored(data: Any, *, metric: str, score: str, scale: tuple[int, int] | None
     return table, spec
 
 
-def _charted_metric(spec: MetricSpec) -> str:
-    """The estimate a chart follows: CES 2.0 as its % agree (a share), CES 1.0 as its mean."""
-    if spec.metric != "ces":
-        return spec.metric
-    return "ces2.0_agree" if spec.ces_version == "2.0" else f"ces{spec.ces_version}"
-
-
 def _series(estimates: list[Row], *, by: list[str], period: str, time: str) -> dict[tuple, list[Row]]:
     """Each group's periods with answers, in time order; a group needs two of them to have a chart."""
     untimed = sum(row.estimate.n for row in estimates if row.keys["period"] is None)
@@ -261,28 +254,6 @@ def _note_thin_periods(points: list[Row], keys: dict[str, Any], min_base: int) -
             f"an XmR chart's limits do not depend on each period's n, and {thin} of the {len(points)} periods{named} "
             f"{'has' if thin == 1 else 'have'} fewer than {min_base} answers: their points swing more than the "
             "limits allow, so read signals on them with care (a longer --period gives fuller periods)"), stacklevel=4)
-
-
-def _draw(points: list[Row], spec: MetricSpec, chart: str) -> tuple[control.ControlChart, float]:
-    """The chart of one series, and the factor that puts its values on the metric's scale (100 for shares)."""
-    share = spec.metric == "csat" or spec.ces_version == "2.0"
-    allowed = {"nps": ("nps", "xmr"), "share": ("p", "laney", "xmr"), "mean": ("xmr",)}
-    kind = "nps" if spec.metric == "nps" else "share" if share else "mean"
-    if chart != "auto" and chart not in allowed[kind]:
-        raise MetricError(f"--chart {chart} does not fit {_charted_metric(spec)}; use "
-                          f"{' or '.join(('auto', *allowed[kind]))}")
-    if kind == "nps" and chart in ("auto", "nps"):
-        return control.nps_chart(promoters=[row.extra["promoters"] for row in points],
-                                 passives=[row.extra["passives"] for row in points],
-                                 detractors=[row.extra["detractors"] for row in points]), 1.0
-    if kind == "share" and chart != "xmr":
-        # A share's estimate is 100·count/n exactly, so rounding gives the count back.
-        sizes = [row.estimate.n for row in points]
-        counts = [round(row.estimate.value * row.estimate.n / 100) for row in points]
-        laney = chart == "laney" or (chart == "auto" and control.laney_advisable(nonconforming=counts, sizes=sizes))
-        drawn = (control.laney_p_chart if laney else control.p_chart)(nonconforming=counts, sizes=sizes)
-        return drawn, 100.0
-    return control.xmr_chart(observations=[row.estimate.value for row in points]).individuals, 1.0
 
 
 def _origins(table: ir.Table, names: list[str], scales: dict[str, tuple[int, int] | None]) -> list[float]:

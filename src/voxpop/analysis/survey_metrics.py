@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, func, literal, select
 from sqlalchemy.orm import Session
 
+from voxpop.analysis import control
 from voxpop.analysis.engine import MetricSpec, Row, estimate_rows
 from voxpop.analysis.models import ALL, ScoreRollup
 from voxpop.analysis.rollups import COUNTS
@@ -133,29 +134,20 @@ class Trend:
 
 def monthly_trends(monthly: list[dict[str, Any]], *, min_base: int, min_periods: int = 3) -> dict[str, Trend]:
     """Per survey, from `rollup_counts(period="month")` (months of the workspace time zone): the first NPS
-    question's monthly NPS chart; else CSAT on a p-chart (Laney's p′ when the months vary more than
-    binomially); else CES on an individuals chart of its monthly means."""
+    question's monthly chart; else CSAT's; else CES's, each on the chart `analysis.control.draw` chooses
+    (CES 2.0 as its % agreeing on a p-chart, CES 1.0 as its mean on an XmR chart)."""
     series: dict[tuple[str, str, str], list[Row]] = {}
     for row in estimates_from_counts(monthly, min_base=min_base):
-        if row.estimate.n and not row.metric.endswith("agree"):
+        if row.estimate.n and control.is_charted(row.metric):
             series.setdefault((row.keys["survey"], row.metric, row.keys["question"]), []).append(row)
-    preference = {"nps": 0, "csat": 1, "ces2.0": 2, "ces1.0": 2}
+    preference = {"nps": 0, "csat": 1, "ces2.0_agree": 2, "ces1.0": 2}
     trends: dict[str, Trend] = {}
     for (survey, metric, _), rows in sorted(series.items(), key=lambda item: (preference.get(item[0][1], 9), item[0])):
         if survey in trends or metric not in preference or len(rows) < min_periods:
             continue
         rows.sort(key=lambda row: row.keys["period"])
         n = [row.estimate.n for row in rows]
-        if metric == "nps":
-            chart = spc.nps_chart(promoters=[row.extra["promoters"] for row in rows],
-                                  passives=[row.extra["passives"] for row in rows],
-                                  detractors=[row.extra["detractors"] for row in rows])
-        elif metric == "csat":
-            top = [round(row.estimate.value * row.estimate.n / 100) for row in rows]
-            laney = spc.laney_advisable(nonconforming=top, sizes=n)
-            chart = (spc.laney_p_chart if laney else spc.p_chart)(nonconforming=top, sizes=n)
-        else:
-            chart = spc.xmr_chart(observations=[row.estimate.value for row in rows]).individuals
+        chart, _ = control.draw(rows)
         trends[survey] = Trend(survey, metric, tuple(row.keys["period"] for row in rows), tuple(n), chart,
                                spc.nelson_signals(chart=chart))
     return trends

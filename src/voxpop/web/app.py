@@ -17,7 +17,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from voxpop import __version__
 from voxpop.settings import Settings, get_settings
 from voxpop.store.database import Database
-from voxpop.web.auth import CsrfFailed, LoginRequired, RoleForbidden, client_from_scope
+from voxpop.web.auth import CsrfFailed, CurrentUser, LoginRequired, RoleForbidden, client_from_scope
 from voxpop.web.middleware import (
     BodyLimitMiddleware,
     RateLimitMiddleware,
@@ -149,6 +149,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     @app.get("/", include_in_schema=False)
     def home():
         return RedirectResponse("/dashboard", status_code=303)
+
+    @app.get("/api-reference", include_in_schema=False)
+    def api_reference(request: Request, user: CurrentUser):
+        return render(request, "api_reference.html")
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon():

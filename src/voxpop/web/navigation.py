@@ -27,6 +27,7 @@ PAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/themes", "Themes", ALL_STAFF),
     ("/codebook", "Codebook", ALL_STAFF),
     ("/imports", "Import", ("admin", "manager")),
+    ("/api-reference", "API", ALL_STAFF),
 )
 
 

@@ -1,4 +1,6 @@
-"""Every table, imported in one place so Alembic and the tests see the whole schema."""
+"""Every table, imported in one place so Alembic and the tests see the whole schema.
+
+It sits above the domains (it imports each one's models), so the store below them never has to."""
 
 from voxpop.accounts.models import AuditEntry, Department, User
 from voxpop.analysis.models import ScoreRollup

@@ -2,7 +2,7 @@
 
 from alembic import context
 
-from voxpop.store.models import Base
+from voxpop.schema import Base
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -24,6 +24,8 @@ run: install
 	$(BIN)/voxpop serve --host $(HOST) --port $(PORT)
 
 test: install-dev
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/lint-imports
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 clean:

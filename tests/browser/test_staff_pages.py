@@ -11,7 +11,6 @@ from pathlib import Path
 
 import pytest
 import uvicorn
-from sqlalchemy import select
 
 from tests.browser.conftest import SCREENSHOTS
 from voxpop.demo.workspace import DEMO_PASSWORD, load_demo
@@ -102,8 +101,8 @@ def test_page_fits_a_phone_passes_axe_and_the_csp(browser, demo_server, logins, 
         context.add_init_script(path=str(AXE))
         page = context.new_page()
         console: list[str] = []
-        page.on("console", lambda message: console.append(message.text) if message.type == "error" else None)
-        page.on("pageerror", lambda error: console.append(str(error)))
+        page.on("console", lambda message, seen=console: seen.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error, seen=console: seen.append(str(error)))
         response = page.goto(path)
         assert response is not None and response.status < 500, f"{path} answered {response and response.status}"
         page.wait_for_load_state("load")

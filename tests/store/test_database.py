@@ -7,9 +7,9 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from voxpop.customers.models import Customer
+from voxpop.schema import Base
 from voxpop.store.database import Database
 from voxpop.store.migrate import current_revision, upgrade
-from voxpop.schema import Base
 
 
 def test_migrations_create_every_table_of_the_models(db):

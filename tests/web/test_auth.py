@@ -12,7 +12,7 @@ from voxpop.settings import Settings
 from voxpop.surveys.models import Survey
 from voxpop.web.app import create_app
 
-PUBLIC = ("/s/", "/api/v1/surveys/", "/login", "/static", "/healthz", "/api/v1/openapi.json", "/")
+PUBLIC = ("/s/", "/api/v1/surveys/", "/login", "/static", "/healthz", "/api/v1/openapi.json", "/favicon.ico", "/")
 
 
 def staff_routes(method: str) -> list[str]:
@@ -83,7 +83,7 @@ def test_a_wrong_csrf_token_is_refused_clearly(client, db):
     email = make_user(db)
     client.get("/login")
     reply = client.post("/login", data={"csrf_token": "guess", "email": email, "password": PASSWORD})
-    assert reply.status_code == 403 and "reload the page and try again" in reply.text
+    assert reply.status_code == 403 and "Reload the page and try again" in reply.text
     assert client.get("/api/v1/me").status_code == 401
 
 

@@ -42,7 +42,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http_error(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
         if exc.status_code == 404:
-            detail = "there is nothing at this address; check the link"
+            detail = "There is nothing at this address. Check the link, or start from the menu."
         if is_api(request.url.path):
             return problem(exc.status_code, detail, instance=request.url.path, headers=exc.headers)
         return error_page(request, exc.status_code, detail)
@@ -53,7 +53,7 @@ def _install_error_handlers(app: FastAPI) -> None:
             {"field": ".".join(str(part) for part in error["loc"] if part != "body"), "message": error["msg"]}
             for error in exc.errors()
         ]
-        detail = "the request is not valid: " + "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
+        detail = "The request is not valid: " + "; ".join(f"{e['field'] or 'body'}: {e['message']}" for e in errors[:5])
         if is_api(request.url.path):
             return problem(422, detail, code="invalid-request", instance=request.url.path, errors=errors)
         return error_page(request, 400, detail)
@@ -61,7 +61,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequired)
     async def login_required(request: Request, exc: LoginRequired):
         if is_api(request.url.path):
-            return problem(401, "log in first: this API needs a staff session", code="login-required",
+            return problem(401, "Log in first: this API needs a staff session.", code="login-required",
                            headers={"WWW-Authenticate": 'Cookie realm="voxpop"'})
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         from urllib.parse import quote
@@ -76,7 +76,7 @@ def _install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(CsrfFailed)
     async def csrf_failed(request: Request, exc: CsrfFailed):
-        detail = "this form has expired or did not come from this site; reload the page and try again"
+        detail = "This form has expired or did not come from this site. Reload the page and try again."
         if is_api(request.url.path):
             return problem(403, detail, code="csrf")
         return error_page(request, 403, detail, title="Form expired")
@@ -84,7 +84,7 @@ def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception):
         log.exception("unexpected error on %s %s", request.method, request.url.path)
-        detail = "something went wrong on our side, and what you sent may not have been recorded; try again, or tell the admin"
+        detail = "Something went wrong on our side, and what you sent may not have been recorded. Try again, or tell the admin."
         if is_api(request.url.path):
             return problem(500, detail, code="internal")
         return error_page(request, 500, detail)

@@ -30,7 +30,7 @@ class RoleForbidden(Exception):
     """Logged in, but the role may not do this."""
 
     def __init__(self, role: str, allowed: tuple[str, ...]):
-        super().__init__(f"your role ({role}) may not do this; it needs one of: {', '.join(allowed)}")
+        super().__init__(f"Your role ({role}) may not do this; it needs one of: {', '.join(allowed)}.")
 
 
 class CsrfFailed(Exception):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+from html import escape
 
-from voxpop.web.problems import PROBLEM_JSON
+from voxpop.web.problems import PROBLEM_JSON, TITLES, problem_body
 from voxpop.web.ratelimit import RateLimiter
 
 
@@ -15,13 +16,13 @@ class BodyTooLarge(Exception):
 def _plain(status: int, detail: str, path: str, headers: list[tuple[bytes, bytes]] | None = None):
     """A minimal response for middleware refusals: problem+json for the API, a short page otherwise."""
     if path.startswith("/api/"):
-        body = json.dumps({"type": f"urn:voxpop:problem:{status}", "title": detail.split(";")[0], "status": status, "detail": detail}).encode()
+        body = json.dumps(problem_body(status, detail, instance=path)).encode()
         content_type = PROBLEM_JSON.encode()
     else:
         body = (
             f'<!doctype html><html lang="en"><meta charset="utf-8"><meta name="viewport" content="width=device-width">'
-            f'<link rel="stylesheet" href="/static/voxpop.css"><title>{status}</title>'
-            f'<main class="narrow"><h1>{status}</h1><p>{detail}</p></main></html>'
+            f'<link rel="stylesheet" href="/static/voxpop.css"><title>{TITLES.get(status, status)}</title>'
+            f'<main class="narrow"><h1>{TITLES.get(status, status)}</h1><p>{escape(detail)}</p></main></html>'
         ).encode()
         content_type = b"text/html; charset=utf-8"
     raw_headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())] + (headers or [])
@@ -47,9 +48,9 @@ class BodyLimitMiddleware:
             return await self.app(scope, receive, send)
         upload = scope["path"].startswith(UPLOAD_PATHS)
         limit = self.max_upload_bytes if upload else self.max_bytes
-        detail = (f"the file is larger than {limit:,} bytes (VOXPOP_MAX_UPLOAD_BYTES); import it with "
+        detail = (f"The file is larger than {limit:,} bytes (VOXPOP_MAX_UPLOAD_BYTES); import it with "
                   "`voxpop import responses FILE` on the server" if upload else
-                  f"the request body is larger than {limit:,} bytes; send less (e.g. shorter comments)")
+                  f"The request body is larger than {limit:,} bytes; send less (e.g. shorter comments)")
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:
                 return await _plain(413, detail, scope["path"])(send)
@@ -95,7 +96,7 @@ class RateLimitMiddleware:
                 allowed, wait = self.limiter.allow(self.client_of(scope))
                 if not allowed:
                     seconds = max(1, round(wait))
-                    detail = f"too many requests from your address; wait {seconds} s and try again"
+                    detail = f"Too many requests from your address. Wait {seconds} s and try again."
                     if path.startswith("/s/"):
                         accept = next((value.decode("latin-1") for name, value in scope["headers"]
                                        if name == b"accept-language"), None)

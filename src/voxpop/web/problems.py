@@ -22,16 +22,9 @@ TITLES = {
 }
 
 
-def problem(
-    status: int,
-    detail: str,
-    *,
-    code: str | None = None,
-    instance: str | None = None,
-    errors: list[dict[str, Any]] | None = None,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    """A problem+json response; `code` becomes the stable, machine-readable `type`."""
+def problem_body(status: int, detail: str, *, code: str | None = None, instance: str | None = None,
+                 errors: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The problem document itself: the one place its fields are decided (routes and middleware use it)."""
     body: dict[str, Any] = {
         "type": f"urn:voxpop:problem:{code or TITLES.get(status, 'error').lower().replace(' ', '-')}",
         "title": TITLES.get(status, "Error"),
@@ -42,7 +35,21 @@ def problem(
         body["instance"] = instance
     if errors:
         body["errors"] = errors
-    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+    return body
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    code: str | None = None,
+    instance: str | None = None,
+    errors: list[dict[str, Any]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """A problem+json response; `code` becomes the stable, machine-readable `type`."""
+    return JSONResponse(problem_body(status, detail, code=code, instance=instance, errors=errors),
+                        status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
 def is_api(path: str) -> bool:

@@ -9,7 +9,7 @@ from sqlalchemy import text
 
 from voxpop.customers.service import outcomes_report
 from voxpop.web import charts
-from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, csrf_token
+from voxpop.web.auth import CurrentUser, DbDep, SettingsDep
 from voxpop.web.templating import render
 
 router = APIRouter()
@@ -18,23 +18,38 @@ GROUP_LABELS = {"promoters": "Promoters (9–10)", "passives": "Passives (7–8)
 
 
 def _drawings(report: dict[str, Any]) -> dict[str, charts.Chart]:
-    retention = [row for row in report["retention"] if row["full_period"]]  # a month still running is not a drop
-    drawn = {"retention": charts.line_with_band([row["period"][:7] for row in retention],
-                                                [row["value"] for row in retention],
-                                                [row["ci_low"] for row in retention],
-                                                [row["ci_high"] for row in retention])}
+    retention = report["retention"]
+    drawn = {}
+    if retention:
+        drawn["retention"] = charts.line_with_band(
+            [charts.BandPoint(charts.month_label(row["period"]), row["value"], row["ci_low"], row["ci_high"],
+                              f"{charts.month_label(row['period'], short=False)}: retention {row['value']:.1f}% "
+                              f"(95% CI {row['ci_low']:.1f} to {row['ci_high']:.1f}%), n = {row['n']:,}",
+                              partial=not row["full_period"])
+             for row in retention if row["value"] is not None and row["ci_low"] is not None],
+            title="Monthly retention with its 95% interval", y_title="Retention (%)")
     if "clv" in report:
-        drawn["clv"] = charts.bars([(f"{bin_['low']:,.0f}", [(bin_["customers"], "bar",
-                                     f"{bin_['customers']:,} customers with CLV {bin_['low']:,.2f} to {bin_['high']:,.2f}")])
-                                    for bin_ in report["clv"]["histogram"]])
+        drawn["clv"] = charts.bar_chart(
+            [charts.BarGroup(f"{bin_['low']:,.0f}", ((bin_["customers"], f"{bin_['customers']:,} customers with CLV "
+                                                     f"{bin_['low']:,.2f} to {bin_['high']:,.2f}"),))
+             for bin_ in report["clv"]["histogram"]],
+            title="Histogram of customer lifetime value", y_title="Customers", x_title="Customer lifetime value",
+            gap=0.08)
     if "holdout" in report:
-        drawn["holdout"] = charts.bars([(bucket["frequency"], [
-            (bucket["actual"], "bar actual", f"actual {bucket['actual']:.2f} purchases per customer"),
-            (bucket["predicted"], "bar predicted", f"predicted {bucket['predicted']:.2f}"),
-        ]) for bucket in report["holdout"]["buckets"]])
+        drawn["holdout"] = charts.bar_chart(
+            [charts.BarGroup(str(bucket["frequency"]), (
+                (bucket["actual"], f"actual {bucket['actual']:.2f} purchases per customer"),
+                (bucket["predicted"], f"predicted {bucket['predicted']:.2f}")))
+             for bucket in report["holdout"]["buckets"]],
+            title="Actual and predicted holdout purchases by calibration frequency",
+            y_title="Purchases per customer", x_title="Purchases before the cut-off",
+            series=(("bar", "Actual"), ("bar-2", "Predicted")))
     whale = report["profitability"]["points"]
     if whale and whale[-1]["profit_share"] is not None:
-        drawn["whale"] = charts.curve([(100 * point["customer_share"], 100 * point["profit_share"]) for point in whale])
+        drawn["whale"] = charts.curve([(100 * point["customer_share"], 100 * point["profit_share"]) for point in whale],
+                                      title="Whale curve of cumulative profit against cumulative customers",
+                                      x_title="Customers, most profitable first (%)",
+                                      y_title="Cumulative profit (%)", reference=100.0)
     return drawn
 
 
@@ -59,7 +74,7 @@ def outcomes_page(request: Request, user: CurrentUser, db: DbDep, settings: Sett
     report = _report(db, settings)
     return render(request, "customers/outcomes.html", {
         "report": report, "group_labels": GROUP_LABELS,
-        "charts": _drawings(report) if report else {}, "chart_size": (charts.WIDTH, charts.HEIGHT),
+        "charts": _drawings(report) if report else {},
         "min_base": settings.min_base,
     })
 

@@ -1,95 +1,379 @@
-"""Small SVG charts computed on the server (geometry here, markup in the templates; no JavaScript)."""
+"""Every staff chart, drawn as SVG on the server: geometry here, markup in templates/charts.html, style in
+static/charts.css. No JavaScript, no inline style.
+
+Readable at any width without scaling text: the plot's SVG has no viewBox, so a user unit is a CSS pixel and
+tick labels keep their CSS size (13 px) on a phone and on a wide screen alike. Across, positions are
+percentages of the plot's width, so the chart fills its card; lines, bands and bars sit in a layer stretched
+to that width (x from 0 to STRETCH), with strokes that do not stretch. Down, positions are pixels.
+"""
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import date
 
-WIDTH, HEIGHT = 640, 220
-LEFT, RIGHT, TOP, BOTTOM = 52, 12, 12, 28
+from voxpop.core.estimates import Estimate
+
+PLOT_TOP = 12  # px above the plotting area, so the top tick's label is not cut
+PLOT_HEIGHT = 200  # px; the width is the card's
+X_LABELS = 30  # px below the plotting area for one line of x labels
+SLANTED_LABELS = 130  # px below it for slanted category labels (a Pareto's themes; see charts.css)
+STRETCH = 1000  # user units across the stretched layer
+CHAR_WIDTH = 7.5  # px per character of a 13 px tick label, to size the axis columns
+PHONE_X_LABELS, WIDE_X_LABELS = 4, 12  # at most this many x labels on a phone, and on a wide screen
+LONGEST_CATEGORY = 20  # characters of a slanted label; the full label is in the bar's title
+MINUS = "\u2212"
+
+
+@dataclass(frozen=True)
+class Tick:
+    at: float  # px down for a y tick; percent across for an x tick
+    label: str
+    wide_only: bool = False  # left out on a phone, where fewer labels fit
+    anchor: str = "middle"  # text-anchor class of an x label: start, middle or end
+
+
+@dataclass(frozen=True)
+class Axis:
+    title: str  # what is measured and in which unit, e.g. "NPS (−100 to 100)" or "Customers"
+    ticks: tuple[Tick, ...]
+    width: int  # px of the axis column, from its longest label
+
+
+@dataclass(frozen=True)
+class Shape:
+    points: str  # "x,y x,y ..." in the stretched layer
+    kind: str  # css class: series, partial, centre, limit, band, cumulative
 
 
 @dataclass(frozen=True)
 class Bar:
-    x: float
-    y: float
+    x: float  # stretched units
     width: float
+    y: float  # px
     height: float
-    css: str
-    title: str  # the exact figure, read out by screen readers and shown on hover
+    kind: str
+    title: str  # the exact figure, shown on hover
+
+
+@dataclass(frozen=True)
+class Point:
+    x: float  # percent across
+    y: float  # px down
+    kind: str  # point, signal, partial or cumulative
+    title: str  # value, interval and n, e.g. "March 2026: NPS 31 (95% CI 22 to 40), n = 212"
+    note: str = ""  # words beside the point, e.g. "so far"
 
 
 @dataclass(frozen=True)
 class Chart:
-    line: str = ""  # polyline points
-    band: str = ""  # polygon points of the interval band
+    title: str  # one line for screen readers: what the chart shows
+    y_axis: Axis
+    x_ticks: tuple[Tick, ...]
+    x_title: str = ""
+    y2_axis: Axis | None = None  # a right-hand axis (a Pareto's cumulative %)
+    areas: tuple[Shape, ...] = ()
     bars: tuple[Bar, ...] = ()
-    y_ticks: tuple[tuple[float, str], ...] = ()
-    x_ticks: tuple[tuple[float, str], ...] = ()
+    lines: tuple[Shape, ...] = ()
+    points: tuple[Point, ...] = ()
+    legend: tuple[tuple[str, str], ...] = ()  # (kind, words) for each drawn series
+    slanted: bool = False  # x labels slanted (long category names)
+
+    @property
+    def height(self) -> int:
+        return PLOT_TOP + PLOT_HEIGHT + (SLANTED_LABELS if self.slanted else X_LABELS)
+
+    @property
+    def plot_bottom(self) -> int:
+        return PLOT_TOP + PLOT_HEIGHT
 
 
-def _scale(low: float, high: float):
-    span = (high - low) or 1.0
-    return lambda value: TOP + (high - value) / span * (HEIGHT - TOP - BOTTOM)
+# Ticks ---------------------------------------------------------------------------------------------------
 
 
-def _ticks(low: float, high: float, y, unit: str) -> tuple[tuple[float, str], ...]:
-    return tuple((y(value), f"{value:,.0f}{unit}") for value in (low + (high - low) * k / 4 for k in range(5)))
+def nice_step(span: float, intervals: int = 4) -> float:
+    """The 1-2-5 step (…, 0.5, 1, 2, 5, 10, 20, …) nearest to `span` / `intervals` (Heckbert, "Nice numbers
+    for graph labels", Graphics Gems, 1990: a fraction below 1.5 rounds to 1, below 3 to 2, below 7 to 5)."""
+    raw = span / max(intervals, 1)
+    magnitude = 10 ** math.floor(math.log10(raw))
+    fraction = raw / magnitude
+    return magnitude * (1 if fraction < 1.5 else 2 if fraction < 3 else 5 if fraction < 7 else 10)
 
 
-def line_with_band(labels: list[str], values: list[float | None], lows: list[float | None],
-                   highs: list[float | None], *, unit: str = "%") -> Chart:
-    """A series with its confidence band; periods without a value are gaps in neither (they are left out)."""
-    known = [(index, value, low, high) for index, (value, low, high) in enumerate(zip(values, lows, highs))
-             if value is not None and low is not None and high is not None]
-    if not known:
-        return Chart()
-    top = max(high for _, _, _, high in known)
-    bottom = min(low for _, _, low, _ in known)
-    low_axis, high_axis = (0.0, 100.0) if unit == "%" else (min(0.0, bottom), top)
-    y = _scale(low_axis, high_axis)
-    step = (WIDTH - LEFT - RIGHT) / max(len(labels), 1)
-    x = [LEFT + step * (index + 0.5) for index in range(len(labels))]
-    line = " ".join(f"{x[i]:.1f},{y(value):.1f}" for i, value, _, _ in known)
-    band = " ".join([f"{x[i]:.1f},{y(high):.1f}" for i, _, _, high in known]
-                    + [f"{x[i]:.1f},{y(low):.1f}" for i, _, low, _ in reversed(known)])
-    every = max(1, len(labels) // 8)
-    return Chart(line=line, band=band, y_ticks=_ticks(low_axis, high_axis, y, unit),
-                 x_ticks=tuple((x[i], labels[i]) for i in range(0, len(labels), every)))
+def nice_ticks(low: float, high: float, *, intervals: int = 4) -> tuple[float, ...]:
+    """Ticks at a 1-2-5 step from a multiple of the step at or below `low` to one at or above `high`:
+    0–30 gives 0, 10, 20, 30; −13–30 gives −20, −10, 0, 10, 20, 30."""
+    low, high = min(low, high), max(low, high)
+    if high - low < 1e-12:
+        pad = abs(low) * 0.1 or 1.0
+        low, high = low - pad, high + pad
+    step = nice_step(high - low, intervals)
+    first, last = math.floor(low / step + 1e-9), math.ceil(high / step - 1e-9)
+    digits = max(0, -math.floor(math.log10(step)) + 1)
+    return tuple(round(k * step, digits) + 0.0 for k in range(first, last + 1))
 
 
-def bars(groups: list[tuple[str, list[tuple[float, str, str]]]], *, unit: str = "") -> Chart:
-    """Grouped bars: per group label, (value, css class, title) for each bar side by side."""
-    values = [value for _, members in groups for value, _, _ in members]
-    if not values:
-        return Chart()
-    high = max(values) or 1.0
-    y = _scale(0.0, high)
-    slot = (WIDTH - LEFT - RIGHT) / len(groups)
-    drawn, ticks = [], []
-    for index, (label, members) in enumerate(groups):
-        width = slot * 0.8 / len(members)
-        for position, (value, css, title) in enumerate(members):
-            left = LEFT + slot * index + slot * 0.1 + width * position
-            drawn.append(Bar(left, y(value), width, y(0.0) - y(value), css, title))
-        ticks.append((LEFT + slot * (index + 0.5), label))
-    every = max(1, len(groups) // 10)
-    return Chart(bars=tuple(drawn), y_ticks=_ticks(0.0, high, y, unit), x_ticks=tuple(ticks[::every]))
+def tick_label(value: float, step: float, unit: str = "") -> str:
+    """A tick's words: as many decimals as the step needs, thousands separated, a true minus sign."""
+    digits = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else 0
+    text = f"{abs(value):,.{digits}f}"
+    sign = MINUS if value < 0 and float(text.replace(",", "")) != 0 else ""
+    return f"{sign}{text}{unit}"
 
 
-def curve(points: list[tuple[float, float]], *, x_unit: str = "%", y_unit: str = "%") -> Chart:
-    """A line through (x, y) points on true x positions (x from 0 to 100), e.g. the whale curve."""
+def number(value: float, digits: int = 0, unit: str = "") -> str:
+    """A figure for people: thousands separated, a true minus sign."""
+    return tick_label(value, 10.0 ** -digits if digits else 1.0, unit)
+
+
+def _axis(title: str, ticks: Sequence[float], y, unit: str) -> Axis:
+    step = ticks[1] - ticks[0] if len(ticks) > 1 else 1.0
+    labelled = tuple(Tick(round(y(value), 1), tick_label(value, step, unit)) for value in ticks)
+    width = max(len(tick.label) for tick in labelled) * CHAR_WIDTH + 10
+    return Axis(title, labelled, int(math.ceil(width)))
+
+
+def _y_scale(ticks: Sequence[float]):
+    low, high = ticks[0], ticks[-1]
+
+    def y(value: float) -> float:
+        return PLOT_TOP + (high - value) / (high - low) * PLOT_HEIGHT
+
+    return y
+
+
+def _value_ticks(values: Sequence[float], *, floor: float | None = None, ceiling: float | None = None,
+                 zero: bool = False) -> tuple[float, ...]:
+    low, high = min(values), max(values)
+    if zero:
+        low, high = min(low, 0.0), max(high, 0.0)
+    ticks = nice_ticks(low, high)
+    # A bounded scale (NPS, a share) never gets ticks beyond its bounds.
+    kept = tuple(tick for tick in ticks if (floor is None or tick >= floor - 1e-9)
+                 and (ceiling is None or tick <= ceiling + 1e-9))
+    return kept if len(kept) >= 2 else ticks
+
+
+def _category_ticks(labels: Sequence[str]) -> tuple[Tick, ...]:
+    """One label per category centre; on a phone every k-th, counted back from the newest, which is always
+    labelled."""
+    count = len(labels)
+    phone = math.ceil(count / PHONE_X_LABELS) if count > PHONE_X_LABELS else 1
+    wide = math.ceil(count / WIDE_X_LABELS) if count > WIDE_X_LABELS else 1
+    ticks = []
+    for index, label in enumerate(labels):
+        back = count - 1 - index
+        if back % wide == 0:
+            ticks.append(Tick(round(100 * (index + 0.5) / count, 2), label, wide_only=back % phone != 0))
+    return tuple(ticks)
+
+
+def _centres(count: int) -> list[float]:
+    return [100 * (index + 0.5) / count for index in range(count)]
+
+
+def _polyline(xs: Sequence[float], ys: Sequence[float]) -> str:
+    return " ".join(f"{x * STRETCH / 100:.1f},{y:.1f}" for x, y in zip(xs, ys))
+
+
+# Words --------------------------------------------------------------------------------------------------
+
+
+def month_label(period: str | date, *, short: bool = True) -> str:
+    """'2026-03-01' as 'Mar 2026' (an axis) or 'March 2026' (a sentence)."""
+    day = date.fromisoformat(str(period)[:10])
+    return day.strftime("%b %Y" if short else "%B %Y")
+
+
+def estimate_title(label: str, metric: str, estimate: Estimate, *, unit: str = "", digits: int = 0,
+                   note: str = "") -> str:
+    """A point's title: 'March 2026: NPS 31 (95% CI 22 to 40), n = 212'."""
+    if estimate.value is None:
+        return f"{label}: no {metric} yet, n = {estimate.n:,}"
+    text = f"{label}{note}: {metric} {number(estimate.value, digits, unit)}"
+    if estimate.ci_low is not None and estimate.ci_high is not None:
+        text += (f" ({round(estimate.confidence * 100)}% CI {number(estimate.ci_low, digits)} to "
+                 f"{number(estimate.ci_high, digits, unit)})")
+    text += f", n = {estimate.n:,}"
+    return text + (" (too few to read)" if estimate.low_base else "")
+
+
+# Charts -------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ControlPoint:
+    """One period on a control chart; a partial period (one that has not ended) has no limits of its own."""
+
+    label: str  # its x label, e.g. "Mar 2026"
+    value: float
+    title: str
+    centre: float | None = None
+    lower: float | None = None
+    upper: float | None = None
+    signalled: bool = False
+    partial: bool = False
+
+
+def control_chart(points: Sequence[ControlPoint], *, title: str, y_title: str, unit: str = "",
+                  floor: float | None = None, ceiling: float | None = None) -> Chart:
+    """A metric per period with its centre line and control limits (steps: the limits move with each period's
+    n). Signalled points are marked; a partial period is a hollow point marked "so far", joined by a dashed
+    line and drawn without limits, since it takes no part in them."""
+    ended = [point for point in points if not point.partial]
+    limits = [value for point in ended for value in (point.lower, point.upper) if value is not None]
+    y_ticks = _value_ticks([point.value for point in points] + limits, floor=floor, ceiling=ceiling)
+    y = _y_scale(y_ticks)
+    xs = _centres(len(points))
+    half = 50 / max(len(points), 1)
+    lines: list[Shape] = []
+    for kind, name in (("limit", "upper"), ("limit", "lower"), ("centre", "centre")):
+        steps = [f"{(x - half) * STRETCH / 100:.1f},{y(getattr(point, name)):.1f} "
+                 f"{(x + half) * STRETCH / 100:.1f},{y(getattr(point, name)):.1f}"
+                 for x, point in zip(xs, points) if getattr(point, name) is not None]
+        if steps:
+            lines.append(Shape(" ".join(steps), kind))
+    solid = [index for index, point in enumerate(points) if not point.partial]
+    lines.append(Shape(_polyline([xs[i] for i in solid], [y(points[i].value) for i in solid]), "series"))
+    for index, point in enumerate(points):
+        if point.partial and index:
+            lines.append(Shape(_polyline(xs[index - 1:index + 1], [y(points[index - 1].value), y(point.value)]),
+                               "partial"))
+    drawn = tuple(
+        Point(round(x, 2), round(y(point.value), 1),
+              "partial" if point.partial else "signal" if point.signalled else "point", point.title,
+              "so far" if point.partial else "")
+        for x, point in zip(xs, points)
+    )
+    legend = [("series", y_title.split(" (")[0]), ("centre", "Usual level"), ("limit", "Control limits")]
+    if any(point.signalled for point in points):
+        legend.append(("signal", "Signal: a real change"))
+    if any(point.partial for point in points):
+        legend.append(("partial", "Period not ended yet"))
+    return Chart(title=title, y_axis=_axis(y_title, y_ticks, y, unit), x_ticks=_category_ticks(
+                 [point.label for point in points]), lines=tuple(lines), points=drawn, legend=tuple(legend))
+
+
+@dataclass(frozen=True)
+class BandPoint:
+    label: str
+    value: float
+    low: float
+    high: float
+    title: str
+    partial: bool = False
+
+
+def line_with_band(points: Sequence[BandPoint], *, title: str, y_title: str, unit: str = "%",
+                   floor: float | None = 0.0, ceiling: float | None = 100.0, zero: bool = True) -> Chart:
+    """A series per period with its confidence band; a partial period is hollow, marked "so far"."""
     if not points:
-        return Chart()
-    high = max(max(y for _, y in points), 100.0 if y_unit == "%" else 0.0)
-    low = min(min(y for _, y in points), 0.0)
-    y = _scale(low, high)
+        raise ValueError("a line needs at least one point")
+    y_ticks = _value_ticks([bound for point in points for bound in (point.low, point.high, point.value)],
+                           floor=floor, ceiling=ceiling, zero=zero)
+    y = _y_scale(y_ticks)
+    xs = _centres(len(points))
+    band = _polyline(xs, [y(point.high) for point in points]) + " " + _polyline(
+        xs[::-1], [y(point.low) for point in reversed(points)])
+    solid = [index for index, point in enumerate(points) if not point.partial]
+    lines = [Shape(_polyline([xs[i] for i in solid], [y(points[i].value) for i in solid]), "series")]
+    lines += [Shape(_polyline(xs[i - 1:i + 1], [y(points[i - 1].value), y(points[i].value)]), "partial")
+              for i, point in enumerate(points) if point.partial and i]
+    drawn = tuple(Point(round(x, 2), round(y(point.value), 1), "partial" if point.partial else "point", point.title,
+                        "so far" if point.partial else "") for x, point in zip(xs, points))
+    legend = [("series", y_title.split(" (")[0]), ("band", "95% confidence interval")]
+    if any(point.partial for point in points):
+        legend.append(("partial", "Period not ended yet"))
+    return Chart(title=title, y_axis=_axis(y_title, y_ticks, y, unit), x_ticks=_category_ticks(
+                 [point.label for point in points]), areas=(Shape(band, "band"),), lines=tuple(lines),
+                 points=drawn, legend=tuple(legend))
 
-    def x(value: float) -> float:
-        return LEFT + value / 100 * (WIDTH - LEFT - RIGHT)
 
-    line = " ".join(f"{x(a):.1f},{y(b):.1f}" for a, b in points)
-    return Chart(line=line, y_ticks=_ticks(low, high, y, y_unit),
-                 x_ticks=tuple((x(value), f"{value:.0f}{x_unit}") for value in range(0, 101, 20)))
+@dataclass(frozen=True)
+class BarGroup:
+    label: str
+    bars: tuple[tuple[float, str], ...]  # (value, title) of each series' bar, side by side
+
+
+def bar_chart(groups: Sequence[BarGroup], *, title: str, y_title: str, x_title: str = "",
+              series: Sequence[tuple[str, str]] = (("bar", ""),), unit: str = "", gap: float = 0.2) -> Chart:
+    """Bars from zero, grouped side by side when there are several series; `series` names each one's css
+    kind and legend words (a single series needs no legend). A histogram is a bar chart with a small gap."""
+    values = [value for group in groups for value, _ in group.bars]
+    if not values:
+        raise ValueError("a bar chart needs at least one bar")
+    y_ticks = _value_ticks(values, zero=True)
+    y = _y_scale(y_ticks)
+    slot = STRETCH / len(groups)
+    drawn = []
+    for index, group in enumerate(groups):
+        width = slot * (1 - gap) / len(group.bars)
+        for position, ((value, bar_title), (kind, _)) in enumerate(zip(group.bars, series)):
+            top, bottom = sorted((y(value), y(0.0)))
+            drawn.append(Bar(round(slot * index + slot * gap / 2 + width * position, 1), round(width, 1),
+                             round(top, 1), round(bottom - top, 1), kind, bar_title))
+    return Chart(title=title, y_axis=_axis(y_title, y_ticks, y, unit), x_title=x_title,
+                 x_ticks=_category_ticks([group.label for group in groups]), bars=tuple(drawn),
+                 legend=tuple((kind, words) for kind, words in series if words) if len(series) > 1 else ())
+
+
+def pareto(categories: Sequence[tuple[str, float]], *, title: str, y_title: str, unit: str = "",
+           titles: Sequence[str] | None = None) -> Chart:
+    """A Pareto chart: one bar per category, largest first, and the cumulative share of the total as a line
+    on a right-hand 0–100% axis. `titles` (in the order given) replace each bar's default hover text."""
+    if not categories:
+        raise ValueError("a Pareto chart needs at least one category")
+    given = {label: index for index, (label, _) in enumerate(categories)}
+    ranked = sorted(categories, key=lambda item: -item[1])
+    total = sum(value for _, value in ranked) or 1.0
+    y_ticks = _value_ticks([value for _, value in ranked], zero=True)
+    y = _y_scale(y_ticks)
+    share_ticks = nice_ticks(0.0, 100.0, intervals=5)
+    share_y = _y_scale(share_ticks)
+    xs = _centres(len(ranked))
+    slot = STRETCH / len(ranked)
+    bars, points, cumulative = [], [], 0.0
+    for index, ((label, value), x) in enumerate(zip(ranked, xs)):
+        cumulative += value
+        share = 100 * cumulative / total
+        bar_title = (titles[given[label]] if titles else f"{label}: {number(value, 0, unit)}")
+        bars.append(Bar(round(slot * index + slot * 0.1, 1), round(slot * 0.8, 1), round(y(value), 1),
+                        round(y(0.0) - y(value), 1), "bar", bar_title))
+        points.append(Point(round(x, 2), round(share_y(share), 1), "cumulative",
+                            f"{label} and the categories before it: {share:.0f}% of the total"))
+    line = Shape(_polyline(xs, [point.y for point in points]), "cumulative")
+    labels = tuple(Tick(round(x, 2), _shorten(label)) for (label, _), x in zip(ranked, xs))
+    return Chart(title=title, y_axis=_axis(y_title, y_ticks, y, unit),
+                 y2_axis=_axis("Cumulative share (%)", share_ticks, share_y, "%"), x_ticks=labels,
+                 bars=tuple(bars), lines=(line,), points=tuple(points), slanted=True,
+                 legend=(("bar", y_title.split(" (")[0]), ("cumulative", "Cumulative share of the total")))
+
+
+def _shorten(label: str) -> str:
+    return label if len(label) <= LONGEST_CATEGORY else label[:LONGEST_CATEGORY - 1].rstrip() + "…"
+
+
+def curve(points: Sequence[tuple[float, float]], *, title: str, x_title: str, y_title: str,
+          x_unit: str = "%", y_unit: str = "%", reference: float | None = None) -> Chart:
+    """A line through (x, y) points at their true x (0 to 100), e.g. the whale curve; `reference` draws a
+    dashed horizontal line at that y (the whale curve's 100%)."""
+    if not points:
+        raise ValueError("a curve needs at least one point")
+    y_values = [value for _, value in points] + ([reference] if reference is not None else [])
+    y_ticks = _value_ticks(y_values, zero=True)
+    y = _y_scale(y_ticks)
+    x_ticks = nice_ticks(0.0, 100.0, intervals=5)
+    ticks = tuple(Tick(value, tick_label(value, x_ticks[1] - x_ticks[0], x_unit),
+                       wide_only=index % 2 == 1 and 0 < value < 100,
+                       anchor="start" if value == 0 else "end" if value == 100 else "middle")
+                  for index, value in enumerate(x_ticks))
+    lines = [Shape(_polyline([x for x, _ in points], [y(value) for _, value in points]), "series")]
+    if reference is not None:
+        lines.insert(0, Shape(_polyline([0, 100], [y(reference)] * 2), "centre"))
+    return Chart(title=title, y_axis=_axis(y_title, y_ticks, y, y_unit), x_title=x_title, x_ticks=ticks,
+                 lines=tuple(lines))
 
 
 SPARK_WIDTH, SPARK_HEIGHT = 120, 28
@@ -103,3 +387,49 @@ def sparkline(values: list[float]) -> str:
     step = (SPARK_WIDTH - 4) / (len(values) - 1)
     return " ".join(f"{2 + index * step:.1f},{SPARK_HEIGHT - 2 - value / high * (SPARK_HEIGHT - 4):.1f}"
                     for index, value in enumerate(values))
+
+
+# The themes page's bar drawing on a fixed 640 × 220 canvas, kept until that page draws pareto() (then delete
+# WIDTH, HEIGHT, LegacyBar, LegacyBars and bars).
+WIDTH, HEIGHT = 640, 220
+_LEFT, _RIGHT, _TOP, _BOTTOM = 52, 12, 12, 28
+
+
+@dataclass(frozen=True)
+class LegacyBar:
+    x: float
+    y: float
+    width: float
+    height: float
+    css: str
+    title: str
+
+
+@dataclass(frozen=True)
+class LegacyBars:
+    bars: tuple[LegacyBar, ...]
+    y_ticks: tuple[tuple[float, str], ...]
+    x_ticks: tuple[tuple[float, str], ...]
+
+
+def bars(groups: list[tuple[str, list[tuple[float, str, str]]]], *, unit: str = "") -> LegacyBars | None:
+    """Grouped bars on the old fixed canvas: per group label, (value, css class, title) for each bar."""
+    values = [value for _, members in groups for value, _, _ in members]
+    if not values:
+        return None
+    y_ticks = nice_ticks(0.0, max(values))
+
+    def y(value: float) -> float:
+        return _TOP + (y_ticks[-1] - value) / (y_ticks[-1] or 1.0) * (HEIGHT - _TOP - _BOTTOM)
+
+    slot = (WIDTH - _LEFT - _RIGHT) / len(groups)
+    drawn, ticks = [], []
+    for index, (label, members) in enumerate(groups):
+        width = slot * 0.8 / len(members)
+        for position, (value, css, bar_title) in enumerate(members):
+            left = _LEFT + slot * index + slot * 0.1 + width * position
+            drawn.append(LegacyBar(left, y(value), width, y(0.0) - y(value), css, bar_title))
+        ticks.append((_LEFT + slot * (index + 0.5), label))
+    step = y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0
+    return LegacyBars(tuple(drawn), tuple((y(value), tick_label(value, step, unit)) for value in y_ticks),
+                      tuple(ticks[::max(1, len(groups) // 10)]))

@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import PASSWORD, apply_survey, csrf_from, login, make_user
+from tests.web.routes import flatten
 from voxpop.accounts.models import AuditEntry
 from voxpop.settings import Settings
 from voxpop.surveys.models import Survey
@@ -18,12 +19,7 @@ PUBLIC = ("/s/", "/api/v1/surveys/", "/login", "/static", "/healthz", "/api/v1/o
 def staff_routes(method: str) -> list[str]:
     """Every route of the app that is not public: a new page is covered without editing this test."""
     app = create_app(Settings(secret_key="x" * 40, database_url=f"sqlite:///{tempfile.mkdtemp()}/routes.db"))
-    def flatten(routes):
-        for route in routes:
-            inner = getattr(route, "original_router", None)  # FastAPI keeps included routers nested
-            yield from flatten(inner.routes) if inner is not None else [route]
-
-    paths = [route.path for route in flatten(app.routes) if method in getattr(route, "methods", set())]
+    paths = [path for path, route in flatten(app.routes) if method in getattr(route, "methods", set())]
     return [path for path in paths if path != "/" and not path.startswith(PUBLIC[:-1])]
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 
 from tests.helpers import apply_survey, login, make_user
+from tests.web.routes import flatten
 from voxpop.collection import flows
 from voxpop.text.flows import catch_up
 
@@ -15,21 +16,12 @@ INLINE_SCRIPT = re.compile(r"<script(?![^>]*\ssrc=)[^>]*>", re.IGNORECASE)
 EVENT_HANDLER = re.compile(r"<[^>]*\son[a-z]+\s*=", re.IGNORECASE)
 
 
-def _routes(routes, prefix: str = ""):
-    for route in routes:
-        included = getattr(route, "original_router", None)  # FastAPI ≥ 0.165 keeps an included router whole
-        if included is not None:
-            yield from _routes(included.routes, prefix + getattr(route, "prefix", ""))
-        else:
-            yield prefix, route
-
-
 def page_paths(app) -> list[str]:
     """Every HTML page without a path parameter (the JSON API and the public survey pages aside)."""
     return sorted({
-        prefix + route.path for prefix, route in _routes(app.routes)
+        path for path, route in flatten(app.routes)
         if "GET" in getattr(route, "methods", ()) and not getattr(route, "include_in_schema", True)
-        and "{" not in route.path and route.path not in ("/", "/favicon.ico")
+        and "{" not in path and path not in ("/", "/favicon.ico")
     })
 
 

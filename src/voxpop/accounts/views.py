@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
 from voxpop.accounts import service
+from voxpop.accounts.schemas import MePublic
 from voxpop.web.auth import (
     CurrentUser,
     DbDep,
@@ -17,9 +18,11 @@ from voxpop.web.auth import (
     start_session,
     verify_csrf,
 )
+from voxpop.web.problems import problem_responses
 from voxpop.web.templating import render
 
 router = APIRouter()
+api = APIRouter()  # mounted under /api/v1 by the app
 
 
 def _safe_next(target: str | None) -> str:
@@ -75,8 +78,8 @@ def logout(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep
     return RedirectResponse("/login", status_code=303)
 
 
-@router.get("/api/v1/me", tags=["staff"])
-def me(request: Request, user: CurrentUser) -> dict[str, str | int | None]:
+@api.get("/me", tags=["staff"], responses=problem_responses(401))
+def me(request: Request, user: CurrentUser) -> MePublic:
     """The logged-in staff user, and the session's CSRF token that POSTs to the staff API must send
     (form field csrf_token or header X-CSRF-Token)."""
-    return {"id": user.id, "email": user.email, "name": user.name, "role": user.role, "csrf_token": csrf_token(request)}
+    return MePublic(id=user.id, email=user.email, name=user.name, role=user.role, csrf_token=csrf_token(request))

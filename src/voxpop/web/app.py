@@ -7,8 +7,9 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from anyio import to_thread
-from fastapi import FastAPI, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -23,13 +24,14 @@ from voxpop.web.middleware import (
     RateLimitMiddleware,
     SecurityHeadersMiddleware,
 )
-from voxpop.web.problems import TITLES, is_api, problem
+from voxpop.web.problems import TITLES, add_problem_schemas, is_api, problem
 from voxpop.web.ratelimit import RateLimiter
 from voxpop.web.templating import render
 
 log = logging.getLogger("voxpop.web")
 STATIC = Path(__file__).parent / "static"
 THREADS = 8
+API_PREFIX = "/api/v1"
 
 
 def error_page(request: Request, status: int, detail: str, *, title: str | None = None):
@@ -127,6 +129,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.state.find_staff = find_staff
 
+    from voxpop.accounts.views import api as accounts_api
     from voxpop.accounts.views import router as accounts_router
     from voxpop.collection.views import router as collection_router
     from voxpop.customers.views import router as customers_router
@@ -144,6 +147,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(surveys_router)
     app.include_router(text_router)
     app.include_router(codebook_router)
+    # Every domain's JSON routes, under one prefix: a new version of the API is one more prefix here.
+    api = APIRouter(prefix=API_PREFIX)
+    for domain_api in (accounts_api,):
+        api.include_router(domain_api)
+    app.include_router(api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
 
     @app.get("/", include_in_schema=False)
@@ -166,6 +174,14 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         return {"status": "ok", "version": __version__}
 
     _install_error_handlers(app)
+
+    def openapi_with_problems():
+        if app.openapi_schema is None:
+            app.openapi_schema = add_problem_schemas(get_openapi(
+                title=app.title, version=app.version, description=app.description, routes=app.routes))
+        return app.openapi_schema
+
+    app.openapi = openapi_with_problems
 
     def client_of(scope) -> str:
         return client_from_scope(scope, trust_proxy_headers=settings.trust_proxy_headers)

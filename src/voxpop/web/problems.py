@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 PROBLEM_JSON = "application/problem+json"
 TITLES = {
@@ -20,6 +21,39 @@ TITLES = {
     429: "Too many requests",
     500: "Internal error",
 }
+
+
+class FieldErrorPublic(BaseModel):
+    field: str
+    message: str
+
+
+class ProblemPublic(BaseModel):
+    """An error, as RFC 9457 describes it; `type` is stable and machine-readable (urn:voxpop:problem:...)."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+    errors: list[FieldErrorPublic] | None = None
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """The problem+json answers a route documents in the OpenAPI description, with their schema
+    (which `add_problem_schemas` puts into the document's components)."""
+    return {status: {"description": TITLES[status],
+                     "content": {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/ProblemPublic"}}}}
+            for status in statuses}
+
+
+def add_problem_schemas(document: dict[str, Any]) -> dict[str, Any]:
+    """Put ProblemPublic (and the models it uses) into an OpenAPI document's components."""
+    schema = ProblemPublic.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(schema.pop("$defs", {}))
+    schemas["ProblemPublic"] = schema
+    return document
 
 
 def problem_body(status: int, detail: str, *, code: str | None = None, instance: str | None = None,

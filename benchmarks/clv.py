@@ -2,7 +2,8 @@
 
 Data:
   cdnow      voxpop's own summary of CDNOW_sample.txt (2,357 customers, 39 weeks to 1997-09-30), read in place
-             from ../shared/data/real/lifetimes; lifetimes' summariser on the same transactions must agree with it
+             from lifetimes/ in the real-data folder (VOXPOP_REAL_DATA); lifetimes' summariser on the same
+             transactions must agree with it
   synthetic  --customers customers drawn from the models' own stories with the CDNOW parameters (BG/NBD r 0.243,
              α 4.414, a 0.793, b 2.426; Gamma-Gamma p 6.25, q 3.74, γ 15.44), each observed for 27–39 weeks
 Runners, each a full fit of both models, timed as the median of --repeat rounds, interleaved round by round:
@@ -39,7 +40,10 @@ from voxpop.core.clv.bgnbd import BgNbd
 from voxpop.core.clv.gamma_gamma import GammaGamma
 from voxpop.customers.transaction_files import read_transactions
 
-CDNOW = Path(__file__).resolve().parents[2] / "shared" / "data" / "real" / "lifetimes"
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for the tests' one definition
+from tests.helpers import real_data_dir  # noqa: E402  (where the real-data folder is: VOXPOP_REAL_DATA or its default)
+
+CDNOW = real_data_dir() / "lifetimes"
 PURCHASES = BgNbd(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=float("nan"), n_customers=0)
 SPEND = GammaGamma(p=6.25, q=3.74, gamma=15.44, log_likelihood=float("nan"), n_customers=0)
 SAME_TO = 5e-4  # relative difference within which two estimates agree to three significant figures

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
+from tests.helpers import real_data_dir
+from voxpop.schema import Base
 from voxpop.settings import Settings
 from voxpop.store.database import Database
 from voxpop.store.migrate import upgrade
-from voxpop.store.models import Base
 
 STRICT = os.environ.get("VOXPOP_TEST_STRICT") == "1"
 
@@ -20,6 +22,15 @@ def skip_or_fail(reason: str) -> None:
     if STRICT:
         pytest.fail(f"{reason} (VOXPOP_TEST_STRICT=1: CI must provide it)")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def real_data() -> Path:
+    """The folder of real export files, read in place; tests that need it skip when it is absent."""
+    path = real_data_dir()
+    if not path.is_dir():
+        pytest.skip(f"real data folder {path} not found; set VOXPOP_REAL_DATA to the folder holding the real exports")
+    return path
 
 
 def _fresh_postgres(url: str) -> None:

@@ -1,13 +1,26 @@
-"""Small builders the tests share: a survey from YAML text, a staff user, a logged-in client."""
+"""Small builders the tests share: a survey from YAML text, a staff user, a logged-in client, the real-data folder."""
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 from voxpop.accounts import service as accounts
 from voxpop.surveys import service as surveys
 
 PASSWORD = "correct horse battery"
+
+REPOSITORY = Path(__file__).resolve().parents[1]
+# The real export files live outside the repository and are never copied into it: by default in a `shared`
+# checkout beside it.
+DEFAULT_REAL_DATA = "../shared/data/real"
+
+
+def real_data_dir() -> Path:
+    """The folder of real export files: VOXPOP_REAL_DATA, or the default, relative to the repository root."""
+    return (REPOSITORY / (os.environ.get("VOXPOP_REAL_DATA") or DEFAULT_REAL_DATA)).resolve()
+
 
 FEEDBACK_SURVEY = """
 key: feedback

@@ -7,7 +7,6 @@ import os
 import sqlite3
 from collections import defaultdict
 from datetime import date, timedelta
-from pathlib import Path
 
 import ibis
 import numpy as np
@@ -25,10 +24,6 @@ from voxpop.analysis.customer_outcomes import (
 )
 from voxpop.analysis.engine import MetricError
 from voxpop.customers.transaction_files import read_transactions
-
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
-CDNOW = REAL / "lifetimes" / "CDNOW_master.txt"
-needs_real = pytest.mark.skipif(not CDNOW.exists(), reason=f"the real data file {CDNOW} is absent")
 
 
 @pytest.fixture(scope="module")
@@ -263,11 +258,10 @@ def test_every_backend_gives_the_same_outcomes(transactions_table, transactions_
 
 
 @pytest.fixture(scope="module")
-def cdnow():
-    return read_transactions(CDNOW).table
+def cdnow(real_data):
+    return read_transactions(real_data / "lifetimes" / "CDNOW_master.txt").table
 
 
-@needs_real
 def test_cdnow_is_one_cohort_of_first_purchases_in_the_first_quarter_of_1997(cdnow):
     cohorts = cohort_table(cdnow, period="month")
     assert [row.cohort for row in cohorts] == ["1997-01-01", "1997-02-01", "1997-03-01"]
@@ -280,7 +274,6 @@ def test_cdnow_is_one_cohort_of_first_purchases_in_the_first_quarter_of_1997(cdn
     assert all(max(share.value for share in row.shares[2:]) < row.shares[1].value for row in cohorts)
 
 
-@needs_real
 def test_cdnow_monthly_outcomes(cdnow):
     rows = {(row.keys["period"], row.metric): row for row in customer_outcomes(cdnow, period="month")}
     periods = sorted({period for period, _ in rows})
@@ -297,18 +290,15 @@ def test_cdnow_monthly_outcomes(cdnow):
     assert yearly[("1998-04-01", "churn")].extra["definition"] == "no purchase in the 365 days up to the end of the quarter"
 
 
-ONLINE_RETAIL = REAL / "spark_definitive_guide_online_retail"
-
-
-@pytest.mark.skipif(not ONLINE_RETAIL.is_dir(), reason=f"the real data folder {ONLINE_RETAIL} is absent")
-def test_online_retail_december_2010_weekly():
-    transactions = read_transactions(ONLINE_RETAIL)
+def test_online_retail_december_2010_weekly(real_data):
+    online_retail = real_data / "spark_definitive_guide_online_retail"
+    transactions = read_transactions(online_retail)
     table = transactions.table
     if "kind" not in table.columns:
         pytest.skip("the transaction reader does not yet tell sales from cancellations in Online Retail")
     from voxpop.customers.transaction_files import NOT_PRODUCTS
 
-    raw = pd.concat([pd.read_csv(path, dtype=str) for path in sorted(ONLINE_RETAIL.glob("*.csv"))])
+    raw = pd.concat([pd.read_csv(path, dtype=str) for path in sorted(online_retail.glob("*.csv"))])
     sales = raw[raw.CustomerID.notna() & ~raw.InvoiceNo.str.startswith("C") & ~raw.StockCode.isin(NOT_PRODUCTS)]
     buying = table.filter(table.kind == "sale")
     cohorts = cohort_table(buying, period="week")

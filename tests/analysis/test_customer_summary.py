@@ -18,9 +18,6 @@ from voxpop.analysis.engine import MetricError
 from voxpop.core.clv import bgnbd, gamma_gamma, holdout
 from voxpop.customers.transaction_files import read_transactions
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
-CDNOW = REAL / "lifetimes"
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
 CALIBRATION_END, OBSERVATION_END = date(2024, 6, 30), date(2024, 9, 30)
 
 
@@ -137,21 +134,25 @@ def test_refusals_say_what_to_change(transactions_frame):
 
 
 @pytest.fixture(scope="module")
-def cdnow_summary() -> pd.DataFrame:
+def cdnow(real_data) -> Path:
+    return real_data / "lifetimes"
+
+
+@pytest.fixture(scope="module")
+def cdnow_summary(cdnow) -> pd.DataFrame:
     """voxpop's own summary of CDNOW_sample.txt: 39 weeks to 1997-09-30 (Fader & Hardie), holdout to 1998-06-30."""
-    transactions = read_transactions(CDNOW / "CDNOW_sample.txt").table
+    transactions = read_transactions(cdnow / "CDNOW_sample.txt").table
     summary = customer_summary(transactions, calibration_end=date(1997, 9, 30), observation_end=date(1998, 6, 30),
                                time_unit="week").execute()
     # The reference files number customers by the sample's own id, the file's second field.
-    ids = pd.read_csv(CDNOW / "CDNOW_sample.txt", sep=r"\s+", header=None, dtype=str, usecols=[0, 1])
+    ids = pd.read_csv(cdnow / "CDNOW_sample.txt", sep=r"\s+", header=None, dtype=str, usecols=[0, 1])
     summary["ID"] = summary.customer.map(dict(zip(ids[0], ids[1].astype(int))))
     return summary.sort_values("ID", ignore_index=True)
 
 
-@needs_real
-def test_cdnow_sample_gives_the_reference_summary_customer_by_customer(cdnow_summary):
-    reference = pd.read_csv(CDNOW / "cdnow_customers_summary.csv")
-    spend = pd.read_csv(CDNOW / "cdnow_customers_summary_with_transactions.csv")
+def test_cdnow_sample_gives_the_reference_summary_customer_by_customer(cdnow, cdnow_summary):
+    reference = pd.read_csv(cdnow / "cdnow_customers_summary.csv")
+    spend = pd.read_csv(cdnow / "cdnow_customers_summary_with_transactions.csv")
     assert cdnow_summary.ID.tolist() == reference.ID.tolist() == spend.ID.tolist()
     assert (cdnow_summary.frequency == reference.frequency).all()
     assert (cdnow_summary.recency.round(2) == reference.recency).all()
@@ -161,7 +162,6 @@ def test_cdnow_sample_gives_the_reference_summary_customer_by_customer(cdnow_sum
     assert (np.abs(cdnow_summary.monetary_value - spend.zbar) <= 0.005 + 1e-9).all()
 
 
-@needs_real
 def test_models_fitted_on_voxpops_cdnow_summary_give_the_published_values(cdnow_summary):
     purchases = bgnbd.fit(cdnow_summary.frequency, cdnow_summary.recency, cdnow_summary["T"])
     assert (round(purchases.r, 3), round(purchases.alpha, 3), round(purchases.a, 3), round(purchases.b, 3)) == (
@@ -171,9 +171,8 @@ def test_models_fitted_on_voxpops_cdnow_summary_give_the_published_values(cdnow_
     assert (spend.n_customers, round(spend.p, 2), round(spend.q, 2), round(spend.gamma, 2)) == (946, 6.25, 3.74, 15.44)
 
 
-@needs_real
-def test_cdnow_holdout_predictions_by_frequency(cdnow_summary):
-    raw = pd.read_csv(CDNOW / "CDNOW_sample.txt", sep=r"\s+", header=None, dtype={0: str, 2: str})
+def test_cdnow_holdout_predictions_by_frequency(cdnow, cdnow_summary):
+    raw = pd.read_csv(cdnow / "CDNOW_sample.txt", sep=r"\s+", header=None, dtype={0: str, 2: str})
     holdout_days = raw[raw[2] > "19970930"].drop_duplicates([0, 2])
     assert cdnow_summary.holdout_purchases.sum() == len(holdout_days)
     assert (cdnow_summary.holdout_duration == 39).all()

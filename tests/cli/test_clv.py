@@ -1,7 +1,6 @@
 """`voxpop clv fit` and `clv predict` on transaction files: the published CDNOW parameters, and clear refusals."""
 
 import json
-from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -9,17 +8,19 @@ from typer.testing import CliRunner
 from voxpop.cli import app
 
 runner = CliRunner()
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
-CDNOW = REAL / "lifetimes"
 
 
 def clv(*arguments):
     return runner.invoke(app, ["clv", *map(str, arguments)])
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
-def test_fit_on_the_cdnow_sample_gives_fader_hardie_and_lees_parameters():
-    result = clv("fit", CDNOW / "CDNOW_sample.txt", "--calibration-end", "1997-09-30", "--time-unit", "week",
+@pytest.fixture
+def cdnow_sample(real_data):
+    return real_data / "lifetimes" / "CDNOW_sample.txt"
+
+
+def test_fit_on_the_cdnow_sample_gives_fader_hardie_and_lees_parameters(cdnow_sample):
+    result = clv("fit", cdnow_sample, "--calibration-end", "1997-09-30", "--time-unit", "week",
                  "--format", "json")
     assert result.exit_code == 0, result.output
     fitted = json.loads(result.stdout)
@@ -29,11 +30,10 @@ def test_fit_on_the_cdnow_sample_gives_fader_hardie_and_lees_parameters():
     assert [round(fitted[name], 2) for name in ("p", "q", "gamma")] == [6.25, 3.74, 15.44]
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
-def test_holdout_and_predictions_on_the_sample():
-    fitted = clv("fit", CDNOW / "CDNOW_sample.txt", "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30")
+def test_holdout_and_predictions_on_the_sample(cdnow_sample):
+    fitted = clv("fit", cdnow_sample, "--calibration-end", "1997-09-30", "--holdout-end", "1998-06-30")
     assert fitted.exit_code == 0 and "purchases predicted" in fitted.stdout and "7+" in fitted.stdout
-    predicted = json.loads(clv("predict", CDNOW / "CDNOW_sample.txt", "--calibration-end", "1997-09-30",
+    predicted = json.loads(clv("predict", cdnow_sample, "--calibration-end", "1997-09-30",
                                "--months", "12", "--top", "3", "--format", "json").stdout)
     assert predicted["n_customers"] == 2357 and len(predicted["rows"]) == 3
     values = [row["clv"] for row in predicted["rows"]]
@@ -86,11 +86,10 @@ def test_retention_on_a_file_and_on_the_store_agree(configured, tmp_path):
     assert runner.invoke(app, ["retention", str(path), "--period", "fortnight"]).exit_code == 2
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
-def test_fit_on_the_store_matches_the_file(configured):
-    assert runner.invoke(app, ["import", "transactions", str(CDNOW / "CDNOW_sample.txt")]).exit_code == 0
+def test_fit_on_the_store_matches_the_file(configured, cdnow_sample):
+    assert runner.invoke(app, ["import", "transactions", str(cdnow_sample)]).exit_code == 0
     from_store = json.loads(clv("fit", "--store", "--calibration-end", "1997-09-30", "--format", "json").stdout)
-    from_file = json.loads(clv("fit", CDNOW / "CDNOW_sample.txt", "--calibration-end", "1997-09-30",
+    from_file = json.loads(clv("fit", cdnow_sample, "--calibration-end", "1997-09-30",
                                "--format", "json").stdout)
     assert from_store["n_customers"] == from_file["n_customers"] == 2357
     assert from_store["r"] == pytest.approx(from_file["r"]) and from_store["gamma"] == pytest.approx(from_file["gamma"])

@@ -1,16 +1,13 @@
 """`voxpop import responses`: the same import as the service, with a mapping table, dry run and exit codes."""
 
 import json
-from pathlib import Path
 
-import pytest
 from typer.testing import CliRunner
 
 from tests.imports.test_service import ROWS, qualtrics, row
 from voxpop.cli import app
 
 runner = CliRunner()
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 
 
 def invoke(*arguments):
@@ -45,9 +42,8 @@ def test_bad_input_exits_2_with_a_message_that_says_what_to_do(configured, tmp_p
     assert invoke(path, "--from", "spss").exit_code == 2
 
 
-@pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
-def test_the_google_forms_tsv_imports_with_its_1_to_10_recommend_question(configured):
-    path = REAL / "rstudio_r_community_survey" / "Learning R Internet Survey - Form Responses 1.tsv"
+def test_the_google_forms_tsv_imports_with_its_1_to_10_recommend_question(configured, real_data):
+    path = real_data / "rstudio_r_community_survey" / "Learning R Internet Survey - Form Responses 1.tsv"
     result = invoke(path, "--survey", "r-2018", "--format", "json")
     assert result.exit_code == 0, result.output
     body = json.loads(result.stdout)

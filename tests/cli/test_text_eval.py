@@ -1,7 +1,6 @@
 """`voxpop text eval`: sentiment and theme accuracy against human labels, from the files people have."""
 
 import json
-from pathlib import Path
 
 import pytest
 from openpyxl import Workbook
@@ -10,8 +9,6 @@ from typer.testing import CliRunner
 import voxpop.cli.text  # noqa: F401  (registers the `text` verbs)
 from voxpop.cli import app
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
-needs_real_data = pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
 runner = CliRunner()
 
 COMMENTS = ["I love it, great staff", "Terrible, the app keeps crashing", "It was fine", "Awful delivery, never again",
@@ -137,9 +134,8 @@ def test_a_missing_file_and_a_theme_column_without_themes(tmp_path):
     assert result.exit_code == 2 and "no row of the label column names a theme" in result.stderr
 
 
-@needs_real_data
-def test_vaders_own_ground_truth_read_in_place():
-    path = REAL / "vaderSentiment" / "tweets_GroundTruth.txt"
+def test_vaders_own_ground_truth_read_in_place(real_data):
+    path = real_data / "vaderSentiment" / "tweets_GroundTruth.txt"
     report = as_json(evaluate(path, "--no-header", "--text", "3", "--label", "2", "--format", "json"))
     assert report["n"] == 4200
     # Hutto & Gilbert (2014), table 3: r = 0.881 for VADER on these tweets.
@@ -147,13 +143,12 @@ def test_vaders_own_ground_truth_read_in_place():
     assert report["pearson"] >= report["baseline"]["pearson"] - 0.005
 
 
-@needs_real_data
-def test_airline_complaint_reasons_against_a_small_codebook(tmp_path):
+def test_airline_complaint_reasons_against_a_small_codebook(real_data, tmp_path):
     codebook = tmp_path / "airline.yaml"
     codebook.write_text("themes:\n"
                         "  - {key: late_flight, label: Late Flight, phrases: [delayed, delay, delays, late]}\n"
                         "  - {key: cancelled_flight, label: Cancelled Flight, phrases: [cancelled, canceled]}\n")
-    path = REAL / "twitter_us_airline_sentiment" / "Tweets.csv"
+    path = real_data / "twitter_us_airline_sentiment" / "Tweets.csv"
     report = as_json(evaluate(path, "--text", "text", "--label", "negativereason", "--kind", "theme",
                               "--codebook", codebook, "--format", "json"))
     themes = {row["theme"]: row for row in report["themes"]}

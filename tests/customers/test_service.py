@@ -1,7 +1,5 @@
 """Importing transactions into the store on each backend: counted, idempotent, and all-or-nothing."""
 
-from pathlib import Path
-
 import pytest
 from sqlalchemy import func, select
 
@@ -10,9 +8,6 @@ from voxpop.customers.models import Customer, Transaction
 from voxpop.customers.service import import_transactions
 from voxpop.customers.transaction_files import read_transactions
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
-
 
 def stored(db):
     with db.read() as db_session:
@@ -20,18 +15,16 @@ def stored(db):
                 db_session.scalar(select(func.count()).select_from(Customer)))
 
 
-@needs_real
-def test_the_cdnow_sample_goes_in_once(db):
-    first = import_transactions(db, read_transactions(REAL / "lifetimes" / "CDNOW_sample.txt"))
+def test_the_cdnow_sample_goes_in_once(db, real_data):
+    first = import_transactions(db, read_transactions(real_data / "lifetimes" / "CDNOW_sample.txt"))
     assert (first.rows, first.new, first.new_customers) == (6919, 6919, 2357)  # SOURCES.md
-    again = import_transactions(db, read_transactions(REAL / "lifetimes" / "CDNOW_sample.txt"))
+    again = import_transactions(db, read_transactions(real_data / "lifetimes" / "CDNOW_sample.txt"))
     assert (again.new, again.present, again.new_customers) == (0, 6919, 0)
     assert stored(db) == (6919, 2357)
 
 
-@needs_real
-def test_online_retail_nets_cancellations_and_keeps_non_products_apart(db):
-    summary = import_transactions(db, read_transactions(REAL / "spark_definitive_guide_online_retail"))
+def test_online_retail_nets_cancellations_and_keeps_non_products_apart(db, real_data):
+    summary = import_transactions(db, read_transactions(real_data / "spark_definitive_guide_online_retail"))
     assert summary.without_customer == 15631 and summary.new_customers == 948  # SOURCES.md: 37% blank, 948 customers
     assert summary.by_kind["cancellation"] > 600 and summary.by_kind["non_product"] > 0
     with db.read() as db_session:

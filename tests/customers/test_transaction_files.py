@@ -1,7 +1,6 @@
 """Reading transaction files: CDNOW's two text layouts, CSV exports, and the errors users meet."""
 
 from datetime import date
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -9,14 +8,10 @@ import pytest
 from voxpop.analysis.engine import MetricError
 from voxpop.customers.transaction_files import detect_format, read_transactions
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
-needs_real = pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
 
-
-@needs_real
-def test_cdnow_master_keeps_padded_ids_and_every_row():
+def test_cdnow_master_keeps_padded_ids_and_every_row(real_data):
     # SOURCES.md: 69,659 transactions of 23,570 customers, $2,500,315.63, 1997-01-01 to 1998-06-30.
-    transactions = read_transactions(REAL / "lifetimes" / "CDNOW_master.txt")
+    transactions = read_transactions(real_data / "lifetimes" / "CDNOW_master.txt")
     frame = transactions.table.execute()
     assert transactions.source_format == "cdnow-master" and transactions.without_customer == 0
     assert (len(frame), frame.customer.nunique()) == (69659, 23570)
@@ -25,25 +20,22 @@ def test_cdnow_master_keeps_padded_ids_and_every_row():
     assert (frame.date.min().date(), frame.date.max().date()) == (date(1997, 1, 1), date(1998, 6, 30))
 
 
-@needs_real
-def test_cdnow_sample_uses_the_master_id_as_the_customer():
-    transactions = read_transactions(REAL / "lifetimes" / "CDNOW_sample.txt", source_format="cdnow")
+def test_cdnow_sample_uses_the_master_id_as_the_customer(real_data):
+    transactions = read_transactions(real_data / "lifetimes" / "CDNOW_sample.txt", source_format="cdnow")
     frame = transactions.table.execute()
     assert transactions.source_format == "cdnow-sample"
     assert (len(frame), frame.customer.nunique()) == (6919, 2357)
     assert frame.iloc[0][["customer", "amount"]].tolist() == ["00004", 29.33]
 
 
-@needs_real
-def test_the_formats_are_told_apart():
-    assert detect_format(REAL / "lifetimes" / "CDNOW_master.txt") == "cdnow"
-    assert detect_format(REAL / "lifetimes" / "CDNOW_sample.txt") == "cdnow"
-    assert detect_format(REAL / "lifetimes" / "cdnow_customers_summary.csv") == "csv"
+def test_the_formats_are_told_apart(real_data):
+    assert detect_format(real_data / "lifetimes" / "CDNOW_master.txt") == "cdnow"
+    assert detect_format(real_data / "lifetimes" / "CDNOW_sample.txt") == "cdnow"
+    assert detect_format(real_data / "lifetimes" / "cdnow_customers_summary.csv") == "csv"
 
 
-@needs_real
-def test_an_online_retail_export_with_float_ids_and_blank_customers():
-    path = REAL / "spark_definitive_guide_online_retail" / "2010-12-01.csv"
+def test_an_online_retail_export_with_float_ids_and_blank_customers(real_data):
+    path = real_data / "spark_definitive_guide_online_retail" / "2010-12-01.csv"
     transactions = read_transactions(path, customer="CustomerID", date_column="InvoiceDate", amount="UnitPrice")
     frame = transactions.table.execute()
     raw = pd.read_csv(path, dtype=str)

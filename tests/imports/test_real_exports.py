@@ -1,4 +1,4 @@
-"""Every survey export in ../shared/data/real read, mapped and converted (read in place, never copied)."""
+"""Every survey export in the real-data folder read, mapped and converted (read in place, never copied)."""
 
 from __future__ import annotations
 
@@ -13,12 +13,17 @@ from voxpop.imports.formats import open_export
 from voxpop.imports.mapping import detect_mapping
 from voxpop.imports.rows import ParsedResponse, reader
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
-RSTUDIO = REAL / "rstudio_r_community_survey"
-QUALTRICS_TOOLS = REAL / "QualtricsTools"
 RECOMMEND_R = "how_likely_are_you_to_recommend_r_to_a"
 
-pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
+
+@pytest.fixture(scope="module")
+def rstudio(real_data):
+    return real_data / "rstudio_r_community_survey"
+
+
+@pytest.fixture(scope="module")
+def qualtrics_tools(real_data):
+    return real_data / "QualtricsTools"
 
 
 def imported(path: Path, **options):
@@ -36,8 +41,8 @@ def column(mapping, key):
     return next(c for c in mapping.columns if c.key == key)
 
 
-def test_qualtrics_current_export_with_german_labels():
-    export, mapping, [response] = imported(REAL / "qualtRics" / "sample.csv")
+def test_qualtrics_current_export_with_german_labels(real_data):
+    export, mapping, [response] = imported(real_data / "qualtRics" / "sample.csv")
     assert export.format == "qualtrics" and len(export.columns) == 20
     assert export.columns[9].label == "Nachname des Empfängers"
     assert response.row == 4 and response.source_id == "R_2YPOQ602ER1jkf1"
@@ -48,8 +53,8 @@ def test_qualtrics_current_export_with_german_labels():
     assert column(mapping, "q2_topics").role == "ignore"  # the empty Text-iQ column
 
 
-def test_qualtrics_legacy_export_of_the_same_response():
-    export, _, [response] = imported(REAL / "qualtRics" / "sample_legacy.csv")
+def test_qualtrics_legacy_export_of_the_same_response(real_data):
+    export, _, [response] = imported(real_data / "qualtRics" / "sample_legacy.csv")
     assert (export.format, export.encoding, len(export.columns)) == ("qualtrics-legacy", "utf-8-sig", 15)
     assert any("dropped 1 unnamed column" in warning for warning in export.warnings)
     assert response.source_id == "R_2YPOQ602ER1jkf1"
@@ -57,9 +62,9 @@ def test_qualtrics_legacy_export_of_the_same_response():
     assert response.answers["q2"] == "Hello World!"
 
 
-def test_qualtrics_tools_legacy_and_insights_exports_of_the_same_15_responses():
-    _, legacy_mapping, legacy = imported(QUALTRICS_TOOLS / "No_Basis_for_Evaluation (Legacy).csv")
-    insights_export, insights_mapping, insights = imported(QUALTRICS_TOOLS / "No_Basis_for_Evaluation (Insights).csv")
+def test_qualtrics_tools_legacy_and_insights_exports_of_the_same_15_responses(qualtrics_tools):
+    _, legacy_mapping, legacy = imported(qualtrics_tools / "No_Basis_for_Evaluation (Legacy).csv")
+    insights_export, insights_mapping, insights = imported(qualtrics_tools / "No_Basis_for_Evaluation (Insights).csv")
     assert insights_export.columns[12].import_id == "QID2-1"  # the single-quoted 2016 ImportId row
     assert [r.source_id for r in legacy] == [r.source_id for r in insights] and len(legacy) == 15
     # Each file's own clock: the Insights export says 14:27:08 where the legacy one says 12:27:08.
@@ -72,8 +77,8 @@ def test_qualtrics_tools_legacy_and_insights_exports_of_the_same_15_responses():
     assert column(legacy_mapping, "q2").role == "multi_choice"
 
 
-def test_qualtrics_minus_99_means_seen_but_not_answered():
-    path = QUALTRICS_TOOLS / "Questions_with_Text_Entry_Components.csv"
+def test_qualtrics_minus_99_means_seen_but_not_answered(qualtrics_tools):
+    path = qualtrics_tools / "Questions_with_Text_Entry_Components.csv"
     export, _, responses = imported(path)
     cells = Counter(cell for _, row in export.rows() for cell in row)
     assert cells["-99"] == 12 and len(responses) == 15
@@ -82,16 +87,16 @@ def test_qualtrics_minus_99_means_seen_but_not_answered():
 
 @pytest.mark.parametrize("name", ["Long_Exhaustive_Sample_Survey.csv", "Test_Survey_for_Coded_Comments.csv",
                                   "Better_Sample_Survey.csv"])
-def test_other_qualtrics_tools_exports(name):
-    export, _mapping, responses = imported(QUALTRICS_TOOLS / name)
+def test_other_qualtrics_tools_exports(qualtrics_tools, name):
+    export, _mapping, responses = imported(qualtrics_tools / name)
     assert export.format == "qualtrics"
     assert len(responses) == {"Long_Exhaustive_Sample_Survey.csv": 31, "Test_Survey_for_Coded_Comments.csv": 10,
                               "Better_Sample_Survey.csv": 10}[name]
     assert all(r.source_id.startswith("R_") for r in responses)
 
 
-def test_surveymonkey_export_with_misspelt_options_and_comment_boxes():
-    export, mapping, responses = imported(REAL / "monkeyreadr" / "test-responses.csv")
+def test_surveymonkey_export_with_misspelt_options_and_comment_boxes(real_data):
+    export, mapping, responses = imported(real_data / "monkeyreadr" / "test-responses.csv")
     assert export.format == "surveymonkey" and len(responses) == 16
     first = responses[0]
     assert (first.row, first.source_id, first.attributes) == (3, "19085864118", {"collector": "414754235"})
@@ -104,8 +109,8 @@ def test_surveymonkey_export_with_misspelt_options_and_comment_boxes():
     assert responses[1].answers["to_what_extent_do_you_agree_with_this_statement_comment"].startswith("I do have an")
 
 
-def test_google_forms_2018_tsv_with_a_1_to_10_recommend_question():
-    _, mapping, responses = imported(RSTUDIO / "Learning R Internet Survey - Form Responses 1.tsv")
+def test_google_forms_2018_tsv_with_a_1_to_10_recommend_question(rstudio):
+    _, mapping, responses = imported(rstudio / "Learning R Internet Survey - Form Responses 1.tsv")
     assert len(responses) == 3062
     nps = column(mapping, RECOMMEND_R)
     assert (nps.role, nps.scale, nps.cuts) == ("nps", (1, 10), (6, 9))
@@ -120,14 +125,14 @@ def test_google_forms_2018_tsv_with_a_1_to_10_recommend_question():
     assert "Visualization" in column(mapping, "what_applications_do_you_use_r_for_most_check").options
 
 
-def test_google_forms_spanish_tsv_with_repeated_headers():
-    export, mapping, responses = imported(RSTUDIO / "Learning R Internet Survey (Spanish Version) - Form Responses 1.tsv")
+def test_google_forms_spanish_tsv_with_repeated_headers(rstudio):
+    export, mapping, responses = imported(rstudio / "Learning R Internet Survey (Spanish Version) - Form Responses 1.tsv")
     assert len(responses) == 295 and len({c.key for c in mapping.columns}) == len(export.columns) == 44
 
 
-def test_google_forms_2019_csv_and_xlsx_hold_the_same_responses():
-    _, csv_mapping, from_csv = imported(RSTUDIO / "2019 English R Community Survey Responses.csv")
-    _, xlsx_mapping, from_xlsx = imported(RSTUDIO / "2019 English R Community Survey Responses.xlsx")
+def test_google_forms_2019_csv_and_xlsx_hold_the_same_responses(rstudio):
+    _, csv_mapping, from_csv = imported(rstudio / "2019 English R Community Survey Responses.csv")
+    _, xlsx_mapping, from_xlsx = imported(rstudio / "2019 English R Community Survey Responses.xlsx")
     assert len(from_csv) == len(from_xlsx) == 1838
     assert column(csv_mapping, RECOMMEND_R).scale == column(xlsx_mapping, RECOMMEND_R).scale == (1, 10)
     assert [r.answers.get(RECOMMEND_R) for r in from_csv] == [r.answers.get(RECOMMEND_R) for r in from_xlsx]
@@ -139,13 +144,13 @@ def test_google_forms_2019_csv_and_xlsx_hold_the_same_responses():
     assert any("\n" in value for r in from_csv for value in r.answers.values() if isinstance(value, str))
 
 
-def test_google_forms_2019_spanish_csv():
-    _, _, responses = imported(RSTUDIO / "2019 Spanish R Community Survey Responses.csv")
+def test_google_forms_2019_spanish_csv(rstudio):
+    _, _, responses = imported(rstudio / "2019 Spanish R Community Survey Responses.csv")
     assert len(responses) == 338
 
 
-def test_typeform_export_keeps_network_ids_as_text():
-    export, mapping, responses = imported(REAL / "freecodecamp_2016_new_coder_survey" / "2016 New Coders Survey Part 1.csv")
+def test_typeform_export_keeps_network_ids_as_text(real_data):
+    export, mapping, responses = imported(real_data / "freecodecamp_2016_new_coder_survey" / "2016 New Coders Survey Part 1.csv")
     assert export.format == "typeform" and len(responses) == 15653
     assert responses[0].source_id == "995106cd710ec2af0e371cbe5e1f68fb"
     assert responses[0].submitted_at == datetime(2016, 3, 29, 21, 23, 43, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Every real survey export in ../shared/data/real goes into the store, as the file says (read in place)."""
+"""Every real survey export in the real-data folder goes into the store, as the file says (read in place)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,7 @@ from voxpop.imports.mapping import detect_mapping
 from voxpop.imports.service import import_responses
 from voxpop.surveys.models import Question, Survey
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
-pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
-EXPORTS = {  # file: (format, responses stored)
+EXPORTS = {  # file in the real-data folder: (format, responses stored)
     "qualtRics/sample.csv": ("qualtrics", 1),
     "qualtRics/sample_legacy.csv": ("qualtrics-legacy", 1),
     "QualtricsTools/No_Basis_for_Evaluation (Legacy).csv": ("qualtrics-legacy", 15),
@@ -36,20 +34,20 @@ EXPORTS = {  # file: (format, responses stored)
 }
 
 
-def imported(db, name: str, key: str):
-    export = open_export(REAL / name)
+def imported(db, path: Path, key: str):
+    export = open_export(path)
     return export, import_responses(db, export, detect_mapping(export), survey_key=key)
 
 
 @pytest.fixture(scope="module")
-def stored(_session_db):
+def stored(_session_db, real_data):
     """Each export imported once per backend (twice: the second adds nothing), then the store emptied."""
     from tests.conftest import empty
 
     summaries = {}
     for number, name in enumerate(EXPORTS):
-        export, first = imported(_session_db, name, f"real-{number}")
-        _, second = imported(_session_db, name, f"real-{number}")
+        export, first = imported(_session_db, real_data / name, f"real-{number}")
+        _, second = imported(_session_db, real_data / name, f"real-{number}")
         summaries[name] = (export, first, second, f"real-{number}")
     yield _session_db, summaries
     empty(_session_db)

@@ -1,4 +1,4 @@
-"""Sentiment accuracy on the human-rated sets in ../shared/data/real (read in place, never copied)."""
+"""Sentiment accuracy on the human-rated sets in the real-data folder (read in place, never copied)."""
 
 from __future__ import annotations
 
@@ -10,30 +10,27 @@ import pytest
 from voxpop.text.evaluation import evaluate_sentiment
 from voxpop.text.sentiment import QuickVader, plain_vader, vader_score
 
-REAL = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
 # Every n-th row of the larger sets, so the module runs in a few seconds.
 SAMPLE_STEP = {"movie reviews (VADER)": 5, "airline tweets": 7}
 
-pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
 
-
-def vader_ground_truth(name: str) -> tuple[list[str], list[float]]:
+def vader_ground_truth(real: Path, name: str) -> tuple[list[str], list[float]]:
     """Texts and mean ratings (−4..4, ~20 raters) of one of Hutto & Gilbert's ground-truth files."""
-    rows = (REAL / "vaderSentiment" / f"{name}_GroundTruth.txt").read_text(encoding="utf-8").splitlines()
+    rows = (real / "vaderSentiment" / f"{name}_GroundTruth.txt").read_text(encoding="utf-8").splitlines()
     fields = [row.split("\t", 2) for row in rows if row.strip()]
     return [text for _, _, text in fields], [float(mean) for _, mean, _ in fields]
 
 
-def uci_sentences(name: str) -> tuple[list[str], list[int]]:
+def uci_sentences(real: Path, name: str) -> tuple[list[str], list[int]]:
     """Sentences and 0/1 labels of a UCI Sentiment Labelled Sentences file (quotes are not quoting)."""
-    rows = (REAL / "uci_sentiment_labelled_sentences" / f"{name}_labelled.txt").read_text(encoding="utf-8")
+    rows = (real / "uci_sentiment_labelled_sentences" / f"{name}_labelled.txt").read_text(encoding="utf-8")
     fields = [row.rsplit("\t", 1) for row in rows.splitlines() if row.strip()]
     return [text.strip() for text, _ in fields], [int(label) for _, label in fields]
 
 
-def clothing_reviews() -> tuple[list[str], list[int]]:
+def clothing_reviews(real: Path) -> tuple[list[str], list[int]]:
     """Review texts and their 1–5 star ratings; reviews without text are left out."""
-    with open(REAL / "womens_clothing_reviews_first1000" / "Womens Clothing E-Commerce Reviews.csv",
+    with open(real / "womens_clothing_reviews_first1000" / "Womens Clothing E-Commerce Reviews.csv",
               encoding="utf-8", newline="") as file:
         rows = [row for row in csv.DictReader(file) if row["Review Text"].strip()]
     return [row["Review Text"] for row in rows], [int(row["Rating"]) for row in rows]
@@ -44,34 +41,34 @@ def stars_as_classes(stars: list[int]) -> list[str]:
     return ["negative" if star <= 2 else "neutral" if star == 3 else "positive" for star in stars]
 
 
-def airline_tweets() -> tuple[list[str], list[str]]:
+def airline_tweets(real: Path) -> tuple[list[str], list[str]]:
     """Tweets to US airlines with the crowd's negative/neutral/positive label."""
-    with open(REAL / "twitter_us_airline_sentiment" / "Tweets.csv", encoding="utf-8", newline="") as file:
+    with open(real / "twitter_us_airline_sentiment" / "Tweets.csv", encoding="utf-8", newline="") as file:
         rows = list(csv.DictReader(file))
     return [row["text"] for row in rows], [row["airline_sentiment"] for row in rows]
 
 
-def data_sets() -> dict[str, tuple[list[str], list[object]]]:
+def data_sets(real: Path) -> dict[str, tuple[list[str], list[object]]]:
     """Every human-rated set by name, sampled by SAMPLE_STEP."""
-    uci = {f"{name} sentences (UCI)": uci_sentences(name) for name in ("amazon_cells", "yelp", "imdb")}
-    texts, stars = clothing_reviews()
+    uci = {f"{name} sentences (UCI)": uci_sentences(real, name) for name in ("amazon_cells", "yelp", "imdb")}
+    texts, stars = clothing_reviews(real)
     sets = {
-        "tweets (VADER)": vader_ground_truth("tweets"),
-        "amazon reviews (VADER)": vader_ground_truth("amazonReviewSnippets"),
-        "movie reviews (VADER)": vader_ground_truth("movieReviewSnippets"),
+        "tweets (VADER)": vader_ground_truth(real, "tweets"),
+        "amazon reviews (VADER)": vader_ground_truth(real, "amazonReviewSnippets"),
+        "movie reviews (VADER)": vader_ground_truth(real, "movieReviewSnippets"),
         **uci,
         "clothing reviews, stars": (texts, stars),
         "clothing reviews, stars as classes": (texts, stars_as_classes(stars)),
-        "airline tweets": airline_tweets(),
+        "airline tweets": airline_tweets(real),
     }
     return {name: (texts[:: SAMPLE_STEP.get(name, 1)], labels[:: SAMPLE_STEP.get(name, 1)])
             for name, (texts, labels) in sets.items()}
 
 
 @pytest.fixture(scope="module")
-def results():
+def results(real_data):
     return {name: (evaluate_sentiment(texts, labels, scorer=vader_score), evaluate_sentiment(texts, labels))
-            for name, (texts, labels) in data_sets().items()}
+            for name, (texts, labels) in data_sets(real_data).items()}
 
 
 def test_plain_vader_reproduces_the_published_correlation_on_tweets(results):
@@ -98,7 +95,7 @@ def test_the_improved_scorer_is_better_on_customer_feedback(results):
 
 
 def test_the_figures_are_sane(results):
-    for name, (plain, improved) in results.items():
+    for name, (_plain, improved) in results.items():
         assert improved.n >= 400, name
         if improved.pearson is not None:
             assert 0.3 < improved.pearson < 1 and 0.3 < improved.spearman < 1, name
@@ -106,9 +103,9 @@ def test_the_figures_are_sane(results):
             assert 0.5 < improved.accuracy < 1 and 0.35 < improved.macro_f1 < 1, name
 
 
-def test_the_quick_vader_scores_every_real_text_exactly_as_published_vader():
+def test_the_quick_vader_scores_every_real_text_exactly_as_published_vader(real_data):
     quick, published = QuickVader(), plain_vader()
-    for name, (texts, _) in data_sets().items():
+    for name, (texts, _) in data_sets(real_data).items():
         different = [text for text in texts if quick.polarity_scores(text) != published.polarity_scores(text)
                      or quick.compound(text) != published.polarity_scores(text)["compound"]]
         assert different == [], name

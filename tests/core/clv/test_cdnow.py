@@ -1,7 +1,6 @@
 """BG/NBD and Gamma-Gamma against the published CDNOW values (the lifetimes package's copies, read in place)."""
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -9,20 +8,15 @@ import pytest
 
 from voxpop.core.clv import bgnbd, gamma_gamma
 
-REAL = Path(__file__).resolve().parents[4] / "shared" / "data" / "real"
-CDNOW = REAL / "lifetimes"
 
-pytestmark = pytest.mark.skipif(not REAL.is_dir(), reason=f"the real data folder {REAL} is absent")
+@pytest.fixture(scope="module")
+def summary(real_data) -> pd.DataFrame:
+    return pd.read_csv(real_data / "lifetimes" / "cdnow_customers_summary.csv")
 
 
 @pytest.fixture(scope="module")
-def summary() -> pd.DataFrame:
-    return pd.read_csv(CDNOW / "cdnow_customers_summary.csv")
-
-
-@pytest.fixture(scope="module")
-def spend() -> pd.DataFrame:
-    return pd.read_csv(CDNOW / "cdnow_customers_summary_with_transactions.csv")  # CRLF, no final newline
+def spend(real_data) -> pd.DataFrame:
+    return pd.read_csv(real_data / "lifetimes" / "cdnow_customers_summary_with_transactions.csv")  # CRLF, no final newline
 
 
 def test_bgnbd_gives_fader_hardie_lee_2005_on_the_cdnow_sample(summary):

@@ -76,7 +76,7 @@ def test_malformed_json_and_unknown_survey(client, db):
     wrong_type = client.post(URL, json={"answers": [9]})
     assert wrong_type.status_code == 422 and wrong_type.json()["errors"][0]["field"] == "answers"
     unknown = client.post("/api/v1/surveys/nope/responses", json={"answers": {"nps": 9}})
-    assert unknown.status_code == 404 and unknown.json()["detail"] == "there is no survey with key 'nope'"
+    assert unknown.status_code == 404 and unknown.json()["detail"] == "There is no survey with key 'nope'."
 
 
 def test_closed_survey_is_a_conflict(client, db):

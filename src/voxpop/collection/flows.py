@@ -132,11 +132,11 @@ def load_survey(db: Database, key: str) -> OpenSurvey:
     """The survey with this key and its newest version, or SurveyNotFound. One indexed query when the
     version is already known; the status is always read afresh, so closing a survey takes effect at once."""
     if not SURVEY_KEY.match(key):
-        raise SurveyNotFound(f"there is no survey with key {key!r}")
+        raise SurveyNotFound(f"There is no survey with key {key!r}.")
     with db.read_connection() as db_session:
         row = db_session.execute(_NEWEST_VERSION, {"key": key}).first()
         if row is None:
-            raise SurveyNotFound(f"there is no survey with key {key!r}")
+            raise SurveyNotFound(f"There is no survey with key {key!r}.")
         survey_id, title, status, languages, default_language, version_id, number, digest = row
         cache_key = (str(db.url), version_id, digest)
         cached = _VERSIONS.get(cache_key)
@@ -177,9 +177,9 @@ def fingerprint(submission: Submission) -> str:
 def check(survey: OpenSurvey, submission: Submission, *, max_text_length: int) -> tuple[Answers, dict[str, str], str]:
     """The cleaned answers, attributes and language of a submission, or InvalidAnswers saying why."""
     if survey.status == "closed":
-        raise SurveyClosed(f"the survey {survey.key!r} is closed and no longer accepts responses")
+        raise SurveyClosed(f"The survey {survey.key!r} is closed and no longer accepts responses.")
     if survey.status != "live":
-        raise SurveyNotFound(f"the survey {survey.key!r} is not open yet")
+        raise SurveyNotFound(f"The survey {survey.key!r} is not open yet.")
     errors = [AnswerError(key, "error.unknown_question") for key in unknown_keys(survey.definition, submission.answers)]
     answers, answer_errors = validate(survey.definition, submission.answers, max_text_length=max_text_length)
     errors += answer_errors
@@ -195,7 +195,7 @@ def check(survey: OpenSurvey, submission: Submission, *, max_text_length: int) -
         elif str(value).strip():
             attributes[name] = str(value).strip()
     if errors:
-        raise InvalidAnswers("some answers are not valid; see errors", errors)
+        raise InvalidAnswers("Some answers are not valid; see errors.", errors)
     language = submission.language if submission.language in survey.languages else survey.languages[0]
     return answers, attributes, language
 
@@ -213,7 +213,7 @@ def record_response(
     if replay is not None:
         return replay
     if submission.version_id is not None and submission.version_id != survey.version_id:
-        raise SurveyChanged("the survey was updated while it was being answered; check the answers and send again")
+        raise SurveyChanged("The survey was updated while it was being answered. Check the answers and send again.")
     answers, attributes, language = check(survey, submission, max_text_length=max_text_length)
     try:
         with db.write_connection() as db_session:
@@ -224,13 +224,13 @@ def record_response(
                 invitation = service.find_invitation(db_session=db_session, survey_id=survey.id,
                                                      token=submission.invitation_token)
                 if invitation is None:
-                    raise InvalidInvitation("this invitation token is not valid for this survey, or it has expired")
+                    raise InvalidInvitation("This invitation token is not valid for this survey, or it has expired.")
                 if service.response_to_invitation(db_session=db_session, invitation_id=invitation.id) is not None:
                     # On PostgreSQL each statement sees fresh commits: the twin may have landed just now.
                     replay = _earlier_twin(db_session, survey, submission, digest)
                     if replay is not None:
                         return replay
-                    raise AlreadyAnswered("this invitation has already been answered; the first response is kept")
+                    raise AlreadyAnswered("This invitation has already been answered; the first response is kept.")
                 invitation_id, customer_id = invitation.id, invitation.customer_id
             stored = service.insert_response(
                 db_session=db_session,
@@ -255,7 +255,7 @@ def record_response(
         if replay is not None:
             return replay
         if submission.invitation_token:
-            raise AlreadyAnswered("this invitation has already been answered; the first response is kept") from None
+            raise AlreadyAnswered("This invitation has already been answered; the first response is kept.") from None
         raise
 
 
@@ -269,6 +269,6 @@ def _earlier_twin(db_session, survey: OpenSurvey, submission: Submission, digest
         return None
     if submission.strict_idempotency and earlier.request_fingerprint != digest:
         raise IdempotencyKeyReused(
-            "this Idempotency-Key was already used for a different response; use a new key for a new response"
+            "This Idempotency-Key was already used for a different response; use a new key for a new response."
         )
     return Recorded(earlier.public_id, survey.key, earlier.version, earlier.submitted_at, True)

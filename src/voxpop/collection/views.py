@@ -17,10 +17,11 @@ from voxpop.collection.i18n import MESSAGES, choose_language, message
 from voxpop.collection.schemas import ResponseCreate, ResponsePublic
 from voxpop.surveys.schemas import SCORED_KINDS, QuestionDefinition, text_in
 from voxpop.web.auth import DbDep, SettingsDep
-from voxpop.web.problems import problem
+from voxpop.web.problems import problem, problem_responses
 from voxpop.web.templating import render
 
 router = APIRouter()
+api = APIRouter()  # mounted under /api/v1 by the app
 IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,200}$")
 
 
@@ -293,18 +294,14 @@ def thanks(request: Request, key: str, db: DbDep, lang: str | None = None):
     )
 
 
-@router.post(
-    "/api/v1/surveys/{key}/responses",
+@api.post(
+    "/surveys/{key}/responses",
     status_code=201,
     response_model=ResponsePublic,
     tags=["collection"],
     responses={
         200: {"description": "A replay of an earlier request with the same Idempotency-Key", "model": ResponsePublic},
-        404: {"description": "No such survey (problem+json)"},
-        409: {"description": "Survey closed, or invitation already answered (problem+json)"},
-        422: {"description": "Invalid answers (problem+json, with errors[])"},
-        429: {"description": "Rate limited (problem+json)"},
-    },
+    } | problem_responses(400, 404, 409, 413, 422, 429),
 )
 def create_response(
     key: str,
@@ -317,7 +314,7 @@ def create_response(
     """Record one response. Send an Idempotency-Key header so that a retry never records it twice."""
     instance = request.url.path
     if idempotency_key is not None and not IDEMPOTENCY_KEY.match(idempotency_key):
-        return problem(400, "the Idempotency-Key header must be 1–200 visible ASCII characters", code="bad-idempotency-key", instance=instance)
+        return problem(400, "The Idempotency-Key header must be 1–200 visible ASCII characters.", code="bad-idempotency-key", instance=instance)
     submission = flows.Submission(
         answers=body.answers,
         channel="api",

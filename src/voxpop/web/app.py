@@ -131,6 +131,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     from voxpop.accounts.views import api as accounts_api
     from voxpop.accounts.views import router as accounts_router
+    from voxpop.collection.views import api as collection_api
     from voxpop.collection.views import router as collection_router
     from voxpop.customers.views import router as customers_router
     from voxpop.dashboard.views import router as dashboard_router
@@ -149,7 +150,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(codebook_router)
     # Every domain's JSON routes, under one prefix: a new version of the API is one more prefix here.
     api = APIRouter(prefix=API_PREFIX)
-    for domain_api in (accounts_api,):
+    for domain_api in (accounts_api, collection_api):
         api.include_router(domain_api)
     app.include_router(api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -15,7 +15,7 @@ MIN_SECRET_LENGTH = 32
 
 
 class Settings(BaseSettings):
-    """voxpop's settings. Every field is documented in README.md (a test checks)."""
+    """voxpop's settings. Every field is documented in docs/admin-guide.md (a test checks)."""
 
     model_config = SettingsConfigDict(env_prefix="VOXPOP_", env_file=None, extra="ignore")
 

@@ -1,7 +1,7 @@
 """Daily rollups: the sufficient statistics of every scored question per local day and attribute value.
 
 Kept in the same transaction as each response, so dashboards read thousands of small rows instead of
-scanning millions of answers (ARCHITECTURE.md: 16 s for a full scan of 10M rows on SQLite, 0.06 s on a
+scanning millions of answers (docs/architecture.md: 16 s for a full scan of 10M rows on SQLite, 0.06 s on a
 rollup). attribute = "" holds the day's totals over all responses.
 """
 

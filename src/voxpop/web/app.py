@@ -120,7 +120,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         version=__version__,
         description="Collection and staff API of voxpop. Errors are application/problem+json.",
         openapi_url="/api/v1/openapi.json",
-        docs_url=None,  # the Swagger UI needs a CDN; the OpenAPI document is enough
+        docs_url=None,  # staff read the reference at /api-reference, behind login, from a vendored Swagger UI
         redoc_url=None,
     )
     app.state.settings = settings

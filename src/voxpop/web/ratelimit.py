@@ -1,7 +1,7 @@
 """Per-client rate limiting of the public endpoints: a token bucket per client address, in memory.
 
 In memory is right for one process; several workers each keep their own buckets, so the effective
-limit is multiplied by the worker count (documented in README).
+limit is multiplied by the worker count (documented in docs/admin-guide.md).
 """
 
 from __future__ import annotations

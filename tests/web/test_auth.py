@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import PASSWORD, apply_survey, csrf_from, login, make_user
-from tests.web.routes import flatten
+from voxpop.web.routing import flatten
 from voxpop.accounts.models import AuditEntry
 from voxpop.settings import Settings
 from voxpop.surveys.models import Survey

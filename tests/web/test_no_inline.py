@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from tests.helpers import apply_survey, login, make_user
-from tests.web.routes import flatten
+from voxpop.web.routing import flatten
 from voxpop.collection import flows
 from voxpop.text.flows import catch_up
 

@@ -26,6 +26,7 @@ from voxpop.web.middleware import (
 )
 from voxpop.web.problems import TITLES, add_problem_schemas, is_api, problem
 from voxpop.web.ratelimit import RateLimiter
+from voxpop.web.routing import allowed_methods
 from voxpop.web.templating import render
 
 log = logging.getLogger("voxpop.web")
@@ -34,20 +35,26 @@ THREADS = 8
 API_PREFIX = "/api/v1"
 
 
-def error_page(request: Request, status: int, detail: str, *, title: str | None = None):
+def error_page(request: Request, status: int, detail: str, *, title: str | None = None,
+               headers: dict[str, str] | None = None):
     return render(request, "error.html", {"status": status, "title": title or TITLES.get(status, "Error"),
-                                          "detail": detail}, status_code=status)
+                                          "detail": detail}, status_code=status, headers=headers)
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
         detail = exc.detail if isinstance(exc.detail, str) else TITLES.get(exc.status_code, "Error")
+        headers = dict(exc.headers or {})
         if exc.status_code == 404:
             detail = "There is nothing at this address. Check the link, or start from the menu."
+        if exc.status_code == 405:
+            allowed = allowed_methods(request.app.routes, request.url.path)
+            headers["Allow"] = ", ".join(allowed)
+            detail = f"This address answers {', '.join(allowed)}, not {request.method}."
         if is_api(request.url.path):
-            return problem(exc.status_code, detail, instance=request.url.path, headers=exc.headers)
-        return error_page(request, exc.status_code, detail)
+            return problem(exc.status_code, detail, instance=request.url.path, headers=headers)
+        return error_page(request, exc.status_code, detail, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError):

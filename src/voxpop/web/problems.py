@@ -48,11 +48,26 @@ def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
 
 
 def add_problem_schemas(document: dict[str, Any]) -> dict[str, Any]:
-    """Put ProblemPublic (and the models it uses) into an OpenAPI document's components."""
+    """Put ProblemPublic (and the models it uses) into an OpenAPI document's components, and describe the
+    validation errors as they are sent: problem+json with `errors`, not FastAPI's default JSON shape."""
     schema = ProblemPublic.model_json_schema(ref_template="#/components/schemas/{model}")
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(schema.pop("$defs", {}))
     schemas["ProblemPublic"] = schema
+    invalid = problem_responses(422)[422]
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if "422" in responses:
+                responses["422"] = invalid
+            # What every route of its kind can answer, whatever the route: a body that is not JSON (400) or too
+            # large (413); for staff routes, no session (401) or a role or CSRF token that does not fit (403).
+            extra = ((400, 413) if "requestBody" in operation else ()) + \
+                ((401, 403) if "staff" in operation.get("tags", ()) else ())
+            for status, response in problem_responses(*extra).items():
+                responses.setdefault(str(status), response)
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
     return document
 
 

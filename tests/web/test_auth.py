@@ -7,11 +7,11 @@ import pytest
 from sqlalchemy import select
 
 from tests.helpers import PASSWORD, apply_survey, csrf_from, login, make_user
-from voxpop.web.routing import flatten
 from voxpop.accounts.models import AuditEntry
 from voxpop.settings import Settings
 from voxpop.surveys.models import Survey
 from voxpop.web.app import create_app
+from voxpop.web.routing import flatten
 
 PUBLIC = ("/s/", "/api/v1/surveys/", "/login", "/static", "/healthz", "/api/v1/openapi.json", "/favicon.ico", "/")
 

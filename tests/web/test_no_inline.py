@@ -6,9 +6,9 @@ from __future__ import annotations
 import re
 
 from tests.helpers import apply_survey, login, make_user
-from voxpop.web.routing import flatten
 from voxpop.collection import flows
 from voxpop.text.flows import catch_up
+from voxpop.web.routing import flatten
 
 INLINE_STYLE = re.compile(r"<[^>]*\sstyle\s*=", re.IGNORECASE)
 STYLE_ELEMENT = re.compile(r"<style[\s>]", re.IGNORECASE)

@@ -23,6 +23,7 @@ from voxpop.analysis import sources
 from voxpop.analysis.control import CHARTS, charted_metric, draw
 from voxpop.analysis.engine import (
     MetricError,
+    MetricNote,
     MetricSpec,
     Period,
     Row,
@@ -269,10 +270,6 @@ def _origins(table: ir.Table, names: list[str], scales: dict[str, tuple[int, int
             # No complete row leaves the mean NULL; any origin will do, since the caller then refuses n = 0.
             origins[name] = 0.0 if mean is None or mean != mean else float(mean)
     return [origins[name] for name in names]
-
-
-class MetricNote(UserWarning):
-    """Something an analyst should know about the result, such as a scale that looks different."""
 
 
 def _no_zero_among_many(table, column: str, enough: int) -> bool:

@@ -31,6 +31,10 @@ class MetricError(ValueError):
     """A request the data cannot answer; the message says what to change."""
 
 
+class MetricNote(UserWarning):
+    """Something an analyst should know about the result, such as a scale that looks different."""
+
+
 @dataclass(frozen=True)
 class MetricSpec:
     """What to compute and on which scale. Cut points are stated, never inferred from the data."""
@@ -139,8 +143,8 @@ def estimate_rows(
 
 
 def _plain(value: Any) -> Any:
-    """Group keys as JSON-friendly values (dates as ISO text, NaN and None as None)."""
-    if value is None or (isinstance(value, float) and value != value):
+    """Group keys as JSON-friendly values (dates as ISO text; NaN, NaT and None as None)."""
+    if value is None or (isinstance(value, float) or hasattr(value, "isoformat")) and value != value:
         return None
     if hasattr(value, "isoformat"):
         return value.isoformat()[:10] if hasattr(value, "hour") and not (value.hour or value.minute) else value.isoformat()

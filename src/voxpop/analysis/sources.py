@@ -6,7 +6,12 @@ naming the row, not a silently dropped value or a guessed type.
 
 from __future__ import annotations
 
+import csv
 import difflib
+import shutil
+import tempfile
+import warnings
+import weakref
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,72 +20,71 @@ import ibis
 import ibis.expr.types as ir
 from sqlalchemy.engine import make_url
 
-from voxpop.analysis.engine import MetricError, MetricSpec
+from voxpop.analysis import files, time_formats
+from voxpop.analysis.engine import MetricError, MetricNote, MetricSpec
 
 ROW = "_row"  # 1-based data row of a file (the header is not counted)
-TIME_FORMATS = [
-    "%Y-%m-%d %H:%M:%S.%f", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d",
-    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M", "%m/%d/%Y",
-    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y", "%Y%m%d",
-]
+DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16"}  # what DuckDB decodes itself
 
 
 def read_file(path: Path) -> ir.Table:
     """A CSV, TSV, Parquet or XLSX file as an Ibis table on an in-memory DuckDB, all columns as text; a folder
-    of CSV files with one header (such as one export per day) is read as one table, its files in name order."""
+    of CSV files with one header (such as one export per day) is read as one table, its files in name order.
+    Each file is sniffed as the importer sniffs it (`analysis.files`: kind, encoding, delimiter, quoting), and
+    what the sniffing notes is said as a MetricNote."""
     if not path.exists():
         raise MetricError(f"{path}: no such file")
-    files = sorted(path.glob("*.csv")) if path.is_dir() else [path]
-    if not files:
+    paths = sorted(path.glob("*.csv")) if path.is_dir() else [path]
+    if not paths:
         raise MetricError(f"{path} holds no .csv files; give a file, or a folder of CSV exports")
-    if path.is_file() and path.stat().st_size == 0:
-        raise MetricError(f"{path} is empty")
-    connection = ibis.duckdb.connect()
-    suffix = files[0].suffix.lower()
     try:
-        if len(files) > 1 or path.is_dir():
-            table = connection.read_csv([str(file) for file in files], all_varchar=True, delim=",", header=True,
-                                        quote='"', escape='"', null_padding=True, strict_mode=False, parallel=False,
-                                        encoding=text_encoding(files[0]))
-        elif suffix == ".parquet":
+        sniffed = [files.sniff(name) for name in paths]
+    except files.FileError as exc:
+        raise MetricError(str(exc)) from None
+    if path.is_dir() and (other := next((file for file in sniffed if file.kind != "text"), None)):
+        raise MetricError(f"{other.path} is {other.kind.upper()}, not CSV; a folder must hold CSV exports only")
+    for note in dict.fromkeys(note for file in sniffed for note in file.warnings):
+        warnings.warn(MetricNote(note), stacklevel=3)
+    connection = ibis.duckdb.connect()
+    try:
+        if sniffed[0].kind == "parquet":
             table = connection.read_parquet(path)
-        elif suffix in (".xlsx", ".xlsm"):
+            table = table.mutate(**{name: table[name].cast("string") for name in table.columns})
+        elif sniffed[0].kind == "xlsx":
             import pandas as pd
 
             frame = pd.read_excel(path, dtype=str, engine="openpyxl")
             table = connection.create_table("export", frame.dropna(how="all"))
         else:
-            delimiter = "\t" if suffix in (".tsv", ".tab") else ","
-            encoding = text_encoding(path)
-            # parallel=False: survey exports put line breaks inside quoted comments, which DuckDB's
-            # parallel scanner cannot combine with padding short rows.
-            table = connection.read_csv(path, all_varchar=True, delim=delimiter, header=True, quote='"', escape='"',
-                                        null_padding=True, strict_mode=False, parallel=False,
-                                        encoding=encoding)
-        if suffix == ".parquet":
-            table = table.mutate(**{name: table[name].cast("string") for name in table.columns})
+            table = _read_text(connection, sniffed)
         table = table.mutate(**{ROW: ibis.row_number() + 1})
         rows = table.count().execute()
-    except Exception as exc:  # DuckDB's own first line names the problem (encoding, quoting, ...)
+    except Exception as exc:  # DuckDB's own first line names the problem (quoting, ...)
         raise MetricError(f"{path} cannot be read: {str(exc).strip().splitlines()[0]}") from None
     if rows == 0:
         raise MetricError(f"{path} has a header but no data rows")
     return table
 
 
-def text_encoding(path: Path) -> str:
-    """UTF-16 when the file starts with its byte-order mark (Qualtrics' TSV), else UTF-8, which is checked."""
-    with path.open("rb") as handle:
-        head = handle.read(1 << 20)
-    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return "utf-16"
-    try:
-        head.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        if exc.start < len(head) - 4 or len(head) < 1 << 20:  # not merely a character cut off by the sample
-            raise MetricError(f"{path} is not UTF-8 text (byte {head[exc.start]:#04x} at offset {exc.start}); "
-                              "save it as UTF-8 (or UTF-16) and try again") from None
-    return "utf-8"
+def _read_text(connection, sniffed: list[files.ExportFile]) -> ir.Table:
+    """Delimited text through DuckDB's CSV reader, in the sniffed dialect. DuckDB decodes UTF-8 and UTF-16
+    itself; a file in another encoding (Windows-1252) is copied to UTF-8 first, as the importer decodes it, into
+    a folder removed with the connection."""
+    encodings = {DUCKDB_ENCODINGS.get(file.encoding) for file in sniffed}
+    if len(encodings) == 1 and None not in encodings:
+        paths, encoding = [file.path for file in sniffed], encodings.pop()
+    else:
+        folder = Path(tempfile.mkdtemp(prefix="voxpop-utf8-"))
+        weakref.finalize(connection, shutil.rmtree, folder, True)
+        paths = [file.path if DUCKDB_ENCODINGS.get(file.encoding) == "utf-8" else files.utf8_copy(file, folder)
+                 for file in sniffed]
+        encoding = "utf-8"
+    quote = "" if sniffed[0].quoting == csv.QUOTE_NONE else '"'
+    # parallel=False: survey exports put line breaks inside quoted comments, which DuckDB's parallel scanner
+    # cannot combine with padding short rows.
+    return connection.read_csv([str(name) for name in paths] if len(paths) > 1 else str(paths[0]), all_varchar=True,
+                               delim=sniffed[0].delimiter, header=True, quote=quote, escape=quote, null_padding=True,
+                               strict_mode=False, parallel=False, encoding=encoding)
 
 
 def from_dataframe(frame) -> ir.Table:
@@ -150,22 +154,53 @@ def blank_as_missing(table: ir.Table, columns: list[str]) -> ir.Table:
 
 
 def parse_times(table: ir.Table, column: str, source: str) -> ir.Table:
-    """The table with `column` as timestamps, in the one format that reads a sample of its values."""
+    """The table with `column` as timestamps, in the format `analysis.time_formats` detects from its values
+    (the importer's rule). A time that does not read in that format is an error naming the row; a blank one is
+    a missing time."""
     if table[column].type().is_timestamp():
         return table
-    sample = [value for value in table.select(column).filter(table[column].notnull()).limit(200).execute()[column]
-              if isinstance(value, str) and value.strip()]
-    if not sample:
+    text = table[column].cast("string").strip()
+    written = table.filter(text.notnull() & (text != ""))
+    if ROW in table.columns:  # the distinct values in the order they first appear, as the importer sees them
+        firsts = written.group_by(value=text).aggregate(first=written[ROW].min()).order_by("first")
+    else:
+        firsts = written.select(value=text).distinct()
+    values = list(firsts.limit(time_formats.DISTINCT).execute()["value"])
+    if not values:
         raise MetricError(f"{source}: column {column!r} has no times to group by")
-    for fmt in TIME_FORMATS:
-        try:
-            for value in sample:
-                datetime.strptime(value.strip(), fmt)
-        except ValueError:
-            continue
-        parsed = table[column].strip().as_timestamp(fmt)
-        return table.mutate(**{column: parsed})
-    raise MetricError(f"{source}: column {column!r} holds times in a format voxpop does not know, e.g. {sample[0]!r}")
+    time_format, ambiguous = time_formats.detect_format(values)
+    if time_format is None:
+        raise MetricError(f"{source}: column {column!r} holds times in a format voxpop does not know, e.g. "
+                          f"{values[0]!r}; write them like {time_formats.example(time_formats.ISO)}")
+    if ambiguous:
+        warnings.warn(MetricNote(f"column {column!r}: every date reads both as month/day and as day/month, so it "
+                                 "was read month first; if the day comes first, write the dates as YYYY-MM-DD"),
+                      stacklevel=3)
+    parsed = timestamps(text, time_format)
+    if ROW in table.columns and (found := _first_bad(written.filter(parsed.isnull()), table[column])):
+        row, value, more = found
+        raise MetricError(f"{source}: column {column!r} has the value {value!r} in data row {row}, which is not a "
+                          f"time like the other rows' {time_formats.example(time_format)}{more}; fix it, or leave the "
+                          "cell blank if the time is not known")
+    return table.mutate(**{column: parsed})
+
+
+@ibis.udf.scalar.builtin
+def try_strptime(text: str, format: str) -> datetime:
+    """DuckDB's strptime that gives NULL for text it cannot read, so a bad time can be traced to its row."""
+
+
+def timestamps(text: ir.StringValue, time_format: str) -> ir.TimestampValue:
+    """Text read as timestamps in a format of `analysis.time_formats`: NULL where it does not read, on DuckDB
+    (where files and DataFrames are read); other backends parse with their own functions."""
+    if time_format == time_formats.ISO:
+        return text.try_cast("timestamp")
+    if ibis.get_backend(text).name != "duckdb":
+        return text.as_timestamp(time_format)
+    parsed = try_strptime(text, time_format)
+    if "%S" in time_format:  # fractions of a second, which the importer's %S reads too
+        parsed = parsed.coalesce(try_strptime(text, time_format.replace("%S", "%S.%f")))
+    return parsed
 
 
 def store_connection(url):

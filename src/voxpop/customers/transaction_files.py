@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Literal
 
@@ -17,13 +16,8 @@ import ibis
 import ibis.expr.types as ir
 
 from voxpop.analysis.engine import MetricError, count_if
-from voxpop.analysis.sources import (
-    ROW,
-    TIME_FORMATS,
-    checked_numbers,
-    read_file,
-    require_columns,
-)
+from voxpop.analysis.sources import ROW, checked_numbers, read_file, require_columns, timestamps
+from voxpop.analysis.time_formats import CANDIDATES, ISO
 
 SourceFormat = Literal["auto", "cdnow", "csv"]
 CDNOW_HEADER = ["customer_id", "date", "number_of_cds", "dollar_value"]
@@ -40,11 +34,6 @@ class Transactions:
     table: ir.Table  # _row, customer, date, amount
     source_format: str  # "cdnow-master", "cdnow-sample" or "csv"
     without_customer: int  # rows with a blank customer id: left out and counted, never given an invented id
-
-
-@ibis.udf.scalar.builtin
-def try_strptime(text: str, format: str) -> datetime:
-    """DuckDB's strptime that gives NULL for text it cannot read, so a bad date can be traced to its row."""
 
 
 def read_transactions(path: Path, *, source_format: SourceFormat = "auto", customer: str = "customer",
@@ -154,7 +143,7 @@ def _read_table(path: Path, *, customer: str, date_column: str, amount: str, cos
         ROW, "customer", "date", "amount", *extra, *(name for name in keep if name not in extra))
     without_customer = int(table.customer.isnull().ifelse(1, 0).sum().execute() or 0)
     table = table.filter(table.customer.notnull())
-    table = _parsed_dates(table, "date", TIME_FORMATS, source, name=date_column)
+    table = _parsed_dates(table, "date", [*CANDIDATES, CDNOW_DATE], source, name=date_column)
     retail = "kind" in extra
     if not retail:
         table = checked_numbers(table, "amount", source)
@@ -172,10 +161,10 @@ def _parsed_dates(table: ir.Table, column: str, formats: list[str], source: str,
     if len(blank):
         raise MetricError(f"{source}: data row {int(blank[ROW].iloc[0])} has no {name!r}; every transaction "
                           "needs its date, so fill it in or remove the row")
-    failures = table.aggregate(**{f"format_{i}": count_if(try_strptime(text, fmt).isnull())
+    failures = table.aggregate(**{f"format_{i}": count_if(timestamps(text, fmt).isnull())
                                   for i, fmt in enumerate(formats)}).execute().iloc[0].tolist()
     best = min(range(len(formats)), key=lambda i: failures[i])
-    parsed = try_strptime(text, formats[best])
+    parsed = timestamps(text, formats[best])
     if failures[best]:
         _refuse_date(table.filter(parsed.isnull()), text, source, name, formats[best])
     return table.mutate(**{column: parsed.date()})
@@ -192,7 +181,9 @@ def _refuse_date(bad: ir.Table, text: ir.StringValue, source: str, name: str, fm
 
 
 def _readable(fmt: str) -> str:
-    """A strptime format as people write it: %Y%m%d as YYYYMMDD."""
+    """A strptime format as people write it: %Y%m%d as YYYYMMDD (and ISO 8601 dates as YYYY-MM-DD)."""
+    if fmt == ISO:
+        return "YYYY-MM-DD"
     for code, words in (("%Y", "YYYY"), ("%m", "MM"), ("%d", "DD"), ("%H", "hh"), ("%I", "hh"), ("%M", "mm"),
                         ("%S", "ss"), ("%f", "ffffff"), ("%p", "AM/PM")):
         fmt = fmt.replace(code, words)

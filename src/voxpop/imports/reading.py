@@ -1,53 +1,31 @@
-"""The bytes of an export file as records of cells: which kind of file it is, its text encoding, delimiter and
-quoting, and one streamed record reader per kind (the csv module, openpyxl in read-only mode, pyarrow batches).
+"""The records of an export file: one streamed record reader per kind (the csv module, openpyxl in read-only
+mode, pyarrow batches), on the kind, encoding, delimiter and quoting that `analysis.files.sniff` found, the same
+sniffing the metrics engine reads files with.
 
 Cells come back as text exactly as given; nothing here guesses what a cell means.
 """
 
 from __future__ import annotations
 
-import codecs
 import csv
 import io
 import math
-import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, fields
 from datetime import date, datetime, time
 from pathlib import Path
 from typing import BinaryIO
 
-
-class ImportFileError(ValueError):
-    """A file voxpop cannot read; the message says what is wrong and what to do."""
+from voxpop.analysis.files import CHUNK_BYTES, ExportFile, FileError, open_workbook, sniff
 
 
-SNIFF_BYTES = 1 << 16
-CHUNK_BYTES = 1 << 20
-DELIMITERS = (",", "\t", ";", "|")
-QUOTED = re.compile(r'"(?:[^"]|"")*"')
-DELIMITER_NAMES = {",": "','", "\t": "tab", ";": "';'", "|": "'|'"}
-# Magic numbers of the binary files people most often pick by mistake, and what to tell them.
-SIGNATURES = {
-    b"PK\x03\x04": "xlsx",
-    b"PAR1": "parquet",
-    b"\xd0\xcf\x11\xe0": "an old Excel .xls (or another Office) file; save it as .xlsx or CSV and import that",
-    b"%PDF": "a PDF document, not a data export; export the responses as CSV, TSV or XLSX",
-    b"\x1f\x8b": "a gzip-compressed file; unpack it first",
-}
+class ImportFileError(FileError):
+    """A file voxpop cannot import; the message says what is wrong and what to do."""
 
 
 @dataclass
-class FileSource:
-    """How to read one file's records again and again: its kind and, for text, the encoding and dialect."""
-
-    path: Path
-    kind: str  # "text" | "xlsx" | "parquet"
-    encoding: str | None = None
-    delimiter: str = ","
-    quoting: int = csv.QUOTE_MINIMAL
-    ends_with_line_break: bool = True
-    warnings: list[str] = field(default_factory=list)
+class FileSource(ExportFile):
+    """How to read one file's records again and again."""
 
     def records(self, start: int = 0, end: int | None = None) -> Iterator[list[str | None]]:
         """Every record of the file, header rows included, as a list of cells; for a text file, optionally
@@ -84,86 +62,12 @@ class FileSource:
 
 
 def inspect(path: Path) -> FileSource:
-    """Decide how to read `path`, refusing files that are empty, binary or in an unknown encoding."""
-    if not path.is_file():
-        raise ImportFileError(f"{path} does not exist or is not a file; check the path")
-    size = path.stat().st_size
-    with path.open("rb") as handle:
-        head = handle.read(SNIFF_BYTES)
-        handle.seek(max(size - 2, 0))
-        tail = handle.read()
-    if not head.strip(b" \t\r\n\xef\xbb\xbf\x00\xff\xfe"):
-        raise ImportFileError(f"{path.name} is empty; export the responses again and import the new file")
-    for magic, what in SIGNATURES.items():
-        if head.startswith(magic):
-            if what == "xlsx":
-                return FileSource(path, what, warnings=_sheet_warnings(path))
-            if what == "parquet":
-                return FileSource(path, what)
-            raise ImportFileError(f"{path.name} is {what}")
-    encoding, warnings = _text_encoding(path, head)
-    source = FileSource(path, "text", encoding=encoding, warnings=warnings,
-                        ends_with_line_break=tail.endswith((b"\n", b"\r", b"\n\x00", b"\r\x00")))
-    lines = _first_lines(head, encoding)
-    source.delimiter = _delimiter(lines[0] if lines else "", path, source.warnings)
-    # Google Sheets' TSV download quotes nothing (a comment may start with a literal "), while a quoting TSV
-    # writer (Qualtrics) quotes its ImportId cells: look for a wholly quoted cell in the first lines.
-    if source.delimiter == "\t" and not any(QUOTED.fullmatch(cell) for line in lines for cell in line.split("\t")):
-        source.quoting = csv.QUOTE_NONE
-    return source
-
-
-def _text_encoding(path: Path, head: bytes) -> tuple[str, list[str]]:
-    """UTF-16 or UTF-8 by byte-order mark, else UTF-8 if the whole file decodes, else Windows-1252 (warned)."""
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16", []
-    if b"\x00" in head:
-        raise ImportFileError(f"{path.name} holds binary data (NUL bytes), so it is not a text export; export the "
-                              "responses as CSV, TSV or XLSX and import that file")
-    utf8 = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
-    bad_offset = _first_undecodable_byte(path, "utf-8")
-    if bad_offset is None:
-        return utf8, []
-    if _first_undecodable_byte(path, "cp1252") is not None:
-        raise ImportFileError(f"{path.name} is neither UTF-8, UTF-16 nor Windows-1252 text (byte offset {bad_offset}); "
-                              "save it as CSV UTF-8 and import it again")
-    return "cp1252", [(f"{path.name} is not UTF-8 (first at byte offset {bad_offset}), so it was read as Windows-1252; "
-                      "if accented letters look wrong, save the file as CSV UTF-8 and import it again")]
-
-
-def _first_undecodable_byte(path: Path, encoding: str) -> int | None:
-    """The offset of the first byte that does not decode, or None; one streamed pass over the file."""
-    decoder = codecs.getincrementaldecoder(encoding)()
-    offset = 0
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            try:
-                decoder.decode(chunk)
-            except UnicodeDecodeError as exc:
-                return offset + exc.start
-            offset += len(chunk)
+    """Decide how to read `path`, refusing files that are missing, empty, binary or in an unknown encoding."""
     try:
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return offset
-    return None
-
-
-def _first_lines(head: bytes, encoding: str) -> list[str]:
-    return head.decode(encoding, errors="replace").lstrip("\ufeff").splitlines()[:4]
-
-
-def _delimiter(first_line: str, path: Path, warnings: list[str]) -> str:
-    """The delimiter that splits the header line into the most columns; the file name breaks ties."""
-    expected = "\t" if path.suffix.lower() in (".tsv", ".tab") else ","
-    counts = {candidate: len(next(csv.reader([first_line], delimiter=candidate), [])) for candidate in DELIMITERS}
-    best = max(counts.values())
-    if counts[expected] == best:
-        return expected
-    chosen = next(candidate for candidate in DELIMITERS if counts[candidate] == best)
-    warnings.append(f"{path.name} is delimited by {DELIMITER_NAMES[chosen]}, not {DELIMITER_NAMES[expected]}, "
-                    f"so it was read that way ({best} columns)")
-    return chosen
+        sniffed = sniff(path)
+    except FileError as exc:
+        raise ImportFileError(str(exc)) from None
+    return FileSource(**{name.name: getattr(sniffed, name.name) for name in fields(ExportFile)})
 
 
 class _Bounded(io.RawIOBase):
@@ -215,33 +119,15 @@ def _csv_problem(path: Path, row: int, line: int, reason: str) -> str:
 
 def _xlsx_records(source: FileSource) -> Iterator[list[str | None]]:
     """The first sheet's rows, numbers and datetimes written as text the way a person reads them."""
-    workbook = _open_workbook(source.path)
+    try:
+        workbook = open_workbook(source.path)
+    except FileError as exc:
+        raise ImportFileError(str(exc)) from None
     try:
         for values in workbook.worksheets[0].iter_rows(values_only=True):
             yield [cell_text(value) for value in values]
     finally:
         workbook.close()
-
-
-def _open_workbook(path: Path):
-    from openpyxl import load_workbook
-
-    try:
-        return load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 (a ZIP that is not a workbook, or a damaged one: its reason is the clue)
-        raise ImportFileError(f"{path.name} is not a readable XLSX workbook ({exc}); open it in a spreadsheet "
-                              "program and save it as .xlsx or CSV again") from None
-
-
-def _sheet_warnings(path: Path) -> list[str]:
-    workbook = _open_workbook(path)
-    try:
-        sheets = workbook.sheetnames
-    finally:
-        workbook.close()
-    if len(sheets) > 1:
-        return [f"{path.name} has {len(sheets)} sheets; only the first, {sheets[0]!r}, was read"]
-    return []
 
 
 def _parquet_records(path: Path) -> Iterator[list[str | None]]:

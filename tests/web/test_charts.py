@@ -92,11 +92,12 @@ def test_the_pareto_sorts_largest_first_and_its_cumulative_line_ends_at_100():
 
 
 def test_x_labels_thin_out_on_a_phone_but_the_newest_is_always_labelled():
-    labels = [f"M{i}" for i in range(18)]
-    ticks = charts._category_ticks(labels)
-    assert ticks[-1].label == "M17" and not ticks[-1].wide_only
-    assert sum(not tick.wide_only for tick in ticks) <= charts.PHONE_X_LABELS
-    assert len(ticks) <= charts.WIDE_X_LABELS
+    for count in (1, 3, 4, 5, 12, 13, 18, 19, 24, 40):
+        labels = [f"M{i}" for i in range(count)]
+        ticks = charts._category_ticks(labels)
+        assert ticks[-1].label == labels[-1] and not ticks[-1].wide_only
+        assert min(count, 3) <= sum(not tick.wide_only for tick in ticks) <= charts.PHONE_X_LABELS
+        assert min(count, 7) <= len(ticks) <= charts.WIDE_X_LABELS
 
 
 RULES = {rule.id: rule for rule in spc.NELSON_RULES + spc.WESTERN_ELECTRIC_RULES}

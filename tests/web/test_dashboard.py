@@ -29,7 +29,7 @@ def test_the_page_escapes_comments_and_says_when_the_base_is_low(client, db):
     page = client.get("/dashboard").text
     assert "<script>alert" not in page and "<img src=x" not in page
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
-    assert "not enough responses" in page
+    assert "Not enough responses" in page
     assert 'data-testid="responses-feedback">1<' in page
 
 
@@ -56,8 +56,57 @@ def test_the_dashboard_draws_a_control_chart_with_its_json_twin(client, db):
     trend = client.get("/api/v1/dashboard").json()["surveys"][0]["trend"]
     assert trend["chart"] == "nps" and len(trend["points"]) == 6
     assert {"rule": "nelson-1", "direction": "down", "periods": ["2026-05-01"]}.items() <= trend["signals"][0].items()
+    sentence = "May 2026 is unusually low: NPS more than 3 standard errors below its usual level (Nelson rule 1)"
+    assert trend["signals"][0]["sentence"] == sentence and not any(point["partial"] for point in trend["points"])
     page = client.get("/dashboard").text
-    assert "<svg" in page and "2026-05: 1 point more than 3σ from the centre line (down)" in page
+    assert "<svg" in page and sentence in page
+    assert "May 2026: NPS −100 (95% CI" in page  # each point's title says its value, interval and n
+
+
+def test_the_running_month_is_a_partial_point_outside_the_limits(client, db):
+    from datetime import datetime, timedelta, timezone
+
+    from sqlalchemy import update
+
+    from voxpop.analysis.rollups import rebuild_store
+    from voxpop.collection.models import Response
+
+    apply_survey(db)
+    now = datetime.now(timezone.utc)
+    start = now.replace(day=15, hour=12) - timedelta(days=31 * 5)
+    for month in range(5):  # four ended months of steady answers, then a few detractors in this month
+        for index in range(40 if month < 4 else 6):
+            answer(db, nps=2 if month == 4 else (10 if index % 2 else 8))
+    with db.write() as db_session:
+        for position, response_id in enumerate(db_session.scalars(select_ids()).all()):
+            when = start + timedelta(days=31 * (position // 40)) if position < 160 else now
+            db_session.execute(update(Response).where(Response.id == response_id).values(submitted_at=when))
+    rebuild_store(db, zone="UTC")
+    login(client, make_user(db))
+    data = client.get("/api/v1/dashboard").json()
+    points = data["surveys"][0]["trend"]["points"]
+    assert points[-1]["partial"] and points[-1]["period"] == data["current_period"] and points[-1]["n"] == 6
+    assert points[-1]["upper"] is None and not any(point["partial"] for point in points[:-1])
+    assert data["surveys"][0]["trend"]["signals"] == []  # six detractors so far are no "drop"
+    page = client.get("/dashboard").text
+    assert "so far" in page and 'class="partial"' in page and "has not ended" in page
+
+
+def test_rating_tiles_and_comments_read_question_texts_not_keys(client, db):
+    from tests.helpers import FEEDBACK_SURVEY
+
+    apply_survey(db, FEEDBACK_SURVEY + """  - key: delivery_rating
+    kind: rating
+    scale: {min: 1, max: 5}
+    text: {en: "How was the delivery?", de: "Wie war die Lieferung?"}
+""")
+    answer(db, nps=3, delivery_rating=4, why_low="Late again")
+    login(client, make_user(db))
+    page = client.get("/dashboard").text
+    assert "How was the delivery?" in page and "delivery_rating" not in page.split("<main")[1]
+    assert "What disappointed you?" in page
+    survey = client.get("/api/v1/dashboard").json()["surveys"][0]
+    assert survey["metrics"]["mean:delivery_rating"]["label"] == "How was the delivery?"
 
 
 def select_ids():

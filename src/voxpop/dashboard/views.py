@@ -1,111 +1,76 @@
-"""The first staff dashboard: surveys with response counts, NPS, CSAT, CES and the latest comments.
-
-The HTML page and its JSON twin read the same numbers from analysis.survey_metrics.
-"""
+"""The staff dashboard and its JSON twin, both from dashboard.service.dashboard."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Any
+from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 
-from voxpop.analysis.survey_metrics import (
-    SurveySummary,
-    Trend,
-    latest_comments,
-    monthly_trends,
-    rollup_counts,
-    survey_summaries,
-)
-from voxpop.core.estimates import Estimate
-from voxpop.dashboard.charts import HEIGHT, WIDTH, draw
+from voxpop.dashboard.schemas import DashboardPublic, TrendPublic
+from voxpop.dashboard.service import dashboard
 from voxpop.surveys.views import SURVEY_EDITORS
-from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, csrf_token
+from voxpop.web import charts
+from voxpop.web.auth import CurrentUser, DbDep, SettingsDep
+from voxpop.web.problems import problem_responses
 from voxpop.web.templating import render
 
 router = APIRouter()
+DIGITS = {"nps": 0, "csat": 1, "ces": 2, "ces_agree": 1, "mean": 2}  # decimals a tile shows, per metric
+SCALES = {"nps": " (−100 to 100)", "ces2.0": " (1–7, higher is easier)", "ces1.0": " (1–5, lower is easier)"}
 
 
-def _estimate(metric: str, estimate: Estimate | None) -> dict[str, Any] | None:
-    return None if estimate is None else {"metric": metric, **asdict(estimate)}
+@dataclass(frozen=True)
+class TrendDrawing:
+    chart: charts.Chart
+    rows: tuple[tuple[str, ...], ...]  # the table twin: month, n, value, interval, lower and upper limit
+    partial: str  # the month that has not ended, in words; empty when every month has
 
 
-def _summary_json(summary: SurveySummary) -> dict[str, Any]:
-    metrics = {
-        "nps": _estimate("nps", summary.nps),
-        "csat": _estimate("csat", summary.csat),
-        "ces": _estimate("ces", summary.ces) | {"ces_version": summary.ces_version} if summary.ces else None,
-        "ces_agree": _estimate("ces_agree", summary.ces_agree),
-    } | {f"mean:{key}": _estimate("mean", rating) for key, rating in summary.ratings.items()}
-    return {
-        "key": summary.key,
-        "title": summary.title,
-        "status": summary.status,
-        "responses": summary.responses,
-        "last_response_at": summary.last_response_at.isoformat() if summary.last_response_at else None,
-        "metrics": {name: value for name, value in metrics.items() if value is not None},
-    }
+def draw_trend(trend: TrendPublic, survey_title: str) -> TrendDrawing:
+    """The trend's control chart and its table: shares as percentages, signals marked on a run's last month."""
+    scale = 100 if trend.chart in ("p", "laney-p") else 1
+    unit, digits = ("%", 1) if scale == 100 else ("", 0) if trend.metric == "nps" else ("", 2)
+    signalled = {signal.periods[-1] for signal in trend.signals}
 
+    def figure(value: float | None, with_unit: bool = True) -> str:
+        return "–" if value is None else charts.number(value, digits, unit if with_unit else "")
 
-def _trend_json(trend: Trend | None) -> dict[str, Any] | None:
-    if trend is None:
-        return None
-    chart = trend.chart
-    return {
-        "metric": trend.metric,
-        "chart": chart.chart,
-        "points": [
-            {"period": period, "n": n, "value": value, "centre": centre, "lower": lower, "upper": upper}
-            for period, n, value, centre, lower, upper in zip(trend.periods, trend.n, chart.values, chart.centre,
-                                                              chart.lower, chart.upper)
-        ],
-        "signals": [
-            {"rule": signal.rule.id, "description": signal.rule.description, "direction": signal.direction,
-             "periods": [trend.periods[index] for index in signal.points]}
-            for signal in trend.signals
-        ],
-    }
-
-
-def _dashboard_data(db, settings) -> tuple[list[SurveySummary], list, dict[str, Trend]]:
-    with db.read() as db_session:
-        monthly = rollup_counts(db_session.connection(), period="month")
-        summaries = survey_summaries(db_session, monthly, min_base=settings.min_base)
-        comments = latest_comments(db_session, limit=10)
-    return summaries, comments, monthly_trends(monthly, min_base=settings.min_base)
+    points, rows = [], []
+    for point in trend.points:
+        month = charts.month_label(point.period, short=False)
+        own = point.estimate
+        title = (charts.estimate_title(month, trend.label, own, unit=unit, digits=digits,
+                                       note=" so far" if point.partial else "") if own is not None
+                 else f"{month}: {trend.label} {figure(point.value * scale)}, n = {point.n:,}")
+        limits = [None if value is None else value * scale for value in (point.centre, point.lower, point.upper)]
+        points.append(charts.ControlPoint(charts.month_label(point.period), point.value * scale, title, *limits,
+                                          signalled=point.period in signalled, partial=point.partial))
+        interval = ("–" if own is None or own.ci_low is None
+                    else f"{figure(own.ci_low, False)} to {figure(own.ci_high)}")
+        rows.append((month + (" (so far)" if point.partial else ""), f"{point.n:,}", figure(point.value * scale),
+                     interval, figure(limits[1]), figure(limits[2])))
+    bounds = {"nps": (-100.0, 100.0)}.get(trend.metric, (0.0, 100.0) if scale == 100 else (None, None))
+    chart = charts.control_chart(points, title=f"{trend.label} by month for {survey_title}, with control limits",
+                                 y_title=trend.label + (" (%)" if scale == 100 else SCALES.get(trend.metric, "")),
+                                 unit=unit, floor=bounds[0], ceiling=bounds[1])
+    partial = next((charts.month_label(point.period, short=False) for point in trend.points if point.partial), "")
+    return TrendDrawing(chart, tuple(rows), partial)
 
 
 @router.get("/dashboard", include_in_schema=False)
-def dashboard(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep):
-    summaries, comments, trends = _dashboard_data(db, settings)
-    return render(request, "dashboard/dashboard.html",
-        {
-            "summaries": summaries,
-            "comments": comments,
-            "charts": {key: draw(trend) for key, trend in trends.items()},
-            "chart_size": (WIDTH, HEIGHT),
-            "can_edit": user.role in SURVEY_EDITORS,
-            "min_base": settings.min_base,
-            "timezone": settings.timezone,
-        },
-    )
+def dashboard_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep):
+    data = dashboard(db=db, min_base=settings.min_base, timezone_name=settings.timezone)
+    return render(request, "dashboard/dashboard.html", {
+        "dashboard": data,
+        "trends": {survey.key: draw_trend(survey.trend, survey.title) for survey in data.surveys if survey.trend},
+        "digits": DIGITS,
+        "can_edit": user.role in SURVEY_EDITORS,
+        "timezone": settings.timezone,
+    })
 
 
-@router.get("/api/v1/dashboard", tags=["staff"])
-def dashboard_json(user: CurrentUser, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
-    """The dashboard's data: every survey with its counts and metrics, and the latest comments."""
-    summaries, comments, trends = _dashboard_data(db, settings)
-    return {
-        "surveys": [_summary_json(summary) | {"trend": _trend_json(trends.get(summary.key))} for summary in summaries],
-        "latest_comments": [
-            {
-                "survey": comment.survey_key,
-                "question": comment.question_key,
-                "text": comment.text,
-                "submitted_at": comment.submitted_at.isoformat(),
-            }
-            for comment in comments
-        ],
-        "min_base": settings.min_base,
-    }
+@router.get("/api/v1/dashboard", tags=["staff"], response_model=DashboardPublic, responses=problem_responses(401))
+def dashboard_json(user: CurrentUser, db: DbDep, settings: SettingsDep) -> DashboardPublic:
+    """Every survey with its counts, metrics (value, interval, n) and monthly control chart, where the month that
+    has not ended is a partial point outside the limits and the run rules; and the latest comments, redacted."""
+    return dashboard(db=db, min_base=settings.min_base, timezone_name=settings.timezone)

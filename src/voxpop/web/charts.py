@@ -13,8 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-
-from voxpop.core.estimates import Estimate
+from typing import Protocol
 
 PLOT_TOP = 12  # px above the plotting area, so the top tick's label is not cut
 PLOT_HEIGHT = 200  # px; the width is the card's
@@ -90,6 +89,17 @@ class Chart:
         return PLOT_TOP + PLOT_HEIGHT
 
 
+class Estimated(Protocol):
+    """What a point's title reads: core's Estimate, or an API model with the same fields."""
+
+    value: float | None
+    n: int
+    low_base: bool
+    ci_low: float | None
+    ci_high: float | None
+    confidence: float | None
+
+
 # Ticks ---------------------------------------------------------------------------------------------------
 
 
@@ -160,8 +170,8 @@ def _category_ticks(labels: Sequence[str]) -> tuple[Tick, ...]:
     """One label per category centre; on a phone every k-th, counted back from the newest, which is always
     labelled."""
     count = len(labels)
-    phone = math.ceil(count / PHONE_X_LABELS) if count > PHONE_X_LABELS else 1
-    wide = math.ceil(count / WIDE_X_LABELS) if count > WIDE_X_LABELS else 1
+    wide = math.ceil(count / WIDE_X_LABELS)
+    phone = wide * math.ceil(math.ceil(count / wide) / PHONE_X_LABELS)  # a multiple: a phone's labels are a subset
     ticks = []
     for index, label in enumerate(labels):
         back = count - 1 - index
@@ -187,14 +197,14 @@ def month_label(period: str | date, *, short: bool = True) -> str:
     return day.strftime("%b %Y" if short else "%B %Y")
 
 
-def estimate_title(label: str, metric: str, estimate: Estimate, *, unit: str = "", digits: int = 0,
+def estimate_title(label: str, metric: str, estimate: Estimated, *, unit: str = "", digits: int = 0,
                    note: str = "") -> str:
     """A point's title: 'March 2026: NPS 31 (95% CI 22 to 40), n = 212'."""
     if estimate.value is None:
         return f"{label}: no {metric} yet, n = {estimate.n:,}"
     text = f"{label}{note}: {metric} {number(estimate.value, digits, unit)}"
     if estimate.ci_low is not None and estimate.ci_high is not None:
-        text += (f" ({round(estimate.confidence * 100)}% CI {number(estimate.ci_low, digits)} to "
+        text += (f" ({round((estimate.confidence or 0.95) * 100)}% CI {number(estimate.ci_low, digits)} to "
                  f"{number(estimate.ci_high, digits, unit)})")
     text += f", n = {estimate.n:,}"
     return text + (" (too few to read)" if estimate.low_base else "")
@@ -317,6 +327,30 @@ def bar_chart(groups: Sequence[BarGroup], *, title: str, y_title: str, x_title: 
     return Chart(title=title, y_axis=_axis(y_title, y_ticks, y, unit), x_title=x_title,
                  x_ticks=_category_ticks([group.label for group in groups]), bars=tuple(drawn),
                  legend=tuple((kind, words) for kind, words in series if words) if len(series) > 1 else ())
+
+
+def histogram(bins: Sequence[tuple[float, float, float, str]], *, title: str, y_title: str, x_title: str,
+              x_unit: str = "") -> Chart:
+    """Adjacent bars on a true numeric x axis with nice ticks: one (low, high, count, title) per bin, in order."""
+    if not bins:
+        raise ValueError("a histogram needs at least one bin")
+    y_ticks = _value_ticks([count for _, _, count, _ in bins], zero=True)
+    y = _y_scale(y_ticks)
+    start, stop = bins[0][0], bins[-1][1]
+    span = (stop - start) or 1.0
+
+    def x(value: float) -> float:
+        return 100 * (value - start) / span
+
+    drawn = tuple(Bar(round(x(low) * STRETCH / 100 + 1, 1), round((x(high) - x(low)) * STRETCH / 100 - 2, 1),
+                      round(y(count), 1), round(y(0.0) - y(count), 1), "bar", bin_title)
+                  for low, high, count, bin_title in bins)
+    x_values = [value for value in nice_ticks(start, stop) if start - 1e-9 <= value <= stop + 1e-9]
+    step = x_values[1] - x_values[0] if len(x_values) > 1 else 1.0
+    x_ticks = tuple(Tick(round(x(value), 2), tick_label(value, step, x_unit), wide_only=index % 2 == 1,
+                         anchor="start" if x(value) < 3 else "end" if x(value) > 97 else "middle")
+                    for index, value in enumerate(x_values))
+    return Chart(title=title, y_axis=_axis(y_title, y_ticks, y, ""), x_title=x_title, x_ticks=x_ticks, bars=drawn)
 
 
 def pareto(categories: Sequence[tuple[str, float]], *, title: str, y_title: str, unit: str = "",

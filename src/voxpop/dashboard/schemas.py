@@ -56,7 +56,7 @@ class SignalPublic(BaseModel):
 
 
 class TrendPublic(BaseModel):
-    metric: str = Field(description="nps, csat, ces2.0 or ces1.0.")
+    metric: str = Field(description="The charted metric as monthly_trends chooses it: nps, csat, ces2.0_agree or ces1.0.")
     question: str = Field(description="Key of the charted question.")
     label: str = Field(description="The charted figure, e.g. 'NPS' or 'CSAT top-two-box'.")
     chart: str = Field(description="Control chart kind: nps, p, laney-p or individuals.")

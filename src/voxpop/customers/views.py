@@ -14,6 +14,7 @@ from voxpop.web.problems import problem_responses
 from voxpop.web.templating import render
 
 router = APIRouter()
+api = APIRouter()  # mounted under /api/v1 by the app
 _reports: dict[str, tuple[tuple, OutcomesPublic]] = {}  # per store: (what the report was made from, report)
 GROUP_LABELS = {"promoters": "Promoters (9–10)", "passives": "Passives (7–8)", "detractors": "Detractors (0–6)"}
 MONEY_MEASURES = ("revenue", "clv")  # loyalty measures in money; the others are percentages
@@ -100,7 +101,7 @@ def outcomes_page(request: Request, user: CurrentUser, db: DbDep, settings: Sett
     })
 
 
-@router.get("/api/v1/customers/outcomes", tags=["staff"], response_model=OutcomesPublic,
+@api.get("/customers/outcomes", tags=["staff"], response_model=OutcomesPublic,
             responses=problem_responses(401))
 def outcomes_json(user: CurrentUser, db: DbDep, settings: SettingsDep) -> OutcomesPublic:
     """Customer outcomes from the imported transactions: monthly retention, first-purchase cohorts, the CLV

@@ -15,6 +15,7 @@ from voxpop.web.problems import problem_responses
 from voxpop.web.templating import render
 
 router = APIRouter()
+api = APIRouter()  # mounted under /api/v1 by the app
 DIGITS = {"nps": 0, "csat": 1, "ces": 2, "ces_agree": 1, "mean": 2}  # decimals a tile shows, per metric
 SCALES = {"nps": " (−100 to 100)", "ces2.0": " (1–7, higher is easier)", "ces1.0": " (1–5, lower is easier)"}
 
@@ -69,7 +70,7 @@ def dashboard_page(request: Request, user: CurrentUser, db: DbDep, settings: Set
     })
 
 
-@router.get("/api/v1/dashboard", tags=["staff"], response_model=DashboardPublic, responses=problem_responses(401))
+@api.get("/dashboard", tags=["staff"], response_model=DashboardPublic, responses=problem_responses(401))
 def dashboard_json(user: CurrentUser, db: DbDep, settings: SettingsDep) -> DashboardPublic:
     """Every survey with its counts, metrics (value, interval, n) and monthly control chart, where the month that
     has not ended is a partial point outside the limits and the run rules; and the latest comments, redacted."""

@@ -12,7 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
-from voxpop.cli import app, fail, out
+from voxpop.cli import app, err, fail, out
 
 clv_app = typer.Typer(help="Customer lifetime value: BG/NBD purchases and Gamma-Gamma spend.", no_args_is_help=True)
 app.add_typer(clv_app, name="clv")
@@ -104,19 +104,6 @@ def _summary(file: Path | None, source: str, mapping: Path | None, calibration_e
     return read, summary
 
 
-def _fit(summary):
-    """BG/NBD on everyone; Gamma-Gamma on the repeat buyers, when there are some."""
-    from voxpop.core.clv import bgnbd, gamma_gamma
-
-    purchases = bgnbd.fit(summary.frequency, summary.recency, summary["T"])
-    spend = independence = None
-    repeat = summary[(summary.frequency > 0) & (summary.monetary_value > 0)]
-    if len(repeat) >= 2:
-        spend = gamma_gamma.fit(repeat.frequency, repeat.monetary_value)
-        independence = gamma_gamma.independence(repeat.frequency, repeat.monetary_value)
-    return purchases, spend, independence
-
-
 @clv_app.command("fit")
 def clv_fit(
     file: FileArgument = None,
@@ -133,6 +120,7 @@ def clv_fit(
     """Fit BG/NBD (how often customers buy, and whether they are still customers) and Gamma-Gamma (how much)."""
     from voxpop.analysis.engine import MetricError
     from voxpop.core.clv import holdout
+    from voxpop.customers.service import fit_lifetime_value
 
     if output not in ("table", "json"):
         fail(f"--format must be table or json, not {output!r}")
@@ -140,7 +128,8 @@ def clv_fit(
         fail("--holdout-end needs --calibration-end: the holdout starts where the calibration ends")
     try:
         read, summary = _summary(file, source, mapping, calibration_end, time_unit, holdout_end, store=store)
-        purchases, spend, independence = _fit(summary)
+        models = fit_lifetime_value(summary)
+        purchases, spend, independence = models.purchases, models.spend, models.independence
         checked = (holdout.compare(purchases, summary.frequency, summary.recency, summary["T"],
                                    summary.holdout_purchases, summary.holdout_duration.iloc[0])
                    if holdout_end else None)
@@ -153,10 +142,13 @@ def clv_fit(
         "r": purchases.r, "alpha": purchases.alpha, "a": purchases.a, "b": purchases.b,
         "log_likelihood": purchases.log_likelihood,
     }
-    if spend is not None:
-        result |= {"p": spend.p, "q": spend.q, "gamma": spend.gamma, "gamma_gamma_log_likelihood": spend.log_likelihood,
-                   "independence": {"correlation": independence.correlation, "p_value": independence.p_value,
-                                    "n_customers": independence.n_customers, "verdict": independence.verdict}}
+    if spend is None:
+        result["spend_unavailable"] = models.spend_unavailable
+    else:
+        result |= {"p": spend.p, "q": spend.q, "gamma": spend.gamma, "gamma_gamma_log_likelihood": spend.log_likelihood}
+    if independence is not None:
+        result["independence"] = {"correlation": independence.correlation, "p_value": independence.p_value,
+                                  "n_customers": independence.n_customers, "verdict": independence.verdict}
     if checked is not None:
         result["holdout"] = {"end": holdout_end, "customers": checked.customers, "actual": checked.actual_total,
                              "predicted": checked.predicted_total, "total_error": checked.total_error,
@@ -181,6 +173,8 @@ def _print_fit(result: dict[str, Any]) -> None:
     out.print(table)
     if "independence" in result:
         out.print(f"frequency and spend: {result['independence']['verdict']}", highlight=False)
+    if "spend_unavailable" in result:
+        err.print(f"note: {result['spend_unavailable']}", highlight=False)
     if "holdout" in result:
         checked = result["holdout"]
         out.print(f"holdout to {checked['end']}: {checked['predicted']:,.0f} purchases predicted, "
@@ -210,14 +204,16 @@ def clv_predict(
     from voxpop.analysis.engine import MetricError
     from voxpop.core.clv import bgnbd
     from voxpop.core.clv.value import customer_lifetime_value
+    from voxpop.customers.service import fit_lifetime_value
 
     if output not in ("table", "json", "csv"):
         fail(f"--format must be table, json or csv, not {output!r}")
     try:
         _, summary = _summary(file, source, mapping, calibration_end, time_unit, store=store)
-        purchases, spend, _ = _fit(summary)
+        models = fit_lifetime_value(summary)
+        purchases, spend = models.purchases, models.spend
         if spend is None:
-            fail("no customer bought twice with a positive amount, so spend per purchase cannot be modelled")
+            fail(models.spend_unavailable)
         x, t_x, T, spent = summary.frequency, summary.recency, summary["T"], summary.monetary_value
         periods = months * (365.25 / 12) / {"day": 1.0, "week": 7.0, "month": 365.25 / 12}[time_unit]
         summary = summary.assign(

@@ -5,19 +5,23 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
+from datetime import date
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import Connection, insert, select
 
+from voxpop.analysis.engine import MetricError
 from voxpop.analysis.sources import ROW
+from voxpop.core.clv import bgnbd, gamma_gamma
 from voxpop.customers.models import Customer, Transaction
 from voxpop.customers.transaction_files import Transactions
 from voxpop.store.base import utcnow
 from voxpop.store.database import conflict_insert
 
 BATCH = 5000
+MIN_SPEND_BUYERS = 2  # Gamma-Gamma is fitted on at least two repeat buyers' mean spends (core.clv.gamma_gamma)
 LINE = ("customer", "date", "amount", "quantity", "invoice", "product", "kind", "cost")
 
 
@@ -92,6 +96,37 @@ def customer_ids(connection: Connection, emails: dict[str, str | None]) -> tuple
     return known, len(new)
 
 
+@dataclass(frozen=True)
+class LifetimeValueModels:
+    """The lifetime-value models of a customer summary: BG/NBD (how often, and whether still a customer) on
+    everyone; Gamma-Gamma (how much) on the repeat buyers, when there are enough, else None and why."""
+
+    purchases: bgnbd.BgNbd
+    spend: gamma_gamma.GammaGamma | None
+    independence: gamma_gamma.Independence | None  # None also when too few repeat buyers differ to check it
+    spend_unavailable: str | None = None
+
+
+def fit_lifetime_value(summary: pd.DataFrame) -> LifetimeValueModels:
+    """Fit the CLV models on a summary from `analysis.customer_summary` (executed); the CLI and the customers page
+    both fit here. MetricError, saying what to do, when no customer bought again."""
+    if not (summary.frequency > 0).any():
+        raise MetricError(f"None of the {len(summary):,} customers bought more than once, so how often customers buy "
+                          "cannot be modelled yet; import more transactions, or fit on a longer span of them")
+    purchases = bgnbd.fit(summary.frequency, summary.recency, summary["T"])
+    repeat = summary[(summary.frequency > 0) & (summary.monetary_value > 0)]
+    if len(repeat) < MIN_SPEND_BUYERS:
+        return LifetimeValueModels(purchases, None, None, (
+            f"Spend per purchase (Gamma-Gamma) needs at least {MIN_SPEND_BUYERS} customers who bought again and spent "
+            f"money, and the data have {len(repeat)}; lifetime value needs it, so import more transactions"))
+    spend = gamma_gamma.fit(repeat.frequency, repeat.monetary_value)
+    try:
+        independence = gamma_gamma.independence(repeat.frequency, repeat.monetary_value)
+    except ValueError:  # fewer than three repeat buyers, or all alike: nothing to check it on
+        independence = None
+    return LifetimeValueModels(purchases, spend, independence)
+
+
 def outcomes_report(db, *, min_base: int, confidence: float = 0.95, months: int = 12,
                     monthly_discount_rate: float = 0.01) -> dict[str, Any] | None:
     """The customer-outcomes page's data from the stored transactions (sales): monthly retention, the cohort
@@ -101,7 +136,6 @@ def outcomes_report(db, *, min_base: int, confidence: float = 0.95, months: int 
     from voxpop.analysis.customer_outcomes import cohort_table, customer_outcomes
     from voxpop.analysis.customer_summary import customer_summary
     from voxpop.analysis.loyalty import as_json, compare_loyalty
-    from voxpop.core.clv import bgnbd, gamma_gamma, holdout
     from voxpop.core.clv.value import customer_lifetime_value
 
     connection = sources.store_connection(db.url)
@@ -124,33 +158,48 @@ def outcomes_report(db, *, min_base: int, confidence: float = 0.95, months: int 
         summary = customer_summary(sales, time_unit="week").execute()
         clv = None
         try:
-            purchases = bgnbd.fit(summary.frequency, summary.recency, summary["T"])
-            repeat = summary[(summary.frequency > 0) & (summary.monetary_value > 0)]
-            spend = gamma_gamma.fit(repeat.frequency, repeat.monetary_value)
-            values = customer_lifetime_value(purchases, spend, summary.frequency, summary.recency, summary["T"],
-                                             summary.monetary_value, months=months,
-                                             monthly_discount_rate=monthly_discount_rate, time_unit="week")
-            clv = pd.Series(values, index=summary.customer.astype(str))
-            report["clv"] = _distribution(values) | {"months": months, "monthly_discount_rate": monthly_discount_rate,
-                                                     "r": purchases.r, "alpha": purchases.alpha, "a": purchases.a,
-                                                     "b": purchases.b, "p": spend.p, "q": spend.q,
-                                                     "gamma": spend.gamma}
-            calibration_end = first + (last - first) * 2 // 3
-            split = customer_summary(sales, calibration_end=calibration_end, observation_end=last,
-                                     time_unit="week").execute()
-            fitted = bgnbd.fit(split.frequency, split.recency, split["T"])
-            checked = holdout.compare(fitted, split.frequency, split.recency, split["T"], split.holdout_purchases,
-                                      split.holdout_duration.iloc[0])
-            report["holdout"] = {"calibration_end": calibration_end.isoformat(), "actual": checked.actual_total,
-                                 "predicted": checked.predicted_total, "total_error": checked.total_error,
-                                 "buckets": [asdict(bucket) for bucket in checked.buckets]}
-        except ValueError as exc:  # too few repeat buyers, or a model without an optimum: said, not hidden
+            models = fit_lifetime_value(summary)
+        except ValueError as exc:  # no repeat buyer, or a model without an optimum: said, not hidden
             report["clv_unavailable"] = str(exc)
+        else:
+            purchases, spend = models.purchases, models.spend
+            if spend is None:
+                report["clv_unavailable"] = models.spend_unavailable
+            else:
+                values = customer_lifetime_value(purchases, spend, summary.frequency, summary.recency, summary["T"],
+                                                 summary.monetary_value, months=months,
+                                                 monthly_discount_rate=monthly_discount_rate, time_unit="week")
+                clv = pd.Series(values, index=summary.customer.astype(str))
+                report["clv"] = _distribution(values) | {
+                    "months": months, "monthly_discount_rate": monthly_discount_rate, "r": purchases.r,
+                    "alpha": purchases.alpha, "a": purchases.a, "b": purchases.b, "p": spend.p, "q": spend.q,
+                    "gamma": spend.gamma}
+            if holdout_check := _holdout(sales, first, last):
+                report["holdout"] = holdout_check
         report["loyalty"] = as_json(compare_loyalty(connection, clv=clv, min_base=min_base, confidence=confidence))
         report["profitability"] = _profitability(table, min_base=min_base, confidence=confidence)
         return report
     finally:
         connection.disconnect()
+
+
+def _holdout(sales, first: date, last: date) -> dict[str, Any] | None:
+    """BG/NBD fitted on the first two thirds of the time span and checked on the rest; None when nobody bought
+    again before the cut-off, so there is no model to check."""
+    from voxpop.analysis.customer_summary import customer_summary
+    from voxpop.core.clv import holdout
+
+    calibration_end = first + (last - first) * 2 // 3
+    split = customer_summary(sales, calibration_end=calibration_end, observation_end=last, time_unit="week").execute()
+    try:
+        fitted = bgnbd.fit(split.frequency, split.recency, split["T"])
+    except ValueError:
+        return None
+    checked = holdout.compare(fitted, split.frequency, split.recency, split["T"], split.holdout_purchases,
+                              split.holdout_duration.iloc[0])
+    return {"calibration_end": calibration_end.isoformat(), "actual": checked.actual_total,
+            "predicted": checked.predicted_total, "total_error": checked.total_error,
+            "buckets": [asdict(bucket) for bucket in checked.buckets]}
 
 
 def _profitability(table, *, min_base: int, confidence: float) -> dict[str, Any]:

@@ -70,7 +70,7 @@ def test_a_broken_or_outdated_codebook_is_refused_and_the_draft_is_kept(client, 
     client.post("/codebook", data={"csrf_token": token, "definition": PARKING, "base_version": 0, "action": "save"})
     stale = client.post("/codebook", data={"csrf_token": token, "definition": DEFAULT_CODEBOOK_YAML,
                                            "base_version": 0, "action": "save"})
-    assert stale.status_code == 409 and "version 1 was saved after you opened version 0" in stale.text
+    assert stale.status_code == 409 and "Version 1 was saved after you opened version 0" in stale.text
     assert "- key: wait_time" in stale.text and versions(db) == [1]
     restore = client.get("/codebook?load=0")
     assert restore.status_code == 200 and "back to version 0" in restore.text and "- key: parking" not in restore.text

@@ -79,23 +79,25 @@ def test_filters_narrow_the_comments(client, db, comments):
     assert page.status_code == 200 and "fast delivery" in page.text and "Paket" not in page.text
 
 
-@pytest.mark.parametrize("params, words", [
-    ({"theme": "weather"}, "there is no theme 'weather'"),
-    ({"sentiment": "angry"}, "sentiment must be one of"),
-    ({"score_min": "eleven"}, "score_min must be a whole number from 0 to 10"),
-    ({"score_min": "9", "score_max": "3"}, "swap them"),
-    ({"since": "21/11/2026"}, "YYYY-MM-DD"),
-    ({"attribute": "channel"}, "name=value"),
-    ({"cursor": "'; drop table answers"}, "start again from the first page"),
-    ({"cursor": "99999999999999999999.1"}, "start again from the first page"),
+@pytest.mark.parametrize("params, words, page_words", [
+    ({"theme": "weather"}, "There is no theme 'weather'", "There is no theme 'weather'; choose one from the list"),
+    ({"sentiment": "angry"}, "sentiment must be one of", "The sentiment must be one of"),
+    ({"score_min": "eleven"}, "score_min must be a whole number from 0 to 10",
+     "The lowest NPS score must be a whole number from 0 to 10"),
+    ({"score_min": "9", "score_max": "3"}, "swap them", "The lowest NPS score (9) is above the highest NPS score (3)"),
+    ({"since": "21/11/2026"}, "YYYY-MM-DD", "The first day must be a date written YYYY-MM-DD"),
+    ({"attribute": "channel"}, "name=value", "An attribute filter is written name=value"),
+    ({"cursor": "'; drop table answers"}, "start again from the first page", "This page cursor was not made by"),
+    ({"cursor": "99999999999999999999.1"}, "start again from the first page", "This page cursor is out of range"),
 ])
-def test_a_bad_filter_is_a_sentence_never_a_500(client, db, comments, params, words):
+def test_a_bad_filter_is_a_sentence_never_a_500(client, db, comments, params, words, page_words):
     make_user(db, "viewer")
     login(client, "viewer@example.com")
     api = client.get("/api/v1/comments", params=params)
     assert api.status_code == 422 and words in api.json()["detail"]
+    assert api.headers["content-type"] == "application/problem+json"
     page = client.get("/comments", params=params)
-    assert page.status_code == 400 and words.replace("'", "&#39;") in page.text
+    assert page.status_code == 400 and page_words.replace("'", "&#39;") in page.text  # a sentence, in the form's words
     assert client.get("/api/v1/comments", params={"limit": 0}).status_code == 422
 
 
@@ -152,7 +154,8 @@ def test_analysts_correct_themes_viewers_cannot(settings, db, comments):
         assert done.status_code == 303 and done.headers["location"] == "/comments"
         listed = client.get("/api/v1/comments", params={"theme": "delivery"}).json()["comments"]
         assert len(listed) == 2 and listed[0]["answer_id"] == german_id  # a sub-theme counts for its parent
-        assert listed[0]["themes"] == [{"theme": "delivery.damaged", "matches": [], "source": "correction"}]
+        assert listed[0]["themes"] == [{"theme": "delivery.damaged", "label": "Damaged in transit", "matches": [],
+                                        "source": "correction"}]
         bad = client.post(f"/api/v1/comments/{german_id}/themes", json={"theme": "weather", "present": True},
                           headers={"X-CSRF-Token": token})
         assert bad.status_code == 422 and "no theme 'weather'" in bad.json()["detail"]

@@ -1,28 +1,51 @@
-"""The verbatims page for staff and its JSON twin, the admins' view of a kept original, and theme corrections."""
+"""The comments and themes pages for staff with their JSON twins, the admins' view of a kept original, and theme
+corrections. Each page and its twin are filled by one data function, which returns the twin's schema."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
-from typing import Annotated, Any, NamedTuple
+import re
+from datetime import datetime, timezone
+from functools import partial
+from typing import Annotated, NamedTuple
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Body, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse
-from sqlalchemy import select
+from sqlalchemy import Connection, select
 
 from voxpop.accounts import service as accounts
 from voxpop.accounts.models import User
 from voxpop.collection.models import Answer
 from voxpop.surveys.models import Survey
-from voxpop.text.codebooks import codebook_keys
+from voxpop.text.codebook import Codebook
+from voxpop.text.codebooks import current_codebook
+from voxpop.text.labels import (
+    NPS_GROUP_WORDS,
+    SENTIMENT_WORDS,
+    in_sentence,
+    sentence,
+    survey_choices,
+    theme_choices,
+    theme_label,
+    theme_labels,
+)
 from voxpop.text.metrics import theme_metrics
 from voxpop.text.models import CommentAnalysis
+from voxpop.text.pipeline import LANGUAGE_NAMES
+from voxpop.text.schemas import (
+    CommentListPublic,
+    CommentOriginalPublic,
+    CommentPublic,
+    SentimentPublic,
+    ThemeCorrectionCreate,
+    ThemeCorrectionPublic,
+    ThemeMetricsPublic,
+    ThemeTagPublic,
+)
 from voxpop.text.service import correct_theme
 from voxpop.text.verbatims import (
     MAX_PAGE_SIZE,
-    NPS_GROUPS,
     PAGE_SIZE,
-    SENTIMENTS,
     FilterError,
     Verbatim,
     find_verbatims,
@@ -30,19 +53,13 @@ from voxpop.text.verbatims import (
     parse_filters,
 )
 from voxpop.web import charts
-from voxpop.web.auth import (
-    CurrentUser,
-    DbDep,
-    SettingsDep,
-    client_address,
-    csrf_token,
-    require_role,
-    verify_csrf,
-)
-from voxpop.web.problems import problem
+from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, client_address, require_role, verify_csrf
+from voxpop.web.problems import problem, problem_responses
+from voxpop.web.signals import signal_sentence
 from voxpop.web.templating import render
 
 router = APIRouter()
+api = APIRouter()  # the JSON twins, under the app's /api/v1 prefix
 THEME_EDITORS = ("admin", "manager", "analyst")
 Admin = Annotated[User, Depends(require_role("admin"))]
 ThemeEditor = Annotated[User, Depends(require_role(*THEME_EDITORS))]
@@ -90,73 +107,103 @@ def comment_query(
 Comments = Annotated[CommentQuery, Depends(comment_query)]
 
 
-def _page(connection, settings, query: CommentQuery, themes: list[str]) -> tuple[list[Verbatim], str | None]:
-    """One page of verbatims and the next page's cursor; a bad filter raises FilterError. `themes` are the keys
-    of the codebook in use."""
+def _comment(verbatim: Verbatim, labels: dict[str, str]) -> CommentPublic:
+    return CommentPublic(
+        answer_id=verbatim.answer_id, survey=verbatim.survey_key, survey_title=verbatim.survey_title,
+        question=verbatim.question_key, submitted_at=verbatim.submitted_at, text=verbatim.text,
+        language=verbatim.language,
+        sentiment=None if verbatim.sentiment_label is None else
+        SentimentPublic(score=verbatim.sentiment_score, label=verbatim.sentiment_label),
+        no_sentiment_reason=verbatim.no_sentiment_reason, personal_data_redacted=list(verbatim.personal_data),
+        has_original=verbatim.has_original, nps=verbatim.nps,
+        themes=[ThemeTagPublic(theme=tag.theme, label=theme_label(labels, tag.theme), matches=list(tag.matches),
+                               source=tag.source) for tag in verbatim.themes])
+
+
+def comment_list(connection: Connection, query: CommentQuery, *, codebook: Codebook, zone: str) -> CommentListPublic:
+    """One page of analysed comments, newest first, and the next page's cursor; a bad filter raises FilterError.
+    `codebook` is the one in use (read once per request)."""
     filters = parse_filters(survey=query.survey, theme=query.theme, sentiment=query.sentiment, nps=query.nps,
                             score_min=query.score_min, score_max=query.score_max, attributes=query.attribute,
-                            since=query.since, until=query.until, search=query.q, themes=themes)
-    verbatims, following = find_verbatims(connection, filters, zone=settings.timezone,
-                                          after=parse_cursor(query.cursor), limit=query.limit)
-    return verbatims, following.encode() if following else None
+                            since=query.since, until=query.until, search=query.q, themes=codebook.keys())
+    verbatims, following = find_verbatims(connection, filters, zone=zone, after=parse_cursor(query.cursor),
+                                          limit=query.limit)
+    labels = theme_labels(codebook)
+    return CommentListPublic(comments=[_comment(verbatim, labels) for verbatim in verbatims],
+                             next_cursor=following.encode() if following else None)
 
 
-def _verbatim_json(verbatim: Verbatim) -> dict[str, Any]:
-    return {
-        "answer_id": verbatim.answer_id,
-        "survey": verbatim.survey_key,
-        "question": verbatim.question_key,
-        "submitted_at": verbatim.submitted_at.isoformat(),
-        "text": verbatim.text,
-        "language": verbatim.language,
-        "sentiment": None if verbatim.sentiment_label is None else
-        {"score": verbatim.sentiment_score, "label": verbatim.sentiment_label},
-        "no_sentiment_reason": verbatim.no_sentiment_reason,
-        "personal_data_redacted": list(verbatim.personal_data),
-        "nps": verbatim.nps,
-        "themes": [asdict(tag) for tag in verbatim.themes],
-    }
+# The page words a filter's error with its form's labels; the API keeps the parameter names its callers send.
+PARAMETER_WORDS = {"score_min": "the lowest NPS score", "score_max": "the highest NPS score",
+                   "since": "the first day", "until": "the last day", "sentiment": "the sentiment",
+                   "nps": "the NPS group"}
+PARAMETER = re.compile(r"\b(" + "|".join(PARAMETER_WORDS) + r")\b(?= \(| must)")
+FIELD_OF_MESSAGE = (("there is no theme", "theme"), ("the search", "q"), ("search for", "q"),
+                    ("an attribute", "attribute"))
+
+
+def filter_error(message: str) -> tuple[str, str] | str:
+    """A filter's error as the page says it, as (the field's id, sentence) when it is about one field."""
+    named = PARAMETER.search(message)
+    field = named.group(1) if named else next((field for start, field in FIELD_OF_MESSAGE
+                                               if message.startswith(start)), None)
+    if field == "theme":  # the page offers the themes by label; their keys would mean nothing here
+        message = message.partition(";")[0] + "; choose one from the list"
+    worded = sentence(PARAMETER.sub(lambda match: PARAMETER_WORDS[match.group(1)], message))
+    return (field, worded) if field else worded
+
+
+def api_sentence(message: str) -> str:
+    """A filter's error as the API says it: the parameter's own name, in a sentence."""
+    return f"Parameter {message}" if PARAMETER.match(message) else sentence(message)
 
 
 @router.get("/comments", include_in_schema=False)
 def comments_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, query: Comments):
-    verbatims, following, error = [], None, None
+    listed, error = CommentListPublic(comments=[], next_cursor=None), None
     with db.read_connection() as connection:
-        themes = codebook_keys(connection)
+        codebook = current_codebook(connection).codebook
         try:
-            verbatims, following = _page(connection, settings, query, themes)
+            listed = comment_list(connection, query, codebook=codebook, zone=settings.timezone)
         except FilterError as exc:
-            error = str(exc)
-    shown = {name: getattr(query, name) or "" for name in FILTER_NAMES}
-    kept = [(name, value) for name, value in shown.items() if value] + [("attribute", a) for a in query.attribute]
-    next_url = f"/comments?{urlencode(kept + [('cursor', following)])}" if following else None
+            error = filter_error(str(exc))
+        surveys = survey_choices(connection)
+    form = {name: getattr(query, name) or "" for name in FILTER_NAMES}
+    kept = [(name, value) for name, value in form.items() if value] + [("attribute", a) for a in query.attribute]
+    if query.limit != PAGE_SIZE:
+        kept.append(("limit", str(query.limit)))
+    query_string = f"?{request.url.query}" if request.url.query else ""
     return render(request, "text/comments.html", {
-        "verbatims": verbatims, "next_url": next_url, "error": error,
-        "form": shown | {"attribute": "; ".join(query.attribute)}, "attributes": query.attribute,
-        "themes": themes, "sentiments": SENTIMENTS, "nps_groups": list(NPS_GROUPS),
-        "timezone": settings.timezone, "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+        "listed": listed, "error": error, "form": form, "attributes": query.attribute, "filtered": bool(kept),
+        "json_href": f"/api/v1/comments{query_string}",
+        "next_href": f"/comments?{urlencode(kept + [('cursor', listed.next_cursor)])}" if listed.next_cursor else None,
+        "first_href": f"/comments?{urlencode(kept)}" if query.cursor else None,
+        "themes": theme_choices(codebook), "surveys": surveys,
+        "sentiments": list(SENTIMENT_WORDS.items()), "nps_groups": list(NPS_GROUP_WORDS.items()),
+        "sentiment_words": SENTIMENT_WORDS, "languages": LANGUAGE_NAMES, "timezone": settings.timezone,
+        "here": f"/comments{query_string}",
         "can_see_originals": user.role == "admin" and settings.keep_original_comments,
         "can_correct": user.role in THEME_EDITORS,
     }, status_code=400 if error else 200)
 
 
-@router.get("/api/v1/comments", tags=["staff"])
+@api.get("/comments", tags=["staff"], response_model=CommentListPublic, responses=problem_responses(401, 422))
 def comments_json(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, query: Comments):
     """Analysed comments, newest first, redacted: filter by survey, theme, sentiment, NPS group or score range of
     the same response, attributes, dates and words; follow next_cursor for the next page."""
     try:
         with db.read_connection() as connection:
-            verbatims, following = _page(connection, settings, query, codebook_keys(connection))
+            return comment_list(connection, query, codebook=current_codebook(connection).codebook,
+                                zone=settings.timezone)
     except FilterError as exc:
-        return problem(422, str(exc), code="invalid-filter", instance=request.url.path)
-    return {"comments": [_verbatim_json(verbatim) for verbatim in verbatims], "next_cursor": following}
+        return problem(422, api_sentence(str(exc)), code="invalid-filter", instance=request.url.path)
 
 
 class OriginalMissing(LookupError):
     """No original to show, with the reason in a sentence."""
 
 
-def _original(request: Request, db, settings, user: User, answer_id: int) -> dict[str, Any]:
+def comment_original(request: Request, db, settings, user: User, answer_id: int) -> CommentOriginalPublic:
     """The kept original of one comment, read by an admin and written to the audit log."""
     if not settings.keep_original_comments:
         raise OriginalMissing("this workspace does not keep originals (VOXPOP_KEEP_ORIGINAL_COMMENTS is off), so the "
@@ -172,45 +219,52 @@ def _original(request: Request, db, settings, user: User, answer_id: int) -> dic
     with db.write() as db_session:
         accounts.audit(db_session=db_session, actor=user, action="comment.original", target=str(answer_id),
                        client=client_address(request, settings))
-    return {"answer_id": answer_id, "text": row.text, "original": row.original}
+    return CommentOriginalPublic(answer_id=answer_id, text=row.text, original=row.original)
 
 
 @router.get("/comments/{answer_id}/original", include_in_schema=False)
 def original_page(request: Request, answer_id: int, user: Admin, db: DbDep, settings: SettingsDep):
     try:
-        comment, error = _original(request, db, settings, user, answer_id), None
+        comment, error = comment_original(request, db, settings, user, answer_id), None
     except OriginalMissing as exc:
-        comment, error = None, str(exc)
-    return render(request, "text/comment_original.html", {
-        "comment": comment, "error": error,
-    }, status_code=404 if error else 200)
+        comment, error = None, sentence(str(exc))
+    return render(request, "text/comment_original.html", {"comment": comment, "error": error},
+                  status_code=404 if error else 200)
 
 
-@router.get("/api/v1/comments/{answer_id}/original", tags=["staff"])
+@api.get("/comments/{answer_id}/original", tags=["staff"], response_model=CommentOriginalPublic,
+         responses=problem_responses(401, 403, 404))
 def original_json(request: Request, answer_id: int, user: Admin, db: DbDep, settings: SettingsDep):
     """An admin reads the original of one comment, before redaction (kept only when the workspace keeps
     originals); every read is in the audit log."""
     try:
-        return _original(request, db, settings, user, answer_id)
+        return comment_original(request, db, settings, user, answer_id)
     except OriginalMissing as exc:
-        return problem(404, str(exc), code="no-original", instance=request.url.path)
+        return problem(404, sentence(str(exc)), code="no-original", instance=request.url.path)
 
 
 class RefusedCorrection(ValueError):
     """A theme correction that cannot be recorded."""
 
 
-def _correct(request: Request, db, settings, user: User, answer_id: int, theme: str, present: bool) -> None:
+def record_correction(request: Request, db, settings, user: User, answer_id: int,
+                      correction: ThemeCorrectionCreate) -> ThemeCorrectionPublic:
+    """Record a person's correction of one theme of one comment, in the audit log too."""
     with db.read_connection() as connection:
-        themes = codebook_keys(connection)
-    if theme not in themes:
-        raise RefusedCorrection(f"there is no theme {theme!r} in the codebook; choose one of {', '.join(themes)}")
+        codebook = current_codebook(connection).codebook
+    themes = codebook.keys()
+    if correction.theme not in themes:
+        raise RefusedCorrection(f"there is no theme {correction.theme!r} in the codebook; choose one of "
+                                f"{', '.join(themes)}")
     with db.write() as db_session:
         if db_session.get(Answer, answer_id) is None:
             raise RefusedCorrection(f"there is no comment {answer_id}; it may have been deleted")
-        correct_theme(db_session=db_session, answer_id=answer_id, theme=theme, present=present, user_id=user.id)
+        correct_theme(db_session=db_session, answer_id=answer_id, theme=correction.theme, present=correction.present,
+                      user_id=user.id)
         accounts.audit(db_session=db_session, actor=user, action="comment.theme", target=str(answer_id),
-                       client=client_address(request, settings), theme=theme, present=present)
+                       client=client_address(request, settings), theme=correction.theme, present=correction.present)
+    return ThemeCorrectionPublic(answer_id=answer_id, theme=correction.theme, present=correction.present,
+                                 label=theme_label(theme_labels(codebook), correction.theme))
 
 
 @router.post("/comments/{answer_id}/themes", include_in_schema=False, dependencies=[Depends(verify_csrf)])
@@ -218,52 +272,126 @@ def correct_page(request: Request, answer_id: int, user: ThemeEditor, db: DbDep,
                  theme: Annotated[str, Form(max_length=200)], present: Annotated[bool, Form()],
                  back: Annotated[str, Form(max_length=2000)] = "/comments"):
     try:
-        _correct(request, db, settings, user, answer_id, theme, present)
+        record_correction(request, db, settings, user, answer_id, ThemeCorrectionCreate(theme=theme, present=present))
     except RefusedCorrection as exc:
-        return render(request, "error.html", {"status": 400, "title": "Not corrected",
-                                                                  "detail": str(exc)}, status_code=400)
+        return render(request, "error.html", {"status": 400, "title": "Not corrected", "detail": sentence(str(exc))},
+                      status_code=400)
     # Only back to the verbatims, never to another site.
     target = back if back.startswith("/comments") and not back.startswith("/comments/") else "/comments"
     return RedirectResponse(target, status_code=303)
 
 
-@router.post("/api/v1/comments/{answer_id}/themes", tags=["staff"], dependencies=[Depends(verify_csrf)])
+@api.post("/comments/{answer_id}/themes", tags=["staff"], dependencies=[Depends(verify_csrf)],
+          response_model=ThemeCorrectionPublic, responses=problem_responses(400, 401, 403, 413, 422))
 def correct_json(request: Request, answer_id: int, user: ThemeEditor, db: DbDep, settings: SettingsDep,
-                 theme: Annotated[str, Body(max_length=200, description="Codebook theme key.")],
-                 present: Annotated[bool, Body(description="true: the comment has the theme; false: it has not.")]):
+                 correction: ThemeCorrectionCreate):
     """Correct one theme of one comment (send the CSRF token in X-CSRF-Token). Corrections are kept when the
     comment is analysed again, and are measured against the codebook's tags."""
     try:
-        _correct(request, db, settings, user, answer_id, theme, present)
+        return record_correction(request, db, settings, user, answer_id, correction)
     except RefusedCorrection as exc:
-        return problem(422, str(exc), code="invalid-correction", instance=request.url.path)
-    return {"answer_id": answer_id, "theme": theme, "present": present}
+        return problem(422, sentence(str(exc)), code="invalid-correction", instance=request.url.path)
 
 
-@router.get("/api/v1/themes", tags=["staff"])
-def themes_json(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, survey: str | None = None):
+class UnknownSurvey(LookupError):
+    """A survey key that names no survey."""
+
+
+def theme_overview(connection: Connection, *, survey: str | None, min_base: int) -> ThemeMetricsPublic:
+    """The theme metrics of one survey's comments, or of all; an unknown survey raises UnknownSurvey."""
+    if survey is not None and connection.execute(select(Survey.id).where(Survey.key == survey)).first() is None:
+        raise UnknownSurvey(f"there is no survey {survey!r}; leave survey out for all of them")
+    return ThemeMetricsPublic.model_validate(theme_metrics(connection, survey=survey, min_base=min_base))
+
+
+@api.get("/themes", tags=["staff"], response_model=ThemeMetricsPublic, responses=problem_responses(401, 404))
+def themes_json(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep,
+                survey: Annotated[str | None, Query(max_length=64, description="Survey key; all surveys when "
+                                                                                "left out.")] = None):
     """Per theme of the analysed comments (of one survey, or all): its share with a Wilson interval, mean
     sentiment with a t interval, and the NPS of the responses that mention it against the rest, with the
-    difference and its interval (not shown below the minimum base)."""
+    difference and its interval (not shown below the minimum base). Theme labels: GET /api/v1/codebook."""
     with db.read_connection() as connection:
-        if survey is not None and connection.execute(select(Survey.id).where(Survey.key == survey)).first() is None:
-            return problem(404, f"there is no survey {survey!r}; leave survey out for all of them",
-                           code="unknown-survey", instance=request.url.path)
-        return theme_metrics(connection, survey=survey, min_base=settings.min_base)
+        try:
+            return theme_overview(connection, survey=survey, min_base=settings.min_base)
+        except UnknownSurvey as exc:
+            return problem(404, sentence(str(exc)), code="unknown-survey", instance=request.url.path)
+
+
+class EmergingDrawing(NamedTuple):
+    theme: str
+    chart: charts.Chart
+    signals: list[str]
+
+
+class ThemeDrawings(NamedTuple):
+    """The themes page's charts: the Pareto, a p-chart per emerging theme, and a sparkline per theme."""
+
+    pareto: charts.Chart | None
+    emerging: list[EmergingDrawing]
+    trends: dict[str, tuple[str, str]]  # theme key: (sparkline points, its values in words)
+    months: str  # the sparklines' months in words, e.g. "Jun 2025 to Dec 2026 (so far)"
+
+
+def theme_drawings(overview: ThemeMetricsPublic, labels: dict[str, str], *, now: datetime) -> ThemeDrawings:
+    """The charts of the themes page; a month that has not ended (UTC, as the metrics count) is drawn as partial."""
+    running = now.astimezone(timezone.utc).strftime("%Y-%m-01")
+    label = partial(theme_label, labels)
+    pareto = charts.pareto(
+        [(label(row.theme), row.negative_comments) for row in overview.pareto],
+        title="Negative comments per theme, most first, with their cumulative share",
+        y_title="Negative comments", titles=[f"{label(row.theme)}: {row.negative_comments:,} negative comments "
+                                             f"({row.cumulative_share:.0f}% with the themes before it)"
+                                             for row in overview.pareto]) if overview.pareto else None
+    emerging = []
+    for row in overview.emerging:
+        about = f"comments about {in_sentence(label(row.theme))}"
+        signalled = {period for signal in row.signals for period in signal.periods}
+        points = [charts.ControlPoint(
+            charts.month_label(period), share,
+            f"{charts.month_label(period, short=False)}{' so far' if period[:10] == running else ''}: {share:g}% of "
+            f"the comments were {about}", centre=None if period[:10] == running else row.centre,
+            upper=None if period[:10] == running else upper, signalled=period in signalled,
+            partial=period[:10] == running) for period, share, upper in zip(row.periods, row.shares, row.upper)]
+        emerging.append(EmergingDrawing(row.theme, charts.control_chart(
+            points, title=f"Monthly share of {about}, with its usual level and upper control limit",
+            y_title="Share of comments (%)", unit="%", floor=0.0, ceiling=100.0),
+            # The metrics still read a running month with the rules; its signal says it is not over yet.
+            [signal_sentence(signal.rule, "up", charts.month_label(signal.periods[-1], short=False)
+                             + (" so far" if signal.periods[-1][:10] == running else ""), f"the share of {about}")
+             for signal in row.signals]))
+    trends, months = {}, ""
+    if overview.months:
+        so_far = " so far" if overview.months[-1][:10] == running else ""
+        months = f"{charts.month_label(overview.months[0])} to {charts.month_label(overview.months[-1])}{so_far}"
+    for row in overview.themes:
+        values = row.monthly_share
+        if len(values) > 1:
+            words = (f"Share of comments per month: {values[0]:g}% in {charts.month_label(overview.months[0])}, "
+                     f"{values[-1]:g}% in {charts.month_label(overview.months[-1])}{so_far}, highest "
+                     f"{max(values):g}%")
+            trends[row.theme] = (charts.sparkline(values), words)
+    return ThemeDrawings(pareto, emerging, trends, months)
 
 
 @router.get("/themes", include_in_schema=False)
-def themes_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, survey: str | None = None):
+def themes_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep,
+                survey: Annotated[str | None, Query(max_length=64)] = None):
+    overview, error = None, None
     with db.read_connection() as connection:
-        result = theme_metrics(connection, survey=survey or None, min_base=settings.min_base)
-    ranked = result["pareto"]
-    drawn = None
-    if ranked:
-        drawn = charts.bars([(row["theme"], [(row["negative_comments"], "bar",
-                                              f"{row['negative_comments']:,} negative comments about {row['theme']} "
-                                              f"({row['cumulative_share']}% cumulative)")]) for row in ranked])
+        try:
+            overview = theme_overview(connection, survey=survey or None, min_base=settings.min_base)
+        except UnknownSurvey as exc:
+            error = ("survey", sentence(str(exc).replace("leave survey out", "choose All surveys")))
+        labels = theme_labels(current_codebook(connection).codebook)
+        surveys = survey_choices(connection)
     return render(request, "text/themes.html", {
-        "result": result, "pareto_chart": drawn,
-        "trends": {row["theme"]: charts.sparkline(row["monthly_share"]) for row in result["themes"]},
-        "spark_size": (charts.SPARK_WIDTH, charts.SPARK_HEIGHT),
-        "chart_size": (charts.WIDTH, charts.HEIGHT), "survey": survey or ""})
+        "overview": overview, "error": error, "labels": labels, "surveys": surveys, "survey": survey or "",
+        "drawings": theme_drawings(overview, labels, now=datetime.now(timezone.utc)) if overview else None,
+        "min_base": settings.min_base,
+    }, status_code=404 if error else 200)
+
+
+# Until web/app.py mounts `api` under its API_PREFIX with the other domains' JSON routes, the page router carries
+# it there (the layers keep web.app out of reach here, hence the literal).
+router.include_router(api, prefix="/api/v1")

@@ -1,0 +1,124 @@
+"""The text pages as people read them: labels, not keys; charts from the shared module; signals in words; nothing
+the Content-Security-Policy blocks; and the typed API behind them."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+
+import pytest
+from sqlalchemy import text
+
+from tests.helpers import login, make_user
+from tests.text.stored import analyse, submit
+from voxpop.text.schemas import ThemeMetricsPublic
+from voxpop.text.views import theme_drawings
+
+INLINE = re.compile(r"<[^>]+\sstyle=|<script(?![^>]*\ssrc=)", re.IGNORECASE)
+
+
+def _no_inline_style_or_script(html: str) -> None:
+    assert not INLINE.search(html), INLINE.search(html).group(0)
+
+
+@pytest.fixture
+def rising(db):
+    """Delivery complaints jump in July 2025: 2, then 12 of 20 comments a month (as in test_metrics)."""
+    months = []
+    for month in range(1, 9):
+        late = 12 if month >= 7 else 2
+        for i in range(20):
+            comment = f"The parcel arrived late, order {month}-{i}" if i < late else f"Nice staff, visit {month}-{i}"
+            submit(db, {"nps": 3 if i < late else 9, "why_low" if i < late else "why_high": comment})
+            months.append(month)
+    analyse(db)
+    with db.write_engine.begin() as connection:
+        ids = connection.execute(text("SELECT id FROM responses ORDER BY id")).scalars().all()
+        for response_id, month in zip(ids, months):
+            connection.execute(text("UPDATE responses SET submitted_at = :when WHERE id = :id"),
+                               {"when": datetime(2025, month, 10, 12, tzinfo=timezone.utc).replace(tzinfo=None),
+                                "id": response_id})
+
+
+def test_the_themes_page_reads_in_labels_with_the_shared_charts(client, db, rising):
+    login(client, make_user(db, "viewer"))
+    page = client.get("/themes")
+    assert page.status_code == 200
+    _no_inline_style_or_script(page.text)
+    assert "Delivery" in page.text and "Late delivery" in page.text and "Staff and service" in page.text
+    assert ">delivery.late<" not in page.text and ">staff<" not in page.text  # keys only in links
+    assert 'class="cumulative"' in page.text and "Cumulative share (%)" in page.text  # the Pareto's line and axis
+    assert 'class="sparkline"' in page.text
+    signals = re.search(r'data-testid="emerging-signals">(.*?)</ul>', page.text, re.DOTALL).group(1)
+    assert "the share of comments about delivery" in signals and "(Nelson rule" in signals
+    assert "3σ" not in page.text and "centre line" not in page.text
+
+
+def test_a_month_still_running_is_drawn_as_partial(client, db, rising):
+    login(client, make_user(db, "viewer"))
+    overview = ThemeMetricsPublic.model_validate(client.get("/api/v1/themes").json())
+    drawn = theme_drawings(overview, {"delivery": "Delivery"}, now=datetime(2025, 8, 20, tzinfo=timezone.utc))
+    delivery = next(item for item in drawn.emerging if item.theme == "delivery")
+    assert delivery.chart.points[-1].kind == "partial" and delivery.chart.points[-1].note == "so far"
+    assert any(words.startswith("August 2025 so far is unusually high") for words in delivery.signals)
+    assert "so far" in drawn.months and "so far" in drawn.trends["delivery"][1]
+    ended = theme_drawings(overview, {}, now=datetime(2025, 9, 2, tzinfo=timezone.utc))
+    assert "so far" not in ended.months
+    assert all(point.kind != "partial" for item in ended.emerging for point in item.chart.points)
+
+
+def test_an_unknown_survey_is_a_sentence_on_the_page_and_a_problem_in_the_api(client, db):
+    login(client, make_user(db, "viewer"))
+    page = client.get("/themes", params={"survey": "nope"})
+    assert page.status_code == 404 and "There is no survey &#39;nope&#39;; choose All surveys" in page.text
+    api = client.get("/api/v1/themes", params={"survey": "nope"})
+    assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
+
+
+def test_comments_show_theme_labels_and_filter_choices_in_words(client, db):
+    submit(db, {"nps": 2, "why_low": "The parcel arrived late and the box was crushed"})
+    analyse(db)
+    login(client, make_user(db, "analyst"))
+    page = client.get("/comments")
+    _no_inline_style_or_script(page.text)
+    assert "<strong>Late delivery</strong>" in page.text and "<strong>Damaged in transit</strong>" in page.text
+    assert '<option value="delivery.late">\u00a0\u00a0\u00a0Late delivery</option>' in page.text
+    assert '<option value="negative">Negative</option>' in page.text
+    assert '<option value="detractor">Detractors (0–6)</option>' in page.text
+    assert "Negative sentiment" in page.text
+    listed = client.get("/api/v1/comments").json()["comments"]
+    assert {tag["label"] for tag in listed[0]["themes"]} == {"Delivery", "Late delivery", "Damaged in transit"}
+
+
+def test_the_codebook_tree_indents_with_classes_not_inline_style(client, db):
+    login(client, make_user(db, "viewer"))
+    page = client.get("/codebook")
+    _no_inline_style_or_script(page.text)
+    tree = re.search(r'data-testid="theme-tree">(.*?)</ul>', page.text, re.DOTALL).group(1)
+    assert '<li class="depth-1"><strong>Late delivery</strong> <small><code>delivery.late</code></small>' in tree
+    assert "<li><strong>Delivery</strong>" in tree
+
+
+def test_the_proposals_and_accept_pages_are_csp_clean(client, db):
+    login(client, make_user(db, "manager"))
+    page = client.get("/codebook/proposals")
+    assert page.status_code == 200
+    _no_inline_style_or_script(page.text)
+    wrong = client.get("/codebook/proposals", params={"method": "magic"})
+    assert wrong.status_code == 400 and "The method must be TF-IDF + NMF or embeddings" in wrong.text
+
+
+def test_every_text_api_route_declares_its_response_schema(client):
+    spec = client.get("/api/v1/openapi.json").json()
+    routes = {("get", "/api/v1/comments"): "CommentListPublic",
+              ("get", "/api/v1/comments/{answer_id}/original"): "CommentOriginalPublic",
+              ("post", "/api/v1/comments/{answer_id}/themes"): "ThemeCorrectionPublic",
+              ("get", "/api/v1/themes"): "ThemeMetricsPublic",
+              ("get", "/api/v1/codebook"): "CodebookPublic",
+              ("put", "/api/v1/codebook"): "CodebookSavedPublic",
+              ("get", "/api/v1/codebook/proposals"): "ThemeProposalsPublic"}
+    for (method, path), schema in routes.items():
+        operation = spec["paths"][path][method]
+        assert operation["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(schema)
+        assert any(status.startswith("4") for status in operation["responses"]), (method, path)
+    assert "ThemeCorrectionCreate" in spec["components"]["schemas"]

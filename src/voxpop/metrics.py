@@ -80,7 +80,8 @@ def spc(
     """A control chart of one metric per `period` of `time` (one chart per group of `by`), with the signals
     of the run rules; raises MetricError with a message for the user on bad input."""
     if period not in ("day", "week", "month", "quarter"):
-        raise MetricError(f"a control chart needs a period of day, week, month or quarter, not {period!r}")
+        raise MetricError(f"A control chart needs a `period` of day, week, month or quarter, not {period!r}",
+                          parameter="period")
     table, spec = _scored(data, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
                           time=time, filters=filters, min_base=min_base)
     return control_charts(table, spec, score=score, period=period, time=time, by=by, filters=filters, chart=chart,
@@ -104,9 +105,11 @@ def control_charts(
     """`spc` on a table whose scores are already numbers (the store's answers, with `zone`): the engine
     counts each period's statistics, core.spc draws the chart and reads it with the rules."""
     if chart not in CHARTS:
-        raise MetricError(f"--chart must be one of {', '.join(CHARTS)}, not {chart!r}")
+        raise MetricError(f"Choose `chart` from {', '.join(CHARTS[:-1])} or {CHARTS[-1]}; {chart!r} is not one of them",
+                          parameter="chart")
     if rules not in RULES:
-        raise MetricError(f"--rules must be nelson or western-electric, not {rules!r}")
+        raise MetricError(f"Choose `rules` from nelson or western-electric; {rules!r} is not one of them",
+                          parameter="rules")
     by = list(by or [])
     charted = charted_metric(spec)
     estimates = [row for row in compute(table, spec, score=score, by=by, period=period, time=time, zone=zone,
@@ -151,7 +154,7 @@ def drivers(
     table, source = _table(data)
     names = [outcome, *drivers]
     if not drivers or len(set(names)) != len(names):
-        raise MetricError("name one or more drivers, each once, none of them the outcome")
+        raise MetricError("Name one or more `drivers`, each once, none of them the outcome", parameter="drivers")
     sources.require_columns(table, names, source)
     scales = {outcome: outcome_scale, **{name: scale for name in drivers}}
     if sources.ROW in table.columns:
@@ -159,9 +162,8 @@ def drivers(
             if scales[name] is None:
                 table = sources.checked_numbers(table, name, source)
             else:
-                option = "--outcome-scale" if name == outcome else "--scale"
                 table = sources.checked_scores(table, name, MetricSpec.create("mean", scales[name]), source,
-                                               scale_option=option)
+                                               scale_parameter="outcome_scale" if name == outcome else "scale")
     moments = cross_products(table, names, origins=_origins(table, names, scales))
     if moments.n < 3:
         raise MetricError(f"{source} has {moments.n} rows where {outcome!r} and every driver have a value; "
@@ -219,7 +221,7 @@ def _scored(data: Any, *, metric: str, score: str, scale: tuple[int, int] | None
         table = sources.blank_as_missing(table, [*(by or []), *(filters or {})])
         if metric == "nps" and scale is None and _no_zero_among_many(table, score, min_base):
             warnings.warn(MetricNote(
-                f"no answer in {score!r} is 0: if the question offered 1–10, say --scale 1-10 "
+                f"No answer in {score!r} is 0: if the question offered 1–10, give `scale` as 1–10 "
                 "(detractors stay 1–6, promoters 9–10)"), stacklevel=3)
     if time and period:
         table = sources.parse_times(table, time, source)
@@ -239,8 +241,9 @@ def _series(estimates: list[Row], *, by: list[str], period: str, time: str) -> d
     charted = {group: points for group, points in series.items() if len(points) >= 2}
     if not charted:
         found = max((len(points) for points in series.values()), default=0)
-        raise MetricError(f"a control chart needs answers in at least 2 periods, and the data has {found} "
-                          f"{period}{'s' if found != 1 else ''} with answers; choose a shorter --period")
+        raise MetricError(f"A control chart needs answers in at least 2 periods, and the data has {found} "
+                          f"{period}{'s' if found != 1 else ''} with answers; choose a shorter `period`",
+                          parameter="period")
     for group in series.keys() - charted.keys():
         named = ", ".join(f"{name}={value}" for name, value in zip(by, group))
         warnings.warn(MetricNote(f"{named} has answers in only one {period}, so it has no chart"), stacklevel=3)
@@ -254,7 +257,7 @@ def _note_thin_periods(points: list[Row], keys: dict[str, Any], min_base: int) -
         warnings.warn(MetricNote(
             f"an XmR chart's limits do not depend on each period's n, and {thin} of the {len(points)} periods{named} "
             f"{'has' if thin == 1 else 'have'} fewer than {min_base} answers: their points swing more than the "
-            "limits allow, so read signals on them with care (a longer --period gives fuller periods)"), stacklevel=4)
+            "limits allow, so read signals on them with care (a longer `period` gives fuller periods)"), stacklevel=4)
 
 
 def _origins(table: ir.Table, names: list[str], scales: dict[str, tuple[int, int] | None]) -> list[float]:

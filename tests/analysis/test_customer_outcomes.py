@@ -168,17 +168,18 @@ def test_market_shares_per_period_and_segment(transactions_frame):
     revenue = market_shares(table, [MarketSize(date(2024, 3, 1), None, 1e5)], basis="revenue")
     assert revenue[0].estimate.value == pytest.approx(100 * march.amount.sum() / 1e5)
     assert revenue[0].estimate.ci_low is None
-    with pytest.raises(MetricError, match="market size for 2024-03-01: the market size is 0"):
+    with pytest.raises(MetricError, match="Market size for 2024-03-01: the market size is 0"):
         market_shares(table, [MarketSize(date(2024, 3, 1), None, 0)], basis="revenue")
-    with pytest.raises(MetricError, match="--by COLUMN"):
+    with pytest.raises(MetricError, match="name the column that holds the segment with `by`"):
         market_shares(table, sizes, basis="customers")
 
 
 def test_refusals_say_what_to_change(transactions_frame):
     table = ibis.duckdb.connect().create_table("transactions", transactions_frame)
-    with pytest.raises(MetricError, match="shorter than a quarter .* Give at least --window 92"):
+    with pytest.raises(MetricError, match="shorter than a quarter .* Give `window` as 92 days or more") as refused:
         customer_outcomes(table, period="quarter", window=30)
-    with pytest.raises(MetricError, match="give at least 1 day"):
+    assert refused.value.parameter == "window"
+    with pytest.raises(MetricError, match="give `window` as 1 day or more"):
         customer_outcomes(table, window=0)
     with pytest.raises(MetricError, match="week, month, quarter or year"):
         customer_outcomes(table, period="decade")

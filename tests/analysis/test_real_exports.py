@@ -32,7 +32,7 @@ def test_the_2019_csv_and_xlsx_exports_agree(rstudio):
 
 
 def test_a_1_to_10_question_read_as_0_to_10_says_so(rstudio):
-    with pytest.warns(UserWarning, match="no answer .* is 0"):
+    with pytest.warns(UserWarning, match="No answer .* is 0"):
         metrics(rstudio / "Learning R Internet Survey - Form Responses 1.tsv", metric="nps", score=RECOMMEND_R)
 
 

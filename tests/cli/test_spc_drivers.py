@@ -154,8 +154,8 @@ def test_one_chart_per_group_with_by(tmp_path):
 @pytest.mark.parametrize("arguments, message", [
     (["--score", "Q1 recomend", "--period", "month"], "has no column 'Q1 recomend'; did you mean 'Q1 recommend'?"),
     (["--score", "Q1 recommend", "--period", "fortnight"], "--period must be day, week, month or quarter"),
-    (["--score", "Q1 recommend", "--period", "month", "--chart", "p"], "--chart p does not fit nps; use auto or nps or xmr"),
-    (["--score", "Q1 recommend", "--period", "month", "--rules", "mine"], "--rules must be nelson or western-electric"),
+    (["--score", "Q1 recommend", "--period", "month", "--chart", "p"], "The p chart does not fit nps; choose --chart from auto, nps or xmr"),
+    (["--score", "Q1 recommend", "--period", "month", "--rules", "mine"], "Choose --rules from nelson or western-electric"),
     (["--score", "Q1 recommend", "--period", "month", "--format", "xml"], "--format must be table, json or csv"),
 ])
 def test_bad_options_exit_2_with_a_message(monthly_nps, arguments, message):
@@ -181,7 +181,7 @@ def test_bad_files_exit_2_with_a_message(tmp_path):
     no_time = runner.invoke(app, ["spc", str(one_month), "--metric", "nps", "--score", "score", "--period", "month"])
     assert no_time.exit_code == 2 and "the time column with --time" in no_time.stderr
     no_file = runner.invoke(app, ["spc", "--metric", "nps", "--period", "month"])
-    assert no_file.exit_code == 2 and "give either an export FILE or --survey KEY" in no_file.stderr
+    assert no_file.exit_code == 2 and "Give either an export FILE or --survey KEY" in no_file.stderr
 
 
 def test_spc_on_a_survey_in_the_database(configured):
@@ -277,7 +277,7 @@ def test_drivers_on_rating_scales_check_every_value(tmp_path):
                                  "(4 such values in all); fix the file, or state the real scale with --outcome-scale"),
     ({"--scale": "1-4"}, "column 'service' has the value '5' in data row 2, outside the 1–4 rating scale"),
     ({"--driver": "servce"}, "has no column 'servce'; did you mean 'service'?"),
-    ({"--driver": "recommend"}, "name one or more drivers, each once, none of them the outcome"),
+    ({"--driver": "recommend"}, "Name one or more --driver, each once, none of them the outcome"),
 ])
 def test_drivers_refuse_bad_input_with_exit_2(tmp_path, change, message):
     rows = [(9, 4), (10, 5), (6, 2), (7, 3)]

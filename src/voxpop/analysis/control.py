@@ -1,6 +1,6 @@
 """Which control chart follows which metric: one choice for `voxpop spc`, the Python API and the dashboard.
 
-The rule (`--chart auto`): NPS on the NPS chart; a share (CSAT's top two boxes, CES 2.0's % agreeing) on a
+The rule (`chart` auto): NPS on the NPS chart; a share (CSAT's top two boxes, CES 2.0's % agreeing) on a
 p-chart, or Laney's p′ chart when the periods vary more than binomially; a mean (CES 1.0, a rating) on an
 XmR chart of the period means.
 """
@@ -36,7 +36,8 @@ def draw(points: Sequence[Row], *, chart: str = "auto") -> tuple[ControlChart, f
     metric = points[0].metric
     kind = "nps" if metric == "nps" else "share" if metric in SHARES else "mean"
     if chart != "auto" and chart not in ALLOWED[kind]:
-        raise MetricError(f"--chart {chart} does not fit {metric}; use {' or '.join(('auto', *ALLOWED[kind]))}")
+        raise MetricError(f"The {chart} chart does not fit {metric}; choose `chart` from "
+                          f"{', '.join(('auto', *ALLOWED[kind][:-1]))} or {ALLOWED[kind][-1]}", parameter="chart")
     if kind == "nps" and chart in ("auto", "nps"):
         return spc.nps_chart(promoters=[row.extra["promoters"] for row in points],
                              passives=[row.extra["passives"] for row in points],

@@ -84,14 +84,15 @@ def period_start(index: int, period: Period) -> date:
 def check_request(period: str, window: int | None) -> None:
     """Refuse a period or window that the definitions cannot use, saying what to give instead."""
     if period not in LONGEST_DAYS:
-        raise MetricError(f"the period must be week, month, quarter or year, not {period!r}")
+        raise MetricError(f"Choose `period` from week, month, quarter or year; {period!r} is not one of them",
+                          parameter="period")
     if window is not None and window < 1:
-        raise MetricError(f"the activity window is {window} days; give at least 1 day (e.g. --window 365), "
-                          "or none for one period")
+        raise MetricError(f"The activity window is {window} days; give `window` as 1 day or more (365, say), "
+                          "or none for one period", parameter="window")
     if window is not None and window < LONGEST_DAYS[period]:
-        raise MetricError(f"a window of {window} days is shorter than a {period} ({LONGEST_DAYS[period]} days at most): "
-                          "a customer who first bought early in the period would not be active at its end. Give at "
-                          f"least --window {LONGEST_DAYS[period]}, or a shorter --period")
+        raise MetricError(f"A window of {window} days is shorter than a {period} ({LONGEST_DAYS[period]} days at most): "
+                          "a customer who first bought early in the period would not be active at its end. Give "
+                          f"`window` as {LONGEST_DAYS[period]} days or more, or a shorter `period`", parameter="window")
 
 
 def customer_periods(transactions: ir.Table, *, period: Period, window: int | None, by: Sequence[str] = (),
@@ -160,7 +161,7 @@ def customer_outcomes(transactions: ir.Table, *, period: Period = "month", windo
     counted = period_statistics(transactions, period=period, window=window, by=by, customer=customer,
                                 date_column=date_column).execute()
     if counted.first_day.isna().all():
-        raise MetricError("there are no transactions with a customer to count; import transactions first")
+        raise MetricError("There are no transactions with a customer to count; import transactions first")
     first_day, last_day = _as_date(int(counted.first_day.min())), _as_date(int(counted.last_day.max()))
     last = period_of(last_day, period)
     definition = outcomes.no_purchase(window_days=window, period=period)
@@ -214,7 +215,7 @@ def cohort_table(transactions: ir.Table, *, period: Period = "month", customer: 
     data's last period; filter the table first for one segment's heat map."""
     counted = cohort_counts(transactions, period=period, customer=customer, date_column=date_column).execute()
     if counted.empty:
-        raise MetricError("there are no transactions with a customer to count; import transactions first")
+        raise MetricError("There are no transactions with a customer to count; import transactions first")
     last = int((counted.cohort + counted.since).max())
     active: dict[str, list[int]] = {}
     for cohort, since, customers in zip(counted.cohort, counted.since, counted.customers):
@@ -266,7 +267,7 @@ def profitability(transactions: ir.Table, *, blocks: int = 100, customer: str = 
     points; the engine ranks the customers, so only the blocks reach Python."""
     counted = profit_blocks(transactions, blocks=blocks, customer=customer, amount=amount, cost=cost).execute()
     if counted.empty:
-        raise MetricError("there are no transactions with a customer to count; import transactions first")
+        raise MetricError("There are no transactions with a customer to count; import transactions first")
     counted = counted.sort_values("rank")
     ranked = [ProfitBlock(customers=int(row.customers), profit=float(row.profit), lowest=float(row.lowest),
                           highest=float(row.highest)) for row in counted.itertuples()]
@@ -290,7 +291,8 @@ def market_shares(transactions: ir.Table, sizes: Sequence[MarketSize], *, basis:
                   confidence: float = 0.95) -> list[Row]:
     """Our share of each market size entered, per period and (with `by`) segment: of revenue, or of customers."""
     if by is None and any(size.segment is not None for size in sizes):
-        raise MetricError("the market sizes name segments; say which column holds the segment (--by COLUMN)")
+        raise MetricError("The market sizes name segments; name the column that holds the segment with `by`",
+                          parameter="by")
     check_request(period, None)
     keyed = _keyed(transactions, by=[by] if by else [], customer=customer, date_column=date_column,
                    revenue=transactions[amount].cast("float64") if basis == "revenue" else ibis.literal(0.0))
@@ -309,7 +311,7 @@ def market_shares(transactions: ir.Table, sizes: Sequence[MarketSize], *, basis:
             share = outcomes.market_share(basis=basis, ours=mine, market=size.size, customers=customers,
                                           min_base=min_base, confidence=confidence)
         except ValueError as exc:
-            raise MetricError(f"market size for {where}: {exc}") from None
+            raise MetricError(f"Market size for {where}: {exc}") from None
         keys = {**({by: size.segment} if by else {}), "period": period_start(index, period).isoformat()}
         result.append(Row(keys, "market_share", share.estimate, {"basis": basis, "ours": mine, "market": size.size}))
     return result

@@ -40,14 +40,16 @@ def customer_summary(
     frequency, recency, T, monetary_value (with an amount column) and, given `observation_end`,
     holdout_purchases and holdout_duration."""
     if time_unit not in DAYS_PER_UNIT:
-        raise MetricError(f"the time unit must be day, week or month, not {time_unit!r}")
+        raise MetricError(f"Choose `time_unit` from day, week or month; {time_unit!r} is not one of them",
+                          parameter="time_unit")
     require_columns(transactions, [customer, date_column, *([amount] if amount else [])], "the transactions")
     days = purchase_days(transactions, customer=customer, date_column=date_column, amount=amount)
     calibration = _day_number(calibration_end) if calibration_end else _last_day(days)
     observation = _day_number(observation_end) if observation_end else calibration
     if observation < calibration:
-        raise MetricError(f"the observation end {observation_end} comes before the calibration end "
-                          f"{_as_date(calibration)}; give an observation end after it, or none")
+        raise MetricError(f"The observation end {observation_end} comes before the calibration end "
+                          f"{_as_date(calibration)}; give `observation_end` after it, or none",
+                          parameter="observation_end")
     unit = DAYS_PER_UNIT[time_unit]
     days = days.filter(days.day <= observation)
     days = days.mutate(first=days.day.min().over(group_by="customer"))
@@ -97,7 +99,7 @@ def epoch_days(transactions: ir.Table, date_column: str) -> ir.IntegerValue:
     if moment.type().is_timestamp():
         moment = moment.date()
     elif not moment.type().is_date():
-        raise MetricError(f"column {date_column!r} holds {moment.type()}, not dates; read the file with "
+        raise MetricError(f"Column {date_column!r} holds {moment.type()}, not dates; read the file with "
                           "voxpop.customers.transaction_files.read_transactions, which parses them")
     return moment.epoch_days()
 
@@ -116,5 +118,5 @@ def _last_day(days: ir.Table) -> int:
     """The latest purchase day in the data: the calibration end when none is given."""
     last = days.day.max().execute()
     if last is None or pd.isna(last):
-        raise MetricError("there are no transactions to summarise")
+        raise MetricError("There are no transactions to summarise; import transactions first")
     return int(last)

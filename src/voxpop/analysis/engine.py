@@ -28,11 +28,18 @@ TRUNCATE_UNITS = {"day": "D", "week": "W", "month": "M", "quarter": "Q"}
 
 
 class MetricError(ValueError):
-    """A request the data cannot answer; the message says what to change."""
+    """A request the data cannot answer; the message says what to change. A message names the parameter to change
+    as the Python API spells it, in backquotes (`scale`), and `parameter` names it too, so that an interface can
+    say it in its own terms (the command line as its option, --scale)."""
+
+    def __init__(self, message: str, *, parameter: str | None = None):
+        super().__init__(message)
+        self.parameter = parameter
 
 
 class MetricNote(UserWarning):
-    """Something an analyst should know about the result, such as a scale that looks different."""
+    """Something an analyst should know about the result, such as a scale that looks different; parameters are
+    named as in a MetricError."""
 
 
 @dataclass(frozen=True)
@@ -53,7 +60,8 @@ class MetricSpec:
             low, high = scale or (0, 10)
             if cuts is None:
                 if (low, high) not in ((0, 10), (1, 10)):
-                    raise MetricError(f"NPS on a {low}–{high} scale needs explicit cut points (--cuts DETRACTOR_MAX,PROMOTER_MIN)")
+                    raise MetricError(f"NPS on a {low}–{high} scale needs its cut points stated: give `cuts` (the "
+                                      "highest detractor score and the lowest promoter score)", parameter="cuts")
                 cuts = NpsCuts(low=low, high=high)  # 1–10 keeps the 0–10 meaning: detractors up to 6
             return cls("nps", low, high, cuts=NpsCuts(low, high, cuts.detractor_max, cuts.promoter_min))
         if metric == "csat":
@@ -63,13 +71,15 @@ class MetricSpec:
             version = ces_version or ("1.0" if scale == (1, 5) else "2.0")
             expected = (1, 5) if version == "1.0" else (1, 7)
             if scale is not None and scale != expected:
-                raise MetricError(f"CES {version} is on a {expected[0]}–{expected[1]} scale, not {scale[0]}–{scale[1]}")
+                raise MetricError(f"CES {version} is on a {expected[0]}–{expected[1]} scale, not {scale[0]}–{scale[1]}; "
+                                  "give `scale` as 1–5 for CES 1.0 or 1–7 for CES 2.0", parameter="scale")
             return cls("ces", *expected, ces_version=version)
         if metric == "mean":
             if scale is None:
-                raise MetricError("a mean needs its scale stated (--scale LOW-HIGH), so out-of-range values are caught")
+                raise MetricError("A mean needs its scale stated, so that values outside it are caught: give `scale` "
+                                  "(its lowest and highest point)", parameter="scale")
             return cls("mean", *scale)
-        raise MetricError(f"unknown metric {metric!r}; use nps, csat, ces or mean")
+        raise MetricError(f"Unknown metric {metric!r}; choose `metric` from nps, csat, ces or mean", parameter="metric")
 
     @property
     def top_min(self) -> int:
@@ -226,7 +236,8 @@ def compute(
     groups = list(by)
     if period is not None:
         if time is None:
-            raise MetricError("grouping by period needs the time column (--time COLUMN)")
+            raise MetricError("Grouping by `period` needs the time of each answer: name its column with `time`",
+                              parameter="time")
         if zone and zone != "UTC":
             bounds = table.aggregate(first=table[time].min(), last=table[time].max()).execute()
             first, last = bounds["first"].iloc[0], bounds["last"].iloc[0]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import ibis
@@ -33,7 +33,7 @@ def add(connection: Connection, rows: list[dict[str, Any]]) -> None:
         connection.execute(_upsert(connection.dialect.name), rows)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _upsert(dialect_name: str):
     # Built once per dialect: this runs in every response's transaction, inside the single writer.
     table = ScoreRollup.__table__

@@ -33,7 +33,7 @@ def read_file(path: Path) -> ir.Table:
     Each file is sniffed as the importer sniffs it (`analysis.files`: kind, encoding, delimiter, quoting), and
     what the sniffing notes is said as a MetricNote."""
     if not path.exists():
-        raise MetricError(f"{path}: no such file")
+        raise MetricError(f"{path} does not exist; check the path")
     paths = sorted(path.glob("*.csv")) if path.is_dir() else [path]
     if not paths:
         raise MetricError(f"{path} holds no .csv files; give a file, or a folder of CSV exports")
@@ -62,7 +62,7 @@ def read_file(path: Path) -> ir.Table:
     except Exception as exc:  # DuckDB's own first line names the problem (quoting, ...)
         raise MetricError(f"{path} cannot be read: {str(exc).strip().splitlines()[0]}") from None
     if rows == 0:
-        raise MetricError(f"{path} has a header but no data rows")
+        raise MetricError(f"{path} has a header but no data rows; export the data again, with its rows")
     return table
 
 
@@ -105,9 +105,9 @@ def require_columns(table: ir.Table, names: list[str], source: str) -> None:
 
 
 def checked_scores(table: ir.Table, column: str, spec: MetricSpec, source: str, *,
-                   scale_option: str = "--scale") -> ir.Table:
+                   scale_parameter: str = "scale") -> ir.Table:
     """The table with `column` as numbers; a non-number or a value outside the scale is an error naming
-    the row, the value and the scale (and `scale_option`, which states another). Blank cells are skipped
+    the row, the value and the scale (and `scale_parameter`, which states another). Blank cells are skipped
     answers."""
     raw = table[column]
     text = raw.cast("string").strip()
@@ -119,7 +119,7 @@ def checked_scores(table: ir.Table, column: str, spec: MetricSpec, source: str, 
         raise MetricError(
             f"{source}: column {column!r} has the value {value!r} in data row {row}, outside the "
             f"{spec.low}–{spec.high} {spec.metric.upper() if spec.metric != 'mean' else 'rating'} scale{more}; "
-            f"fix the file, or state the real scale with {scale_option}"
+            f"fix the file, or state the real scale with `{scale_parameter}`", parameter=scale_parameter
         )
     return table.mutate(**{column: ibis.ifelse(blank, ibis.null(), number)})
 
@@ -167,7 +167,8 @@ def parse_times(table: ir.Table, column: str, source: str) -> ir.Table:
         firsts = written.select(value=text).distinct()
     values = list(firsts.limit(time_formats.DISTINCT).execute()["value"])
     if not values:
-        raise MetricError(f"{source}: column {column!r} has no times to group by")
+        raise MetricError(f"{source}: column {column!r} has no times to group by; name the column that holds the "
+                          "answers' times with `time`", parameter="time")
     time_format, ambiguous = time_formats.detect_format(values)
     if time_format is None:
         raise MetricError(f"{source}: column {column!r} holds times in a format voxpop does not know, e.g. "
@@ -212,7 +213,8 @@ def store_connection(url):
     if parsed.get_backend_name() == "postgresql":
         return ibis.postgres.connect(host=parsed.host or "localhost", port=parsed.port or 5432, user=parsed.username,
                                      password=parsed.password, database=parsed.database)
-    raise MetricError(f"the metrics engine does not read {parsed.get_backend_name()} stores yet")
+    raise MetricError(f"The metrics engine does not read {parsed.get_backend_name()} stores yet; use SQLite or "
+                      "PostgreSQL")
 
 
 def question_catalogue(connection) -> ir.Table:
@@ -238,13 +240,15 @@ def survey_answers(connection, *, survey: str, kind: str, question: str | None, 
     found = chosen.select("question", "scale_min", "scale_max", "ces_version").distinct().execute()
     if found.empty:
         what = f"question {question!r} of kind {kind}" if question else f"{kind} question"
-        raise MetricError(f"survey {survey!r} has no {what} (or no such survey)")
+        raise MetricError(f"Survey {survey!r} has no {what} (or there is no such survey); check the survey's key "
+                          "and its questions", parameter="survey")
     if found["question"].nunique() > 1:
         keys = ", ".join(sorted(found["question"]))
-        raise MetricError(f"survey {survey!r} has several {kind} questions ({keys}); choose one with --question")
+        raise MetricError(f"Survey {survey!r} has several {kind} questions ({keys}); choose one with `question`",
+                          parameter="question")
     if len(found) > 1:
-        raise MetricError(f"question {found['question'].iloc[0]!r} changed its scale between survey versions; "
-                          "its answers cannot be pooled into one metric")
+        raise MetricError(f"Question {found['question'].iloc[0]!r} changed its scale between survey versions, so "
+                          "its answers cannot be pooled into one metric; analyse each version's export file instead")
     info = found.iloc[0].to_dict()
     ids = chosen.filter(chosen.question == info["question"]).select("question_id")
     responses = connection.table("responses").select(response_id="id", submitted_at="submitted_at")
@@ -270,11 +274,12 @@ def survey_scores_wide(connection, *, survey: str, questions: list[str]) -> tupl
     found = chosen.select("question", "scale_min", "scale_max").distinct().execute()
     missing = sorted(set(questions) - set(found["question"]))
     if missing:
-        raise MetricError(f"survey {survey!r} has no scored question {', '.join(map(repr, missing))} "
-                          "(or no such survey); name questions of kind nps, csat, ces or rating")
+        raise MetricError(f"Survey {survey!r} has no scored question {', '.join(map(repr, missing))} "
+                          "(or there is no such survey); name questions of kind nps, csat, ces or rating")
     if found["question"].duplicated().any():
         changed = sorted(set(found.loc[found["question"].duplicated(), "question"]))
-        raise MetricError(f"question {changed[0]!r} changed its scale between survey versions; its answers cannot be pooled")
+        raise MetricError(f"Question {changed[0]!r} changed its scale between survey versions, so its answers cannot "
+                          "be pooled; analyse each version's export file instead")
     scales = {row.question: (int(row.scale_min), int(row.scale_max)) for row in found.itertuples()}
     answers = (connection.table("answers").select("question_id", "response_id", "score")
                .join(chosen.select("question_id", "question"), "question_id"))

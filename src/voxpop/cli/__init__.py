@@ -4,8 +4,11 @@ This module holds the app and what every verb shares; the verbs live in admin, a
 
 from __future__ import annotations
 
+import re
+
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from voxpop.settings import Settings
 from voxpop.settings import get_settings as _load_settings
@@ -20,6 +23,20 @@ app.add_typer(survey_app, name="survey")
 
 out = Console()
 err = Console(stderr=True)
+# The layers below name a parameter as the Python API spells it, in backquotes (voxpop.analysis.engine.MetricError):
+# here each is said as the option that sets it.
+OPTIONS = {
+    "basis": "--basis", "by": "--by", "calibration_end": "--calibration-end", "chart": "--chart", "cuts": "--cuts",
+    "drivers": "--driver", "metric": "--metric", "observation_end": "--holdout-end", "outcome_scale": "--outcome-scale",
+    "period": "--period", "question": "--question", "rules": "--rules", "scale": "--scale",
+    "source_format": "--from", "survey": "--survey", "time": "--time", "time_unit": "--time-unit", "window": "--window",
+}
+PARAMETER = re.compile(r"`(\w+)`")
+
+
+def in_cli_terms(message: str) -> str:
+    """A message from the layers below with each parameter it names said as its command-line option."""
+    return PARAMETER.sub(lambda found: OPTIONS.get(found.group(1), found.group(0)), message)
 
 
 def get_settings() -> Settings:
@@ -34,7 +51,7 @@ def get_settings() -> Settings:
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {message}", highlight=False, markup=True, soft_wrap=True)
+    err.print(f"[bold red]error:[/] {escape(in_cli_terms(message))}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from voxpop.cli import app, err, fail, get_settings, out
+from voxpop.cli import app, err, fail, get_settings, in_cli_terms, out
 from voxpop.settings import Settings
 
 PERIODS = ("day", "week", "month", "quarter")
@@ -69,7 +69,7 @@ def _notes():
         warnings.simplefilter("always", MetricNote)
         yield
     for note in notes:
-        err.print(f"note: {note.message}", highlight=False)
+        err.print(f"note: {in_cli_terms(str(note.message))}", highlight=False)
 
 
 def _checked_request(settings: Settings, *, output, period, file, survey, cuts, min_base):
@@ -78,7 +78,7 @@ def _checked_request(settings: Settings, *, output, period, file, survey, cuts, 
     if period is not None and period not in PERIODS:
         fail(f"--period must be day, week, month or quarter, not {period!r}")
     if (file is None) == (survey is None):
-        fail("give either an export FILE or --survey KEY")
+        fail("Give either an export FILE or --survey KEY")
     return _cut_points(cuts), (min_base if min_base is not None else settings.min_base)
 
 
@@ -263,7 +263,7 @@ def metrics_command(
         with _notes():
             if file is not None:
                 if score is None:
-                    fail("name the score column with --score")
+                    fail("Name the score column with --score")
                 spec_scale = _scale(scale)
                 _note_nps_scale(metric, spec_scale, cut_points)
                 rows = metrics(file, metric=metric, score=score, scale=spec_scale, cuts=cut_points, by=by,  # type: ignore[arg-type]
@@ -316,7 +316,7 @@ def spc_command(
         with _notes():
             if file is not None:
                 if score is None or time is None:
-                    fail("name the score column with --score and the time column with --time")
+                    fail("Name the score column with --score and the time column with --time")
                 spec_scale = _scale(scale)
                 _note_nps_scale(metric, spec_scale, cut_points)
                 result = spc(file, metric=metric, score=score, period=period, time=time,  # type: ignore[arg-type]
@@ -357,7 +357,7 @@ def drivers_command(
 
     _check_format(output)
     if (file is None) == (survey is None):
-        fail("give either an export FILE or --survey KEY")
+        fail("Give either an export FILE or --survey KEY")
     driver_scale, scale_of_outcome = _scale(scale), _scale(outcome_scale)
     connection = None
     try:

@@ -39,9 +39,9 @@ def _columns(mapping: Path | None) -> dict[str, str]:
     try:
         given = yaml.safe_load(mapping.read_text(encoding="utf-8-sig")) or {}
     except (OSError, yaml.YAMLError) as exc:
-        fail(f"the mapping file {mapping} cannot be read: {exc}")
+        fail(f"The mapping file {mapping} cannot be read: {exc}")
     if not isinstance(given, dict) or set(given) - {"customer", "date", "amount", "cost"}:
-        fail(f"the mapping file {mapping} names the columns as customer:, date:, amount: and (optional) cost:, e.g. "
+        fail(f"The mapping file {mapping} names the columns as customer:, date:, amount: and (optional) cost:, e.g. "
              "{customer: CustomerID, date: InvoiceDate, amount: Amount, cost: CostToServe}")
     return columns | {("date_column" if key == "date" else key): str(value) for key, value in given.items()}
 
@@ -64,7 +64,7 @@ def _transactions(file: Path | None, *, store: bool, source: str, mapping: Path 
     from voxpop.customers.transaction_files import Transactions, read_transactions
 
     if (file is None) == (not store):
-        fail("give either a transactions FILE or --store")
+        fail("Give either a transactions FILE or --store")
     if source not in ("auto", "cdnow", "csv"):
         fail(f"--from must be auto, cdnow or csv, not {source!r}")
     if not store:
@@ -334,7 +334,7 @@ def market_share_command(
         with sizes.open(encoding="utf-8-sig", newline="") as handle:
             given = list(csv.DictReader(handle))
     except OSError as exc:
-        fail(f"the market sizes file {sizes} cannot be read ({exc.strerror})")
+        fail(f"The market sizes file {sizes} cannot be read ({exc.strerror})")
     entered = []
     for number, record in enumerate(given, start=2):
         try:

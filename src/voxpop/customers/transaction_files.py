@@ -43,11 +43,12 @@ def read_transactions(path: Path, *, source_format: SourceFormat = "auto", custo
     names apply to CSV-like files only, and `keep` names more columns to keep as they are (e.g. a segment)."""
     path = Path(path)
     if source_format not in ("auto", "cdnow", "csv"):
-        raise MetricError(f"--from must be auto, cdnow or csv, not {source_format!r}")
+        raise MetricError(f"Choose `source_format` from auto, cdnow or csv; {source_format!r} is not one of them",
+                          parameter="source_format")
     if path.is_dir():
         return _read_table(path, customer=customer, date_column=date_column, amount=amount, cost=cost, keep=keep)
     if not path.exists():
-        raise MetricError(f"{path}: no such file")
+        raise MetricError(f"{path} does not exist; check the path")
     if path.stat().st_size == 0:
         raise MetricError(f"{path} is empty; export the transactions again")
     chosen = detect_format(path) if source_format == "auto" else source_format
@@ -87,7 +88,8 @@ def _read_cdnow(path: Path) -> Transactions:
     width = int(counts["width"].iloc[0])
     if width not in CDNOW_FIELDS:
         raise MetricError(f"{path} is not a CDNOW file: its data rows have {width} fields, where CDNOW's have 4 "
-                          "(customer, date, CDs, dollars) or 5 (with the sample id); use --from csv for other files")
+                          "(customer, date, CDs, dollars) or 5 (with the sample id); read other files with "
+                          "`source_format` csv", parameter="source_format")
     if len(counts) > 1:
         row = int(counts["first"].iloc[1])
         raise MetricError(f"{path}: data row {row} has {int(counts['width'].iloc[1])} fields where the rows before it "

@@ -46,9 +46,8 @@ def test_ces_2_is_charted_as_percent_agreeing_on_the_dashboard_and_by_spc(db):
         trend = monthly_trends(rollup_counts(connection, period="month"), min_base=30)["ease"]
     store = sources.store_connection(db.url)
     try:
-        table, info = sources.survey_answers(store, survey="ease", kind="ces", question=None, attributes=[])
-        spec = MetricSpec.create("ces", (int(info["scale_min"]), int(info["scale_max"])), ces_version=info["ces_version"])
-        charted = control_charts(table, spec,
+        table, question = sources.survey_answers(store, survey="ease", kind="ces", question=None, attributes=[])
+        charted = control_charts(table, MetricSpec.create("ces", question.scale, ces_version=question.ces_version),
                                  score="score", period="month", time="submitted_at", zone="UTC")
     finally:
         store.disconnect()

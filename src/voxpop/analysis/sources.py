@@ -12,9 +12,9 @@ import shutil
 import tempfile
 import warnings
 import weakref
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -217,6 +217,24 @@ def store_connection(url):
                       "PostgreSQL")
 
 
+@dataclass(frozen=True)
+class QuestionRef:
+    """A question of a survey as it is looked up and passed around: its key, kind and scale, and the id of its row
+    when it is one survey version's question (None when its answers are pooled across versions)."""
+
+    key: str
+    kind: str
+    scale_min: int | None = None
+    scale_max: int | None = None
+    ces_version: str | None = None
+    id: int | None = None
+
+    @property
+    def scale(self) -> tuple[int, int]:
+        """The lowest and highest point of a scored question's scale."""
+        return int(self.scale_min), int(self.scale_max)
+
+
 def question_catalogue(connection) -> ir.Table:
     """Each question row with its survey's key: question_id, survey, question, kind, scale_min, scale_max,
     ces_version."""
@@ -230,9 +248,9 @@ def question_catalogue(connection) -> ir.Table:
 
 
 def survey_answers(connection, *, survey: str, kind: str, question: str | None, attributes: list[str],
-                   filters: dict[str, list[str]] | None = None) -> tuple[ir.Table, dict[str, Any]]:
+                   filters: dict[str, list[str]] | None = None) -> tuple[ir.Table, QuestionRef]:
     """One scored question's answers of a survey, with the response time and the requested attributes as
-    columns `score`, `submitted_at` and one per attribute. Returns the table and the question's scale."""
+    columns `score`, `submitted_at` and one per attribute. Returns the table and the question."""
     catalogue = question_catalogue(connection)
     chosen = catalogue.filter(catalogue.survey == survey, catalogue.kind == kind)
     if question:
@@ -249,8 +267,10 @@ def survey_answers(connection, *, survey: str, kind: str, question: str | None, 
     if len(found) > 1:
         raise MetricError(f"Question {found['question'].iloc[0]!r} changed its scale between survey versions, so "
                           "its answers cannot be pooled into one metric; analyse each version's export file instead")
-    info = found.iloc[0].to_dict()
-    ids = chosen.filter(chosen.question == info["question"]).select("question_id")
+    info = found.iloc[0]
+    question_ref = QuestionRef(info["question"], kind, int(info["scale_min"]), int(info["scale_max"]),
+                               info["ces_version"] if isinstance(info["ces_version"], str) else None)
+    ids = chosen.filter(chosen.question == question_ref.key).select("question_id")
     responses = connection.table("responses").select(response_id="id", submitted_at="submitted_at")
     table = (connection.table("answers").select("question_id", "response_id", "score")
              .join(ids, "question_id").join(responses, "response_id")
@@ -261,17 +281,17 @@ def survey_answers(connection, *, survey: str, kind: str, question: str | None, 
         table = table.left_join(attribute, table.response_id == attribute.rid).drop("rid")
     for name, values in (filters or {}).items():
         table = table.filter(table[name].isin(values))
-    return table, info
+    return table, question_ref
 
 
-def survey_scores_wide(connection, *, survey: str, questions: list[str]) -> tuple[ir.Table, dict[str, tuple[int, int]]]:
+def survey_scores_wide(connection, *, survey: str, questions: list[str]) -> tuple[ir.Table, dict[str, QuestionRef]]:
     """One row per response of `survey` and one score column per named question (missing when skipped), for
     analyses across questions such as key drivers; the pivot runs in the database. Returns the table and
-    each question's scale."""
+    the questions by key."""
     catalogue = question_catalogue(connection)
     chosen = catalogue.filter(catalogue.survey == survey, catalogue.question.isin(questions),
                               catalogue.kind.isin(["nps", "csat", "ces", "rating"]))
-    found = chosen.select("question", "scale_min", "scale_max").distinct().execute()
+    found = chosen.select("question", "kind", "scale_min", "scale_max").distinct().execute()
     missing = sorted(set(questions) - set(found["question"]))
     if missing:
         raise MetricError(f"Survey {survey!r} has no scored question {', '.join(map(repr, missing))} "
@@ -280,12 +300,13 @@ def survey_scores_wide(connection, *, survey: str, questions: list[str]) -> tupl
         changed = sorted(set(found.loc[found["question"].duplicated(), "question"]))
         raise MetricError(f"Question {changed[0]!r} changed its scale between survey versions, so its answers cannot "
                           "be pooled; analyse each version's export file instead")
-    scales = {row.question: (int(row.scale_min), int(row.scale_max)) for row in found.itertuples()}
+    refs = {row.question: QuestionRef(row.question, row.kind, int(row.scale_min), int(row.scale_max))
+            for row in found.itertuples()}
     answers = (connection.table("answers").select("question_id", "response_id", "score")
                .join(chosen.select("question_id", "question"), "question_id"))
     wide = answers.group_by("response_id").aggregate(
         **{key: answers.score.max(where=answers.question == key) for key in questions})
-    return wide.select(*questions), scales
+    return wide.select(*questions), refs
 
 
 def store_transactions(connection) -> ir.Table:

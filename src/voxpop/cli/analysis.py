@@ -89,12 +89,12 @@ def _survey_answers(settings: Settings, *, survey, question, metric, cut_points,
     from voxpop.core.estimates import NpsCuts
 
     connection = sources.store_connection(settings.sqlalchemy_url)
-    table, info = sources.survey_answers(connection, survey=survey, kind="rating" if metric == "mean" else metric,
-                                         question=question, attributes=list(by or []), filters=filters)
-    scale = (int(info["scale_min"]), int(info["scale_max"]))
+    table, found = sources.survey_answers(connection, survey=survey, kind="rating" if metric == "mean" else metric,
+                                          question=question, attributes=list(by or []), filters=filters)
+    scale = found.scale
     if metric == "nps":
         return table, MetricSpec.create("nps", scale, cuts=NpsCuts(*scale, *cut_points) if cut_points else NpsCuts(*scale))
-    return table, MetricSpec.create(metric, scale, ces_version=info.get("ces_version"))  # type: ignore[arg-type]
+    return table, MetricSpec.create(metric, scale, ces_version=found.ces_version)  # type: ignore[arg-type]
 
 
 def _print_rows(rows: list[dict], keys: list[str], output: str, *, compared: bool = False) -> None:
@@ -368,9 +368,9 @@ def drivers_command(
             if scale or outcome_scale:
                 fail("--scale and --outcome-scale apply to files; a survey's questions carry their own scales")
             connection = sources.store_connection(get_settings().sqlalchemy_url)
-            data, scales = sources.survey_scores_wide(connection, survey=survey, questions=[outcome, *driver])
-            if len({scales[name] for name in driver}) == 1:
-                driver_scale = scales[driver[0]]
+            data, found = sources.survey_scores_wide(connection, survey=survey, questions=[outcome, *driver])
+            if len({found[name].scale for name in driver}) == 1:
+                driver_scale = found[driver[0]].scale
         result = drivers(data, outcome=outcome, drivers=driver, scale=driver_scale, outcome_scale=scale_of_outcome,
                          bootstrap=bootstrap, confidence=confidence, seed=seed)
     except ValueError as exc:  # MetricError, and core's refusals (a constant column, collinear drivers)

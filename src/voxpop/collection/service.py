@@ -6,25 +6,16 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 from typing import NamedTuple
-from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, bindparam, insert, select
+from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from voxpop.analysis import rollups
-from voxpop.collection.answers import Answers, storable
-from voxpop.collection.attributes import attribute_set_ids
-from voxpop.collection.models import Answer, Invitation, Response
+from voxpop.collection.answers import storable
+from voxpop.collection.models import Invitation, Response
+from voxpop.collection.writer import insert_response  # noqa: F401 (submissions store through service.insert_response)
 from voxpop.customers.models import Customer
 from voxpop.store.base import utcnow
-from voxpop.store.ids import public_id
 from voxpop.surveys.models import Question, Survey, SurveyVersion
-from voxpop.surveys.schemas import SCORED_KINDS
-
-
-class StoredResponse(NamedTuple):
-    public_id: str
-    submitted_at: datetime
 
 
 def token_hash(token: str) -> str:
@@ -106,67 +97,6 @@ def get_or_create_customer(*, db_session: Session, external_id: str, email: str 
     elif email and not customer.email:
         customer.email = email
     return customer
-
-
-def insert_response(
-    *,
-    db_session: Session | Connection,
-    survey_id: int,
-    version_id: int,
-    questions: dict[str, tuple[int, str]],
-    answers: Answers,
-    language: str,
-    channel: str,
-    attributes: dict[str, str],
-    customer_id: int | None = None,
-    invitation_id: int | None = None,
-    idempotency_key: str | None = None,
-    request_fingerprint: str | None = None,
-    zone: str = "UTC",
-) -> StoredResponse:
-    """Insert one validated response with its answers and attributes (the caller owns the transaction).
-
-    Core inserts, not the ORM: this is the hot path of every submission, and it runs inside the single
-    writer on SQLite, so every statement saved is throughput gained."""
-    stored = StoredResponse(public_id(), utcnow())
-    combination = tuple(attributes.items())
-    response_id = db_session.execute(
-        _INSERT_RESPONSE,
-        [{
-            "public_id": stored.public_id,
-            "survey_id": survey_id,
-            "version_id": version_id,
-            "customer_id": customer_id,
-            "invitation_id": invitation_id,
-            "idempotency_key": idempotency_key,
-            "request_fingerprint": request_fingerprint,
-            "language": language,
-            "channel": channel,
-            "submitted_at": stored.submitted_at,
-            "attribute_set_id": attribute_set_ids(db_session, [combination])[combination],
-        }],
-    ).scalar_one()
-    rows, scores = [], []
-    for key, value in answers.items():
-        question_id, kind, scale_max = questions[key]
-        row = {"response_id": response_id, "question_id": question_id, "score": None, "choice": None, "text": None}
-        if kind in SCORED_KINDS:
-            rows.append(row | {"score": value})
-            scores.append((question_id, value, scale_max))
-        elif kind in ("single_choice", "multiple_choice"):
-            rows.extend(row | {"choice": item} for item in (value if isinstance(value, list) else [value]))
-        else:
-            rows.append(row | {"text": value})
-    if rows:
-        db_session.execute(_INSERT_ANSWERS, rows)
-    # The dashboards' daily rollups move in the same transaction, so they never disagree with the answers.
-    day = stored.submitted_at.astimezone(ZoneInfo(zone)).date()
-    rollups.add(db_session, rollups.increments(scores=scores, attributes=attributes, day=day))
-    return stored
-
-
-_INSERT_RESPONSE = insert(Response.__table__).returning(Response.__table__.c.id)
-_INSERT_ANSWERS = insert(Answer.__table__)
 
 
 def version_questions(*, db_session: Session | Connection, version_id: int) -> dict[str, tuple[int, str, int | None]]:

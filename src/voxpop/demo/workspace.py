@@ -8,16 +8,14 @@ one quarter), comments whose tone follows the score, customers, departments and 
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
 
 from voxpop.accounts import service as accounts
-from voxpop.analysis import rollups
-from voxpop.collection.attributes import attribute_set_ids
-from voxpop.collection.models import Answer, Response
+from voxpop.collection.layout import BATCH, BatchLayout, ResponseBatch
+from voxpop.collection.writer import Target, insert_batch
 from voxpop.customers.models import Customer, Transaction
 from voxpop.store.database import Database
 from voxpop.surveys import service as surveys
@@ -153,7 +151,8 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
         for name in VOLUMES:
             definition = surveys.read_definition(HERE / f"{name}.yaml")
             result = surveys.apply(db_session=db_session, definition=definition)
-            versions[name] = (result.survey.id, result.version.id, {q.key: q.id for q in result.version.questions})
+            versions[name] = Target(result.survey.id, result.version.id,
+                                    {q.key: (q.id, q.kind, q.scale_max) for q in result.version.questions}, channel="web")
 
         customers = []
         for number in range(1, 9001):
@@ -170,9 +169,9 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
         day_weights = [_seasonal_volume(start + timedelta(days=offset)) for offset in range(DAYS)]
         total = 0
         said: dict[str, tuple[datetime, int]] = {}  # customer -> their latest post-purchase NPS
+        connection = db_session.connection()
         for name, volume in VOLUMES.items():
-            survey_id, version_id, questions = versions[name]
-            responses, answers, attributes = [], [], []
+            responses = []
             for offset in rng.choices(range(DAYS), weights=day_weights, k=volume):
                 day = start + timedelta(days=offset, seconds=rng.randint(7 * 3600, 22 * 3600))
                 if day > now:
@@ -181,7 +180,7 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                 segment = customer["attributes"]["segment"]
                 region = customer["attributes"]["region"]
                 mood = _seasonal_mood(day) + SEGMENTS[segment]
-                row_answers: list[dict] = []
+                row_answers: dict[str, int | str | list[str]] = {}
                 row_attributes = {"segment": segment}
                 language = "en"
                 if name == "post-purchase":
@@ -191,7 +190,7 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                     mood += PURCHASE_CHANNELS[channel] - (1.5 if app_bug else 0.0)
                     language = "de" if region == "DACH" and rng.random() < 0.8 else "en"
                     nps = _score(rng, mood, 0, 10, 8.1, 2.0)
-                    row_answers.append({"question_id": questions["nps"], "score": nps})
+                    row_answers["nps"] = nps
                     if customer["external_id"] not in said or said[customer["external_id"]][0] < day:
                         said[customer["external_id"]] = (day, nps)
                     if nps <= 6:
@@ -204,64 +203,54 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                     else:
                         text, key = _comment(rng, 0.45, POSITIVE[language]), "reason_promoter"
                     if text:
-                        row_answers.append({"question_id": questions[key], "text": text})
+                        row_answers[key] = text
                     if rng.random() < 0.85:
-                        delivery = _score(rng, mood + _seasonal_mood(day), 1, 5, 4.0, 1.0)
-                        row_answers.append({"question_id": questions["delivery"], "score": delivery})
-                    for item in rng.sample(["apparel", "footwear", "camping", "accessories"], k=rng.choice([1, 1, 2, 3])):
-                        row_answers.append({"question_id": questions["bought"], "choice": item})
+                        row_answers["delivery"] = _score(rng, mood + _seasonal_mood(day), 1, 5, 4.0, 1.0)
+                    row_answers["bought"] = rng.sample(["apparel", "footwear", "camping", "accessories"],
+                                                       k=rng.choice([1, 1, 2, 3]))
                     row_attributes |= {"channel": channel, "region": region}
                 elif name == "support-csat":
                     channel = rng.choices(list(SUPPORT_CHANNELS), weights=[35, 40, 25])[0]
                     mood += SUPPORT_CHANNELS[channel]
                     csat = _score(rng, mood, 1, 5, 3.9, 1.05)
-                    row_answers.append({"question_id": questions["csat"], "score": csat})
-                    resolved = "yes" if csat >= 4 else rng.choice(["partly", "no"])
-                    row_answers.append({"question_id": questions["resolved"], "choice": resolved})
+                    row_answers["csat"] = csat
+                    row_answers["resolved"] = "yes" if csat >= 4 else rng.choice(["partly", "no"])
                     text = _comment(rng, 0.35, SUPPORT_POSITIVE if csat >= 4 else SUPPORT_NEGATIVE)
                     if text:
-                        row_answers.append({"question_id": questions["comment"], "text": text})
+                        row_answers["comment"] = text
                     row_attributes |= {"channel": channel, "team": rng.choice(TEAMS)}
                 else:
                     plan = rng.choices(list(PLANS), weights=[50, 35, 15])[0]
                     mood += PLANS[plan]
                     ces = _score(rng, mood, 1, 7, 5.3, 1.4)
-                    row_answers.append({"question_id": questions["ces"], "score": ces})
+                    row_answers["ces"] = ces
                     if ces <= 4:
-                        row_answers.append({"question_id": questions["hardest"],
-                                            "choice": rng.choice(["signup", "payment", "payment", "profile", "app"])})
+                        row_answers["hardest"] = rng.choice(["signup", "payment", "payment", "profile", "app"])
                     text = _comment(rng, 0.3, ONBOARDING_POSITIVE if ces >= 5 else ONBOARDING_NEGATIVE)
                     if text:
-                        row_answers.append({"question_id": questions["comment"], "text": text})
+                        row_answers["comment"] = text
                     row_attributes["plan"] = plan
-                responses.append({
-                    "public_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                    "survey_id": survey_id, "version_id": version_id,
-                    "customer_id": customer_ids[customer["external_id"]],
-                    "language": language, "channel": "web", "submitted_at": day,
-                    "invitation_id": None, "idempotency_key": None, "request_fingerprint": None,
-                })
-                answers.append(row_answers)
-                attributes.append(tuple(row_attributes.items()))
-            set_ids = attribute_set_ids(db_session, set(attributes))
-            for response, combination in zip(responses, attributes, strict=True):
-                response["attribute_set_id"] = set_ids[combination]
-            # Core inserts on the tables: the ORM's bulk path sends one statement per row to PostgreSQL.
-            table = Response.__table__
-            ids = db_session.scalars(
-                insert(table).returning(table.c.id, sort_by_parameter_order=True), responses
-            ).all()
-            answer_rows = [
-                {"response_id": response_id, "score": None, "choice": None, "text": None} | answer
-                for response_id, row_answers in zip(ids, answers) for answer in row_answers
-            ]
-            db_session.execute(insert(Answer.__table__), answer_rows)
-            total += len(ids)
+                responses.append((day, row_answers, row_attributes, customer, language))
+            stored = _store(connection, versions[name], sorted(responses, key=lambda response: response[0]), zone)
+            total += stored
             if progress is not None:
-                progress.print(f"  {name}: {len(ids):,} responses")
+                progress.print(f"  {name}: {stored:,} responses")
         purchases = _transactions(rng, customers, customer_ids, said, start, now)
         db_session.execute(insert(Transaction.__table__), purchases)
         if progress is not None:
             progress.print(f"  transactions: {len(purchases):,} purchase lines")
-    rollups.rebuild_store(db, zone=zone)  # bulk-loaded answers bypass the per-response rollup upkeep
     return total
+
+
+def _store(connection, target: Target, responses: list[tuple], zone: str) -> int:
+    """Write one survey's responses, in time order, through the bulk writer that imports use."""
+    layout = BatchLayout(target.questions, zone=zone, dialect=type(connection.dialect))
+    stored = 0
+    for first in range(0, len(responses), BATCH):
+        batch = ResponseBatch()
+        for number, (day, answers, attributes, customer, language) in enumerate(
+                responses[first:first + BATCH], start=first + 1):
+            layout.add(batch, f"demo:{number}", day, answers, attributes, customer=customer["external_id"],
+                       email=customer["email"], language=language)
+        stored += insert_batch(connection, layout.finished(batch), target)
+    return stored

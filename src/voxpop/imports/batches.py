@@ -1,5 +1,5 @@
 """The parsing half of an import: file rows become validated responses, laid out column by column in batches
-that the writer stores with few Python steps per answer.
+(collection.layout) that the writer stores with few Python steps per answer.
 
 A big file is parsed in a worker process while this process writes: parsing and storing each take about
 half of an import's time, and on two cores they then overlap (a thread would not: both halves hold the GIL).
@@ -8,25 +8,19 @@ A batch crosses as plain lists of strings and numbers, whose pickling costs a fe
 
 from __future__ import annotations
 
-import json
 import pickle
 import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any, BinaryIO
-from zoneinfo import ZoneInfo
 
 from voxpop.collection.answers import storable
-from voxpop.core.counts import counted_rows
+from voxpop.collection.layout import BATCH, BatchLayout, ResponseBatch
 from voxpop.imports.formats import Export, ImportFileError
 from voxpop.imports.mapping import Mapping
 from voxpop.imports.rows import ParsedResponse, RowError, reader
 from voxpop.imports.worker import started
-from voxpop.store.ids import public_ids
-from voxpop.surveys.schemas import SCORED_KINDS
 
-BATCH = 2000  # rows per round trip: large enough to amortise statements, small enough to bound memory
 KEY_PREFIX = "import:"  # idempotency keys of imported responses; live ones are form tokens or client keys
 ATTRIBUTE_LIMIT = 200  # the width of the columns attributes and customer references are stored in
 WORKER_MIN_BYTES = 16 << 20  # smaller files parse in-process: starting a worker costs about half a second
@@ -40,6 +34,7 @@ class Plan:
 
     questions: dict[str, tuple[int, str, int | None]] | None  # key -> (id, kind, scale max); None: no survey yet
     zone: str  # the time zone of the rollups' days
+    language: str  # the survey's language, which the responses are stored in
     dialect: type | None  # the store's SQLAlchemy dialect class, to write times as its driver takes them
     max_text_length: int
     keyed: bool  # whether the file has response ids; else rows are keyed by their hash
@@ -47,44 +42,32 @@ class Plan:
 
 
 @dataclass
-class ResponseBatch:
-    """Up to BATCH responses, a row of `keys`, `public_ids`, `slices` ... each; answers name their response by
-    its position in the batch (`owner`). A key repeated within the batch is kept once. The rollup increments
-    are counted here, where parsing has time to spare, not in the process that writes."""
+class ParsedBatch(ResponseBatch):
+    """A batch of the file's responses as the writer takes it, and what parsing it found: the rows read, the
+    rejected ones, the first bad row, samples."""
 
     rows: int = 0  # rows read from the file for this batch, rejected ones included
     responses: int = 0  # valid rows, repeats of a key included
-    keys: list[str] = field(default_factory=list)
-    public_ids: list[str] = field(default_factory=list)
-    submitted: list[Any] = field(default_factory=list)  # as the driver takes them
-    days: list[int] = field(default_factory=list)  # the local day's ordinal, for the rollups
-    customers: list[str | None] = field(default_factory=list)  # external ids
-    emails: dict[str, str | None] = field(default_factory=dict)
-    # (owner, question id, score, choice, text) rows while filling; then a JSON array of them, which SQLite
-    # expands itself (json_each) and which pickles as one string rather than five lists of thousands.
-    answers: list[tuple] | str = field(default_factory=list)
-    rollups: list[dict[str, Any]] = field(default_factory=list)  # the increments, if every response is new
-    slices: list[tuple[tuple[str, str], ...]] = field(default_factory=list)  # each response's attributes
     rejected: list[list[Any]] = field(default_factory=list)  # rows for the rejects file
     failed: RowError | None = None  # the first bad row, when invalid rows are not skipped
     samples: list[dict[str, Any]] = field(default_factory=list)
 
 
-def parsed_batches(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ResponseBatch]:
+def parsed_batches(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ParsedBatch]:
     """The file's responses in batches, parsed in a worker process when the file is big."""
     if sys.executable and export.path.stat().st_size >= WORKER_MIN_BYTES:  # embedded Pythons may have none
         return _from_worker(export, mapping, plan)
     return _parse(export, mapping, plan)
 
 
-def _parse(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ResponseBatch]:
+def _parse(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ParsedBatch]:
     """Convert and check every row, key it, and lay it out in batches; stops at the first bad row unless
     invalid rows are skipped."""
     convert = _checked(reader(mapping), mapping, plan.max_text_length)
-    layout = _Layout(plan)
+    layout = BatchLayout(plan.questions, zone=plan.zone, language=plan.language, dialect=plan.dialect)
     repeats: dict[str, int] | None = None if plan.keyed else {}
     samples = 0
-    batch = ResponseBatch()
+    batch = ParsedBatch()
     for row, cells in export.rows():
         batch.rows += 1
         parsed = convert(row, cells)
@@ -105,81 +88,14 @@ def _parse(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ResponseBat
         if samples < SAMPLES:
             batch.samples.append(_sample(parsed))
             samples += 1
-        layout.add(batch, parsed)
+        batch.responses += 1
+        layout.add(batch, KEY_PREFIX + parsed.source_id, parsed.submitted_at, parsed.answers, parsed.attributes,
+                   customer=customer_ref(parsed), email=parsed.customer.get("email"))
         if batch.responses >= BATCH:
             yield layout.finished(batch)
-            batch = ResponseBatch()
+            batch = ParsedBatch()
     if batch.rows:
         yield layout.finished(batch)
-
-
-class _Layout:
-    """Appends a parsed response to a batch's columns."""
-
-    def __init__(self, plan: Plan):
-        self.questions = plan.questions
-        self.local = ZoneInfo(plan.zone)
-        self.stamp = None
-        if plan.dialect is not None:
-            from voxpop.collection.models import Response
-
-            dialect = plan.dialect()
-            self.stamp = (sqlite_stamp if dialect.name == "sqlite" else
-                          Response.__table__.c.submitted_at.type.dialect_impl(dialect).bind_processor(dialect))
-        self.canonical: dict[tuple, tuple] = {}  # one tuple per distinct attribute set: pickled once a batch
-        self.highs = {question_id: high for question_id, _, high in (plan.questions or {}).values()}
-        self.seen: set[str] = set()  # the keys of the batch being filled
-        self.scored: dict[tuple, int] = {}  # (question id, day, score, attributes) -> answers, in that batch
-
-    def finished(self, batch: ResponseBatch) -> ResponseBatch:
-        """The batch as it crosses to the writer: its public ids made, its answers as JSON, its rollup
-        increments counted."""
-        batch.public_ids = public_ids(len(batch.keys))
-        batch.answers = json.dumps(batch.answers, ensure_ascii=False, separators=(",", ":"))
-        batch.rollups = counted_rows(self.scored, self.highs)
-        self.seen, self.scored = set(), {}
-        return batch
-
-    def add(self, batch: ResponseBatch, parsed: ParsedResponse) -> None:
-        batch.responses += 1
-        key = KEY_PREFIX + parsed.source_id
-        if key in self.seen:
-            return  # a row repeated in one batch counts once
-        self.seen.add(key)
-        owner = len(batch.keys)
-        batch.keys.append(key)
-        batch.submitted.append(self.stamp(parsed.submitted_at) if self.stamp else parsed.submitted_at)
-        batch.days.append(day := parsed.submitted_at.astimezone(self.local).toordinal())
-        ref = customer_ref(parsed)
-        batch.customers.append(ref)
-        if ref is not None:
-            batch.emails[ref] = parsed.customer.get("email")  # the batch's last row for a customer gives the e-mail
-        sliced = tuple(parsed.attributes.items())
-        if len(self.canonical) > FINE_VALUES:
-            self.canonical.clear()  # attributes unique to each response: sharing tuples saves nothing then
-        sliced = self.canonical.setdefault(sliced, sliced)
-        batch.slices.append(sliced)
-        if self.questions is None:
-            return  # a dry run for a survey not created yet: only the keys are counted
-        for question_key, value in parsed.answers.items():
-            question_id, kind, _ = self.questions[question_key]
-            if kind in SCORED_KINDS:
-                batch.answers.append((owner, question_id, value, None, None))
-                counted = question_id, day, value, sliced
-                self.scored[counted] = self.scored.get(counted, 0) + 1
-            elif kind == "text" and not isinstance(value, list):
-                batch.answers.append((owner, question_id, None, None, value))
-            else:
-                batch.answers.extend((owner, question_id, None, item, None)
-                                     for item in (value if isinstance(value, list) else (value,)))
-
-
-def sqlite_stamp(moment: datetime) -> str:
-    """A time as SQLAlchemy's SQLite DATETIME stores it (naive UTC, microseconds), formatted in C: the bind
-    processor takes a few microseconds a row (tests/imports/test_batches.py checks they agree)."""
-    if moment.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column; attach a time zone first")
-    return moment.astimezone(timezone.utc).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def customer_ref(parsed: ParsedResponse) -> str | None:
@@ -224,7 +140,7 @@ def _checked(convert, mapping: Mapping, max_text_length: int):
     return checked
 
 
-def _from_worker(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ResponseBatch]:
+def _from_worker(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ParsedBatch]:
     """The batches of `_parse`, parsed by a worker process (worker.py) and read from its pipe; the worker is
     stopped when the import ends early, and its failure is raised here."""
     with started("parse", export, mapping, plan) as worker:

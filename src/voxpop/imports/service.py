@@ -17,11 +17,11 @@ from typing import Any, TextIO
 from sqlalchemy import Connection, select
 
 from voxpop.collection.models import Response
-from voxpop.imports.batches import Plan, ResponseBatch, parsed_batches
+from voxpop.collection.writer import Target, bulk_cache, insert_batch
+from voxpop.imports.batches import ParsedBatch, Plan, parsed_batches
 from voxpop.imports.formats import Export, ImportFileError
 from voxpop.imports.mapping import ColumnMapping, Mapping
 from voxpop.imports.rows import RowError
-from voxpop.imports.writer import Target, bulk_cache, store_batch
 from voxpop.surveys import service as surveys
 from voxpop.surveys.schemas import RESERVED_ATTRIBUTES, SurveyDefinition
 
@@ -165,10 +165,10 @@ def import_responses(
                                 warnings=[*export.warnings, *mapping.warnings])
         connection = db_session.connection()
         bulk_cache(connection, on=True)
-        language = survey.default_language if survey is not None else "en"
         target = Target(survey_id, version_id, {key: question[:3] for key, question in questions.items()},
-                        language) if survey_id is not None else None
+                        channel="import") if survey_id is not None else None
         plan = Plan(target.questions if target is not None else None, zone,
+                    survey.default_language if survey is not None else "en",
                     type(connection.dialect) if not dry_run else None, max_text_length,
                     keyed=any(column.role == "response_id" for column in mapping.columns), skip_invalid=rejected is not None)
         try:
@@ -179,7 +179,7 @@ def import_responses(
                     summary.present += present
                     summary.new += batch.responses - present
                 else:
-                    added = store_batch(connection, batch, target)
+                    added = insert_batch(connection, batch, target)
                     summary.new += added
                     summary.present += batch.responses - added
                 if progress is not None:
@@ -191,7 +191,7 @@ def import_responses(
     return summary
 
 
-def _count(batch: ResponseBatch, summary: ImportSummary, rejected) -> None:
+def _count(batch: ParsedBatch, summary: ImportSummary, rejected) -> None:
     """Count a parsed batch into the summary and write its rejected rows; a bad row stops an all-or-nothing
     import here, before anything of its batch is stored."""
     summary.rows += batch.rows
@@ -212,7 +212,7 @@ def _questions(connection: Connection, version_id: int) -> dict[str, tuple[int, 
     return {key: (question_id, kind, high, low) for key, question_id, kind, high, low in rows}
 
 
-def _present(connection: Connection, survey_id: int | None, batch: ResponseBatch) -> int:
+def _present(connection: Connection, survey_id: int | None, batch: ParsedBatch) -> int:
     """How many of the batch's rows a real import would skip, for a dry run: keys already stored, and rows
     that repeat a key earlier in the batch."""
     stored = 0

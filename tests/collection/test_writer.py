@@ -1,4 +1,4 @@
-"""The parser's shortcuts give exactly what the slower general code gives."""
+"""The writer: one live response and a batch store the same rows, and its shortcuts give what the general code gives."""
 
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
@@ -8,10 +8,15 @@ from hypothesis import strategies as st
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
 from voxpop.collection.models import Response
-from voxpop.imports.batches import sqlite_stamp
+from voxpop.collection.layout import sqlite_stamp
+from voxpop.collection.writer import ANSWER_COLUMNS
 
 DIALECT = SQLiteDialect_pysqlite()
 BIND = Response.__table__.c.submitted_at.type.dialect_impl(DIALECT).bind_processor(DIALECT)
+
+
+def test_a_batch_lays_its_answers_out_in_the_order_of_the_answers_table():
+    assert ANSWER_COLUMNS == ("response_id", "question_id", "score", "choice", "text")
 
 
 @given(st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30),

@@ -227,7 +227,9 @@ def test_a_missing_file_and_an_unknown_source(tmp_path):
 def test_a_named_source_is_checked(tmp_path):
     path = write(tmp_path, "q.csv", [*QUALTRICS_HEAD, QUALTRICS_ROW])
     assert open_export(path, source="qualtrics").format == "qualtrics"
-    with pytest.raises(ImportFileError, match="not laid out as a surveymonkey export .*looks like a qualtrics export"):
+    with pytest.raises(ImportFileError, match="not laid out as a surveymonkey export .*looks like a qualtrics export"
+                       ".*let voxpop detect the format") as failure:
         open_export(path, source="surveymonkey")
+    assert failure.value.parameter == "source_format" and "--from" not in str(failure.value)
     generic = open_export(path, source="csv")
     assert generic.format == "csv" and generic.header_rows == 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pickle
+
 import pytest
 
 from tests.imports.test_formats import write
@@ -150,6 +152,15 @@ def test_describe_lists_every_column(tmp_path):
     described = describe(mapping)
     assert described[1]["scale"] == "0–10" and described[1]["role"] == "nps"
     assert described[0]["time_zone"] == "UTC" and described[0]["time_format"] == "ISO 8601"
+
+
+def test_times_without_a_zone_are_read_as_utc_with_advice_to_give_theirs(tmp_path):
+    rows = [[t, "1"] for t in times(5)]
+    [advice] = [warning for warning in mapped(tmp_path, ["Timestamp", "Score"], rows)[0].warnings if "UTC" in warning]
+    assert advice.parameter == "timezone" and "--" not in advice  # each interface names its own control
+    assert pickle.loads(pickle.dumps(advice)).parameter == "timezone"  # a mapping crosses to the parsing process
+    berlin, _ = mapped(tmp_path, ["Timestamp", "Score"], rows, timezone="Europe/Berlin")
+    assert not any("UTC" in warning for warning in berlin.warnings)
 
 
 def test_an_unknown_timezone_is_refused(tmp_path):

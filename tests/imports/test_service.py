@@ -115,7 +115,8 @@ def test_one_bad_row_fails_the_import_names_it_and_leaves_the_store_unchanged(db
     with pytest.raises(RowRejected) as failure:
         run(db, path)
     message = str(failure.value)
-    assert "row 14" in message and "11" in message and "0–10" in message and "--skip-invalid" in message
+    assert "row 14" in message and "11" in message and "0–10" in message and "import only its valid rows" in message
+    assert failure.value.parameter == "skip_invalid" and "--" not in message  # each interface names its own control
     assert counts(db) == before  # not even the survey was created
 
 
@@ -142,8 +143,9 @@ def test_a_dry_run_writes_nothing_but_counts_and_samples(db, tmp_path):
 
 def test_an_existing_survey_must_fit_the_file(db, tmp_path):
     apply_survey(db)  # "feedback": nps, csat, ... but no question named like the file's
-    with pytest.raises(ImportFileError, match="does not fit survey 'feedback'.*--mapping"):
+    with pytest.raises(ImportFileError, match="does not fit survey 'feedback'.*in a mapping file$") as failure:
         run(db, qualtrics(tmp_path / "export.csv", ROWS), survey_key="feedback")
+    assert failure.value.parameter == "mapping"
 
 
 def test_an_oversized_comment_is_refused_by_name(db, tmp_path):
@@ -181,6 +183,7 @@ def test_bad_files_get_a_precise_message_and_leave_the_store_unchanged(db, tmp_p
 def test_a_semicolon_file_is_read_with_a_warning_not_as_one_column(db, tmp_path):
     summary = run(db, semicolons(tmp_path / "export.csv"))
     assert summary.new == 40 and any("';'" in warning or "semicolon" in warning for warning in summary.warnings)
+    assert len(summary.warnings) == len(set(summary.warnings))  # the mapping repeats the file's warnings
 
 
 def test_a_mapping_that_names_a_missing_column_says_which_and_writes_nothing(db, tmp_path):

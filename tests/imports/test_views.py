@@ -51,9 +51,22 @@ def test_a_bad_row_is_a_clear_400_page_and_nothing_is_stored(client, db, tmp_pat
     token = staff(client, db)
     path = qualtrics(tmp_path / "export.csv", [*ROWS[:3], row(50, nps=12)])
     reply = upload(client, path, token, dry_run="false")
-    assert reply.status_code == 400 and "row 7" in reply.text and "12" in reply.text and responses(db) == 0
+    assert reply.status_code == 400 and "Row 7" in reply.text and "12" in reply.text and responses(db) == 0
+    assert "list the rejected ones (tick “Import the valid rows and list the rejected ones”)." in reply.text
+    assert "--skip-invalid" not in reply.text
     skipped = upload(client, path, token, dry_run="false", skip_invalid="true")
     assert "1 rejected" in skipped.text and responses(db) == 3
+
+
+def test_messages_are_sentences_that_name_the_page_s_own_fields(client, db, tmp_path):
+    token = staff(client, db)
+    path = qualtrics(tmp_path / "export.csv", ROWS)
+    checked = upload(client, path, token, dry_run="true", timezone="UTC")
+    assert "<li>The times in this file do not state their time zone" in checked.text
+    assert "give it (under “Time zone of the file&#39;s times”).</li>" in checked.text
+    wrong = upload(client, path, token, dry_run="true", source="surveymonkey")
+    assert wrong.status_code == 400 and "export.csv is not laid out as a surveymonkey export" in wrong.text
+    assert "(choose “auto” under “Written by”)." in wrong.text and "--from" not in wrong.text
 
 
 @pytest.mark.parametrize(("name", "content", "message"), [
@@ -84,7 +97,8 @@ def test_the_api_imports_with_a_header_token_and_answers_problems_as_json(client
         refused = client.post("/api/v1/imports/responses", headers={"X-CSRF-Token": token},
                               files={"file": (bad.name, handle, "text/csv")})
     assert refused.status_code == 422 and refused.headers["content-type"].startswith("application/problem+json")
-    assert "row 44" in refused.json()["detail"] and "-3" in refused.json()["detail"]
+    detail = refused.json()["detail"]
+    assert detail.startswith("Row 44") and "-3" in detail and detail.endswith("(send skip_invalid=true).")
     with bad.open("rb") as handle:
         no_token = client.post("/api/v1/imports/responses", files={"file": (bad.name, handle, "text/csv")})
     assert no_token.status_code == 403

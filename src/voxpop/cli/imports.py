@@ -14,6 +14,10 @@ from voxpop.cli import _database, app, err, fail, get_settings, out
 import_app = typer.Typer(help="Import responses and transactions from other tools' export files.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
 SOURCES = ("auto", "qualtrics", "surveymonkey", "typeform", "googleforms", "limesurvey", "csv")
+# How this command gives what settles an import's problem (ImportParameterError and Advice name it).
+OPTIONS = {"skip_invalid": "use --skip-invalid --rejects FILE", "mapping": "use --mapping FILE",
+           "timezone": "use --timezone, e.g. --timezone Europe/Berlin",
+           "source_format": "use --from auto, or --from csv with --mapping FILE"}
 
 
 @import_app.command("responses")
@@ -70,17 +74,18 @@ def import_responses_command(
                                            max_text_length=settings.max_text_length, dry_run=dry_run,
                                            rejects=rejected, progress=advance)
     except ImportFileError as exc:
-        fail(str(exc))
+        fail(_worded(exc))
     finally:
         db.dispose()
     if output == "json":
         print(json.dumps({"format": export.format, "survey": summary.survey, "survey_created": summary.survey_created,
                           "dry_run": dry_run, "rows": summary.rows, "new": summary.new, "present": summary.present,
-                          "rejected": summary.rejected, "warnings": summary.warnings, "mapping": describe(mapping),
+                          "rejected": summary.rejected, "warnings": [_worded(warning) for warning in summary.warnings],
+                          "mapping": describe(mapping),
                           "samples": summary.samples}, ensure_ascii=False, default=str))
         return
     for warning in summary.warnings:
-        err.print(f"warning: {warning}", highlight=False, markup=False)
+        err.print(f"warning: {_worded(warning)}", highlight=False, markup=False)
     if dry_run:
         out.print("five rows as they will be stored:")
         for sample in summary.samples:
@@ -88,6 +93,12 @@ def import_responses_command(
         out.print("dry run: nothing was written", style="dim")
     out.print(summary.sentence() + (f"; rejected rows are in {rejects}" if summary.rejected else ""), highlight=False,
               soft_wrap=True)
+
+
+def _worded(message: Exception | str) -> str:
+    """An import's error or warning, with the option that settles it."""
+    parameter = getattr(message, "parameter", None)
+    return f"{message} ({OPTIONS[parameter]})" if parameter else str(message)
 
 
 def _print_mapping(export, described: list[dict]) -> None:

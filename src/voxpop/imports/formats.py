@@ -36,7 +36,7 @@ from pathlib import Path
 
 from voxpop.imports.reading import FileSource, ImportFileError, inspect
 
-__all__ = ["FORMATS", "Export", "ImportFileError", "SourceColumn", "open_export"]
+__all__ = ["FORMATS", "Advice", "Export", "ImportFileError", "ImportParameterError", "SourceColumn", "open_export"]
 
 FORMATS = ("qualtrics", "qualtrics-legacy", "surveymonkey", "typeform", "googleforms", "limesurvey", "csv")
 SOURCES = ("auto", "qualtrics", "surveymonkey", "typeform", "googleforms", "limesurvey", "csv")
@@ -47,6 +47,30 @@ SURVEYMONKEY_SUB_LABELS = {"Response", "Open-Ended Response"}
 GOOGLE_TIMESTAMPS = {"Timestamp", "Marca temporal", "Horodateur", "Zeitstempel", "Carimbo de data/hora",
                      "Informazioni cronologiche", "Tijdstempel"}
 LIMESURVEY_CODES = {"id", "submitdate", "lastpage", "startlanguage", "seed", "startdate", "datestamp"}
+
+
+class ImportParameterError(ImportFileError):
+    """A file that one of the import's parameters would let voxpop import. The message says what is wrong and
+    what to do in plain words; `parameter` names the parameter that does it (skip_invalid, mapping, timezone,
+    source_format), and each interface says how to give it in its own terms (an option, a form field)."""
+
+    def __init__(self, message: str, *, parameter: str):
+        super().__init__(message)
+        self.parameter = parameter
+
+
+class Advice(str):
+    """A warning that one of the import's parameters settles, named by `parameter` as in ImportParameterError."""
+
+    parameter: str
+
+    def __new__(cls, text: str, parameter: str) -> Advice:
+        advice = super().__new__(cls, text)
+        advice.parameter = parameter
+        return advice
+
+    def __reduce__(self):  # a mapping, warnings included, crosses to an import's parsing process
+        return type(self), (str(self), self.parameter)
 
 
 @dataclass(frozen=True)
@@ -178,8 +202,9 @@ def _chosen_format(detected: str, source: str, path: Path) -> str:
         return "csv"
     if source in HEADER_ROWS or detected != "csv":
         looks = f"it looks like a {detected} export" if detected != "csv" else "it has one header row"
-        raise ImportFileError(f"{path.name} is not laid out as a {source} export ({looks}); import it with "
-                              f"--from auto, or with --from csv and a mapping file")
+        raise ImportParameterError(f"{path.name} is not laid out as a {source} export ({looks}); let voxpop "
+                                   "detect the format, or read it as a plain CSV with a mapping file",
+                                   parameter="source_format")
     return source  # a one-header-row layout the user vouches for (e.g. Google Forms in another language)
 
 

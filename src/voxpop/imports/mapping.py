@@ -18,7 +18,7 @@ from voxpop.imports.columns import (
     question_text,
     slug,
 )
-from voxpop.imports.formats import Export, ImportFileError, SourceColumn
+from voxpop.imports.formats import Advice, Export, ImportFileError, SourceColumn
 from voxpop.imports.overrides import load_overrides
 from voxpop.imports.profiles import Guess, Profile, guess_answer
 from voxpop.imports.scan import file_profiles
@@ -84,8 +84,8 @@ def detect_mapping(export: Export, *, timezone: str = "UTC", scan_rows: int | No
     columns = _columns(export, profiles, missing, warnings)
     _choose_submit_time(columns, profiles, warnings)
     if any(c.role in TIMES and c.time_zone is None for c in columns) and timezone == "UTC":
-        warnings.append("the times in this file do not state their time zone, so they are read as UTC; give the "
-                        "time zone they were written in (--timezone, or the import page's time zone) if it was another")
+        warnings.append(Advice("the times in this file do not state their time zone, so they are read as UTC; if "
+                               "they were written in another zone, give it", "timezone"))
     return Mapping(export.format, columns, timezone, warnings)
 
 

@@ -19,7 +19,7 @@ from sqlalchemy import Connection, select
 from voxpop.collection.models import Response
 from voxpop.collection.writer import Target, bulk_cache, insert_batch
 from voxpop.imports.batches import ParsedBatch, Plan, parsed_batches
-from voxpop.imports.formats import Export, ImportFileError
+from voxpop.imports.formats import Export, ImportParameterError
 from voxpop.imports.mapping import ColumnMapping, Mapping
 from voxpop.imports.rows import RowError
 from voxpop.surveys import service as surveys
@@ -29,12 +29,12 @@ QUESTION_ROLES = {"nps", "csat", "ces", "rating", "text", "choice", "multi_choic
 KIND_OF_ROLE = {"choice": "single_choice", "multi_choice": "multiple_choice", "yes_no": "single_choice"}
 
 
-class RowRejected(ImportFileError):
+class RowRejected(ImportParameterError):
     """A row that cannot be imported, when the import is all-or-nothing."""
 
     def __init__(self, error: RowError):
-        super().__init__(f"{error}. Nothing was imported: correct the file, or import the valid rows with "
-                         "--skip-invalid --rejects FILE.")
+        super().__init__(f"{error}. Nothing was imported: correct the file, or import only its valid rows and "
+                         "list the rejected ones", parameter="skip_invalid")
         self.error = error
 
 
@@ -68,7 +68,8 @@ def survey_definition(mapping: Mapping, *, key: str, title: str) -> SurveyDefini
     """A closed voxpop survey holding the mapped questions and attributes, as the file states them."""
     questions = [_question(columns) for columns in question_columns(mapping).values()]
     if not questions:
-        raise ImportFileError("no column of the file was mapped to a question; map at least one with --mapping")
+        raise ImportParameterError("no column of the file was mapped to a question; say in a mapping file which "
+                                   "columns hold questions", parameter="mapping")
     attributes = list(dict.fromkeys(column.key for column in mapping.columns if column.role == "attribute"))
     return SurveyDefinition.model_validate({"key": key, "title": title[:2000], "status": "closed",
                                             "attributes": attributes, "questions": questions})
@@ -121,11 +122,13 @@ def check_survey(questions: dict[str, tuple[int, str, int | None, int | None]], 
             problems.append(f"its question {key!r} is on {found[3]}–{found[2]}, but column {header!r} "
                             f"is on {scale[0]}–{scale[1]}")
     if problems:
-        raise ImportFileError(f"the file does not fit survey {survey!r}: " + "; ".join(problems)
-                              + ". Map the columns onto its questions with --mapping, or import into a new survey.")
+        raise ImportParameterError(f"the file does not fit survey {survey!r}: " + "; ".join(problems)
+                                   + ". Import it into a new survey, or map its columns onto the survey's questions "
+                                   "in a mapping file", parameter="mapping")
     reserved = [column.key for column in mapping.columns if column.role == "attribute" and column.key in RESERVED_ATTRIBUTES]
     if reserved:
-        raise ImportFileError(f"attribute names {reserved} are reserved; rename them with --mapping")
+        raise ImportParameterError(f"attribute names {reserved} are reserved; rename them in a mapping file",
+                                   parameter="mapping")
 
 
 def import_responses(
@@ -161,8 +164,9 @@ def import_responses(
             survey_id, version_id = survey.id, survey.current_version.id
             questions = _questions(db_session.connection(), version_id)
             check_survey(questions, mapping, key)
+        # A detected mapping repeats the export's warnings: each is given once.
         summary = ImportSummary(key, created, export.format, dry_run=dry_run,
-                                warnings=[*export.warnings, *mapping.warnings])
+                                warnings=list(dict.fromkeys([*export.warnings, *mapping.warnings])))
         connection = db_session.connection()
         bulk_cache(connection, on=True)
         target = Target(survey_id, version_id, {key: question[:3] for key, question in questions.items()},

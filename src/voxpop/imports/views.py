@@ -33,6 +33,13 @@ router = APIRouter()
 SOURCES = ("auto", "qualtrics", "surveymonkey", "typeform", "googleforms", "limesurvey", "csv")
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
 SHOWN_REJECTS = 200  # rows listed on the page and in the API answer; the count is always complete
+# How the page and the API give what settles an import's problem (ImportParameterError and Advice name it).
+ON_THE_COMMAND_LINE = "a mapping file is given on the command line: voxpop import responses FILE --mapping MAPPING"
+PAGE_FIELDS = {"skip_invalid": "tick “Import the valid rows and list the rejected ones”",
+               "mapping": ON_THE_COMMAND_LINE, "timezone": "under “Time zone of the file's times”",
+               "source_format": "choose “auto” under “Written by”"}
+API_FIELDS = {"skip_invalid": "send skip_invalid=true", "mapping": ON_THE_COMMAND_LINE,
+              "timezone": "send it as timezone, e.g. Europe/Berlin", "source_format": "send from=auto"}
 Importer = Annotated[User, Depends(require_role(*SURVEY_EDITORS))]
 
 
@@ -66,6 +73,18 @@ def _run(upload: UploadFile, *, db, settings, source: str, survey: str | None, t
         "warnings": summary.warnings, "mapping": describe(mapping), "samples": summary.samples,
         "rejects": [{key: row[key] for key in ("row", "column", "value", "reason")} for row in rejected[:SHOWN_REJECTS]],
     }
+
+
+def _sentence(message: Exception | str, fields: dict[str, str], file_name: str | None) -> str:
+    """An import's error or warning as the page or the API says it: with the field that settles it, as a sentence
+    (a capital letter, unless it begins with the file's name, and a full stop)."""
+    text = str(message)
+    if parameter := getattr(message, "parameter", None):
+        text += f" ({fields[parameter]})"
+    name = Path(file_name or "").name
+    if not (name and text.startswith(name)):
+        text = text[:1].upper() + text[1:]
+    return text if text.endswith((".", "?", "!")) else text + "."
 
 
 def _page(request: Request, user: User, settings, *, status: int = 200, **shown: Any):
@@ -115,7 +134,8 @@ def upload(
         result = _run(file, db=db, settings=settings, source=source, survey=survey, timezone=timezone, dry_run=dry_run,
                       skip_invalid=skip_invalid)
     except (ImportFileError, UploadRefused) as exc:
-        return _page(request, user, settings, status=400, error=str(exc), form=form)
+        return _page(request, user, settings, status=400, error=_sentence(exc, PAGE_FIELDS, file.filename), form=form)
+    result["warnings"] = [_sentence(warning, PAGE_FIELDS, result["file"]) for warning in result["warnings"]]
     _audit_responses(db, request, settings, user, result)
     return _page(request, user, settings, result=result, form=form)
 
@@ -140,7 +160,9 @@ def upload_api(
         result = _run(file, db=db, settings=settings, source=source, survey=survey, timezone=timezone, dry_run=dry_run,
                       skip_invalid=skip_invalid)
     except (ImportFileError, UploadRefused) as exc:
-        return problem(422, str(exc), code="import-refused", instance=request.url.path)
+        return problem(422, _sentence(exc, API_FIELDS, file.filename), code="import-refused",
+                       instance=request.url.path)
+    result["warnings"] = [_sentence(warning, API_FIELDS, result["file"]) for warning in result["warnings"]]
     _audit_responses(db, request, settings, user, result)
     return result
 

@@ -36,6 +36,7 @@ from voxpop.text.schemas import (
     CommentListPublic,
     CommentOriginalPublic,
     CommentPublic,
+    EmergingThemePublic,
     SentimentPublic,
     ThemeCorrectionCreate,
     ThemeCorrectionPublic,
@@ -330,7 +331,29 @@ class ThemeDrawings(NamedTuple):
     pareto: charts.Chart | None
     emerging: list[EmergingDrawing]
     trends: dict[str, tuple[str, str]]  # theme key: (sparkline points, its values in words)
-    months: str  # the sparklines' months in words, e.g. "Jun 2025 to Dec 2026 (so far)"
+    months: str  # the sparklines' months in words, e.g. "Jun 2025 to Dec 2026 so far"
+
+
+def _emerging(row: EmergingThemePublic, label: str, running: str) -> EmergingDrawing:
+    """One emerging theme's p-chart and its signals in words; the running month is partial, without limits."""
+    about = f"comments about {in_sentence(label)}"
+    signalled = {period for signal in row.signals for period in signal.periods}
+    points = []
+    for period, share, upper in zip(row.periods, row.shares, row.upper):
+        so_far = period[:10] == running
+        points.append(charts.ControlPoint(
+            charts.month_label(period), share, f"{charts.month_label(period, short=False)}"
+            f"{' so far' if so_far else ''}: {share:g}% of the comments were {about}",
+            centre=None if so_far else row.centre, upper=None if so_far else upper,
+            signalled=period in signalled, partial=so_far))
+    chart = charts.control_chart(points, title=f"Monthly share of {about}, with its usual level and upper control "
+                                               "limit", y_title="Share of comments (%)", unit="%", floor=0.0,
+                                 ceiling=100.0)
+    # The metrics still read a running month with the rules; its signal says the month is not over yet.
+    signals = [signal_sentence(signal.rule, "up", charts.month_label(signal.periods[-1], short=False)
+                               + (" so far" if signal.periods[-1][:10] == running else ""), f"the share of {about}")
+               for signal in row.signals]
+    return EmergingDrawing(row.theme, chart, signals)
 
 
 def theme_drawings(overview: ThemeMetricsPublic, labels: dict[str, str], *, now: datetime) -> ThemeDrawings:
@@ -343,35 +366,16 @@ def theme_drawings(overview: ThemeMetricsPublic, labels: dict[str, str], *, now:
         y_title="Negative comments", titles=[f"{label(row.theme)}: {row.negative_comments:,} negative comments "
                                              f"({row.cumulative_share:.0f}% with the themes before it)"
                                              for row in overview.pareto]) if overview.pareto else None
-    emerging = []
-    for row in overview.emerging:
-        about = f"comments about {in_sentence(label(row.theme))}"
-        signalled = {period for signal in row.signals for period in signal.periods}
-        points = [charts.ControlPoint(
-            charts.month_label(period), share,
-            f"{charts.month_label(period, short=False)}{' so far' if period[:10] == running else ''}: {share:g}% of "
-            f"the comments were {about}", centre=None if period[:10] == running else row.centre,
-            upper=None if period[:10] == running else upper, signalled=period in signalled,
-            partial=period[:10] == running) for period, share, upper in zip(row.periods, row.shares, row.upper)]
-        emerging.append(EmergingDrawing(row.theme, charts.control_chart(
-            points, title=f"Monthly share of {about}, with its usual level and upper control limit",
-            y_title="Share of comments (%)", unit="%", floor=0.0, ceiling=100.0),
-            # The metrics still read a running month with the rules; its signal says it is not over yet.
-            [signal_sentence(signal.rule, "up", charts.month_label(signal.periods[-1], short=False)
-                             + (" so far" if signal.periods[-1][:10] == running else ""), f"the share of {about}")
-             for signal in row.signals]))
-    trends, months = {}, ""
-    if overview.months:
-        so_far = " so far" if overview.months[-1][:10] == running else ""
-        months = f"{charts.month_label(overview.months[0])} to {charts.month_label(overview.months[-1])}{so_far}"
-    for row in overview.themes:
-        values = row.monthly_share
-        if len(values) > 1:
-            words = (f"Share of comments per month: {values[0]:g}% in {charts.month_label(overview.months[0])}, "
-                     f"{values[-1]:g}% in {charts.month_label(overview.months[-1])}{so_far}, highest "
-                     f"{max(values):g}%")
-            trends[row.theme] = (charts.sparkline(values), words)
-    return ThemeDrawings(pareto, emerging, trends, months)
+    emerging = [_emerging(row, label(row.theme), running) for row in overview.emerging]
+    if not overview.months:
+        return ThemeDrawings(pareto, emerging, {}, "")
+    first, last = charts.month_label(overview.months[0]), charts.month_label(overview.months[-1])
+    last += " so far" if overview.months[-1][:10] == running else ""
+    trends = {row.theme: (charts.sparkline(row.monthly_share),
+                          f"Share of comments per month: {row.monthly_share[0]:g}% in {first}, "
+                          f"{row.monthly_share[-1]:g}% in {last}, highest {max(row.monthly_share):g}%")
+              for row in overview.themes if len(row.monthly_share) > 1}
+    return ThemeDrawings(pareto, emerging, trends, f"{first} to {last}")
 
 
 @router.get("/themes", include_in_schema=False)

@@ -70,9 +70,10 @@ def test_a_month_still_running_is_drawn_as_partial(client, db, rising):
 def test_an_unknown_survey_is_a_sentence_on_the_page_and_a_problem_in_the_api(client, db):
     login(client, make_user(db, "viewer"))
     page = client.get("/themes", params={"survey": "nope"})
-    assert page.status_code == 404 and "There is no survey &#39;nope&#39;; choose All surveys" in page.text
+    assert page.status_code == 404 and "There is no survey &#39;nope&#39;; choose All surveys for all of them." in page.text
     api = client.get("/api/v1/themes", params={"survey": "nope"})
     assert api.status_code == 404 and api.headers["content-type"] == "application/problem+json"
+    assert api.json()["detail"] == "There is no survey 'nope'; leave survey out for all of them."
 
 
 def test_comments_show_theme_labels_and_filter_choices_in_words(client, db):

@@ -27,7 +27,7 @@ from voxpop.text.codebooks import (
 )
 from voxpop.text.discovery import propose_themes
 from voxpop.text.embeddings import EmbeddingsUnavailable
-from voxpop.text.labels import sentence, theme_choices, theme_labels
+from voxpop.text.labels import as_sentence, theme_choices, theme_labels
 from voxpop.text.schemas import (
     DEFINITION_LIMIT,
     CodebookPublic,
@@ -71,7 +71,7 @@ def _page(request: Request, user: User, db, *, status: int = 200, **extra):
                "preview": None, "preview_labels": {}, "note": "", "saved": None, "error_title": None,
                "base_version": state.newest_version} | extra
     if context["error"]:
-        context["error"] = sentence(context["error"])
+        context["error"] = as_sentence(context["error"])
     return render(request, "text/codebook.html", context, status_code=status)
 
 
@@ -156,7 +156,7 @@ def proposals_page(request: Request, user: CurrentUser, db: DbDep, method: Metho
     try:
         found = theme_proposals(db, method=method, themes=themes)
     except NoProposals as exc:
-        error = ("method", sentence(str(exc).replace("method must be nmf or embeddings",
+        error = ("method", as_sentence(str(exc).replace("method must be nmf or embeddings",
                                                      "the method must be TF-IDF + NMF or embeddings")))
     with db.read_connection() as connection:
         stored = current_codebook(connection)
@@ -175,7 +175,7 @@ def proposals_json(request: Request, user: CurrentUser, db: DbDep, method: Metho
         return theme_proposals(db, method=method, themes=themes)
     except NoProposals as exc:
         code = "invalid-method" if method not in METHODS else "embeddings-unavailable"
-        return problem(422, sentence(str(exc)), code=code, instance=request.url.path)
+        return problem(422, as_sentence(str(exc)), code=code, instance=request.url.path)
 
 
 def _lines(text: str) -> list[str]:
@@ -203,7 +203,7 @@ def accept_theme(request: Request, user: Editor, db: DbDep, settings: SettingsDe
         saved = _save(request, db, settings, user, updated, base_version, note, action="codebook.accept")
     except CodebookError as exc:
         return render(request, "text/codebook_accept.html", {
-            "error": sentence(str(exc)), "key": key, "label": label, "phrases": phrases, "parent": parent,
+            "error": as_sentence(str(exc)), "key": key, "label": label, "phrases": phrases, "parent": parent,
             "terms": terms, "parents": theme_choices(stored.codebook), "version": stored.editing[0],
         }, status_code=409 if isinstance(exc, CodebookConflict) else 400)
     return RedirectResponse(f"/codebook?saved={saved.version}", status_code=303)
@@ -225,9 +225,9 @@ def codebook_put(request: Request, user: Editor, db: DbDep, settings: SettingsDe
     try:
         return _save(request, db, settings, user, edit.definition, edit.base_version, edit.note)
     except CodebookConflict as exc:
-        return problem(409, sentence(str(exc)), code="codebook-conflict", instance=request.url.path)
+        return problem(409, as_sentence(str(exc)), code="codebook-conflict", instance=request.url.path)
     except CodebookError as exc:
-        return problem(422, sentence(str(exc)), code="invalid-codebook", instance=request.url.path)
+        return problem(422, as_sentence(str(exc)), code="invalid-codebook", instance=request.url.path)
 
 
 # Until web/app.py mounts `api` under its API_PREFIX with the other domains' JSON routes, the page router carries

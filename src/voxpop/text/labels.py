@@ -21,6 +21,12 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
+def as_sentence(message: str) -> str:
+    """An error as people read it: a capital letter first and a full stop last."""
+    message = sentence(message.strip())
+    return message if message.endswith((".", "!", "?")) else message + "."
+
+
 def in_sentence(label: str) -> str:
     """A label inside a sentence: "Late delivery" as "late delivery"; "NPS survey" stays as it is."""
     first = label.split(" ", 1)[0]

@@ -22,8 +22,8 @@ from voxpop.text.codebooks import current_codebook
 from voxpop.text.labels import (
     NPS_GROUP_WORDS,
     SENTIMENT_WORDS,
+    as_sentence,
     in_sentence,
-    sentence,
     survey_choices,
     theme_choices,
     theme_label,
@@ -150,13 +150,13 @@ def filter_error(message: str) -> tuple[str, str] | str:
                                                if message.startswith(start)), None)
     if field == "theme":  # the page offers the themes by label; their keys would mean nothing here
         message = message.partition(";")[0] + "; choose one from the list"
-    worded = sentence(PARAMETER.sub(lambda match: PARAMETER_WORDS[match.group(1)], message))
+    worded = as_sentence(PARAMETER.sub(lambda match: PARAMETER_WORDS[match.group(1)], message))
     return (field, worded) if field else worded
 
 
 def api_sentence(message: str) -> str:
     """A filter's error as the API says it: the parameter's own name, in a sentence."""
-    return f"Parameter {message}" if PARAMETER.match(message) else sentence(message)
+    return as_sentence(f"Parameter {message}" if PARAMETER.match(message) else message)
 
 
 @router.get("/comments", include_in_schema=False)
@@ -228,7 +228,7 @@ def original_page(request: Request, answer_id: int, user: Admin, db: DbDep, sett
     try:
         comment, error = comment_original(request, db, settings, user, answer_id), None
     except OriginalMissing as exc:
-        comment, error = None, sentence(str(exc))
+        comment, error = None, as_sentence(str(exc))
     return render(request, "text/comment_original.html", {"comment": comment, "error": error},
                   status_code=404 if error else 200)
 
@@ -241,7 +241,7 @@ def original_json(request: Request, answer_id: int, user: Admin, db: DbDep, sett
     try:
         return comment_original(request, db, settings, user, answer_id)
     except OriginalMissing as exc:
-        return problem(404, sentence(str(exc)), code="no-original", instance=request.url.path)
+        return problem(404, as_sentence(str(exc)), code="no-original", instance=request.url.path)
 
 
 class RefusedCorrection(ValueError):
@@ -275,7 +275,7 @@ def correct_page(request: Request, answer_id: int, user: ThemeEditor, db: DbDep,
     try:
         record_correction(request, db, settings, user, answer_id, ThemeCorrectionCreate(theme=theme, present=present))
     except RefusedCorrection as exc:
-        return render(request, "error.html", {"status": 400, "title": "Not corrected", "detail": sentence(str(exc))},
+        return render(request, "error.html", {"status": 400, "title": "Not corrected", "detail": as_sentence(str(exc))},
                       status_code=400)
     # Only back to the verbatims, never to another site.
     target = back if back.startswith("/comments") and not back.startswith("/comments/") else "/comments"
@@ -291,7 +291,7 @@ def correct_json(request: Request, answer_id: int, user: ThemeEditor, db: DbDep,
     try:
         return record_correction(request, db, settings, user, answer_id, correction)
     except RefusedCorrection as exc:
-        return problem(422, sentence(str(exc)), code="invalid-correction", instance=request.url.path)
+        return problem(422, as_sentence(str(exc)), code="invalid-correction", instance=request.url.path)
 
 
 class UnknownSurvey(LookupError):
@@ -316,7 +316,7 @@ def themes_json(request: Request, user: CurrentUser, db: DbDep, settings: Settin
         try:
             return theme_overview(connection, survey=survey, min_base=settings.min_base)
         except UnknownSurvey as exc:
-            return problem(404, sentence(str(exc)), code="unknown-survey", instance=request.url.path)
+            return problem(404, as_sentence(str(exc)), code="unknown-survey", instance=request.url.path)
 
 
 class EmergingDrawing(NamedTuple):
@@ -386,7 +386,7 @@ def themes_page(request: Request, user: CurrentUser, db: DbDep, settings: Settin
         try:
             overview = theme_overview(connection, survey=survey or None, min_base=settings.min_base)
         except UnknownSurvey as exc:
-            error = ("survey", sentence(str(exc).replace("leave survey out", "choose All surveys")))
+            error = ("survey", as_sentence(str(exc).replace("leave survey out", "choose All surveys")))
         labels = theme_labels(current_codebook(connection).codebook)
         surveys = survey_choices(connection)
     return render(request, "text/themes.html", {

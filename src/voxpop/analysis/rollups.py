@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from functools import cache
 from typing import Any
 
@@ -12,19 +11,8 @@ from sqlalchemy import Connection, delete, insert
 
 from voxpop.analysis.engine import count_if, local_period, naive_utc
 from voxpop.analysis.models import ScoreRollup
-from voxpop.core.counts import ALL, CES2_AGREE_MIN, COUNTS, CUTS, score_counts
+from voxpop.core.counts import ALL, CES2_AGREE_MIN, COUNTS, CUTS
 from voxpop.store.database import conflict_insert
-
-
-def increments(*, scores: list[tuple[int, int, int]], attributes: dict[str, str], day: date) -> list[dict[str, Any]]:
-    """The rollup rows one response adds: for each (question_id, score, scale_max), one row for the day's
-    totals and one per attribute value."""
-    rows = []
-    for question_id, score, scale_max in scores:
-        counts = dict(zip(COUNTS, score_counts(score, scale_max)))
-        for attribute, value in [(ALL, ALL), *attributes.items()]:
-            rows.append({"question_id": question_id, "day": day, "attribute": attribute, "value": value} | counts)
-    return rows
 
 
 def add(connection: Connection, rows: list[dict[str, Any]]) -> None:

@@ -232,4 +232,3 @@ def codebook_put(request: Request, user: Editor, db: DbDep, settings: SettingsDe
 
 # Until web/app.py mounts `api` under its API_PREFIX with the other domains' JSON routes, the page router carries
 # it there (the layers keep web.app out of reach here, hence the literal).
-router.include_router(api, prefix="/api/v1")

@@ -398,4 +398,3 @@ def themes_page(request: Request, user: CurrentUser, db: DbDep, settings: Settin
 
 # Until web/app.py mounts `api` under its API_PREFIX with the other domains' JSON routes, the page router carries
 # it there (the layers keep web.app out of reach here, hence the literal).
-router.include_router(api, prefix="/api/v1")

@@ -146,7 +146,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.dashboard.views import router as dashboard_router
     from voxpop.imports.views import router as imports_router
     from voxpop.surveys.views import router as surveys_router
+    from voxpop.text.codebook_views import api as codebook_api
     from voxpop.text.codebook_views import router as codebook_router
+    from voxpop.text.views import api as text_api
     from voxpop.text.views import router as text_router
 
     app.include_router(accounts_router)
@@ -159,7 +161,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(codebook_router)
     # Every domain's JSON routes, under one prefix: a new version of the API is one more prefix here.
     api = APIRouter(prefix=API_PREFIX)
-    for domain_api in (accounts_api, collection_api, dashboard_api, customers_api):
+    for domain_api in (accounts_api, collection_api, dashboard_api, customers_api, text_api, codebook_api):
         api.include_router(domain_api)
     app.include_router(api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

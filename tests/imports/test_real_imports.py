@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from voxpop.analysis.survey_metrics import survey_estimates
+from voxpop.dashboard.metrics import survey_estimates
 from voxpop.collection.models import Answer, Response, response_attributes
 from voxpop.imports.formats import open_export
 from voxpop.imports.mapping import detect_mapping

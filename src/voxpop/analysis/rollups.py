@@ -7,7 +7,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-from sqlalchemy import Connection, delete, insert
+from sqlalchemy import Connection, delete, func, insert, literal
 
 from voxpop.analysis.engine import count_if, local_period, naive_utc
 from voxpop.analysis.models import ScoreRollup
@@ -79,3 +79,10 @@ def rebuild_store(db, *, zone: str) -> int:
             return rebuild(connection, write_connection, zone=zone)
     finally:
         connection.disconnect()
+
+
+def month_start(day, dialect: str):
+    """The first day of a date's (or timestamp's) month as ISO text, the way each store writes it."""
+    if dialect == "sqlite":
+        return func.strftime("%Y-%m-01", day)
+    return func.to_char(day, literal("YYYY-MM-01"))

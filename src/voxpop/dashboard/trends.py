@@ -13,7 +13,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from voxpop.analysis.engine import Row
-from voxpop.analysis.survey_metrics import Trend, estimates_from_counts, monthly_trends
+from voxpop.dashboard.metrics import Trend, estimates_from_counts, monthly_trends
 from voxpop.dashboard.schemas import MetricPublic, SignalPublic, TrendPointPublic, TrendPublic
 from voxpop.web.charts import month_label
 from voxpop.web.signals import signal_sentence
@@ -35,7 +35,7 @@ def split_at(monthly: list[dict[str, Any]], current: str) -> tuple[list[dict[str
 
 
 def survey_trends(monthly: list[dict[str, Any]], *, current: str, min_base: int) -> dict[str, TrendPublic]:
-    """Per survey, its headline metric by month (analysis.survey_metrics.monthly_trends chooses the question
+    """Per survey, its headline metric by month (dashboard.metrics.monthly_trends chooses the question
     and the chart) computed on the ended months, with the months from `current` on as partial points."""
     ended, running = split_at(monthly, current)
     rows = {(row.keys["survey"], row.metric, row.keys["question"], str(row.keys["period"])): row

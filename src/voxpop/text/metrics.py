@@ -24,7 +24,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
-from voxpop.analysis.survey_metrics import month_start
+from voxpop.analysis.rollups import month_start
 from voxpop.collection.models import Answer, Response
 from voxpop.core import comparisons, estimates, spc
 from voxpop.core.estimates import NpsCuts

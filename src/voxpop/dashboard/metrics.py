@@ -1,6 +1,8 @@
 """The dashboard's numbers: the store counts (sufficient statistics per question), core.estimates computes.
 
-This is the one place survey metrics are read for pages and the API. They come from the daily rollups
+It belongs to the dashboard domain, not to analysis, because it reads the surveys', responses' and comments'
+tables by name; analysis only ever reduces a table it is given. This is the one place survey metrics are read
+for pages and the API. They come from the daily rollups
 (analysis.models.ScoreRollup), which the engine builds and each response's transaction keeps: one plain SQL
 query sums a few thousand small rows per request, so a dashboard costs the same at 10M responses as at 10K.
 """
@@ -12,13 +14,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, literal, select
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from voxpop.analysis import control
 from voxpop.analysis.engine import MetricSpec, Row, estimate_rows
 from voxpop.analysis.models import ALL, ScoreRollup
-from voxpop.analysis.rollups import COUNTS
+from voxpop.analysis.rollups import COUNTS, month_start
 from voxpop.collection.models import Answer, Response
 from voxpop.core import spc
 from voxpop.core.estimates import Estimate
@@ -76,13 +78,6 @@ def rollup_counts(connection: Connection, *, period: str | None = None, attribut
     if kind is not None:
         statement = statement.where(Question.kind == kind)
     return [dict(record) for record in connection.execute(statement).mappings()]
-
-
-def month_start(day, dialect: str):
-    """The first day of a date's (or timestamp's) month as ISO text, the way each store writes it."""
-    if dialect == "sqlite":
-        return func.strftime("%Y-%m-01", day)
-    return func.to_char(day, literal("YYYY-MM-01"))
 
 
 def over_periods(records: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -8,10 +8,14 @@ from sqlalchemy import case, func, select
 from tests.conftest import empty
 from voxpop.accounts.models import ROLES, User
 from voxpop.analysis.sources import store_connection
-from voxpop.analysis.survey_metrics import rollup_counts, survey_summaries
+from voxpop.dashboard.metrics import rollup_counts, survey_summaries
 from voxpop.collection.models import Answer, Response, response_attributes
-from voxpop.demo.workspace import NEGATIVE, POSITIVE, load_demo
+from voxpop.demo.workspace import load_demo
 from voxpop.surveys.models import Question
+from voxpop.text.flows import catch_up
+from voxpop.text.language import detect_language
+from voxpop.text.metrics import theme_metrics
+from voxpop.text.models import CommentAnalysis
 
 NOW = datetime(2026, 11, 1, 12, tzinfo=timezone.utc)
 
@@ -59,17 +63,37 @@ def test_segments_differ_and_december_dips(demo):
         assert nps_where(db_session, months == 12) < nps_where(db_session, months.in_((4, 5))) - 5
 
 
-def test_comment_tone_follows_the_score(demo):
-    negative = set(NEGATIVE["en"]) | set(NEGATIVE["de"])
-    positive = set(POSITIVE["en"]) | set(POSITIVE["de"])
+def test_comments_are_varied_and_in_the_respondents_language(demo):
     with demo.read() as db_session:
         by_key = dict(db_session.execute(
             select(Question.key, func.count()).join(Answer, Answer.question_id == Question.id)
             .where(Answer.text.is_not(None)).group_by(Question.key)).all())
-        assert by_key["reason"] > 500 and by_key["reason_promoter"] > 500
-        texts = db_session.scalars(select(Answer.text).join(Question, Answer.question_id == Question.id)
-                                   .where(Question.key == "reason_promoter")).all()
-        assert all(text in positive for text in texts) and not any(text in negative for text in texts)
+        texts = dict(db_session.execute(select(Answer.text, Response.language).join(Response)
+                                        .where(Answer.text.is_not(None))).all())
+    assert by_key["reason"] > 500 and by_key["reason_promoter"] > 500 and by_key["comment"] > 500
+    assert len(texts) >= 0.6 * sum(by_key.values())  # distinct comments
+    german = [text for text, language in texts.items() if language == "de"]
+    assert len(german) > 200 and sum(detect_language(text).code == "de" for text in german) >= 0.95 * len(german)
+
+
+def test_the_text_analysis_finds_themes_that_differ_in_tone(demo):
+    """The comment pipeline, as the server's worker runs it, finds the codebook's themes, and their sentiment and
+    NPS are no constants: a few repeated sentences once made every theme read "0.00 (0.00 to 0.00)"."""
+    catch_up(demo, keep_original=False)
+    with demo.read_connection() as connection:
+        themes = {row["theme"]: row for row in theme_metrics(connection)["themes"] if row["comments"] >= 100}
+        nps = {row["theme"]: row["nps_mentioning"] for row in theme_metrics(connection, survey="post-purchase")[
+            "themes"] if row["comments"] >= 100}
+        tone = dict(connection.execute(
+            select(Question.key, func.avg(CommentAnalysis.sentiment_score))
+            .join(Answer, Answer.id == CommentAnalysis.answer_id).join(Question, Question.id == Answer.question_id)
+            .group_by(Question.key)).all())
+    assert {"delivery", "quality", "price", "staff", "app_website", "returns_refunds", "wait_time"} <= set(themes)
+    sentiments = [row["sentiment"] for row in themes.values()]
+    assert max(s["value"] for s in sentiments) - min(s["value"] for s in sentiments) > 0.3
+    assert all(s["ci_high"] - s["ci_low"] > 0.02 for s in sentiments)  # each theme's comments differ in tone too
+    assert all(-90 < row["value"] < 90 and row["ci_high"] - row["ci_low"] > 2 for row in nps.values())
+    assert tone["reason"] < -0.1 < 0.3 < tone["reason_promoter"] and tone["reason"] < tone["reason_passive"]
 
 
 def test_loading_twice_with_if_empty_adds_nothing(demo):
@@ -84,23 +108,25 @@ def test_loading_twice_without_if_empty_is_refused(demo):
 
 
 def test_the_december_dip_is_a_signal_on_every_surveys_chart(demo):
-    from voxpop.analysis.survey_metrics import monthly_trends, rollup_counts
+    from voxpop.dashboard.metrics import monthly_trends, rollup_counts
 
     with demo.read_connection() as connection:
         trends = monthly_trends(rollup_counts(connection, period="month"), min_base=30)
     charts = {key: trend.chart.chart for key, trend in trends.items()}
     assert charts.pop("post-purchase") == "nps"
-    assert set(charts) == {"support-csat", "onboarding-ces"} and set(charts.values()) <= {"p", "laney-p"}  # CES 2.0: % agree
+    assert set(charts) == {"support-csat", "onboarding-ces"}
+    assert set(charts.values()) <= {"p", "laney-p"}  # CSAT and CES 2.0 as the share of top two boxes and agreeing
     for trend in trends.values():
-        dips = [signal for signal in trend.signals if signal.rule.id == "nelson-1"]
-        assert [(trend.periods[signal.points[-1]], signal.direction) for signal in dips] == [("2025-12-01", "down")]
+        beyond = [signal for signal in trend.signals if signal.rule.id == "nelson-1"]
+        # The one fall beyond the limits is December's; a month above them is chance in the random history.
+        assert [trend.periods[signal.points[-1]] for signal in beyond if signal.direction == "down"] == ["2025-12-01"]
 
 
 def test_the_rollups_give_the_same_numbers_as_the_answers(demo):
     """The dashboard reads rollups; the engine on the raw answers must agree to the last digit."""
     from voxpop.analysis import sources
     from voxpop.analysis.engine import MetricSpec, compute
-    from voxpop.analysis.survey_metrics import survey_estimates
+    from voxpop.dashboard.metrics import survey_estimates
 
     with demo.read_connection() as rollups:
         from_rollups = {(row.keys["survey"], row.keys["period"], row.metric): row.estimate
@@ -119,7 +145,7 @@ def test_a_filtered_view_from_the_rollups_matches_the_answers(demo):
     """A filter on one attribute sums the rollups of its chosen values; two attributes at once are refused."""
     from voxpop.analysis import sources
     from voxpop.analysis.engine import MetricSpec, compute
-    from voxpop.analysis.survey_metrics import survey_estimates
+    from voxpop.dashboard.metrics import survey_estimates
 
     with demo.read_connection() as rollups:
         filtered = survey_estimates(rollups, min_base=30, where=("channel", ["web", "app"]), survey="post-purchase",

@@ -2,7 +2,8 @@
 
 Three surveys (post-purchase NPS, support CSAT, onboarding CES 2.0), ~21,000 responses with seasonality
 (a busy, late-shipping December), real differences between segments and channels (a buggy app release in
-one quarter), comments whose tone follows the score, customers, departments and a user of every role.
+one quarter), comments whose tone follows the score (demo.comments), customers, departments and a user of every
+role.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from sqlalchemy import func, insert, select
 from voxpop.accounts import service as accounts
 from voxpop.collection.layout import BATCH, BatchLayout, ResponseBatch
 from voxpop.collection.writer import Target, insert_batch
+from voxpop.demo import comments
 from voxpop.customers.models import Customer, Transaction
 from voxpop.store.database import Database
 from voxpop.surveys import service as surveys
@@ -41,34 +43,8 @@ PURCHASE_CHANNELS = {"web": 0.0, "store": 0.5, "app": -0.2}
 SUPPORT_CHANNELS = {"phone": 0.2, "chat": 0.0, "email": -0.5}
 TEAMS = ["orders", "returns", "technical"]
 PLANS = {"free": -0.3, "plus": 0.2, "pro": 0.3}
-
-NEGATIVE = {
-    "en": ["The parcel arrived {d} days late and nobody told me why.", "Sizing was way off and the return took weeks.",
-           "I emailed twice and never got an answer.", "The app crashed at checkout, twice.",
-           "The tent arrived with a broken pole.", "Too expensive for the quality you get.",
-           "Refund still not processed after a month.", "The delivery driver left it in the rain."],
-    "de": ["Das Paket kam {d} Tage zu spät.", "Die Größe passte nicht und die Rücksendung dauerte Wochen.",
-           "Zweimal geschrieben, nie eine Antwort bekommen.", "Die App ist beim Bezahlen abgestürzt."],
-}
-PASSIVE = {
-    "en": ["Good products, but delivery could be faster.", "Fine overall; the website is a bit confusing.",
-           "Decent quality, prices a little high.", "OK, though tracking updates were patchy.",
-           "Nice jacket, but the packaging was wasteful."],
-    "de": ["Gute Produkte, aber die Lieferung könnte schneller sein.", "Insgesamt gut, die Website ist etwas unübersichtlich."],
-}
-POSITIVE = {
-    "en": ["Fast delivery and great quality!", "The staff in the store were really helpful.",
-           "Love the jacket, fits perfectly.", "Easy returns, no questions asked.", "Best hiking boots I have owned.",
-           "Ordered on Monday, camping with it on Friday. Brilliant."],
-    "de": ["Schnelle Lieferung und tolle Qualität!", "Sehr freundliche Beratung im Laden.", "Die Jacke passt perfekt."],
-}
-SUPPORT_NEGATIVE = ["I was passed between three agents.", "Waited 40 minutes on hold.", "The answer did not solve anything.",
-                    "Chat closed before my question was answered."]
-SUPPORT_POSITIVE = ["Sorted in five minutes, thank you!", "Very friendly and knew exactly what to do.",
-                    "Replacement sent the same day.", "Clear answer, no fuss."]
-ONBOARDING_NEGATIVE = ["The payment step kept rejecting my card.", "Too many fields in the profile.",
-                       "Verification e-mail took an hour to arrive.", "The app would not log me in after sign-up."]
-ONBOARDING_POSITIVE = ["Took two minutes.", "Very smooth, well done.", "Easy, clear steps."]
+# The post-purchase survey's follow-up question for each NPS group, and the share who answer it.
+REASONS = {"detractor": ("reason", 0.6), "passive": ("reason_passive", 0.4), "promoter": ("reason_promoter", 0.45)}
 
 
 class DemoAlreadyLoaded(ValueError):
@@ -89,10 +65,16 @@ def _score(rng: random.Random, mood: float, low: int, high: int, centre: float, 
     return max(low, min(high, int(round(value))))
 
 
-def _comment(rng: random.Random, fraction: float, bank: list[str]) -> str | None:
-    if rng.random() > fraction:
+def _group(score: int, detractor_max: int, promoter_min: int) -> str:
+    return "detractor" if score <= detractor_max else "promoter" if score >= promoter_min else "passive"
+
+
+def _comment(rng: random.Random, chance: float, survey: str, group: str, *, language: str = "en",
+             focus: str | None = None) -> str | None:
+    """A comment from `chance` of the customers who answer."""
+    if rng.random() > chance:
         return None
-    return rng.choice(bank).format(d=rng.randint(2, 9))
+    return comments.comment(rng, survey=survey, group=group, language=language, focus=focus)
 
 
 # How the demo's customers behave after what they said: promoters buy more often and stay longer.
@@ -151,8 +133,8 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
         for name in VOLUMES:
             definition = surveys.read_definition(HERE / f"{name}.yaml")
             result = surveys.apply(db_session=db_session, definition=definition)
-            versions[name] = Target(result.survey.id, result.version.id,
-                                    {q.key: (q.id, q.kind, q.scale_max) for q in result.version.questions}, channel="web")
+            questions = {q.key: (q.id, q.kind, q.scale_max) for q in result.version.questions}
+            versions[name] = Target(result.survey.id, result.version.id, questions, channel="web")
 
         customers = []
         for number in range(1, 9001):
@@ -193,15 +175,14 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                     row_answers["nps"] = nps
                     if customer["external_id"] not in said or said[customer["external_id"]][0] < day:
                         said[customer["external_id"]] = (day, nps)
-                    if nps <= 6:
-                        text = _comment(rng, 0.6, NEGATIVE[language])
-                        if app_bug and text and rng.random() < 0.6:
-                            text = "The app crashed at checkout, twice." if language == "en" else "Die App ist beim Bezahlen abgestürzt."
-                        key = "reason"
-                    elif nps <= 8:
-                        text, key = _comment(rng, 0.4, PASSIVE[language]), "reason_passive"
-                    else:
-                        text, key = _comment(rng, 0.45, POSITIVE[language]), "reason_promoter"
+                    group = _group(nps, 6, 9)
+                    key, chance = REASONS[group]
+                    focus = None  # what unhappy customers write about then: the buggy app, December's late parcels
+                    if group != "promoter" and app_bug and rng.random() < 0.6:
+                        focus = "app"
+                    elif group != "promoter" and day.month == 12 and rng.random() < 0.5:
+                        focus = "delivery"
+                    text = _comment(rng, chance, name, group, language=language, focus=focus)
                     if text:
                         row_answers[key] = text
                     if rng.random() < 0.85:
@@ -215,7 +196,7 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                     csat = _score(rng, mood, 1, 5, 3.9, 1.05)
                     row_answers["csat"] = csat
                     row_answers["resolved"] = "yes" if csat >= 4 else rng.choice(["partly", "no"])
-                    text = _comment(rng, 0.35, SUPPORT_POSITIVE if csat >= 4 else SUPPORT_NEGATIVE)
+                    text = _comment(rng, 0.35, name, _group(csat, 2, 4))
                     if text:
                         row_answers["comment"] = text
                     row_attributes |= {"channel": channel, "team": rng.choice(TEAMS)}
@@ -224,9 +205,11 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                     mood += PLANS[plan]
                     ces = _score(rng, mood, 1, 7, 5.3, 1.4)
                     row_answers["ces"] = ces
+                    focus = None
                     if ces <= 4:
                         row_answers["hardest"] = rng.choice(["signup", "payment", "payment", "profile", "app"])
-                    text = _comment(rng, 0.3, ONBOARDING_POSITIVE if ces >= 5 else ONBOARDING_NEGATIVE)
+                        focus = "app" if row_answers["hardest"] == "app" else "signup"
+                    text = _comment(rng, 0.3, name, _group(ces, 3, 5), focus=focus)
                     if text:
                         row_answers["comment"] = text
                     row_attributes["plan"] = plan

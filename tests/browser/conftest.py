@@ -8,6 +8,7 @@ import shutil
 import socket
 import threading
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -52,23 +53,32 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def live_server(settings, db):
-    """The real app under uvicorn on a free 127.0.0.1 port, in a background thread."""
+@contextmanager
+def serving(app):
+    """The app under uvicorn on a free 127.0.0.1 port, in a background thread; yields its address."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     port = listener.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, db), log_level="warning", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
     thread.start()
     while not server.started:
         if not thread.is_alive():
             pytest.fail("the live server stopped while starting; see the log above")
         time.sleep(0.01)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
-    listener.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        listener.close()
+
+
+@pytest.fixture
+def live_server(settings, db):
+    """The real app on the test's backend, served for one test."""
+    with serving(create_app(settings, db)) as address:
+        yield address
 
 
 @pytest.fixture

@@ -4,15 +4,11 @@ no serious or critical accessibility violation (axe-core), and nothing the Conte
 from __future__ import annotations
 
 import json
-import socket
-import threading
-import time
 from pathlib import Path
 
 import pytest
-import uvicorn
 
-from tests.browser.conftest import SCREENSHOTS
+from tests.browser.conftest import SCREENSHOTS, serving
 from voxpop.demo.workspace import DEMO_PASSWORD, load_demo
 from voxpop.settings import Settings
 from voxpop.store.database import Database
@@ -52,19 +48,8 @@ def demo_server(tmp_path_factory):
     catch_up(db, keep_original=False)
     settings = Settings(data_dir=folder, database_url=url, secret_key="test-secret-not-for-production-0123456789",
                         rate_limit_per_minute=10_000, text_worker=False)
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(create_app(settings, db), log_level="warning", access_log=False))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [listener]}, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            pytest.fail("the demo server stopped while starting; see the log above")
-        time.sleep(0.01)
-    yield f"http://127.0.0.1:{listener.getsockname()[1]}", db
-    server.should_exit = True
-    thread.join(timeout=10)
-    listener.close()
+    with serving(create_app(settings, db)) as address:
+        yield address, db
     db.dispose()
 
 

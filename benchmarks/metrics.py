@@ -48,9 +48,9 @@ import pandas as pd
 from voxpop.analysis.engine import MetricSpec, compute
 from voxpop.analysis.rollups import rebuild_store
 from voxpop.analysis.sources import store_connection, survey_answers
-from voxpop.dashboard.metrics import survey_estimates
 from voxpop.collection.attributes import fingerprint
 from voxpop.core import estimates
+from voxpop.dashboard.metrics import survey_estimates
 from voxpop.store.database import Database
 from voxpop.store.migrate import upgrade
 

@@ -9,9 +9,9 @@ from tests.helpers import apply_survey
 from voxpop.analysis import sources
 from voxpop.analysis.engine import MetricSpec
 from voxpop.analysis.rollups import rebuild_store
-from voxpop.dashboard.metrics import monthly_trends, rollup_counts
 from voxpop.collection import flows
 from voxpop.collection.models import Response
+from voxpop.dashboard.metrics import monthly_trends, rollup_counts
 from voxpop.metrics import control_charts
 
 EASE_ONLY = """

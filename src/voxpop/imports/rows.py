@@ -87,7 +87,7 @@ def reader(mapping: Mapping) -> Callable[[int, list[str | None]], ParsedResponse
             column = started
             began = started_at(cells[started.position]) if started_at else None
             answered = {}
-            for position, key, column, convert in answers:
+            for position, key, column, convert in answers:  # noqa: B007 (the except below names `column`)
                 cell = cells[position]
                 if cell and (value := convert(cell)) is not SKIP:
                     answered[key] = value

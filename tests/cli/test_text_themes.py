@@ -18,7 +18,33 @@ def test_the_api_and_the_cli_give_the_same_themes(client, db, configured):
     from_api = client.get("/api/v1/themes").json()
     from_cli = json.loads(CliRunner().invoke(app, ["text", "themes", "--format", "json"]).stdout)
     assert from_api == from_cli and from_api["themes"][0]["comments"] == 5
+    assert {row["theme"]: row["label"] for row in from_cli["themes"]}["delivery.late"] == "Late delivery"
     assert client.get("/api/v1/themes?survey=nope").status_code == 404
+    unknown = CliRunner().invoke(app, ["text", "themes", "--survey", "nope"])
+    assert unknown.exit_code == 2 and "leave out --survey" in unknown.output
+
+
+def test_an_infinite_z_is_null_from_the_api_and_the_cli_alike(client, db, configured):
+    import json
+
+    from typer.testing import CliRunner
+
+    from tests.helpers import login, make_user
+    from voxpop.cli import app
+
+    # Every detractor mentions delivery and nobody else does: neither side varies, so z is infinite.
+    for i in range(30):
+        submit(db, {"nps": 2, "why_low": f"The parcel arrived late, order {i}"})
+        submit(db, {"nps": 10, "why_high": f"Lovely staff in the shop, visit {i}"})
+    analyse(db)
+    login(client, make_user(db, "viewer"))
+    from_api = client.get("/api/v1/themes").json()
+    printed = CliRunner().invoke(app, ["text", "themes", "--format", "json"]).stdout
+    assert "Infinity" not in printed and json.loads(printed) == from_api
+    delivery = next(row for row in from_api["themes"] if row["theme"] == "delivery")
+    assert delivery["nps_difference"]["difference"] == -200.0 and delivery["nps_difference"]["statistic"] is None
+    table = CliRunner().invoke(app, ["text", "themes"], env={"COLUMNS": "160"}).stdout
+    assert "Late delivery" in table and "delivery.late" in table and "Staff and service" in table
 
 
 def test_the_themes_page_shows_the_pareto_and_escapes(client, db):

@@ -83,3 +83,60 @@ def test_corrections_give_the_codebook_its_precision_and_recall(db):
     with db.read_connection() as connection:
         delivery = next(row for row in codebook_accuracy(connection) if row["theme"] == "delivery")
     assert delivery["n"] == 2 and delivery["precision"] == 0.5 and delivery["recall"] == 1.0
+
+
+def _months_of_comments(db, delivery: list[int], *, per_month: int = 20) -> None:
+    """per_month comments in each month from January 2025, delivery[i] of them about a late parcel in month i+1."""
+    from datetime import datetime, timezone
+
+    from sqlalchemy import text
+
+    months = []
+    for month, late in enumerate(delivery, start=1):
+        for i in range(per_month):
+            comment = f"The parcel arrived late, order {month}-{i}" if i < late else f"Nice staff, visit {month}-{i}"
+            submit(db, {"nps": 5 if i < late else 9, "why_low" if i < late else "why_high": comment})
+            months.append(month)
+    analyse(db)
+    with db.write_engine.begin() as connection:
+        ids = connection.execute(text("SELECT id FROM responses ORDER BY id")).scalars().all()
+        for response_id, month in zip(ids, months):
+            connection.execute(text("UPDATE responses SET submitted_at = :when WHERE id = :id"),
+                               {"when": datetime(2025, month, 10, 12, tzinfo=timezone.utc).replace(tzinfo=None),
+                                "id": response_id})
+
+
+def test_a_jump_in_the_running_month_raises_no_signal_until_the_month_ends(db):
+    from datetime import datetime, timezone
+
+    from voxpop.text.metrics import emerging_themes, theme_metrics
+
+    _months_of_comments(db, [2, 3, 2, 1, 2, 3, 2, 14])  # 14 of 20 in August, 1 to 3 before
+    with db.read_connection() as connection:
+        in_august = theme_metrics(connection, now=datetime(2025, 8, 20, tzinfo=timezone.utc))
+        in_september = emerging_themes(connection, now=datetime(2025, 9, 2, tzinfo=timezone.utc))
+    assert in_august["emerging"] == []
+    assert next(row for row in in_august["themes"] if row["theme"] == "delivery")["monthly_share"][-1] == 70.0
+    delivery = next(row for row in in_september if row["theme"] == "delivery")
+    assert [(signal["rule"], signal["periods"]) for signal in delivery["signals"]] == [("nelson-1", ["2025-08-01"])]
+    assert not any(delivery["partial"]) and delivery["upper"][-1] is not None
+
+
+def test_the_running_month_is_a_partial_point_outside_the_limits(db):
+    from datetime import datetime, timezone
+
+    from voxpop.text.metrics import emerging_themes
+
+    _months_of_comments(db, [2, 3, 2, 1, 2, 3, 12, 20])  # up in July; every comment so far in August
+    with db.read_connection() as connection:
+        delivery = next(row for row in emerging_themes(connection, now=datetime(2025, 8, 20, tzinfo=timezone.utc))
+                        if row["theme"] == "delivery")
+        ended = next(row for row in emerging_themes(connection, now=datetime(2025, 9, 2, tzinfo=timezone.utc))
+                     if row["theme"] == "delivery")
+    assert delivery["periods"] == [f"2025-{month:02d}-01" for month in range(1, 9)]
+    assert delivery["partial"] == [False] * 7 + [True]
+    assert (delivery["shares"][-1], delivery["n"][-1], delivery["upper"][-1]) == (100.0, 20, None)
+    assert delivery["centre"] == round(100 * 25 / 140, 2)  # the p̄ of January to July: August is left out
+    assert [(signal["rule"], signal["periods"]) for signal in delivery["signals"]] == [("nelson-1", ["2025-07-01"])]
+    assert ended["centre"] == round(100 * 45 / 160, 2) and not any(ended["partial"])  # August counted once it ends
+    assert ["2025-08-01"] in [signal["periods"] for signal in ended["signals"]]

@@ -204,11 +204,11 @@ def _themes(file: Path, rows: list[tuple[str, str]], codebook, output: str) -> N
 @text_app.command("themes")
 def themes_command(
     survey: Annotated[str | None, typer.Option(help="One survey's comments (default: all).")] = None,
-    output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
+    output: Annotated[str, typer.Option("--format", help="table or json (as GET /api/v1/themes).")] = "table",
 ) -> None:
     """Each theme of the analysed comments: share, sentiment, and NPS of those who raise it against the rest."""
     from voxpop.cli import _database, get_settings
-    from voxpop.text.metrics import theme_metrics
+    from voxpop.text.overview import UnknownSurvey, theme_overview
 
     if output not in ("table", "json"):
         fail(f"--format must be table or json, not {output!r}")
@@ -216,30 +216,38 @@ def themes_command(
     db = _database(settings)
     try:
         with db.read_connection() as connection:
-            result = theme_metrics(connection, survey=survey, min_base=settings.min_base)
+            overview = theme_overview(connection, survey=survey, min_base=settings.min_base)
+    except UnknownSurvey:
+        fail(f"there is no survey {survey!r}; leave out --survey for all of them")
     finally:
         db.dispose()
     if output == "json":
-        print(json.dumps(result))
+        # As the API serialises it: JSON has no infinity, so a z with no variance on either side is null.
+        print(overview.model_dump_json())
         return
-    from rich.table import Table
+    from rich.table import Column, Table
+    from rich.text import Text
 
-    def shown(estimate: dict, digits: int, unit: str = "") -> str:
-        if estimate["value"] is None:
+    from voxpop.core.estimates import Estimate
+
+    def shown(estimate: Estimate, digits: int, unit: str = "") -> str:
+        if estimate.value is None:
             return "–"
-        if estimate["low_base"]:
-            return f"n = {estimate['n']} (low base)"
-        return f"{estimate['value']:.{digits}f}{unit} ({estimate['ci_low']:.{digits}f} to {estimate['ci_high']:.{digits}f})"
+        if estimate.low_base:
+            return f"n = {estimate.n} (low base)"
+        return f"{estimate.value:.{digits}f}{unit} ({estimate.ci_low:.{digits}f} to {estimate.ci_high:.{digits}f})"
 
-    table = Table("theme", "comments", "share", "sentiment", "NPS mentioning", "NPS rest", "difference",
+    table = Table(Column("theme", overflow="fold"), "comments", "share", "sentiment", "NPS mentioning", "NPS rest", "difference",
                   show_edge=False, header_style="bold")
-    for row in result["themes"]:
-        difference = row["nps_difference"]
-        table.add_row(row["theme"], f"{row['comments']:,}", shown(row["share"], 1, "%"), shown(row["sentiment"], 2),
-                      shown(row["nps_mentioning"], 0), shown(row["nps_not_mentioning"], 0),
+    for row in overview.themes:
+        difference = row.nps_difference
+        # The label to read, and below it, dimmed, the key that the codebook YAML and the API use.
+        table.add_row(Text.assemble(row.label, "\n", (row.theme, "dim")), f"{row.comments:,}",
+                      shown(row.share, 1, "%"), shown(row.sentiment, 2), shown(row.nps_mentioning, 0),
+                      shown(row.nps_not_mentioning, 0),
                       "not tested" if difference is None else
-                      f"{difference['difference']:+.0f} ({difference['ci_low']:.0f} to {difference['ci_high']:.0f})"
-                      + (" *" if difference["significant"] else ""))
+                      f"{difference.difference:+.0f} ({difference.ci_low:.0f} to {difference.ci_high:.0f})"
+                      + (" *" if difference.significant else ""))
     out.print(table)
-    out.print(f"{result['analysed_comments']:,} analysed comments; {result['note']}; * significant at 95%",
+    out.print(f"{overview.analysed_comments:,} analysed comments; {overview.note}; * significant at 95%",
               style="dim", highlight=False)

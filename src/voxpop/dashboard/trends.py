@@ -3,16 +3,16 @@
 A month still running is a partial period: its few answers so far would move the limits and trip the run rules
 (a 6-day-old month with a dozen detractors reads as a "drop"). So the chart, its limits and its signals come
 from the ended months only, and the current month is added beside them as a partial point with its own
-estimate. Pure: rollup counts in, TrendPublic out.
+estimate (analysis.periods says which months have ended). Pure: rollup counts in, TrendPublic out.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from voxpop.analysis.engine import Row
+from voxpop.analysis.periods import current_period as current_period  # dashboard.service reads it from here
+from voxpop.analysis.periods import split_at
 from voxpop.dashboard.metrics import Trend, estimates_from_counts, monthly_trends
 from voxpop.dashboard.schemas import MetricPublic, SignalPublic, TrendPointPublic, TrendPublic
 from voxpop.web.charts import month_label
@@ -21,17 +21,6 @@ from voxpop.web.signals import signal_sentence
 SHARE_CHARTS = ("p", "laney-p")  # charted as shares 0..1; their estimates are percentages
 TREND_LABELS = {"nps": "NPS", "csat": "CSAT top-two-box", "ces2.0": "CES 2.0 mean", "ces1.0": "CES 1.0 mean",
                 "ces2.0_agree": "CES 2.0 agree"}
-
-
-def current_period(now: datetime, timezone: str) -> str:
-    """The first day of the month `now` falls in, in the workspace's time zone, as the rollups write it."""
-    return now.astimezone(ZoneInfo(timezone)).date().replace(day=1).isoformat()
-
-
-def split_at(monthly: list[dict[str, Any]], current: str) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """Monthly rollup counts split into the ended months and those from `current` on (not ended yet)."""
-    ended = [record for record in monthly if str(record["period"]) < current]
-    return ended, [record for record in monthly if str(record["period"]) >= current]
 
 
 def survey_trends(monthly: list[dict[str, Any]], *, current: str, min_base: int) -> dict[str, TrendPublic]:

@@ -3,12 +3,14 @@ customers who raise it recommend us less than those who don't.
 
 The store counts (tagged comments, sentiment sums, NPS groups of the responses that mention a theme); core
 computes the estimates. A theme is on a comment when the codebook tagged it and nobody removed it, or a person
-added it.
+added it. Months are counted in UTC; the one still running is left out of the emerging themes' control limits and
+run rules (analysis.periods), and shown beside them as a partial point.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict
+from datetime import datetime, timezone
 from typing import Any
 
 from sqlalchemy import (
@@ -24,6 +26,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import aliased
 
+from voxpop.analysis.periods import current_period, split_at
 from voxpop.analysis.rollups import month_start
 from voxpop.collection.models import Answer, Response
 from voxpop.core import comparisons, estimates, spc
@@ -33,6 +36,7 @@ from voxpop.text.codebooks import codebook_keys
 from voxpop.text.models import CommentAnalysis, CommentTheme
 
 CUTS = NpsCuts()
+MONTHS_ZONE = "UTC"  # monthly_counts names each comment by the UTC month of its response's submitted_at
 
 
 def effective_themes(keys: list[str] | None = None):
@@ -57,9 +61,10 @@ def _in_survey(statement, survey: str | None):
 
 
 def theme_metrics(connection: Connection, *, survey: str | None = None, min_base: int = 30,
-                  confidence: float = 0.95) -> dict[str, Any]:
+                  confidence: float = 0.95, now: datetime | None = None) -> dict[str, Any]:
     """Per theme: its share of analysed comments (Wilson), mean sentiment (t), and the NPS of the responses
-    that mention it against the rest (trinomial z, Rocks 2016), and its monthly share; most frequent first."""
+    that mention it against the rest (trinomial z, Rocks 2016), and its monthly share; most frequent first.
+    The month `now` (default: the present) falls in has not ended, so no emerging theme is read from it."""
     keys = codebook_keys(connection)
     themes = effective_themes(keys)
     comments = _in_survey(select(func.count()).select_from(CommentAnalysis)
@@ -120,12 +125,11 @@ def theme_metrics(connection: Connection, *, survey: str | None = None, min_base
                                 for period in periods]
     return {"survey": survey, "analysed_comments": analysed, "months": periods, "themes": rows,
             "pareto": pareto(rows),
-            "emerging": emerging_themes(connection, survey=survey, counts=(periods, totals_by_month, counted)),
+            "emerging": emerging_themes(connection, survey=survey, now=now,
+                                        counts=(periods, totals_by_month, counted)),
             "codebook_accuracy": codebook_accuracy(connection, keys=keys),
             "note": "a theme counts when the codebook tagged it and nobody removed it, or a person added it; "
                     "NPS groups use the standard cuts (detractors up to 6, promoters from 9)"}
-
-
 
 
 def monthly_counts(connection: Connection, *, survey: str | None = None, keys: list[str] | None = None
@@ -146,29 +150,36 @@ def monthly_counts(connection: Connection, *, survey: str | None = None, keys: l
     return sorted(totals), totals, counted
 
 
-def emerging_themes(connection: Connection, *, survey: str | None = None, min_periods: int = 6,
-                    recent: int = 2, counts=None) -> list[dict[str, Any]]:
+def emerging_themes(connection: Connection, *, survey: str | None = None, now: datetime | None = None,
+                    min_periods: int = 6, recent: int = 2, counts=None) -> list[dict[str, Any]]:
     """Themes whose monthly share of comments rises beyond its control limits: a p-chart per theme (Laney's
-    p′ when the months vary more than binomially), read with Nelson's rules; a theme is emerging when an
-    upward signal ends in the last `recent` months (UTC months). `counts` are monthly_counts already read."""
+    p′ when the months vary more than binomially) of the ended months, read with Nelson's rules; a theme is
+    emerging when an upward signal ends in the last `recent` ended months. The month `now` (default: the present)
+    falls in, and any after it, follow as partial points: their share so far and n, without limits or signals.
+    `counts` are monthly_counts already read."""
     periods, totals, counted = counts or monthly_counts(connection, survey=survey)
-    if len(periods) < min_periods:
+    ended, running = split_at(periods, current_period(now or datetime.now(timezone.utc), MONTHS_ZONE),
+                              period=str)
+    if len(ended) < min_periods:
         return []
+    sizes = [totals[period] for period in ended]
     found = []
     for theme, by_month in sorted(counted.items()):
-        tagged = [by_month.get(period, 0) for period in periods]
-        sizes = [totals[period] for period in periods]
+        tagged = [by_month.get(period, 0) for period in ended]
         laney = spc.laney_advisable(nonconforming=tagged, sizes=sizes)
         chart = (spc.laney_p_chart if laney else spc.p_chart)(nonconforming=tagged, sizes=sizes)
         rising = [signal for signal in spc.nelson_signals(chart=chart)
-                  if signal.direction == "up" and signal.points[-1] >= len(periods) - recent]
+                  if signal.direction == "up" and signal.points[-1] >= len(ended) - recent]
         if rising:
-            found.append({"theme": theme, "chart": chart.chart, "periods": periods,
-                          "shares": [round(100 * value, 2) for value in chart.values],
+            so_far = [by_month.get(period, 0) / totals[period] for period in running]
+            found.append({"theme": theme, "chart": chart.chart, "periods": ended + running,
+                          "shares": [round(100 * value, 2) for value in (*chart.values, *so_far)],
+                          "n": sizes + [totals[period] for period in running],
+                          "partial": [False] * len(ended) + [True] * len(running),
                           "centre": round(100 * float(chart.centre[-1]), 2),
-                          "upper": [round(100 * value, 2) for value in chart.upper],
+                          "upper": [round(100 * value, 2) for value in chart.upper] + [None] * len(running),
                           "signals": [{"rule": signal.rule.id, "description": signal.rule.description,
-                                       "periods": [periods[index] for index in signal.points]} for signal in rising]})
+                                       "periods": [ended[index] for index in signal.points]} for signal in rising]})
     return found
 
 

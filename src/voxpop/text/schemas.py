@@ -91,6 +91,7 @@ class ThemeMetricPublic(BaseModel):
     """One theme: how often it comes up, how people feel about it, and the NPS of those who raise it."""
 
     theme: str = Field(description="Codebook theme key.")
+    label: str = Field(description="The theme's label, as pages show it.")
     comments: int
     negative_comments: int
     share: Estimate = Field(description="Percentage of analysed comments (Wilson interval).")
@@ -104,6 +105,7 @@ class ThemeMetricPublic(BaseModel):
 
 class ParetoRowPublic(BaseModel):
     theme: str
+    label: str
     negative_comments: int
     cumulative_share: float = Field(description="Percentage of the negative comments of this and the larger themes.")
 
@@ -115,15 +117,20 @@ class SignalPublic(BaseModel):
 
 
 class EmergingThemePublic(BaseModel):
-    """A theme whose monthly share rose beyond its control limits in the last months (p-chart, Nelson rules)."""
+    """A theme whose monthly share rose beyond its control limits in the last ended months (p-chart, Nelson
+    rules). The month that has not ended follows as a partial point: in neither the limits nor the signals."""
 
     theme: str
+    label: str
     chart: str = Field(description="p or laney-p.")
-    periods: list[str]
-    shares: list[float]
-    centre: float
-    upper: list[float]
-    signals: list[SignalPublic]
+    periods: list[str] = Field(description="Months (UTC), oldest first; one that has not ended comes last.")
+    shares: list[float] = Field(description="Percentage of each month's comments that mention the theme (so far, "
+                                            "for a partial month).")
+    n: list[int] = Field(description="Analysed comments of each month.")
+    partial: list[bool] = Field(description="true for a month that has not ended.")
+    centre: float = Field(description="The usual share (%), from the ended months.")
+    upper: list[float | None] = Field(description="Upper control limit (%) of each month; null for a partial one.")
+    signals: list[SignalPublic] = Field(description="Upward signals ending in the last ended months.")
 
 
 class ThemeMetricsPublic(BaseModel):

@@ -16,7 +16,6 @@ from sqlalchemy import Connection, select
 from voxpop.accounts import service as accounts
 from voxpop.accounts.models import User
 from voxpop.collection.models import Answer
-from voxpop.surveys.models import Survey
 from voxpop.text.codebook import Codebook
 from voxpop.text.codebooks import current_codebook
 from voxpop.text.labels import (
@@ -29,8 +28,8 @@ from voxpop.text.labels import (
     theme_label,
     theme_labels,
 )
-from voxpop.text.metrics import theme_metrics
 from voxpop.text.models import CommentAnalysis
+from voxpop.text.overview import UnknownSurvey, theme_overview
 from voxpop.text.pipeline import LANGUAGE_NAMES
 from voxpop.text.schemas import (
     CommentListPublic,
@@ -294,24 +293,14 @@ def correct_json(request: Request, answer_id: int, user: ThemeEditor, db: DbDep,
         return problem(422, as_sentence(str(exc)), code="invalid-correction", instance=request.url.path)
 
 
-class UnknownSurvey(LookupError):
-    """A survey key that names no survey."""
-
-
-def theme_overview(connection: Connection, *, survey: str | None, min_base: int) -> ThemeMetricsPublic:
-    """The theme metrics of one survey's comments, or of all; an unknown survey raises UnknownSurvey."""
-    if survey is not None and connection.execute(select(Survey.id).where(Survey.key == survey)).first() is None:
-        raise UnknownSurvey(f"there is no survey {survey!r}; leave survey out for all of them")
-    return ThemeMetricsPublic.model_validate(theme_metrics(connection, survey=survey, min_base=min_base))
-
-
 @api.get("/themes", tags=["staff"], response_model=ThemeMetricsPublic, responses=problem_responses(401, 404))
 def themes_json(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep,
                 survey: Annotated[str | None, Query(max_length=64, description="Survey key; all surveys when "
                                                                                 "left out.")] = None):
     """Per theme of the analysed comments (of one survey, or all): its share with a Wilson interval, mean
     sentiment with a t interval, and the NPS of the responses that mention it against the rest, with the
-    difference and its interval (not shown below the minimum base). Theme labels: GET /api/v1/codebook."""
+    difference and its interval (not shown below the minimum base); each theme with its label. Emerging themes
+    are read on the ended months; the month still running follows as a partial point."""
     with db.read_connection() as connection:
         try:
             return theme_overview(connection, survey=survey, min_base=settings.min_base)

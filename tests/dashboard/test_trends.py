@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from voxpop.analysis.periods import current_period, split_at
 from voxpop.core.counts import score_counts
-from voxpop.dashboard.trends import current_period, split_at, survey_trends
+from voxpop.dashboard.trends import survey_trends
 
 
 def month(period: str, scores: dict[int, int], *, question: str = "nps") -> dict:

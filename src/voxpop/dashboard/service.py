@@ -7,9 +7,10 @@ from datetime import datetime, timezone
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from voxpop.analysis.periods import current_period
 from voxpop.dashboard.metrics import SurveySummary, latest_comments, rollup_counts, survey_summaries
 from voxpop.dashboard.schemas import DashboardPublic, LatestCommentPublic, MetricPublic, SurveySummaryPublic
-from voxpop.dashboard.trends import current_period, survey_trends
+from voxpop.dashboard.trends import survey_trends
 from voxpop.surveys.models import Question, Survey, SurveyVersion
 from voxpop.surveys.schemas import text_in
 

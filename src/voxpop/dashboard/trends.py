@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import Any
 
 from voxpop.analysis.engine import Row
-from voxpop.analysis.periods import current_period as current_period  # dashboard.service reads it from here
 from voxpop.analysis.periods import split_at
 from voxpop.dashboard.metrics import Trend, estimates_from_counts, monthly_trends
 from voxpop.dashboard.schemas import MetricPublic, SignalPublic, TrendPointPublic, TrendPublic

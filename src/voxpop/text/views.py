@@ -323,25 +323,22 @@ class ThemeDrawings(NamedTuple):
     months: str  # the sparklines' months in words, e.g. "Jun 2025 to Dec 2026 so far"
 
 
-def _emerging(row: EmergingThemePublic, label: str, running: str) -> EmergingDrawing:
+def _emerging(row: EmergingThemePublic, label: str) -> EmergingDrawing:
     """One emerging theme's p-chart and its signals in words; the running month is partial, without limits."""
     about = f"comments about {in_sentence(label)}"
     signalled = {period for signal in row.signals for period in signal.periods}
     points = []
-    for period, share, upper in zip(row.periods, row.shares, row.upper):
-        so_far = period[:10] == running
+    for period, share, upper, so_far in zip(row.periods, row.shares, row.upper, row.partial):
         points.append(charts.ControlPoint(
             charts.month_label(period), share, f"{charts.month_label(period, short=False)}"
             f"{' so far' if so_far else ''}: {share:g}% of the comments were {about}",
-            centre=None if so_far else row.centre, upper=None if so_far else upper,
-            signalled=period in signalled, partial=so_far))
+            centre=None if so_far else row.centre, upper=upper, signalled=period in signalled, partial=so_far))
     chart = charts.control_chart(points, title=f"Monthly share of {about}, with its usual level and upper control "
                                                "limit", y_title="Share of comments (%)", unit="%", floor=0.0,
                                  ceiling=100.0)
-    # The metrics still read a running month with the rules; its signal says the month is not over yet.
-    signals = [signal_sentence(signal.rule, "up", charts.month_label(signal.periods[-1], short=False)
-                               + (" so far" if signal.periods[-1][:10] == running else ""), f"the share of {about}")
-               for signal in row.signals]
+    # The signals come from the ended months only (text.metrics), so none speaks of a month still running.
+    signals = [signal_sentence(signal.rule, "up", charts.month_label(signal.periods[-1], short=False),
+                               f"the share of {about}") for signal in row.signals]
     return EmergingDrawing(row.theme, chart, signals)
 
 
@@ -355,7 +352,7 @@ def theme_drawings(overview: ThemeMetricsPublic, labels: dict[str, str], *, now:
         y_title="Negative comments", titles=[f"{label(row.theme)}: {row.negative_comments:,} negative comments "
                                              f"({row.cumulative_share:.0f}% with the themes before it)"
                                              for row in overview.pareto]) if overview.pareto else None
-    emerging = [_emerging(row, label(row.theme), running) for row in overview.emerging]
+    emerging = [_emerging(row, label(row.theme)) for row in overview.emerging]
     if not overview.months:
         return ThemeDrawings(pareto, emerging, {}, "")
     first, last = charts.month_label(overview.months[0]), charts.month_label(overview.months[-1])

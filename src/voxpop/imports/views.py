@@ -16,20 +16,21 @@ from voxpop.accounts import service as accounts
 from voxpop.accounts.models import User
 from voxpop.imports.formats import ImportFileError, open_export
 from voxpop.imports.mapping import describe, detect_mapping
+from voxpop.imports.schemas import ResponsesImportPublic, TransactionsImportPublic
 from voxpop.imports.service import import_responses
 from voxpop.surveys.views import SURVEY_EDITORS
 from voxpop.web.auth import (
     DbDep,
     SettingsDep,
     client_address,
-    csrf_token,
     require_role,
     verify_csrf,
 )
-from voxpop.web.problems import problem
+from voxpop.web.problems import problem, problem_responses
 from voxpop.web.templating import render
 
 router = APIRouter()
+api = APIRouter()  # mounted under /api/v1 by the app
 SOURCES = ("auto", "qualtrics", "surveymonkey", "typeform", "googleforms", "limesurvey", "csv")
 SUFFIXES = (".csv", ".tsv", ".txt", ".xlsx", ".parquet")
 SHOWN_REJECTS = 200  # rows listed on the page and in the API answer; the count is always complete
@@ -40,6 +41,8 @@ PAGE_FIELDS = {"skip_invalid": "tick “Import the valid rows and list the rejec
                "source_format": "choose “auto” under “Written by”"}
 API_FIELDS = {"skip_invalid": "send skip_invalid=true", "mapping": ON_THE_COMMAND_LINE,
               "timezone": "send it as timezone, e.g. Europe/Berlin", "source_format": "send from=auto"}
+# The transaction upload's fields, as the page labels them and the API names them alike (`from` is the API's).
+TRANSACTION_FIELDS = {"source_format": "the layout (from)"}
 Importer = Annotated[User, Depends(require_role(*SURVEY_EDITORS))]
 
 
@@ -48,8 +51,9 @@ class UploadRefused(ValueError):
 
 
 def _run(upload: UploadFile, *, db, settings, source: str, survey: str | None, timezone: str, dry_run: bool,
-         skip_invalid: bool) -> dict[str, Any]:
-    """Spool the upload to a temporary file (formats are read from disk, streamed) and import it."""
+         skip_invalid: bool, fields: dict[str, str]) -> ResponsesImportPublic:
+    """Spool the upload to a temporary file (formats are read from disk, streamed) and import it; the warnings
+    name what settles them in the words of the page or the API (`fields`)."""
     if source not in SOURCES:
         raise UploadRefused(f"unknown source {source!r}; choose one of {', '.join(SOURCES)}")
     zone = timezone.strip() or settings.timezone
@@ -66,13 +70,13 @@ def _run(upload: UploadFile, *, db, settings, source: str, survey: str | None, t
                                    zone=settings.timezone, max_text_length=settings.max_text_length, dry_run=dry_run,
                                    rejects=rejects)
     rejected = list(csv.DictReader(io.StringIO(rejects.getvalue()))) if rejects is not None else []
-    return {
-        "file": path.name, "format": export.format, "survey": summary.survey,
-        "survey_created": summary.survey_created, "dry_run": dry_run, "rows": summary.rows, "new": summary.new,
-        "present": summary.present, "rejected": summary.rejected, "summary": summary.sentence(),
-        "warnings": summary.warnings, "mapping": describe(mapping), "samples": summary.samples,
-        "rejects": [{key: row[key] for key in ("row", "column", "value", "reason")} for row in rejected[:SHOWN_REJECTS]],
-    }
+    return ResponsesImportPublic(
+        file=path.name, format=export.format, survey=summary.survey, survey_created=summary.survey_created,
+        dry_run=dry_run, rows=summary.rows, new=summary.new, present=summary.present, rejected=summary.rejected,
+        summary=summary.sentence(), warnings=[_sentence(warning, fields, path.name) for warning in summary.warnings],
+        mapping=describe(mapping), samples=summary.samples,
+        rejects=[{key: row[key] for key in ("row", "column", "value", "reason")} for row in rejected[:SHOWN_REJECTS]],
+    )
 
 
 def _sentence(message: Exception | str, fields: dict[str, str], file_name: str | None) -> str:
@@ -102,11 +106,11 @@ def _audit(db, request: Request, settings, user: User, action: str, target: str,
                        client=client_address(request, settings), **details)
 
 
-def _audit_responses(db, request: Request, settings, user: User, result: dict[str, Any]) -> None:
+def _audit_responses(db, request: Request, settings, user: User, result: ResponsesImportPublic) -> None:
     """Record a responses import; a dry run changes nothing, so it is not recorded."""
-    if not result["dry_run"]:
-        _audit(db, request, settings, user, "import.responses", result["survey"], file=result["file"],
-               format=result["format"], new=result["new"], present=result["present"], rejected=result["rejected"])
+    if not result.dry_run:
+        _audit(db, request, settings, user, "import.responses", result.survey, file=result.file,
+               format=result.format, new=result.new, present=result.present, rejected=result.rejected)
 
 
 @router.get("/imports", include_in_schema=False)
@@ -132,15 +136,15 @@ def upload(
             "skip_invalid": skip_invalid}
     try:
         result = _run(file, db=db, settings=settings, source=source, survey=survey, timezone=timezone, dry_run=dry_run,
-                      skip_invalid=skip_invalid)
+                      skip_invalid=skip_invalid, fields=PAGE_FIELDS)
     except (ImportFileError, UploadRefused) as exc:
         return _page(request, user, settings, status=400, error=_sentence(exc, PAGE_FIELDS, file.filename), form=form)
-    result["warnings"] = [_sentence(warning, PAGE_FIELDS, result["file"]) for warning in result["warnings"]]
     _audit_responses(db, request, settings, user, result)
     return _page(request, user, settings, result=result, form=form)
 
 
-@router.post("/api/v1/imports/responses", tags=["staff"], dependencies=[Depends(verify_csrf)])
+@api.post("/imports/responses", tags=["staff"], dependencies=[Depends(verify_csrf)],
+          responses=problem_responses(422))
 def upload_api(
     request: Request,
     user: Importer,
@@ -152,17 +156,16 @@ def upload_api(
     timezone: Annotated[str, Form(max_length=64, description="Zone of times given without one (default: the workspace's).")] = "",
     dry_run: Annotated[bool, Form()] = False,
     skip_invalid: Annotated[bool, Form()] = False,
-) -> dict[str, Any]:
+) -> ResponsesImportPublic:
     """Import survey responses from an export (multipart form: file, from, survey, dry_run, skip_invalid,
     csrf_token). All-or-nothing unless skip_invalid; re-importing adds nothing. A bad file or row is a 422
     problem naming the row, column and value."""
     try:
         result = _run(file, db=db, settings=settings, source=source, survey=survey, timezone=timezone, dry_run=dry_run,
-                      skip_invalid=skip_invalid)
+                      skip_invalid=skip_invalid, fields=API_FIELDS)
     except (ImportFileError, UploadRefused) as exc:
         return problem(422, _sentence(exc, API_FIELDS, file.filename), code="import-refused",
                        instance=request.url.path)
-    result["warnings"] = [_sentence(warning, API_FIELDS, result["file"]) for warning in result["warnings"]]
     _audit_responses(db, request, settings, user, result)
     return result
 
@@ -179,7 +182,7 @@ def _spooled(upload: UploadFile, folder: str) -> Path:
 
 
 def _run_transactions(upload: UploadFile, *, db, source: str, customer: str, date_column: str,
-                      amount: str) -> dict[str, Any]:
+                      amount: str) -> TransactionsImportPublic:
     """Check and store an uploaded transaction file (CDNOW, Online Retail, or named columns)."""
     from voxpop.analysis.engine import MetricError
     from voxpop.customers.service import import_transactions
@@ -194,8 +197,13 @@ def _run_transactions(upload: UploadFile, *, db, source: str, customer: str, dat
                                      date_column=date_column.strip() or "date", amount=amount.strip() or "amount")
             summary = import_transactions(db, read)
         except MetricError as exc:
-            raise UploadRefused(str(exc).replace(folder + "/", "")) from None  # name the file, not the temp folder
-    return {"file": path.name, "format": read.source_format, "summary": summary.sentence()} | vars(summary)
+            # Name the file, not the temporary folder, and the form's field, not the Python parameter.
+            text = str(exc).replace(folder + "/", "")
+            if exc.parameter in TRANSACTION_FIELDS:
+                text = text.replace(f"`{exc.parameter}`", TRANSACTION_FIELDS[exc.parameter])
+            raise UploadRefused(text) from None
+    return TransactionsImportPublic(file=path.name, format=read.source_format, summary=summary.sentence(),
+                                    **vars(summary))
 
 
 @router.post("/imports/transactions", include_in_schema=False, dependencies=[Depends(verify_csrf)])
@@ -216,12 +224,12 @@ def upload_transactions(
                                    amount=amount)
     except UploadRefused as exc:
         return _page(request, user, settings, status=400, error=str(exc))
-    _audit(db, request, settings, user, "import.transactions", result["file"], new=result["new"],
-           present=result["present"])
+    _audit(db, request, settings, user, "import.transactions", result.file, new=result.new, present=result.present)
     return _page(request, user, settings, transactions=result)
 
 
-@router.post("/api/v1/imports/transactions", tags=["staff"], dependencies=[Depends(verify_csrf)])
+@api.post("/imports/transactions", tags=["staff"], dependencies=[Depends(verify_csrf)],
+          responses=problem_responses(422))
 def upload_transactions_api(
     request: Request,
     user: Importer,
@@ -232,7 +240,7 @@ def upload_transactions_api(
     customer: Annotated[str, Form(max_length=200, description="Column of the customer id (default customer).")] = "",
     date_column: Annotated[str, Form(alias="date", max_length=200)] = "",
     amount: Annotated[str, Form(max_length=200)] = "",
-) -> dict[str, Any]:
+) -> TransactionsImportPublic:
     """Import purchase lines (multipart: file, from, customer, date, amount, csrf_token). The whole file is
     checked first; a bad line is a 422 problem naming its row; importing it again adds nothing."""
     try:
@@ -240,6 +248,5 @@ def upload_transactions_api(
                                    amount=amount)
     except UploadRefused as exc:
         return problem(422, str(exc), code="import-refused", instance=request.url.path)
-    _audit(db, request, settings, user, "import.transactions", result["file"], new=result["new"],
-           present=result["present"])
+    _audit(db, request, settings, user, "import.transactions", result.file, new=result.new, present=result.present)
     return result

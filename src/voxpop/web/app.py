@@ -144,6 +144,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.customers.views import router as customers_router
     from voxpop.dashboard.views import api as dashboard_api
     from voxpop.dashboard.views import router as dashboard_router
+    from voxpop.imports.views import api as imports_api
     from voxpop.imports.views import router as imports_router
     from voxpop.surveys.views import router as surveys_router
     from voxpop.text.codebook_views import api as codebook_api
@@ -161,7 +162,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(codebook_router)
     # Every domain's JSON routes, under one prefix: a new version of the API is one more prefix here.
     api = APIRouter(prefix=API_PREFIX)
-    for domain_api in (accounts_api, collection_api, dashboard_api, customers_api, text_api, codebook_api):
+    for domain_api in (accounts_api, collection_api, dashboard_api, customers_api, imports_api, text_api,
+                       codebook_api):
         api.include_router(domain_api)
     app.include_router(api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,0 +1,77 @@
+"""API shapes of the imports domain: what an import of responses or transactions reports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+
+class ColumnReadPublic(BaseModel):
+    """How one column of the file was read: what it maps to and on what scale, options or time format."""
+
+    column: int = Field(description="The column's position in the file, from 1.")
+    header: str
+    role: str = Field(description="What the column is: a question kind (nps, csat, ces, rating, choice, text, ...), "
+                                  "an id, a time, an attribute, a customer field, or ignored.")
+    key: str | None = None
+    label: str | None = None
+    scale: str | None = None
+    nps_cuts: str | None = None
+    ces_version: str | None = None
+    options: list[str] = []
+    missing: list[str] = []
+    time_format: str | None = None
+    time_zone: str | None = None
+    detail: str = Field("", description="The line a person reads in the dry run.")
+
+
+class ResponseSamplePublic(BaseModel):
+    """One of the first rows as it will be stored."""
+
+    row: int
+    source_id: str
+    submitted_at: str = Field(description="ISO 8601, UTC.")
+    answers: dict[str, Any]
+    attributes: dict[str, str]
+    customer: dict[str, str] = {}
+
+
+class RejectedRowPublic(BaseModel):
+    row: str
+    column: str
+    value: str
+    reason: str
+
+
+class ResponsesImportPublic(BaseModel):
+    """What an import of survey responses did, or would do in a dry run."""
+
+    file: str
+    format: str = Field(description="The tool whose layout was recognised (qualtrics, surveymonkey, ..., csv).")
+    survey: str = Field(description="The key of the survey the responses go into.")
+    survey_created: bool
+    dry_run: bool
+    rows: int
+    new: int
+    present: int = Field(description="Rows already imported before (by the source's response id): not added again.")
+    rejected: int
+    summary: str = Field(description="The outcome in one sentence.")
+    warnings: list[str]
+    mapping: list[ColumnReadPublic]
+    samples: list[ResponseSamplePublic]
+    rejects: list[RejectedRowPublic] = Field(description="The first rejected rows (all are counted in rejected).")
+
+
+class TransactionsImportPublic(BaseModel):
+    """What an import of purchase lines did."""
+
+    file: str
+    format: str = Field(description="cdnow, online-retail or csv.")
+    summary: str
+    rows: int
+    new: int
+    present: int
+    without_customer: int
+    new_customers: int
+    by_kind: dict[str, int] = Field(description="Lines per kind (sale, return, ...).")

@@ -12,6 +12,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import FileResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
@@ -30,6 +31,12 @@ from voxpop.web.routing import allowed_methods
 from voxpop.web.templating import render
 
 log = logging.getLogger("voxpop.web")
+
+
+class HealthPublic(BaseModel):
+    status: str
+    version: str
+
 STATIC = Path(__file__).parent / "static"
 THREADS = 8
 API_PREFIX = "/api/v1"
@@ -183,9 +190,9 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
                             headers={"Cache-Control": "public, max-age=86400"})
 
     @app.get("/healthz", tags=["ops"])
-    def healthz() -> dict[str, str]:
+    def healthz() -> HealthPublic:
         """Liveness for a load balancer."""
-        return {"status": "ok", "version": __version__}
+        return HealthPublic(status="ok", version=__version__)
 
     _install_error_handlers(app)
 

@@ -5,11 +5,16 @@ from zoneinfo import ZoneInfo
 
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import select
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
-from voxpop.collection.models import Response
-from voxpop.collection.layout import sqlite_stamp
-from voxpop.collection.writer import ANSWER_COLUMNS
+from tests.helpers import apply_survey
+from voxpop.analysis.models import ScoreRollup
+from voxpop.analysis.rollups import rebuild_store
+from voxpop.collection.layout import BatchLayout, ResponseBatch, sqlite_stamp
+from voxpop.collection.models import Answer, Response
+from voxpop.collection.service import version_questions
+from voxpop.collection.writer import ANSWER_COLUMNS, Target, insert_batch, insert_response
 
 DIALECT = SQLiteDialect_pysqlite()
 BIND = Response.__table__.c.submitted_at.type.dialect_impl(DIALECT).bind_processor(DIALECT)
@@ -24,3 +29,40 @@ def test_a_batch_lays_its_answers_out_in_the_order_of_the_answers_table():
                                                ZoneInfo("Asia/Kathmandu")])))
 def test_the_sqlite_time_text_is_the_one_sqlalchemy_stores(moment):
     assert sqlite_stamp(moment) == BIND(moment)
+
+
+def test_a_response_stores_the_same_rows_live_and_in_a_batch(db):
+    """The two entries of the writer: the same answers give the same answer rows, attribute set and rollups."""
+    applied = apply_survey(db)
+    survey_id, version_id = applied.survey.id, applied.version.id
+    answers = {"nps": 9, "why_high": "Great tents", "csat": 4, "ease": 6, "bought": ["shoes", "tents"]}
+    attributes = {"channel": "web", "segment": "smb"}
+    with db.write_connection() as connection:
+        questions = version_questions(db_session=connection, version_id=version_id)
+        live = insert_response(db_session=connection, survey_id=survey_id, version_id=version_id, questions=questions,
+                               answers=answers, language="de", channel="web", attributes=attributes,
+                               zone="Pacific/Auckland")
+        layout = BatchLayout(questions, zone="Pacific/Auckland", dialect=type(connection.dialect))
+        batch = ResponseBatch()
+        layout.add(batch, "bulk:1", live.submitted_at, answers, attributes, language="de")
+        target = Target(survey_id, version_id, questions, "web")
+        assert insert_batch(connection, layout.finished(batch), target) == 1
+        assert insert_batch(connection, batch, target) == 0  # its key is stored already
+        stored = connection.execute(select(Response.id, Response.public_id, Response.language, Response.channel,
+                                           Response.submitted_at, Response.attribute_set_id)).all()
+        rows = {response_id: sorted(connection.execute(
+            select(*(Answer.__table__.c[name] for name in ANSWER_COLUMNS[1:]))
+            .where(Answer.response_id == response_id)))
+            for response_id, *_ in stored}
+    assert len(stored) == 2 and stored[0][2:] == stored[1][2:] and stored[0].public_id != stored[1].public_id
+    assert rows[stored[0].id] == rows[stored[1].id] and len(rows[stored[0].id]) == 6  # two options, two rows
+
+    def rollups():
+        with db.read() as db_session:
+            return sorted((r.question_id, r.day, r.attribute, r.value, r.n, r.total, r.total_squares, r.promoters,
+                           r.detractors, r.top_two, r.agree) for r in db_session.scalars(select(ScoreRollup)))
+
+    kept = rollups()
+    assert len(kept) == 3 * 3 and {row[4] for row in kept} == {2}  # three scores × (all, channel, segment), twice
+    rebuild_store(db, zone="Pacific/Auckland")
+    assert rollups() == kept

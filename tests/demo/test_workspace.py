@@ -8,8 +8,8 @@ from sqlalchemy import case, func, select
 from tests.conftest import empty
 from voxpop.accounts.models import ROLES, User
 from voxpop.analysis.sources import store_connection
-from voxpop.dashboard.metrics import rollup_counts, survey_summaries
 from voxpop.collection.models import Answer, Response, response_attributes
+from voxpop.dashboard.metrics import rollup_counts, survey_summaries
 from voxpop.demo.workspace import load_demo
 from voxpop.surveys.models import Question
 from voxpop.text.flows import catch_up

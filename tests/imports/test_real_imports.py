@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from voxpop.dashboard.metrics import survey_estimates
 from voxpop.collection.models import Answer, Response, response_attributes
+from voxpop.dashboard.metrics import survey_estimates
 from voxpop.imports.formats import open_export
 from voxpop.imports.mapping import detect_mapping
 from voxpop.imports.service import import_responses

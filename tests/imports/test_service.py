@@ -12,9 +12,9 @@ from sqlalchemy import func, select
 from tests.helpers import apply_survey
 from voxpop.analysis.models import ScoreRollup
 from voxpop.analysis.rollups import rebuild_store
-from voxpop.analysis.survey_metrics import survey_estimates
 from voxpop.collection.models import Answer, AttributeSet, Response, response_attributes
 from voxpop.customers.models import Customer
+from voxpop.dashboard.metrics import survey_estimates
 from voxpop.imports.formats import ImportFileError, open_export
 from voxpop.imports.mapping import detect_mapping
 from voxpop.imports.service import RowRejected, import_responses

@@ -1,6 +1,6 @@
 """The demo's free-text comments, composed from parts so that they read like real feedback.
 
-A comment is built from one to four clauses about the topics customers write about (the themes of the default
+A comment is built from one to three clauses about the topics customers write about (the themes of the default
 codebook: delivery, product quality, price, staff and support, the app and website, returns and refunds, waiting),
 each clause good or bad news with its specifics (days late, minutes on hold, the product), joined as people
 join them ("Friendly staff, but I had to call three times before anyone fixed my order."), sometimes with an

@@ -17,8 +17,8 @@ from sqlalchemy import func, insert, select
 from voxpop.accounts import service as accounts
 from voxpop.collection.layout import BATCH, BatchLayout, ResponseBatch
 from voxpop.collection.writer import Target, insert_batch
-from voxpop.demo import comments
 from voxpop.customers.models import Customer, Transaction
+from voxpop.demo import comments
 from voxpop.store.database import Database
 from voxpop.surveys import service as surveys
 from voxpop.surveys.models import Survey

@@ -25,6 +25,8 @@ from voxpop.collection.answers import (
     unknown_keys,
     validate,
 )
+from voxpop.collection.layout import Questions, layout_questions
+from voxpop.collection.writer import insert_response
 from voxpop.store.database import Database
 from voxpop.surveys.models import Survey, SurveyVersion
 from voxpop.surveys.schemas import KEY, SurveyDefinition
@@ -85,7 +87,7 @@ class OpenSurvey:
     version_id: int
     version_number: int
     definition: SurveyDefinition
-    questions: dict[str, tuple[int, str, int | None]]
+    questions: Questions
 
 
 @dataclass(frozen=True)
@@ -114,7 +116,7 @@ class Recorded:
 
 # A version's questions never change, so each version is parsed once per process. Keyed by database too:
 # one process may serve several (the tests do), and ids repeat across them.
-_VERSIONS: dict[tuple[str, int, str], tuple[SurveyDefinition, dict[str, tuple[int, str, int | None]]]] = {}
+_VERSIONS: dict[tuple[str, int, str], tuple[SurveyDefinition, Questions]] = {}
 
 
 # Built once: constructing a statement costs more than running it on this, the hottest read path.
@@ -146,7 +148,8 @@ def load_survey(db: Database, key: str) -> OpenSurvey:
             definition = SurveyDefinition.model_validate(
                 db_session.scalar(select(SurveyVersion.definition).where(SurveyVersion.id == version_id))
             )
-            cached = (definition, service.version_questions(db_session=db_session, version_id=version_id))
+            questions = service.version_questions(db_session=db_session, version_id=version_id)
+            cached = (definition, layout_questions(questions))
             _VERSIONS[cache_key] = cached
         definition, questions = cached
     return OpenSurvey(
@@ -232,7 +235,7 @@ def record_response(
                         return replay
                     raise AlreadyAnswered("This invitation has already been answered; the first response is kept.")
                 invitation_id, customer_id = invitation.id, invitation.customer_id
-            stored = service.insert_response(
+            stored = insert_response(
                 db_session=db_session,
                 survey_id=survey.id,
                 version_id=survey.version_id,

@@ -9,7 +9,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from voxpop.collection.attributes import Combination
@@ -18,10 +18,19 @@ from voxpop.core.counts import counted_rows
 from voxpop.store.ids import public_ids
 from voxpop.surveys.schemas import SCORED_KINDS
 
+if TYPE_CHECKING:  # analysis.sources imports Ibis, which a parsing process must not wait for
+    from voxpop.analysis.sources import QuestionRef
+
 BATCH = 2000  # responses per bulk statement: large enough to amortise statements, small enough to bound memory
 KNOWN_SETS = 100_000  # attribute sets remembered (an attribute unique to each response would grow them without end)
 
 Questions = Mapping[str, tuple[int, str, int | None]]  # question key -> (id, kind, scale maximum)
+
+
+def layout_questions(questions: Mapping[str, QuestionRef]) -> Questions:
+    """Each question's id, kind and scale maximum, as a layout reads them. Plain tuples, because they cross to an
+    import's parsing process, which would otherwise import QuestionRef's module and with it Ibis (over a second)."""
+    return {key: (question.id, question.kind, question.scale_max) for key, question in questions.items()}
 
 
 @dataclass

@@ -10,9 +10,9 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
+from voxpop.analysis.sources import QuestionRef
 from voxpop.collection.answers import storable
 from voxpop.collection.models import Invitation, Response
-from voxpop.collection.writer import insert_response  # noqa: F401 (submissions store through service.insert_response)
 from voxpop.customers.models import Customer
 from voxpop.store.base import utcnow
 from voxpop.surveys.models import Question, Survey, SurveyVersion
@@ -99,9 +99,11 @@ def get_or_create_customer(*, db_session: Session, external_id: str, email: str 
     return customer
 
 
-def version_questions(*, db_session: Session | Connection, version_id: int) -> dict[str, tuple[int, str, int | None]]:
-    """Question key -> (question id, kind, scale maximum) for one survey version."""
+def version_questions(*, db_session: Session | Connection, version_id: int) -> dict[str, QuestionRef]:
+    """The questions of one survey version by key, each with its row id."""
     rows = db_session.execute(
-        select(Question.key, Question.id, Question.kind, Question.scale_max).where(Question.version_id == version_id)
+        select(Question.key, Question.kind, Question.scale_min, Question.scale_max, Question.ces_version, Question.id)
+        .where(Question.version_id == version_id)
     )
-    return {key: (question_id, kind, scale_max) for key, question_id, kind, scale_max in rows}
+    return {row.key: QuestionRef(row.key, row.kind, row.scale_min, row.scale_max, row.ces_version, row.id)
+            for row in rows}

@@ -16,6 +16,9 @@ from typing import Any, TextIO
 
 from sqlalchemy import Connection, select
 
+from voxpop.analysis.sources import QuestionRef
+from voxpop.collection import service as collection
+from voxpop.collection.layout import layout_questions
 from voxpop.collection.models import Response
 from voxpop.collection.writer import Target, bulk_cache, insert_batch
 from voxpop.imports.batches import ParsedBatch, Plan, parsed_batches
@@ -108,7 +111,7 @@ def question_columns(mapping: Mapping) -> dict[str, list[ColumnMapping]]:
     return grouped
 
 
-def check_survey(questions: dict[str, tuple[int, str, int | None, int | None]], mapping: Mapping, survey: str) -> None:
+def check_survey(questions: dict[str, QuestionRef], mapping: Mapping, survey: str) -> None:
     """An existing survey must have every mapped question, with the same kind and scale."""
     problems = []
     for key, columns in question_columns(mapping).items():
@@ -116,10 +119,10 @@ def check_survey(questions: dict[str, tuple[int, str, int | None, int | None]], 
         scale = wanted.get("scale") and (wanted["scale"]["min"], wanted["scale"]["max"])
         if found is None:
             problems.append(f"it has no question {key!r} (column {header!r})")
-        elif found[1] != wanted["kind"]:
-            problems.append(f"its question {key!r} is {found[1]}, but column {header!r} holds {wanted['kind']}")
-        elif scale and (found[3], found[2]) != scale:
-            problems.append(f"its question {key!r} is on {found[3]}–{found[2]}, but column {header!r} "
+        elif found.kind != wanted["kind"]:
+            problems.append(f"its question {key!r} is {found.kind}, but column {header!r} holds {wanted['kind']}")
+        elif scale and (found.scale_min, found.scale_max) != scale:
+            problems.append(f"its question {key!r} is on {found.scale_min}–{found.scale_max}, but column {header!r} "
                             f"is on {scale[0]}–{scale[1]}")
     if problems:
         raise ImportParameterError(f"the file does not fit survey {survey!r}: " + "; ".join(problems)
@@ -159,18 +162,18 @@ def import_responses(
             else:
                 applied = surveys.apply(db_session=db_session, definition=definition)
                 survey_id, version_id = applied.survey.id, applied.version.id
-                questions = _questions(db_session.connection(), version_id)
+                questions = collection.version_questions(db_session=db_session, version_id=version_id)
         else:
             survey_id, version_id = survey.id, survey.current_version.id
-            questions = _questions(db_session.connection(), version_id)
+            questions = collection.version_questions(db_session=db_session, version_id=version_id)
             check_survey(questions, mapping, key)
         # A detected mapping repeats the export's warnings: each is given once.
         summary = ImportSummary(key, created, export.format, dry_run=dry_run,
                                 warnings=list(dict.fromkeys([*export.warnings, *mapping.warnings])))
         connection = db_session.connection()
         bulk_cache(connection, on=True)
-        target = Target(survey_id, version_id, {key: question[:3] for key, question in questions.items()},
-                        channel="import") if survey_id is not None else None
+        target = (Target(survey_id, version_id, layout_questions(questions), channel="import")
+                  if survey_id is not None else None)
         plan = Plan(target.questions if target is not None else None, zone,
                     survey.default_language if survey is not None else "en",
                     type(connection.dialect) if not dry_run else None, max_text_length,
@@ -205,15 +208,6 @@ def _count(batch: ParsedBatch, summary: ImportSummary, rejected) -> None:
     if batch.rejected:
         rejected.writerows(batch.rejected)
     summary.samples += batch.samples  # the parser stops taking samples at SAMPLES for the whole file
-
-
-def _questions(connection: Connection, version_id: int) -> dict[str, tuple[int, str, int | None, int | None]]:
-    """Question key -> (id, kind, scale max, scale min) of one survey version."""
-    from voxpop.surveys.models import Question
-
-    rows = connection.execute(select(Question.key, Question.id, Question.kind, Question.scale_max, Question.scale_min)
-                              .where(Question.version_id == version_id))
-    return {key: (question_id, kind, high, low) for key, question_id, kind, high, low in rows}
 
 
 def _present(connection: Connection, survey_id: int | None, batch: ParsedBatch) -> int:

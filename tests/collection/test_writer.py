@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 from tests.helpers import apply_survey
 from voxpop.analysis.models import ScoreRollup
 from voxpop.analysis.rollups import rebuild_store
-from voxpop.collection.layout import BatchLayout, ResponseBatch, layout_questions, sqlite_stamp
+from voxpop.collection.layout import BatchLayout, ResponseBatch, sqlite_stamp
 from voxpop.collection.models import Answer, Response
 from voxpop.collection.service import version_questions
 from voxpop.collection.writer import ANSWER_COLUMNS, Target, insert_batch, insert_response
@@ -38,7 +38,7 @@ def test_a_response_stores_the_same_rows_live_and_in_a_batch(db):
     answers = {"nps": 9, "why_high": "Great tents", "csat": 4, "ease": 6, "bought": ["shoes", "tents"]}
     attributes = {"channel": "web", "segment": "smb"}
     with db.write_connection() as connection:
-        questions = layout_questions(version_questions(db_session=connection, version_id=version_id))
+        questions = version_questions(db_session=connection, version_id=version_id)
         live = insert_response(db_session=connection, survey_id=survey_id, version_id=version_id, questions=questions,
                                answers=answers, language="de", channel="web", attributes=attributes,
                                zone="Pacific/Auckland")

@@ -5,7 +5,6 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from tests.helpers import apply_survey
-from voxpop.collection.layout import layout_questions
 from voxpop.collection.service import version_questions
 from voxpop.collection.writer import insert_response
 from voxpop.surveys.models import Survey
@@ -20,7 +19,7 @@ def submit(db, answers: dict, attributes: dict | None = None, survey_key: str = 
             apply_survey(db)
             survey = db_session.scalar(select(Survey).where(Survey.key == survey_key))
         version_id = survey.current_version.id
-        questions = layout_questions(version_questions(db_session=db_session, version_id=version_id))
+        questions = version_questions(db_session=db_session, version_id=version_id)
         survey_id = survey.id
     with db.write_connection() as connection:
         insert_response(db_session=connection, survey_id=survey_id, version_id=version_id, questions=questions,

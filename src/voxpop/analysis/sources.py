@@ -12,7 +12,6 @@ import shutil
 import tempfile
 import warnings
 import weakref
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -22,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from voxpop.analysis import files, time_formats
 from voxpop.analysis.engine import MetricError, MetricNote, MetricSpec
+from voxpop.analysis.questions import QuestionRef
 
 ROW = "_row"  # 1-based data row of a file (the header is not counted)
 DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16"}  # what DuckDB decodes itself
@@ -215,24 +215,6 @@ def store_connection(url):
                                      password=parsed.password, database=parsed.database)
     raise MetricError(f"The metrics engine does not read {parsed.get_backend_name()} stores yet; use SQLite or "
                       "PostgreSQL")
-
-
-@dataclass(frozen=True)
-class QuestionRef:
-    """A question of a survey as it is looked up and passed around: its key, kind and scale, and the id of its row
-    when it is one survey version's question (None when its answers are pooled across versions)."""
-
-    key: str
-    kind: str
-    scale_min: int | None = None
-    scale_max: int | None = None
-    ces_version: str | None = None
-    id: int | None = None
-
-    @property
-    def scale(self) -> tuple[int, int]:
-        """The lowest and highest point of a scored question's scale."""
-        return int(self.scale_min), int(self.scale_max)
 
 
 def question_catalogue(connection) -> ir.Table:

@@ -25,7 +25,7 @@ from voxpop.collection.answers import (
     unknown_keys,
     validate,
 )
-from voxpop.collection.layout import Questions, layout_questions
+from voxpop.collection.layout import Questions
 from voxpop.collection.writer import insert_response
 from voxpop.store.database import Database
 from voxpop.surveys.models import Survey, SurveyVersion
@@ -149,7 +149,7 @@ def load_survey(db: Database, key: str) -> OpenSurvey:
                 db_session.scalar(select(SurveyVersion.definition).where(SurveyVersion.id == version_id))
             )
             questions = service.version_questions(db_session=db_session, version_id=version_id)
-            cached = (definition, layout_questions(questions))
+            cached = (definition, questions)
             _VERSIONS[cache_key] = cached
         definition, questions = cached
     return OpenSurvey(

@@ -9,28 +9,20 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
+from voxpop.analysis.questions import QuestionRef
 from voxpop.collection.attributes import Combination
 from voxpop.collection.models import Response
 from voxpop.core.counts import counted_rows
 from voxpop.store.ids import public_ids
 from voxpop.surveys.schemas import SCORED_KINDS
 
-if TYPE_CHECKING:  # analysis.sources imports Ibis, which a parsing process must not wait for
-    from voxpop.analysis.sources import QuestionRef
-
 BATCH = 2000  # responses per bulk statement: large enough to amortise statements, small enough to bound memory
 KNOWN_SETS = 100_000  # attribute sets remembered (an attribute unique to each response would grow them without end)
 
-Questions = Mapping[str, tuple[int, str, int | None]]  # question key -> (id, kind, scale maximum)
-
-
-def layout_questions(questions: Mapping[str, QuestionRef]) -> Questions:
-    """Each question's id, kind and scale maximum, as a layout reads them. Plain tuples, because they cross to an
-    import's parsing process, which would otherwise import QuestionRef's module and with it Ibis (over a second)."""
-    return {key: (question.id, question.kind, question.scale_max) for key, question in questions.items()}
+Questions = Mapping[str, QuestionRef]  # one survey version's questions by key (each with its row id)
 
 
 @dataclass
@@ -59,7 +51,8 @@ class BatchLayout:
     driver takes them; `questions` None lays out only the keys (a dry run for a survey not created yet)."""
 
     def __init__(self, questions: Questions | None, *, zone: str, language: str = "en", dialect: type | None = None):
-        self.questions = questions
+        # (id, kind) by key: the per-answer loop below unpacks a tuple, not two attribute reads, a million times
+        self.questions = None if questions is None else {key: (ref.id, ref.kind) for key, ref in questions.items()}
         self.local = ZoneInfo(zone)
         self.language = language
         self.stamp = None
@@ -68,7 +61,7 @@ class BatchLayout:
             self.stamp = (sqlite_stamp if dialect.name == "sqlite" else
                           Response.__table__.c.submitted_at.type.dialect_impl(dialect).bind_processor(dialect))
         self.canonical: dict[tuple, tuple] = {}  # one tuple per distinct attribute set: pickled once a batch
-        self.highs = {question_id: high for question_id, _, high in (questions or {}).values()}
+        self.highs = {ref.id: ref.scale_max for ref in (questions or {}).values()}
         self.seen: set[str | None] = set()  # the keys of the batch being filled
         self.scored: dict[tuple, int] = {}  # (question id, day, score, attributes) -> answers, in that batch
 
@@ -96,7 +89,7 @@ class BatchLayout:
         if self.questions is None:
             return
         for question_key, value in answers.items():
-            question_id, kind, _ = self.questions[question_key]
+            question_id, kind = self.questions[question_key]
             if kind in SCORED_KINDS:
                 batch.answers.append((owner, question_id, value, None, None))
                 counted = question_id, day, value, sliced

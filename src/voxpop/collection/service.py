@@ -10,7 +10,7 @@ from typing import NamedTuple
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.orm import Session
 
-from voxpop.analysis.sources import QuestionRef
+from voxpop.analysis.questions import QuestionRef
 from voxpop.collection.answers import storable
 from voxpop.collection.models import Invitation, Response
 from voxpop.customers.models import Customer

@@ -150,7 +150,7 @@ def insert_batch(connection: Connection, batch: ResponseBatch, target: Target) -
     if len(inserted) == count:
         rollups.add(connection, batch.rollups)
         return count
-    highs = {question_id: high for question_id, _, high in target.questions.values()}
+    highs = {ref.id: ref.scale_max for ref in target.questions.values()}
     scored = Counter((question_id, batch.days[owner], score, batch.slices[owner])
                      for owner, question_id, score, _, _ in new if score is not None)
     rollups.add(connection, counted_rows(scored, highs))

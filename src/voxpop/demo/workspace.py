@@ -15,6 +15,7 @@ from pathlib import Path
 from sqlalchemy import func, insert, select
 
 from voxpop.accounts import service as accounts
+from voxpop.analysis.questions import QuestionRef
 from voxpop.collection.layout import BATCH, BatchLayout, ResponseBatch
 from voxpop.collection.writer import Target, insert_batch
 from voxpop.customers.models import Customer, Transaction
@@ -133,7 +134,8 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
         for name in VOLUMES:
             definition = surveys.read_definition(HERE / f"{name}.yaml")
             result = surveys.apply(db_session=db_session, definition=definition)
-            questions = {q.key: (q.id, q.kind, q.scale_max) for q in result.version.questions}
+            questions = {q.key: QuestionRef(q.key, q.kind, q.scale_min, q.scale_max, q.ces_version, q.id)
+                         for q in result.version.questions}
             versions[name] = Target(result.survey.id, result.version.id, questions, channel="web")
 
         customers = []

@@ -16,9 +16,8 @@ from typing import Any, TextIO
 
 from sqlalchemy import Connection, select
 
-from voxpop.analysis.sources import QuestionRef
+from voxpop.analysis.questions import QuestionRef
 from voxpop.collection import service as collection
-from voxpop.collection.layout import layout_questions
 from voxpop.collection.models import Response
 from voxpop.collection.writer import Target, bulk_cache, insert_batch
 from voxpop.imports.batches import ParsedBatch, Plan, parsed_batches
@@ -172,7 +171,7 @@ def import_responses(
                                 warnings=list(dict.fromkeys([*export.warnings, *mapping.warnings])))
         connection = db_session.connection()
         bulk_cache(connection, on=True)
-        target = (Target(survey_id, version_id, layout_questions(questions), channel="import")
+        target = (Target(survey_id, version_id, questions, channel="import")
                   if survey_id is not None else None)
         plan = Plan(target.questions if target is not None else None, zone,
                     survey.default_language if survey is not None else "en",

@@ -48,7 +48,7 @@ def test_user_create_with_password_on_stdin(configured):
 
 
 @pytest.mark.parametrize("arguments, message", [
-    (["--role", "boss"], "unknown role 'boss'"),
+    (["--role", "boss"], "Unknown role 'boss'"),
     (["--role", "admin"], "at least 10 characters"),
 ])
 def test_user_create_refuses_bad_input(configured, arguments, message):

@@ -28,7 +28,7 @@ def test_dry_run_then_import_then_again(configured, tmp_path):
 def test_bad_input_exits_2_with_a_message_that_says_what_to_do(configured, tmp_path):
     path = qualtrics(tmp_path / "export.csv", [*ROWS, row(77, nps=11)])
     failed = invoke(path)
-    assert failed.exit_code == 2 and "row 44" in failed.stderr
+    assert failed.exit_code == 2 and "Row 44" in failed.stderr
     assert "list the rejected ones (use --skip-invalid --rejects FILE)" in " ".join(failed.stderr.split())
     assert invoke(path, "--skip-invalid").exit_code == 2  # without --rejects
     rejects = tmp_path / "rejects.csv"

@@ -51,7 +51,10 @@ def get_settings() -> Settings:
 
 
 def fail(message: str, code: int = 2) -> None:
-    err.print(f"[bold red]error:[/] {escape(in_cli_terms(message))}", highlight=False, markup=True, soft_wrap=True)
+    """Say what went wrong as a sentence (a capital letter, whoever wrote the message) and exit with `code`."""
+    sentence = in_cli_terms(message)
+    sentence = sentence[:1].upper() + sentence[1:]
+    err.print(f"[bold red]error:[/] {escape(sentence)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)
 
 

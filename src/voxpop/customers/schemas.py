@@ -36,7 +36,8 @@ class RetentionMonthPublic(BaseModel):
     retained: int
     definition: str = Field(description="When a customer stops counting as active.")
     full_window: bool = Field(description="The window before the month lies inside the data, so S misses no one.")
-    full_period: bool = Field(description="The data reach the month's last day; false: drawn as partial (so far).")
+    full_period: bool = Field(description="The data reach the month's last day; false: the month is left out of the "
+                                                 "retention chart (its value so far is low by construction).")
 
 
 class CohortPublic(BaseModel):
@@ -104,8 +105,6 @@ class ProfitabilityPublic(BaseModel):
 class OutcomesPublic(BaseModel):
     first_day: date | None = Field(None, description="The first sale; null before any transactions are imported.")
     last_day: date | None = None
-    currency: str | None = Field(None, description="The amounts' currency; null: voxpop does not record one, so "
-                                                   "amounts are in the currency of the imported transactions.")
     retention: list[RetentionMonthPublic]
     cohorts: list[CohortPublic]
     clv: ClvPublic | None = None

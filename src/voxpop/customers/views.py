@@ -43,9 +43,9 @@ def share_of_top(points, customers: float = 0.2) -> float | None:
     return next((point.profit_share for point in points if point.customer_share >= customers - 1e-9), None)
 
 
-def money_title(name: str, currency: str | None) -> str:
-    """An axis or column title for amounts: the currency when the workspace knows it."""
-    return f"{name} ({currency})" if currency else f"{name} (in the transactions' currency)"
+def money_title(name: str) -> str:
+    """An axis or column title for amounts, which are in the imported transactions' currency (voxpop records none)."""
+    return f"{name} (in the transactions' currency)"
 
 
 def drawings(report: OutcomesPublic) -> dict[str, charts.Chart]:
@@ -66,7 +66,7 @@ def drawings(report: OutcomesPublic) -> dict[str, charts.Chart]:
             [(bin_.low, bin_.high, bin_.customers, f"{bin_.customers:,} customers with a lifetime value of "
                                                    f"{bin_.low:,.2f} to {bin_.high:,.2f}") for bin_ in report.clv.histogram],
             title="Customers by lifetime value", y_title="Customers",
-            x_title=money_title("Lifetime value", report.currency))
+            x_title=money_title("Lifetime value"))
     if report.holdout:
         drawn["holdout"] = charts.bar_chart(
             [charts.BarGroup(bucket.frequency, (
@@ -97,7 +97,7 @@ def outcomes_page(request: Request, user: CurrentUser, db: DbDep, settings: Sett
         "report": report, "charts": drawings(report), "group_labels": GROUP_LABELS, "month_label": charts.month_label,
         "cohort_columns": [("First purchase", ""), ("Customers", "num")] + [(str(k), "num") for k in range(months)],
         "money_measures": MONEY_MEASURES,
-        "top_fifth": share_of_top(report.profitability.points) if report.profitability else None, "money_title": money_title, "min_base": settings.min_base,
+        "top_fifth": share_of_top(report.profitability.points) if report.profitability else None, "min_base": settings.min_base,
     })
 
 

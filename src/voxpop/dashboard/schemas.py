@@ -14,7 +14,8 @@ from voxpop.core.estimates import Estimate
 class MetricPublic(BaseModel):
     """A survey metric over every response, with its interval and base (as `voxpop metrics` prints a row)."""
 
-    metric: str = Field(description="nps, csat, ces, ces_agree or mean (a rating question).")
+    metric: str = Field(description="nps, csat, ces, ces_agree or mean (a rating question); a trend's points carry "
+                                           "the charted metric, e.g. ces2.0_agree.")
     label: str = Field(description="What people read: 'NPS', or a rating question's text.")
     note: str = Field("", description="The scale in words, e.g. '−100 to 100' or 'top-two-box'.")
     unit: str = Field("", description="'%' for shares, else empty.")

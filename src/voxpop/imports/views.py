@@ -223,7 +223,7 @@ def upload_transactions(
         result = _run_transactions(file, db=db, source=source, customer=customer, date_column=date_column,
                                    amount=amount)
     except UploadRefused as exc:
-        return _page(request, user, settings, status=400, error=str(exc))
+        return _page(request, user, settings, status=400, error=_sentence(exc, PAGE_FIELDS, file.filename))
     _audit(db, request, settings, user, "import.transactions", result.file, new=result.new, present=result.present)
     return _page(request, user, settings, transactions=result)
 
@@ -247,6 +247,7 @@ def upload_transactions_api(
         result = _run_transactions(file, db=db, source=source, customer=customer, date_column=date_column,
                                    amount=amount)
     except UploadRefused as exc:
-        return problem(422, str(exc), code="import-refused", instance=request.url.path)
+        return problem(422, _sentence(exc, API_FIELDS, file.filename), code="import-refused",
+                       instance=request.url.path)
     _audit(db, request, settings, user, "import.transactions", result.file, new=result.new, present=result.present)
     return result

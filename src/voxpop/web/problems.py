@@ -60,7 +60,7 @@ def add_problem_schemas(document: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             if "422" in responses:
                 responses["422"] = invalid
-            # What every route of its kind can answer, whatever the route: a body that is not JSON (400) or too
+            # What every route of its kind can answer, whatever the route: a body that cannot be parsed at all (400) or too
             # large (413); for staff routes, no session (401) or a role or CSRF token that does not fit (403).
             extra = ((400, 413) if "requestBody" in operation else ()) + \
                 ((401, 403) if "staff" in operation.get("tags", ()) else ())

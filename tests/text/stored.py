@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import datetime, timezone
+
+from sqlalchemy import select, text
 
 from tests.helpers import apply_survey
 from voxpop.collection.service import version_questions
@@ -28,3 +30,21 @@ def submit(db, answers: dict, attributes: dict | None = None, survey_key: str = 
 
 def analyse(db, *, keep_original: bool = False) -> None:
     catch_up(db, keep_original=keep_original)
+
+
+def months_of_comments(db, delivery: list[int], *, per_month: int = 20, detractor: int = 5) -> None:
+    """per_month analysed comments in each month from January 2025, delivery[i] of them (from detractors scoring
+    `detractor`) about a late parcel in month i+1, the rest praise from promoters."""
+    months = []
+    for month, late in enumerate(delivery, start=1):
+        for i in range(per_month):
+            comment = f"The parcel arrived late, order {month}-{i}" if i < late else f"Nice staff, visit {month}-{i}"
+            submit(db, {"nps": detractor if i < late else 9, "why_low" if i < late else "why_high": comment})
+            months.append(month)
+    analyse(db)
+    with db.write_engine.begin() as connection:
+        ids = connection.execute(text("SELECT id FROM responses ORDER BY id")).scalars().all()
+        for response_id, month in zip(ids, months):
+            connection.execute(text("UPDATE responses SET submitted_at = :when WHERE id = :id"),
+                               {"when": datetime(2025, month, 10, 12, tzinfo=timezone.utc).replace(tzinfo=None),
+                                "id": response_id})

@@ -2,7 +2,7 @@
 
 from sqlalchemy import select
 
-from tests.text.stored import analyse, submit
+from tests.text.stored import analyse, months_of_comments, submit
 from voxpop.text.metrics import theme_metrics
 from voxpop.text.models import CommentTheme
 
@@ -36,26 +36,11 @@ def test_a_theme_a_person_removed_no_longer_counts(db):
 
 
 def test_a_theme_rising_in_the_last_months_is_flagged_as_emerging(db):
-    from datetime import datetime, timezone
 
-    from sqlalchemy import text
 
     from voxpop.text.metrics import emerging_themes, theme_metrics
 
-    months = []
-    for month in range(1, 9):
-        late = 12 if month >= 7 else 2  # delivery complaints jump in July
-        for i in range(20):
-            comment = f"The parcel arrived late, order {month}-{i}" if i < late else f"Nice staff, visit {month}-{i}"
-            submit(db, {"nps": 5 if i < late else 9, "why_low" if i < late else "why_high": comment})
-            months.append(month)
-    analyse(db)
-    with db.write_engine.begin() as connection:
-        ids = connection.execute(text("SELECT id FROM responses ORDER BY id")).scalars().all()
-        for response_id, month in zip(ids, months):
-            connection.execute(text("UPDATE responses SET submitted_at = :when WHERE id = :id"),
-                               {"when": datetime(2025, month, 10, 12, tzinfo=timezone.utc).replace(tzinfo=None),
-                                "id": response_id})
+    months_of_comments(db, [2] * 6 + [12] * 2)  # delivery complaints jump in July
     with db.read_connection() as connection:
         found = {row["theme"]: row for row in emerging_themes(connection)}
     assert "delivery" in found and "staff" not in found
@@ -85,33 +70,12 @@ def test_corrections_give_the_codebook_its_precision_and_recall(db):
     assert delivery["n"] == 2 and delivery["precision"] == 0.5 and delivery["recall"] == 1.0
 
 
-def _months_of_comments(db, delivery: list[int], *, per_month: int = 20) -> None:
-    """per_month comments in each month from January 2025, delivery[i] of them about a late parcel in month i+1."""
-    from datetime import datetime, timezone
-
-    from sqlalchemy import text
-
-    months = []
-    for month, late in enumerate(delivery, start=1):
-        for i in range(per_month):
-            comment = f"The parcel arrived late, order {month}-{i}" if i < late else f"Nice staff, visit {month}-{i}"
-            submit(db, {"nps": 5 if i < late else 9, "why_low" if i < late else "why_high": comment})
-            months.append(month)
-    analyse(db)
-    with db.write_engine.begin() as connection:
-        ids = connection.execute(text("SELECT id FROM responses ORDER BY id")).scalars().all()
-        for response_id, month in zip(ids, months):
-            connection.execute(text("UPDATE responses SET submitted_at = :when WHERE id = :id"),
-                               {"when": datetime(2025, month, 10, 12, tzinfo=timezone.utc).replace(tzinfo=None),
-                                "id": response_id})
-
-
 def test_a_jump_in_the_running_month_raises_no_signal_until_the_month_ends(db):
     from datetime import datetime, timezone
 
     from voxpop.text.metrics import emerging_themes, theme_metrics
 
-    _months_of_comments(db, [2, 3, 2, 1, 2, 3, 2, 14])  # 14 of 20 in August, 1 to 3 before
+    months_of_comments(db, [2, 3, 2, 1, 2, 3, 2, 14])  # 14 of 20 in August, 1 to 3 before
     with db.read_connection() as connection:
         in_august = theme_metrics(connection, now=datetime(2025, 8, 20, tzinfo=timezone.utc))
         in_september = emerging_themes(connection, now=datetime(2025, 9, 2, tzinfo=timezone.utc))
@@ -127,7 +91,7 @@ def test_the_running_month_is_a_partial_point_outside_the_limits(db):
 
     from voxpop.text.metrics import emerging_themes
 
-    _months_of_comments(db, [2, 3, 2, 1, 2, 3, 12, 20])  # up in July; every comment so far in August
+    months_of_comments(db, [2, 3, 2, 1, 2, 3, 12, 20])  # up in July; every comment so far in August
     with db.read_connection() as connection:
         delivery = next(row for row in emerging_themes(connection, now=datetime(2025, 8, 20, tzinfo=timezone.utc))
                         if row["theme"] == "delivery")

@@ -7,10 +7,9 @@ import re
 from datetime import datetime, timezone
 
 import pytest
-from sqlalchemy import text
 
 from tests.helpers import login, make_user
-from tests.text.stored import analyse, submit
+from tests.text.stored import analyse, months_of_comments, submit
 from voxpop.text.schemas import ThemeMetricsPublic
 from voxpop.text.views import theme_drawings
 
@@ -24,20 +23,7 @@ def _no_inline_style_or_script(html: str) -> None:
 @pytest.fixture
 def rising(db):
     """Delivery complaints jump in July 2025: 2, then 12 of 20 comments a month (as in test_metrics)."""
-    months = []
-    for month in range(1, 9):
-        late = 12 if month >= 7 else 2
-        for i in range(20):
-            comment = f"The parcel arrived late, order {month}-{i}" if i < late else f"Nice staff, visit {month}-{i}"
-            submit(db, {"nps": 3 if i < late else 9, "why_low" if i < late else "why_high": comment})
-            months.append(month)
-    analyse(db)
-    with db.write_engine.begin() as connection:
-        ids = connection.execute(text("SELECT id FROM responses ORDER BY id")).scalars().all()
-        for response_id, month in zip(ids, months):
-            connection.execute(text("UPDATE responses SET submitted_at = :when WHERE id = :id"),
-                               {"when": datetime(2025, month, 10, 12, tzinfo=timezone.utc).replace(tzinfo=None),
-                                "id": response_id})
+    months_of_comments(db, [2] * 6 + [12] * 2, detractor=3)
 
 
 def test_the_themes_page_reads_in_labels_with_the_shared_charts(client, db, rising):

@@ -206,9 +206,9 @@ def voxpop_query(connection, query) -> dict:
     """voxpop's engine on the raw answers (what `voxpop metrics --survey` runs)."""
     name, kind, filters = query
     by = [] if filters else ["segment"]
-    table, info = survey_answers(connection, survey=SURVEY, kind=kind, question=None, attributes=by, filters=filters)
-    spec = MetricSpec.create(kind, (int(info["scale_min"]), int(info["scale_max"])),
-                             ces_version=info["ces_version"] if kind == "ces" else None)
+    table, question = survey_answers(connection, survey=SURVEY, kind=kind, question=None, attributes=by,
+                                     filters=filters)
+    spec = MetricSpec.create(kind, question.scale, ces_version=question.ces_version if kind == "ces" else None)
     rows = compute(table, spec, score="score", by=by, period="month", time="submitted_at", zone=ZONE)
     return {(name, row.metric, row.keys.get("segment"), str(row.keys["period"])[:10]): fields(row.estimate) for row in rows}
 

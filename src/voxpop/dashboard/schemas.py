@@ -48,7 +48,7 @@ class TrendPointPublic(BaseModel):
     estimate: MetricPublic | None = Field(None, description="The month's own estimate, with its interval.")
 
 
-class SignalPublic(BaseModel):
+class TrendSignalPublic(BaseModel):
     rule: str = Field(description="nelson-1 .. nelson-8.")
     description: str = Field(description="The rule as Minitab states it.")
     direction: Literal["up", "down"] | None
@@ -62,7 +62,7 @@ class TrendPublic(BaseModel):
     label: str = Field(description="The charted figure, e.g. 'NPS' or 'CSAT top-two-box'.")
     chart: str = Field(description="Control chart kind: nps, p, laney-p or individuals.")
     points: list[TrendPointPublic]
-    signals: list[SignalPublic] = Field(description="Nelson signals among the ended months.")
+    signals: list[TrendSignalPublic] = Field(description="Nelson signals among the ended months.")
 
 
 class SurveySummaryPublic(BaseModel):

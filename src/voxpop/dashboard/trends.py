@@ -13,7 +13,7 @@ from typing import Any
 from voxpop.analysis.engine import Row
 from voxpop.analysis.periods import split_at
 from voxpop.dashboard.metrics import Trend, estimates_from_counts, monthly_trends
-from voxpop.dashboard.schemas import MetricPublic, SignalPublic, TrendPointPublic, TrendPublic
+from voxpop.dashboard.schemas import MetricPublic, TrendPointPublic, TrendPublic, TrendSignalPublic
 from voxpop.web.charts import month_label
 from voxpop.web.signals import signal_sentence
 
@@ -65,7 +65,7 @@ def _public(trend: Trend, rows: dict[tuple, Row], later: list[str]) -> TrendPubl
             points.append(TrendPointPublic(period=period, n=own.n, value=own.value / 100 if share else own.value,
                                            centre=None, lower=None, upper=None, partial=True, estimate=own))
     signals = [
-        SignalPublic(rule=signal.rule.id, description=signal.rule.description, direction=signal.direction,
+        TrendSignalPublic(rule=signal.rule.id, description=signal.rule.description, direction=signal.direction,
                      periods=[str(trend.periods[index]) for index in signal.points],
                      sentence=signal_sentence(signal.rule, signal.direction,
                                               month_label(trend.periods[signal.points[-1]], short=False), label))

@@ -86,8 +86,8 @@ def _save(request: Request, db, settings, user: User, definition: str, base_vers
 
 @router.get("/codebook", include_in_schema=False)
 def codebook_page(request: Request, user: CurrentUser, db: DbDep,
-                  saved: Annotated[int | None, Query(ge=0)] = None,
-                  load: Annotated[int | None, Query(ge=0, description="An earlier version to edit")] = None):
+                  saved: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+                  load: Annotated[int | None, Query(ge=0, le=2**31 - 1, description="An earlier version to edit")] = None):
     """The codebook; `load=N` puts version N in the editor, to bring it back by saving it as the next version."""
     if load is None:
         return _page(request, user, db, saved=saved)

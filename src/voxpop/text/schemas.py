@@ -110,7 +110,7 @@ class ParetoRowPublic(BaseModel):
     cumulative_share: float = Field(description="Percentage of the negative comments of this and the larger themes.")
 
 
-class SignalPublic(BaseModel):
+class EmergingSignalPublic(BaseModel):
     rule: str = Field(description="nelson-1 .. nelson-8.")
     description: str
     periods: list[str]
@@ -130,7 +130,7 @@ class EmergingThemePublic(BaseModel):
     partial: list[bool] = Field(description="true for a month that has not ended.")
     centre: float = Field(description="The usual share (%), from the ended months.")
     upper: list[float | None] = Field(description="Upper control limit (%) of each month; null for a partial one.")
-    signals: list[SignalPublic] = Field(description="Upward signals ending in the last ended months.")
+    signals: list[EmergingSignalPublic] = Field(description="Upward signals ending in the last ended months.")
 
 
 class ThemeMetricsPublic(BaseModel):

@@ -149,14 +149,21 @@ def _score(value: str | None, name: str) -> int | None:
     return int(value)
 
 
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)  # days a filter may name
+
+
 def _day(value: str | None, name: str) -> date | None:
     value = _blank(value)
     if value is None:
         return None
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise FilterError(f"{name} must be a date written YYYY-MM-DD, not {value!r}") from None
+    # Far ends of the calendar overflow once the day is moved into UTC or past its end (9999-12-31 + 1 day).
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise FilterError(f"{name} must be a date from {FIRST_DAY} to {LAST_DAY}, not {value!r}")
+    return day
 
 
 def _attribute(text: str) -> tuple[str, str]:

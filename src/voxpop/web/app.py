@@ -55,8 +55,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 404:
             detail = "There is nothing at this address. Check the link, or start from the menu."
-        if exc.status_code == 405:
-            allowed = allowed_methods(request.app.routes, request.url.path)
+        if exc.status_code == 405 and (allowed := allowed_methods(request.app.routes, request.url.path)):
+            # (a mounted app such as /static names its own methods, or none: its answer stands as it is)
             headers["Allow"] = ", ".join(allowed)
             detail = f"This address answers {', '.join(allowed)}, not {request.method}."
         if is_api(request.url.path):

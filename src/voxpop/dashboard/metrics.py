@@ -121,6 +121,7 @@ class Trend:
 
     survey: str
     metric: str
+    question: str  # the charted question's key
     periods: tuple[str, ...]
     n: tuple[int, ...]
     chart: ControlChart
@@ -137,13 +138,13 @@ def monthly_trends(monthly: list[dict[str, Any]], *, min_base: int, min_periods:
             series.setdefault((row.keys["survey"], row.metric, row.keys["question"]), []).append(row)
     preference = {"nps": 0, "csat": 1, "ces2.0_agree": 2, "ces1.0": 2}
     trends: dict[str, Trend] = {}
-    for (survey, metric, _), rows in sorted(series.items(), key=lambda item: (preference.get(item[0][1], 9), item[0])):
+    for (survey, metric, question), rows in sorted(series.items(), key=lambda item: (preference.get(item[0][1], 9), item[0])):
         if survey in trends or metric not in preference or len(rows) < min_periods:
             continue
         rows.sort(key=lambda row: row.keys["period"])
         n = [row.estimate.n for row in rows]
         chart, _ = control.draw(rows)
-        trends[survey] = Trend(survey, metric, tuple(row.keys["period"] for row in rows), tuple(n), chart,
+        trends[survey] = Trend(survey, metric, question, tuple(row.keys["period"] for row in rows), tuple(n), chart,
                                spc.nelson_signals(chart=chart))
     return trends
 

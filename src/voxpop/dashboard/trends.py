@@ -32,19 +32,9 @@ def survey_trends(monthly: list[dict[str, Any]], *, current: str, min_base: int)
     return {survey: _public(trend, rows, later) for survey, trend in monthly_trends(ended, min_base=min_base).items()}
 
 
-def _question(trend: Trend, rows: dict[tuple, Row]) -> str:
-    """The charted question: monthly_trends does not name it, so it is the first (by key) whose monthly
-    counts are the chart's."""
-    candidates = sorted({question for survey, metric, question, _ in rows
-                         if survey == trend.survey and metric == trend.metric})
-    return next(question for question in candidates
-                if all((row := rows.get((trend.survey, trend.metric, question, str(period)))) is not None
-                       and row.estimate.n == n for period, n in zip(trend.periods, trend.n)))
-
-
-def _public(trend: Trend, rows: dict[tuple, Row], later: list[str]) -> TrendPublic:
+def _public(trend: Trend, rows: dict[tuple[str, str, str, str], Row], later: list[str]) -> TrendPublic:
     chart = trend.chart
-    question = _question(trend, rows)
+    question = trend.question
     label = TREND_LABELS.get(trend.metric, trend.metric)
     share = chart.chart in SHARE_CHARTS
     unit = "%" if share else ""

@@ -34,6 +34,12 @@ class NpsCuts:
 
 
 CUTS = NpsCuts()  # the rollups count with the standard cut points; other cuts are computed from the answers
+# The three groups as pages name them, with the standard cuts' ranges: "Promoters (9–10)".
+NPS_GROUP_LABELS = {
+    "promoters": f"Promoters ({CUTS.promoter_min}–{CUTS.high})",
+    "passives": f"Passives ({CUTS.detractor_max + 1}–{CUTS.promoter_min - 1})",
+    "detractors": f"Detractors ({CUTS.low}–{CUTS.detractor_max})",
+}
 
 
 def score_counts(score: int, scale_max: int, count: int = 1) -> tuple[int, float, float, int, int, int, int]:

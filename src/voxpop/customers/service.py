@@ -10,12 +10,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, insert, select, text
 
 from voxpop.analysis.engine import MetricError
 from voxpop.analysis.sources import ROW
 from voxpop.core.clv import bgnbd, gamma_gamma
 from voxpop.customers.models import Customer, Transaction
+from voxpop.customers.schemas import OutcomesPublic
 from voxpop.customers.transaction_files import Transactions
 from voxpop.store.base import utcnow
 from voxpop.store.database import conflict_insert
@@ -227,3 +228,24 @@ def _distribution(values) -> dict[str, Any]:
             "quantiles": {str(q): float(np.quantile(values, q)) for q in (0.1, 0.25, 0.5, 0.75, 0.9, 0.99)},
             "histogram": [{"low": float(low), "high": float(high), "customers": int(count)}
                           for low, high, count in zip(edges[:-1], edges[1:], counts)]}
+
+
+_reports: dict[str, tuple[tuple, OutcomesPublic]] = {}  # per store: (what the report was made from, report)
+
+
+def outcomes(db, *, min_base: int) -> OutcomesPublic:
+    """The page's data, made again only when transactions or responses changed: fitting the models over every
+    customer takes seconds, and most page views see the same data. Transactions are watched by their count and
+    newest id (imports only add them; the count sees a customer deleted), responses by their newest id only:
+    counting ten million of them on every view would cost as much as the cache saves."""
+    with db.read_connection() as connection:
+        made_from = (min_base, *connection.execute(text(
+            "SELECT (SELECT count(*) FROM transactions), (SELECT max(id) FROM transactions), "
+            "(SELECT max(id) FROM responses)")).one())
+    cached = _reports.get(str(db.url))
+    if cached is None or cached[0] != made_from:
+        report = outcomes_report(db, min_base=min_base)
+        made = (OutcomesPublic.model_validate(report) if report
+                else OutcomesPublic(retention=[], cohorts=[], loyalty=None))
+        cached = _reports[str(db.url)] = (made_from, made)
+    return cached[1]

@@ -1,13 +1,13 @@
-"""The customer-outcomes page and its JSON twin, both from `outcomes`: retention, cohorts, profitability,
+"""The customer-outcomes page and its JSON twin, both from `service.outcomes`: retention, cohorts, profitability,
 lifetime value, and loyalty against behaviour."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from sqlalchemy import text
 
+from voxpop.core.counts import NPS_GROUP_LABELS
 from voxpop.customers.schemas import OutcomesPublic
-from voxpop.customers.service import outcomes_report
+from voxpop.customers.service import outcomes
 from voxpop.web import charts
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep
 from voxpop.web.problems import problem_responses
@@ -15,27 +15,7 @@ from voxpop.web.templating import render
 
 router = APIRouter()
 api = APIRouter()  # mounted under /api/v1 by the app
-_reports: dict[str, tuple[tuple, OutcomesPublic]] = {}  # per store: (what the report was made from, report)
-GROUP_LABELS = {"promoters": "Promoters (9–10)", "passives": "Passives (7–8)", "detractors": "Detractors (0–6)"}
 MONEY_MEASURES = ("revenue", "clv")  # loyalty measures in money; the others are percentages
-
-
-def outcomes(db, *, min_base: int) -> OutcomesPublic:
-    """The page's data, made again only when transactions or responses changed: fitting the models over every
-    customer takes seconds, and most page views see the same data. Transactions are watched by their count and
-    newest id (imports only add them; the count sees a customer deleted), responses by their newest id only:
-    counting ten million of them on every view would cost as much as the cache saves."""
-    with db.read_connection() as connection:
-        made_from = (min_base, *connection.execute(text(
-            "SELECT (SELECT count(*) FROM transactions), (SELECT max(id) FROM transactions), "
-            "(SELECT max(id) FROM responses)")).one())
-    cached = _reports.get(str(db.url))
-    if cached is None or cached[0] != made_from:
-        report = outcomes_report(db, min_base=min_base)
-        made = (OutcomesPublic.model_validate(report) if report
-                else OutcomesPublic(retention=[], cohorts=[], loyalty=None))
-        cached = _reports[str(db.url)] = (made_from, made)
-    return cached[1]
 
 
 def share_of_top(points, customers: float = 0.2) -> float | None:
@@ -94,7 +74,7 @@ def outcomes_page(request: Request, user: CurrentUser, db: DbDep, settings: Sett
     report = outcomes(db, min_base=settings.min_base)
     months = max((len(row.shares) for row in report.cohorts), default=0)
     return render(request, "customers/outcomes.html", {
-        "report": report, "charts": drawings(report), "group_labels": GROUP_LABELS, "month_label": charts.month_label,
+        "report": report, "charts": drawings(report), "group_labels": NPS_GROUP_LABELS, "month_label": charts.month_label,
         "cohort_columns": [("First purchase", ""), ("Customers", "num")] + [(str(k), "num") for k in range(months)],
         "money_measures": MONEY_MEASURES,
         "top_fifth": share_of_top(report.profitability.points) if report.profitability else None, "min_base": settings.min_base,

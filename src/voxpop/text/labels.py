@@ -7,12 +7,14 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, select
 
+from voxpop.core.counts import NPS_GROUP_LABELS
 from voxpop.surveys.models import Survey
 from voxpop.text.codebook import Codebook, walk
 
 SENTIMENT_WORDS = {"positive": "Positive", "neutral": "Neutral", "negative": "Negative",
                    "unscored": "Not scored"}
-NPS_GROUP_WORDS = {"promoter": "Promoters (9–10)", "passive": "Passives (7–8)", "detractor": "Detractors (0–6)"}
+# keyed by the comment filter's values (promoter, passive, detractor)
+NPS_GROUP_WORDS = {group.removesuffix("s"): label for group, label in NPS_GROUP_LABELS.items()}
 INDENT = "\u00a0" * 3
 
 

@@ -30,7 +30,13 @@ CURSOR = re.compile(r"^(-?\d{1,20})\.(\d{1,19})$")
 
 
 class FilterError(ValueError):
-    """A filter that cannot be applied, said so the user can fix it."""
+    """A filter that cannot be applied, said so the user can fix it; `parameter` names the filter it is about
+    (survey, theme, sentiment, nps, score_min, score_max, since, until, q, attribute, cursor), so each interface
+    can point at its own field."""
+
+    def __init__(self, message: str, *, parameter: str | None = None):
+        super().__init__(message)
+        self.parameter = parameter
 
 
 @dataclass(frozen=True)
@@ -102,22 +108,22 @@ def parse_filters(*, survey: str | None = None, theme: str | None = None, sentim
     theme, sentiment, nps = _blank(theme), _blank(sentiment), _blank(nps)
     themes = DEFAULT_CODEBOOK.keys() if themes is None else themes
     if theme is not None and theme not in themes:
-        raise FilterError(f"there is no theme {theme!r}; choose one of {', '.join(themes)}")
+        raise FilterError(f"there is no theme {theme!r}; choose one of {', '.join(themes)}", parameter="theme")
     if sentiment is not None and sentiment not in SENTIMENTS:
-        raise FilterError(f"sentiment must be one of {', '.join(SENTIMENTS)}, not {sentiment!r}")
+        raise FilterError(f"sentiment must be one of {', '.join(SENTIMENTS)}, not {sentiment!r}", parameter="sentiment")
     if nps is not None and nps not in NPS_GROUPS:
-        raise FilterError(f"nps must be promoter, passive or detractor, not {nps!r}")
+        raise FilterError(f"nps must be promoter, passive or detractor, not {nps!r}", parameter="nps")
     low, high = _score(score_min, "score_min"), _score(score_max, "score_max")
     if low is not None and high is not None and low > high:
-        raise FilterError(f"score_min ({low}) is above score_max ({high}); swap them")
+        raise FilterError(f"score_min ({low}) is above score_max ({high}); swap them", parameter="score_min")
     first, last = _day(since, "since"), _day(until, "until")
     if first is not None and last is not None and first > last:
-        raise FilterError(f"since ({first}) is after until ({last}); swap them")
+        raise FilterError(f"since ({first}) is after until ({last}); swap them", parameter="since")
     search = _blank(search)
     if search is not None and len(search) > MAX_SEARCH:
-        raise FilterError(f"the search is {len(search)} characters long; search for at most {MAX_SEARCH}")
+        raise FilterError(f"the search is {len(search)} characters long; search for at most {MAX_SEARCH}", parameter="q")
     if search is not None and sum(map(len, search_terms(search))) > MAX_SEARCH_TERMS:
-        raise FilterError(f"search for at most {MAX_SEARCH_TERMS} words or phrases at once")
+        raise FilterError(f"search for at most {MAX_SEARCH_TERMS} words or phrases at once", parameter="q")
     return CommentFilters(_blank(survey), theme, sentiment, nps, low, high,
                           tuple(_attribute(text) for text in attributes or () if text.strip()), first, last, search)
 
@@ -128,11 +134,12 @@ def parse_cursor(text: str | None) -> Cursor | None:
         return None
     match = CURSOR.match(text.strip())
     if match is None:
-        raise FilterError("this page cursor was not made by voxpop; start again from the first page")
+        raise FilterError("this page cursor was not made by voxpop; start again from the first page", parameter="cursor")
     try:
         moment = EPOCH + timedelta(microseconds=int(match.group(1)))
     except OverflowError:
-        raise FilterError("this page cursor is out of range; start again from the first page") from None
+        raise FilterError("this page cursor is out of range; start again from the first page",
+                          parameter="cursor") from None
     return Cursor(moment, int(match.group(2)))
 
 
@@ -145,7 +152,7 @@ def _score(value: str | None, name: str) -> int | None:
     if value is None:
         return None
     if not value.isdigit() or not 0 <= int(value) <= 10:
-        raise FilterError(f"{name} must be a whole number from 0 to 10 (the NPS scale), not {value!r}")
+        raise FilterError(f"{name} must be a whole number from 0 to 10 (the NPS scale), not {value!r}", parameter=name)
     return int(value)
 
 
@@ -159,17 +166,18 @@ def _day(value: str | None, name: str) -> date | None:
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        raise FilterError(f"{name} must be a date written YYYY-MM-DD, not {value!r}") from None
+        raise FilterError(f"{name} must be a date written YYYY-MM-DD, not {value!r}", parameter=name) from None
     # Far ends of the calendar overflow once the day is moved into UTC or past its end (9999-12-31 + 1 day).
     if not FIRST_DAY <= day <= LAST_DAY:
-        raise FilterError(f"{name} must be a date from {FIRST_DAY} to {LAST_DAY}, not {value!r}")
+        raise FilterError(f"{name} must be a date from {FIRST_DAY} to {LAST_DAY}, not {value!r}", parameter=name)
     return day
 
 
 def _attribute(text: str) -> tuple[str, str]:
     name, equals, value = text.partition("=")
     if not equals or not name.strip():
-        raise FilterError(f"an attribute filter is written name=value, e.g. channel=web, not {text!r}")
+        raise FilterError(f"an attribute filter is written name=value, e.g. channel=web, not {text!r}",
+                          parameter="attribute")
     return name.strip(), value.strip()
 
 

@@ -138,15 +138,13 @@ PARAMETER_WORDS = {"score_min": "the lowest NPS score", "score_max": "the highes
                    "since": "the first day", "until": "the last day", "sentiment": "the sentiment",
                    "nps": "the NPS group"}
 PARAMETER = re.compile(r"\b(" + "|".join(PARAMETER_WORDS) + r")\b(?= \(| must)")
-FIELD_OF_MESSAGE = (("there is no theme", "theme"), ("the search", "q"), ("search for", "q"),
-                    ("an attribute", "attribute"))
+NOT_A_FIELD = ("cursor",)  # the page's links carry it; nobody types it
 
 
-def filter_error(message: str) -> tuple[str, str] | str:
+def filter_error(error: FilterError) -> tuple[str, str] | str:
     """A filter's error as the page says it, as (the field's id, sentence) when it is about one field."""
-    named = PARAMETER.search(message)
-    field = named.group(1) if named else next((field for start, field in FIELD_OF_MESSAGE
-                                               if message.startswith(start)), None)
+    message = str(error)
+    field = None if error.parameter in NOT_A_FIELD else error.parameter
     if field == "theme":  # the page offers the themes by label; their keys would mean nothing here
         message = message.partition(";")[0] + "; choose one from the list"
     worded = as_sentence(PARAMETER.sub(lambda match: PARAMETER_WORDS[match.group(1)], message))
@@ -166,7 +164,7 @@ def comments_page(request: Request, user: CurrentUser, db: DbDep, settings: Sett
         try:
             listed = comment_list(connection, query, codebook=codebook, zone=settings.timezone)
         except FilterError as exc:
-            error = filter_error(str(exc))
+            error = filter_error(exc)
         surveys = survey_choices(connection)
     form = {name: getattr(query, name) or "" for name in FILTER_NAMES}
     kept = [(name, value) for name, value in form.items() if value] + [("attribute", a) for a in query.attribute]

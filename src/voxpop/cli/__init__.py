@@ -51,9 +51,12 @@ def get_settings() -> Settings:
 
 
 def fail(message: str, code: int = 2) -> None:
-    """Say what went wrong as a sentence (a capital letter, whoever wrote the message) and exit with `code`."""
+    """Say what went wrong as a sentence and exit with `code`: a message starting with a plain word gets its
+    capital letter, whoever wrote it; one starting with a file's name or a path keeps it as it is."""
     sentence = in_cli_terms(message)
-    sentence = sentence[:1].upper() + sentence[1:]
+    first = sentence.split(" ", 1)[0]
+    if first.isalpha() and first.islower():
+        sentence = sentence[:1].upper() + sentence[1:]
     err.print(f"[bold red]error:[/] {escape(sentence)}", highlight=False, markup=True, soft_wrap=True)
     raise typer.Exit(code)
 

@@ -19,6 +19,7 @@ from voxpop.web.auth import (
 )
 
 router = APIRouter()
+api = APIRouter(tags=["staff"])
 SURVEY_EDITORS = ("admin", "manager")
 
 

@@ -143,8 +143,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
 
     app.state.find_staff = find_staff
 
+    from voxpop.accounts.users_views import api as users_api
+    from voxpop.accounts.users_views import router as users_router
     from voxpop.accounts.views import api as accounts_api
     from voxpop.accounts.views import router as accounts_router
+    from voxpop.collection.preview_views import router as preview_router
     from voxpop.collection.views import api as collection_api
     from voxpop.collection.views import router as collection_router
     from voxpop.customers.views import api as customers_api
@@ -153,6 +156,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.dashboard.views import router as dashboard_router
     from voxpop.imports.views import api as imports_api
     from voxpop.imports.views import router as imports_router
+    from voxpop.results.views import api as results_api
+    from voxpop.results.views import router as results_router
+    from voxpop.surveys.builder_views import router as builder_router
+    from voxpop.surveys.views import api as surveys_api
     from voxpop.surveys.views import router as surveys_router
     from voxpop.text.codebook_views import api as codebook_api
     from voxpop.text.codebook_views import router as codebook_router
@@ -165,12 +172,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(customers_router)
     app.include_router(imports_router)
     app.include_router(surveys_router)
+    app.include_router(builder_router)
+    app.include_router(preview_router)
+    app.include_router(results_router)
+    app.include_router(users_router)
     app.include_router(text_router)
     app.include_router(codebook_router)
     # Every domain's JSON routes, under one prefix: a new version of the API is one more prefix here.
     api = APIRouter(prefix=API_PREFIX)
-    for domain_api in (accounts_api, collection_api, dashboard_api, customers_api, imports_api, text_api,
-                       codebook_api):
+    for domain_api in (accounts_api, users_api, collection_api, dashboard_api, customers_api, imports_api,
+                       surveys_api, results_api, text_api, codebook_api):
         api.include_router(domain_api)
     app.include_router(api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

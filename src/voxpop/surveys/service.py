@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import yaml
 from pydantic import ValidationError
@@ -57,6 +59,26 @@ def parse_definition(text: str, *, source: str) -> SurveyDefinition:
     if problems:
         raise SurveyFileError(source, problems)
     return definition
+
+
+# Characters a YAML reader refuses or reads as a line break (C1 controls, U+2028/9, BOM, non-characters, lone
+# surrogates); `json.dumps(ensure_ascii=False)` writes them raw, so they are written as \\u escapes instead.
+_NOT_YAML_SAFE = re.compile("[\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff\ud800-\udfff]")
+
+
+def dump_definition(definition: SurveyDefinition, *, format: Literal["yaml", "json"]) -> str:
+    """The definition as the text of a survey file, which `parse_definition` reads back to an equal definition."""
+    content = definition.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if format == "json":
+        text = json.dumps(content, ensure_ascii=False, indent=2)
+        return _NOT_YAML_SAFE.sub(lambda match: f"\\u{ord(match.group()):04x}", text) + "\n"
+    return yaml.safe_dump(content, sort_keys=False, allow_unicode=True, width=100)
+
+
+def definition_of(version: SurveyVersion, *, status: str | None = None) -> SurveyDefinition:
+    """The definition a version was saved with; `status` replaces the saved one, as a status change makes no version."""
+    definition = SurveyDefinition.model_validate(version.definition)
+    return definition if status is None else definition.model_copy(update={"status": status})
 
 
 def read_definition(path: Path) -> SurveyDefinition:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -12,6 +13,7 @@ from pydantic import (
     StrictInt,
     StrictStr,
     StringConstraints,
+    field_validator,
     model_validator,
 )
 
@@ -31,6 +33,9 @@ CES_SCALES = {"1.0": (1, 5), "2.0": (1, 7)}
 # the standard cut points, detractors up to 6 and promoters from 9; it is never shifted onto 0–10.
 NPS_SCALES = ((0, 10), (1, 10))
 DEFAULT_SCALES = {"nps": (0, 10), "csat": (1, 5)}
+CHOICE_KINDS = ("single_choice", "multiple_choice")
+# The choice value of the "Other" option a question adds with `other:`; the respondent's words go in the answer's text.
+OTHER = "other"
 
 
 class Strict(BaseModel):
@@ -96,6 +101,15 @@ class Condition(Strict):
 
 
 class QuestionDefinition(Strict):
+    """One question. `ordered` says a single choice's options form a scale, in their order; `page_break` starts a
+    new page at this question.
+
+    `other` adds an "Other" option with a text box after the options (true for the standard label, or a label of
+    its own). A live answer stores it as one answer row whose choice is OTHER and whose text is what the respondent
+    typed. An import stores what a respondent typed under "Other" as the row's choice itself (Google Forms writes it
+    among the chosen options), with no text. So, to the results, an "Other" answer is any choice row whose value is
+    not one of the question's listed options, and its words are the row's text, else its choice."""
+
     key: Key
     kind: Literal["nps", "csat", "ces", "rating", "single_choice", "multiple_choice", "text"]
     text: LocalText
@@ -107,6 +121,19 @@ class QuestionDefinition(Strict):
     options: list[Option] | None = None
     max_length: int | None = Field(None, ge=1)
     show_if: Condition | None = None
+    # Left out of dumps when unset, so a survey that does not use them keeps its fingerprint (and its version).
+    ordered: bool = Field(False, exclude_if=lambda value: not value)
+    other: LocalText | bool | None = Field(None, exclude_if=lambda value: value is None)
+    page_break: bool = Field(False, exclude_if=lambda value: not value)
+
+    @field_validator("other")
+    @classmethod
+    def _other_label(cls, value: LocalText | bool | None) -> LocalText | bool | None:
+        if value is False:
+            return None  # `other: false` means what leaving it out means
+        if value == "":
+            raise ValueError("give the Other option's label, or other: true for the standard one")
+        return value
 
     @model_validator(mode="after")
     def _kind_rules(self) -> QuestionDefinition:
@@ -124,7 +151,7 @@ class QuestionDefinition(Strict):
             raise ValueError("ces_version applies only to kind 'ces'")
         if self.kind == "rating" and self.scale is None:
             raise ValueError("a rating question needs a scale, e.g. scale: {min: 1, max: 5}")
-        if self.kind in ("single_choice", "multiple_choice"):
+        if self.kind in CHOICE_KINDS:
             if not self.options or len(self.options) < 2:
                 raise ValueError("a choice question needs at least two options")
             values = [option.value for option in self.options]
@@ -132,6 +159,11 @@ class QuestionDefinition(Strict):
                 raise ValueError("option values must be unique")
         elif self.options is not None:
             raise ValueError(f"options apply only to choice questions, not to kind {self.kind!r}")
+        if self.ordered and self.kind != "single_choice":
+            raise ValueError("ordered applies only to single_choice questions: an ordered scale (strongly disagree … "
+                             f"strongly agree) takes one answer, and kind {self.kind!r} does not")
+        if self.other is not None and self.kind not in CHOICE_KINDS:
+            raise ValueError(f"other (an Other option with a text box) applies only to choice questions, not to kind {self.kind!r}")
         if self.kind not in SCORED_KINDS and self.scale is not None:
             raise ValueError(f"a scale applies only to scored questions, not to kind {self.kind!r}")
         if self.kind not in SCORED_KINDS and self.anchors is not None:
@@ -148,6 +180,12 @@ class QuestionDefinition(Strict):
         if self.scale is not None:
             return (self.scale.min, self.scale.max)
         return DEFAULT_SCALES.get(self.kind)
+
+    @property
+    def choice_values(self) -> list[str]:
+        """The values a choice answer may take, in order: the options, then OTHER when the question adds it."""
+        values = [option.value for option in self.options or []]
+        return values + [OTHER] if self.other is not None else values
 
 
 class SurveyDefinition(Strict):
@@ -170,6 +208,32 @@ def text_in(text: LocalText | None, language: str, fallback: str) -> str:
     return text.get(language) or text.get(fallback) or ""
 
 
+def localised_texts(definition: SurveyDefinition) -> Iterator[tuple[str, LocalText]]:
+    """Every text a respondent may read, with its path in the file (`questions[1].options[0].label`)."""
+    for name in ("title", "intro", "thanks"):
+        if (text := getattr(definition, name)) is not None:
+            yield name, text
+    for index, question in enumerate(definition.questions):
+        path = f"questions[{index}]"
+        texts = [("text", question.text), ("help", question.help)]
+        if question.anchors:
+            texts += [("anchors.low", question.anchors.low), ("anchors.high", question.anchors.high)]
+        texts += [(f"options[{number}].label", option.label) for number, option in enumerate(question.options or [])]
+        if not isinstance(question.other, bool):  # true takes voxpop's own label, in each language it ships
+            texts.append(("other", question.other))
+        yield from ((f"{path}.{name}", text) for name, text in texts if text is not None)
+
+
+def missing_translations(definition: SurveyDefinition) -> list[tuple[str, str]]:
+    """The (path, language) of each text not given in one of the survey's languages; a plain string counts as the
+    first language's text."""
+    missing = []
+    for path, text in localised_texts(definition):
+        given = text.keys() if isinstance(text, dict) else definition.languages[:1]
+        missing += [(path, language) for language in definition.languages if language not in given]
+    return missing
+
+
 def cross_check(definition: SurveyDefinition) -> list[tuple[str, str]]:
     """The (path, problem) pairs a field-by-field check cannot see: keys, conditions and languages."""
     problems: list[tuple[str, str]] = []
@@ -182,7 +246,7 @@ def cross_check(definition: SurveyDefinition) -> list[tuple[str, str]]:
         if name in RESERVED_ATTRIBUTES:
             problems.append((f"attributes[{index}]", f"{name!r} is reserved by the survey form; choose another name"))
 
-    def check_languages(path: str, text: LocalText | None) -> None:
+    for path, text in localised_texts(definition):
         if isinstance(text, dict):
             for language in definition.languages:
                 if language not in text:
@@ -190,22 +254,17 @@ def cross_check(definition: SurveyDefinition) -> list[tuple[str, str]]:
             for language in text:
                 if language not in definition.languages:
                     problems.append((path, f"has a {language!r} text, but {language!r} is not in the survey's languages"))
-        elif isinstance(text, str) and len(definition.languages) > 1:
+        elif len(definition.languages) > 1:
             problems.append((path, f"give the text in each language: {definition.languages}"))
 
-    for name in ("title", "intro", "thanks"):
-        check_languages(name, getattr(definition, name))
     for index, question in enumerate(definition.questions):
         path = f"questions[{index}]"
         if question.key in seen:
             problems.append((f"{path}.key", f"the key {question.key!r} is used twice"))
-        check_languages(f"{path}.text", question.text)
-        check_languages(f"{path}.help", question.help)
-        if question.anchors:
-            check_languages(f"{path}.anchors.low", question.anchors.low)
-            check_languages(f"{path}.anchors.high", question.anchors.high)
-        for option_index, option in enumerate(question.options or []):
-            check_languages(f"{path}.options[{option_index}].label", option.label)
+        if question.other is not None:
+            problems += [(f"{path}.options[{number}].value", f"{OTHER!r} is the value of the Other option that "
+                          "`other` adds; give this option another value, or remove `other`")
+                         for number, option in enumerate(question.options or []) if option.value == OTHER]
         condition = question.show_if
         if condition is not None:
             earlier = seen.get(condition.question)
@@ -230,10 +289,10 @@ def _condition_problems(condition: Condition, earlier: QuestionDefinition) -> li
         outside = [value for value in compared + ordered if not low - 1 <= value <= high + 1]
         if outside:
             return [f"{outside[0]} is outside {condition.question!r}'s {low}–{high} scale"]
-    elif earlier.kind in ("single_choice", "multiple_choice"):
+    elif earlier.kind in CHOICE_KINDS:
         if ordered:
             return [f"{condition.question!r} is a choice: use eq, ne, in or answered, not lt/lte/gt/gte"]
-        options = {option.value for option in earlier.options or []}
+        options = set(earlier.choice_values)
         unknown = [value for value in compared if value not in options]
         if unknown:
             return [f"{unknown[0]!r} is not an option of {condition.question!r} ({', '.join(sorted(options))})"]

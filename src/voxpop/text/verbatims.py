@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
+from voxpop.collection.filters import FilterError, parse_attribute, parse_day
 from voxpop.collection.models import Answer, AttributeSetValue, Response
 from voxpop.surveys.models import Question, Survey
 from voxpop.text.codebook import DEFAULT_CODEBOOK
@@ -27,16 +28,6 @@ MAX_PAGE_SIZE = 200
 MAX_SEARCH = 200
 MAX_SEARCH_TERMS = 10  # each is a scan of the comments' text
 CURSOR = re.compile(r"^(-?\d{1,20})\.(\d{1,19})$")
-
-
-class FilterError(ValueError):
-    """A filter that cannot be applied, said so the user can fix it; `parameter` names the filter it is about
-    (survey, theme, sentiment, nps, score_min, score_max, since, until, q, attribute, cursor), so each interface
-    can point at its own field."""
-
-    def __init__(self, message: str, *, parameter: str | None = None):
-        super().__init__(message)
-        self.parameter = parameter
 
 
 @dataclass(frozen=True)
@@ -116,7 +107,7 @@ def parse_filters(*, survey: str | None = None, theme: str | None = None, sentim
     low, high = _score(score_min, "score_min"), _score(score_max, "score_max")
     if low is not None and high is not None and low > high:
         raise FilterError(f"score_min ({low}) is above score_max ({high}); swap them", parameter="score_min")
-    first, last = _day(since, "since"), _day(until, "until")
+    first, last = parse_day(since, "since"), parse_day(until, "until")
     if first is not None and last is not None and first > last:
         raise FilterError(f"since ({first}) is after until ({last}); swap them", parameter="since")
     search = _blank(search)
@@ -125,7 +116,7 @@ def parse_filters(*, survey: str | None = None, theme: str | None = None, sentim
     if search is not None and sum(map(len, search_terms(search))) > MAX_SEARCH_TERMS:
         raise FilterError(f"search for at most {MAX_SEARCH_TERMS} words or phrases at once", parameter="q")
     return CommentFilters(_blank(survey), theme, sentiment, nps, low, high,
-                          tuple(_attribute(text) for text in attributes or () if text.strip()), first, last, search)
+                          tuple(parse_attribute(text) for text in attributes or () if text.strip()), first, last, search)
 
 
 def parse_cursor(text: str | None) -> Cursor | None:
@@ -154,31 +145,6 @@ def _score(value: str | None, name: str) -> int | None:
     if not value.isdigit() or not 0 <= int(value) <= 10:
         raise FilterError(f"{name} must be a whole number from 0 to 10 (the NPS scale), not {value!r}", parameter=name)
     return int(value)
-
-
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)  # days a filter may name
-
-
-def _day(value: str | None, name: str) -> date | None:
-    value = _blank(value)
-    if value is None:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise FilterError(f"{name} must be a date written YYYY-MM-DD, not {value!r}", parameter=name) from None
-    # Far ends of the calendar overflow once the day is moved into UTC or past its end (9999-12-31 + 1 day).
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise FilterError(f"{name} must be a date from {FIRST_DAY} to {LAST_DAY}, not {value!r}", parameter=name)
-    return day
-
-
-def _attribute(text: str) -> tuple[str, str]:
-    name, equals, value = text.partition("=")
-    if not equals or not name.strip():
-        raise FilterError(f"an attribute filter is written name=value, e.g. channel=web, not {text!r}",
-                          parameter="attribute")
-    return name.strip(), value.strip()
 
 
 def find_verbatims(connection: Connection, filters: CommentFilters, *, zone: str, after: Cursor | None = None,

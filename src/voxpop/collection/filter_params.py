@@ -1,0 +1,99 @@
+"""The response filter as query parameters of a page or its JSON twin, declared once so every route that filters
+takes the same names, with the same descriptions in the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, NamedTuple
+from zoneinfo import ZoneInfo
+
+from fastapi import Depends, Query
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from voxpop.collection.filters import PERIODS, ResponseFilter, parse_response_filter
+from voxpop.collection.models import AttributeSetValue
+from voxpop.web.auth import SettingsDep
+
+MAX_CHOICES = 50  # values offered per attribute in a filter bar; more are typed as name=value
+
+
+class FilterQuery(NamedTuple):
+    """The filter's query values as sent, before parsing (a page shows them back in its form)."""
+
+    since: str | None
+    until: str | None
+    period: str | None
+    attribute: list[str]
+    answer: list[str]
+    zone: str
+
+    def parse(self) -> ResponseFilter:
+        """The filter, counted from today in the workspace's zone; raises FilterError with a sentence."""
+        today = datetime.now(ZoneInfo(self.zone)).date()
+        return parse_response_filter(today=today, since=self.since, until=self.until, period=self.period,
+                                     attribute=self.attribute, answer=self.answer)
+
+
+def filter_query(
+    settings: SettingsDep,
+    since: Annotated[str | None, Query(max_length=32, description="First day, YYYY-MM-DD, in the workspace's time "
+                                                                  "zone.")] = None,
+    until: Annotated[str | None, Query(max_length=32, description="Last day (included), YYYY-MM-DD.")] = None,
+    period: Annotated[str | None, Query(max_length=32, description="A preset instead of since/until: "
+                                                                   + ", ".join(PERIODS) + ".")] = None,
+    attribute: Annotated[list[str] | None, Query(description="name=value, e.g. segment=SMB. Repeat: values of one "
+                                                              "attribute are alternatives, attributes all hold.")] = None,
+    answer: Annotated[list[str] | None, Query(description="question:test, the test a score (7), a range (0-6), an NPS "
+                                                           "group (detractors, passives, promoters), answered, or a "
+                                                           "choice's value. Repeat: tests of one question are "
+                                                           "alternatives, questions all hold.")] = None,
+) -> FilterQuery:
+    return FilterQuery(since, until, period, attribute or [], answer or [], settings.timezone)
+
+
+FilterDep = Annotated[FilterQuery, Depends(filter_query)]
+
+
+class AttributeField(NamedTuple):
+    name: str
+    options: list[tuple[str, str]]  # (query value name=value, label)
+    selected: str  # the first chosen value's query value; further ones travel as hidden fields
+    more: list[str]
+
+
+class FilterForm(NamedTuple):
+    """What the filter bar's fields show (components.html, response_filter_fields)."""
+
+    query: FilterQuery
+    periods: list[tuple[str, str]]
+    attributes: list[AttributeField]
+
+
+def attribute_choices(db_session: Session) -> dict[str, list[str]]:
+    """Each attribute's values in the store, for a filter bar's selects (at most MAX_CHOICES per attribute)."""
+    choices: dict[str, list[str]] = {}
+    for name, value in db_session.execute(select(AttributeSetValue.name, AttributeSetValue.value).distinct()
+                                          .order_by(AttributeSetValue.name, AttributeSetValue.value)):
+        values = choices.setdefault(name, [])
+        if len(values) < MAX_CHOICES:
+            values.append(value)
+    return choices
+
+
+def filter_form(query: FilterQuery, db_session: Session) -> FilterForm:
+    """The filter bar's fields for this query: the presets, and a select per attribute with its values."""
+    fields = []
+    for name, values in attribute_choices(db_session).items():
+        chosen = [text for text in query.attribute if text.partition("=")[0].strip() == name]
+        options = [(f"{name}={value}", value) for value in values]
+        options += [(text, text.partition("=")[2]) for text in chosen if text not in dict(options)]
+        fields.append(AttributeField(name, options, chosen[0] if chosen else "", chosen[1:]))
+    known = {field.name for field in fields}
+    # An attribute the store has no value for yet still shows, so the form never drops a filter silently.
+    for text in query.attribute:
+        name = text.partition("=")[0].strip()
+        if name not in known:
+            fields.append(AttributeField(name, [(text, text.partition("=")[2])], text, []))
+            known.add(name)
+    return FilterForm(query, [(key, label) for key, (label, _) in PERIODS.items()], fields)

@@ -156,6 +156,10 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.dashboard.views import router as dashboard_router
     from voxpop.imports.views import api as imports_api
     from voxpop.imports.views import router as imports_router
+    from voxpop.results.analysis_views import api as results_analysis_api
+    from voxpop.results.analysis_views import router as results_analysis_router
+    from voxpop.results.export_views import api as export_api
+    from voxpop.results.export_views import router as export_router
     from voxpop.results.views import api as results_api
     from voxpop.results.views import router as results_router
     from voxpop.surveys.builder_views import router as builder_router
@@ -175,13 +179,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(builder_router)
     app.include_router(preview_router)
     app.include_router(results_router)
+    app.include_router(results_analysis_router)
+    app.include_router(export_router)
     app.include_router(users_router)
     app.include_router(text_router)
     app.include_router(codebook_router)
     # Every domain's JSON routes, under one prefix: a new version of the API is one more prefix here.
     api = APIRouter(prefix=API_PREFIX)
     for domain_api in (accounts_api, users_api, collection_api, dashboard_api, customers_api, imports_api,
-                       surveys_api, results_api, text_api, codebook_api):
+                       surveys_api, results_api, results_analysis_api, export_api, text_api, codebook_api):
         api.include_router(domain_api)
     app.include_router(api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -37,6 +37,8 @@ class Survey(Base):
     languages: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The staff member who answers for the survey (no ON DELETE: see migration 0010; users are only deactivated).
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     versions: Mapped[list[SurveyVersion]] = relationship(order_by="SurveyVersion.number")
 

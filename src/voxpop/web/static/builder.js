@@ -1,0 +1,9 @@
+// The survey builder, made quicker where JavaScript runs: changing a question's kind redraws the form with that
+// kind's settings at once (without it, "Update the form" does the same). No state lives here: the server renders it.
+document.addEventListener("change", (event) => {
+  const select = event.target.closest("select[data-refresh]");
+  const button = select && select.form && select.form.querySelector("[data-refresh-button]");
+  if (!button) return;
+  button.formAction = `${select.form.action.split("#")[0]}#${select.closest("fieldset").id}`;
+  select.form.requestSubmit(button);
+});

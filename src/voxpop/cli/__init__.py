@@ -89,6 +89,7 @@ from voxpop.cli import (  # noqa: E402,F401
     admin,
     analysis,
     customers,
+    exports,
     imports,
     text,
     text_backfill,

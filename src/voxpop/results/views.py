@@ -1,8 +1,168 @@
-"""A survey's results: one section per question, filtered, compared and exported."""
+"""A survey's results, question by question, filtered, and one response with everything about it: pages and their JSON
+twins, each pair filled by one data function (results.service.survey_results, results.responses.response_detail)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import datetime
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, HTTPException, Request
+from sqlalchemy import select
+
+from voxpop.collection.filter_params import FilterDep, FilterQuery, filter_form
+from voxpop.collection.filters import FilterError, unknown_questions
+from voxpop.core.counts import NPS_GROUP_LABELS
+from voxpop.results.responses import UnknownResponse, response_detail
+from voxpop.results.schemas import QuestionResultsPublic, ResponseDetailPublic, ResultsPublic
+from voxpop.results.service import UnknownSurvey, survey_results
+from voxpop.surveys.models import Survey
+from voxpop.text.labels import SENTIMENT_WORDS, as_sentence
+from voxpop.text.pipeline import LANGUAGE_NAMES
+from voxpop.web import charts
+from voxpop.web.auth import CurrentUser, DbDep, SettingsDep
+from voxpop.web.problems import problem, problem_responses
+from voxpop.web.templating import render
 
 router = APIRouter()
 api = APIRouter(tags=["staff"])
+DIGITS = {"nps": 0, "csat": 1, "ces2.0_agree": 1, "ces1.0": 2, "ces2.0": 2, "mean": 2}  # decimals per headline
+KIND_WORDS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "rating": "Rating", "single_choice": "Single choice",
+              "multiple_choice": "Multiple choice", "text": "Free text"}
+GROUP_KINDS = {"detractors": "bar-detractors", "passives": "bar-passives", "promoters": "bar-promoters"}
+
+
+class FilterProblem(ValueError):
+    """A filter that parses but cannot apply to this survey (an answer test on a question it does not have)."""
+
+    def __init__(self, message: str, *, parameter: str):
+        super().__init__(message)
+        self.parameter = parameter
+
+
+def results_of(db, *, key: str, query: FilterQuery, min_base: int) -> ResultsPublic:
+    """The survey's results for the query's filter; raises FilterError or FilterProblem (a bad filter) or
+    UnknownSurvey."""
+    response_filter = query.parse()
+    today = datetime.now(ZoneInfo(query.zone)).date()
+    with db.read_connection() as connection:
+        survey_id = connection.execute(select(Survey.id).where(Survey.key == key)).scalar()
+        if survey_id is not None and (unknown := unknown_questions(response_filter, survey_id=survey_id,
+                                                                    db_session=connection)):
+            raise FilterProblem(f"this survey has no question {', '.join(map(repr, unknown))}; an answer filter "
+                                "names one of its question keys", parameter="answer")
+        return survey_results(connection, survey=key, response_filter=response_filter, zone=query.zone,
+                              min_base=min_base, today=today)
+
+
+def _field_error(error: FilterError | FilterProblem, query: FilterQuery) -> tuple[str, str]:
+    """The error as (the filter bar's field id, sentence), so the summary links to the field."""
+    field = {"attribute": "attribute-1", "answer": "answer-1" if query.answer else "answer-new"}.get(
+        error.parameter or "", error.parameter or "period")
+    return field, as_sentence(str(error))
+
+
+@router.get("/surveys/{key}/results", include_in_schema=False)
+def results_page(request: Request, key: str, user: CurrentUser, db: DbDep, settings: SettingsDep, query: FilterDep):
+    error, data = None, None
+    try:
+        data = results_of(db, key=key, query=query, min_base=settings.min_base)
+    except UnknownSurvey:
+        raise HTTPException(404) from None
+    except (FilterError, FilterProblem) as exc:
+        error = _field_error(exc, query)
+    with db.read_connection() as connection:
+        title = connection.execute(select(Survey.title).where(Survey.key == key)).scalar()
+        form = filter_form(query, connection)
+    if title is None:
+        raise HTTPException(404)
+    kept = urlencode(_query_pairs(query))
+    return render(request, "results/results.html", {
+        "key": key, "title": title, "results": data, "error": error, "form": form,
+        "field_error": dict([error]) if error else {}, "query": kept,
+        "json_href": f"/api/v1/surveys/{key}/results" + (f"?{kept}" if kept else ""),
+        "drawings": [draw(section, min_base=settings.min_base) for section in data.questions] if data else [],
+        "digits": DIGITS, "kinds": KIND_WORDS, "min_base": settings.min_base, "sentiment_words": SENTIMENT_WORDS,
+        "languages": LANGUAGE_NAMES, "timezone": settings.timezone,
+        "comments_href": "/comments?" + urlencode({"survey": key}),
+    }, status_code=400 if error else 200)
+
+
+def _query_pairs(query: FilterQuery) -> list[tuple[str, str]]:
+    """The filter's query values as sent (kept as typed, so the tabs and the form show the same filter)."""
+    pairs = [(name, getattr(query, name)) for name in ("period", "since", "until") if getattr(query, name)]
+    return pairs + [("attribute", value) for value in query.attribute if value] + \
+        [("answer", value) for value in query.answer if value]
+
+
+@api.get("/surveys/{key}/results", response_model=ResultsPublic, responses=problem_responses(401, 404, 422))
+def results_json(request: Request, key: str, user: CurrentUser, db: DbDep, settings: SettingsDep,
+                 query: FilterDep) -> ResultsPublic:
+    """One survey's results, question by question, for the responses the filter keeps: each scored question's
+    distribution and headline figures with intervals (and the `voxpop metrics` command that prints them), each
+    choice's share of those who answered with its Wilson interval, and free-text comments with theme shares."""
+    try:
+        return results_of(db, key=key, query=query, min_base=settings.min_base)
+    except UnknownSurvey as exc:
+        return problem(404, str(exc), code="unknown-survey", instance=request.url.path)
+    except (FilterError, FilterProblem) as exc:
+        return problem(422, as_sentence(f"Parameter {exc.parameter}: {exc}"), code="invalid-filter",
+                       instance=request.url.path)
+
+
+def draw(section: QuestionResultsPublic, *, min_base: int) -> charts.Chart | charts.ShareChart | None:
+    """The section's chart: a scored question's distribution (NPS bars coloured by group), or a choice
+    question's shares with their intervals."""
+    if section.distribution and section.answered:
+        return _distribution(section)
+    if section.options and section.answered:
+        return charts.share_bars([_share_row(option.label, option.share, option.count, section.answered, min_base,
+                                             "bar" if option.listed else "bar-other")
+                                  for option in section.options],
+                                 title=f"Share of the {section.answered:,} who answered choosing each option")
+    return None
+
+
+def _distribution(section: QuestionResultsPublic) -> charts.Chart:
+    nps = section.kind == "nps"
+    bars = [charts.CategoryBar(str(point.score), point.count, GROUP_KINDS[point.group] if nps else "bar",
+                               f"{point.score}: {point.count:,} answers ({100 * point.count / section.answered:.0f}%)"
+                               + (f", {NPS_GROUP_LABELS[point.group].split(' (')[0].lower()}" if nps else ""))
+            for point in section.distribution]
+    legend = [(GROUP_KINDS[group], NPS_GROUP_LABELS[group]) for group in ("detractors", "passives", "promoters")] \
+        if nps else []
+    return charts.category_bars(bars, title=f"Answers to {section.key} by score", y_title="Answers",
+                                x_title="Score", legend=legend)
+
+
+def _share_row(label: str, share, count: int, answered: int, min_base: int, kind: str) -> charts.ShareRow:
+    low, high = share.ci_low or 0.0, share.ci_high or 0.0
+    figure = f"{share.value:.0f}% ({low:.0f} to {high:.0f}%)"
+    if share.low_base:
+        figure += " · low base"
+    title = (f"{label}: {share.value:.1f}% of the {answered:,} who answered "
+             f"({round(share.confidence * 100)}% CI {low:.1f} to {high:.1f}%), {count:,} chose it")
+    return charts.ShareRow(label, share.value, low, high, figure, title, kind)
+
+
+@router.get("/responses/{public_id}", include_in_schema=False)
+def response_page(request: Request, public_id: str, user: CurrentUser, db: DbDep, settings: SettingsDep):
+    try:
+        with db.read_connection() as connection:
+            detail = response_detail(connection, public_id=public_id)
+    except UnknownResponse:
+        raise HTTPException(404) from None
+    return render(request, "results/response.html", {
+        "response": detail, "timezone": settings.timezone, "sentiment_words": SENTIMENT_WORDS,
+        "languages": LANGUAGE_NAMES, "json_href": f"/api/v1/responses/{public_id}"})
+
+
+@api.get("/responses/{public_id}", response_model=ResponseDetailPublic, responses=problem_responses(401, 404))
+def response_json(request: Request, public_id: str, user: CurrentUser, db: DbDep) -> ResponseDetailPublic:
+    """One response: every answer as worded in the version it was given on, its attributes, language, channel and
+    time, the customer with their other responses and purchases, and each comment's analysis (redacted)."""
+    try:
+        with db.read_connection() as connection:
+            return response_detail(connection, public_id=public_id)
+    except UnknownResponse as exc:
+        return problem(404, str(exc), code="unknown-response", instance=request.url.path)

@@ -422,3 +422,107 @@ def sparkline(values: list[float]) -> str:
     return " ".join(f"{2 + index * step:.1f},{SPARK_HEIGHT - 2 - value / high * (SPARK_HEIGHT - 4):.1f}"
                     for index, value in enumerate(values))
 
+
+
+@dataclass(frozen=True)
+class CategoryBar:
+    label: str  # its x label, e.g. "9"
+    value: float
+    kind: str  # css class of the bar, e.g. "bar" or a group's ("promoters")
+    title: str  # the exact figure, shown on hover
+
+
+def category_bars(bars: Sequence[CategoryBar], *, title: str, y_title: str, x_title: str = "",
+                  legend: Sequence[tuple[str, str]] = ()) -> Chart:
+    """One bar per category from zero, each with its own kind (a distribution's bars coloured by group); `legend`
+    names each kind in words, so a colour never stands alone."""
+    if not bars:
+        raise ValueError("a bar chart needs at least one bar")
+    y_ticks = _value_ticks([bar.value for bar in bars], zero=True)
+    y = _y_scale(y_ticks)
+    slot = STRETCH / len(bars)
+    drawn = tuple(Bar(round(slot * index + slot * 0.1, 1), round(slot * 0.8, 1), round(y(bar.value), 1),
+                      round(y(0.0) - y(bar.value), 1), bar.kind, bar.title) for index, bar in enumerate(bars))
+    return Chart(title=title, y_axis=_axis(y_title, y_ticks, y, ""), x_title=x_title,
+                 x_ticks=_category_ticks([bar.label for bar in bars]), bars=drawn, legend=tuple(legend))
+
+
+@dataclass(frozen=True)
+class ShareRow:
+    label: str
+    value: float  # the share, in %
+    low: float  # its interval, in %
+    high: float
+    figure: str  # the share in words beside the bar, e.g. "31% (27 to 35%)"
+    title: str  # the full sentence, e.g. "Boots: 31% of 412 who answered (95% CI 27 to 35%), n = 128"
+    kind: str = "bar"
+
+
+@dataclass(frozen=True)
+class ShareChart:
+    """Horizontal bars of shares with their intervals as whiskers, one row per category, in the order given.
+    Positions are percentages of the bar's width, on a scale from 0 to `top` %."""
+
+    title: str
+    top: float
+    rows: tuple[tuple[ShareRow, float, float, float], ...]  # (row, bar end, interval start, interval end) in %
+    ticks: tuple[Tick, ...]
+
+
+def share_bars(rows: Sequence[ShareRow], *, title: str) -> ShareChart:
+    """Shares (0–100%) as horizontal bars with interval whiskers, on a scale that reaches the highest upper bound
+    (a nice step up to 100%): long category labels sit above their bar, so they fit on a phone."""
+    if not rows:
+        raise ValueError("a share chart needs at least one row")
+    top = min(100.0, max(nice_ticks(0.0, max(max(row.high for row in rows), 1.0))))
+    ticks = tuple(Tick(round(100 * value / top, 2), tick_label(value, nice_step(top), "%"),
+                       anchor="start" if value == 0 else "end" if value >= top else "middle")
+                  for value in nice_ticks(0.0, top) if value <= top)
+    placed = tuple((row, round(100 * row.value / top, 2), round(100 * row.low / top, 2),
+                    round(100 * min(row.high, top) / top, 2)) for row in rows)
+    return ShareChart(title, top, placed, ticks)
+
+
+@dataclass(frozen=True)
+class QuadrantPoint:
+    label: str  # beside the point: the driver
+    performance: float  # across
+    importance: float  # up, in %
+    low: float | None  # the importance's interval, drawn as a whisker
+    high: float | None
+    title: str
+
+
+def quadrant_chart(points: Sequence[QuadrantPoint], *, title: str, x_title: str, y_title: str,
+                   mean_performance: float, mean_importance: float) -> Chart:
+    """Importance × performance (Martilla & James 1977): each driver at its performance (across) and importance
+    (up) with its interval, and dashed lines at the mean of each that split the plot into the four quadrants."""
+    if not points:
+        raise ValueError("a quadrant chart needs at least one point")
+    bounds = [value for point in points for value in (point.low, point.high) if value is not None]
+    y_ticks = _value_ticks([point.importance for point in points] + bounds + [mean_importance], floor=0.0,
+                           ceiling=100.0, zero=True)
+    y = _y_scale(y_ticks)
+    lowest, highest = min(point.performance for point in points), max(point.performance for point in points)
+    room = (highest - lowest) or 1.0  # a point's name sits to its left: leave room for it inside the plot
+    x_values = nice_ticks(lowest - 0.3 * room, highest + 0.1 * room)
+    start, stop = x_values[0], x_values[-1]
+
+    def x(value: float) -> float:
+        return 100 * (value - start) / (stop - start)
+
+    whiskers = [Shape(_polyline([x(point.performance)] * 2, [y(point.low), y(point.high)]), "centre")
+                for point in points if point.low is not None and point.high is not None]
+    means = [Shape(_polyline([x(mean_performance)] * 2, [y(y_ticks[0]), y(y_ticks[-1])]), "limit"),
+             Shape(_polyline([0, 100], [y(mean_importance)] * 2), "limit")]
+    step = x_values[1] - x_values[0] if len(x_values) > 1 else 1.0
+    x_ticks = tuple(Tick(round(x(value), 2), tick_label(value, step), wide_only=index % 2 == 1 and 0 < index < len(x_values) - 1,
+                         anchor="start" if index == 0 else "end" if index == len(x_values) - 1 else "middle")
+                    for index, value in enumerate(x_values))
+    drawn = tuple(Point(round(x(point.performance), 2), round(y(point.importance), 1), "point", point.title,
+                        point.label) for point in points)
+    legend = [("limit", "Mean importance and mean performance")]
+    if whiskers:
+        legend.insert(0, ("centre", "Importance's bootstrap interval"))
+    return Chart(title=title, y_axis=_axis(y_title, y_ticks, y, "%"), x_title=x_title, x_ticks=x_ticks,
+                 lines=tuple(means + whiskers), points=drawn, legend=tuple(legend))

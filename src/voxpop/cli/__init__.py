@@ -91,6 +91,7 @@ from voxpop.cli import (  # noqa: E402,F401
     customers,
     exports,
     imports,
+    surveys,
     text,
     text_backfill,
     text_codebook,

@@ -87,8 +87,14 @@ def user_create(
 
 
 @survey_app.command("apply")
-def survey_apply(file: Annotated[Path, typer.Argument(help="A survey definition, YAML or JSON.")]) -> None:
+def survey_apply(
+    file: Annotated[Path, typer.Argument(help="A survey definition, YAML or JSON.")],
+    owner: Annotated[str | None, typer.Option(help="E-mail of the staff member who owns the survey.")] = None,
+) -> None:
     """Create or update a survey from a file; a changed survey gets a new version."""
+    from sqlalchemy import select
+
+    from voxpop.accounts.models import User
     from voxpop.accounts.service import audit
     from voxpop.surveys import service
 
@@ -98,12 +104,19 @@ def survey_apply(file: Annotated[Path, typer.Argument(help="A survey definition,
         fail(str(exc))
     db = _database()
     with db.write() as db_session:
+        person = None
+        if owner is not None:
+            person = db_session.scalar(select(User).where(User.email == owner.strip().lower(), User.is_active))
+            if person is None:
+                fail(f"there is no active staff user {owner!r} to own the survey; create one with `voxpop user create`")
         result = service.apply(db_session=db_session, definition=definition)
+        if person is not None:
+            service.set_owner(db_session=db_session, survey=result.survey, owner=person)
         audit(db_session=db_session, actor=None, action="survey.apply", target=definition.key,
-              version=result.version.number, via="cli")
+              version=result.version.number, via="cli", **({"owner": person.email} if person else {}))
     verb = "created" if result.created else ("updated to a new version" if result.new_version else "unchanged; status set")
     out.print(f"survey {definition.key!r} {verb}: version {result.version.number}, status {definition.status}, "
-              f"{len(definition.questions)} questions")
+              f"{len(definition.questions)} questions" + (f", owner {person.email}" if person else ""))
 
 
 @survey_app.command("invite")

@@ -179,9 +179,10 @@ def set_owner(*, db_session: Session, survey: Survey, owner: User | None) -> Non
 
 
 TREND_MONTHS = 12
-# collection sits above surveys in the layers, so the list counts responses through the two columns it reads
+# collection sits above surveys in the layers, so the list counts responses through the columns it reads
 # instead of importing the collection's model.
-_responses = table("responses", column("survey_id", Integer), column("submitted_at", UTCDateTime))
+_responses = table("responses", column("survey_id", Integer), column("version_id", Integer),
+                   column("submitted_at", UTCDateTime))
 
 
 def trend_months(now: datetime) -> list[str]:
@@ -250,6 +251,12 @@ def _monthly_responses(db_session: Session | Connection, survey_ids: list[int],
         select(_responses.c.survey_id, month, func.count())
         .where(_responses.c.survey_id.in_(survey_ids), _responses.c.submitted_at >= since)
         .group_by(_responses.c.survey_id, month))}
+
+
+def responses_per_version(*, db_session: Session | Connection, survey_id: int) -> dict[int, int]:
+    """Version id: the responses given on it."""
+    return dict(db_session.execute(select(_responses.c.version_id, func.count())
+                                   .where(_responses.c.survey_id == survey_id).group_by(_responses.c.version_id)).all())
 
 
 def survey_owners(*, db_session: Session | Connection) -> list[tuple[str, str]]:

@@ -194,7 +194,7 @@ def change_owner(
             raise HTTPException(404)
         person = None
         if owner.strip():
-            person = db_session.scalar(select(User).where(User.email == owner.strip(), User.is_active))
+            person = db_session.scalar(select(User).where(User.email == owner.strip().lower(), User.is_active))
             if person is None:
                 raise HTTPException(400, f"There is no active staff member {owner.strip()!r} to own the survey; "
                                          "choose one from the list.")

@@ -2,7 +2,7 @@
 
 It sits above the domains (it imports each one's models), so the store below them never has to."""
 
-from voxpop.accounts.models import AuditEntry, Department, User
+from voxpop.accounts.models import AuditEntry, Department, PasswordReset, User
 from voxpop.analysis.models import ScoreRollup
 from voxpop.collection.models import (
     Answer,
@@ -18,6 +18,6 @@ from voxpop.text.models import CommentAnalysis, CommentTheme
 
 __all__ = [
     "Answer", "AttributeDefinition", "AttributeSet", "AttributeSetValue", "AuditEntry", "Base", "CommentAnalysis",
-    "CommentTheme", "Customer", "Department", "Invitation", "Question", "Response", "ScoreRollup", "Survey",
-    "SurveyVersion", "Transaction", "User",
+    "CommentTheme", "Customer", "Department", "Invitation", "PasswordReset", "Question", "Response", "ScoreRollup",
+    "Survey", "SurveyVersion", "Transaction", "User",
 ]

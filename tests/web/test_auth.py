@@ -13,7 +13,7 @@ from voxpop.surveys.models import Survey
 from voxpop.web.app import create_app
 from voxpop.web.routing import flatten
 
-PUBLIC = ("/s/", "/api/v1/surveys/", "/login", "/static", "/healthz", "/api/v1/openapi.json", "/favicon.ico", "/")
+PUBLIC = ("/s/", "/api/v1/surveys/", "/login", "/reset/", "/static", "/healthz", "/api/v1/openapi.json", "/favicon.ico", "/")
 
 
 def staff_routes(method: str) -> list[str]:

@@ -37,6 +37,21 @@ class User(Base):
     department: Mapped[Department | None] = relationship()
 
 
+class PasswordReset(Base):
+    """A single-use link with which a user sets a new password."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # Only a hash is stored, as for survey invitations: a database leak must not let anyone set a password.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 class AuditEntry(Base):
     __tablename__ = "audit_log"
 

@@ -33,10 +33,13 @@ DEMO_USERS = [
     ("agent@northwind.example", "agent"),
     ("viewer@northwind.example", "viewer"),
 ]
-DEPARTMENTS = {"admin": "Customer Experience", "manager": "Customer Experience", "analyst": "Customer Experience",
-               "agent": "Customer Service", "viewer": "Stores"}
+DEPARTMENTS = ["Customer Service", "Digital", "Logistics", "Product", "Finance"]
+USER_DEPARTMENTS = {"admin": "Digital", "manager": "Customer Service", "analyst": "Product", "agent": "Customer Service",
+                    "viewer": "Finance"}
 DAYS = 548  # 18 months
 VOLUMES = {"post-purchase": 11_500, "support-csat": 6_200, "onboarding-ces": 3_600}
+OWNERS = {"post-purchase": "manager@northwind.example", "support-csat": "manager@northwind.example",
+          "onboarding-ces": "analyst@northwind.example"}
 
 SEGMENTS = {"consumer": 0.0, "business": -0.6, "premium": 0.8}
 REGIONS = ["UK", "DACH", "Nordics", "Benelux"]
@@ -126,14 +129,18 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
         if db_session.scalar(select(func.count()).select_from(Survey).where(Survey.key.in_(list(VOLUMES)))):
             raise DemoAlreadyLoaded("the demo workspace is already in this database; load it into a fresh one "
                                     "(set VOXPOP_DATA_DIR or VOXPOP_DATABASE_URL)")
+        for name in DEPARTMENTS:
+            accounts.get_or_create_department(db_session=db_session, name=name)
         for email, role in DEMO_USERS:
             if db_session.scalar(select(func.count()).select_from(accounts.User).where(accounts.User.email == email)) == 0:
                 accounts.create_user(db_session=db_session, email=email, password=DEMO_PASSWORD, role=role,
-                                     name=role.capitalize() + " (demo)", department=DEPARTMENTS[role])
+                                     name=role.capitalize() + " (demo)", department=USER_DEPARTMENTS[role])
         versions = {}
         for name in VOLUMES:
             definition = surveys.read_definition(HERE / f"{name}.yaml")
             result = surveys.apply(db_session=db_session, definition=definition)
+            surveys.set_owner(db_session=db_session, survey=result.survey, owner=db_session.scalar(
+                select(accounts.User).where(accounts.User.email == OWNERS[name])))
             questions = {q.key: QuestionRef(q.key, q.kind, q.scale_min, q.scale_max, q.ces_version, q.id)
                          for q in result.version.questions}
             versions[name] = Target(result.survey.id, result.version.id, questions, channel="web")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 
 from voxpop.web.problems import PROBLEM_JSON, TITLES, problem_body
@@ -81,7 +82,7 @@ PUBLIC_PREFIXES = ("/s/", "/api/v1/surveys/")
 
 
 class RateLimitMiddleware:
-    """Limit the public survey pages, the collection API and login attempts per client address."""
+    """Limit the public survey pages, the collection API, login attempts and password resets per client address."""
 
     def __init__(self, app, limiter: RateLimiter, client_of, respondent_message):
         # respondent_message(accept_language): the refusal a customer reads on /s/..., in their
@@ -92,7 +93,8 @@ class RateLimitMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
             path = scope["path"]
-            if path.startswith(PUBLIC_PREFIXES) or (path == "/login" and scope["method"] == "POST"):
+            secret_form = path == "/login" or path.startswith("/reset/")  # a password is checked or hashed
+            if path.startswith(PUBLIC_PREFIXES) or (secret_form and scope["method"] == "POST"):
                 allowed, wait = self.limiter.allow(self.client_of(scope))
                 if not allowed:
                     seconds = max(1, round(wait))
@@ -118,6 +120,15 @@ SECURITY_HEADERS = [
 ]
 
 
+# The staff preview of a survey (/surveys/preview, /surveys/{key}/preview) is shown in the builder's frames: it may
+# be framed by this site's own pages, and nothing else may be.
+FRAMED_BY_SELF = re.compile(r"^/surveys/(?:[^/]+/)?preview$")
+SELF_FRAMING_HEADERS = [
+    (name, {b"x-frame-options": b"SAMEORIGIN"}.get(name, value.replace(b"frame-ancestors 'none'", b"frame-ancestors 'self'")))
+    for name, value in SECURITY_HEADERS
+]
+
+
 class SecurityHeadersMiddleware:
     def __init__(self, app):
         self.app = app
@@ -125,10 +136,11 @@ class SecurityHeadersMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
+        headers = SELF_FRAMING_HEADERS if FRAMED_BY_SELF.match(scope["path"]) else SECURITY_HEADERS
 
         async def with_headers(message):
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+                message["headers"] = list(message.get("headers", [])) + headers
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -23,3 +23,17 @@ def test_the_fields_show_the_filter_back_with_every_attribute_value_offered(db):
     assert '<option value="channel=app">app</option>' in html
     assert '<option value="store=Leeds" selected>Leeds</option>' in html  # kept although the store has none
     assert 'value="nps:detractors"' in html and "Bad test" in html
+
+
+def test_on_a_surveys_pages_its_usual_answer_tests_are_offered_and_the_chosen_one_kept(db):
+    submit(db, {"nps": 3}, {"segment": "SMB"})
+    query = FilterQuery(None, None, None, [], ["nps:detractors", "bought:tents", "csat:9-9"], "UTC")
+    with db.read() as db_session:
+        form = filter_form(query, db_session, survey="feedback")
+    assert ("nps:promoters", "How likely are you to recommend us?: promoters") in form.answers
+    assert ("bought:tents", "What did you buy?: Tents") in form.answers
+    assert ("csat:1-2", "How satisfied are you?: dissatisfied (1–2)") in form.answers
+    html = templates.env.from_string(MACRO).render(form=form)
+    assert '<option value="nps:detractors" selected>' in html
+    assert '<input type="hidden" name="answer" value="bought:tents">' in html  # a second chosen test travels along
+    assert 'value="csat:9-9"' in html and "Bad test" in html  # a typed test stays in its field, with the error

@@ -11,8 +11,10 @@ from fastapi import Depends, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voxpop.collection.filters import PERIODS, ResponseFilter, parse_response_filter
+from voxpop.collection.filters import NPS_GROUPS, PERIODS, ResponseFilter, parse_response_filter
 from voxpop.collection.models import AttributeSetValue
+from voxpop.surveys.models import Survey, SurveyVersion
+from voxpop.surveys.schemas import SurveyDefinition, text_in
 from voxpop.web.auth import SettingsDep
 
 MAX_CHOICES = 50  # values offered per attribute in a filter bar; more are typed as name=value
@@ -63,11 +65,13 @@ class AttributeField(NamedTuple):
 
 
 class FilterForm(NamedTuple):
-    """What the filter bar's fields show (components.html, response_filter_fields)."""
+    """What the filter bar's fields show (components.html, response_filter_fields); `answers` are the usual answer
+    tests of one survey's questions (query value, label), offered in a select beside the typed test."""
 
     query: FilterQuery
     periods: list[tuple[str, str]]
     attributes: list[AttributeField]
+    answers: list[tuple[str, str]] = []
 
 
 def attribute_choices(db_session: Session) -> dict[str, list[str]]:
@@ -81,8 +85,29 @@ def attribute_choices(db_session: Session) -> dict[str, list[str]]:
     return choices
 
 
-def filter_form(query: FilterQuery, db_session: Session) -> FilterForm:
-    """The filter bar's fields for this query: the presets, and a select per attribute with its values."""
+def answer_choices(definition: SurveyDefinition) -> list[tuple[str, str]]:
+    """The answer tests a CX lead most often wants for a survey's questions: NPS groups, satisfied and dissatisfied
+    CSAT, each option of a choice question ("What did you buy?: Boots")."""
+    language = definition.languages[0]
+    choices: list[tuple[str, str]] = []
+    for question in definition.questions:
+        asked = text_in(question.text, language, language)
+        short = asked if len(asked) <= 60 else asked[:57].rstrip() + "…"
+        if question.kind == "nps":
+            choices += [(f"{question.key}:{group}", f"{short}: {group}") for group in NPS_GROUPS]
+        elif question.kind == "csat":
+            choices += [(f"{question.key}:4-5", f"{short}: satisfied (4–5)"),
+                        (f"{question.key}:1-2", f"{short}: dissatisfied (1–2)")]
+        elif question.kind in ("single_choice", "multiple_choice"):
+            choices += [(f"{question.key}:{option.value}",
+                         f"{short}: {text_in(option.label, language, language) or option.value}")
+                        for option in question.options or []]
+    return choices
+
+
+def filter_form(query: FilterQuery, db_session: Session, *, survey: str | None = None) -> FilterForm:
+    """The filter bar's fields for this query: the presets, a select per attribute with its values, and, on one
+    survey's pages, a select of its usual answer tests."""
     fields = []
     for name, values in attribute_choices(db_session).items():
         chosen = [text for text in query.attribute if text.partition("=")[0].strip() == name]
@@ -96,4 +121,10 @@ def filter_form(query: FilterQuery, db_session: Session) -> FilterForm:
         if name not in known:
             fields.append(AttributeField(name, [(text, text.partition("=")[2])], text, []))
             known.add(name)
-    return FilterForm(query, [(key, label) for key, (label, _) in PERIODS.items()], fields)
+    answers = []
+    if survey is not None:
+        version = db_session.scalar(select(SurveyVersion).join(Survey, Survey.id == SurveyVersion.survey_id)
+                                    .where(Survey.key == survey).order_by(SurveyVersion.number.desc()).limit(1))
+        if version is not None:
+            answers = answer_choices(SurveyDefinition.model_validate(version.definition))
+    return FilterForm(query, [(key, label) for key, (label, _) in PERIODS.items()], fields, answers)

@@ -195,11 +195,12 @@ def response_conditions(response_filter: ResponseFilter, *, zone: str) -> list[C
         conditions.append(Response.attribute_set_id.in_(select(AttributeSetValue.set_id).where(
             AttributeSetValue.name == name, AttributeSetValue.value.in_(values))))
     for question, tests in response_filter.answers:
-        # The question by key, in whichever version the response was given on.
+        # The question by key, in whichever version the response was given on. Correlated with the responses
+        # only: a query that already reads answers (a comment's) must not lend them to this test.
         conditions.append(exists().where(
             Answer.response_id == Response.id, Answer.question_id == Question.id,
             Question.version_id == Response.version_id, Question.key == question,
-            or_(*(test.condition() for test in tests))))
+            or_(*(test.condition() for test in tests))).correlate(Response))
     return conditions
 
 

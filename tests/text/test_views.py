@@ -68,7 +68,7 @@ def test_filters_narrow_the_comments(client, db, comments):
     assert nps_of(theme="delivery") == [10]  # the German comment has no codebook theme
     assert nps_of(sentiment="positive") == [10] and nps_of(sentiment="unscored") == [8]
     assert nps_of(nps="detractor") == [2] and nps_of(score_min=7, score_max=9) == [8]
-    assert nps_of(attribute="channel=web") == [2, 8] and nps_of(attribute=["channel=web", "channel=store"]) == []
+    assert nps_of(attribute="channel=web") == [2, 8] and nps_of(attribute=["channel=web", "channel=store"]) == [2, 8, 10]
     assert nps_of(q="PAKET") == [8] and nps_of(q="100%") == [] and nps_of(q="a_b") == []
     assert nps_of(q="delivery staff") == [10] and nps_of(q='"staff, fast"') == [10]  # words in any order; phrases
     assert nps_of(q="staff -lovely") == [2] and nps_of(q='staff -"friendly staff"') == [2]
@@ -77,6 +77,26 @@ def test_filters_narrow_the_comments(client, db, comments):
     assert nps_of(survey="feedback", nps="", theme="") == [2, 8, 10]  # empty fields, as a form sends them
     page = client.get("/comments", params={"theme": "staff", "q": "lovely"})
     assert page.status_code == 200 and "fast delivery" in page.text and "Paket" not in page.text
+
+
+def test_the_shared_response_filter_narrows_the_comments(client, db, comments):
+    make_user(db, "viewer")
+    login(client, "viewer@example.com")
+
+    def nps_of(**params):
+        return sorted(item["nps"] for item in client.get("/api/v1/comments", params=params).json()["comments"])
+
+    assert nps_of(period="last-7-days") == [2, 8, 10] and nps_of(period="last-year") == []  # stored just now
+    assert nps_of(answer="nps:detractors") == [2] and nps_of(answer=["nps:promoters", "nps:8"]) == [8, 10]
+    assert nps_of(answer="csat:answered") == []
+    assert nps_of(answer="nps:0-8", attribute="channel=web") == [2, 8]
+    page = client.get("/comments", params={"answer": "nps:promoters", "period": "last-30-days"})
+    assert page.status_code == 200 and "Lovely friendly staff" in page.text and "Paket" not in page.text
+    assert 'name="answer" value="nps:promoters"' in page.text and '<option value="last-30-days" selected>' in page.text
+    problem = client.get("/api/v1/comments", params={"period": "fortnight"})
+    assert problem.status_code == 422 and "period must be one of" in problem.json()["detail"]
+    bad = client.get("/comments", params={"answer": "nps"})
+    assert bad.status_code == 400 and 'href="#answer"' in bad.text and "An answer filter is written" in bad.text
 
 
 @pytest.mark.parametrize("params, words, page_words", [

@@ -1,4 +1,5 @@
-"""The verbatims: analysed comments, newest first, filtered by theme, sentiment, score, attribute, date and words.
+"""The verbatims: analysed comments, newest first, filtered by theme, sentiment, score and words, and by the
+response filter every staff page shares (days or a preset period, attributes, answers to another question).
 
 Only analysed comments are listed, and only their redacted text is ever read here. Pages are keyset pages on
 (submitted_at, answer id), so a deep page costs what the first one does.
@@ -8,14 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import Connection, and_, exists, false, or_, select, true
 from sqlalchemy.orm import aliased
 
-from voxpop.collection.filters import FilterError, parse_attribute, parse_day
-from voxpop.collection.models import Answer, AttributeSetValue, Response
+from voxpop.collection.filters import FilterError, ResponseFilter, response_conditions
+from voxpop.collection.models import Answer, Response
 from voxpop.surveys.models import Question, Survey
 from voxpop.text.codebook import DEFAULT_CODEBOOK
 from voxpop.text.models import CommentAnalysis, CommentTheme
@@ -32,7 +32,8 @@ CURSOR = re.compile(r"^(-?\d{1,20})\.(\d{1,19})$")
 
 @dataclass(frozen=True)
 class CommentFilters:
-    """What the verbatims are narrowed to; `until` is inclusive, both dates in the workspace's time zone."""
+    """What the verbatims are narrowed to: the comments' own filters, and `responses`, the shared response filter
+    on the responses they belong to."""
 
     survey: str | None = None
     theme: str | None = None
@@ -40,10 +41,8 @@ class CommentFilters:
     nps_group: str | None = None
     score_min: int | None = None
     score_max: int | None = None
-    attributes: tuple[tuple[str, str], ...] = ()
-    since: date | None = None
-    until: date | None = None
     search: str | None = None
+    responses: ResponseFilter = ResponseFilter()
 
 
 @dataclass(frozen=True)
@@ -92,10 +91,10 @@ class Verbatim:
 
 def parse_filters(*, survey: str | None = None, theme: str | None = None, sentiment: str | None = None,
                   nps: str | None = None, score_min: str | None = None, score_max: str | None = None,
-                  attributes: list[str] | None = None, since: str | None = None, until: str | None = None,
-                  search: str | None = None, themes: list[str] | None = None) -> CommentFilters:
-    """Filters from query-string values, as a form sends them (an empty field means no filter); `themes` are the
-    keys of the codebook in use (default: the built-in one)."""
+                  search: str | None = None, themes: list[str] | None = None,
+                  responses: ResponseFilter = ResponseFilter()) -> CommentFilters:
+    """Filters from query-string values, as a form sends them (an empty field means no filter), with the response
+    filter already parsed; `themes` are the keys of the codebook in use (default: the built-in one)."""
     theme, sentiment, nps = _blank(theme), _blank(sentiment), _blank(nps)
     themes = DEFAULT_CODEBOOK.keys() if themes is None else themes
     if theme is not None and theme not in themes:
@@ -107,16 +106,12 @@ def parse_filters(*, survey: str | None = None, theme: str | None = None, sentim
     low, high = _score(score_min, "score_min"), _score(score_max, "score_max")
     if low is not None and high is not None and low > high:
         raise FilterError(f"score_min ({low}) is above score_max ({high}); swap them", parameter="score_min")
-    first, last = parse_day(since, "since"), parse_day(until, "until")
-    if first is not None and last is not None and first > last:
-        raise FilterError(f"since ({first}) is after until ({last}); swap them", parameter="since")
     search = _blank(search)
     if search is not None and len(search) > MAX_SEARCH:
         raise FilterError(f"the search is {len(search)} characters long; search for at most {MAX_SEARCH}", parameter="q")
     if search is not None and sum(map(len, search_terms(search))) > MAX_SEARCH_TERMS:
         raise FilterError(f"search for at most {MAX_SEARCH_TERMS} words or phrases at once", parameter="q")
-    return CommentFilters(_blank(survey), theme, sentiment, nps, low, high,
-                          tuple(parse_attribute(text) for text in attributes or () if text.strip()), first, last, search)
+    return CommentFilters(_blank(survey), theme, sentiment, nps, low, high, search, responses)
 
 
 def parse_cursor(text: str | None) -> Cursor | None:
@@ -192,14 +187,7 @@ def _conditions(filters: CommentFilters, zone: str) -> list:
         low, high = NPS_GROUPS.get(filters.nps_group, (0, 10))
         low, high = max(low, filters.score_min or 0), min(high, 10 if filters.score_max is None else filters.score_max)
         conditions.append(_nps_between(low, high))
-    for name, value in filters.attributes:
-        conditions.append(Response.attribute_set_id.in_(select(AttributeSetValue.set_id).where(
-            AttributeSetValue.name == name, AttributeSetValue.value == value)))
-    local = ZoneInfo(zone)
-    if filters.since:
-        conditions.append(Response.submitted_at >= datetime.combine(filters.since, time(), local))
-    if filters.until:
-        conditions.append(Response.submitted_at < datetime.combine(filters.until + timedelta(days=1), time(), local))
+    conditions += response_conditions(filters.responses, zone=zone)
     if filters.search:
         # Case-insensitive substring matches (ILIKE on PostgreSQL, LIKE on SQLite), not a ranked full-text search.
         wanted, unwanted = search_terms(filters.search)

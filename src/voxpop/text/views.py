@@ -15,6 +15,7 @@ from sqlalchemy import Connection, select
 
 from voxpop.accounts import service as accounts
 from voxpop.accounts.models import User
+from voxpop.collection.filter_params import FilterDep, FilterQuery, filter_form
 from voxpop.collection.models import Answer
 from voxpop.text.codebook import Codebook
 from voxpop.text.codebooks import current_codebook
@@ -63,11 +64,12 @@ api = APIRouter()  # the JSON twins, under the app's /api/v1 prefix
 THEME_EDITORS = ("admin", "manager", "analyst")
 Admin = Annotated[User, Depends(require_role("admin"))]
 ThemeEditor = Annotated[User, Depends(require_role(*THEME_EDITORS))]
-FILTER_NAMES = ("survey", "theme", "sentiment", "nps", "score_min", "score_max", "since", "until", "q")
+FILTER_NAMES = ("survey", "theme", "sentiment", "nps", "score_min", "score_max", "q")  # and the response filter's
 
 
 class CommentQuery(NamedTuple):
-    """The query string as sent; parse_filters turns it into filters or a sentence saying what is wrong."""
+    """The comments' own query values as sent (the response filter's come with FilterDep); parse_filters turns them
+    into filters or a sentence saying what is wrong."""
 
     survey: str | None
     theme: str | None
@@ -75,9 +77,6 @@ class CommentQuery(NamedTuple):
     nps: str | None
     score_min: str | None
     score_max: str | None
-    attribute: list[str]
-    since: str | None
-    until: str | None
     q: str | None
     cursor: str | None
     limit: int
@@ -91,17 +90,13 @@ def comment_query(
                                                                 "of the same response.")] = None,
     score_min: Annotated[str | None, Query(max_length=8, description="Lowest NPS answer (0–10) of the response.")] = None,
     score_max: Annotated[str | None, Query(max_length=8, description="Highest NPS answer (0–10) of the response.")] = None,
-    attribute: Annotated[list[str] | None, Query(description="name=value, e.g. channel=web; repeat to require several.")] = None,
-    since: Annotated[str | None, Query(max_length=32, description="First day, YYYY-MM-DD, in the workspace's time zone.")] = None,
-    until: Annotated[str | None, Query(max_length=32, description="Last day (included), YYYY-MM-DD.")] = None,
     q: Annotated[str | None, Query(max_length=1000, description="Words the redacted text contains, in any order; "
                                                                  "\"a phrase\"; -word or -\"a phrase\" excludes "
                                                                  "(case-insensitive substrings, not ranked).")] = None,
     cursor: Annotated[str | None, Query(max_length=64, description="next_cursor of the previous page.")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE, description="Comments per page.")] = PAGE_SIZE,
 ) -> CommentQuery:
-    return CommentQuery(survey, theme, sentiment, nps, score_min, score_max, attribute or [], since, until, q, cursor,
-                        limit)
+    return CommentQuery(survey, theme, sentiment, nps, score_min, score_max, q, cursor, limit)
 
 
 Comments = Annotated[CommentQuery, Depends(comment_query)]
@@ -120,13 +115,14 @@ def _comment(verbatim: Verbatim, labels: dict[str, str]) -> CommentPublic:
                                source=tag.source) for tag in verbatim.themes])
 
 
-def comment_list(connection: Connection, query: CommentQuery, *, codebook: Codebook, zone: str) -> CommentListPublic:
+def comment_list(connection: Connection, query: CommentQuery, responses: FilterQuery, *,
+                 codebook: Codebook) -> CommentListPublic:
     """One page of analysed comments, newest first, and the next page's cursor; a bad filter raises FilterError.
-    `codebook` is the one in use (read once per request)."""
+    `responses` is the response filter as sent; `codebook` is the one in use (read once per request)."""
     filters = parse_filters(survey=query.survey, theme=query.theme, sentiment=query.sentiment, nps=query.nps,
-                            score_min=query.score_min, score_max=query.score_max, attributes=query.attribute,
-                            since=query.since, until=query.until, search=query.q, themes=codebook.keys())
-    verbatims, following = find_verbatims(connection, filters, zone=zone, after=parse_cursor(query.cursor),
+                            score_min=query.score_min, score_max=query.score_max, search=query.q,
+                            themes=codebook.keys(), responses=responses.parse())
+    verbatims, following = find_verbatims(connection, filters, zone=responses.zone, after=parse_cursor(query.cursor),
                                           limit=query.limit)
     labels = theme_labels(codebook)
     return CommentListPublic(comments=[_comment(verbatim, labels) for verbatim in verbatims],
@@ -136,7 +132,7 @@ def comment_list(connection: Connection, query: CommentQuery, *, codebook: Codeb
 # The page words a filter's error with its form's labels; the API keeps the parameter names its callers send.
 PARAMETER_WORDS = {"score_min": "the lowest NPS score", "score_max": "the highest NPS score",
                    "since": "the first day", "until": "the last day", "sentiment": "the sentiment",
-                   "nps": "the NPS group"}
+                   "nps": "the NPS group", "period": "the period"}
 PARAMETER = re.compile(r"\b(" + "|".join(PARAMETER_WORDS) + r")\b(?= \(| must)")
 NOT_A_FIELD = ("cursor",)  # the page's links carry it; nobody types it
 
@@ -157,22 +153,27 @@ def api_sentence(message: str) -> str:
 
 
 @router.get("/comments", include_in_schema=False)
-def comments_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, query: Comments):
+def comments_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, query: Comments,
+                  responses: FilterDep):
     listed, error = CommentListPublic(comments=[], next_cursor=None), None
     with db.read_connection() as connection:
         codebook = current_codebook(connection).codebook
         try:
-            listed = comment_list(connection, query, codebook=codebook, zone=settings.timezone)
+            listed = comment_list(connection, query, responses, codebook=codebook)
         except FilterError as exc:
             error = filter_error(exc)
         surveys = survey_choices(connection)
+    with db.read() as db_session:
+        response_form = filter_form(responses, db_session)
     form = {name: getattr(query, name) or "" for name in FILTER_NAMES}
-    kept = [(name, value) for name, value in form.items() if value] + [("attribute", a) for a in query.attribute]
+    kept = [(name, value) for name, value in form.items() if value]
+    kept += [(name, value) for name in ("since", "until", "period") if (value := getattr(responses, name))]
+    kept += [("attribute", value) for value in responses.attribute] + [("answer", value) for value in responses.answer]
     if query.limit != PAGE_SIZE:
         kept.append(("limit", str(query.limit)))
     query_string = f"?{request.url.query}" if request.url.query else ""
     return render(request, "text/comments.html", {
-        "listed": listed, "error": error, "form": form, "attributes": query.attribute, "filtered": bool(kept),
+        "listed": listed, "error": error, "form": form, "response_form": response_form, "filtered": bool(kept),
         "json_href": f"/api/v1/comments{query_string}",
         "next_href": f"/comments?{urlencode(kept + [('cursor', listed.next_cursor)])}" if listed.next_cursor else None,
         "first_href": f"/comments?{urlencode(kept)}" if query.cursor else None,
@@ -186,13 +187,13 @@ def comments_page(request: Request, user: CurrentUser, db: DbDep, settings: Sett
 
 
 @api.get("/comments", tags=["staff"], response_model=CommentListPublic, responses=problem_responses(401, 422))
-def comments_json(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, query: Comments):
+def comments_json(request: Request, user: CurrentUser, db: DbDep, query: Comments, responses: FilterDep):
     """Analysed comments, newest first, redacted: filter by survey, theme, sentiment, NPS group or score range of
-    the same response, attributes, dates and words; follow next_cursor for the next page."""
+    the same response and words, and by the response filter (days or period, attributes, answers to another
+    question); follow next_cursor for the next page."""
     try:
         with db.read_connection() as connection:
-            return comment_list(connection, query, codebook=current_codebook(connection).codebook,
-                                zone=settings.timezone)
+            return comment_list(connection, query, responses, codebook=current_codebook(connection).codebook)
     except FilterError as exc:
         return problem(422, api_sentence(str(exc)), code="invalid-filter", instance=request.url.path)
 

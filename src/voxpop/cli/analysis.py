@@ -82,7 +82,42 @@ def _checked_request(settings: Settings, *, output, period, file, survey, cuts, 
     return _cut_points(cuts), (min_base if min_base is not None else settings.min_base)
 
 
-def _survey_answers(settings: Settings, *, survey, question, metric, cut_points, by, filters):
+def _response_filter(settings: Settings, *, since, until, during, answers):
+    """The staff pages' response filter from --since, --until, --during and --answer (None when none is given),
+    counted from today in the workspace's time zone, as the pages count it."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from voxpop.collection.filters import FilterError, parse_response_filter
+
+    if since is None and until is None and during is None and not answers:
+        return None
+    try:
+        return parse_response_filter(today=datetime.now(ZoneInfo(settings.timezone)).date(), since=since,
+                                     until=until, period=during, answer=answers or [])
+    except FilterError as exc:
+        option, message = "--during" if exc.parameter == "period" else f"--{exc.parameter}", str(exc)
+        # The filter's messages name query parameters (period, answer); here each is said as its option.
+        fail(option + message[len(exc.parameter):] if message.startswith(f"{exc.parameter} ") else f"{option}: {message}")
+
+
+def _kept_responses(connection, table, response_filter, *, survey: str, zone: str):
+    """The answers of the responses the filter keeps: the filter's own SQL (collection.filters.matching_responses)
+    as a semi-join, so the command selects exactly the responses a staff page shows."""
+    from voxpop.collection.filters import matching_responses
+
+    statement = matching_responses(response_filter, zone=zone, survey=survey)
+    kept = connection.sql(str(statement.compile(dialect=_dialect(connection), compile_kwargs={"literal_binds": True})))
+    return table.semi_join(kept, table.response_id == kept.id)
+
+
+def _dialect(connection):
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return sqlite.dialect() if connection.name == "sqlite" else postgresql.psycopg.dialect()
+
+
+def _survey_answers(settings: Settings, *, survey, question, metric, cut_points, by, filters, response_filter=None):
     """One question's answers in the database (columns score and submitted_at), and the spec of its scale."""
     from voxpop.analysis import sources
     from voxpop.analysis.engine import MetricSpec
@@ -91,6 +126,8 @@ def _survey_answers(settings: Settings, *, survey, question, metric, cut_points,
     connection = sources.store_connection(settings.sqlalchemy_url)
     table, found = sources.survey_answers(connection, survey=survey, kind="rating" if metric == "mean" else metric,
                                           question=question, attributes=list(by or []), filters=filters)
+    if response_filter is not None:
+        table = _kept_responses(connection, table, response_filter, survey=survey, zone=settings.timezone)
     scale = found.scale
     if metric == "nps":
         return table, MetricSpec.create("nps", scale, cuts=NpsCuts(*scale, *cut_points) if cut_points else NpsCuts(*scale))
@@ -246,6 +283,14 @@ def metrics_command(
     period: Annotated[str | None, typer.Option(help="day, week, month or quarter.")] = None,
     time: Annotated[str | None, typer.Option(help="Column holding the answer time (files).")] = None,
     filter_: Annotated[list[str] | None, typer.Option("--filter", help="COLUMN=VALUE; repeatable.")] = None,
+    since: Annotated[str | None, typer.Option(help="With --survey: first day, YYYY-MM-DD, in the workspace's time "
+                                                   "zone.")] = None,
+    until: Annotated[str | None, typer.Option(help="With --survey: last day (included), YYYY-MM-DD.")] = None,
+    during: Annotated[str | None, typer.Option(help="With --survey: a preset period instead of --since/--until, e.g. "
+                                                    "last-quarter or this-month.")] = None,
+    answer: Annotated[list[str] | None, typer.Option("--answer", help="With --survey: QUESTION:TEST, e.g. "
+                                                                      "nps:detractors, nps:0-6 or bought:boots; "
+                                                                      "repeatable.")] = None,
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level of the intervals.")] = 0.95,
     method: Annotated[str, typer.Option(help="NPS interval: adjusted-wald (Rocks 2016) or wald.")] = "adjusted-wald",
     min_base: Annotated[int | None, typer.Option(help="Flag groups below this n (default: VOXPOP_MIN_BASE).")] = None,
@@ -264,14 +309,19 @@ def metrics_command(
             if file is not None:
                 if score is None:
                     fail("Name the score column with --score")
+                if since or until or during or answer:
+                    fail("--since, --until, --during and --answer filter a survey in the database; filter a file "
+                         "with --filter COLUMN=VALUE")
                 spec_scale = _scale(scale)
                 _note_nps_scale(metric, spec_scale, cut_points)
                 rows = metrics(file, metric=metric, score=score, scale=spec_scale, cuts=cut_points, by=by,  # type: ignore[arg-type]
                                period=period, time=time, filters=_filters(filter_), confidence=confidence,  # type: ignore[arg-type]
                                min_base=floor, method=method)
             else:
+                kept = _response_filter(settings, since=since, until=until, during=during, answers=answer)
                 table, spec = _survey_answers(settings, survey=survey, question=question, metric=metric,
-                                              cut_points=cut_points, by=by, filters=_filters(filter_))
+                                              cut_points=cut_points, by=by, filters=_filters(filter_),
+                                              response_filter=kept)
                 rows = [row.as_dict() for row in compute(
                     table, spec, score="score", by=by, period=period, time="submitted_at",  # type: ignore[arg-type]
                     zone=settings.timezone, min_base=floor, confidence=confidence, method=method)]

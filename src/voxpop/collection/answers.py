@@ -5,9 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from voxpop.surveys.schemas import SCORED_KINDS, QuestionDefinition, SurveyDefinition
+from voxpop.surveys.schemas import CHOICE_KINDS, OTHER, SCORED_KINDS, QuestionDefinition, SurveyDefinition
 
 Answers = dict[str, Any]
+# What a respondent typed under "Other" travels beside the choice, at the question's key plus this suffix
+# ("bought.other"), in the form, the API and the cleaned answers; a question key has no dot, so it names no question.
+OTHER_TEXT = ".other"
 
 
 @dataclass(frozen=True)
@@ -25,12 +28,12 @@ class AnswerError:
 
 
 def pages(definition: SurveyDefinition) -> list[list[QuestionDefinition]]:
-    """Split the questions into pages: a question whose condition looks at an answer on the same page
-    starts a new page, so that conditions work without JavaScript."""
+    """Split the questions into pages: at each `page_break`, and where a question's condition looks at an answer
+    on the same page, so that conditions work without JavaScript."""
     result: list[list[QuestionDefinition]] = [[]]
     for question in definition.questions:
         on_page = {earlier.key for earlier in result[-1]}
-        if question.show_if is not None and question.show_if.question in on_page:
+        if result[-1] and (question.page_break or (question.show_if is not None and question.show_if.question in on_page)):
             result.append([])
         result[-1].append(question)
     return result
@@ -78,25 +81,40 @@ def clean_answer(question: QuestionDefinition, value: Any, *, max_text_length: i
         if not low <= value <= high:
             return None, AnswerError(question.key, "error.out_of_range", {"value": value, "low": low, "high": high})
         return value, None
-    if question.kind in ("single_choice", "multiple_choice"):
-        allowed = {option.value for option in question.options or []}
+    if question.kind in CHOICE_KINDS:
+        allowed = question.choice_values
         chosen = value if isinstance(value, list) else [value]
         if question.kind == "single_choice" and len(chosen) != 1:
             return None, AnswerError(question.key, "error.unknown_option")
         if not all(isinstance(item, str) and item in allowed for item in chosen):
             return None, AnswerError(question.key, "error.unknown_option")
         # Keep the order of the options, and each option once.
-        ordered = [option.value for option in question.options or [] if option.value in chosen]
-        return (ordered[0] if question.kind == "single_choice" else ordered), None
+        kept = [option for option in allowed if option in chosen]
+        return (kept[0] if question.kind == "single_choice" else kept), None
+    return _clean_text(question.key, value, min(question.max_length or max_text_length, max_text_length))
+
+
+def _clean_text(key: str, value: Any, limit: int) -> tuple[str | None, AnswerError | None]:
     if not isinstance(value, str):
-        return None, AnswerError(question.key, "error.not_text")
+        return None, AnswerError(key, "error.not_text")
     if not storable(value):
-        return None, AnswerError(question.key, "error.bad_characters")
-    limit = min(question.max_length or max_text_length, max_text_length)
+        return None, AnswerError(key, "error.bad_characters")
     text = value.replace("\r\n", "\n").strip()
     if len(text) > limit:
-        return None, AnswerError(question.key, "error.too_long", {"length": len(text), "limit": limit})
+        return None, AnswerError(key, "error.too_long", {"length": len(text), "limit": limit})
     return text, None
+
+
+def clean_other_text(question: QuestionDefinition, chosen: Any, value: Any, *,
+                     max_text_length: int) -> tuple[str | None, AnswerError | None]:
+    """The words typed under "Other", or the reason they are refused: they are asked for when Other is chosen,
+    and refused without it (the survey page reads the box only when Other is chosen, so only the API meets that)."""
+    picked = OTHER == chosen or (isinstance(chosen, list) and OTHER in chosen)
+    if not picked:
+        return None, (None if _blank(value) else AnswerError(question.key, "error.other_not_chosen"))
+    if _blank(value):
+        return None, AnswerError(question.key, "error.other_text_required")
+    return _clean_text(question.key, value, max_text_length)
 
 
 def validate(
@@ -119,6 +137,11 @@ def validate(
         if not is_shown(question, cleaned):
             continue
         value, error = clean_answer(question, answers.get(question.key), max_text_length=max_text_length)
+        if error is None and question.other is not None:
+            other_key = question.key + OTHER_TEXT
+            other, error = clean_other_text(question, value, answers.get(other_key), max_text_length=max_text_length)
+            if other is not None:
+                cleaned[other_key] = other
         if error is not None:
             errors.append(error)
         elif value is not None:
@@ -129,4 +152,5 @@ def validate(
 def unknown_keys(definition: SurveyDefinition, answers: Answers) -> list[str]:
     """Answer keys that name no question of the survey."""
     known = {question.key for question in definition.questions}
+    known |= {question.key + OTHER_TEXT for question in definition.questions if question.other is not None}
     return [key for key in answers if key not in known]

@@ -44,6 +44,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ces2.low": "Strongly disagree",
         "ces2.high": "Strongly agree",
         "step": "Step {page} of {pages}",
+        "other": "Other",
+        "other_specify": "Please specify",
+        "error.other_text_required": "Please write your other answer in the box below it.",
+        "error.other_not_chosen": "The text box belongs to the other answer, which is not chosen: choose it, or clear the text.",
         "language": "Language",
     },
     "de": {
@@ -84,6 +88,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ces2.low": "Stimme überhaupt nicht zu",
         "ces2.high": "Stimme voll und ganz zu",
         "step": "Schritt {page} von {pages}",
+        "other": "Sonstiges",
+        "other_specify": "Bitte angeben",
+        "error.other_text_required": "Bitte schreiben Sie Ihre andere Antwort in das Feld darunter.",
+        "error.other_not_chosen": "Das Textfeld gehört zur anderen Antwort, die nicht gewählt ist: wählen Sie sie oder leeren Sie das Feld.",
         "language": "Sprache",
     },
     "fr": {
@@ -124,6 +132,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ces2.low": "Pas du tout d'accord",
         "ces2.high": "Tout à fait d'accord",
         "step": "Étape {page} sur {pages}",
+        "other": "Autre",
+        "other_specify": "Veuillez préciser",
+        "error.other_text_required": "Veuillez écrire votre autre réponse dans le champ en dessous.",
+        "error.other_not_chosen": "Le champ de texte va avec l'autre réponse, qui n'est pas choisie : choisissez-la ou videz le champ.",
         "language": "Langue",
     },
     "es": {
@@ -164,6 +176,10 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ces2.low": "Totalmente en desacuerdo",
         "ces2.high": "Totalmente de acuerdo",
         "step": "Paso {page} de {pages}",
+        "other": "Otro",
+        "other_specify": "Especifique",
+        "error.other_text_required": "Escriba su otra respuesta en el campo de abajo.",
+        "error.other_not_chosen": "El campo de texto es de la otra respuesta, que no está elegida: elíjala o vacíe el campo.",
         "language": "Idioma",
     },
 }

@@ -13,11 +13,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from voxpop.analysis.questions import QuestionRef
+from voxpop.collection.answers import OTHER_TEXT
 from voxpop.collection.attributes import Combination
 from voxpop.collection.models import Response
 from voxpop.core.counts import counted_rows
 from voxpop.store.ids import public_ids
-from voxpop.surveys.schemas import SCORED_KINDS
+from voxpop.surveys.schemas import OTHER, SCORED_KINDS
 
 BATCH = 2000  # responses per bulk statement: large enough to amortise statements, small enough to bound memory
 KNOWN_SETS = 100_000  # attribute sets remembered (an attribute unique to each response would grow them without end)
@@ -89,16 +90,23 @@ class BatchLayout:
         if self.questions is None:
             return
         for question_key, value in answers.items():
-            question_id, kind = self.questions[question_key]
+            question = self.questions.get(question_key)
+            if question is None:
+                if question_key.endswith(OTHER_TEXT):
+                    continue  # the words typed under "Other" ("bought.other"): written with that choice's row, below
+                raise KeyError(f"{question_key!r} is not a question of this survey version")
+            question_id, kind = question
             if kind in SCORED_KINDS:
                 batch.answers.append((owner, question_id, value, None, None))
                 counted = question_id, day, value, sliced
                 self.scored[counted] = self.scored.get(counted, 0) + 1
             elif kind == "text" and not isinstance(value, list):
                 batch.answers.append((owner, question_id, None, None, value))
-            else:  # a choice, or one row per chosen option
-                batch.answers.extend((owner, question_id, None, item, None)
-                                     for item in (value if isinstance(value, list) else (value,)))
+            else:  # a choice, or one row per chosen option; "Other" keeps the respondent's words in its text
+                chosen = value if isinstance(value, list) else (value,)
+                other = answers.get(question_key + OTHER_TEXT) if OTHER in chosen else None
+                batch.answers.extend((owner, question_id, None, item, other if item == OTHER else None)
+                                     for item in chosen)
 
     def increments(self) -> list[dict[str, Any]]:
         """The rollup increments of the batch being filled."""

@@ -12,10 +12,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from voxpop.collection import flows, form_tokens, service
-from voxpop.collection.answers import AnswerError, Answers, is_shown, pages, validate
+from voxpop.collection.answers import OTHER_TEXT, AnswerError, Answers, is_shown, pages, validate
 from voxpop.collection.i18n import MESSAGES, choose_language, message
 from voxpop.collection.schemas import ResponseCreate, ResponsePublic
-from voxpop.surveys.schemas import SCORED_KINDS, QuestionDefinition, text_in
+from voxpop.surveys.schemas import OTHER, SCORED_KINDS, QuestionDefinition, SurveyDefinition, text_in
 from voxpop.web.auth import DbDep, SettingsDep
 from voxpop.web.problems import problem, problem_responses
 from voxpop.web.templating import render
@@ -62,6 +62,11 @@ def _question_view(question: QuestionDefinition, language: str, fallback: str) -
             {"value": option.value, "label": text_in(option.label, language, fallback) or option.value}
             for option in question.options
         ]
+    if question.other is not None:
+        label = message(language, "other") if question.other is True else text_in(question.other, language, fallback)
+        view["options"].append({"value": OTHER, "label": label, "other": True})
+        view["other_key"] = question.key + OTHER_TEXT
+        view["other_name"] = f"q_{view['other_key']}"
     return view
 
 
@@ -77,12 +82,18 @@ def _raw_answers(survey: flows.OpenSurvey, form: FormData) -> Answers:
             value = form.get(name)
             if isinstance(value, str) and value != "":
                 answers[question.key] = value
+        # The box beside "Other" counts only when Other is chosen: a respondent without JavaScript who typed
+        # there and then chose another option meant that option.
+        chosen = answers.get(question.key)
+        if question.other is not None and (chosen == OTHER or (isinstance(chosen, list) and OTHER in chosen)):
+            typed = form.get(name + OTHER_TEXT)
+            if isinstance(typed, str) and typed != "":
+                answers[question.key + OTHER_TEXT] = typed
     return answers
 
 
-def _render_page(
-    request: Request,
-    survey: flows.OpenSurvey,
+def page_context(
+    definition: SurveyDefinition,
     *,
     language: str,
     page: int,
@@ -92,15 +103,16 @@ def _render_page(
     invitation: str | None,
     attributes: dict[str, str],
     notice: str | None = None,
-    status: int = 200,
-):
-    definition = survey.definition
+    every_question: bool = False,
+) -> dict[str, Any]:
+    """What collection/survey_page.html needs to draw one page; `every_question` shows the conditional ones too
+    (the staff preview, which has no answers to decide them on)."""
     all_pages = pages(definition)
-    fallback = survey.languages[0]
+    fallback = definition.languages[0]
     # Visibility follows the earlier pages' answers as validated, not as typed.
     earlier, _ = validate(definition, answers, max_text_length=10**9, through_page=page - 1) if page else ({}, [])
-    shown = [question for question in all_pages[page] if is_shown(question, earlier)]
-    on_page = {question.key for question in shown}
+    shown = [question for question in all_pages[page] if every_question or is_shown(question, earlier)]
+    on_page = {question.key for question in shown} | {question.key + OTHER_TEXT for question in shown}
     # Earlier pages' answers travel in hidden fields, so the survey needs neither cookies nor JavaScript.
     carried = [
         (f"q_{key}", item)
@@ -110,9 +122,9 @@ def _render_page(
     ]
     query = {"lang": language} | ({"t": invitation} if invitation else {}) | attributes
     texts = {question.key: text_in(question.text, language, fallback) for question in definition.questions}
-    context = {
+    return {
         "lang": language,
-        "survey": survey,
+        "survey_key": definition.key,
         "title": text_in(definition.title, language, fallback),
         "intro": text_in(definition.intro, language, fallback) if page == 0 else "",
         "questions": [_question_view(question, language, fallback) for question in shown],
@@ -130,10 +142,13 @@ def _render_page(
         "invitation": invitation,
         "attributes": attributes,
         "carried": carried,
-        "languages": [(code, "?" + urlencode(query | {"lang": code})) for code in survey.languages],
+        "languages": [(code, "?" + urlencode(query | {"lang": code})) for code in definition.languages],
         "t": lambda code, **params: message(language, code, **params),
     }
-    return render(request, "collection/survey_page.html", context, status_code=status)
+
+
+def _render_page(request: Request, survey: flows.OpenSurvey, *, status: int = 200, **page):
+    return render(request, "collection/survey_page.html", page_context(survey.definition, **page), status_code=status)
 
 
 def _attributes_from(survey: flows.OpenSurvey, values) -> dict[str, str]:

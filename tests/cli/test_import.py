@@ -18,11 +18,34 @@ def test_dry_run_then_import_then_again(configured, tmp_path):
     path = qualtrics(tmp_path / "export.csv", ROWS)
     dry = invoke(path, "--dry-run")
     assert dry.exit_code == 0, dry.output
-    assert "qualtrics export" in dry.stdout and "nps" in dry.stdout and "dry run: nothing was written" in dry.stdout
+    assert "export.csv: a Qualtrics export (CSV, UTF-8)" in dry.stdout and "nps" in dry.stdout
+    assert "dry run: nothing was written" in dry.stdout
     first = json.loads(invoke(path, "--format", "json").stdout)
-    assert (first["new"], first["present"], first["survey"]) == (40, 0, "export-csv")
-    again = invoke(path, "--survey", "export-csv")
+    assert (first["new"], first["present"], first["survey"], first["title"]) == (40, 0, "export", "export")
+    again = invoke(path, "--survey", "export")
     assert again.exit_code == 0 and "added 0 new responses" in again.stdout and "40 already present" in again.stdout
+
+
+def test_the_dry_run_shows_the_samples_as_question_and_answer_and_counts_in_their_number(configured, real_data):
+    path = real_data / "qualtRics" / "sample.csv"
+    dry = runner.invoke(app, ["import", "responses", str(path), "--dry-run"], env={"COLUMNS": "200"})
+    assert dry.exit_code == 0, dry.output
+    assert "The first 1 row as they will be stored" in dry.stdout and "Submitted (UTC)" in dry.stdout
+    assert '"answers"' not in dry.stdout  # a table, not JSON
+    assert "1 row read: would add 1 new response to survey 'sample'" in dry.stdout
+    warnings = [" ".join(warning.split()) for warning in dry.stderr.split("warning: ")[1:]]
+    assert warnings and len(warnings) == len(set(warnings))  # each given once
+
+
+def test_the_survey_title_is_given_or_made_from_the_file_name(configured, real_data):
+    path = real_data / "monkeyreadr" / "test-responses.csv"
+    body = json.loads(invoke(path, "--survey", "lead-feedback", "--title", "LEAD module feedback", "--format", "json").stdout)
+    assert (body["survey"], body["title"], body["layout"]) == ("lead-feedback", "LEAD module feedback",
+                                                               "a SurveyMonkey export (CSV, UTF-8)")
+    assert any("merge them with voxpop import merge-option SURVEY QUESTION FROM TO" in warning
+               for warning in body["warnings"])
+    refused = invoke(path, "--survey", "Lead Feedback")
+    assert refused.exit_code == 2 and "use --survey KEY" in " ".join(refused.stderr.split())
 
 
 def test_bad_input_exits_2_with_a_message_that_says_what_to_do(configured, tmp_path):

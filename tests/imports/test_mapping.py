@@ -67,12 +67,35 @@ def test_scored_questions_by_wording_and_range(tmp_path, question, values, role,
         assert column.scale == (1, 5)
 
 
-def test_likert_labels_stay_choices_with_their_misspellings(tmp_path):
+def test_likert_labels_become_an_ordered_scale_keeping_their_misspellings_next_to_the_level_they_mean(tmp_path):
     answers = ["Agree", "Disgree", "Strongly agree", "Aagree"]
     rows = [[t, answers[i % 4]] for i, t in enumerate(times(20))]
-    _, columns = mapped(tmp_path, ["Timestamp", "I feel more equipped"], rows)
+    mapping, columns = mapped(tmp_path, ["Timestamp", "I feel more equipped"], rows)
     column = columns["I feel more equipped"]
-    assert (column.role, column.options) == ("choice", answers)
+    assert (column.role, column.ordered) == ("choice", True)
+    assert column.options == ["Disagree", "Disgree", "Agree", "Aagree", "Strongly agree"]
+    [flagged] = [warning for warning in mapping.warnings if "misspelling" in warning]
+    assert "'Disgree' looks like a misspelling of 'Disagree'" in flagged and "'Aagree'" in flagged
+    assert flagged.parameter == "merge_option" and "question i_feel_more_equipped" in flagged
+    assert "in this order: Disagree, Disgree, Agree" in describe(mapping)[1]["detail"]
+
+
+def test_a_choice_that_is_not_an_agreement_scale_keeps_the_order_of_its_answers(tmp_path):
+    answers = ["Yes", "Not sure", "No"]
+    rows = [[t, answers[i % 3]] for i, t in enumerate(times(12))]
+    _, columns = mapped(tmp_path, ["Timestamp", "Would you come again?"], rows)
+    column = columns["Would you come again?"]
+    assert (column.role, column.ordered, column.options) == ("choice", False, answers)
+
+
+def test_a_note_that_many_columns_share_is_given_once(tmp_path):
+    header = ["Timestamp", *(f"Rate item {n}" for n in range(1, 7)), "Empty 1", "Empty 2"]
+    rows = [[t, *[str(i % 3 + 1)] * 6, "", ""] for i, t in enumerate(times(12))]
+    mapping, _ = mapped(tmp_path, header, rows)
+    scale_notes = [warning for warning in mapping.warnings if "scale is taken from the answers" in warning]
+    assert scale_notes == ["columns 'Rate item 1', 'Rate item 2', 'Rate item 3' and 3 more: the 1–3 scale is taken from "
+                           "the answers; state the scale in the mapping file if the question offered more"]
+    assert "columns 'Empty 1' and 'Empty 2': empty in every row, so not imported" in mapping.warnings
 
 
 def test_varied_long_answers_are_text(tmp_path):
@@ -115,7 +138,7 @@ def test_qualtrics_metadata_missing_code_and_check_all_columns(tmp_path):
     assert [(by_header[h].role, by_header[h].key, by_header[h].options) for h in ("Q2_1", "Q2_2")] == [
         ("multi_choice", "q2", ["Apples"]), ("multi_choice", "q2", ["Pears"])]
     assert by_header["Q2_3"].role == "ignore"  # nobody picked plums: empty in every row, and said so
-    assert any("'Q2_3' is empty in every row" in warning for warning in mapping.warnings)
+    assert "column 'Q2_3': empty in every row, so not imported" in mapping.warnings
 
 
 def test_limesurvey_codes_and_subquestion_options(tmp_path):

@@ -102,8 +102,13 @@ def test_surveymonkey_export_with_misspelt_options_and_comment_boxes(real_data):
     assert (first.row, first.source_id, first.attributes) == (3, "19085864118", {"collector": "414754235"})
     assert first.submitted_at == datetime(2023, 7, 31, 16, 29, 8, tzinfo=UTC)  # 04:29:08 PM
     agree = column(mapping, "to_what_extent_do_you_agree_with_the_following")
-    assert agree.role == "choice" and "Disgree" in agree.options
-    assert column(mapping, "to_what_extent_do_you_agree_with_this_statement_2").options == ["Aagree", "Strongly agree"]
+    assert (agree.role, agree.ordered) == ("choice", True)
+    assert agree.options == ["Strongly disagree", "Disagree", "Disgree", "Agree", "Strongly agree"]
+    feedback = column(mapping, "to_what_extent_do_you_agree_with_this_statement_2")
+    assert (feedback.ordered, feedback.options) == (True, ["Agree", "Aagree", "Strongly agree"])
+    flagged = [warning for warning in mapping.warnings if "misspelling" in warning]
+    assert len(flagged) == 2 and "'Disgree' looks like a misspelling of 'Disagree'" in flagged[0]
+    assert {response.answers.get(feedback.key) for response in responses} == {None, "Aagree", "Strongly agree"}
     comment = column(mapping, "to_what_extent_do_you_agree_with_this_statement_comment")
     assert comment.role == "text" and comment.label.endswith("Is there anything else you would like to say about this?")
     assert responses[1].answers["to_what_extent_do_you_agree_with_this_statement_comment"].startswith("I do have an")

@@ -59,8 +59,8 @@ def counts(db):
 def test_an_import_creates_the_survey_stores_every_answer_and_is_idempotent(db, tmp_path):
     path = qualtrics(tmp_path / "Northwind Q1.csv", ROWS)
     summary = run(db, path)
-    assert (summary.survey, summary.survey_created, summary.new, summary.present, summary.rejected) == (
-        "northwind-q1-csv", True, 40, 0, 0)
+    assert (summary.survey, summary.title, summary.survey_created, summary.new, summary.present, summary.rejected) == (
+        "northwind-q1", "Northwind Q1", True, 40, 0, 0)
     stored = counts(db)
     assert stored["responses"] == 40 and stored["attributes"] == 40 and stored["customers"] == 1
     assert stored["answers"] == 40 + 40 + sum(1 for r in ROWS if r[6])  # NPS, CSAT and the non-blank comments
@@ -68,7 +68,7 @@ def test_an_import_creates_the_survey_stores_every_answer_and_is_idempotent(db, 
     assert (again.new, again.present) == (0, 40) and counts(db) == stored
     # An overlapping later export: only its new responses are added.
     more = qualtrics(tmp_path / "Northwind Q1 and Q2.csv", ROWS + [row(40 + i, nps=10) for i in range(5)])
-    overlap = run(db, more, survey_key="northwind-q1-csv")
+    overlap = run(db, more, survey_key="northwind-q1")
     assert (overlap.new, overlap.present) == (5, 40)
 
 

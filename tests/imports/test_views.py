@@ -129,3 +129,20 @@ def test_transactions_upload_on_the_page_and_the_api(client, db, tmp_path):
         again = client.post("/api/v1/imports/transactions", headers={"X-CSRF-Token": token},
                             files={"file": (path.name, handle, "text/csv")})
     assert again.status_code == 200 and (again.json()["new"], again.json()["present"]) == (0, 3)
+
+
+def test_a_dry_run_suggests_the_survey_key_and_title_and_the_import_uses_the_ones_chosen(client, db, tmp_path):
+    token = staff(client, db)
+    path = qualtrics(tmp_path / "2025 Northwind NPS export.csv", ROWS)
+    checked = upload(client, path, token, dry_run="true")
+    assert 'name="survey" value="northwind-nps-2025"' in checked.text
+    assert 'name="title" value="Northwind NPS 2025"' in checked.text
+    assert "read as a Qualtrics export (CSV, UTF-8)" in checked.text
+    # The samples: a line per question, by its text, with each row's answer.
+    assert "<th scope=\"row\">How likely are you to recommend us to a friend?</th>" in checked.text
+    refused = upload(client, path, token, dry_run="false", survey="Northwind NPS")
+    assert refused.status_code == 400 and 'id="survey-error"' in refused.text and responses(db) == 0
+    assert "lower-case letters, digits, - and _" in refused.text and "(under “Survey key”)." in refused.text
+    imported = upload(client, path, token, dry_run="false", survey="northwind", title="Northwind relationship NPS")
+    assert "added 40 new responses to survey &#39;northwind&#39;" in imported.text
+    assert "titled “Northwind relationship NPS”" in imported.text

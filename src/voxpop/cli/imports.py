@@ -17,7 +17,8 @@ SOURCES = ("auto", "qualtrics", "surveymonkey", "typeform", "googleforms", "lime
 # How this command gives what settles an import's problem (ImportParameterError and Advice name it).
 OPTIONS = {"skip_invalid": "use --skip-invalid --rejects FILE", "mapping": "use --mapping FILE",
            "timezone": "use --timezone, e.g. --timezone Europe/Berlin",
-           "source_format": "use --from auto, or --from csv with --mapping FILE"}
+           "source_format": "use --from auto, or --from csv with --mapping FILE", "survey_key": "use --survey KEY",
+           "merge_option": "merge them with voxpop import merge-option SURVEY QUESTION FROM TO"}
 
 
 @import_app.command("responses")
@@ -25,6 +26,7 @@ def import_responses_command(
     file: Annotated[Path, typer.Argument(help="The export file: CSV, TSV, XLSX or Parquet, as the tool wrote it.")],
     source: Annotated[str, typer.Option("--from", help="The tool that wrote the file: " + ", ".join(SOURCES) + ".")] = "auto",
     survey: Annotated[str | None, typer.Option(help="The voxpop survey to import into (default: one named after the file, created when new).")] = None,
+    title: Annotated[str | None, typer.Option(help="The title of a survey the import creates (default: one made from the file name).")] = None,
     mapping_file: Annotated[Path | None, typer.Option("--mapping", help="A YAML mapping that overrides the detected one.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show the mapping, five sample rows and every warning; write nothing.")] = False,
     skip_invalid: Annotated[bool, typer.Option("--skip-invalid", help="Import the valid rows; write the rejected ones to --rejects.")] = False,
@@ -37,7 +39,7 @@ def import_responses_command(
     All-or-nothing unless --skip-invalid; importing the same rows again adds nothing."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-    from voxpop.imports.formats import ImportFileError, open_export
+    from voxpop.imports.formats import ImportFileError, layout_name, open_export
     from voxpop.imports.mapping import (
         apply_overrides,
         describe,
@@ -67,10 +69,10 @@ def import_responses_command(
         if mapping_file is not None:
             mapping = apply_overrides(mapping, load_overrides(mapping_file), export)
         if output == "table":
-            _print_mapping(export, describe(mapping))
+            _print_mapping(export, layout_name(export), describe(mapping))
         with _progress(file, enabled=output == "table" and not dry_run) as advance:
             with rejects.open("w", newline="", encoding="utf-8") if rejects else nullcontext() as rejected:
-                summary = import_responses(db, export, mapping, survey_key=survey, zone=settings.timezone,
+                summary = import_responses(db, export, mapping, survey_key=survey, title=title, zone=settings.timezone,
                                            max_text_length=settings.max_text_length, dry_run=dry_run,
                                            rejects=rejected, progress=advance)
     except ImportFileError as exc:
@@ -78,7 +80,8 @@ def import_responses_command(
     finally:
         db.dispose()
     if output == "json":
-        print(json.dumps({"format": export.format, "survey": summary.survey, "survey_created": summary.survey_created,
+        print(json.dumps({"format": export.format, "layout": layout_name(export), "survey": summary.survey,
+                          "title": summary.title, "survey_created": summary.survey_created,
                           "dry_run": dry_run, "rows": summary.rows, "new": summary.new, "present": summary.present,
                           "rejected": summary.rejected, "warnings": [_worded(warning) for warning in summary.warnings],
                           "mapping": describe(mapping),
@@ -87,9 +90,7 @@ def import_responses_command(
     for warning in summary.warnings:
         err.print(f"warning: {_worded(warning)}", highlight=False, markup=False)
     if dry_run:
-        out.print("five rows as they will be stored:")
-        for sample in summary.samples:
-            out.print(json.dumps(sample, ensure_ascii=False, default=str), highlight=False, markup=False, soft_wrap=True)
+        _print_samples(summary.samples, mapping)
         out.print("dry run: nothing was written", style="dim")
     out.print(summary.sentence() + (f"; rejected rows are in {rejects}" if summary.rejected else ""), highlight=False,
               soft_wrap=True)
@@ -101,16 +102,35 @@ def _worded(message: Exception | str) -> str:
     return f"{message} ({OPTIONS[parameter]})" if parameter else str(message)
 
 
-def _print_mapping(export, described: list[dict]) -> None:
+def _print_mapping(export, layout: str, described: list[dict]) -> None:
     from rich.table import Table
 
-    out.print(f"{export.path.name}: {export.format} export" + (f", {export.encoding}" if export.encoding else ""),
-              highlight=False)
+    out.print(f"{export.path.name}: {layout}", highlight=False, markup=False)
     table = Table("column", "header", "maps to", "key", "scale / options", show_edge=False, header_style="bold")
     for column in described:
         table.add_row(str(column["column"]), _short(column["header"] or ""), column["role"], column["key"],
                       _short(column["detail"]))
     out.print(table)
+
+
+def _print_samples(samples: list[dict], mapping) -> None:
+    """The first rows as they will be stored: a line per question (its text), a column per row of the file."""
+    from rich.table import Table
+
+    from voxpop.imports.samples import sample_table
+    from voxpop.imports.service import question_columns
+    from voxpop.imports.wording import counted
+
+    if not samples:
+        return
+    questions = {key: columns[0].label for key, columns in question_columns(mapping).items()}
+    table = Table("question", *(f"row {sample['row']}" for sample in samples), show_edge=False, header_style="bold",
+                  title=f"The first {counted(len(samples), 'row')} as they will be stored", title_justify="left")
+    for what, values in sample_table(samples, questions):
+        # The middle goes: a comment box's text is its question's text, then its own prompt.
+        shown = what if len(what) <= 50 else f"{what[:24]}…{what[-25:]}"
+        table.add_row(shown, *(_short(value) for value in values))
+    out.print(table, markup=False)
 
 
 def _short(text: str, width: int = 60) -> str:

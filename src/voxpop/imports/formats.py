@@ -28,19 +28,26 @@ Each layout is a distinct, documented format:
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 
 from voxpop.imports.reading import FileSource, ImportFileError, inspect
+from voxpop.imports.wording import counted
 
-__all__ = ["FORMATS", "Advice", "Export", "ImportFileError", "ImportParameterError", "SourceColumn", "open_export"]
+__all__ = ["FORMATS", "Advice", "Export", "ImportFileError", "ImportParameterError", "SourceColumn", "layout_name",
+           "open_export"]
 
 FORMATS = ("qualtrics", "qualtrics-legacy", "surveymonkey", "typeform", "googleforms", "limesurvey", "csv")
 SOURCES = ("auto", "qualtrics", "surveymonkey", "typeform", "googleforms", "limesurvey", "csv")
 HEADER_ROWS = {"qualtrics": 3, "qualtrics-legacy": 2, "surveymonkey": 2}
+LAYOUTS = {"qualtrics": "a Qualtrics export", "qualtrics-legacy": "a Qualtrics export in the layout before 2016",
+           "surveymonkey": "a SurveyMonkey export", "typeform": "a Typeform export", "googleforms": "a Google Forms export",
+           "limesurvey": "a LimeSurvey export", "csv": "a table with one header row"}
+DELIMITED = {",": "CSV", "\t": "TSV", ";": "CSV separated by ';'", "|": "text separated by '|'"}
 IMPORT_ID = re.compile(r"""^\{\s*["']ImportId["']\s*:""")
 IMPORT_ID_PAIR = re.compile(r"""["'](\w+)["']\s*:\s*["']([^"']*)["']""")
 SURVEYMONKEY_SUB_LABELS = {"Response", "Open-Ended Response"}
@@ -144,6 +151,17 @@ class Export:
                 "that the header row is complete")
 
 
+def layout_name(export: Export) -> str:
+    """How the file was read, in words: "a Google Forms export (XLSX)", "a Qualtrics export (CSV, UTF-8)"."""
+    source = export.source
+    if source is None or source.kind != "text":
+        kind = source.kind.upper() if source is not None and source.kind == "xlsx" else "Parquet"
+    else:
+        kind = DELIMITED.get(source.delimiter, f"text separated by {source.delimiter!r}")
+        kind += f", {source.encoding.removesuffix('-sig').upper()}" if source.encoding else ""
+    return f"{LAYOUTS[export.format]} ({kind})"
+
+
 def open_export(path: Path, *, source: str = "auto") -> Export:
     """Open an export file, recognise its layout (or check the one `source` names) and read its header rows."""
     if source not in SOURCES:
@@ -209,8 +227,16 @@ def _chosen_format(detected: str, source: str, path: Path) -> str:
 
 
 def _columns(export_format: str, head: list[list[str]]) -> list[SourceColumn]:
+    """The columns, their question texts and sub-labels with HTML entities decoded (Qualtrics writes
+    "Chocolate with &gt;80% cocoa"); the export tags stay as given, since mapping files name columns by them."""
     width = max(len(row) for row in head)
     rows = [row + [""] * (width - len(row)) for row in head]
+    return [replace(column, label=column.label and html.unescape(column.label),
+                    sub_label=column.sub_label and html.unescape(column.sub_label))
+            for column in _read_columns(export_format, rows)]
+
+
+def _read_columns(export_format: str, rows: list[list[str]]) -> list[SourceColumn]:
     if export_format == "qualtrics":
         return [_qualtrics_column(position, *cells) for position, cells in enumerate(zip(*rows, strict=True))]
     if export_format == "qualtrics-legacy":
@@ -243,6 +269,6 @@ def _without_trailing_unnamed(columns: list[SourceColumn], path: Path, warnings:
     while kept and not kept[-1].header.strip() and not kept[-1].label and not kept[-1].sub_label:
         kept.pop()
     if dropped := len(columns) - len(kept):
-        warnings.append(f"{path.name}: dropped {dropped} unnamed column(s) at the end of the header (every line "
+        warnings.append(f"{path.name}: dropped {counted(dropped, 'unnamed column')} at the end of the header (every line "
                         "ends with a delimiter); a value in them would stop the import")
     return kept

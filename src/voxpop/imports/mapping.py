@@ -54,6 +54,7 @@ class ColumnMapping:
     missing: frozenset[str] = frozenset()
     time_format: str | None = None
     time_zone: str | None = None  # overrides the mapping's time zone for this column (Typeform's "(UTC)")
+    ordered: bool = False  # a single choice whose options form a scale, in their order (an agreement scale)
 
     @property
     def name(self) -> str:
@@ -91,6 +92,7 @@ def detect_mapping(export: Export, *, timezone: str = "UTC", scan_rows: int | No
 
 def _columns(export: Export, profiles: list[Profile], missing: frozenset[str], warnings: list[str]) -> list[ColumnMapping]:
     keys, taken_roles, group_keys = Keys(), set(), {}
+    notes: dict[str, list[str]] = {}  # a note that many columns share is given once, naming them all
     groups = _option_groups(export, profiles)
     columns: list[ColumnMapping] = []
     for column, profile in zip(export.columns, profiles, strict=True):
@@ -110,7 +112,7 @@ def _columns(export: Export, profiles: list[Profile], missing: frozenset[str], w
                 mapped = _timed(mapped, column, export.format, profile, warnings)
         elif not profile.answered:
             mapped.key = keys.claim(_wanted_key(column, export.format, columns))
-            warnings.append(f"column {mapped.name!r} is empty in every row, so it is not imported")
+            notes.setdefault("empty in every row, so not imported", []).append(mapped.name)
         elif column.position in groups:
             first, text, wanted, options = groups[column.position]
             if first not in group_keys:
@@ -121,10 +123,22 @@ def _columns(export: Export, profiles: list[Profile], missing: frozenset[str], w
         else:
             guess = _guess(column, profile, export.format)
             mapped = _answer(mapped, guess, keys.claim(_wanted_key(column, export.format, columns)))
-            if guess.note:
-                warnings.append(f"column {mapped.name!r}: {guess.note}")
+            if guess.misspelt:
+                warnings.append(Advice(f"column {mapped.name!r} (question {mapped.key}): {guess.note}", "merge_option"))
+            elif guess.note:
+                notes.setdefault(guess.note, []).append(mapped.name)
         columns.append(mapped)
+    warnings += [f"{named_columns(names)}: {note}" for note, names in notes.items()]
     return columns
+
+
+def named_columns(names: list[str], shown: int = 4) -> str:
+    """'column 'Q1'', or 'columns 'Q1', 'Q2' and 'Q3'', or the first few and how many more."""
+    if len(names) == 1:
+        return f"column {names[0]!r}"
+    listed = ", ".join(map(repr, names[:shown - 1] if len(names) > shown else names[:-1]))
+    rest = f"{len(names) - shown + 1} more" if len(names) > shown else repr(names[-1])
+    return f"columns {listed} and {rest}"
 
 
 def _first(columns: list[ColumnMapping], role: str) -> str:
@@ -159,7 +173,7 @@ def _comment_box(column: SourceColumn) -> bool:
 def _answer(mapped: ColumnMapping, guess: Guess, key: str) -> ColumnMapping:
     cuts = NPS_CUTS if guess.role == "nps" else None
     return replace(mapped, role=guess.role, key=key, scale=guess.scale, cuts=cuts, ces_version=guess.ces_version,
-                   options=guess.options)
+                   options=guess.options, ordered=guess.ordered)
 
 
 def _wanted_key(column: SourceColumn, export_format: str, earlier: list[ColumnMapping]) -> str:
@@ -241,7 +255,7 @@ def describe(mapping: Mapping) -> list[dict]:
          "label": column.label,
          "scale": f"{column.scale[0]}–{column.scale[1]}" if column.scale else None,
          "nps_cuts": f"detractors ≤ {column.cuts[0]}, promoters ≥ {column.cuts[1]}" if column.cuts else None,
-         "ces_version": column.ces_version, "options": list(column.options),
+         "ces_version": column.ces_version, "options": list(column.options), "ordered": column.ordered,
          "missing": sorted(column.missing), "time_format": column.time_format,
          "time_zone": column.time_zone or (mapping.timezone if column.role in TIMES else None),
          "detail": _detail(column, mapping)}
@@ -257,7 +271,7 @@ def _detail(column: ColumnMapping, mapping: Mapping) -> str:
             text += f"; detractors ≤ {column.cuts[0]}, promoters ≥ {column.cuts[1]}"
         return text + (f"; CES {column.ces_version}" if column.ces_version else "")
     if column.options:
-        return ", ".join(column.options)
+        return ("in this order: " if column.ordered else "") + ", ".join(column.options)
     if column.role in TIMES:
         return f"{column.time_format or 'detected'} in {column.time_zone or mapping.timezone}"
     return ""
@@ -326,6 +340,7 @@ def _overridden(column: ColumnMapping, settings: dict, export: Export) -> Column
     changed.scale, changed.cuts, changed.ces_version = _scored(column, settings, role, where)
     changed.options = [str(option) for option in settings.get("options", column.options)] \
         if role in ("choice", "multi_choice") else []
+    changed.ordered = column.ordered and role == "choice"
     if role in TIMES and changed.time_format is None:
         values = (cells[column.position] or "" for _, cells in islice(export.rows(), times.SAMPLE))
         changed.time_format = times.detect_format(values)[0]

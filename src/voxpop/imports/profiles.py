@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from itertools import islice
 from operator import itemgetter
 
+from voxpop.imports.scales import agreement_scale
+
 DISTINCT_CAP = 1000
 BATCH_ROWS = 10_000
 CHOICE_MAX_OPTIONS = 30
@@ -44,6 +46,8 @@ class Guess:
     ces_version: str | None = None
     options: list[str] = field(default_factory=list)
     note: str | None = None
+    ordered: bool = False  # the options form a scale, in their order
+    misspelt: dict[str, str] = field(default_factory=dict)  # an option's text -> the option it most likely means
 
 
 def profile_rows(rows, width: int, missing: frozenset[str], scan_rows: int | None) -> list[Profile]:
@@ -97,8 +101,21 @@ def guess_answer(profile: Profile, wording: str, *, joined_multi: bool) -> Guess
     if joined_multi and (options := joined_options(profile, wording)):
         return Guess("multi_choice", options=options)
     if _few_values(profile):
-        return Guess("choice", options=list(profile.counts))
+        return choice_guess(list(profile.counts))
     return Guess("text")
+
+
+def choice_guess(options: list[str]) -> Guess:
+    """A single choice; an agreement scale in its order, with the options that look misspelt named."""
+    scale = agreement_scale(options)
+    if scale is None:
+        return Guess("choice", options=options)
+    note = None
+    if scale.misspelt:
+        looks = "; ".join(f"{found!r} looks like a misspelling of {meant!r}" for found, meant in scale.misspelt.items())
+        note = (f"an agreement scale, kept in its order; {looks}: kept as written, next to it, so its answers are "
+                "counted apart until you merge the two options")
+    return Guess("choice", options=scale.options, note=note, ordered=True, misspelt=scale.misspelt)
 
 
 def _few_values(profile: Profile) -> bool:
@@ -131,8 +148,8 @@ def _numeric_guess(values: list[int], profile: Profile, wording: str) -> Guess:
         return Guess("rating", scale=declared)
     if RATING.search(wording) and low >= 0 and 2 <= high <= 11:
         low = min(low, 1)
-        return Guess("rating", scale=(low, high), note=f"its {low}–{high} scale is taken from the answers; state "
-                                                        "the scale in the mapping file if the question offered more")
+        return Guess("rating", scale=(low, high), note=f"the {low}–{high} scale is taken from the answers; state the "
+                                                        "scale in the mapping file if the question offered more")
     if set(values) <= {0, 1}:
         return Guess("yes_no")
     if _few_values(profile):

@@ -20,6 +20,7 @@ class ColumnReadPublic(BaseModel):
     nps_cuts: str | None = None
     ces_version: str | None = None
     options: list[str] = []
+    ordered: bool = Field(False, description="The options form a scale (an agreement scale), listed in its order.")
     missing: list[str] = []
     time_format: str | None = None
     time_zone: str | None = None
@@ -49,7 +50,9 @@ class ResponsesImportPublic(BaseModel):
 
     file: str
     format: str = Field(description="The tool whose layout was recognised (qualtrics, surveymonkey, ..., csv).")
+    layout: str = Field(description="How the file was read, in words, e.g. \"a Google Forms export (XLSX)\".")
     survey: str = Field(description="The key of the survey the responses go into.")
+    title: str = Field(description="The survey's title: as given or suggested for a new survey, else its own.")
     survey_created: bool
     dry_run: bool
     rows: int

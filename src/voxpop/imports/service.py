@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import csv
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from sqlalchemy import Connection, select
@@ -24,11 +26,18 @@ from voxpop.imports.batches import ParsedBatch, Plan, parsed_batches
 from voxpop.imports.formats import Export, ImportParameterError
 from voxpop.imports.mapping import ColumnMapping, Mapping
 from voxpop.imports.rows import RowError
+from voxpop.imports.wording import counted
 from voxpop.surveys import service as surveys
-from voxpop.surveys.schemas import RESERVED_ATTRIBUTES, SurveyDefinition
+from voxpop.surveys.schemas import KEY, RESERVED_ATTRIBUTES, SurveyDefinition
 
 QUESTION_ROLES = {"nps", "csat", "ces", "rating", "text", "choice", "multi_choice", "yes_no"}
 KIND_OF_ROLE = {"choice": "single_choice", "multi_choice": "multiple_choice", "yes_no": "single_choice"}
+SURVEY_KEY = re.compile(KEY)
+TITLE_LENGTH = 300  # the store's surveys.title
+# Words the tools add to a download's name, which say nothing about the survey ("test-responses.csv").
+TOOL_WORDS = re.compile(r"(?<![^\W_])(?:form responses(?: \d+)?|responses?|export(?:ed)?|csv|tsv|xlsx|results|download)"
+                        r"(?![^\W_])", re.IGNORECASE)
+DATE = re.compile(r"\d{4}(?:[-_.]?\d{2}(?:[-_.]?\d{2})?)?|\d{1,2}[-_.]\d{1,2}[-_.]\d{2,4}")
 
 
 class RowRejected(ImportParameterError):
@@ -45,6 +54,7 @@ class ImportSummary:
     survey: str
     survey_created: bool
     source: str
+    title: str = ""  # the survey's title: the one given or suggested for a new survey, else the survey's own
     rows: int = 0
     new: int = 0
     present: int = 0
@@ -55,15 +65,43 @@ class ImportSummary:
 
     def sentence(self) -> str:
         verb = "would add" if self.dry_run else "added"
-        return (f"{self.rows:,} rows read: {verb} {self.new:,} new responses to survey {self.survey!r}, "
-                f"{self.present:,} already present, {self.rejected:,} rejected")
+        return (f"{counted(self.rows, 'row')} read: {verb} {counted(self.new, 'new response')} to survey "
+                f"{self.survey!r}, {self.present:,} already present, {self.rejected:,} rejected")
+
+
+def suggested_title(file_name: str) -> str:
+    """A survey title from an export's file name, without the tool's words ("Responses", "Form Responses 1",
+    "export") and with a leading date moved to the end: "2019 English R Community Survey Responses.csv" ->
+    "English R Community Survey 2019". The file's stem when nothing else is left."""
+    stem = Path(file_name).stem
+    words = [word.strip("-–") for word in re.split(r"[\s_]+", TOOL_WORDS.sub(" ", stem)) if word.strip("-–")]
+    dates = 0
+    while dates < len(words) and DATE.fullmatch(words[dates]):
+        dates += 1
+    words = words[dates:] + words[:dates]
+    return " ".join(words) or stem.strip() or "Imported survey"
 
 
 def survey_key_for(export: Export) -> str:
-    """A survey key from the file name, e.g. 'NPS Q1.csv' -> 'nps-q1-csv'. The extension stays in: the CSV and
-    XLSX downloads of one form have different row hashes, and must not be merged into one survey unasked."""
-    slug = re.sub(r"[^a-z0-9]+", "-", export.path.name.lower()).strip("-")[:60] or "imported"
-    return slug if slug[0].isalpha() else f"s-{slug}"
+    """A readable survey key from the file name: "2019 English R Community Survey Responses.csv" ->
+    "english-r-community-survey-2019". A spreadsheet or Parquet file keeps its kind in the key ("-xlsx"): its
+    rows hash differently from the CSV download of the same form (Google's XLSX keeps milliseconds), so the two
+    must not go into one survey unasked, where each response would then be counted twice."""
+    ascii_title = unicodedata.normalize("NFKD", suggested_title(export.path.name)).encode("ascii", "ignore").decode()
+    key = re.sub(r"[^a-z0-9]+", "-", ascii_title.lower()).strip("-") or "imported"
+    if export.source is not None and export.source.kind != "text":
+        key = f"{key[:58].rstrip('-')}-{export.source.kind}"
+    key = key if key[0].isalpha() else f"s-{key}"
+    return key[:64].rstrip("-")
+
+
+def checked_survey_key(key: str) -> str:
+    """The survey key as given, or an ImportParameterError saying what a key may hold."""
+    if not SURVEY_KEY.fullmatch(key):
+        raise ImportParameterError(f"the survey key {key[:70]!r} is not a valid key: use lower-case letters, digits, - "
+                                   "and _, starting with a letter, at most 64 characters (e.g. customer-survey-2024)",
+                                   parameter="survey_key")
+    return key
 
 
 def survey_definition(mapping: Mapping, *, key: str, title: str) -> SurveyDefinition:
@@ -73,7 +111,7 @@ def survey_definition(mapping: Mapping, *, key: str, title: str) -> SurveyDefini
         raise ImportParameterError("no column of the file was mapped to a question; say in a mapping file which "
                                    "columns hold questions", parameter="mapping")
     attributes = list(dict.fromkeys(column.key for column in mapping.columns if column.role == "attribute"))
-    return SurveyDefinition.model_validate({"key": key, "title": title[:2000], "status": "closed",
+    return SurveyDefinition.model_validate({"key": key, "title": title[:TITLE_LENGTH], "status": "closed",
                                             "attributes": attributes, "questions": questions})
 
 
@@ -98,6 +136,8 @@ def _question(columns: list[ColumnMapping]) -> dict[str, Any]:
             question["options"] = [{"value": option} for option in offered] or [{"value": "yes"}]
             if len(question["options"]) < 2:
                 question["options"].append({"value": "other"})  # one-option check box: the schema wants a list
+            if column.ordered and question["kind"] == "single_choice":
+                question["ordered"] = True
     return question
 
 
@@ -139,15 +179,19 @@ def import_responses(
     mapping: Mapping,
     *,
     survey_key: str | None = None,
+    title: str | None = None,
     zone: str = "UTC",
     max_text_length: int = 5000,
     dry_run: bool = False,
     rejects: TextIO | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> ImportSummary:
-    """Import every row, in one transaction. A bad row fails the whole import (RowRejected) unless `rejects`
-    is given: then it is written there with its reason, and the valid rows are imported."""
-    key = survey_key or survey_key_for(export)
+    """Import every row, in one transaction, into the survey `survey_key` (default: one named after the file),
+    created with `title` (default: one from the file name) when new. A bad row fails the whole import
+    (RowRejected) unless `rejects` is given: then it is written there with its reason, and the valid rows are
+    imported."""
+    key = checked_survey_key(survey_key) if survey_key else survey_key_for(export)
+    title = " ".join((title or "").split())[:TITLE_LENGTH] or suggested_title(export.path.name)
     rejected = csv.writer(rejects) if rejects is not None else None
     if rejected is not None:
         rejected.writerow(["row", "column", "value", "reason", *(column.header for column in export.columns)])
@@ -155,7 +199,7 @@ def import_responses(
         survey = surveys.get_by_key(db_session=db_session, key=key)
         created = survey is None
         if created:
-            definition = survey_definition(mapping, key=key, title=export.path.stem)
+            definition = survey_definition(mapping, key=key, title=title)
             if dry_run:
                 questions, survey_id, version_id = {}, None, None
             else:
@@ -167,7 +211,7 @@ def import_responses(
             questions = collection.version_questions(db_session=db_session, version_id=version_id)
             check_survey(questions, mapping, key)
         # A detected mapping repeats the export's warnings: each is given once.
-        summary = ImportSummary(key, created, export.format, dry_run=dry_run,
+        summary = ImportSummary(key, created, export.format, title if created else survey.title, dry_run=dry_run,
                                 warnings=list(dict.fromkeys([*export.warnings, *mapping.warnings])))
         connection = db_session.connection()
         bulk_cache(connection, on=True)

@@ -14,10 +14,11 @@ from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
 
 from voxpop.accounts import service as accounts
 from voxpop.accounts.models import User
-from voxpop.imports.formats import ImportFileError, open_export
+from voxpop.imports.formats import ImportFileError, layout_name, open_export
 from voxpop.imports.mapping import describe, detect_mapping
+from voxpop.imports.samples import sample_table
 from voxpop.imports.schemas import ResponsesImportPublic, TransactionsImportPublic
-from voxpop.imports.service import import_responses
+from voxpop.imports.service import QUESTION_ROLES, import_responses
 from voxpop.surveys.views import SURVEY_EDITORS
 from voxpop.web.auth import (
     DbDep,
@@ -38,9 +39,11 @@ SHOWN_REJECTS = 200  # rows listed on the page and in the API answer; the count 
 ON_THE_COMMAND_LINE = "a mapping file is given on the command line: voxpop import responses FILE --mapping MAPPING"
 PAGE_FIELDS = {"skip_invalid": "tick “Import the valid rows and list the rejected ones”",
                "mapping": ON_THE_COMMAND_LINE, "timezone": "under “Time zone of the file's times”",
-               "source_format": "choose “auto” under “Written by”"}
+               "source_format": "choose “auto” under “Written by”", "survey_key": "under “Survey key”",
+               "merge_option": "merge them under “Merge misspelt options” once imported"}
 API_FIELDS = {"skip_invalid": "send skip_invalid=true", "mapping": ON_THE_COMMAND_LINE,
-              "timezone": "send it as timezone, e.g. Europe/Berlin", "source_format": "send from=auto"}
+              "timezone": "send it as timezone, e.g. Europe/Berlin", "source_format": "send from=auto",
+              "survey_key": "send survey=KEY", "merge_option": "merge them with POST /api/v1/imports/merges"}
 # The transaction upload's fields, as the page labels them and the API names them alike (`from` is the API's).
 TRANSACTION_FIELDS = {"source_format": "the layout (from)"}
 Importer = Annotated[User, Depends(require_role(*SURVEY_EDITORS))]
@@ -50,8 +53,8 @@ class UploadRefused(ValueError):
     """An upload that cannot be imported as sent."""
 
 
-def _run(upload: UploadFile, *, db, settings, source: str, survey: str | None, timezone: str, dry_run: bool,
-         skip_invalid: bool, fields: dict[str, str]) -> ResponsesImportPublic:
+def _run(upload: UploadFile, *, db, settings, source: str, survey: str | None, title: str, timezone: str,
+         dry_run: bool, skip_invalid: bool, fields: dict[str, str]) -> ResponsesImportPublic:
     """Spool the upload to a temporary file (formats are read from disk, streamed) and import it; the warnings
     name what settles them in the words of the page or the API (`fields`)."""
     if source not in SOURCES:
@@ -67,11 +70,12 @@ def _run(upload: UploadFile, *, db, settings, source: str, survey: str | None, t
         export = open_export(path, source=source)
         mapping = detect_mapping(export, timezone=zone)
         summary = import_responses(db, export, mapping, survey_key=(survey or "").strip() or None,
-                                   zone=settings.timezone, max_text_length=settings.max_text_length, dry_run=dry_run,
+                                   title=title, zone=settings.timezone, max_text_length=settings.max_text_length, dry_run=dry_run,
                                    rejects=rejects)
     rejected = list(csv.DictReader(io.StringIO(rejects.getvalue()))) if rejects is not None else []
     return ResponsesImportPublic(
-        file=path.name, format=export.format, survey=summary.survey, survey_created=summary.survey_created,
+        file=path.name, format=export.format, layout=layout_name(export), survey=summary.survey, title=summary.title,
+        survey_created=summary.survey_created,
         dry_run=dry_run, rows=summary.rows, new=summary.new, present=summary.present, rejected=summary.rejected,
         summary=summary.sentence(), warnings=[_sentence(warning, fields, path.name) for warning in summary.warnings],
         mapping=describe(mapping), samples=summary.samples,
@@ -95,7 +99,12 @@ def _page(request: Request, user: User, settings, *, status: int = 200, **shown:
     """The import page, with what the last form did (`result`, `transactions`, `error`, `form`)."""
     context = {"sources": SOURCES, "result": None, "error": None,
                "transactions": None, "max_upload": settings.max_upload_bytes,
-               "form": {"source": "auto", "survey": "", "timezone": settings.timezone, "dry_run": True}} | shown
+               "form": {"source": "auto", "survey": "", "title": "", "timezone": settings.timezone,
+                        "dry_run": True}} | shown
+    if context["result"] is not None:
+        result = context["result"]
+        questions = {column.key: column.label for column in result.mapping if column.role in QUESTION_ROLES}
+        context["samples"] = sample_table([sample.model_dump() for sample in result.samples], questions)
     return render(request, "imports/imports.html", context, status_code=status)
 
 
@@ -126,21 +135,25 @@ def upload(
     settings: SettingsDep,
     file: Annotated[UploadFile, File()],
     source: Annotated[str, Form()] = "auto",
-    survey: Annotated[str, Form(max_length=64)] = "",
+    survey: Annotated[str, Form(max_length=200)] = "",
+    title: Annotated[str, Form(max_length=2000)] = "",
     timezone: Annotated[str, Form(max_length=64)] = "",
     dry_run: Annotated[bool, Form()] = False,
     skip_invalid: Annotated[bool, Form()] = False,
 ):
-    """Check (dry run) or import an uploaded export; the page shows the mapping, samples and the outcome."""
-    form = {"source": source, "survey": survey, "timezone": timezone or settings.timezone, "dry_run": dry_run,
-            "skip_invalid": skip_invalid}
+    """Check (dry run) or import an uploaded export; the page shows the mapping, samples and the outcome, with the
+    survey's key and title filled in as suggested, to keep or change before importing."""
+    form = {"source": source, "survey": survey, "title": title, "timezone": timezone or settings.timezone,
+            "dry_run": dry_run, "skip_invalid": skip_invalid}
     try:
-        result = _run(file, db=db, settings=settings, source=source, survey=survey, timezone=timezone, dry_run=dry_run,
-                      skip_invalid=skip_invalid, fields=PAGE_FIELDS)
+        result = _run(file, db=db, settings=settings, source=source, survey=survey, title=title, timezone=timezone,
+                      dry_run=dry_run, skip_invalid=skip_invalid, fields=PAGE_FIELDS)
     except (ImportFileError, UploadRefused) as exc:
-        return _page(request, user, settings, status=400, error=_sentence(exc, PAGE_FIELDS, file.filename), form=form)
+        error = _sentence(exc, PAGE_FIELDS, file.filename)
+        invalid = {"survey": error} if getattr(exc, "parameter", None) == "survey_key" else {}
+        return _page(request, user, settings, status=400, error=error, invalid=invalid, form=form)
     _audit_responses(db, request, settings, user, result)
-    return _page(request, user, settings, result=result, form=form)
+    return _page(request, user, settings, result=result, form=form | {"survey": result.survey, "title": result.title})
 
 
 @api.post("/imports/responses", tags=["staff"], dependencies=[Depends(verify_csrf)],
@@ -152,7 +165,8 @@ def upload_api(
     settings: SettingsDep,
     file: Annotated[UploadFile, File(description="The export file as the tool wrote it.")],
     source: Annotated[str, Form(alias="from")] = "auto",
-    survey: Annotated[str, Form(max_length=64)] = "",
+    survey: Annotated[str, Form(max_length=200, description="The survey's key (default: one made from the file name).")] = "",
+    title: Annotated[str, Form(max_length=2000, description="The title of a survey the import creates (default: one made from the file name).")] = "",
     timezone: Annotated[str, Form(max_length=64, description="Zone of times given without one (default: the workspace's).")] = "",
     dry_run: Annotated[bool, Form()] = False,
     skip_invalid: Annotated[bool, Form()] = False,
@@ -161,8 +175,8 @@ def upload_api(
     csrf_token). All-or-nothing unless skip_invalid; re-importing adds nothing. A bad file or row is a 422
     problem naming the row, column and value."""
     try:
-        result = _run(file, db=db, settings=settings, source=source, survey=survey, timezone=timezone, dry_run=dry_run,
-                      skip_invalid=skip_invalid, fields=API_FIELDS)
+        result = _run(file, db=db, settings=settings, source=source, survey=survey, title=title, timezone=timezone,
+                      dry_run=dry_run, skip_invalid=skip_invalid, fields=API_FIELDS)
     except (ImportFileError, UploadRefused) as exc:
         return problem(422, _sentence(exc, API_FIELDS, file.filename), code="import-refused",
                        instance=request.url.path)

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import func, select
 
-from tests.collection.test_other_and_pages import SHOP
+from tests.collection.shop import SHOP
 from tests.helpers import FEEDBACK_SURVEY, apply_survey, csrf_from, login, make_user
 from voxpop.collection.models import Response
 

@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 class ResponseCreate(BaseModel):
     """One response to a survey. `answers` maps question keys to a score, an option value, a list of option
-    values, or text. A response is tied to a customer only through an invitation token: a public endpoint
+    values, or text; the words typed under an "Other" option go under the question key plus ".other"
+    ({"bought": "other", "bought.other": "Socks"}). A response is tied to a customer only through an invitation token: a public endpoint
     cannot let anyone speak in a customer's name."""
 
     model_config = ConfigDict(

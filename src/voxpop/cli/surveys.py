@@ -59,19 +59,22 @@ def survey_list(
     if output == "csv":
         sys.stdout.write(service.survey_csv(listing))
         return
-    from rich.table import Table
+    from rich.markup import escape
 
     zone = ZoneInfo(get_settings().timezone)
-    table = Table("key", "title", "status", "responses", "last response", f"{listing.months[0]} to {listing.months[-1]}",
-                  "owner", "version", show_edge=False, header_style="bold")
-    for survey in listing.surveys:
-        last = survey.last_response_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if survey.last_response_at else "–"
-        table.add_row(survey.key, survey.title, survey.status, f"{survey.responses:,}", last,
-                      bars(survey.monthly_responses), survey.owner or "–", str(survey.version or "–"))
-    if listing.surveys:
-        out.print(table)
-    else:
+    if not listing.surveys:
         out.print("no surveys yet: apply a survey file with `voxpop survey apply FILE`")
+        return
+    # Two lines a survey, not a table: eight columns do not fit a terminal 80 characters wide.
+    width = max(len(survey.key) for survey in listing.surveys)
+    lines = []
+    for survey in listing.surveys:
+        last = survey.last_response_at.astimezone(zone).strftime("%Y-%m-%d %H:%M") if survey.last_response_at else "none yet"
+        lines.append(f"[bold]{survey.key:<{width}}[/]  {survey.status:<6}  v{survey.version or '–'}  "
+                     f"{bars(survey.monthly_responses)}  {survey.responses:,} responses, last {last}")
+        lines.append(f"{'':<{width}}  {escape(survey.title)} · owner {escape(survey.owner or 'nobody')}")
+    lines.append(f"The bars are responses per month, {listing.months[0]} to {listing.months[-1]} (UTC), the last so far.")
+    out.print("\n".join(lines), highlight=False, soft_wrap=True)
 
 
 @survey_app.command("show")

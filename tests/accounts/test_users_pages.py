@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from tests.helpers import csrf_from, login, make_user
 from tests.web.test_no_inline import EVENT_HANDLER, INLINE_SCRIPT, INLINE_STYLE, STYLE_ELEMENT
-from voxpop.accounts import service
+from voxpop.accounts import resets, service
 from voxpop.accounts.models import AuditEntry, Department, User
 
 
@@ -197,7 +197,10 @@ def test_the_pages_have_no_inline_style_or_script(client, db):
     admin_client(client, db)
     agent = user_row(db, make_user(db, "agent"))
     department(db, "Digital")
-    for path in ("/users", f"/users/{agent.id}", "/departments"):
+    with db.write() as db_session:
+        reset = "/reset/" + resets.create_reset(db_session=db_session, user=db_session.get(User, agent.id),
+                                                created_by=None)
+    for path in ("/users", "/users/new", f"/users/{agent.id}", "/departments", reset):
         html = client.get(path).text
         for pattern in (INLINE_STYLE, STYLE_ELEMENT, INLINE_SCRIPT, EVENT_HANDLER):
             assert pattern.search(html) is None, path

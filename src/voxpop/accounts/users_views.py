@@ -101,23 +101,30 @@ def _department_options(db) -> list[tuple[int, str]]:
     return [(department.id, department.name) for department in departments_list(db).departments]
 
 
-def _users_page(request: Request, db, settings, filters: UserFilters, *, form: dict | None = None,
-                error: service.AccountError | None = None, filter_error: service.AccountError | None = None,
-                status: int = 200):
-    listed = UsersPublic(users=[])
+def _users_page(request: Request, db, settings, filters: UserFilters):
+    listed, error = UsersPublic(users=[]), None
     try:
         listed = users_list(db, filters)
     except service.AccountError as exc:
-        filter_error, status = exc, 400
+        error = exc
     return render(request, "accounts/users.html", {
         "listed": listed, "filters": filters, "filtered": any(filters), "json_href": "/api/v1/users" + (
             f"?{request.url.query}" if request.url.query else ""),
-        "roles": [(role, role.capitalize()) for role in ROLES], "departments": _department_options(db),
-        "states": list(STATES.items()), "timezone": settings.timezone, "min_password": service.MIN_PASSWORD_LENGTH,
+        "roles": _role_options(), "departments": _department_options(db), "states": list(STATES.items()),
+        "timezone": settings.timezone, "filter_error": error.sentence if error else None,
+    }, status_code=400 if error else 200)
+
+
+def _role_options() -> list[tuple[str, str]]:
+    return [(role, role.capitalize()) for role in ROLES]
+
+
+def _new_user_page(request: Request, db, *, form: dict | None = None, error: service.AccountError | None = None):
+    return render(request, "accounts/user_new.html", {
+        "roles": _role_options(), "departments": _department_options(db), "min_password": service.MIN_PASSWORD_LENGTH,
         "form": form or {"email": "", "name": "", "role": "agent", "department": ""},
         "errors": _errors(error), "field_errors": {error.field: error.sentence} if error and error.field else {},
-        "filter_error": filter_error.sentence if filter_error else None,
-    }, status_code=status)
+    }, status_code=400 if error else 200)
 
 
 @router.get("/users", include_in_schema=False)
@@ -138,6 +145,11 @@ def _reset_link_page(request: Request, *, token: str, person: User, created: boo
     return render(request, "accounts/reset_link.html", {
         "link": f"{request.base_url}reset/{token}", "person": person, "created": created,
         "hours": int(resets.VALID_FOR.total_seconds() // 3600)}, headers=NO_STORE)
+
+
+@router.get("/users/new", include_in_schema=False)
+def new_user_page(request: Request, user: Admin, db: DbDep):
+    return _new_user_page(request, db)
 
 
 @router.post("/users", include_in_schema=False, dependencies=[Depends(verify_csrf)])
@@ -164,10 +176,10 @@ def create_user(
                 service.audit(db_session=db_session, actor=user, action="user.reset_link", target=created.email,
                               client=client_address(request, settings))
     except service.AccountError as exc:
-        return _users_page(request, db, settings, UserFilters("", "", "", ""), form=form, error=exc, status=400)
+        return _new_user_page(request, db, form=form, error=exc)
     except IntegrityError:  # another admin created the same e-mail a moment before
         exc = service.AccountError(f"a user with e-mail {email.strip().lower()} already exists", field="email")
-        return _users_page(request, db, settings, UserFilters("", "", "", ""), form=form, error=exc, status=400)
+        return _new_user_page(request, db, form=form, error=exc)
     if token:
         return _reset_link_page(request, token=token, person=created, created=True)
     return RedirectResponse(f"/users/{created.id}?saved=created", status_code=303)
@@ -183,8 +195,7 @@ def _user_page(request: Request, db, settings, user_id: int, *, form: dict | Non
                           status_code=404)
     return render(request, "accounts/user.html", {
         "person": person, "saved": saved, "timezone": settings.timezone,
-        "roles": [(role, role.capitalize()) for role in ROLES], "departments": _department_options(db),
-        "states": list(STATES.items()),
+        "roles": _role_options(), "departments": _department_options(db), "states": list(STATES.items()),
         "form": form or {"name": person.name, "role": person.role, "department": person.department_id or "",
                          "state": "active" if person.is_active else "deactivated"},
         "errors": _errors(error), "field_errors": {error.field: error.sentence} if error and error.field else {},

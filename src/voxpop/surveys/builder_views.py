@@ -192,6 +192,9 @@ async def edit(request: Request, key: str, user: Editor, db: DbDep, settings: Se
     except SurveyFileError as error:
         return _edit_page(request, key=key, status=status, number=number, draft=draft, problems=error.problems,
                           status_code=400)
+    if action == "preview":
+        return _page(request, "builder_preview.html", key=key, status=status, number=number, title=_title(definition),
+                     languages=definition.languages, draft_text=service.dump_definition(definition, format="yaml"))
     if action == "check":
         return _edit_page(request, key=key, status=status, number=number, draft=draft, checked=True,
                           changes=builder.changes(before, definition))
@@ -201,6 +204,14 @@ async def edit(request: Request, key: str, user: Editor, db: DbDep, settings: Se
     if isinstance(shown, dict):
         return _edit_page(request, key=key, status=status, number=number, draft=draft, **shown)
     return shown
+
+
+@router.get("/surveys/{key}/edit/preview", include_in_schema=False)
+def preview_page(request: Request, key: str, user: Editor, db: DbDep):
+    """The saved survey as the customer sees it, at phone and desktop width, in each of its languages."""
+    definition, status, number = _current(db, key)
+    return _page(request, "builder_preview.html", key=key, status=status, number=number, title=_title(definition),
+                 languages=definition.languages)
 
 
 # The file as text

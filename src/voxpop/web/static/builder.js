@@ -7,3 +7,6 @@ document.addEventListener("change", (event) => {
   button.formAction = `${select.form.action.split("#")[0]}#${select.closest("fieldset").id}`;
   select.form.requestSubmit(button);
 });
+
+// A draft's preview frames are filled by posting the draft to each of them; without JavaScript, by their buttons.
+document.querySelectorAll("form[data-autosubmit]").forEach((form) => form.requestSubmit());

@@ -328,3 +328,38 @@ def test_what_the_builder_saves_survey_apply_reads_and_back(client, db, database
     assert changed.exit_code == 0 and "new version" in changed.output
     assert versions(db, "support-2027") == [1, 2, 3]
     assert 'value="Is your issue resolved?"' in client.get("/surveys/support-2027/edit").text
+
+
+def test_ordered_scales_other_options_and_page_breaks_go_through_the_form():
+    definition = parse_definition("""
+key: s
+title: {en: Shop, de: Laden}
+languages: [en, de]
+questions:
+  - key: agree
+    kind: single_choice
+    ordered: true
+    text: {en: "The shop was tidy", de: "Der Laden war ordentlich"}
+    options:
+      - {value: disagree, label: {en: Disagree, de: Stimme nicht zu}}
+      - {value: agree, label: {en: Agree, de: Stimme zu}}
+  - key: bought
+    kind: multiple_choice
+    page_break: true
+    other: {en: "Something else", de: "Etwas anderes"}
+    text: {en: "What did you buy?", de: "Was haben Sie gekauft?"}
+    options: [{value: a, label: {en: A, de: A}}, {value: b, label: {en: B, de: B}}]
+  - key: heard
+    kind: single_choice
+    other: true
+    text: {en: "How did you hear of us?", de: "Wie haben Sie von uns gehört?"}
+    options: [{value: friend, label: {en: A friend, de: Freunde}}, {value: ad, label: {en: An ad, de: Werbung}}]
+""", source="test")
+    values = builder.form_values(builder.draft_of(definition))
+    assert (values["q0.ordered"], values["q1.page_break"], values["q1.other"], values["q2.other"]) == ("on",) * 4
+    draft, problems = builder.draft_from_form(values)
+    assert builder.validated(draft, problems) == definition
+    unticked = {name: value for name, value in values.items() if name not in ("q0.ordered", "q2.other")}
+    changed = builder.validated(*builder.draft_from_form(unticked))
+    assert builder.changes(definition, changed) == ["Question 'agree': options no longer an ordered scale.",
+                                                    "Question 'heard': Other option removed."]

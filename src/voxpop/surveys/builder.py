@@ -536,9 +536,15 @@ def _question_changes(before: QuestionDefinition, after: QuestionDefinition) -> 
             changes.append("options reordered")
     if before.show_if != after.show_if:
         changes.append(f"{_condition_words(before)} → {_condition_words(after)}")
-    for name, label in (("help", "help text"), ("anchors", "scale labels"), ("max_length", "longest answer"),
-                        ("other", "Other option"), ("ordered", "ordered scale"), ("page_break", "page break")):
-        if getattr(before, name, None) != getattr(after, name, None):
+    if before.ordered != after.ordered:
+        changes.append("options now an ordered scale" if after.ordered else "options no longer an ordered scale")
+    if before.page_break != after.page_break:
+        changes.append("now starts a new page" if after.page_break else "no longer starts a new page")
+    if before.other != after.other:
+        changes.append("Other option " + ("added" if before.other is None else
+                                          "removed" if after.other is None else "relabelled"))
+    for name, label in (("help", "help text"), ("anchors", "scale labels"), ("max_length", "longest answer")):
+        if getattr(before, name) != getattr(after, name):
             changes.append(f"{label} changed")
     return changes
 

@@ -12,6 +12,7 @@ from typer.testing import CliRunner
 
 from tests.helpers import login, make_user
 from tests.results.stored import answer, shop
+from tests.web.test_no_inline import EVENT_HANDLER, INLINE_SCRIPT, INLINE_STYLE, STYLE_ELEMENT
 from voxpop.collection.filters import parse_response_filter
 from voxpop.core import comparisons
 from voxpop.results.compare import previous_days
@@ -183,6 +184,8 @@ def test_every_staff_role_may_compare_and_nobody_else(client, db):
         login(client, make_user(db, role))
         page = client.get("/surveys/shop/compare")
         assert page.status_code == 200 and 'aria-current="page">Compare' in page.text, role
+        assert not any(pattern.search(page.text) for pattern in (INLINE_STYLE, STYLE_ELEMENT, INLINE_SCRIPT,
+                                                                  EVENT_HANDLER))
         client.cookies.clear()
     login(client, make_user(db, "viewer", "other@example.com"))
     assert client.get("/surveys/nothere/compare").status_code == 404

@@ -336,7 +336,7 @@ def drivers_page(request: Request, key: str, user: CurrentUser, db: DbDep, setti
     return _page(request, db, key, query, "drivers.html", "drivers", own, {
         "data": data, "shortfall": shortfall, "outcome": data.outcome if data else outcome or "",
         "drivers_chosen": data.drivers if data else driver or [], "resamples": resamples, "seed": seed,
-        "confidence": confidence or "0.95", "chart": quadrant_chart(data) if data and data.rows else None}, error)
+        "confidence": confidence or "0.95", "chart": quadrant_chart(data) if data and len(data.rows) > 1 else None}, error)
 
 
 @api.get("/surveys/{key}/drivers", response_model=DriversPublic, responses=problem_responses(401, 404, 422))

@@ -66,6 +66,8 @@ def key_drivers(connection: Connection, *, catalogue: SurveyCatalogue, response_
     chosen, drivers_asked = chosen_questions(catalogue, outcome=outcome, driver=driver)
     responses = matching_responses(response_filter, zone=zone, survey=catalogue.key)
     frame = scores_by_response(connection, questions=[chosen, *drivers_asked], responses=responses)
+    if not driver:  # by default, the scored questions these responses answered
+        drivers_asked = [question for question in drivers_asked if frame[question.key].notna().any()] or drivers_asked
     keys = [question.key for question in drivers_asked]
     # As the command does for a survey: the drivers' shared scale, checked; the outcome on any scale.
     scales = {question.bounds for question in drivers_asked}

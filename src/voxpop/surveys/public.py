@@ -25,7 +25,7 @@ class SurveyListPublic(BaseModel):
     months: list[str] = Field(description="The last 12 months, oldest first, as YYYY-MM; the last has not ended.")
     total: int = Field(description="Surveys that match the filters, on every page.")
     offset: int
-    limit: int
+    limit: int | None = Field(description="Surveys a page holds; none when the list is whole (the CLI and CSV).")
     surveys: list[SurveyPublic]
 
 

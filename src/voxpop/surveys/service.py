@@ -230,8 +230,8 @@ def list_surveys(*, db_session: Session | Connection, now: datetime, search: str
                      version=version, monthly_responses=[monthly.get((survey_id, month), 0) for month in months])
         for survey_id, key, title, state, languages, email, name, responses, last, version in rows
     ]
-    return SurveyListPublic(months=[month[:7] for month in months], total=total, offset=offset,
-                            limit=limit or max(total, 1), surveys=surveys)
+    return SurveyListPublic(months=[month[:7] for month in months], total=total, offset=offset, limit=limit,
+                            surveys=surveys)
 
 
 def _monthly_responses(db_session: Session | Connection, survey_ids: list[int],

@@ -156,3 +156,41 @@ def test_the_manager_builds_a_two_language_csat_survey_with_a_condition_and_publ
                 expect(frame.get_by_text("Wie zufrieden sind Sie mit unserer Hilfe?")).to_be_visible()
             check_page(page, name, size, console)
         context.close()
+
+
+def test_without_javascript_the_form_adds_moves_and_saves_questions(browser, demo):
+    base, db = demo
+    context = browser.new_context(base_url=base, java_script_enabled=False, viewport=SIZES["desktop"])
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/login")
+    page.fill("#email", "manager@northwind.example")
+    page.fill("#password", DEMO_PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.goto("/surveys/new")
+    page.get_by_label("A blank survey").check()
+    page.get_by_label("Title").fill("Store visit")
+    page.get_by_label("Key", exact=True).fill("store-visit")
+    page.get_by_role("button", name="Create the draft and open it").click()
+    page.wait_for_url("**/surveys/store-visit/edit?version=1&new=1")
+
+    page.get_by_label("Kind of the new question").select_option("single_choice")
+    page.get_by_role("button", name="Add a question").click()
+    added = page.get_by_role("group", name="Question 2: q2")
+    added.get_by_label("Key").fill("visit")
+    added.get_by_label("Question", exact=True).fill("Which store did you visit?")
+    added.get_by_role("textbox", name="Options").fill("north = North street\nharbour = Harbour")
+    page.get_by_role("button", name="Move up question 2").click()
+    expect(page.get_by_role("group", name="Question 1: visit")).to_be_visible()
+    first_text = page.get_by_role("group", name="Question 2: q1")
+    first_text.get_by_label("Question", exact=True).fill("What could we do better?")
+    first_text.get_by_label("Shown").select_option("visit")
+    first_text.get_by_label("Value").fill("harbour")
+    page.get_by_role("button", name="Save draft").click()
+    page.wait_for_url("**/surveys/store-visit/edit?version=2&new=1")
+    with db.read() as db_session:
+        survey = service.get_by_key(db_session=db_session, key="store-visit")
+        definition = service.definition_of(survey.current_version)
+    assert [question.key for question in definition.questions] == ["visit", "q1"]
+    assert definition.questions[1].show_if.model_dump(exclude_none=True) == {"question": "visit", "eq": "harbour"}
+    context.close()

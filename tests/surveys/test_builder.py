@@ -363,3 +363,12 @@ questions:
     changed = builder.validated(*builder.draft_from_form(unticked))
     assert builder.changes(definition, changed) == ["Question 'agree': options no longer an ordered scale.",
                                                     "Question 'heard': Other option removed."]
+
+
+def test_an_empty_required_text_asks_to_be_filled_in():
+    form = builder.form_values(builder.draft_of(feedback())) | {"q2.text.en": "", "q2.text.de": ""}
+    draft, problems = builder.draft_from_form(form)
+    with pytest.raises(SurveyFileError) as caught:
+        builder.validated(draft, problems)
+    assert builder.problem_list(caught.value.problems, draft) == [
+        ("q2-text", "Question 3 (why_high), text: this is required: fill it in")]

@@ -384,11 +384,16 @@ def edited(draft: dict, action: str, *, new_kind: str = "text") -> dict:
     return changed
 
 
+def _worded(message: str) -> str:
+    # pydantic's word for an empty required field; on a form it is a field left empty
+    return "this is required: fill it in" if message == "Field required" else message
+
+
 def problem_places(problems: list[tuple[str, str]]) -> dict[str, list[str]]:
     """Problems by the id of the part of the form they name: "questions[2].show_if.question" -> "q2-show_if"."""
     places: dict[str, list[str]] = {}
     for path, message in problems:
-        places.setdefault(place_of(path), []).append(message)
+        places.setdefault(place_of(path), []).append(_worded(message))
     return places
 
 
@@ -412,6 +417,7 @@ def problem_list(problems: list[tuple[str, str]], draft: dict) -> list[tuple[str
     questions = draft.get("questions") or []
     listed = []
     for path, message in problems:
+        message = _worded(message)
         found = re.match(r"questions\[(\d+)\]\.?(.*)", path)
         if found and int(found.group(1)) < len(questions):
             index = int(found.group(1))

@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
 
+from tests.collection.shop import SHOP
 from tests.helpers import apply_survey
 from voxpop.analysis.models import ScoreRollup
 from voxpop.analysis.rollups import rebuild_store
@@ -66,3 +67,24 @@ def test_a_response_stores_the_same_rows_live_and_in_a_batch(db):
     assert len(kept) == 3 * 3 and {row[4] for row in kept} == {2}  # three scores × (all, channel, segment), twice
     rebuild_store(db, zone="Pacific/Auckland")
     assert rollups() == kept
+
+
+def test_an_other_answer_stores_its_words_the_same_live_and_in_a_batch(db):
+    applied = apply_survey(db, SHOP)
+    survey_id, version_id = applied.survey.id, applied.version.id
+    answers = {"helpful": "agree", "bought": ["boots", "other"], "bought.other": "Socks", "found": "other",
+               "found.other": "A blog", "nps": 9}
+    with db.write_connection() as connection:
+        questions = version_questions(db_session=connection, version_id=version_id)
+        live = insert_response(db_session=connection, survey_id=survey_id, version_id=version_id, questions=questions,
+                               answers=answers, language="en", channel="web", attributes={})
+        layout = BatchLayout(questions, zone="UTC", dialect=type(connection.dialect))
+        batch = ResponseBatch()
+        layout.add(batch, "bulk:1", live.submitted_at, answers, {})
+        assert insert_batch(connection, layout.finished(batch), Target(survey_id, version_id, questions, "web")) == 1
+        by_response: dict[int, list] = {}
+        for response_id, choice, text in connection.execute(
+                select(Answer.response_id, Answer.choice, Answer.text).where(Answer.choice.is_not(None))):
+            by_response.setdefault(response_id, []).append((choice, text))
+    first, second = (sorted(rows) for rows in by_response.values())
+    assert first == second == [("agree", None), ("boots", None), ("other", "A blog"), ("other", "Socks")]

@@ -105,12 +105,16 @@ def _clean_text(key: str, value: Any, limit: int) -> tuple[str | None, AnswerErr
     return text, None
 
 
+def chose_other(value: Any) -> bool:
+    """Whether a choice answer (one value, or a list of them) includes the Other option."""
+    return value == OTHER or (isinstance(value, list) and OTHER in value)
+
+
 def clean_other_text(question: QuestionDefinition, chosen: Any, value: Any, *,
                      max_text_length: int) -> tuple[str | None, AnswerError | None]:
     """The words typed under "Other", or the reason they are refused: they are asked for when Other is chosen,
     and refused without it (the survey page reads the box only when Other is chosen, so only the API meets that)."""
-    picked = OTHER == chosen or (isinstance(chosen, list) and OTHER in chosen)
-    if not picked:
+    if not chose_other(chosen):
         return None, (None if _blank(value) else AnswerError(question.key, "error.other_not_chosen"))
     if _blank(value):
         return None, AnswerError(question.key, "error.other_text_required")

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from voxpop.collection import flows, form_tokens, service
-from voxpop.collection.answers import OTHER_TEXT, AnswerError, Answers, is_shown, pages, validate
+from voxpop.collection.answers import OTHER_TEXT, AnswerError, Answers, chose_other, is_shown, pages, validate
 from voxpop.collection.i18n import MESSAGES, choose_language, message
 from voxpop.collection.schemas import ResponseCreate, ResponsePublic
 from voxpop.surveys.schemas import OTHER, SCORED_KINDS, QuestionDefinition, SurveyDefinition, text_in
@@ -84,8 +84,7 @@ def _raw_answers(survey: flows.OpenSurvey, form: FormData) -> Answers:
                 answers[question.key] = value
         # The box beside "Other" counts only when Other is chosen: a respondent without JavaScript who typed
         # there and then chose another option meant that option.
-        chosen = answers.get(question.key)
-        if question.other is not None and (chosen == OTHER or (isinstance(chosen, list) and OTHER in chosen)):
+        if question.other is not None and chose_other(answers.get(question.key)):
             typed = form.get(name + OTHER_TEXT)
             if isinstance(typed, str) and typed != "":
                 answers[question.key + OTHER_TEXT] = typed

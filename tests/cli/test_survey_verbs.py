@@ -67,6 +67,10 @@ def test_list_prints_every_survey_in_each_format(configured):
     listed = list(csv.DictReader(io.StringIO(runner.invoke(app, ["survey", "list", "--format", "csv"]).stdout)))
     assert [row["key"] for row in listed] == ["feedback", "quiet"] and listed[0]["responses"] == "2"
     assert runner.invoke(app, ["survey", "list", "--format", "xml"]).exit_code == 2
+    drafts = runner.invoke(app, ["survey", "list", "--status", "draft", "--format", "csv"]).stdout
+    assert [row["key"] for row in csv.DictReader(io.StringIO(drafts))] == ["quiet"]
+    assert "no survey matches" in runner.invoke(app, ["survey", "list", "--search", "nothing-like-it"]).output
+    assert runner.invoke(app, ["survey", "list", "--status", "open"]).exit_code == 2
 
 
 def test_show_prints_questions_with_their_kind_scale_options_and_conditions(configured):

@@ -45,13 +45,18 @@ def _survey(db_session, key: str):
 
 @survey_app.command("list")
 def survey_list(
+    search: Annotated[str | None, typer.Option(help="Words of the title or key (case-insensitive).")] = None,
+    status: Annotated[Literal["draft", "live", "closed"] | None, typer.Option(help="draft, live or closed.")] = None,
+    owner: Annotated[str | None, typer.Option(help="The owner's e-mail.")] = None,
     output: Annotated[Literal["table", "json", "csv"], typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:
-    """Every survey: status, responses, last response, responses per month over the last 12 months, owner, version."""
+    """Every survey: status, responses, last response, responses per month over the last 12 months, owner, version;
+    the same filters as the survey list page."""
     from voxpop.surveys import service
 
     with _database().read() as db_session:
-        listing = service.list_surveys(db_session=db_session, now=datetime.now(timezone.utc))
+        listing = service.list_surveys(db_session=db_session, now=datetime.now(timezone.utc), search=search,
+                                       status=status, owner=owner)
     if output == "json":
         print(json.dumps({"months": listing.months,
                           "rows": [survey.model_dump(mode="json") for survey in listing.surveys]}, ensure_ascii=False))
@@ -63,7 +68,8 @@ def survey_list(
 
     zone = ZoneInfo(get_settings().timezone)
     if not listing.surveys:
-        out.print("no surveys yet: apply a survey file with `voxpop survey apply FILE`")
+        out.print("no survey matches these filters" if search or status or owner
+                  else "no surveys yet: apply a survey file with `voxpop survey apply FILE`")
         return
     # Two lines a survey, not a table: eight columns do not fit a terminal 80 characters wide.
     width = max(len(survey.key) for survey in listing.surveys)

@@ -44,7 +44,7 @@ class UserFilters(NamedTuple):
         if self.active and self.active not in STATES:
             raise service.AccountError(f"active must be active or deactivated, not {self.active!r}", field="active")
         return {"search": self.q, "role": self.role or None,
-                "department_id": _department_id(self.department) if self.department else None,
+                "department_id": _department_id(self.department),
                 "active": None if not self.active else self.active == "active"}
 
 
@@ -91,10 +91,13 @@ def departments_list(db) -> DepartmentsPublic:
                                               for department, users in service.list_departments(db_session=db_session)])
 
 
-def _errors(error: service.AccountError | None) -> list[tuple[str, str] | str]:
+def _error_context(error: service.AccountError | None) -> dict[str, object]:
+    """A form's error for the page: in the summary at the top (linked to its field), and at the field itself."""
     if error is None:
-        return []
-    return [(error.field, error.sentence)] if error.field else [error.sentence]
+        return {"errors": [], "field_errors": {}}
+    if error.field:
+        return {"errors": [(error.field, error.sentence)], "field_errors": {error.field: error.sentence}}
+    return {"errors": [error.sentence], "field_errors": {}}
 
 
 def _department_options(db) -> list[tuple[int, str]]:
@@ -123,8 +126,7 @@ def _new_user_page(request: Request, db, *, form: dict | None = None, error: ser
     return render(request, "accounts/user_new.html", {
         "roles": _role_options(), "departments": _department_options(db), "min_password": service.MIN_PASSWORD_LENGTH,
         "form": form or {"email": "", "name": "", "role": "agent", "department": ""},
-        "errors": _errors(error), "field_errors": {error.field: error.sentence} if error and error.field else {},
-    }, status_code=400 if error else 200)
+    } | _error_context(error), status_code=400 if error else 200)
 
 
 @router.get("/users", include_in_schema=False)
@@ -198,9 +200,8 @@ def _user_page(request: Request, db, settings, user_id: int, *, form: dict | Non
         "roles": _role_options(), "departments": _department_options(db), "states": list(STATES.items()),
         "form": form or {"name": person.name, "role": person.role, "department": person.department_id or "",
                          "state": "active" if person.is_active else "deactivated"},
-        "errors": _errors(error), "field_errors": {error.field: error.sentence} if error and error.field else {},
         "hours": int(resets.VALID_FOR.total_seconds() // 3600),
-    }, status_code=status)
+    } | _error_context(error), status_code=status)
 
 
 @router.get("/users/{user_id}", include_in_schema=False)
@@ -261,12 +262,11 @@ def reset_link(request: Request, user: Admin, db: DbDep, settings: SettingsDep, 
 
 def _reset_page(request: Request, token: str, *, error: service.AccountError | None = None, done: bool = False,
                 status: int = 200):
+    unusable = isinstance(error, resets.ResetUnusable)
     return render(request, "accounts/reset.html", {
         "token": token, "csrf_token": csrf_token(request), "min_password": service.MIN_PASSWORD_LENGTH,
-        "unusable": error.sentence if isinstance(error, resets.ResetUnusable) else None,
-        "errors": _errors(error) if not isinstance(error, resets.ResetUnusable) else [],
-        "field_errors": {error.field: error.sentence} if error and error.field else {},
-        "done": done}, status_code=status, headers=NO_STORE)
+        "unusable": error.sentence if unusable else None, "done": done,
+    } | _error_context(None if unusable else error), status_code=status, headers=NO_STORE)
 
 
 @router.get("/reset/{token}", include_in_schema=False)

@@ -112,7 +112,7 @@ def test_holm_marks_only_the_differences_that_survive_it(client, segments):
     assert len([s for s in data["findings"] if "where segment is A" in s]) == 1
     assert not any("CSAT" in sentence for sentence in data["findings"])
     page = client.get("/surveys/shop/compare?mode=segment&segment_by=segment").text
-    assert page.count("▲ Higher") == sum(row["significant"] and row["difference"] > 0
+    assert page.count("▲\u00a0Higher") == sum(row["significant"] and row["difference"] > 0
                                          for item in data["questions"] for m in item["measures"] for row in m["rows"])
     assert "Low base, not tested" in page
 

@@ -66,7 +66,7 @@ def test_counts_column_percentages_intervals_and_marks_by_hand(client, helpful):
     assert data["chi_square"]["dof"] == 4 and data["chi_square"]["caveat"] is None
     page = client.get("/surveys/shop/crosstab?row=agree&column=segment")
     assert page.status_code == 200 and "Chi-square test of independence" in page.text
-    assert page.text.count("▲ Higher") + page.text.count("▼ Lower") == len(marked)
+    assert page.text.count("▲\u00a0Higher") + page.text.count("▼\u00a0Lower") == len(marked)
 
 
 def test_an_nps_question_makes_rows_of_its_groups_or_of_every_score(client, helpful):

@@ -69,6 +69,7 @@ def test_the_filter_narrows_the_responses_and_the_defaults_take_every_other_scor
     login(client, make_user(scored, "viewer"))
     data = client.get("/api/v1/surveys/shop/drivers?attribute=segment%3DSMB&resamples=0").json()
     assert (data["outcome"], data["drivers"]) == ("nps", ["csat", "quality"])  # not ease: no one answered it
+    assert data["notes"] == []  # both on 1–5
     smb = scored.rows[scored.rows.segment == "SMB"][["nps", "csat", "quality"]]
     expected = drivers(smb, outcome="nps", drivers=["csat", "quality"])
     assert data["n"] == expected["n"] == len(smb.dropna()) and data["command"] is None
@@ -121,3 +122,12 @@ def test_staff_only(client, db):
     login(client, make_user(db, "viewer"))
     assert 'aria-current="page">Drivers' in client.get("/surveys/shop/drivers").text
     assert client.get("/surveys/nothere/drivers").status_code == 404
+
+
+def test_drivers_on_unlike_scales_are_computed_with_a_note_on_the_quadrants(client, db):
+    shop(db)
+    for nps, quality, ease in [(9, 4, 6), (3, 2, 3), (7, 3, 6), (10, 5, 5), (5, 3, 2), (8, 4, 7)]:
+        answer(db, {"nps": nps, "quality": quality, "ease": ease})
+    login(client, make_user(db, "viewer"))
+    data = client.get("/api/v1/surveys/shop/drivers?driver=quality&driver=ease&resamples=0").json()
+    assert data["n"] == 6 and data["notes"][0].startswith("The drivers are on different scales (quality 1–5, ease 1–7)")

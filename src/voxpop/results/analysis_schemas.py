@@ -169,3 +169,4 @@ class DriversPublic(BaseModel):
     mean_performance: float
     command: str | None = Field(description="The `voxpop drivers` command giving the same figures; null when a "
                                             "filter narrows the responses, which the command does not take.")
+    notes: list[str] = Field(description="What to bear in mind, e.g. drivers on unlike scales.")

@@ -71,10 +71,16 @@ def key_drivers(connection: Connection, *, catalogue: SurveyCatalogue, response_
     keys = [question.key for question in drivers_asked]
     # As the command does for a survey: the drivers' shared scale, checked; the outcome on any scale.
     scales = {question.bounds for question in drivers_asked}
+    notes = []
+    if len(scales) > 1:
+        notes.append("The drivers are on different scales (" + ", ".join(
+            f"{question.key} {question.bounds[0]}–{question.bounds[1]}" for question in drivers_asked) + "), so each "
+            "performance is a mean on its own scale and the quadrants compare unlike means; choose drivers on one "
+            "scale for quadrants that mean something")
     engine = ibis.duckdb.connect()
     try:
         result = drivers(engine.create_table("scores", frame), outcome=chosen.key, drivers=keys,
-                         scale=scales.pop() if len(scales) == 1 else None, bootstrap=resamples,
+                         scale=next(iter(scales)) if len(scales) == 1 else None, bootstrap=resamples,
                          confidence=confidence, seed=seed)
     finally:
         engine.disconnect()
@@ -91,4 +97,4 @@ def key_drivers(connection: Connection, *, catalogue: SurveyCatalogue, response_
         filter=response_filter.describe(), n=result["n"], r_squared=result["r_squared"],
         confidence=result["confidence"], resamples=result["resamples"], seed=result["seed"], rows=rows,
         mean_importance=100 / len(rows), mean_performance=sum(row.performance for row in rows) / len(rows),
-        command=command)
+        command=command, notes=notes)

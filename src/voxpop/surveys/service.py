@@ -8,7 +8,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
@@ -217,7 +217,7 @@ def list_surveys(*, db_session: Session | Connection, now: datetime, search: str
     if status:
         query = query.where(Survey.status == status)
     if owner:
-        query = query.where(func.lower(User.email) == owner.lower())
+        query = query.where(User.email == owner.strip().lower())  # stored lower-case (accounts.create_user)
     total = db_session.scalar(select(func.count()).select_from(query.subquery()))
     query = query.order_by(totals.c.last_response_at.desc().nulls_last(), Survey.created_at.desc(),
                            Survey.key).offset(offset)
@@ -246,7 +246,7 @@ def _monthly_responses(db_session: Session | Connection, survey_ids: list[int],
     # PostgreSQL would write the month in the session's time zone; the trend's months are UTC's.
     submitted = _responses.c.submitted_at if dialect == "sqlite" else func.timezone("UTC", _responses.c.submitted_at)
     month = month_start(submitted, dialect)
-    since = datetime.fromisoformat(months[0]).replace(tzinfo=utcnow().tzinfo)
+    since = datetime.fromisoformat(months[0]).replace(tzinfo=timezone.utc)
     return {(survey_id, first_day): count for survey_id, first_day, count in db_session.execute(
         select(_responses.c.survey_id, month, func.count())
         .where(_responses.c.survey_id.in_(survey_ids), _responses.c.submitted_at >= since)
@@ -261,29 +261,23 @@ def responses_per_version(*, db_session: Session | Connection, survey_id: int) -
 
 def survey_owners(*, db_session: Session | Connection) -> list[tuple[str, str]]:
     """(e-mail, name) of every active staff member, who may own a survey; the name is the e-mail when unset."""
+    shown = func.coalesce(func.nullif(User.name, ""), User.email)
     return [(email, name or email) for email, name in db_session.execute(
-        select(User.email, User.name).where(User.is_active).order_by(func.lower(func.coalesce(func.nullif(User.name, ""), User.email))))]
+        select(User.email, User.name).where(User.is_active).order_by(func.lower(shown)))]
 
 
 SURVEY_COLUMNS = ("title", "key", "status", "responses", "last_response_at", "owner", "version")
 
 
-def survey_table(listing: SurveyListPublic) -> tuple[list[str], list[list[str]]]:
-    """The survey list as a header and rows of text, one column per trend month (for CSV and the terminal)."""
-    header = [*SURVEY_COLUMNS, *(f"responses_{month}" for month in listing.months)]
-    rows = [[survey.title, survey.key, survey.status, str(survey.responses),
-             survey.last_response_at.isoformat() if survey.last_response_at else "", survey.owner or "",
-             str(survey.version or ""), *(str(count) for count in survey.monthly_responses)]
-            for survey in listing.surveys]
-    return header, rows
-
-
 def survey_csv(listing: SurveyListPublic) -> str:
-    """The survey list as CSV; a text a spreadsheet would run as a formula is prefixed with an apostrophe."""
+    """The survey list as CSV, one column per trend month; a text a spreadsheet would run as a formula is
+    prefixed with an apostrophe."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    header, rows = survey_table(listing)
-    writer.writerow(header)
-    writer.writerows([f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell for cell in row]
-                     for row in rows)
+    writer.writerow([*SURVEY_COLUMNS, *(f"responses_{month}" for month in listing.months)])
+    for survey in listing.surveys:
+        cells = [survey.title, survey.key, survey.status, str(survey.responses),
+                 survey.last_response_at.isoformat() if survey.last_response_at else "", survey.owner or "",
+                 str(survey.version or ""), *(str(count) for count in survey.monthly_responses)]
+        writer.writerow([f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell for cell in cells])
     return buffer.getvalue()

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import RedirectResponse
+from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from voxpop.accounts import service as accounts
@@ -82,7 +83,8 @@ def _title(definition: SurveyDefinition) -> str:
 
 def _save(request: Request, *, db, settings, user: User, definition: SurveyDefinition, before: SurveyDefinition,
           status: str, number: int, publish: bool, confirmed: bool, again: dict[str, Any]):
-    """Apply the definition (after showing what changes, when a live survey would get a new version)."""
+    """Apply the definition and redirect to the form; or, when a live or closed survey would get a new version
+    and the user has not confirmed it yet, return what the page shows instead: what changes, and the confirm button."""
     definition = definition.model_copy(update={"status": "live" if publish else status})
     meaning_changes = service.fingerprint(definition) != service.fingerprint(before)
     if meaning_changes and status != "draft" and not confirmed:
@@ -108,8 +110,8 @@ def new_page(request: Request, user: Editor, db: DbDep):
 def _new_page(request: Request, db, *, form: dict[str, str], problems: list[tuple[str, str]] | None = None,
               status_code: int = 200):
     with db.read() as db_session:
-        surveys = [(survey.key, f"{survey.title} ({survey.key})")
-                   for survey in db_session.query(Survey).order_by(Survey.title) if survey.current_version]
+        surveys = [(key, f"{title} ({key})") for key, title in db_session.execute(
+            select(Survey.key, Survey.title).where(Survey.versions.any()).order_by(Survey.title, Survey.key))]
     return render(request, "surveys/builder_new.html", {
         "starters": builder.STARTERS, "surveys": surveys, "form": form, "problems": problems or [],
         "places": dict(problems or []),

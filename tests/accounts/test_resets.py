@@ -117,13 +117,22 @@ def test_an_expired_link_says_so(client, db):
     assert reply.status_code == 410 and "expired" in reply.text
 
 
-def test_a_deactivated_users_link_no_longer_works(client, db):
+def test_a_deactivated_users_link_no_longer_works_even_after_reactivation(client, db):
     email = make_user(db, "agent")
     path = reset_link(client, db, email)
     with db.write() as db_session:
         db_session.scalar(select(User).where(User.email == email)).is_active = False
     reply = client.get(path)
     assert reply.status_code == 410 and "deactivated" in reply.text
+    with db.write() as db_session:
+        agent = db_session.scalar(select(User).where(User.email == email))
+        agent.is_active = True
+        service.update_user(db_session=db_session, user_id=agent.id, name="Agent", role="agent", department_id=None,
+                            is_active=False)
+        service.update_user(db_session=db_session, user_id=agent.id, name="Agent", role="agent", department_id=None,
+                            is_active=True)
+    reply = client.get(path)
+    assert reply.status_code == 410 and "not a valid password-reset link" in reply.text
 
 
 def test_two_uses_of_one_link_at_once_let_exactly_one_win(db):

@@ -14,7 +14,8 @@ from voxpop.accounts.service import AccountError
 from voxpop.store.base import utcnow
 
 VALID_FOR = timedelta(hours=24)
-USED = "this link has been used already; each link sets a password once. If you did not use it, ask an admin for a new link"
+USED = ("this link has been used already; each link sets a password once. If you did not use it, ask an admin "
+        "for a new link")
 
 
 class ResetUnusable(AccountError):

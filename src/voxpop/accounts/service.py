@@ -6,10 +6,10 @@ import re
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import func, or_, select
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
-from voxpop.accounts.models import ROLES, AuditEntry, Department, User
+from voxpop.accounts.models import ROLES, AuditEntry, Department, PasswordReset, User
 from voxpop.store.base import utcnow
 from voxpop.store.database import Database
 
@@ -186,15 +186,16 @@ def user_by_id(*, db_session: Session, user_id: int) -> User:
 
 def user_state(user: User) -> dict[str, object]:
     """What an admin can change of a user, as the audit log records it before and after a change."""
-    return {"email": user.email, "name": user.name, "role": user.role, "department": user.department.name if user.department else None,
-            "active": user.is_active}
+    return {"email": user.email, "name": user.name, "role": user.role,
+            "department": user.department.name if user.department else None, "active": user.is_active}
 
 
 def update_user(
     *, db_session: Session, user_id: int, name: str, role: str, department_id: int | None, is_active: bool
 ) -> tuple[dict[str, object], dict[str, object]]:
     """Change a user's name, role, department and state; returns their state before and after. A new role or
-    deactivation ends the user's sessions, and no change may leave the workspace without an active admin."""
+    deactivation ends the user's sessions (and voids their unused reset link), and no change may leave the
+    workspace without an active admin."""
     name = check_name(name)
     check_role(role)
     user = user_by_id(db_session=db_session, user_id=user_id)
@@ -204,6 +205,10 @@ def update_user(
         _keep_an_admin(db_session=db_session, leaving=user)
     if role != user.role or (user.is_active and not is_active):
         user.session_version += 1  # their open sessions carry the old role, or should not go on at all
+    if user.is_active and not is_active:
+        # An unused reset link must not come back to life if the account is activated again.
+        db_session.execute(delete(PasswordReset)
+                           .where(PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None)))
     user.name, user.role, user.department, user.is_active = name, role, department, is_active
     db_session.flush()
     return before, user_state(user)

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import ColumnElement, Connection, Float, case, cast, func, literal, select
 from sqlalchemy.orm import Session
 
 from voxpop.analysis import control
@@ -23,6 +24,7 @@ from voxpop.analysis.models import ALL, ScoreRollup
 from voxpop.analysis.rollups import COUNTS, month_start
 from voxpop.collection.models import Answer, Response
 from voxpop.core import spc
+from voxpop.core.counts import CES2_AGREE_MIN, CUTS
 from voxpop.core.estimates import Estimate
 from voxpop.core.spc import ControlChart, Signal
 from voxpop.surveys.models import Question, Survey, SurveyVersion
@@ -48,10 +50,11 @@ class SurveySummary:
 
 def rollup_counts(connection: Connection, *, period: str | None = None, attribute: str | None = None,
                   where: tuple[str, list[str]] | None = None, survey: str | None = None,
-                  kind: str | None = None) -> list[dict[str, Any]]:
+                  kind: str | None = None, since: date | None = None, until: date | None = None) -> list[dict[str, Any]]:
     """The summed rollups per survey and question (per month of the workspace zone, per value of one
-    `attribute`), restricted to `where` = (attribute, values). The rollups hold one attribute per row, so
-    `attribute` and `where` must name the same one."""
+    `attribute`), restricted to `where` = (attribute, values) and to the days since..until (both included, in
+    the workspace zone, as the rollups' days are). The rollups hold one attribute per row, so `attribute` and
+    `where` must name the same one."""
     if period not in (None, "month"):
         raise ValueError("the dashboard reads months from the daily rollups")
     sliced = attribute or (where[0] if where else None)
@@ -73,11 +76,64 @@ def rollup_counts(connection: Connection, *, period: str | None = None, attribut
     )
     if where:
         statement = statement.where(rollup.c.value.in_(where[1]))
+    if since is not None:
+        statement = statement.where(rollup.c.day >= since)
+    if until is not None:
+        statement = statement.where(rollup.c.day <= until)
     if survey is not None:
         statement = statement.where(Survey.key == survey)
     if kind is not None:
         statement = statement.where(Question.kind == kind)
     return [dict(record) for record in connection.execute(statement).mappings()]
+
+
+def answer_counts(connection: Connection, *, conditions: list[ColumnElement[bool]], zone: str,
+                  period: str | None = None) -> list[dict[str, Any]]:
+    """What rollup_counts gives, counted from the answers of the responses that meet `conditions` (the response
+    filter's): for a filter the rollups cannot answer, two attributes or an answer test. One grouped query; the
+    month of each response in the workspace `zone` comes from the UTC instants its months start at."""
+    if period not in (None, "month"):
+        raise ValueError("the dashboard counts months")
+    columns = [Survey.key.label("survey"), Question.key.label("question"), *(getattr(Question, name) for name in VARIANT)]
+    if period:
+        first, last = connection.execute(select(func.min(Response.submitted_at), func.max(Response.submitted_at))
+                                         .where(*conditions)).one()
+        if first is None:
+            return []
+        columns.append(local_months(Response.submitted_at, zone, first, last).label("period"))
+    # Grouped outside: PostgreSQL would not take the months' CASE, with its parameters, as the same expression twice.
+    scored = (
+        select(*columns, Answer.score)
+        .join_from(Answer, Response, Response.id == Answer.response_id)
+        .join(Question, Question.id == Answer.question_id)
+        .join(Survey, Survey.id == Response.survey_id)
+        .where(Question.kind.in_(("nps", "csat", "ces", "rating")), Answer.score.is_not(None), *conditions)
+    ).subquery("scored")
+    groups = [scored.c[column.name] for column in columns]
+    score = cast(scored.c.score, Float)
+    statement = select(
+        *groups, func.count(scored.c.score).label("n"), func.sum(score).label("total"),
+        func.sum(score * score).label("total_squares"),
+        *(func.count(case((test, 1))).label(name) for name, test in (
+            ("promoters", scored.c.score >= CUTS.promoter_min), ("detractors", scored.c.score <= CUTS.detractor_max),
+            ("top_two", scored.c.score >= scored.c.scale_max - 1), ("agree", scored.c.score >= CES2_AGREE_MIN))),
+    ).group_by(*groups)
+    return [dict(record) for record in connection.execute(statement).mappings()]
+
+
+def local_months(moment, zone: str, first: datetime, last: datetime):
+    """The first day (ISO text, as month_start writes it) of the month in `zone` of a UTC timestamp column, for
+    instants from `first` to `last`: a CASE over the instants the months start at, which every store can run
+    (SQLite has no time zones)."""
+    local = ZoneInfo(zone)
+    start, end = first.astimezone(local).date().replace(day=1), last.astimezone(local).date()
+    starts = []
+    while start <= end:
+        starts.append(start)
+        start = date(start.year + start.month // 12, start.month % 12 + 1, 1)
+    whens = [(moment >= datetime(day.year, day.month, 1, tzinfo=local), literal(day.isoformat()))
+             for day in reversed(starts[1:])]
+    return case(*whens, else_=literal(starts[0].isoformat())) if whens else literal(starts[0].isoformat())
 
 
 def over_periods(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -149,13 +205,16 @@ def monthly_trends(monthly: list[dict[str, Any]], *, min_base: int, min_periods:
     return trends
 
 
-def survey_summaries(db_session: Session, monthly: list[dict[str, Any]], *, min_base: int) -> list[SurveySummary]:
+def survey_summaries(db_session: Session, monthly: list[dict[str, Any]], *, min_base: int,
+                     conditions: list[ColumnElement[bool]] | None = None) -> list[SurveySummary]:
     """Every survey with its response count and headline metrics (the first question of each kind), from
-    `rollup_counts(period="month")` summed over the months."""
+    `rollup_counts(period="month")` summed over the months; responses counted among those meeting `conditions`
+    (the response filter's), when given."""
     counts = {
         survey_id: (count, last)
         for survey_id, count, last in db_session.execute(
-            select(Response.survey_id, func.count(), func.max(Response.submitted_at)).group_by(Response.survey_id)
+            select(Response.survey_id, func.count(), func.max(Response.submitted_at)).where(*(conditions or ()))
+            .group_by(Response.survey_id)
         )
     }
     summaries: dict[str, SurveySummary] = {}
@@ -186,9 +245,11 @@ class Comment:
     submitted_at: datetime
 
 
-def latest_comments(db_session: Session, *, limit: int = 10) -> list[Comment]:
-    """The most recent free-text answers, redacted: the stored analysis's text, or, for a comment the background
-    worker has not reached yet, redacted here (untrusted text: every page must still escape it)."""
+def latest_comments(db_session: Session, *, limit: int = 10,
+                    conditions: list[ColumnElement[bool]] | None = None) -> list[Comment]:
+    """The most recent free-text answers of the responses meeting `conditions` (all, when not given), redacted:
+    the stored analysis's text, or, for a comment the background worker has not reached yet, redacted here
+    (untrusted text: every page must still escape it)."""
     from voxpop.text.models import CommentAnalysis
     from voxpop.text.redaction import redact
 
@@ -198,7 +259,7 @@ def latest_comments(db_session: Session, *, limit: int = 10) -> list[Comment]:
         .join(Question, Answer.question_id == Question.id)
         .join(Survey, Response.survey_id == Survey.id)
         .outerjoin(CommentAnalysis, CommentAnalysis.answer_id == Answer.id)
-        .where(Answer.text.is_not(None))
+        .where(Answer.text.is_not(None), *(conditions or ()))
         .order_by(Response.submitted_at.desc(), Response.id.desc())
         .limit(limit)
     ).all()

@@ -91,3 +91,5 @@ class DashboardPublic(BaseModel):
     latest_comments: list[LatestCommentPublic]
     min_base: int
     current_period: str = Field(description="The month that has not ended yet (ISO first day, workspace time zone).")
+    filter: list[str] = Field(default=[], description="The response filter in words; every count, metric, trend and "
+                                                     "comment is of the responses it keeps. Empty: all responses.")

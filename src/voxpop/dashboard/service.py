@@ -8,7 +8,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from voxpop.analysis.periods import current_period
-from voxpop.dashboard.metrics import SurveySummary, latest_comments, rollup_counts, survey_summaries
+from voxpop.collection.filters import ResponseFilter, response_conditions
+from voxpop.dashboard.metrics import (
+    SurveySummary,
+    answer_counts,
+    latest_comments,
+    rollup_counts,
+    survey_summaries,
+)
 from voxpop.dashboard.schemas import DashboardPublic, LatestCommentPublic, MetricPublic, SurveySummaryPublic
 from voxpop.dashboard.trends import survey_trends
 from voxpop.surveys.models import Question, Survey, SurveyVersion
@@ -17,14 +24,16 @@ from voxpop.surveys.schemas import text_in
 CES_NOTES = {"2.0": "1–7, higher is easier", "1.0": "1–5, lower is easier"}
 
 
-def dashboard(*, db, min_base: int, timezone_name: str, now: datetime | None = None,
-              comments: int = 10) -> DashboardPublic:
-    """Every survey with its counts, headline metrics and monthly control chart, and the latest comments."""
+def dashboard(*, db, min_base: int, timezone_name: str, now: datetime | None = None, comments: int = 10,
+              response_filter: ResponseFilter = ResponseFilter()) -> DashboardPublic:
+    """Every survey with its counts, headline metrics and monthly control chart, and the latest comments, of the
+    responses the filter keeps."""
     current = current_period(now or datetime.now(timezone.utc), timezone_name)
+    conditions = response_conditions(response_filter, zone=timezone_name)
     with db.read() as db_session:
-        monthly = rollup_counts(db_session.connection(), period="month")
-        summaries = survey_summaries(db_session, monthly, min_base=min_base)
-        latest = latest_comments(db_session, limit=comments)
+        monthly = monthly_counts(db_session.connection(), response_filter, conditions=conditions, zone=timezone_name)
+        summaries = survey_summaries(db_session, monthly, min_base=min_base, conditions=conditions)
+        latest = latest_comments(db_session, limit=comments, conditions=conditions)
         questions = question_texts(db_session)
     trends = survey_trends(monthly, current=current, min_base=min_base)
     return DashboardPublic(
@@ -40,7 +49,19 @@ def dashboard(*, db, min_base: int, timezone_name: str, now: datetime | None = N
                          for comment in latest],
         min_base=min_base,
         current_period=current,
+        filter=response_filter.describe(),
     )
+
+
+def monthly_counts(connection, response_filter: ResponseFilter, *, conditions: list, zone: str) -> list[dict]:
+    """The monthly counts of every scored question: from the daily rollups when they can answer the filter (days,
+    and the values of one attribute, as they hold one attribute per row), else from the answers."""
+    if response_filter.answers or len(response_filter.attributes) > 1:
+        return answer_counts(connection, conditions=conditions, zone=zone, period="month")
+    where = (response_filter.attributes[0][0], list(response_filter.attributes[0][1])) if response_filter.attributes \
+        else None
+    return rollup_counts(connection, period="month", where=where, since=response_filter.since,
+                         until=response_filter.until)
 
 
 def question_texts(db_session: Session) -> dict[tuple[str, str], str]:

@@ -6,12 +6,15 @@ from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
 
+from voxpop.collection.filter_params import FilterDep, filter_form
+from voxpop.collection.filters import FilterError
 from voxpop.dashboard.schemas import DashboardPublic, TrendPublic
 from voxpop.dashboard.service import dashboard
 from voxpop.surveys.views import SURVEY_EDITORS
+from voxpop.text.labels import as_sentence
 from voxpop.web import charts
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep
-from voxpop.web.problems import problem_responses
+from voxpop.web.problems import problem, problem_responses
 from voxpop.web.templating import render
 
 router = APIRouter()
@@ -59,19 +62,38 @@ def draw_trend(trend: TrendPublic, survey_title: str) -> TrendDrawing:
 
 
 @router.get("/dashboard", include_in_schema=False)
-def dashboard_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep):
-    data = dashboard(db=db, min_base=settings.min_base, timezone_name=settings.timezone)
+def dashboard_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, responses: FilterDep):
+    error = None
+    try:
+        response_filter = responses.parse()
+    except FilterError as exc:
+        error = (exc.parameter or "period", as_sentence(str(exc)))
+    # A filter that cannot be read shows the form with its error, and no figures that would look unfiltered.
+    data = None if error else dashboard(db=db, min_base=settings.min_base, timezone_name=settings.timezone,
+                                        response_filter=response_filter)
+    with db.read() as db_session:
+        form = filter_form(responses, db_session)
+    query = f"?{request.url.query}" if request.url.query else ""
     return render(request, "dashboard/dashboard.html", {
-        "dashboard": data,
-        "trends": {survey.key: draw_trend(survey.trend, survey.title) for survey in data.surveys if survey.trend},
+        "dashboard": data, "form": form, "error": error, "field_error": {error[0]: error[1]} if error else {},
+        "filtered": bool(query), "json_href": f"/api/v1/dashboard{query}",
+        "trends": {survey.key: draw_trend(survey.trend, survey.title) for survey in data.surveys if survey.trend}
+        if data else {},
         "digits": DIGITS,
         "can_edit": user.role in SURVEY_EDITORS,
         "timezone": settings.timezone,
-    })
+    }, status_code=400 if error else 200)
 
 
-@api.get("/dashboard", tags=["staff"], response_model=DashboardPublic, responses=problem_responses(401))
-def dashboard_json(user: CurrentUser, db: DbDep, settings: SettingsDep) -> DashboardPublic:
+@api.get("/dashboard", tags=["staff"], response_model=DashboardPublic, responses=problem_responses(401, 422))
+def dashboard_json(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, responses: FilterDep):
     """Every survey with its counts, metrics (value, interval, n) and monthly control chart, where the month that
-    has not ended is a partial point outside the limits and the run rules; and the latest comments, redacted."""
-    return dashboard(db=db, min_base=settings.min_base, timezone_name=settings.timezone)
+    has not ended is a partial point outside the limits and the run rules; and the latest comments, redacted;
+    all of the responses the filter (days or period, attributes, answers to another question) keeps."""
+    try:
+        response_filter = responses.parse()
+    except FilterError as exc:
+        return problem(422, as_sentence(str(exc)), code="invalid-filter", instance=request.url.path,
+                       errors=[{"field": exc.parameter or "", "message": as_sentence(str(exc))}])
+    return dashboard(db=db, min_base=settings.min_base, timezone_name=settings.timezone,
+                     response_filter=response_filter)

@@ -45,6 +45,8 @@ def test_page_breaks_and_same_page_conditions_make_the_pages():
     definition = parse_definition(SHOP, source="test")
     assert [[question.key for question in page] for page in pages(definition)] == [
         ["helpful", "bought"], ["found", "missing"], ["nps"]]
+    first_breaks = parse_definition(SHOP.replace("    ordered: true\n", "    ordered: true\n    page_break: true\n"), source="t")
+    assert len(pages(first_breaks)) == 3  # a break before the first question makes no empty page
 
 
 def test_other_is_stored_as_the_choice_other_with_the_words_typed():

@@ -12,12 +12,13 @@ from voxpop.collection.models import (
     Response,
 )
 from voxpop.customers.models import Customer, Transaction
+from voxpop.imports.models import OptionMerge
 from voxpop.store.base import Base
 from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion
 from voxpop.text.models import CommentAnalysis, CommentTheme
 
 __all__ = [
     "Answer", "AttributeDefinition", "AttributeSet", "AttributeSetValue", "AuditEntry", "Base", "CommentAnalysis",
-    "CommentTheme", "Customer", "Department", "Invitation", "PasswordReset", "Question", "Response", "ScoreRollup",
-    "Survey", "SurveyVersion", "Transaction", "User",
+    "CommentTheme", "Customer", "Department", "Invitation", "OptionMerge", "PasswordReset", "Question", "Response",
+    "ScoreRollup", "Survey", "SurveyVersion", "Transaction", "User",
 ]

@@ -4,6 +4,7 @@ import json
 
 from typer.testing import CliRunner
 
+from tests.imports.test_merges import AGREE, audit_actions, imported, surveymonkey
 from tests.imports.test_service import ROWS, qualtrics, row
 from voxpop.cli import app
 
@@ -92,3 +93,16 @@ def test_import_transactions_reports_counts_and_is_idempotent(configured, tmp_pa
     assert again.exit_code == 0 and "added 0 new transactions, 3 already present" in again.stdout
     missing = runner.invoke(app, ["import", "transactions", str(path)])
     assert missing.exit_code == 2 and "customer" in missing.stderr
+
+
+def test_the_command_line_merges_and_undoes(configured, tmp_path):
+    key = imported(configured, surveymonkey(tmp_path / "lead.csv"))
+    merged = runner.invoke(app, ["import", "merge-option", key, AGREE, "Disgree", "Disagree"])
+    assert merged.exit_code == 0, merged.output
+    assert "Answers 'Disgree' to question" in merged.stdout and "counted as 'Disagree'" in merged.stdout
+    refused = runner.invoke(app, ["import", "merge-option", key, AGREE, "Disgree", "Agree"])
+    assert refused.exit_code == 2 and "already merged into 'Disagree'" in refused.stderr
+    assert runner.invoke(app, ["import", "merge-option", key, AGREE, "Agree"]).exit_code == 2  # no TO, no --undo
+    undone = runner.invoke(app, ["import", "merge-option", key, AGREE, "Disgree", "--undo"])
+    assert undone.exit_code == 0 and "counted as itself again" in undone.stdout
+    assert [action for action, _ in audit_actions(configured)] == ["import.merge_option", "import.unmerge_option"]

@@ -139,7 +139,7 @@ def test_a_dry_run_suggests_the_survey_key_and_title_and_the_import_uses_the_one
     assert 'name="title" value="Northwind NPS 2025"' in checked.text
     assert "read as a Qualtrics export (CSV, UTF-8)" in checked.text
     # The samples: a line per question, by its text, with each row's answer.
-    assert "<th scope=\"row\">How likely are you to recommend us to a friend?</th>" in checked.text
+    assert "<th scope=\"row\" class=\"words\">How likely are you to recommend us to a friend?</th>" in checked.text
     refused = upload(client, path, token, dry_run="false", survey="Northwind NPS")
     assert refused.status_code == 400 and 'id="survey-error"' in refused.text and responses(db) == 0
     assert "lower-case letters, digits, - and _" in refused.text and "(under “Survey key”)." in refused.text

@@ -162,6 +162,40 @@ def _progress(file: Path, *, enabled: bool):
     return bar()
 
 
+@import_app.command("merge-option")
+def merge_option_command(
+    survey: Annotated[str, typer.Argument(help="The survey's key.")],
+    question: Annotated[str, typer.Argument(help="The single-choice question's key.")],
+    from_option: Annotated[str, typer.Argument(metavar="FROM", help="The option as the answers have it, e.g. Disgree.")],
+    to_option: Annotated[str | None, typer.Argument(metavar="TO", help="The option to count its answers as, e.g. Disagree.")] = None,
+    undo: Annotated[bool, typer.Option("--undo", help="Count FROM as itself again (TO may be left out).")] = False,
+) -> None:
+    """Count a question's answers of a misspelt option as the option it means, or undo that with --undo.
+
+    The answers keep their text; results count them under TO. Recorded in the audit log."""
+    from voxpop.imports.merges import MergeError, merge_option, undo_merge
+
+    if not undo and to_option is None:
+        fail("give the option to count the answers as (TO), or --undo to count FROM as itself again")
+    db = _database()
+    try:
+        with db.write() as db_session:
+            if undo:
+                undone = undo_merge(db_session=db_session, survey_key=survey, question=question,
+                                    from_option=from_option, actor=None, client="cli")
+                sentence = f"{undone.from_option!r} is counted as itself again (it was counted as {undone.to_option!r})"
+            else:
+                merge_option(db_session=db_session, survey_key=survey, question=question, from_option=from_option,
+                             to_option=to_option, actor=None, client="cli")
+                sentence = (f"answers {from_option!r} to question {question!r} of survey {survey!r} are counted as "
+                            f"{to_option!r}; undo with --undo")
+    except MergeError as exc:
+        fail(str(exc))
+    finally:
+        db.dispose()
+    out.print(sentence[:1].upper() + sentence[1:], highlight=False, markup=False, soft_wrap=True)
+
+
 @import_app.command("transactions")
 def import_transactions_command(
     file: Annotated[Path, typer.Argument(help="CDNOW text, a CSV/TSV/XLSX/Parquet file, or a folder of daily CSV files.")],

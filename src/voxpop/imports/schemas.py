@@ -78,3 +78,46 @@ class TransactionsImportPublic(BaseModel):
     without_customer: int
     new_customers: int
     by_kind: dict[str, int] = Field(description="Lines per kind (sale, return, ...).")
+
+
+class OptionMergeCreate(BaseModel):
+    """Count a single-choice question's answers of one option (a misspelling) as another option."""
+
+    survey: str = Field(max_length=64, description="The survey's key.")
+    question: str = Field(max_length=64, description="The question's key.")
+    from_option: str = Field(max_length=2000, description="The option as the answers have it, e.g. \"Disgree\".")
+    to_option: str = Field(max_length=2000, description="The option its answers are counted as, e.g. \"Disagree\".")
+
+
+class OptionMergeUndo(BaseModel):
+    """Count a merged option's answers as themselves again."""
+
+    survey: str = Field(max_length=64)
+    question: str = Field(max_length=64)
+    from_option: str = Field(max_length=2000)
+
+
+class OptionMergePublic(BaseModel):
+    survey: str
+    question: str
+    from_option: str
+    to_option: str
+
+
+class MergeableQuestionPublic(BaseModel):
+    """A single-choice question whose options can be merged."""
+
+    key: str
+    text: str
+    options: list[str] = Field(description="The question's options, in order.")
+    ordered: bool = Field(description="The options form a scale, in their order.")
+    unlisted: list[str] = Field(description="Texts the answers chose that are not among the options.")
+    merges: dict[str, str] = Field(description="Option as the answers have it -> option it is counted as.")
+    suggested: dict[str, str] = Field(description="Options that look like a misspelling of another, not merged yet.")
+
+
+class SurveyMergesPublic(BaseModel):
+    """A survey's single-choice questions and their option merges."""
+
+    survey: str
+    questions: list[MergeableQuestionPublic]

@@ -8,17 +8,31 @@ import shutil
 import tempfile
 from pathlib import Path
 from typing import Annotated, Any
+from urllib.parse import quote
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from fastapi import APIRouter, Depends, File, Form, Request, UploadFile
+from fastapi.responses import RedirectResponse
+from sqlalchemy import select
 
 from voxpop.accounts import service as accounts
 from voxpop.accounts.models import User
 from voxpop.imports.formats import ImportFileError, layout_name, open_export
 from voxpop.imports.mapping import describe, detect_mapping
+from voxpop.imports.merges import MergeError, merge_option, mergeable_questions, undo_merge
 from voxpop.imports.samples import sample_table
-from voxpop.imports.schemas import ResponsesImportPublic, TransactionsImportPublic
+from voxpop.imports.schemas import (
+    MergeableQuestionPublic,
+    OptionMergeCreate,
+    OptionMergePublic,
+    OptionMergeUndo,
+    ResponsesImportPublic,
+    SurveyMergesPublic,
+    TransactionsImportPublic,
+)
 from voxpop.imports.service import QUESTION_ROLES, import_responses
+from voxpop.surveys import service as surveys
+from voxpop.surveys.models import Survey
 from voxpop.surveys.views import SURVEY_EDITORS
 from voxpop.web.auth import (
     DbDep,
@@ -265,3 +279,96 @@ def upload_transactions_api(
                        instance=request.url.path)
     _audit(db, request, settings, user, "import.transactions", result.file, new=result.new, present=result.present)
     return result
+
+
+def _mergeable(db, survey: str) -> tuple[list[tuple[str, str]], SurveyMergesPublic | None]:
+    """Every survey as (key, title), and the chosen one's single-choice questions with their merges (None when
+    there is no such survey)."""
+    with db.read() as db_session:
+        every = [(key, title) for key, title in db_session.execute(select(Survey.key, Survey.title).order_by(Survey.key))]
+        found = surveys.get_by_key(db_session=db_session, key=survey) if survey else None
+        if found is None or found.current_version is None:
+            return every, None
+        questions = [MergeableQuestionPublic(**vars(question))
+                     for question in mergeable_questions(db_session=db_session, survey=found)]
+    return every, SurveyMergesPublic(survey=survey, questions=questions)
+
+
+def _merges_page(request: Request, db, survey: str, *, status: int = 200, error: str | None = None):
+    every, chosen = _mergeable(db, survey)
+    if survey and chosen is None:
+        status, error = 404, f"There is no survey {survey[:64]!r}; choose one from the list."
+    context = {"surveys": every, "survey": survey, "chosen": chosen, "error": error}
+    return render(request, "imports/merges.html", context, status_code=status)
+
+
+@router.get("/imports/merges", include_in_schema=False)
+def merges_page(request: Request, user: Importer, db: DbDep, survey: str = ""):
+    """A survey's single-choice questions, their options in order, and the merges of misspelt options."""
+    return _merges_page(request, db, survey.strip())
+
+
+@router.post("/imports/merges", include_in_schema=False, dependencies=[Depends(verify_csrf)])
+def merge_on_page(
+    request: Request,
+    user: Importer,
+    db: DbDep,
+    settings: SettingsDep,
+    survey: Annotated[str, Form(max_length=64)],
+    question: Annotated[str, Form(max_length=64)],
+    from_option: Annotated[str, Form(max_length=2000)],
+    to_option: Annotated[str, Form(max_length=2000)] = "",
+    undo: Annotated[bool, Form()] = False,
+):
+    """Merge an option into another, or undo a merge; the page then shows the survey's merges."""
+    try:
+        with db.write() as db_session:
+            if undo:
+                undo_merge(db_session=db_session, survey_key=survey, question=question, from_option=from_option,
+                           actor=user, client=client_address(request, settings))
+            else:
+                merge_option(db_session=db_session, survey_key=survey, question=question, from_option=from_option,
+                             to_option=to_option, actor=user, client=client_address(request, settings))
+    except MergeError as exc:
+        return _merges_page(request, db, survey, status=400, error=_sentence(exc, {}, None))
+    return RedirectResponse(f"/imports/merges?survey={quote(survey)}", status_code=303)
+
+
+@api.get("/imports/merges", tags=["staff"], responses=problem_responses(404))
+def merges_api(request: Request, user: Importer, db: DbDep, survey: str) -> SurveyMergesPublic:
+    """A survey's single-choice questions with their options, the answered texts not among them, and the merges."""
+    _, chosen = _mergeable(db, survey.strip())
+    if chosen is None:
+        return problem(404, f"There is no survey {survey[:64]!r}.", code="not-found", instance=request.url.path)
+    return chosen
+
+
+@api.post("/imports/merges", tags=["staff"], dependencies=[Depends(verify_csrf)], responses=problem_responses(422))
+def merge_api(request: Request, user: Importer, db: DbDep, settings: SettingsDep,
+              merge: OptionMergeCreate) -> OptionMergePublic:
+    """Count a question's answers of from_option as to_option when results are read; the answers keep their text,
+    and the merge is recorded in the audit log. Undo it with POST /api/v1/imports/merges/undo."""
+    try:
+        with db.write() as db_session:
+            merge_option(db_session=db_session, survey_key=merge.survey, question=merge.question,
+                         from_option=merge.from_option, to_option=merge.to_option, actor=user,
+                         client=client_address(request, settings))
+    except MergeError as exc:
+        return problem(422, _sentence(exc, {}, None), code="merge-refused", instance=request.url.path)
+    return OptionMergePublic(**merge.model_dump())
+
+
+@api.post("/imports/merges/undo", tags=["staff"], dependencies=[Depends(verify_csrf)],
+          responses=problem_responses(422))
+def undo_merge_api(request: Request, user: Importer, db: DbDep, settings: SettingsDep,
+                   merge: OptionMergeUndo) -> OptionMergePublic:
+    """Count a merged option's answers as themselves again; recorded in the audit log."""
+    try:
+        with db.write() as db_session:
+            undone = undo_merge(db_session=db_session, survey_key=merge.survey, question=merge.question,
+                                from_option=merge.from_option, actor=user, client=client_address(request, settings))
+            to_option = undone.to_option
+    except MergeError as exc:
+        return problem(422, _sentence(exc, {}, None), code="merge-refused", instance=request.url.path)
+    return OptionMergePublic(survey=merge.survey, question=merge.question, from_option=merge.from_option,
+                             to_option=to_option)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import html
 import json
+import shlex
 from datetime import date, datetime, timezone
 
 import pytest
@@ -51,7 +52,8 @@ def two_months(db):
     return db
 
 
-def test_this_period_against_the_previous_one_is_the_cores_tests_on_the_counts(client, two_months):
+def test_this_period_against_the_previous_one_is_the_cores_tests_on_the_counts(client, two_months, database_url,
+                                                                              monkeypatch, tmp_path):
     login(client, make_user(two_months, "viewer"))
     data = client.get("/api/v1/surveys/shop/compare?since=2026-03-01&until=2026-03-31").json()
     assert data["mode"] == "period"
@@ -77,6 +79,22 @@ def test_this_period_against_the_previous_one_is_the_cores_tests_on_the_counts(c
     page = client.get("/surveys/shop/compare?since=2026-03-01&until=2026-03-31")
     assert page.status_code == 200 and data["findings"][0] in html.unescape(page.text)
     assert "Compared with: 2026-01-29 to 2026-02-28" in page.text
+    commands = next(item for item in data["questions"] if item["question"] == "nps")["commands"]
+    assert commands[1] == ("voxpop metrics --survey shop --question nps --metric nps --since 2026-01-29 "
+                           "--until 2026-02-28 --format json")
+    from voxpop.cli import app
+    from voxpop.settings import get_settings
+
+    monkeypatch.setenv("VOXPOP_DATABASE_URL", database_url)
+    monkeypatch.setenv("VOXPOP_DATA_DIR", str(tmp_path))
+    get_settings.cache_clear()
+    try:
+        printed = [json.loads(CliRunner().invoke(app, shlex.split(command)[1:]).stdout)["rows"][0]
+                   for command in commands]
+    finally:
+        get_settings.cache_clear()
+    assert [(row["value"], row["n"]) for row in printed] == [(40.0, 40), (-10.0, 40)]
+    assert (printed[0]["ci_low"], printed[1]["ci_high"]) == pytest.approx((nps["a"]["ci_low"], nps["b"]["ci_high"]))
 
 
 @pytest.fixture
@@ -128,8 +146,10 @@ def test_segment_p_values_equal_voxpop_metrics_compare(client, segments, databas
     get_settings.cache_clear()
     try:
         for metric in ("nps", "csat"):
-            result = CliRunner().invoke(app, ["metrics", "--survey", "shop", "--metric", metric, "--by", "segment",
-                                              "--compare", "--format", "json"])
+            command = next(item for item in data["questions"] if item["question"] == metric)["commands"][0]
+            assert command == (f"voxpop metrics --survey shop --question {metric} --metric {metric} --by segment "
+                               "--compare --format json")
+            result = CliRunner().invoke(app, shlex.split(command)[1:])  # the command the page shows
             assert result.exit_code == 0, result.output
             cli = {row["segment"]: row for row in json.loads(result.stdout)["rows"]}
             page = {row["segment"]: row for row in measure(data, metric, metric)["rows"]}

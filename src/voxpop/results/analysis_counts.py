@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 
 from voxpop.collection.models import Answer, AttributeSetValue, Response
 from voxpop.core.counts import CES2_AGREE_MIN, CUTS
-from voxpop.results.questions import survey_questions
+from voxpop.results.questions import QuestionVariant, survey_questions
 from voxpop.results.service import UnknownSurvey
 from voxpop.surveys.models import Question, Survey
 from voxpop.surveys.schemas import CHOICE_KINDS, OTHER, SCORED_KINDS, text_in
@@ -30,6 +30,7 @@ class SurveyQuestion:
     kind: str
     text: str
     ids: tuple[int, ...]
+    variant: QuestionVariant  # as the results page knows it
     bounds: tuple[int, int] | None = None  # a scored question's scale
     ces_version: str | None = None
     options: tuple[tuple[str, str], ...] = ()  # (value, label) of a choice question, Other last
@@ -86,7 +87,7 @@ def survey_catalogue(connection: Connection, *, survey_key: str) -> SurveyCatalo
             options += ((OTHER, text_in(other, language, "en") if isinstance(other, str | dict) else OTHER_LABEL),)
         bounds = (variant.scale_min, variant.scale_max) if variant.scale_min is not None else None
         questions.append(SurveyQuestion(key=variant.key, kind=variant.kind, text=variant.text(language),
-                                        ids=tuple(variant.ids), bounds=bounds, ces_version=variant.ces_version,
+                                        ids=tuple(variant.ids), variant=variant, bounds=bounds, ces_version=variant.ces_version,
                                         options=options))
     attributes = connection.scalars(
         select(AttributeSetValue.name).distinct().order_by(AttributeSetValue.name)

@@ -66,6 +66,8 @@ class QuestionComparisonPublic(BaseModel):
     text: str
     kind: str
     measures: list[MeasurePublic]
+    commands: list[str] = Field(description="The `voxpop metrics` commands that print a scored question's figures: "
+                                            "one per period, or its segments with --compare.")
 
 
 class ComparisonPublic(BaseModel):

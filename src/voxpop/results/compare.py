@@ -8,6 +8,7 @@ in segment mode, one figure across the attribute's values, as `voxpop metrics --
 
 from __future__ import annotations
 
+import shlex
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -29,6 +30,7 @@ from voxpop.results.analysis_schemas import (
     MeasurePublic,
     QuestionComparisonPublic,
 )
+from voxpop.results.service import metrics_command
 from voxpop.surveys.schemas import OTHER
 from voxpop.web.charts import number
 
@@ -210,8 +212,11 @@ def compare_periods(connection: Connection, *, catalogue: SurveyCatalogue, respo
                                                        *counts, estimates))
                 measures.append(measure)
         if measures:
+            commands = [metrics_command(survey=catalogue.key, question=question.variant,
+                                        response_filter=response_filter.with_days(days.since, days.until))
+                        for days in (current, previous)] if question.scored else []
             compared.append(QuestionComparisonPublic(question=question.key, text=question.text, kind=question.kind,
-                                                     measures=measures))
+                                                     measures=measures, commands=commands))
     findings = comparison.adjust()
     return ComparisonPublic(survey=catalogue.key, title=catalogue.title, mode="period", confidence=confidence,
                             min_base=min_base, filter=response_filter.describe(), current=current, previous=previous,
@@ -270,12 +275,19 @@ def compare_segments(connection: Connection, *, catalogue: SurveyCatalogue, resp
                                                            segment=group))
                 measures.append(measure)
         if measures:
+            commands = [_compared_command(catalogue.key, question, response_filter, segment_by)] if question.scored else []
             compared.append(QuestionComparisonPublic(question=question.key, text=question.text, kind=question.kind,
-                                                     measures=measures))
+                                                     measures=measures, commands=commands))
     findings = comparison.adjust()
     return ComparisonPublic(survey=catalogue.key, title=catalogue.title, mode="segment", confidence=confidence,
                             min_base=min_base, filter=response_filter.describe(), segment_by=segment_by,
                             questions=compared, findings=findings)
+
+
+def _compared_command(survey: str, question: SurveyQuestion, response_filter: ResponseFilter, segment_by: str) -> str:
+    """`voxpop metrics` for the question's segments against the rest, which prints the same p-values."""
+    words = shlex.split(metrics_command(survey=survey, question=question.variant, response_filter=response_filter))
+    return shlex.join([*words[:-2], "--by", segment_by, "--compare", *words[-2:]])  # before its --format json
 
 
 def _check_segments(segment_by: str, values: list[Any]) -> None:

@@ -65,6 +65,30 @@ def test_an_unknown_survey_is_a_sentence_on_the_page_and_a_problem_in_the_api(cl
     assert api.json()["detail"] == "There is no survey 'nope'; leave survey out for all of them."
 
 
+def test_the_themes_follow_the_response_filter(client, db, rising):
+    login(client, make_user(db, "viewer"))
+
+    def overview(**params):
+        return client.get("/api/v1/themes", params=params).json()
+
+    assert overview()["analysed_comments"] == 160
+    july_on = overview(since="2025-07-01", until="2025-08-31")
+    assert july_on["analysed_comments"] == 40 and july_on["months"] == ["2025-07-01", "2025-08-01"]
+    detractors = overview(answer="nps:detractors")
+    assert detractors["analysed_comments"] == 36
+    assert {row["theme"] for row in detractors["themes"]} >= {"delivery"} and "staff" not in {
+        row["theme"] for row in detractors["themes"]}
+    assert overview(period="last-30-days")["analysed_comments"] == 0
+    page = client.get("/themes", params={"answer": "nps:promoters", "survey": "feedback"})
+    assert page.status_code == 200 and 'data-testid="analysed-comments">124<' in page.text
+    _no_inline_style_or_script(page.text)
+    bad = client.get("/themes", params={"until": "31.8.2025"})
+    assert bad.status_code == 400 and "The last day must be a date written YYYY-MM-DD" in bad.text
+    problem = client.get("/api/v1/themes", params={"answer": "nps"})
+    assert problem.status_code == 422 and problem.headers["content-type"] == "application/problem+json"
+    assert "An answer filter is written question:test" in problem.json()["detail"]
+
+
 def test_comments_show_theme_labels_and_filter_choices_in_words(client, db):
     submit(db, {"nps": 2, "why_low": "The parcel arrived late and the box was crushed"})
     analyse(db)

@@ -54,22 +54,26 @@ def effective_themes(keys: list[str] | None = None):
     return union(tagged, added).subquery("themes")
 
 
-def _in_survey(statement, survey: str | None):
+def _in_survey(statement, survey: str | None, responses: tuple = ()):
+    """The statement (which reads `responses`) narrowed to one survey's, and to the response filter's conditions
+    (collection.filters.response_conditions)."""
+    statement = statement.where(*responses)
     if survey is None:
         return statement
     return statement.join(Survey, Survey.id == Response.survey_id).where(Survey.key == survey)
 
 
 def theme_metrics(connection: Connection, *, survey: str | None = None, min_base: int = 30,
-                  confidence: float = 0.95, now: datetime | None = None) -> dict[str, Any]:
+                  confidence: float = 0.95, now: datetime | None = None, responses: tuple = ()) -> dict[str, Any]:
     """Per theme: its share of analysed comments (Wilson), mean sentiment (t), and the NPS of the responses
     that mention it against the rest (trinomial z, Rocks 2016), and its monthly share; most frequent first.
-    The month `now` (default: the present) falls in has not ended, so no emerging theme is read from it."""
+    The month `now` (default: the present) falls in has not ended, so no emerging theme is read from it.
+    `responses` are the response filter's conditions, when a page filters the responses the comments belong to."""
     keys = codebook_keys(connection)
     themes = effective_themes(keys)
     comments = _in_survey(select(func.count()).select_from(CommentAnalysis)
                           .join(Answer, Answer.id == CommentAnalysis.answer_id)
-                          .join(Response, Response.id == Answer.response_id), survey)
+                          .join(Response, Response.id == Answer.response_id), survey, responses)
     analysed = connection.execute(comments).scalar_one()
     score = CommentAnalysis.sentiment_score
     per_theme = connection.execute(_in_survey(
@@ -78,7 +82,7 @@ def theme_metrics(connection: Connection, *, survey: str | None = None, min_base
                func.count(distinct(case((CommentAnalysis.sentiment_label == "negative", themes.c.answer_id)))))
         .select_from(themes).join(CommentAnalysis, CommentAnalysis.answer_id == themes.c.answer_id)
         .join(Answer, Answer.id == themes.c.answer_id).join(Response, Response.id == Answer.response_id),
-        survey).group_by(themes.c.theme)).all()
+        survey, responses).group_by(themes.c.theme)).all()
     nps_answer = aliased(Answer)
     group = case((nps_answer.score >= CUTS.promoter_min, "promoters"),
                  (nps_answer.score <= CUTS.detractor_max, "detractors"), else_="passives")
@@ -87,13 +91,13 @@ def theme_metrics(connection: Connection, *, survey: str | None = None, min_base
               .where(nps_answer.score.is_not(None)).group_by(nps_answer.response_id).subquery("scored"))
     totals = dict(connection.execute(_in_survey(
         select(scored.c.group, func.count()).select_from(scored).join(Response, Response.id == scored.c.response_id),
-        survey).group_by(scored.c.group)).all())
+        survey, responses).group_by(scored.c.group)).all())
     mentioned: dict[str, dict[str, int]] = {}
     for theme, nps_group, count in connection.execute(_in_survey(
             select(themes.c.theme, scored.c.group, func.count(distinct(scored.c.response_id))).select_from(themes)
             .join(Answer, Answer.id == themes.c.answer_id)
             .join(scored, scored.c.response_id == Answer.response_id)
-            .join(Response, Response.id == Answer.response_id), survey)
+            .join(Response, Response.id == Answer.response_id), survey, responses)
             .group_by(themes.c.theme, scored.c.group)):
         mentioned.setdefault(theme, {})[nps_group] = count
     rows = []
@@ -118,7 +122,7 @@ def theme_metrics(connection: Connection, *, survey: str | None = None, min_base
         except ValueError:  # nobody, or everybody, who gave an NPS mentions it
             row["nps_difference"] = None
         rows.append(row)
-    periods, totals_by_month, counted = monthly_counts(connection, survey=survey, keys=keys)
+    periods, totals_by_month, counted = monthly_counts(connection, survey=survey, keys=keys, responses=responses)
     for row in rows:
         by_month = counted.get(row["theme"], {})
         row["monthly_share"] = [round(100 * by_month.get(period, 0) / totals_by_month[period], 2)
@@ -132,20 +136,20 @@ def theme_metrics(connection: Connection, *, survey: str | None = None, min_base
                     "NPS groups use the standard cuts (detractors up to 6, promoters from 9)"}
 
 
-def monthly_counts(connection: Connection, *, survey: str | None = None, keys: list[str] | None = None
-                   ) -> tuple[list[str], dict[str, int], dict[str, dict[str, int]]]:
+def monthly_counts(connection: Connection, *, survey: str | None = None, keys: list[str] | None = None,
+                   responses: tuple = ()) -> tuple[list[str], dict[str, int], dict[str, dict[str, int]]]:
     """The months with analysed comments (UTC, oldest first), the analysed comments per month, and per theme the
     comments that mention it per month."""
     month = month_start(Response.submitted_at, connection.dialect.name).label("month")  # UTC months
     base = (select(month, func.count()).select_from(CommentAnalysis)
             .join(Answer, Answer.id == CommentAnalysis.answer_id).join(Response, Response.id == Answer.response_id))
-    totals = dict(connection.execute(_in_survey(base, survey).group_by(month)).all())
+    totals = dict(connection.execute(_in_survey(base, survey, responses).group_by(month)).all())
     themes = effective_themes(codebook_keys(connection) if keys is None else keys)
     counted: dict[str, dict[str, int]] = {}
     for theme, period, count in connection.execute(_in_survey(
             select(themes.c.theme, month, func.count(distinct(themes.c.answer_id))).select_from(themes)
             .join(Answer, Answer.id == themes.c.answer_id).join(Response, Response.id == Answer.response_id),
-            survey).group_by(themes.c.theme, month)):
+            survey, responses).group_by(themes.c.theme, month)):
         counted.setdefault(theme, {})[period] = count
     return sorted(totals), totals, counted
 

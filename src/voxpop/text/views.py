@@ -164,7 +164,7 @@ def comments_page(request: Request, user: CurrentUser, db: DbDep, settings: Sett
             error = filter_error(exc)
         surveys = survey_choices(connection)
     with db.read() as db_session:
-        response_form = filter_form(responses, db_session)
+        response_form = filter_form(responses, db_session, survey=query.survey or None)
     form = {name: getattr(query, name) or "" for name in FILTER_NAMES}
     kept = [(name, value) for name, value in form.items() if value]
     kept += [(name, value) for name in ("since", "until", "period") if (value := getattr(responses, name))]
@@ -293,18 +293,22 @@ def correct_json(request: Request, answer_id: int, user: ThemeEditor, db: DbDep,
 
 
 @api.get("/themes", tags=["staff"], response_model=ThemeMetricsPublic, responses=problem_responses(401, 404))
-def themes_json(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep,
+def themes_json(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, responses: FilterDep,
                 survey: Annotated[str | None, Query(max_length=64, description="Survey key; all surveys when "
                                                                                 "left out.")] = None):
     """Per theme of the analysed comments (of one survey, or all): its share with a Wilson interval, mean
     sentiment with a t interval, and the NPS of the responses that mention it against the rest, with the
     difference and its interval (not shown below the minimum base); each theme with its label. Emerging themes
-    are read on the ended months; the month still running follows as a partial point."""
+    are read on the ended months; the month still running follows as a partial point. The response filter narrows
+    the comments to those of the responses it keeps."""
     with db.read_connection() as connection:
         try:
-            return theme_overview(connection, survey=survey, min_base=settings.min_base)
+            return theme_overview(connection, survey=survey, min_base=settings.min_base, responses=responses.parse(),
+                                  zone=responses.zone)
         except UnknownSurvey as exc:
             return problem(404, as_sentence(str(exc)), code="unknown-survey", instance=request.url.path)
+        except FilterError as exc:
+            return problem(422, api_sentence(str(exc)), code="invalid-filter", instance=request.url.path)
 
 
 class EmergingDrawing(NamedTuple):
@@ -364,21 +368,28 @@ def theme_drawings(overview: ThemeMetricsPublic, labels: dict[str, str], *, now:
 
 
 @router.get("/themes", include_in_schema=False)
-def themes_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep,
+def themes_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, responses: FilterDep,
                 survey: Annotated[str | None, Query(max_length=64)] = None):
-    overview, error = None, None
+    overview, error, status = None, None, 200
     with db.read_connection() as connection:
         try:
-            overview = theme_overview(connection, survey=survey or None, min_base=settings.min_base)
+            overview = theme_overview(connection, survey=survey or None, min_base=settings.min_base,
+                                      responses=responses.parse(), zone=responses.zone)
         except UnknownSurvey as exc:
-            error = ("survey", as_sentence(str(exc).replace("leave survey out", "choose All surveys")))
+            error, status = ("survey", as_sentence(str(exc).replace("leave survey out", "choose All surveys"))), 404
+        except FilterError as exc:
+            error, status = filter_error(exc), 400
         labels = theme_labels(current_codebook(connection).codebook)
         surveys = survey_choices(connection)
+    with db.read() as db_session:
+        response_form = filter_form(responses, db_session, survey=survey or None)
     return render(request, "text/themes.html", {
         "overview": overview, "error": error, "labels": labels, "surveys": surveys, "survey": survey or "",
         "drawings": theme_drawings(overview, labels, now=datetime.now(timezone.utc)) if overview else None,
-        "min_base": settings.min_base,
-    }, status_code=404 if error else 200)
+        "min_base": settings.min_base, "response_form": response_form,
+        "filtered": bool(survey or request.url.query), "json_href": "/api/v1/themes" + (
+            f"?{request.url.query}" if request.url.query else ""),
+    }, status_code=status)
 
 
 # Until web/app.py mounts `api` under its API_PREFIX with the other domains' JSON routes, the page router carries

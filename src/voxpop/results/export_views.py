@@ -32,6 +32,7 @@ from voxpop.results.export import (
     write_file,
 )
 from voxpop.results.export_schemas import ExportColumnPublic, ExportPublic
+from voxpop.text.labels import as_sentence
 from voxpop.web.auth import DbDep, require_role
 from voxpop.web.problems import problem, problem_responses
 from voxpop.web.templating import render
@@ -42,10 +43,6 @@ EXPORTERS = ("admin", "manager", "analyst")
 Exporter = Annotated[User, Depends(require_role(*EXPORTERS))]
 FileFormat = Literal["csv", "xlsx", "parquet", "sav"]
 LARGE = 100_000  # responses from which the page says the file takes a while to build
-
-
-def _sentence(message: str) -> str:
-    return message[:1].upper() + message[1:] + ("" if message.endswith(".") else ".")
 
 
 def _layout(db, key: str, zone: str) -> ExportLayout:
@@ -104,10 +101,10 @@ def export_page(request: Request, key: str, user: Exporter, db: DbDep, query: Fi
     try:
         summary = export_summary(db, key=key, query=query)
     except FilterError as exc:
-        error = (exc.parameter or "period", _sentence(str(exc)))
+        error = (exc.parameter or "period", as_sentence(str(exc)))
         _layout(db, key, query.zone)  # an unknown survey is a 404 before a bad filter is a 400
     with db.read() as db_session:
-        form = filter_form(query, db_session)
+        form = filter_form(query, db_session, survey=key)
     return render(request, "results/export.html", {
         "key": key, "summary": summary, "error": error, "form": form, "large": LARGE,
         "field_error": {error[0]: error[1]} if error else {},
@@ -120,7 +117,7 @@ def download_page(key: str, file_format: FileFormat, user: Exporter, db: DbDep, 
     try:
         return export_file(db, key=key, file_format=file_format, response_filter=query.parse(), zone=query.zone)
     except (FilterError, ExportError) as exc:
-        raise HTTPException(400, _sentence(str(exc))) from None
+        raise HTTPException(400, as_sentence(str(exc))) from None
 
 
 @api.get("/surveys/{key}/export", response_model=ExportPublic, responses=problem_responses(401, 403, 404, 422))
@@ -130,8 +127,8 @@ def export_json(request: Request, key: str, user: Exporter, db: DbDep, query: Fi
     try:
         return export_summary(db, key=key, query=query, prefix="/api/v1")
     except FilterError as exc:
-        return problem(422, _sentence(str(exc)), code="invalid-filter", instance=request.url.path,
-                       errors=[{"field": exc.parameter or "", "message": _sentence(str(exc))}])
+        return problem(422, as_sentence(str(exc)), code="invalid-filter", instance=request.url.path,
+                       errors=[{"field": exc.parameter or "", "message": as_sentence(str(exc))}])
 
 
 @api.get("/surveys/{key}/export.{file_format}", response_class=FileResponse,
@@ -144,5 +141,5 @@ def download_json(request: Request, key: str, file_format: FileFormat, user: Exp
     try:
         return export_file(db, key=key, file_format=file_format, response_filter=query.parse(), zone=query.zone)
     except (FilterError, ExportError) as exc:
-        return problem(422, _sentence(str(exc)), code="invalid-export", instance=request.url.path,
-                       errors=[{"field": getattr(exc, "parameter", None) or "format", "message": _sentence(str(exc))}])
+        return problem(422, as_sentence(str(exc)), code="invalid-export", instance=request.url.path,
+                       errors=[{"field": getattr(exc, "parameter", None) or "format", "message": as_sentence(str(exc))}])

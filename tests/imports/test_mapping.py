@@ -218,6 +218,18 @@ columns:
     assert mapping.columns[4].role == "ignore" and mapping.timezone == "Europe/Berlin"
 
 
+def test_a_mapping_file_orders_a_scale_voxpop_did_not_recognise(tmp_path):
+    answers = ["Often", "Never", "Sometimes"]
+    path = write(tmp_path, "f.csv", [["Timestamp", "How often?"], *[[t, answers[i % 3]] for i, t in enumerate(times(12))]])
+    export = open_export(path)
+    assert not detect_mapping(export).columns[1].ordered
+    overrides = overrides_from(tmp_path, "columns:\n  How often?: {options: [Never, Sometimes, Often], ordered: true}\n")
+    column = apply_overrides(detect_mapping(export), overrides, export).columns[1]
+    assert (column.role, column.ordered, column.options) == ("choice", True, ["Never", "Sometimes", "Often"])
+    unordered = overrides_from(tmp_path, "columns:\n  How often?: {ordered: false}\n")
+    assert not apply_overrides(detect_mapping(export), unordered, export).columns[1].ordered
+
+
 def test_a_mapping_naming_a_missing_column_lists_close_matches(tmp_path):
     export = open_export(write(tmp_path, "f.csv", [["Timestamp", "Recommend score"], ["2024-01-01 10:00:00", "9"]]))
     overrides = overrides_from(tmp_path, "columns:\n  Recommend scor: nps\n")
@@ -243,6 +255,8 @@ def test_a_repeated_header_must_be_named_by_key_or_number(tmp_path):
     ("columns:\n  Score: {role: nps, scale: [0]}\n", "two whole numbers"),
     ("columns: [Score]\n", "'columns' must map"),
     ("columns:\n  Score: {role: nps\n", "not valid YAML at line"),
+    ("columns:\n  Score: {role: choice, ordered: yes}\n", "ordered must be true or false, not 'yes'"),
+    ("columns:\n  Score: {role: text, ordered: true}\n", "ordered applies only to a single choice"),
 ])
 def test_mapping_file_mistakes_are_named(tmp_path, text, message):
     export = open_export(write(tmp_path, "f.csv", [["Timestamp", "Score"], ["2024-01-01 10:00:00", "9"]]))

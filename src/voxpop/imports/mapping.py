@@ -340,7 +340,10 @@ def _overridden(column: ColumnMapping, settings: dict, export: Export) -> Column
     changed.scale, changed.cuts, changed.ces_version = _scored(column, settings, role, where)
     changed.options = [str(option) for option in settings.get("options", column.options)] \
         if role in ("choice", "multi_choice") else []
-    changed.ordered = column.ordered and role == "choice"
+    changed.ordered = settings.get("ordered", column.ordered) and role == "choice"
+    if settings.get("ordered") and role != "choice":
+        raise ImportFileError(f"{where}: ordered applies only to a single choice (role: choice), whose options form "
+                              "a scale in the order given")
     if role in TIMES and changed.time_format is None:
         values = (cells[column.position] or "" for _, cells in islice(export.rows(), times.SAMPLE))
         changed.time_format = times.detect_format(values)[0]

@@ -5,7 +5,7 @@
       "How likely are you to recommend us?": {role: nps, key: recommend, scale: [1, 10]}
       Q5: csat                         # just the role
       other_2: ignore                  # a column named by its detected key (for repeated headers)
-      7: {role: choice, options: [Disgree, Agree]}   # or by its number, 1 for the first column
+      7: {role: choice, options: [Disagree, Neutral, Agree], ordered: true}   # by its number, 1 for the first
       Date: {role: submitted_at, time_format: "%d.%m.%Y %H:%M"}
 
 A column is named by its header, its detected key, its question text or its number.
@@ -21,7 +21,8 @@ import yaml
 from voxpop.imports.reading import ImportFileError
 
 FIELDS = {"role": str, "key": str, "label": str, "scale": list, "cuts": list, "ces_version": str, "options": list,
-          "missing": list, "time_format": str, "time_zone": str}
+          "missing": list, "time_format": str, "time_zone": str, "ordered": bool}
+KINDS = {str: "text", list: "list", bool: "true or false"}
 TOP_LEVEL = {"timezone", "columns"}
 
 
@@ -73,8 +74,8 @@ def _settings(name: object, value: object, path: Path) -> dict:
             raise ImportFileError(f"the mapping file {path.name}: column {name!r} has an unknown setting {field!r}; "
                                   f"the settings are: {', '.join(FIELDS)}")
         if not isinstance(given, FIELDS[field]):
-            raise ImportFileError(f"the mapping file {path.name}: column {name!r}: {field} must be a "
-                                  f"{'list' if FIELDS[field] is list else 'text'}, not {given!r}")
+            raise ImportFileError(f"the mapping file {path.name}: column {name!r}: {field} must be "
+                                  f"{'' if FIELDS[field] is bool else 'a '}{KINDS[FIELDS[field]]}, not {given!r}")
     for field in ("scale", "cuts"):
         pair = value.get(field)
         if pair is not None and (len(pair) != 2 or not all(isinstance(n, int) and not isinstance(n, bool) for n in pair)):

@@ -70,6 +70,12 @@ def check_page(page, name: str, size: str, console: list[str]) -> None:
     assert not serious, f"{name} at {size}: " + " | ".join(serious)
     blocked = [text for text in console if "Content Security Policy" in text or "Refused to" in text]
     assert not blocked, f"{name} at {size}: the CSP blocked {blocked}"
+    assert not console, f"{name} at {size}: errors in the browser's console: {console}"
+
+
+def versions_of(db, key: str) -> list[int]:
+    with db.read() as db_session:
+        return [version.number for version in service.get_by_key(db_session=db_session, key=key).versions]
 
 
 def open_as_manager(browser, base: str, size: str):
@@ -143,6 +149,18 @@ def test_the_manager_builds_a_two_language_csat_survey_with_a_condition_and_publ
     check_page(page, "confirm", "phone", console)
     page.get_by_role("button", name="Save as version 4").click()
     page.wait_for_url("**/surveys/repair-csat/edit?version=4&new=1")
+
+    # With JavaScript: a new kind redraws the question with its settings; the unsaved draft previews in a new tab.
+    page.get_by_role("group", name="Question 4: comment").get_by_label("Kind").select_option("rating")
+    expect(page.get_by_role("group", name="Question 4: comment").get_by_label("Lowest point", exact=True)).to_have_value("1")
+    page.get_by_role("group", name="Question 1: csat").get_by_label("Question (en)").fill("How was the repair?")
+    with page.expect_popup() as opened:
+        page.get_by_role("button", name="Preview this draft").click()
+    preview = opened.value
+    expect(preview.get_by_test_id("draft-preview")).to_be_visible()
+    expect(preview.frame_locator('[data-testid="preview-en-phone"]').get_by_text("How was the repair?")).to_be_visible()
+    assert versions_of(db, "repair-csat") == [1, 2, 3, 4]
+    assert not console, f"errors in the browser's console: {console}"
     context.close()
 
     for size in SIZES:

@@ -107,7 +107,9 @@ def test_structural_edits_add_move_and_remove_questions():
     assert [question["key"] for question in moved["questions"][:2]] == ["why_low", "nps"]
     assert [question["key"] for question in builder.edited(draft, "remove:0")["questions"]][0] == "why_low"
     assert builder.edited(draft, "down:99") == draft
-    assert len(draft["questions"]) == 6  # the draft given is left as it was
+    draft["questions"][1]["kind"] = "single_choice"  # as the form sends a changed kind, without its settings
+    assert builder.edited(draft, "refresh")["questions"][1]["options"] == builder.NEW_QUESTION["single_choice"]["options"]
+    assert len(draft["questions"]) == 6 and "options" not in draft["questions"][1]  # the draft given is left as it was
 
 
 def test_what_changed_is_said_in_words():

@@ -358,10 +358,17 @@ def draft_from_form(form: Mapping[str, str]) -> tuple[dict, list[tuple[str, str]
 
 
 def edited(draft: dict, action: str, *, new_kind: str = "text") -> dict:
-    """The draft after one structural edit of the form: "add", "remove:2", "up:2" or "down:2"."""
+    """The draft after one structural edit of the form: "add", "remove:2", "up:2", "down:2", or "refresh" (a question
+    whose kind changed gets that kind's starting settings, e.g. a 1–5 scale for a rating)."""
     changed = deepcopy(draft)
     questions = changed.setdefault("questions", [])
     verb, _, position = action.partition(":")
+    if verb == "refresh":
+        for question in questions:
+            for name, value in NEW_QUESTION.get(question.get("kind"), {}).items():
+                if not question.get(name):
+                    question[name] = deepcopy(value)
+        return changed
     if verb == "add":
         kind = new_kind if new_kind in KIND_LABELS else "text"
         taken = {question.get("key") for question in questions}

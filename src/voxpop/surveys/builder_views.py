@@ -187,8 +187,7 @@ async def edit(request: Request, key: str, user: Editor, db: DbDep, settings: Se
     action = form.get("action", "check")
     if action in ("add", "refresh") or action.partition(":")[0] in ("remove", "up", "down"):
         return _edit_page(request, key=key, status=status, number=number,
-                          draft=builder.edited(draft, action, new_kind=form.get("new_kind", "text"))
-                          if action != "refresh" else draft)
+                          draft=builder.edited(draft, action, new_kind=form.get("new_kind", "text")))
     try:
         definition = builder.validated(draft, form_problems)
     except SurveyFileError as error:

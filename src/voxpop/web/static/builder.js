@@ -4,7 +4,8 @@ document.addEventListener("change", (event) => {
   const select = event.target.closest("select[data-refresh]");
   const button = select && select.form && select.form.querySelector("[data-refresh-button]");
   if (!button) return;
-  button.formAction = `${select.form.action.split("#")[0]}#${select.closest("fieldset").id}`;
+  // getAttribute: the form's buttons are named "action", which hides the form's own `action` property
+  button.formAction = `${select.form.getAttribute("action")}#${select.closest("fieldset").id}`;
   select.form.requestSubmit(button);
 });
 

@@ -111,7 +111,7 @@ def duplicate(definition: SurveyDefinition, *, key: str, title: str) -> dict:
 
 def key_problem(key: str, *, taken_by: str | None) -> str | None:
     """Why a new survey cannot have this key, in words, or None when it can."""
-    if not re.match(KEY, key):
+    if not re.fullmatch(KEY, key):
         return ("A survey key is 1 to 64 lower-case letters, digits, hyphens or underscores, starting with a letter, "
                 "e.g. support-csat-2027.")
     if taken_by is not None:

@@ -128,3 +128,22 @@ def test_an_unknown_survey_says_so(db):
         with db.read_connection() as connection:
             survey_results(connection, survey="nope", response_filter=ResponseFilter(), zone="UTC", min_base=5,
                            today=TODAY)
+
+
+def test_a_merged_misspelt_option_counts_as_the_one_it_means_until_undone(db):
+    from voxpop.imports.merges import merge_option, undo_merge
+
+    shop(db)
+    for choice in ("agree", "Agre", "Agre", "neutral"):
+        answer(db, {"agree": choice})
+    before = section(results(db), "agree")
+    assert [(o.value, o.count) for o in before.options] == [("disagree", 0), ("neutral", 1), ("agree", 1), ("other", 2)]
+    with db.write() as db_session:
+        merge_option(db_session=db_session, survey_key="shop", question="agree", from_option="Agre",
+                     to_option="agree", actor=None)
+    merged = section(results(db), "agree")
+    assert [(o.value, o.count) for o in merged.options] == [("disagree", 0), ("neutral", 1), ("agree", 3)]
+    assert merged.other_texts == [] and merged.answered == 4
+    with db.write() as db_session:
+        undo_merge(db_session=db_session, survey_key="shop", question="agree", from_option="Agre", actor=None)
+    assert section(results(db), "agree").options == before.options

@@ -7,10 +7,11 @@ added)."""
 
 from __future__ import annotations
 
-from sqlalchemy import Connection, Select, distinct, func, select
+from sqlalchemy import Connection, distinct, func, select
 
 from voxpop.collection.models import Answer, Response
 from voxpop.core.estimates import proportion
+from voxpop.results.kept import Kept, only_kept
 from voxpop.results.schemas import QuestionCommentPublic, ThemeSharePublic
 from voxpop.surveys.models import Question, Survey
 from voxpop.text.codebooks import current_codebook
@@ -21,27 +22,22 @@ from voxpop.text.schemas import SentimentPublic, ThemeTagPublic
 from voxpop.text.verbatims import _nps_scores, _themes
 
 
-def text_results(connection: Connection, *, question_ids: list[int], responses: Select | None, min_base: int,
+def text_results(connection: Connection, *, question_ids: list[int], kept: Kept, min_base: int,
                  limit: int) -> tuple[list[QuestionCommentPublic], int, list[ThemeSharePublic]]:
     """The newest `limit` analysed comments, how many are analysed, and each theme's share of them."""
     labels = theme_labels(current_codebook(connection).codebook)
-    analysed = connection.execute(_kept(select(func.count()).select_from(CommentAnalysis)
-                                        .join(Answer, Answer.id == CommentAnalysis.answer_id),
-                                        question_ids, responses)).scalar_one()
-    return (newest_comments(connection, question_ids=question_ids, responses=responses, limit=limit, labels=labels),
-            analysed, theme_shares(connection, question_ids=question_ids, responses=responses, analysed=analysed,
+    analysed = connection.execute(only_kept(select(func.count()).select_from(CommentAnalysis)
+                                            .join(Answer, Answer.id == CommentAnalysis.answer_id)
+                                            .where(Answer.question_id.in_(question_ids)), kept)).scalar_one()
+    return (newest_comments(connection, question_ids=question_ids, kept=kept, limit=limit, labels=labels),
+            analysed, theme_shares(connection, question_ids=question_ids, kept=kept, analysed=analysed,
                                    min_base=min_base, labels=labels))
 
 
-def _kept(statement, question_ids: list[int], responses: Select | None):
-    statement = statement.where(Answer.question_id.in_(question_ids))
-    return statement if responses is None else statement.where(Answer.response_id.in_(responses))
-
-
-def newest_comments(connection: Connection, *, question_ids: list[int], responses: Select | None, limit: int,
+def newest_comments(connection: Connection, *, question_ids: list[int], kept: Kept, limit: int,
                     labels: dict[str, str]) -> list[QuestionCommentPublic]:
     """The newest analysed comments to these question rows, with their themes and the response's NPS answer."""
-    rows = connection.execute(_kept(
+    rows = connection.execute(only_kept(
         select(CommentAnalysis.answer_id, Survey.key, Survey.title, Question.key, Response.submitted_at,
                CommentAnalysis.text, CommentAnalysis.language, CommentAnalysis.sentiment_score,
                CommentAnalysis.sentiment_label, CommentAnalysis.no_sentiment_reason, CommentAnalysis.personal_data,
@@ -49,7 +45,8 @@ def newest_comments(connection: Connection, *, question_ids: list[int], response
         .join(Answer, Answer.id == CommentAnalysis.answer_id)
         .join(Response, Response.id == Answer.response_id)
         .join(Question, Question.id == Answer.question_id)
-        .join(Survey, Survey.id == Response.survey_id), question_ids, responses)
+        .join(Survey, Survey.id == Response.survey_id)
+        .where(Answer.question_id.in_(question_ids)), kept, joined=True)
         .order_by(Response.submitted_at.desc(), CommentAnalysis.answer_id.desc()).limit(limit)).all()
     themes = _themes(connection, [row.answer_id for row in rows])
     scores = _nps_scores(connection, [row.id for row in rows])
@@ -65,13 +62,14 @@ def newest_comments(connection: Connection, *, question_ids: list[int], response
         for row in rows]
 
 
-def theme_shares(connection: Connection, *, question_ids: list[int], responses: Select | None, analysed: int,
+def theme_shares(connection: Connection, *, question_ids: list[int], kept: Kept, analysed: int,
                  min_base: int, labels: dict[str, str]) -> list[ThemeSharePublic]:
     """Each theme's share of the analysed comments to these question rows, most frequent first."""
     themes = effective_themes(list(labels))
-    tagged = connection.execute(_kept(
+    tagged = connection.execute(only_kept(
         select(themes.c.theme, func.count(distinct(themes.c.answer_id)))
-        .select_from(themes).join(Answer, Answer.id == themes.c.answer_id), question_ids, responses)
+        .select_from(themes).join(Answer, Answer.id == themes.c.answer_id)
+        .where(Answer.question_id.in_(question_ids)), kept)
         .group_by(themes.c.theme)).all()
     return [ThemeSharePublic(theme=theme, label=theme_label(labels, theme), comments=count,
                              share=proportion(successes=count, n=analysed, min_base=min_base))

@@ -68,8 +68,8 @@ def answers_of(connection: Connection, *, response_id: int, version_id: int, lan
         by_question[row.id].append(row)
     labels = theme_labels(current_codebook(connection).codebook)
     comments = {comment.question: comment for comment in newest_comments(
-        connection, question_ids=list(by_question), responses=select(Response.id).where(Response.id == response_id),
-        limit=len(by_question) or 1, labels=labels)}
+        connection, question_ids=list(by_question), kept=[Response.id == response_id], limit=len(by_question) or 1,
+        labels=labels)}
     return [_answer(given, language, fallback, comments.get(given[0].key)) for given in by_question.values()]
 
 

@@ -26,6 +26,7 @@ class HeadlinePublic(BaseModel):
     metric: str = Field(description="nps, csat, ces1.0, ces2.0, ces2.0_agree or mean, as `voxpop metrics` names it.")
     label: str = Field(description="What people read, e.g. 'CSAT, % top two boxes'.")
     unit: str = Field("", description="'%' for shares, else empty.")
+    note: str = Field("", description="The scale in words, e.g. '−100 to 100' or '1–7, higher is easier'.")
     estimate: Estimate
 
 

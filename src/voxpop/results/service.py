@@ -13,15 +13,18 @@ import shlex
 from collections import defaultdict
 from datetime import date
 
-from sqlalchemy import Connection, Select, distinct, func, select
+from sqlalchemy import Connection, distinct, func, select
+from sqlalchemy.orm import Session
 
 from voxpop.analysis.engine import Row
-from voxpop.collection.filters import PERIODS, ResponseFilter, matching_responses, response_conditions
+from voxpop.collection.filters import PERIODS, ResponseFilter, response_conditions
 from voxpop.collection.models import Answer, Response
 from voxpop.core.counts import COUNTS, CUTS, score_counts
 from voxpop.core.estimates import proportion
 from voxpop.dashboard.metrics import estimates_from_counts
+from voxpop.imports.merges import merged_choice_counts, survey_merges
 from voxpop.results.comments import text_results
+from voxpop.results.kept import Kept, kept_responses, only_kept
 from voxpop.results.questions import QuestionVariant, survey_questions
 from voxpop.results.schemas import (
     HeadlinePublic,
@@ -54,12 +57,14 @@ def survey_results(connection: Connection, *, survey: str, response_filter: Resp
     if found is None:
         raise UnknownSurvey(f"There is no survey {survey!r}; pick one from the survey list.")
     questions = survey_questions(connection, survey_id=found.id)
-    kept = None if response_filter.is_empty else matching_responses(response_filter, zone=zone, survey=survey)
+    kept = kept_responses(response_filter, survey_id=found.id, zone=zone)
+    with Session(connection) as db_session:
+        merges = survey_merges(db_session=db_session, survey_id=found.id)
     counts = answer_counts(connection, question_ids=[i for question in questions for i in question.ids],
-                           responses=kept)
+                           kept=kept)
     sections = [_section(connection, question, counts, survey=survey, language=found.default_language,
                          response_filter=response_filter, zone=zone, kept=kept, min_base=min_base,
-                         comments=comments,
+                         merges=merges.get(question.key, {}), comments=comments,
                          alike=sum(other.key == question.key and other.kind == question.kind for other in questions))
                 for question in questions]
     return ResultsPublic(
@@ -77,28 +82,24 @@ def response_count(connection: Connection, *, survey_id: int, response_filter: R
 
 
 def answer_counts(connection: Connection, *, question_ids: list[int],
-                  responses: Select | None) -> dict[int, dict[tuple[int | None, str | None], int]]:
-    """Answers per question row, score and choice (one grouped query), of the `responses` kept (all when None)."""
-    statement = (select(Answer.question_id, Answer.score, Answer.choice, func.count())
-                 .where(Answer.question_id.in_(question_ids))
-                 .group_by(Answer.question_id, Answer.score, Answer.choice))
-    if responses is not None:
-        statement = statement.where(Answer.response_id.in_(responses))
+                  kept: Kept) -> dict[int, dict[tuple[int | None, str | None], int]]:
+    """Answers per question row, score and choice (one grouped query), of the kept responses."""
+    statement = only_kept(select(Answer.question_id, Answer.score, Answer.choice, func.count())
+                          .where(Answer.question_id.in_(question_ids)), kept) \
+        .group_by(Answer.question_id, Answer.score, Answer.choice)
     counts: dict[int, dict[tuple[int | None, str | None], int]] = defaultdict(dict)
     for question_id, score, choice, count in connection.execute(statement):
         counts[question_id][(score, choice)] = count
     return counts
 
 
-def respondents(connection: Connection, *, question_ids: list[int], responses: Select | None,
+def respondents(connection: Connection, *, question_ids: list[int], kept: Kept,
                 outside: list[str] | None = None) -> int:
     """Responses that answered the question (one of its rows); with `outside`, that chose something not in it."""
     statement = select(func.count(distinct(Answer.response_id))).where(Answer.question_id.in_(question_ids))
     if outside is not None:
         statement = statement.where(Answer.choice.is_not(None), Answer.choice.not_in(outside))
-    if responses is not None:
-        statement = statement.where(Answer.response_id.in_(responses))
-    return connection.execute(statement).scalar_one()
+    return connection.execute(only_kept(statement, kept)).scalar_one()
 
 
 def _pooled(question: QuestionVariant,
@@ -111,8 +112,8 @@ def _pooled(question: QuestionVariant,
 
 
 def _section(connection: Connection, question: QuestionVariant, counts, *, survey: str, language: str,
-             response_filter: ResponseFilter, zone: str, kept: Select | None, min_base: int, comments: int,
-             alike: int) -> QuestionResultsPublic:
+             response_filter: ResponseFilter, zone: str, kept: Kept, min_base: int, merges: dict[str, str],
+             comments: int, alike: int) -> QuestionResultsPublic:
     pooled = _pooled(question, counts)
     section = QuestionResultsPublic(
         key=question.key, kind=question.kind, text=question.text(language), scale_min=question.scale_min,
@@ -129,13 +130,13 @@ def _section(connection: Connection, question: QuestionVariant, counts, *, surve
             if alike == 1 else None
     elif question.kind in CHOICE_KINDS:
         if question.kind == "multiple_choice":
-            section.answered = respondents(connection, question_ids=question.ids, responses=kept)
+            section.answered = respondents(connection, question_ids=question.ids, kept=kept)
         section.options, section.other_texts = choice_results(
             connection, question, pooled, answered=section.answered, language=language, kept=kept,
-            min_base=min_base)
+            min_base=min_base, merges=merges)
     else:
         section.comments, section.analysed, section.themes = text_results(
-            connection, question_ids=question.ids, responses=kept, min_base=min_base, limit=comments)
+            connection, question_ids=question.ids, kept=kept, min_base=min_base, limit=comments)
     return section
 
 
@@ -168,8 +169,11 @@ def headlines(question: QuestionVariant, scores: dict[int, int], *, min_base: in
     """The question's headline figures with their intervals (NPS; CSAT top two boxes; CES mean and % agreeing;
     a rating's mean)."""
     rows: list[Row] = estimates_from_counts([scored_counts(question, scores)], min_base=min_base)
+    notes = {"nps": "−100 to 100", "csat": f"answers {question.scale_max - 1}–{question.scale_max}",
+             "ces2.0_agree": "answers 5–7", "ces2.0": "1–7, higher is easier", "ces1.0": "1–5, lower is easier",
+             "mean": f"on {question.scale_min}–{question.scale_max}"}
     return [HeadlinePublic(metric=row.metric, label=HEADLINE_LABELS[row.metric][0], unit=HEADLINE_LABELS[row.metric][1],
-                           estimate=row.estimate)
+                           note=notes[row.metric], estimate=row.estimate)
             for row in sorted(rows, key=lambda row: row.metric.endswith("agree"), reverse=True)]
 
 
@@ -188,13 +192,16 @@ def metrics_command(*, survey: str, question: QuestionVariant, response_filter: 
 
 
 def choice_results(connection: Connection, question: QuestionVariant, pooled, *, answered: int, language: str,
-                   kept: Select | None, min_base: int) -> tuple[list[OptionPublic], list[OtherTextPublic]]:
+                   kept: Kept, min_base: int,
+                   merges: dict[str, str]) -> tuple[list[OptionPublic], list[OtherTextPublic]]:
     """Each option's share of those who answered, in the defined order when the options form a scale (else most
-    chosen first), then Other: every answer outside the options, with its texts listed."""
+    chosen first), then Other: every answer outside the options, with its texts listed. A misspelt option merged
+    into another (imports.merges) counts as that one."""
     chosen: dict[str, int] = defaultdict(int)
     for (_, choice), count in pooled.items():
         if choice is not None:
             chosen[choice] += count
+    chosen = merged_choice_counts(chosen, merges)
     listed = question.options(language)
     values = [value for value, _ in listed]
 
@@ -211,20 +218,20 @@ def choice_results(connection: Connection, question: QuestionVariant, pooled, *,
     other = question.spec.get("other")
     label = text_in(other, language, "en") if other and other is not True else "Other"
     outside = (sum(unlisted.values()) if question.kind == "single_choice"
-               else respondents(connection, question_ids=question.ids, responses=kept, outside=values))
+               else respondents(connection, question_ids=question.ids, kept=kept,
+                                outside=[*values, *(answered_as for answered_as, counted_as in merges.items()
+                                                    if counted_as in values)]))
     options.append(option("other", label, outside, False))
     return options, other_texts(connection, question, unlisted, kept=kept)
 
 
 def other_texts(connection: Connection, question: QuestionVariant, unlisted: dict[str, int], *,
-                kept: Select | None) -> list[OtherTextPublic]:
+                kept: Kept) -> list[OtherTextPublic]:
     """What respondents answered outside the options, most frequent first: the text typed beside an Other option,
     or (as imports store it) the unlisted choice itself; personal data redacted."""
-    statement = (select(Answer.text, func.count()).where(Answer.question_id.in_(question.ids),
-                                                         Answer.text.is_not(None))
-                 .group_by(Answer.text).order_by(func.count().desc(), Answer.text).limit(OTHER_TEXTS))
-    if kept is not None:
-        statement = statement.where(Answer.response_id.in_(kept))
+    statement = only_kept(select(Answer.text, func.count()).where(Answer.question_id.in_(question.ids),
+                                                                  Answer.text.is_not(None)), kept) \
+        .group_by(Answer.text).order_by(func.count().desc(), Answer.text).limit(OTHER_TEXTS)
     typed = dict(connection.execute(statement).all())
     texts: dict[str, int] = defaultdict(int)
     for text, count in [*typed.items(), *((choice, count) for choice, count in unlisted.items() if choice != "other")]:

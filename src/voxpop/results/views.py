@@ -81,7 +81,7 @@ def results_page(request: Request, key: str, user: CurrentUser, db: DbDep, setti
         "key": key, "title": title, "results": data, "error": error, "form": form,
         "field_error": dict([error]) if error else {}, "query": kept,
         "json_href": f"/api/v1/surveys/{key}/results" + (f"?{kept}" if kept else ""),
-        "drawings": [draw(section, min_base=settings.min_base) for section in data.questions] if data else [],
+        "drawings": [draw(section) for section in data.questions] if data else [],
         "digits": DIGITS, "kinds": KIND_WORDS, "min_base": settings.min_base, "sentiment_words": SENTIMENT_WORDS,
         "languages": LANGUAGE_NAMES, "timezone": settings.timezone,
         "comments_href": "/comments?" + urlencode({"survey": key}),
@@ -110,16 +110,21 @@ def results_json(request: Request, key: str, user: CurrentUser, db: DbDep, setti
                        instance=request.url.path)
 
 
-def draw(section: QuestionResultsPublic, *, min_base: int) -> charts.Chart | charts.ShareChart | None:
-    """The section's chart: a scored question's distribution (NPS bars coloured by group), or a choice
-    question's shares with their intervals."""
+def draw(section: QuestionResultsPublic) -> charts.Chart | charts.ShareChart | None:
+    """The section's chart: a scored question's distribution (NPS bars coloured by group), a choice question's
+    shares with their intervals, or a free-text question's theme shares."""
     if section.distribution and section.answered:
         return _distribution(section)
     if section.options and section.answered:
-        return charts.share_bars([_share_row(option.label, option.share, option.count, section.answered, min_base,
+        return charts.share_bars([_share_row(option.label, option.share, option.count, section.answered,
                                              "bar" if option.listed else "bar-other")
                                   for option in section.options],
                                  title=f"Share of the {section.answered:,} who answered choosing each option")
+    if section.themes:
+        return charts.share_bars([_share_row(theme.label, theme.share, theme.comments, section.analysed, "bar",
+                                             whole="analysed comments", verb="raise it")
+                                  for theme in section.themes],
+                                 title=f"Share of the {section.analysed:,} analysed comments raising each theme")
     return None
 
 
@@ -135,13 +140,14 @@ def _distribution(section: QuestionResultsPublic) -> charts.Chart:
                                 x_title="Score", legend=legend)
 
 
-def _share_row(label: str, share, count: int, answered: int, min_base: int, kind: str) -> charts.ShareRow:
+def _share_row(label: str, share, count: int, base: int, kind: str, *, whole: str = "who answered",
+               verb: str = "chose it") -> charts.ShareRow:
     low, high = share.ci_low or 0.0, share.ci_high or 0.0
     figure = f"{share.value:.0f}% ({low:.0f} to {high:.0f}%)"
     if share.low_base:
         figure += " · low base"
-    title = (f"{label}: {share.value:.1f}% of the {answered:,} who answered "
-             f"({round(share.confidence * 100)}% CI {low:.1f} to {high:.1f}%), {count:,} chose it")
+    title = (f"{label}: {share.value:.1f}% of the {base:,} {whole} "
+             f"({round(share.confidence * 100)}% CI {low:.1f} to {high:.1f}%), {count:,} {verb}")
     return charts.ShareRow(label, share.value, low, high, figure, title, kind)
 
 

@@ -142,3 +142,15 @@ def test_staff_only(client, db):
     assert page.status_code == 200 and 'aria-current="page">Crosstab' in page.text
     assert not any(pattern.search(page.text) for pattern in (INLINE_STYLE, STYLE_ELEMENT, INLINE_SCRIPT, EVENT_HANDLER))
     assert client.get("/surveys/nothere/crosstab").status_code == 404
+
+
+def test_a_survey_with_nothing_to_cross_by_says_so(client, db):
+    from tests.helpers import apply_survey
+
+    apply_survey(db, "key: plain\ntitle: Plain\nquestions:\n  - {key: nps, kind: nps, text: 'Recommend us?'}\n")
+    login(client, make_user(db, "viewer"))
+    page = client.get("/surveys/plain/crosstab")
+    assert page.status_code == 200 and "nothing to cross the answers by" in page.text
+    assert client.get("/api/v1/surveys/plain/crosstab").json()["type"] == "urn:voxpop:problem:not-enough-data"
+    compare = client.get("/surveys/plain/compare")
+    assert compare.status_code == 200 and "Choose a period, or a first day" in compare.text

@@ -131,7 +131,10 @@ def comparison_of(db, *, key: str, query: FilterQuery, mode: str | None, segment
     today = datetime.now(ZoneInfo(query.zone)).date()
 
     def analysis(connection, catalogue: SurveyCatalogue, response_filter: ResponseFilter) -> ComparisonPublic:
-        chosen = mode or ("period" if response_filter.since or not catalogue.attributes else "segment")
+        if not mode and not response_filter.since and not catalogue.attributes:
+            raise NotEnoughData("choose a period, or a first day, to compare with the days before; these responses "
+                                "carry no attributes whose segments could be compared instead")
+        chosen = mode or ("period" if response_filter.since else "segment")
         if chosen == "period":
             return compare.compare_periods(connection, catalogue=catalogue, response_filter=response_filter,
                                            zone=query.zone, today=today, min_base=min_base, confidence=level)
@@ -156,7 +159,7 @@ SegmentBy = Annotated[str | None, Query(max_length=64, description="The attribut
 def compare_page(request: Request, key: str, user: CurrentUser, db: DbDep, settings: SettingsDep, query: FilterDep,
                  mode: CompareMode = None, segment_by: SegmentBy = None, confidence: Confidence = None,
                  format: Format = None):
-    data, error = None, None
+    data, error, shortfall = None, None, None
     try:
         _check_format(format)
         data = comparison_of(db, key=key, query=query, mode=mode, segment_by=segment_by, confidence=confidence,
@@ -165,12 +168,14 @@ def compare_page(request: Request, key: str, user: CurrentUser, db: DbDep, setti
         raise HTTPException(404) from None
     except FilterError as exc:
         error = _field_error(exc, query)
+    except NotEnoughData as exc:
+        shortfall = as_sentence(str(exc))
     if data is not None and format == "csv":
         return _csv(f"{key}-compare", *comparison_table(data))
     own = [("mode", data.mode if data else mode or ""), ("segment_by", (data.segment_by if data else segment_by) or ""),
            ("confidence", confidence or "")]
     return _page(request, db, key, query, "compare.html", "compare", own, {
-        "data": data, "mode": own[0][1], "segment_by": own[1][1], "confidence": confidence or "0.95",
+        "data": data, "shortfall": shortfall, "mode": own[0][1], "segment_by": own[1][1], "confidence": confidence or "0.95",
         "modes": list(compare.MODES.items()), "min_base": settings.min_base}, error)
 
 
@@ -183,7 +188,7 @@ def compare_json(request: Request, key: str, user: CurrentUser, db: DbDep, setti
     try:
         return comparison_of(db, key=key, query=query, mode=mode, segment_by=segment_by, confidence=confidence,
                              min_base=settings.min_base)
-    except (UnknownSurvey, FilterError) as exc:
+    except (UnknownSurvey, FilterError, NotEnoughData) as exc:
         return _problem(request, exc)
 
 
@@ -211,7 +216,12 @@ def crosstab_of(db, *, key: str, query: FilterQuery, row: str | None, column: st
         rows = [question for question in catalogue.questions if question.choice or question.scored]
         chosen_row = row or (rows[0].key if rows else "")
         others = [question.key for question in catalogue.choices if question.key != chosen_row]
-        chosen_column = column or next(iter([*catalogue.attributes, *others]), "")
+        if not rows:
+            raise NotEnoughData("this survey has no choice or scored question to cross-tabulate")
+        if not (column or catalogue.attributes or others):
+            raise NotEnoughData("there is nothing to cross the answers by: these responses carry no attributes and "
+                                "the survey has no other choice question")
+        chosen_column = column or next(iter([*catalogue.attributes, *others]))
         return crosstab.crosstab(connection, catalogue=catalogue, response_filter=response_filter, zone=query.zone,
                                  row=chosen_row, column=chosen_column, row_by=row_by, min_base=min_base,
                                  confidence=level)
@@ -230,7 +240,7 @@ RowBy = Annotated[str | None, Query(max_length=8, description="A scored row ques
 def crosstab_page(request: Request, key: str, user: CurrentUser, db: DbDep, settings: SettingsDep, query: FilterDep,
                   row: Row = None, column: Column = None, row_by: RowBy = None, confidence: Confidence = None,
                   format: Format = None):
-    data, error = None, None
+    data, error, shortfall = None, None, None
     try:
         _check_format(format)
         data = crosstab_of(db, key=key, query=query, row=row, column=column, row_by=row_by, confidence=confidence,
@@ -239,12 +249,14 @@ def crosstab_page(request: Request, key: str, user: CurrentUser, db: DbDep, sett
         raise HTTPException(404) from None
     except FilterError as exc:
         error = _field_error(exc, query)
+    except NotEnoughData as exc:
+        shortfall = as_sentence(str(exc))
     if data is not None and format == "csv":
         return _csv(f"{key}-crosstab-{data.row}-by-{data.column}", *crosstab_table(data))
     own = [("row", data.row if data else row or ""), ("column", data.column if data else column or ""),
            ("row_by", row_by or ""), ("confidence", confidence or "")]
     return _page(request, db, key, query, "crosstab.html", "crosstab", own, {
-        "data": data, "row": own[0][1], "column": own[1][1], "row_by": data.row_by if data else row_by or "",
+        "data": data, "shortfall": shortfall, "row": own[0][1], "column": own[1][1], "row_by": data.row_by if data else row_by or "",
         "confidence": confidence or "0.95", "min_base": settings.min_base}, error)
 
 
@@ -257,7 +269,7 @@ def crosstab_json(request: Request, key: str, user: CurrentUser, db: DbDep, sett
     try:
         return crosstab_of(db, key=key, query=query, row=row, column=column, row_by=row_by, confidence=confidence,
                            min_base=settings.min_base)
-    except (UnknownSurvey, FilterError) as exc:
+    except (UnknownSurvey, FilterError, NotEnoughData) as exc:
         return _problem(request, exc)
 
 

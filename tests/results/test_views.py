@@ -67,7 +67,7 @@ def test_a_bad_filter_is_a_400_page_naming_the_field_and_a_422_problem(client, a
     assert words in html.unescape(page.text) and f'href="#{field}"' in page.text
     problem = client.get(f"/api/v1/surveys/shop/results?{query}")
     assert problem.status_code == 422 and problem.headers["content-type"] == "application/problem+json"
-    assert words in problem.json()["detail"] and problem.json()["detail"].startswith("Parameter ")
+    assert words in problem.json()["detail"] and problem.json()["errors"][0]["field"] == field.partition("-")[0]
 
 
 def test_an_unknown_survey_or_response_is_a_404(client, db):

@@ -106,8 +106,8 @@ def results_json(request: Request, key: str, user: CurrentUser, db: DbDep, setti
     except UnknownSurvey as exc:
         return problem(404, str(exc), code="unknown-survey", instance=request.url.path)
     except (FilterError, FilterProblem) as exc:
-        return problem(422, as_sentence(f"Parameter {exc.parameter}: {exc}"), code="invalid-filter",
-                       instance=request.url.path)
+        return problem(422, as_sentence(str(exc)), code="invalid-filter", instance=request.url.path,
+                       errors=[{"field": exc.parameter or "", "message": as_sentence(str(exc))}])
 
 
 def draw(section: QuestionResultsPublic) -> charts.Chart | charts.ShareChart | None:

@@ -135,6 +135,8 @@ class CrosstabPublic(BaseModel):
     rows: list[CrosstabRowPublic]
     base: int = Field(description="Responses in the table (answered the row question and have a column value).")
     tested: int = Field(description="Cells tested against the rest of their row: the family Holm adjusts over.")
+    overlapping: bool = Field(description="A multiple-choice row or column: a response counts more than once, so "
+                                          "nothing is tested.")
     chi_square: ChiSquarePublic | None = Field(description="The test of independence; null when it does not apply.")
     notes: list[str]
 

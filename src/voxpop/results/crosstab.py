@@ -99,7 +99,8 @@ def crosstab(connection: Connection, *, catalogue: SurveyCatalogue, response_fil
                           f"shows; filter to some of them, or choose another column", parameter="column")
     columns = [CrosstabColumnPublic(value=value, label=labels.get(value, str(value)), base=bases[value],
                                     low_base=bases[value] < min_base) for value in values]
-    overlapping = question.kind == "multiple_choice" or (grouping.question and grouping.question.kind == "multiple_choice")
+    overlapping = question.kind == "multiple_choice" or bool(grouping.question and
+                                                             grouping.question.kind == "multiple_choice")
     if grouping.question is not None and grouping.question.kind == "multiple_choice":
         all_counts, all_bases = value_counts(connection, question=question, responses=responses, by=row_by)
         totals = {value: all_counts.get((value, None), 0) for value, _ in _row_labels(question, row_by)}
@@ -139,7 +140,7 @@ def crosstab(connection: Connection, *, catalogue: SurveyCatalogue, response_fil
         survey=catalogue.key, title=catalogue.title, row=question.key, row_text=question.text, row_by=row_by,
         column=column, column_kind=column_kind, column_label=column_label, confidence=confidence, min_base=min_base,
         filter=response_filter.describe(), columns=columns, rows=rows, base=total_base, tested=len(tested),
-        chi_square=chi_square,
+        overlapping=overlapping, chi_square=chi_square,
         notes=notes)
 
 

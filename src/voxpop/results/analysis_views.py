@@ -37,7 +37,12 @@ Format = Annotated[str | None, Query(max_length=8, description="csv for the page
 
 
 class NotEnoughData(ValueError):
-    """The data cannot give the figures (too few complete responses, a constant question); said in a sentence."""
+    """The data cannot give the figures (too few complete responses, a constant question); said in a sentence.
+    `chosen` is what the page's form should show chosen, when the analysis got as far as choosing."""
+
+    def __init__(self, message: str, *, chosen: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.chosen = chosen or {}
 
 
 def _confidence(text: str | None) -> float:
@@ -299,9 +304,11 @@ def drivers_of(db, *, key: str, query: FilterQuery, outcome: str | None, driver:
             return drivers.key_drivers(connection, catalogue=catalogue, response_filter=response_filter,
                                        zone=query.zone, outcome=outcome, driver=driver, resamples=resamples, seed=seed,
                                        confidence=level)
+        except drivers.DriversUnavailable as exc:
+            raise NotEnoughData(str(exc), chosen={"outcome": exc.outcome, "drivers": exc.drivers}) from None
         except FilterError:
             raise
-        except ValueError as exc:  # MetricError and core's refusals: too few rows, a constant or collinear question
+        except ValueError as exc:  # a survey without the questions to analyse
             raise NotEnoughData(str(exc)) from None
 
     return _analysed(db, key, query, analysis)
@@ -329,7 +336,7 @@ def quadrant_chart(data: DriversPublic) -> charts.Chart:
 def drivers_page(request: Request, key: str, user: CurrentUser, db: DbDep, settings: SettingsDep, query: FilterDep,
                  outcome: Outcome = None, driver: Driver = None, resamples: Resamples = drivers.RESAMPLES,
                  seed: Seed = drivers.SEED, confidence: Confidence = None, format: Format = None):
-    data, error, shortfall = None, None, None
+    data, error, shortfall, chosen = None, None, None, {}
     try:
         _check_format(format)
         data = drivers_of(db, key=key, query=query, outcome=outcome, driver=driver or [], resamples=resamples,
@@ -339,15 +346,17 @@ def drivers_page(request: Request, key: str, user: CurrentUser, db: DbDep, setti
     except FilterError as exc:
         error = _field_error(exc, query)
     except NotEnoughData as exc:
-        shortfall = as_sentence(str(exc))
+        shortfall, chosen = as_sentence(str(exc)), exc.chosen
     if data is not None and format == "csv":
         return _csv(f"{key}-drivers-{data.outcome}", *drivers_table(data))
+    if data is not None:
+        chosen = {"outcome": data.outcome, "drivers": data.drivers}
     own = [("outcome", outcome or ""), *(("driver", name) for name in driver or []),
            ("resamples", str(resamples) if resamples != drivers.RESAMPLES else ""),
            ("seed", str(seed) if seed != drivers.SEED else ""), ("confidence", confidence or "")]
     return _page(request, db, key, query, "drivers.html", "drivers", own, {
-        "data": data, "shortfall": shortfall, "outcome": data.outcome if data else outcome or "",
-        "drivers_chosen": data.drivers if data else driver or [], "resamples": resamples, "seed": seed,
+        "data": data, "shortfall": shortfall, "outcome": chosen.get("outcome", outcome or ""),
+        "drivers_chosen": chosen.get("drivers", driver or []), "resamples": resamples, "seed": seed,
         "confidence": confidence or "0.95", "chart": quadrant_chart(data) if data and len(data.rows) > 1 else None}, error)
 
 

@@ -18,6 +18,15 @@ RESAMPLES = 1000  # the page's bootstrap resamples, as the docs suggest for `vox
 SEED = 1  # a fixed seed, so a page shows the same intervals each time it is opened
 
 
+class DriversUnavailable(ValueError):
+    """The data cannot give the weights (too few complete responses, a constant or collinear question), said in a
+    sentence; `outcome` and `drivers` are the questions that were asked for, so a page can show them chosen."""
+
+    def __init__(self, message: str, *, outcome: str, drivers: list[str]):
+        super().__init__(message)
+        self.outcome, self.drivers = outcome, drivers
+
+
 def chosen_questions(catalogue: SurveyCatalogue, *, outcome: str | None,
                      driver: list[str]) -> tuple[SurveyQuestion, list[SurveyQuestion]]:
     """The outcome and driver questions asked for; by default the first NPS question (else the first scored one)
@@ -61,14 +70,19 @@ def scores_by_response(connection: Connection, *, questions: list[SurveyQuestion
 
 def key_drivers(connection: Connection, *, catalogue: SurveyCatalogue, response_filter: ResponseFilter, zone: str,
                 outcome: str | None, driver: list[str], resamples: int, seed: int, confidence: float) -> DriversPublic:
-    """The weights, intervals and quadrants of the drivers of `outcome`; a ValueError says why there are none
-    (too few complete responses, a constant or collinear question)."""
+    """The weights, intervals and quadrants of the drivers of `outcome`; DriversUnavailable says why there are
+    none (too few complete responses, a constant or collinear question)."""
     chosen, drivers_asked = chosen_questions(catalogue, outcome=outcome, driver=driver)
     responses = matching_responses(response_filter, zone=zone, survey=catalogue.key)
     frame = scores_by_response(connection, questions=[chosen, *drivers_asked], responses=responses)
     if not driver:  # by default, the scored questions these responses answered
         drivers_asked = [question for question in drivers_asked if frame[question.key].notna().any()] or drivers_asked
     keys = [question.key for question in drivers_asked]
+    complete = int(frame[[chosen.key, *keys]].notna().all(axis=1).sum())
+    if complete < 3:
+        raise DriversUnavailable(f"{complete:,} of these responses answered “{chosen.text}” and every driver; key-driver "
+                                 "analysis needs at least 3 (and some hundreds to be useful), so widen the filter or "
+                                 "choose fewer drivers", outcome=chosen.key, drivers=keys)
     # As the command does for a survey: the drivers' shared scale, checked; the outcome on any scale.
     scales = {question.bounds for question in drivers_asked}
     notes = []
@@ -82,6 +96,8 @@ def key_drivers(connection: Connection, *, catalogue: SurveyCatalogue, response_
         result = drivers(engine.create_table("scores", frame), outcome=chosen.key, drivers=keys,
                          scale=next(iter(scales)) if len(scales) == 1 else None, bootstrap=resamples,
                          confidence=confidence, seed=seed)
+    except ValueError as exc:  # core's refusals: a question that never varies, collinear drivers
+        raise DriversUnavailable(str(exc), outcome=chosen.key, drivers=keys) from None
     finally:
         engine.disconnect()
     texts = {question.key: question.text for question in drivers_asked}

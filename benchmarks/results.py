@@ -120,6 +120,7 @@ def load(workdir: Path, size: int, seed: int) -> tuple[Path, float]:
     """Fill the SQLite store (kept in --workdir for the same size and seed); indexes rebuilt after the load."""
     store, done = workdir / f"results-{size}.db", workdir / f"results-{size}.seed"
     if done.exists() and done.read_text() == str(seed) and store.exists():
+        upgrade(Database(f"sqlite:///{store}").write_engine)  # a kept store may predate the newest migration
         return store, 0.0
     started = time.perf_counter()
     for leftover in workdir.glob(f"results-{size}.db*"):

@@ -49,14 +49,15 @@ def response_detail(connection: Connection, *, public_id: str) -> ResponseDetail
         public_id=found.public_id, survey=found.key, survey_title=found.title, version=found.number,
         submitted_at=found.submitted_at, language=found.language, channel=found.channel, attributes=attributes,
         answers=answers_of(connection, response_id=found.id, version_id=found.version_id,
-                           language=found.language, fallback=found.default_language),
+                           language=found.default_language, fallback=found.language),
         customer=None if found.customer_id is None else customer_of(connection, customer_id=found.customer_id,
                                                                     response_id=found.id))
 
 
 def answers_of(connection: Connection, *, response_id: int, version_id: int, language: str,
                fallback: str) -> list[ResponseAnswerPublic]:
-    """The response's answers in the version's question order, worded as that version asked them."""
+    """The response's answers in the version's question order, worded as that version asked them in `language`
+    (the survey's default, which staff read; the respondent's own words stay as written)."""
     rows = connection.execute(
         select(Question.id, Question.key, Question.kind, Question.spec, Question.scale_min, Question.scale_max,
                Answer.score, Answer.choice, Answer.text)

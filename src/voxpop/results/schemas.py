@@ -98,7 +98,8 @@ class ResultsPublic(BaseModel):
 class ResponseAnswerPublic(BaseModel):
     question: str = Field(description="Question key.")
     kind: str
-    text: str = Field(description="The question as worded in the version the response was given on.")
+    text: str = Field(description="The question as worded in the version the response was given on, in the "
+                                  "survey's default language.")
     answer: str = Field(description="The answer as people read it: an option's label, a score with its scale.")
     score: int | None
     choices: list[str] = Field(description="The chosen values of a choice question.")

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from fastapi import APIRouter, HTTPException, Request
 from sqlalchemy import select
 
-from voxpop.collection.filter_params import FilterDep, FilterQuery, filter_form
+from voxpop.collection.filter_params import FilterDep, FilterForm, FilterQuery, filter_form
 from voxpop.collection.filters import FilterError, unknown_questions
 from voxpop.core.counts import NPS_GROUP_LABELS
 from voxpop.results.responses import UnknownResponse, response_detail
@@ -49,37 +49,41 @@ def results_of(db, *, key: str, query: FilterQuery, min_base: int) -> ResultsPub
         survey_id = connection.execute(select(Survey.id).where(Survey.key == key)).scalar()
         if survey_id is not None and (unknown := unknown_questions(response_filter, survey_id=survey_id,
                                                                     db_session=connection)):
-            raise FilterProblem(f"this survey has no question {', '.join(map(repr, unknown))}; an answer filter "
-                                "names one of its question keys", parameter="answer")
+            raise FilterProblem(f"this survey has no question {', '.join(map(repr, unknown))}; name one of its "
+                                "question keys in the answer test, e.g. nps:detractors", parameter="answer")
         return survey_results(connection, survey=key, response_filter=response_filter, zone=query.zone,
                               min_base=min_base, today=today)
 
 
-def _field_error(error: FilterError | FilterProblem, query: FilterQuery) -> tuple[str, str]:
-    """The error as (the filter bar's field id, sentence), so the summary links to the field."""
-    field = {"attribute": "attribute-1", "answer": "answer-1" if query.answer else "answer-new"}.get(
+def _field_error(error: FilterError | FilterProblem, form: FilterForm) -> tuple[str, str]:
+    """The error as (the filter bar's field id, sentence), so the summary links to the field: an answer test's
+    error is shown at the first typed test (components.response_filter_fields), else at the empty one."""
+    offered = {value for value, _ in form.answers}
+    typed = [test for test in form.query.answer if test and test not in offered]
+    field = {"attribute": "attribute-1", "answer": "answer-1" if typed else "answer-new"}.get(
         error.parameter or "", error.parameter or "period")
     return field, as_sentence(str(error))
 
 
 @router.get("/surveys/{key}/results", include_in_schema=False)
 def results_page(request: Request, key: str, user: CurrentUser, db: DbDep, settings: SettingsDep, query: FilterDep):
-    error, data = None, None
+    failed, data = None, None
     try:
         data = results_of(db, key=key, query=query, min_base=settings.min_base)
     except UnknownSurvey:
         raise HTTPException(404) from None
     except (FilterError, FilterProblem) as exc:
-        error = _field_error(exc, query)
-    with db.read_connection() as connection:
-        title = connection.execute(select(Survey.title).where(Survey.key == key)).scalar()
-        form = filter_form(query, connection)
-    if title is None:
-        raise HTTPException(404)
+        failed = exc
+    with db.read() as db_session:
+        title = db_session.scalar(select(Survey.title).where(Survey.key == key))
+        if title is None:
+            raise HTTPException(404)
+        form = filter_form(query, db_session, survey=key)
+    error = _field_error(failed, form) if failed else None
     kept = urlencode(_query_pairs(query))
     return render(request, "results/results.html", {
         "key": key, "title": title, "results": data, "error": error, "form": form,
-        "field_error": dict([error]) if error else {}, "query": kept,
+        "field_error": {failed.parameter or "period": error[1]} if error else {}, "query": kept,
         "json_href": f"/api/v1/surveys/{key}/results" + (f"?{kept}" if kept else ""),
         "drawings": [draw(section) for section in data.questions] if data else [],
         "digits": DIGITS, "kinds": KIND_WORDS, "min_base": settings.min_base, "sentiment_words": SENTIMENT_WORDS,

@@ -110,7 +110,7 @@ def test_the_page_shows_the_filter_and_refuses_a_bad_one(staff):
     assert "Filter: channel is web; nps is promoters." in page.text
     assert '<option value="channel=web" selected>' in page.text
     bad = staff.get("/dashboard", params={"since": "2026-05-01", "until": "2026-04-01"})
-    assert bad.status_code == 400 and "Since (2026-05-01) is after until (2026-04-01); swap them." in bad.text
+    assert bad.status_code == 400 and "The first day (2026-05-01) is after the last day (2026-04-01); swap them." in bad.text
     assert 'data-testid="responses-feedback"' not in bad.text  # no figures that would read as unfiltered
     problem = staff.get("/api/v1/dashboard", params={"attribute": "segment"})
     assert problem.status_code == 422 and problem.headers["content-type"] == "application/problem+json"

@@ -95,7 +95,7 @@ def test_the_layout_has_a_column_per_attribute_question_and_option(db):
     columns = {column.key: column for column in layout.columns}
     assert columns["nps"].label == "How likely are you to recommend us?"
     assert dict(columns["nps"].value_labels) == {0: "Not at all likely", 10: "Extremely likely"}
-    assert columns["bought__boots"].label == "What did you buy?: Boots" and columns["bought__boots"].type == "flag"
+    assert columns["bought__boots"].label == "What did you buy? — Boots" and columns["bought__boots"].type == "flag"
     assert dict(columns["delivery"].value_labels) == {"post": "By post", "pickup": "Picked up"}
     assert columns["submitted_at"].label == "Submitted at (Europe/Berlin)"
 
@@ -223,7 +223,7 @@ def test_bad_filters_unknown_surveys_and_roles(client, db):
     assert client.get("/surveys/post-purchase/export.csv", follow_redirects=False).status_code == 303
     login(client, make_user(db, "manager"))
     bad = client.get("/surveys/post-purchase/export", params={"since": "July"})
-    assert bad.status_code == 400 and "Since must be a date written YYYY-MM-DD" in bad.text
+    assert bad.status_code == 400 and "The first day must be a date written YYYY-MM-DD" in bad.text
     assert 'aria-invalid="true"' in bad.text
     problem = client.get("/api/v1/surveys/post-purchase/export", params={"period": "fortnight"})
     assert problem.status_code == 422 and problem.headers["content-type"] == "application/problem+json"

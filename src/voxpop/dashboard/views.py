@@ -12,6 +12,7 @@ from voxpop.dashboard.schemas import DashboardPublic, TrendPublic
 from voxpop.dashboard.service import dashboard
 from voxpop.surveys.views import SURVEY_EDITORS
 from voxpop.text.labels import as_sentence
+from voxpop.text.views import filter_error
 from voxpop.web import charts
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep
 from voxpop.web.problems import problem, problem_responses
@@ -67,7 +68,7 @@ def dashboard_page(request: Request, user: CurrentUser, db: DbDep, settings: Set
     try:
         response_filter = responses.parse()
     except FilterError as exc:
-        error = (exc.parameter or "period", as_sentence(str(exc)))
+        error = filter_error(exc)  # worded as the form labels its fields
     # A filter that cannot be read shows the form with its error, and no figures that would look unfiltered.
     data = None if error else dashboard(db=db, min_base=settings.min_base, timezone_name=settings.timezone,
                                         response_filter=response_filter)
@@ -75,7 +76,7 @@ def dashboard_page(request: Request, user: CurrentUser, db: DbDep, settings: Set
         form = filter_form(responses, db_session)
     query = f"?{request.url.query}" if request.url.query else ""
     return render(request, "dashboard/dashboard.html", {
-        "dashboard": data, "form": form, "error": error, "field_error": {error[0]: error[1]} if error else {},
+        "dashboard": data, "form": form, "error": error, "field_error": {error[0]: error[1]} if isinstance(error, tuple) else {},
         "filtered": bool(query), "json_href": f"/api/v1/dashboard{query}",
         "trends": {survey.key: draw_trend(survey.trend, survey.title) for survey in data.surveys if survey.trend}
         if data else {},

@@ -118,7 +118,7 @@ def export_layout(connection: Connection, *, survey_key: str, zone: str) -> Expo
     language = survey.default_language
     columns = [ExportColumn("response_id", "Response id"), ExportColumn("submitted_at", f"Submitted at ({zone})",
                                                                         "timestamp"),
-               ExportColumn("language", "Language"), ExportColumn("channel", "Channel"),
+               ExportColumn("language", "Language"), ExportColumn("channel", "Collected through (web, api or import)"),
                ExportColumn("version", "Survey version", "integer"), ExportColumn("customer", "Customer id")]
     taken = {column.key for column in columns}
     labels = dict(connection.execute(select(AttributeDefinition.name, AttributeDefinition.label)).all())
@@ -157,7 +157,7 @@ def export_layout(connection: Connection, *, survey_key: str, zone: str) -> Expo
             flags = []
             for value, label in listed.items():
                 flags.append((value, _unique(f"{key}__{value}", taken, "question")))
-                columns.append(ExportColumn(flags[-1][1], f"{text}: {label}", "flag", ((0, "not chosen"), (1, "chosen"))))
+                columns.append(ExportColumn(flags[-1][1], f"{text} — {label}", "flag", ((0, "not chosen"), (1, "chosen"))))
             question = QuestionColumns(key, family, None, tuple(flags))
         else:
             column = _unique(key, taken, "question")
@@ -167,7 +167,7 @@ def export_layout(connection: Connection, *, survey_key: str, zone: str) -> Expo
             question = QuestionColumns(key, family, column)
         if key in others and family in ("choice", "choices"):
             other = _unique(f"{key}__other", taken, "question")
-            columns.append(ExportColumn(other, f"{text}: Other (the words given)"))
+            columns.append(ExportColumn(other, f"{text} — Other (the words given)"))
             question = QuestionColumns(key, family, question.column, question.flags, other)
         questions.append(question)
     return ExportLayout(survey.id, survey_key, zone, tuple(columns), tuple(attributes), tuple(questions))

@@ -33,6 +33,7 @@ from voxpop.results.export import (
 )
 from voxpop.results.export_schemas import ExportColumnPublic, ExportPublic
 from voxpop.text.labels import as_sentence
+from voxpop.text.views import filter_error
 from voxpop.web.auth import DbDep, require_role
 from voxpop.web.problems import problem, problem_responses
 from voxpop.web.templating import render
@@ -101,13 +102,13 @@ def export_page(request: Request, key: str, user: Exporter, db: DbDep, query: Fi
     try:
         summary = export_summary(db, key=key, query=query)
     except FilterError as exc:
-        error = (exc.parameter or "period", as_sentence(str(exc)))
+        error = filter_error(exc)  # worded as the form labels its fields
         _layout(db, key, query.zone)  # an unknown survey is a 404 before a bad filter is a 400
     with db.read() as db_session:
         form = filter_form(query, db_session, survey=key)
     return render(request, "results/export.html", {
         "key": key, "summary": summary, "error": error, "form": form, "large": LARGE,
-        "field_error": {error[0]: error[1]} if error else {},
+        "field_error": {error[0]: error[1]} if isinstance(error, tuple) else {},
         "json_href": f"/api/v1/surveys/{key}/export" + (f"?{request.url.query}" if request.url.query else ""),
     }, status_code=400 if error else 200)
 

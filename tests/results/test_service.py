@@ -147,3 +147,26 @@ def test_a_merged_misspelt_option_counts_as_the_one_it_means_until_undone(db):
     with db.write() as db_session:
         undo_merge(db_session=db_session, survey_key="shop", question="agree", from_option="Agre", actor=None)
     assert section(results(db), "agree").options == before.options
+
+
+def test_versions_pool_by_key_within_one_scale_and_retired_questions_come_last(db):
+    from tests.helpers import apply_survey
+    from tests.results.stored import SHOP_SURVEY
+
+    shop(db)
+    answer(db, {"nps": 9, "quality": 2})
+    # Version 2 asks quality on 1-7 and no longer asks about the staff; nps is unchanged.
+    apply_survey(db, SHOP_SURVEY.replace("scale: {min: 1, max: 5}", "scale: {min: 1, max: 7}")
+                 .replace("  - key: agree\n", "  - key: helpful\n"))
+    answer(db, {"nps": 3, "quality": 7})
+    found = results(db)
+    keys = [(question.key, question.scale_max, question.versions, question.retired) for question in found.questions]
+    assert keys[:5] == [("nps", 10, [1, 2], False), ("csat", 5, [1, 2], False), ("ease", 7, [1, 2], False),
+                        ("quality", 7, [2], False), ("helpful", None, [2], False)]
+    assert ("quality", 5, [1], True) in keys and ("agree", None, [1], True) in keys
+    assert keys.index(("quality", 5, [1], True)) > keys.index(("why", None, [1, 2], False))
+    nps = section(found, "nps")
+    assert nps.answered == 2 and nps.command is not None
+    new, old = (question for question in found.questions if question.key == "quality")
+    assert (new.scale_max, new.answered, old.scale_max, old.answered) == (7, 1, 5, 1)  # never pooled
+    assert old.command is None and new.command is None  # voxpop metrics would refuse the key: two scales

@@ -131,3 +131,20 @@ def test_drivers_on_unlike_scales_are_computed_with_a_note_on_the_quadrants(clie
     login(client, make_user(db, "viewer"))
     data = client.get("/api/v1/surveys/shop/drivers?driver=quality&driver=ease&resamples=0").json()
     assert data["n"] == 6 and data["notes"][0].startswith("The drivers are on different scales (quality 1–5, ease 1–7)")
+
+
+def test_the_quadrant_chart_places_each_driver_at_its_performance_and_importance():
+    from voxpop.web import charts
+
+    chart = charts.quadrant_chart(
+        [charts.QuadrantPoint("quality", 3.1, 80.0, 70.0, 90.0, "quality"),
+         charts.QuadrantPoint("csat", 3.9, 20.0, None, None, "csat")],
+        title="t", x_title="x", y_title="Importance (% of R²)", mean_performance=3.5, mean_importance=50.0)
+    ticks = [float(tick.label) for tick in chart.x_ticks]
+    low, high = ticks[0], ticks[-1]
+    assert low < 3.1 and high >= 3.9  # room to the left for the names, which sit left of their points
+    assert [point.x for point in chart.points] == pytest.approx([100 * (3.1 - low) / (high - low),
+                                                                 100 * (3.9 - low) / (high - low)], abs=0.01)
+    assert [point.note for point in chart.points] == ["quality", "csat"]
+    assert [line.kind for line in chart.lines] == ["limit", "limit", "centre"]  # two means, one interval
+    assert chart.points[0].y < chart.points[1].y  # more important is higher up

@@ -96,7 +96,8 @@ def create_store(path: Path) -> sqlite3.Connection:
     database.dispose()
     db = sqlite3.connect(path, isolation_level=None)
     definition = json.dumps({"key": SURVEY, "questions": [{"key": q[1], "kind": q[2]} for q in QUESTIONS]})
-    db.execute("INSERT INTO surveys VALUES (1, ?, 'Benchmark survey', 'live', 'en', '[\"en\"]', ?, ?)", (SURVEY, NOW, NOW))
+    db.execute("INSERT INTO surveys (id, key, title, status, default_language, languages, created_at, updated_at) "
+               "VALUES (1, ?, 'Benchmark survey', 'live', 'en', '[\"en\"]', ?, ?)", (SURVEY, NOW, NOW))
     db.execute("INSERT INTO survey_versions VALUES (1, 1, 1, ?, 'bench', ?)", (definition, NOW))
     db.executemany("INSERT INTO questions VALUES (?, 1, ?, ?, ?, 1, ?, ?, ?, '{}')", [(*q[:2], q[0], *q[2:]) for q in QUESTIONS])
     db.execute("INSERT INTO attribute_definitions (name, label) VALUES ('segment', 'Segment'), ('channel', 'Channel')")

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from tests.helpers import FEEDBACK_SURVEY, apply_survey, csrf_from, login, make_user
 from voxpop.accounts.models import AuditEntry, User
 from voxpop.collection.models import Response
+from voxpop.results import survey_list
 from voxpop.surveys import service
 from voxpop.surveys.models import Survey
 
@@ -62,7 +63,7 @@ def test_the_list_needs_a_login(client, db, two_surveys):
 
 def test_counts_trend_owner_and_version(db, two_surveys):
     with db.read() as db_session:
-        listing = service.list_surveys(db_session=db_session, now=two_surveys)
+        listing = survey_list.list_surveys(db_session=db_session, now=two_surveys)
     first, second = listing.surveys
     assert (first.key, first.responses, first.owner, first.version, first.status) == (
         "feedback", 3, "owner@example.com", 1, "live")
@@ -113,7 +114,7 @@ def test_a_title_a_spreadsheet_would_run_is_kept_as_text(db):
     apply_survey(db, FEEDBACK_SURVEY.replace('{en: "How did we do?", de: "Wie war es?"}',
                                              '{en: "=HYPERLINK(1)", de: "=HYPERLINK(1)"}'))
     with db.read() as db_session:
-        text = service.survey_csv(service.list_surveys(db_session=db_session, now=datetime.now(timezone.utc)))
+        text = survey_list.survey_csv(survey_list.list_surveys(db_session=db_session, now=datetime.now(timezone.utc)))
     assert "'=HYPERLINK(1)" in text
 
 

@@ -52,17 +52,17 @@ def survey_list(
 ) -> None:
     """Every survey: status, responses, last response, responses per month over the last 12 months, owner, version;
     the same filters as the survey list page."""
-    from voxpop.surveys import service
+    from voxpop.results import survey_list as lists
 
     with _database().read() as db_session:
-        listing = service.list_surveys(db_session=db_session, now=datetime.now(timezone.utc), search=search,
-                                       status=status, owner=owner)
+        listing = lists.list_surveys(db_session=db_session, now=datetime.now(timezone.utc), search=search,
+                                     status=status, owner=owner)
     if output == "json":
         print(json.dumps({"months": listing.months,
                           "rows": [survey.model_dump(mode="json") for survey in listing.surveys]}, ensure_ascii=False))
         return
     if output == "csv":
-        sys.stdout.write(service.survey_csv(listing))
+        sys.stdout.write(lists.survey_csv(listing))
         return
     from rich.markup import escape
 
@@ -88,13 +88,14 @@ def survey_show(key: Annotated[str, typer.Argument(help="The survey's key (see `
     """A survey's title, status, languages, owner, versions with their responses, and the current questions."""
     from rich.markup import escape
 
+    from voxpop.results import survey_list as lists
     from voxpop.surveys import service
     from voxpop.surveys.schemas import text_in
 
     with _database().read() as db_session:
         survey = _survey(db_session, key)
-        [listed] = service.list_surveys(db_session=db_session, now=datetime.now(timezone.utc), key=key).surveys
-        per_version = service.responses_per_version(db_session=db_session, survey_id=survey.id)
+        [listed] = lists.list_surveys(db_session=db_session, now=datetime.now(timezone.utc), key=key).surveys
+        per_version = lists.responses_per_version(db_session=db_session, survey_id=survey.id)
         versions = [(version.number, version.created_at, version.fingerprint, len(version.questions),
                      per_version.get(version.id, 0)) for version in survey.versions]
         definition = service.definition_of(survey.current_version, status=survey.status)

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
 import re
 from dataclasses import dataclass
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Literal
 
 import yaml
 from pydantic import ValidationError
-from sqlalchemy import Connection, Integer, column, func, or_, select, table
+from sqlalchemy import Connection, func, select
 from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import User
-from voxpop.store.base import UTCDateTime, utcnow
+from voxpop.store.base import utcnow
 from voxpop.surveys.models import (
     SURVEY_STATUSES,
     AttributeDefinition,
@@ -26,7 +23,6 @@ from voxpop.surveys.models import (
     Survey,
     SurveyVersion,
 )
-from voxpop.surveys.public import SurveyListPublic, SurveyPublic
 from voxpop.surveys.schemas import (
     SurveyDefinition,
     cross_check,
@@ -178,106 +174,8 @@ def set_owner(*, db_session: Session, survey: Survey, owner: User | None) -> Non
     survey.updated_at = utcnow()
 
 
-TREND_MONTHS = 12
-# collection sits above surveys in the layers, so the list counts responses through the columns it reads
-# instead of importing the collection's model.
-_responses = table("responses", column("survey_id", Integer), column("version_id", Integer),
-                   column("submitted_at", UTCDateTime))
-
-
-def trend_months(now: datetime) -> list[str]:
-    """The first days (YYYY-MM-01, UTC) of the last TREND_MONTHS months, oldest first, ending with now's month."""
-    year, month = now.year, now.month
-    months = []
-    for _ in range(TREND_MONTHS):
-        months.append(f"{year:04d}-{month:02d}-01")
-        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
-    return months[::-1]
-
-
-def list_surveys(*, db_session: Session | Connection, now: datetime, search: str | None = None,
-                 status: str | None = None, owner: str | None = None, key: str | None = None, offset: int = 0,
-                 limit: int | None = None) -> SurveyListPublic:
-    """Surveys matching the filters, the most recently answered first, with response counts and a monthly trend."""
-    totals = (select(_responses.c.survey_id, func.count().label("responses"),
-                     func.max(_responses.c.submitted_at).label("last_response_at"))
-              .group_by(_responses.c.survey_id).subquery())
-    versions = (select(SurveyVersion.survey_id, func.max(SurveyVersion.number).label("version"))
-                .group_by(SurveyVersion.survey_id).subquery())
-    query = (select(Survey.id, Survey.key, Survey.title, Survey.status, Survey.languages, User.email, User.name,
-                    func.coalesce(totals.c.responses, 0), totals.c.last_response_at, versions.c.version)
-             .outerjoin(User, User.id == Survey.owner_id)
-             .outerjoin(totals, totals.c.survey_id == Survey.id)
-             .outerjoin(versions, versions.c.survey_id == Survey.id))
-    if search:
-        query = query.where(or_(Survey.title.icontains(search, autoescape=True),
-                                Survey.key.icontains(search, autoescape=True)))
-    if key:
-        query = query.where(Survey.key == key)
-    if status:
-        query = query.where(Survey.status == status)
-    if owner:
-        query = query.where(User.email == owner.strip().lower())  # stored lower-case (accounts.create_user)
-    total = db_session.scalar(select(func.count()).select_from(query.subquery()))
-    query = query.order_by(totals.c.last_response_at.desc().nulls_last(), Survey.created_at.desc(),
-                           Survey.key).offset(offset)
-    rows = db_session.execute(query if limit is None else query.limit(limit)).all()
-    months = trend_months(now)
-    monthly = _monthly_responses(db_session, [row[0] for row in rows], months)
-    surveys = [
-        SurveyPublic(key=key, title=title, status=state, languages=list(languages or []), responses=responses,
-                     last_response_at=last, owner=email, owner_name=(name or email) if email else None,
-                     version=version, monthly_responses=[monthly.get((survey_id, month), 0) for month in months])
-        for survey_id, key, title, state, languages, email, name, responses, last, version in rows
-    ]
-    return SurveyListPublic(months=[month[:7] for month in months], total=total, offset=offset, limit=limit,
-                            surveys=surveys)
-
-
-def _monthly_responses(db_session: Session | Connection, survey_ids: list[int],
-                       months: list[str]) -> dict[tuple[int, str], int]:
-    """(survey id, YYYY-MM-01): responses, from one grouped query over the months shown."""
-    # Imported here: the rollups module loads Ibis, which `survey apply` and the survey page need not.
-    from voxpop.analysis.rollups import month_start
-
-    if not survey_ids:
-        return {}
-    dialect = db_session.get_bind().dialect.name
-    # PostgreSQL would write the month in the session's time zone; the trend's months are UTC's.
-    submitted = _responses.c.submitted_at if dialect == "sqlite" else func.timezone("UTC", _responses.c.submitted_at)
-    month = month_start(submitted, dialect)
-    since = datetime.fromisoformat(months[0]).replace(tzinfo=timezone.utc)
-    return {(survey_id, first_day): count for survey_id, first_day, count in db_session.execute(
-        select(_responses.c.survey_id, month, func.count())
-        .where(_responses.c.survey_id.in_(survey_ids), _responses.c.submitted_at >= since)
-        .group_by(_responses.c.survey_id, month))}
-
-
-def responses_per_version(*, db_session: Session | Connection, survey_id: int) -> dict[int, int]:
-    """Version id: the responses given on it."""
-    return dict(db_session.execute(select(_responses.c.version_id, func.count())
-                                   .where(_responses.c.survey_id == survey_id).group_by(_responses.c.version_id)).all())
-
-
 def survey_owners(*, db_session: Session | Connection) -> list[tuple[str, str]]:
     """(e-mail, name) of every active staff member, who may own a survey; the name is the e-mail when unset."""
     shown = func.coalesce(func.nullif(User.name, ""), User.email)
     return [(email, name or email) for email, name in db_session.execute(
         select(User.email, User.name).where(User.is_active).order_by(func.lower(shown)))]
-
-
-SURVEY_COLUMNS = ("title", "key", "status", "responses", "last_response_at", "owner", "version")
-
-
-def survey_csv(listing: SurveyListPublic) -> str:
-    """The survey list as CSV, one column per trend month; a text a spreadsheet would run as a formula is
-    prefixed with an apostrophe."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*SURVEY_COLUMNS, *(f"responses_{month}" for month in listing.months)])
-    for survey in listing.surveys:
-        cells = [survey.title, survey.key, survey.status, str(survey.responses),
-                 survey.last_response_at.isoformat() if survey.last_response_at else "", survey.owner or "",
-                 str(survey.version or ""), *(str(count) for count in survey.monthly_responses)]
-        writer.writerow([f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell for cell in cells])
-    return buffer.getvalue()

@@ -160,6 +160,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.results.analysis_views import router as results_analysis_router
     from voxpop.results.export_views import api as export_api
     from voxpop.results.export_views import router as export_router
+    from voxpop.results.list_views import api as survey_list_api
+    from voxpop.results.list_views import router as survey_list_router
     from voxpop.results.views import api as results_api
     from voxpop.results.views import router as results_router
     from voxpop.surveys.builder_views import router as builder_router
@@ -175,6 +177,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(dashboard_router)
     app.include_router(customers_router)
     app.include_router(imports_router)
+    app.include_router(survey_list_router)
     app.include_router(surveys_router)
     app.include_router(builder_router)
     app.include_router(preview_router)
@@ -187,7 +190,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # Every domain's JSON routes, under one prefix: a new version of the API is one more prefix here.
     api = APIRouter(prefix=API_PREFIX)
     for domain_api in (accounts_api, users_api, collection_api, dashboard_api, customers_api, imports_api,
-                       surveys_api, results_api, results_analysis_api, export_api, text_api, codebook_api):
+                       survey_list_api, surveys_api, results_api, results_analysis_api, export_api, text_api, codebook_api):
         api.include_router(domain_api)
     app.include_router(api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -1,0 +1,155 @@
+"""Exporting a survey's responses: voxpop's streamed CSV and chunked Parquet against DuckDB writing the same table.
+
+The store is the results benchmark's (benchmarks/results.py: an NPS, a CSAT, an ordered single choice and a
+multiple choice of 3 options, two attributes; 1M responses, 5.5M answers), exported whole, one row per response:
+
+  voxpop       results.export over voxpop's Database: keyset chunks of 2,000 responses, each pivoted in Python and
+               written (the CSV as results.export.csv_chunks streams it to a browser; the Parquet one row group a
+               chunk), in a child process whose peak memory (max RSS) is reported
+  duckdb       hand-written SQL on a DuckDB copy of the store's tables (the copy is made in this process, untimed):
+               the same wide table by a GROUP BY pivot, written with COPY ... TO (CSV, Parquet)
+  pandas       the same table already in a DataFrame (read from voxpop's Parquet, untimed), written with to_csv and
+               to_parquet: the cost of writing alone, the floor for any exporter
+
+The files must hold the same rows and the same answers (NPS, CSAT, plan, the 0/1 flags) or the exit status is 1;
+it never depends on timing. The median of --repeat is shown; the ratio is voxpop's time over DuckDB's.
+
+    .venv/bin/python benchmarks/export.py [--responses 1000000] [--repeat 3] [--workdir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+
+from results import GOODS, SURVEY, export_to_duckdb, load  # the results benchmark's store, not a second one
+
+ZONE = "UTC"
+CHECKED = ["nps", "csat", "plan", *(f"bought__{good}" for good in GOODS)]
+
+
+def export_voxpop(store: Path, output: Path, file_format: str) -> dict:
+    """In the child process: the export as the page and `voxpop survey export-responses` make it."""
+    from voxpop.collection.filters import ResponseFilter
+    from voxpop.results.export import csv_chunks, export_layout, response_chunks, write_file
+    from voxpop.store.database import Database
+
+    started = time.perf_counter()
+    database = Database(f"sqlite:///{store}")
+    try:
+        with database.read_connection() as connection:
+            layout = export_layout(connection, survey_key=SURVEY, zone=ZONE)
+            chunks = response_chunks(connection, layout, ResponseFilter())
+            if file_format == "csv":  # as the streamed response's body is made, piece by piece
+                with output.open("w", encoding="utf-8", newline="") as out:
+                    for piece in csv_chunks(layout, chunks):
+                        out.write(piece)
+            else:
+                write_file(layout, chunks, output, file_format=file_format, total=0)
+    finally:
+        database.dispose()
+    return {"seconds": time.perf_counter() - started,
+            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def run_voxpop(store: Path, output: Path, file_format: str) -> dict:
+    done = subprocess.run([sys.executable, __file__, "--child", file_format, str(store), str(output)],
+                          capture_output=True, text=True, check=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+PIVOT = """SELECT r.id AS response_id, max(CASE WHEN a.question_id = 1 THEN a.score END) AS nps,
+  max(CASE WHEN a.question_id = 2 THEN a.score END) AS csat, max(CASE WHEN a.question_id = 3 THEN a.choice END) AS plan,
+  {flags}
+FROM responses r JOIN answers a ON a.response_id = r.id WHERE r.survey_id = 1 GROUP BY r.id ORDER BY r.id"""
+
+
+def run_duckdb(copy: Path, output: Path, file_format: str) -> float:
+    flags = ",\n  ".join(f"max(CASE WHEN a.question_id = 4 THEN (a.choice = '{good}')::INT END) AS bought__{good}"
+                         for good in GOODS)
+    started = time.perf_counter()
+    with duckdb.connect(str(copy), read_only=True) as ddb:
+        options = "(FORMAT csv, HEADER)" if file_format == "csv" else "(FORMAT parquet)"
+        ddb.execute(f"COPY ({PIVOT.format(flags=flags)}) TO '{output}' {options}")
+    return time.perf_counter() - started
+
+
+def run_pandas(table: pd.DataFrame, output: Path, file_format: str) -> float:
+    started = time.perf_counter()
+    if file_format == "csv":
+        table.to_csv(output, index=False)
+    else:
+        table.to_parquet(output, index=False)
+    return time.perf_counter() - started
+
+
+def read_back(path: Path) -> pd.DataFrame:
+    frame = pq.read_table(path).to_pandas() if path.suffix == ".parquet" else pd.read_csv(path)
+    return frame[CHECKED].reset_index(drop=True)
+
+
+def same_answers(first: pd.DataFrame, second: pd.DataFrame) -> bool:
+    if len(first) != len(second):
+        return False
+    return all((first[name].astype("string").fillna("") == second[name].astype("string").fillna("")).all()
+               for name in CHECKED)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--responses", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=13)
+    parser.add_argument("--workdir", type=Path, default=None, help="keep the store here and reuse it")
+    parser.add_argument("--child", nargs=3, metavar=("FORMAT", "STORE", "OUTPUT"), help=argparse.SUPPRESS)
+    options = parser.parse_args()
+    if options.child:
+        file_format, store, output = options.child
+        print(json.dumps(export_voxpop(Path(store), Path(output), file_format)))
+        return 0
+    with tempfile.TemporaryDirectory(prefix="voxpop-export-bench-") as temporary:
+        workdir = options.workdir or Path(temporary)
+        workdir.mkdir(parents=True, exist_ok=True)
+        store, loading = load(workdir, options.responses, options.seed)
+        copy = workdir / f"results-{options.responses}.duckdb"
+        export_to_duckdb(store, copy)
+        print(f"{options.responses:,} responses; store loaded in {loading:.0f} s")
+        failed = False
+        for file_format in ("csv", "parquet"):
+            timings: dict[str, list[float]] = {"voxpop": [], "duckdb": [], "pandas": []}
+            memory = 0.0
+            ours, theirs = workdir / f"voxpop.{file_format}", workdir / f"duckdb.{file_format}"
+            written = workdir / f"pandas.{file_format}"
+            for _ in range(options.repeat):  # interleaved, so a noisy neighbour hits both
+                measured = run_voxpop(store, ours, file_format)
+                timings["voxpop"].append(measured["seconds"])
+                memory = max(memory, measured["max_rss_mb"])
+                timings["duckdb"].append(run_duckdb(copy, theirs, file_format))
+                table = pq.read_table(workdir / "voxpop.parquet").to_pandas() if file_format == "parquet" else \
+                    pd.read_csv(ours, low_memory=False)
+                timings["pandas"].append(run_pandas(table, written, file_format))
+                del table
+            agreed = same_answers(read_back(ours), read_back(theirs))
+            failed |= not agreed
+            median = {name: statistics.median(values) for name, values in timings.items()}
+            print(f"{file_format:8} voxpop {median['voxpop']:6.1f} s (peak memory {memory:,.0f} MB)   "
+                  f"duckdb {median['duckdb']:6.1f} s   pandas write only {median['pandas']:6.1f} s   "
+                  f"voxpop/duckdb {median['voxpop'] / median['duckdb']:5.1f}x   "
+                  f"voxpop/pandas {median['voxpop'] / median['pandas']:5.1f}x   "
+                  f"{'same answers' if agreed else 'ANSWERS DIFFER'}")
+        return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -97,3 +97,17 @@ def test_comments_are_escaped_and_link_to_their_response(client, db):
     answers = {item["question"]: item for item in twin["answers"]}
     assert answers["nps"]["answer"] == "2 (on 0–10)"
     assert answers["why"]["comment"]["text"].endswith("the boots broke") and not answers["why"]["pending"]
+
+
+def test_the_pages_have_no_inline_style_or_script(client, answered):
+    from tests.web.test_no_inline import EVENT_HANDLER, INLINE_SCRIPT, INLINE_STYLE, STYLE_ELEMENT
+
+    analyse(answered)
+    login(client, make_user(answered, "viewer"))
+    with answered.read_connection() as connection:
+        public_id = connection.execute(text("SELECT public_id FROM responses ORDER BY id LIMIT 1")).scalar_one()
+    for path in ("/surveys/shop/results", "/surveys/shop/results?answer=nps:promoters", f"/responses/{public_id}",
+                 "/surveys/shop/results?since=nope"):
+        html = client.get(path).text
+        for pattern in (INLINE_STYLE, STYLE_ELEMENT, INLINE_SCRIPT, EVENT_HANDLER):
+            assert pattern.search(html) is None, (path, pattern.pattern)

@@ -131,6 +131,7 @@ def test_bad_parameters_are_a_400_page_and_a_422_problem_naming_them(client, db,
     assert page.status_code == 400 and 'class="error-summary"' in page.text
     problem = client.get(f"/api/v1/surveys/shop/crosstab?{query}")
     assert problem.status_code == 422 and problem.json()["detail"].startswith(f"Parameter {parameter}:")
+    assert problem.json()["errors"][0]["field"] == parameter
 
 
 def test_staff_only(client, db):

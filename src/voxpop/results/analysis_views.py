@@ -79,7 +79,7 @@ def _problem(request: Request, exc: Exception):
     if isinstance(exc, NotEnoughData):
         return problem(422, as_sentence(str(exc)), code="not-enough-data", instance=request.url.path)
     return problem(422, as_sentence(f"Parameter {exc.parameter}: {exc}"), code="invalid-parameter",
-                   instance=request.url.path)
+                   instance=request.url.path, errors=[{"field": exc.parameter or "", "message": as_sentence(str(exc))}])
 
 
 def _filter_pairs(query: FilterQuery) -> list[tuple[str, str]]:

@@ -170,3 +170,17 @@ def test_versions_pool_by_key_within_one_scale_and_retired_questions_come_last(d
     new, old = (question for question in found.questions if question.key == "quality")
     assert (new.scale_max, new.answered, old.scale_max, old.answered) == (7, 1, 5, 1)  # never pooled
     assert old.command is None and new.command is None  # voxpop metrics would refuse the key: two scales
+
+
+def test_the_words_typed_under_other_are_listed_with_the_other_option(db):
+    from tests.helpers import apply_survey
+    from tests.results.stored import SHOP_SURVEY
+
+    options = "options: [{value: boots, label: Boots}, {value: tents, label: Tents}, {value: socks, label: Socks}]"
+    apply_survey(db, SHOP_SURVEY.replace(options, options + '\n    other: "Something else"'))
+    answer(db, {"bought": ["boots", "other"], "bought.other": "A <b>stove</b>"})
+    answer(db, {"bought": ["other"], "bought.other": "A <b>stove</b>"})
+    answer(db, {"bought": ["tents"]})
+    bought = section(results(db), "bought")
+    assert [(o.label, o.count, o.listed) for o in bought.options][-1] == ("Something else", 2, False)
+    assert [(row.text, row.count) for row in bought.other_texts] == [("A <b>stove</b>", 2)]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 
@@ -12,6 +11,7 @@ from sqlalchemy.orm import Session
 from voxpop.accounts.models import PasswordReset, User
 from voxpop.accounts.service import AccountError
 from voxpop.store.base import utcnow
+from voxpop.store.ids import token_hash
 
 VALID_FOR = timedelta(hours=24)
 USED = ("this link has been used already; each link sets a password once. If you did not use it, ask an admin "
@@ -20,10 +20,6 @@ USED = ("this link has been used already; each link sets a password once. If you
 
 class ResetUnusable(AccountError):
     """A reset link that cannot set a password (unknown, used, expired, or its user deactivated)."""
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create_reset(*, db_session: Session, user: User, created_by: User | None, now: datetime | None = None) -> str:

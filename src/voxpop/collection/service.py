@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 from datetime import datetime, timedelta
 from typing import NamedTuple
@@ -15,11 +14,8 @@ from voxpop.collection.answers import storable
 from voxpop.collection.models import Invitation, Response
 from voxpop.customers.models import Customer
 from voxpop.store.base import utcnow
+from voxpop.store.ids import token_hash
 from voxpop.surveys.models import Question, Survey, SurveyVersion
-
-
-def token_hash(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def create_invitation(

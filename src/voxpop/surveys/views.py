@@ -17,6 +17,7 @@ from voxpop.web.auth import (
     SettingsDep,
     client_address,
     require_role,
+    same_site_path,
     verify_csrf,
 )
 
@@ -24,13 +25,6 @@ router = APIRouter()
 api = APIRouter(tags=["staff"])
 SURVEY_EDITORS = ("admin", "manager")
 Editor = Annotated[User, Depends(require_role(*SURVEY_EDITORS))]
-
-
-def _same_site(path: str | None) -> str:
-    # Only a path on this site: a redirect to another would let a crafted form send staff anywhere.
-    if path and path.startswith("/") and not path.startswith("//") and "\\" not in path:
-        return path
-    return "/surveys"
 
 
 @router.post("/surveys/{key}/status", include_in_schema=False, dependencies=[Depends(verify_csrf)])
@@ -52,7 +46,7 @@ def change_status(
         service.set_status(db_session=db_session, survey=survey, status=status)
         accounts.audit(db_session=db_session, actor=user, action="survey.status", target=key,
                        client=client_address(request, settings), before=before, after=status)
-    return RedirectResponse(_same_site(back), status_code=303)
+    return RedirectResponse(same_site_path(back, "/surveys"), status_code=303)
 
 
 @router.post("/surveys/{key}/owner", include_in_schema=False, dependencies=[Depends(verify_csrf)])
@@ -81,4 +75,4 @@ def change_owner(
         accounts.audit(db_session=db_session, actor=user, action="survey.owner", target=key,
                        client=client_address(request, settings), before=before,
                        after=person.email if person else None)
-    return RedirectResponse(_same_site(back), status_code=303)
+    return RedirectResponse(same_site_path(back, "/surveys"), status_code=303)

@@ -127,3 +127,11 @@ def start_session(request: Request, user: User) -> None:
     request.session["uid"] = user.id
     request.session["sv"] = user.session_version
     csrf_token(request)
+
+
+def same_site_path(target: str | None, default: str) -> str:
+    """`target` if it is a path on this site, else `default`: a redirect to wherever a form or link says would let a
+    crafted link (a phishing login, a forged form) send staff to another site."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return default

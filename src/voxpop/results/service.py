@@ -17,7 +17,7 @@ from sqlalchemy import Connection, distinct, func, select
 from sqlalchemy.orm import Session
 
 from voxpop.analysis.engine import Row
-from voxpop.collection.filters import PERIODS, ResponseFilter, response_conditions
+from voxpop.collection.filters import PERIODS, ResponseFilter
 from voxpop.collection.models import Answer, Response
 from voxpop.core.counts import COUNTS, CUTS, score_counts
 from voxpop.core.estimates import proportion
@@ -63,7 +63,7 @@ def survey_results(connection: Connection, *, survey: str, response_filter: Resp
     counts = answer_counts(connection, question_ids=[i for question in questions for i in question.ids],
                            kept=kept)
     sections = [_section(connection, question, counts, survey=survey, language=found.default_language,
-                         response_filter=response_filter, zone=zone, kept=kept, min_base=min_base,
+                         response_filter=response_filter, kept=kept, min_base=min_base,
                          merges=merges.get(question.key, {}), comments=comments,
                          alike=sum(other.key == question.key and other.kind == question.kind for other in questions))
                 for question in questions]
@@ -71,14 +71,14 @@ def survey_results(connection: Connection, *, survey: str, response_filter: Resp
         survey=survey, title=found.title, status=found.status, filter=response_filter.describe(),
         since=response_filter.since, until=response_filter.until,
         partial=response_filter.period in PERIODS and response_filter.until == today,
-        responses=response_count(connection, survey_id=found.id, response_filter=response_filter, zone=zone),
+        responses=response_count(connection, survey_id=found.id, kept=kept),
         questions=sections)
 
 
-def response_count(connection: Connection, *, survey_id: int, response_filter: ResponseFilter, zone: str) -> int:
+def response_count(connection: Connection, *, survey_id: int, kept: Kept) -> int:
     """How many of the survey's responses the filter keeps."""
     return connection.execute(select(func.count()).select_from(Response).where(
-        Response.survey_id == survey_id, *response_conditions(response_filter, zone=zone))).scalar_one()
+        *(kept or [Response.survey_id == survey_id]))).scalar_one()
 
 
 def answer_counts(connection: Connection, *, question_ids: list[int],
@@ -112,7 +112,7 @@ def _pooled(question: QuestionVariant,
 
 
 def _section(connection: Connection, question: QuestionVariant, counts, *, survey: str, language: str,
-             response_filter: ResponseFilter, zone: str, kept: Kept, min_base: int, merges: dict[str, str],
+             response_filter: ResponseFilter, kept: Kept, min_base: int, merges: dict[str, str],
              comments: int, alike: int) -> QuestionResultsPublic:
     pooled = _pooled(question, counts)
     section = QuestionResultsPublic(

@@ -32,30 +32,22 @@ KIND_WORDS = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "rating": "Rating", "s
 GROUP_KINDS = {"detractors": "bar-detractors", "passives": "bar-passives", "promoters": "bar-promoters"}
 
 
-class FilterProblem(ValueError):
-    """A filter that parses but cannot apply to this survey (an answer test on a question it does not have)."""
-
-    def __init__(self, message: str, *, parameter: str):
-        super().__init__(message)
-        self.parameter = parameter
-
-
 def results_of(db, *, key: str, query: FilterQuery, min_base: int) -> ResultsPublic:
-    """The survey's results for the query's filter; raises FilterError or FilterProblem (a bad filter) or
-    UnknownSurvey."""
+    """The survey's results for the query's filter; raises FilterError (a filter that cannot be read, or an answer
+    test on a question the survey does not have) or UnknownSurvey."""
     response_filter = query.parse()
     today = datetime.now(ZoneInfo(query.zone)).date()
     with db.read_connection() as connection:
         survey_id = connection.execute(select(Survey.id).where(Survey.key == key)).scalar()
         if survey_id is not None and (unknown := unknown_questions(response_filter, survey_id=survey_id,
                                                                     db_session=connection)):
-            raise FilterProblem(f"this survey has no question {', '.join(map(repr, unknown))}; name one of its "
+            raise FilterError(f"this survey has no question {', '.join(map(repr, unknown))}; name one of its "
                                 "question keys in the answer test, e.g. nps:detractors", parameter="answer")
         return survey_results(connection, survey=key, response_filter=response_filter, zone=query.zone,
                               min_base=min_base, today=today)
 
 
-def _field_error(error: FilterError | FilterProblem, form: FilterForm) -> tuple[str, str]:
+def _field_error(error: FilterError, form: FilterForm) -> tuple[str, str]:
     """The error as (the filter bar's field id, sentence), so the summary links to the field: an answer test's
     error is shown at the first typed test (components.response_filter_fields), else at the empty one."""
     offered = {value for value, _ in form.answers}
@@ -72,7 +64,7 @@ def results_page(request: Request, key: str, user: CurrentUser, db: DbDep, setti
         data = results_of(db, key=key, query=query, min_base=settings.min_base)
     except UnknownSurvey:
         raise HTTPException(404) from None
-    except (FilterError, FilterProblem) as exc:
+    except FilterError as exc:
         failed = exc
     with db.read() as db_session:
         title = db_session.scalar(select(Survey.title).where(Survey.key == key))
@@ -109,7 +101,7 @@ def results_json(request: Request, key: str, user: CurrentUser, db: DbDep, setti
         return results_of(db, key=key, query=query, min_base=settings.min_base)
     except UnknownSurvey as exc:
         return problem(404, str(exc), code="unknown-survey", instance=request.url.path)
-    except (FilterError, FilterProblem) as exc:
+    except FilterError as exc:
         return problem(422, as_sentence(str(exc)), code="invalid-filter", instance=request.url.path,
                        errors=[{"field": exc.parameter or "", "message": as_sentence(str(exc))}])
 

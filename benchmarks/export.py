@@ -69,10 +69,19 @@ def run_voxpop(store: Path, output: Path, file_format: str) -> dict:
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-PIVOT = """SELECT r.id AS response_id, max(CASE WHEN a.question_id = 1 THEN a.score END) AS nps,
+# The same 14 columns as voxpop's file: the constant ones (language, channel, version, no customer) as constants,
+# the response id in the UUID form the store holds, the time in ISO 8601, both attributes and every answer.
+PIVOT = """SELECT '00000000-0000-4000-8000-' || lpad(printf('%x', r.id), 12, '0') AS response_id,
+  strftime(any_value(r.submitted_at), '%Y-%m-%dT%H:%M:%S.%f+00:00') AS submitted_at, 'en' AS language,
+  'web' AS channel, 1 AS version, NULL AS customer,
+  any_value(c.value) AS attribute__channel, any_value(s.value) AS segment,
+  max(CASE WHEN a.question_id = 1 THEN a.score END) AS nps,
   max(CASE WHEN a.question_id = 2 THEN a.score END) AS csat, max(CASE WHEN a.question_id = 3 THEN a.choice END) AS plan,
   {flags}
-FROM responses r JOIN answers a ON a.response_id = r.id WHERE r.survey_id = 1 GROUP BY r.id ORDER BY r.id"""
+FROM responses r JOIN answers a ON a.response_id = r.id
+  LEFT JOIN attribute_set_values c ON c.set_id = r.attribute_set_id AND c.name = 'channel'
+  LEFT JOIN attribute_set_values s ON s.set_id = r.attribute_set_id AND s.name = 'segment'
+WHERE r.survey_id = 1 GROUP BY r.id ORDER BY r.id"""
 
 
 def run_duckdb(copy: Path, output: Path, file_format: str) -> float:

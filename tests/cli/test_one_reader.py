@@ -1,5 +1,6 @@
 """One file reader: `voxpop metrics` reads an export exactly as `voxpop import responses` does."""
 
+import csv
 import json
 
 import pytest
@@ -65,3 +66,25 @@ def test_a_german_export_gives_the_same_nps_per_month_from_the_file_and_after_it
     grouped = invoke("metrics", path, "--metric", "nps", "--score", RECOMMEND, "--by", "Filiale", "--format", "json")
     assert {row["Filiale"] for row in json.loads(grouped.stdout)["rows"]} == set(BRANCHES)
     assert all(name in str(branch) for name in BRANCHES)
+
+
+def test_the_legacy_and_the_current_qualtrics_export_of_the_same_responses_read_alike(real_data):
+    """The same 15 responses in Qualtrics' two layouts, one header row under the column names in the legacy file
+    and two in the current one: the row a refusal names is the same data row, counted as the csv module reads the
+    records under the header rows."""
+    folder = real_data / "QualtricsTools"
+    refusals = []
+    for name, header_rows in [("No_Basis_for_Evaluation (Legacy).csv", 2), ("No_Basis_for_Evaluation (Insights).csv", 3)]:
+        with (folder / name).open(newline="", encoding="utf-8-sig") as handle:
+            records = list(csv.reader(handle))
+        position = records[0].index("Q3_1")
+        minus_one = [row for row, record in enumerate(records[header_rows:], 1) if record[position] == "-1"]
+        # -1 is Qualtrics' code for "no basis for evaluation", outside the 1–3 scale.
+        result = runner.invoke(app, ["metrics", str(folder / name), "--metric", "mean", "--score", "Q3_1",
+                                     "--scale", "1-3"])
+        assert result.exit_code == 2
+        refusal = " ".join(result.stderr.split())
+        assert (f"column 'Q3_1' has the value '-1' in data row {minus_one[0]}, outside the 1–3 rating scale "
+                f"({len(minus_one)} such values in all)") in refusal
+        refusals.append(refusal.split(": ", 2)[2])
+    assert refusals[0] == refusals[1]

@@ -75,22 +75,17 @@ def test_google_forms_nps_and_ratings_equal_voxpop_metrics_on_the_file(db, real_
         assert python["n"] == 1838 - 823 and same(python, metrics_on_file(path, "nps", RECOMMEND_PYTHON, "1-10"))
 
 
-def test_qualtrics_ratings_equal_voxpop_metrics_on_the_same_responses(db, real_data, tmp_path):
+def test_qualtrics_ratings_equal_voxpop_metrics_on_the_file_as_exported(db, real_data):
     path = real_data / "QualtricsTools" / "Long_Exhaustive_Sample_Survey.csv"
     mapping = imported(db, path, "qualtrics-sample")
     figures = rollup_figures(db, "qualtrics-sample")
-    # `voxpop metrics` reads one header row: it is given the same file without Qualtrics' two further header rows
-    # (question texts and ImportIds), which it would otherwise read as answers.
     with path.open(newline="", encoding="utf-8") as handle:
-        records = list(csv.reader(handle))
-    one_header = tmp_path / "one-header.csv"
-    with one_header.open("w", newline="", encoding="utf-8") as handle:
-        csv.writer(handle).writerows([records[0], *records[3:]])
+        responses = list(csv.reader(handle))[3:]  # under Qualtrics' three header rows
     rated = [column for column in mapping.columns if column.role == "rating" and column.header.startswith("Q8_")]
     assert [column.scale for column in rated] == [(1, 3)] * 4
     for column in rated:
-        computed = metrics_on_file(one_header, "mean", column.header, "1-3")
-        assert computed["n"] == 31 - sum(1 for record in records[3:] if not record[column.position].strip())
+        computed = metrics_on_file(path, "mean", column.header, "1-3")
+        assert computed["n"] == 31 - sum(1 for record in responses if not record[column.position].strip())
         assert same(figures[column.key], computed)
 
 

@@ -2,7 +2,8 @@
 
 One sniffer serves every reader, so the importer (which streams records with the csv module) and the metrics
 engine (which hands the file to DuckDB) accept the same files: UTF-8 with or without a byte-order mark, UTF-16
-with its mark, else Windows-1252 (with a warning); delimited by ',', tab, ';' or '|'.
+with its mark, else Windows-1252 (with a warning); delimited by ',', tab, ';' or '|'. Both skip the rows a
+Qualtrics export writes under its column names.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import re
 import shutil
 import tempfile
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 
 
@@ -34,6 +36,9 @@ SIGNATURES = {
     b"%PDF": "a PDF document, not a data export; export the data as CSV, TSV or XLSX",
     b"\x1f\x8b": "a gzip-compressed file; unpack it first",
 }
+IMPORT_ID = re.compile(r"""^\{\s*["']ImportId["']\s*:""")
+# The rows each Qualtrics layout writes under its column names: the question texts, then (since 2016) ImportIds.
+QUALTRICS_EXTRA_HEADER_ROWS = {"qualtrics": 2, "qualtrics-legacy": 1}
 
 
 @dataclass
@@ -46,6 +51,7 @@ class ExportFile:
     delimiter: str = ","
     quoting: int = csv.QUOTE_MINIMAL
     ends_with_line_break: bool = True
+    extra_header_rows: int = 0  # rows under the column names that are not data (Qualtrics' question texts, ImportIds)
     warnings: list[str] = field(default_factory=list)
 
 
@@ -63,7 +69,7 @@ def sniff(path: Path) -> ExportFile:
     for magic, what in SIGNATURES.items():
         if head.startswith(magic):
             if what == "xlsx":
-                return ExportFile(path, what, warnings=_sheet_warnings(path))
+                return _sniffed_workbook(path)
             if what == "parquet":
                 return ExportFile(path, what)
             raise FileError(f"{path.name} is {what}")
@@ -76,7 +82,34 @@ def sniff(path: Path) -> ExportFile:
     # writer (Qualtrics) quotes its ImportId cells: look for a wholly quoted cell in the first lines.
     if sniffed.delimiter == "\t" and not any(QUOTED.fullmatch(cell) for line in lines for cell in line.split("\t")):
         sniffed.quoting = csv.QUOTE_NONE
+    sniffed.extra_header_rows = QUALTRICS_EXTRA_HEADER_ROWS.get(qualtrics_layout(_text_head(sniffed)), 0)
     return sniffed
+
+
+def qualtrics_layout(head: list[list[str]]) -> str | None:
+    """"qualtrics" when a file's third record is mostly ImportIds, "qualtrics-legacy" when its header begins V1,
+    V2 (Qualtrics' export before 2016), else None; `head` is the first records, blanks as ""."""
+    if len(head) >= 3 and _mostly_import_ids(head[2]):
+        return "qualtrics"
+    first = [cell.strip() for cell in head[0]] if head else []
+    if first[:1] == ["V1"] and len(first) > 1 and re.fullmatch(r"V\d+", first[1]):
+        return "qualtrics-legacy"
+    return None
+
+
+def _mostly_import_ids(cells: list[str]) -> bool:
+    filled = [cell for cell in cells if cell.strip()]
+    return bool(filled) and sum(bool(IMPORT_ID.match(cell.strip())) for cell in filled) * 2 >= len(filled)
+
+
+def _text_head(sniffed: ExportFile) -> list[list[str]]:
+    """The first three records as the csv module reads them (a question text may hold a line break)."""
+    with sniffed.path.open(encoding=sniffed.encoding, errors="replace", newline="") as handle:
+        records = csv.reader(handle, delimiter=sniffed.delimiter, quoting=sniffed.quoting)
+        try:
+            return list(islice(records, 3))
+        except csv.Error:  # a damaged file: its readers name the row
+            return []
 
 
 def _text_encoding(path: Path, head: bytes) -> tuple[str, list[str]]:
@@ -139,15 +172,19 @@ def open_workbook(path: Path):
                         "program and save it as .xlsx or CSV again") from None
 
 
-def _sheet_warnings(path: Path) -> list[str]:
+def _sniffed_workbook(path: Path) -> ExportFile:
+    """An XLSX file's header rows, and a warning when it has sheets that are not read."""
     workbook = open_workbook(path)
     try:
         sheets = workbook.sheetnames
+        head = [["" if value is None else str(value) for value in row]
+                for row in islice(workbook.worksheets[0].iter_rows(values_only=True), 3)]
     finally:
         workbook.close()
+    sniffed = ExportFile(path, "xlsx", extra_header_rows=QUALTRICS_EXTRA_HEADER_ROWS.get(qualtrics_layout(head), 0))
     if len(sheets) > 1:
-        return [f"{path.name} has {len(sheets)} sheets; only the first, {sheets[0]!r}, was read"]
-    return []
+        sniffed.warnings.append(f"{path.name} has {len(sheets)} sheets; only the first, {sheets[0]!r}, was read")
+    return sniffed
 
 
 def utf8_copy(text_file: ExportFile, folder: Path) -> Path:

@@ -30,8 +30,9 @@ DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16"} 
 def read_file(path: Path) -> ir.Table:
     """A CSV, TSV, Parquet or XLSX file as an Ibis table on an in-memory DuckDB, all columns as text; a folder
     of CSV files with one header (such as one export per day) is read as one table, its files in name order.
-    Each file is sniffed as the importer sniffs it (`analysis.files`: kind, encoding, delimiter, quoting), and
-    what the sniffing notes is said as a MetricNote."""
+    Each file is sniffed as the importer sniffs it (`analysis.files`: kind, encoding, delimiter, quoting, the
+    header rows Qualtrics adds under the column names, which are skipped), and what the sniffing notes is said as
+    a MetricNote."""
     if not path.exists():
         raise MetricError(f"{path} does not exist; check the path")
     paths = sorted(path.glob("*.csv")) if path.is_dir() else [path]
@@ -43,8 +44,12 @@ def read_file(path: Path) -> ir.Table:
         raise MetricError(str(exc)) from None
     if path.is_dir() and (other := next((file for file in sniffed if file.kind != "text"), None)):
         raise MetricError(f"{other.path} is {other.kind.upper()}, not CSV; a folder must hold CSV exports only")
+    if len(sniffed) > 1 and (qualtrics := next((file for file in sniffed if file.extra_header_rows), None)):
+        raise MetricError(f"{qualtrics.path} is a Qualtrics export with header rows under its column names, which "
+                          "voxpop reads in a single file only; give the files one at a time")
     for note in dict.fromkeys(note for file in sniffed for note in file.warnings):
         warnings.warn(MetricNote(note), stacklevel=3)
+    extra = sniffed[0].extra_header_rows
     connection = ibis.duckdb.connect()
     try:
         if sniffed[0].kind == "parquet":
@@ -53,16 +58,25 @@ def read_file(path: Path) -> ir.Table:
         elif sniffed[0].kind == "xlsx":
             import pandas as pd
 
-            frame = pd.read_excel(path, dtype=str, engine="openpyxl")
+            frame = pd.read_excel(path, dtype=str, engine="openpyxl", skiprows=range(1, 1 + extra))
             table = connection.create_table("export", frame.dropna(how="all"))
         else:
             table = _read_text(connection, sniffed)
-        table = table.mutate(**{ROW: ibis.row_number() + 1})
+        if extra and sniffed[0].kind == "text":
+            # Numbered once, so the rows' file order decides both which are skipped and each data row's number.
+            table = table.mutate(**{ROW: ibis.row_number() + 1 - extra})
+            table = table.filter(table[ROW] >= 1)
+        else:
+            table = table.mutate(**{ROW: ibis.row_number() + 1})
         rows = table.count().execute()
     except Exception as exc:  # DuckDB's own first line names the problem (quoting, ...)
         raise MetricError(f"{path} cannot be read: {str(exc).strip().splitlines()[0]}") from None
     if rows == 0:
         raise MetricError(f"{path} has a header but no data rows; export the data again, with its rows")
+    if extra:
+        skipped = ("the 2 header rows Qualtrics adds under the column names (question texts and ImportIds) were"
+                   if extra == 2 else "the header row Qualtrics adds under the column names (question texts) was")
+        warnings.warn(MetricNote(f"{path.name}: {skipped} skipped"), stacklevel=3)
     return table
 
 

@@ -35,20 +35,20 @@ from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 
+from voxpop.analysis.files import QUALTRICS_EXTRA_HEADER_ROWS, qualtrics_layout
+from voxpop.core.wording import counted
 from voxpop.imports.reading import FileSource, ImportFileError, inspect
-from voxpop.imports.wording import counted
 
 __all__ = ["FORMATS", "Advice", "Export", "ImportFileError", "ImportParameterError", "SourceColumn", "layout_name",
            "open_export"]
 
 FORMATS = ("qualtrics", "qualtrics-legacy", "surveymonkey", "typeform", "googleforms", "limesurvey", "csv")
 SOURCES = ("auto", "qualtrics", "surveymonkey", "typeform", "googleforms", "limesurvey", "csv")
-HEADER_ROWS = {"qualtrics": 3, "qualtrics-legacy": 2, "surveymonkey": 2}
+HEADER_ROWS = {**{layout: rows + 1 for layout, rows in QUALTRICS_EXTRA_HEADER_ROWS.items()}, "surveymonkey": 2}
 LAYOUTS = {"qualtrics": "a Qualtrics export", "qualtrics-legacy": "a Qualtrics export in the layout before 2016",
            "surveymonkey": "a SurveyMonkey export", "typeform": "a Typeform export", "googleforms": "a Google Forms export",
            "limesurvey": "a LimeSurvey export", "csv": "a table with one header row"}
 DELIMITED = {",": "CSV", "\t": "TSV", ";": "CSV separated by ';'", "|": "text separated by '|'"}
-IMPORT_ID = re.compile(r"""^\{\s*["']ImportId["']\s*:""")
 IMPORT_ID_PAIR = re.compile(r"""["'](\w+)["']\s*:\s*["']([^"']*)["']""")
 SURVEYMONKEY_SUB_LABELS = {"Response", "Open-Ended Response"}
 GOOGLE_TIMESTAMPS = {"Timestamp", "Marca temporal", "Horodateur", "Zeitstempel", "Carimbo de data/hora",
@@ -192,10 +192,8 @@ def detect_format(head: list[list[str]]) -> str:
     """The layout of an export from its first rows (cells as text, blanks as "")."""
     first = [cell.strip() for cell in head[0]] if head else []
     second = head[1] if len(head) > 1 else []
-    if len(head) >= 3 and _mostly_import_ids(head[2]):
-        return "qualtrics"
-    if first[:1] == ["V1"] and len(first) > 1 and re.fullmatch(r"V\d+", first[1]):
-        return "qualtrics-legacy"
+    if qualtrics := qualtrics_layout(head):
+        return qualtrics
     if "Respondent ID" in first and any(cell.strip() in SURVEYMONKEY_SUB_LABELS for cell in second):
         return "surveymonkey"
     if first[:1] == ["#"] or {"Submit Date (UTC)", "Network ID"} <= set(first):
@@ -205,11 +203,6 @@ def detect_format(head: list[list[str]]) -> str:
     if len(LIMESURVEY_CODES & set(first)) >= 3:
         return "limesurvey"
     return "csv"
-
-
-def _mostly_import_ids(cells: list[str]) -> bool:
-    filled = [cell for cell in cells if cell.strip()]
-    return bool(filled) and sum(bool(IMPORT_ID.match(cell.strip())) for cell in filled) * 2 >= len(filled)
 
 
 def _chosen_format(detected: str, source: str, path: Path) -> str:

@@ -23,7 +23,7 @@ from voxpop.analysis import files, time_formats
 from voxpop.analysis.engine import MetricError, MetricNote, MetricSpec
 from voxpop.analysis.questions import QuestionRef
 
-ROW = "_row"  # 1-based data row of a file (the header is not counted)
+ROW = "_row"  # 1-based data row of a file (the header rows are not counted)
 DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16"}  # what DuckDB decodes itself
 
 

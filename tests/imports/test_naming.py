@@ -8,11 +8,11 @@ from pathlib import Path
 import pytest
 
 from tests.imports.test_formats import workbook, write
+from voxpop.core.wording import counted
 from voxpop.imports.formats import ImportParameterError, layout_name, open_export
 from voxpop.imports.mapping import detect_mapping
 from voxpop.imports.samples import sample_table
 from voxpop.imports.service import ImportSummary, checked_survey_key, suggested_title, survey_key_for
-from voxpop.imports.wording import counted
 
 RSTUDIO = "rstudio_r_community_survey"
 

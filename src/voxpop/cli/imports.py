@@ -117,9 +117,9 @@ def _print_samples(samples: list[dict], mapping) -> None:
     """The first rows as they will be stored: a line per question (its text), a column per row of the file."""
     from rich.table import Table
 
+    from voxpop.core.wording import counted
     from voxpop.imports.samples import sample_table
     from voxpop.imports.service import question_columns
-    from voxpop.imports.wording import counted
 
     if not samples:
         return

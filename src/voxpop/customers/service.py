@@ -15,6 +15,7 @@ from sqlalchemy import Connection, insert, select, text
 from voxpop.analysis.engine import MetricError
 from voxpop.analysis.sources import ROW
 from voxpop.core.clv import bgnbd, gamma_gamma
+from voxpop.core.wording import counted
 from voxpop.customers.models import Customer, Transaction
 from voxpop.customers.schemas import OutcomesPublic
 from voxpop.customers.transaction_files import Transactions
@@ -37,9 +38,10 @@ class TransactionImport:
 
     def sentence(self) -> str:
         kinds = ", ".join(f"{count:,} {kind.replace('_', '-')}" for kind, count in sorted(self.by_kind.items()))
-        return (f"{self.rows:,} lines read ({kinds}): added {self.new:,} new transactions, {self.present:,} "
-                f"already present; {self.new_customers:,} new customers; {self.without_customer:,} lines without a "
-                "customer were left out")
+        return (f"{counted(self.rows, 'line')} read ({kinds}): added {counted(self.new, 'new transaction')}, "
+                f"{self.present:,} already present; {counted(self.new_customers, 'new customer')}; "
+                f"{counted(self.without_customer, 'line')} without a customer "
+                f"{'was' if self.without_customer == 1 else 'were'} left out")
 
 
 def import_transactions(db, transactions: Transactions, *,

@@ -22,11 +22,11 @@ from voxpop.analysis.questions import QuestionRef
 from voxpop.collection import service as collection
 from voxpop.collection.models import Response
 from voxpop.collection.writer import Target, bulk_cache, insert_batch
+from voxpop.core.wording import counted
 from voxpop.imports.batches import ParsedBatch, Plan, parsed_batches
 from voxpop.imports.formats import Export, ImportParameterError
 from voxpop.imports.mapping import ColumnMapping, Mapping
 from voxpop.imports.rows import RowError
-from voxpop.imports.wording import counted
 from voxpop.surveys import service as surveys
 from voxpop.surveys.schemas import KEY, RESERVED_ATTRIBUTES, SurveyDefinition
 

@@ -61,15 +61,18 @@ def _note_nps_scale(metric: str, scale: tuple[int, int] | None, cut_points: tupl
 
 @contextmanager
 def _notes():
-    """Print what the analysis notes (voxpop.metrics.MetricNote) on stderr, after it succeeds."""
+    """Print what the analysis notes (voxpop.metrics.MetricNote) on stderr, also when it then stops: a note such as
+    "the 2 header rows Qualtrics adds were skipped" explains the row an error names."""
     from voxpop.metrics import MetricNote
 
     with warnings.catch_warnings(record=True) as notes:
         warnings.simplefilter("ignore")
         warnings.simplefilter("always", MetricNote)
-        yield
-    for note in notes:
-        err.print(f"note: {in_cli_terms(str(note.message))}", highlight=False)
+        try:
+            yield
+        finally:
+            for note in notes:
+                err.print(f"note: {in_cli_terms(str(note.message))}", highlight=False)
 
 
 def _checked_request(settings: Settings, *, output, period, file, survey, cuts, min_base):

@@ -30,9 +30,9 @@ def test_on_a_surveys_pages_its_usual_answer_tests_are_offered_and_the_chosen_on
     query = FilterQuery(None, None, None, [], ["nps:detractors", "bought:tents", "csat:9-9"], "UTC")
     with db.read() as db_session:
         form = filter_form(query, db_session, survey="feedback")
-    assert ("nps:promoters", "How likely are you to recommend us?: promoters") in form.answers
+    assert ("nps:promoters", "NPS (nps): promoters") in form.answers
     assert ("bought:tents", "What did you buy?: Tents") in form.answers
-    assert ("csat:1-2", "How satisfied are you?: dissatisfied (1–2)") in form.answers
+    assert ("csat:1-2", "CSAT (csat): dissatisfied (1–2)") in form.answers
     html = templates.env.from_string(MACRO).render(form=form)
     assert '<option value="nps:detractors" selected>' in html
     assert '<input type="hidden" name="answer" value="bought:tents">' in html  # a second chosen test travels along

@@ -94,10 +94,10 @@ def answer_choices(definition: SurveyDefinition) -> list[tuple[str, str]]:
         asked = text_in(question.text, language, language)
         short = asked if len(asked) <= 60 else asked[:57].rstrip() + "…"
         if question.kind == "nps":
-            choices += [(f"{question.key}:{group}", f"{short}: {group}") for group in NPS_GROUPS]
+            choices += [(f"{question.key}:{group}", f"NPS ({question.key}): {group}") for group in NPS_GROUPS]
         elif question.kind == "csat":
-            choices += [(f"{question.key}:4-5", f"{short}: satisfied (4–5)"),
-                        (f"{question.key}:1-2", f"{short}: dissatisfied (1–2)")]
+            choices += [(f"{question.key}:4-5", f"CSAT ({question.key}): satisfied (4–5)"),
+                        (f"{question.key}:1-2", f"CSAT ({question.key}): dissatisfied (1–2)")]
         elif question.kind in ("single_choice", "multiple_choice"):
             choices += [(f"{question.key}:{option.value}",
                          f"{short}: {text_in(option.label, language, language) or option.value}")
@@ -123,8 +123,8 @@ def filter_form(query: FilterQuery, db_session: Session, *, survey: str | None =
             known.add(name)
     answers = []
     if survey is not None:
-        version = db_session.scalar(select(SurveyVersion).join(Survey, Survey.id == SurveyVersion.survey_id)
-                                    .where(Survey.key == survey).order_by(SurveyVersion.number.desc()).limit(1))
-        if version is not None:
-            answers = answer_choices(SurveyDefinition.model_validate(version.definition))
+        definition = db_session.scalar(select(SurveyVersion.definition).join(Survey, Survey.id == SurveyVersion.survey_id)
+                                       .where(Survey.key == survey).order_by(SurveyVersion.number.desc()).limit(1))
+        if definition is not None:
+            answers = answer_choices(SurveyDefinition.model_validate(definition))
     return FilterForm(query, [(key, label) for key, (label, _) in PERIODS.items()], fields, answers)

@@ -97,7 +97,7 @@ def _page(request: Request, db, key: str, query: FilterQuery, template: str, tab
             catalogue = survey_catalogue(connection, survey_key=key)
         except UnknownSurvey:
             raise HTTPException(404) from None
-        form = filter_form(query, connection)
+        form = filter_form(query, connection, survey=key)
     kept = _filter_pairs(query)
     everything = urlencode(kept + [(name, value) for name, value in own if value])
     return render(request, f"results/{template}", {

@@ -15,6 +15,11 @@ import pytest
 import uvicorn
 
 from tests.conftest import skip_or_fail
+from voxpop.demo.workspace import DEMO_PASSWORD, load_demo
+from voxpop.settings import Settings
+from voxpop.store.database import Database
+from voxpop.store.migrate import upgrade
+from voxpop.text.flows import catch_up
 from voxpop.web.app import create_app
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
@@ -110,3 +115,39 @@ def screenshot(request, database_url):
         return path
 
     return take
+
+
+@pytest.fixture(scope="session")
+def demo_server(tmp_path_factory):
+    """The demo workspace with its comments analysed, served on SQLite once for every browser test that reads it
+    (loading it is the slow part; the page checks need one backend). Tests may add surveys and responses, never
+    change or remove the demo's own."""
+    folder = tmp_path_factory.mktemp("demo")
+    url = f"sqlite:///{folder / 'voxpop.db'}"
+    db = Database(url)
+    upgrade(db.write_engine)
+    load_demo(db)
+    catch_up(db, keep_original=False)
+    settings = Settings(data_dir=folder, database_url=url, secret_key="test-secret-not-for-production-0123456789",
+                        rate_limit_per_minute=10_000, text_worker=False)
+    with serving(create_app(settings, db)) as address:
+        yield address, db
+    db.dispose()
+
+
+@pytest.fixture(scope="session")
+def logins(browser, demo_server):
+    """A logged-in browser state (storage_state) per demo role, made once."""
+    base, _ = demo_server
+    states = {}
+    for role in ("admin", "manager", "analyst", "agent", "viewer"):
+        context = browser.new_context(base_url=base)
+        page = context.new_page()
+        page.goto("/login")
+        page.fill("#email", f"{role}@northwind.example")
+        page.fill("#password", DEMO_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url("**/dashboard")
+        states[role] = context.storage_state()
+        context.close()
+    return states

@@ -10,13 +10,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import SCREENSHOTS, serving
-from voxpop.demo.workspace import DEMO_PASSWORD, load_demo
-from voxpop.settings import Settings
-from voxpop.store.database import Database
-from voxpop.store.migrate import upgrade
+from tests.browser.conftest import SCREENSHOTS
+from voxpop.demo.workspace import DEMO_PASSWORD
 from voxpop.surveys import service
-from voxpop.web.app import create_app
 
 pytestmark = pytest.mark.browser
 
@@ -39,19 +35,10 @@ GERMAN = {
 }
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    """The demo workspace, served on SQLite (one backend is enough for the pages; the service tests cover both)."""
-    folder = tmp_path_factory.mktemp("builder")
-    url = f"sqlite:///{folder / 'voxpop.db'}"
-    db = Database(url)
-    upgrade(db.write_engine)
-    load_demo(db)
-    settings = Settings(data_dir=folder, database_url=url, secret_key="test-secret-not-for-production-0123456789",
-                        rate_limit_per_minute=10_000, text_worker=False)
-    with serving(create_app(settings, db)) as address:
-        yield address, db
-    db.dispose()
+@pytest.fixture
+def demo(demo_server):
+    """The shared demo workspace (tests/browser/conftest.py); these tests add surveys of their own keys to it."""
+    return demo_server
 
 
 def check_page(page, name: str, size: str, console: list[str]) -> None:

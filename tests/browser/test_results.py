@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
-from tests.browser.test_staff_pages import SCREENSHOTS, demo_server, logins  # noqa: F401 (fixtures)
+from tests.browser.conftest import SCREENSHOTS
 from tests.browser.test_staff_pages import test_page_fits_a_phone_passes_axe_and_the_csp as fits_and_passes
 
 pytestmark = pytest.mark.browser
@@ -21,11 +21,11 @@ RESULTS = [
 
 
 @pytest.mark.parametrize("path,role", RESULTS)
-def test_the_results_fit_a_phone_pass_axe_and_the_csp(browser, demo_server, logins, path, role):  # noqa: F811
+def test_the_results_fit_a_phone_pass_axe_and_the_csp(browser, demo_server, logins, path, role):
     fits_and_passes(browser, demo_server, logins, path, role)
 
 
-def test_one_response_fits_a_phone_passes_axe_and_the_csp(browser, demo_server, logins):  # noqa: F811
+def test_one_response_fits_a_phone_passes_axe_and_the_csp(browser, demo_server, logins):
     _, db = demo_server
     with db.read_connection() as connection:
         public_id = connection.execute(text(
@@ -34,7 +34,7 @@ def test_one_response_fits_a_phone_passes_axe_and_the_csp(browser, demo_server, 
     fits_and_passes(browser, demo_server, logins, f"/responses/{public_id}", "viewer")
 
 
-def test_a_comment_on_the_results_leads_to_its_response(browser, demo_server, logins):  # noqa: F811
+def test_a_comment_on_the_results_leads_to_its_response(browser, demo_server, logins):
     base, _ = demo_server
     context = browser.new_context(base_url=base, viewport={"width": 390, "height": 844}, is_mobile=True,
                                   has_touch=True, storage_state=logins["viewer"])

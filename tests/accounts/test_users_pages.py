@@ -215,3 +215,22 @@ def test_customer_text_in_names_is_escaped(client, db):
     assert "<i>Ops</i>" not in client.get("/departments").text
     with db.read() as db_session:
         assert db_session.scalar(select(Department.name)) == "<i>Ops</i>"
+
+
+def test_the_users_and_departments_as_csv_for_admins_only(client, db):
+    with db.write() as db_session:
+        db_session.add(Department(name="=Support"))
+    login(client, make_user(db, "manager"))
+    assert client.get("/users?format=csv").status_code == 403
+    assert client.get("/departments?format=csv").status_code == 403
+    client.cookies.clear()
+    login(client, make_user(db, "admin"))
+    users = client.get("/users", params={"role": "manager", "format": "csv"})
+    assert users.status_code == 200 and users.headers["content-type"] == "text/csv; charset=utf-8"
+    lines = users.text.splitlines()
+    assert lines[0] == "name,email,role,department,active,has_password,last_login_at,created_at"
+    assert len(lines) == 2 and ",manager@example.com,manager," in lines[1]
+    assert 'href="/users?role=manager&amp;format=csv"' in client.get("/users", params={"role": "manager"}).text
+    departments = client.get("/departments?format=csv")
+    assert departments.status_code == 200 and departments.text.splitlines()[0] == "id,name,users"
+    assert ",'=Support,0" in departments.text

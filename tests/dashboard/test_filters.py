@@ -124,3 +124,16 @@ def test_latest_comments_follow_the_filter(staff):
     assert comments() == ["comment 10", "comment 7", "comment 5", "comment 3", "comment 1"]
     assert comments(attribute="segment=Enterprise") == ["comment 10"]
     assert comments(answer="nps:0-2", period="last-year") == []
+
+
+def test_the_survey_cards_figures_as_csv_keep_the_filter(staff):
+    page = staff.get("/dashboard", params={"attribute": "channel=web"})
+    assert 'href="/dashboard?attribute=channel%3Dweb&amp;format=csv"' in page.text
+    table = staff.get("/dashboard", params={"attribute": "channel=web", "format": "csv"})
+    assert table.status_code == 200 and table.headers["content-type"] == "text/csv; charset=utf-8"
+    lines = table.text.splitlines()
+    assert lines[0] == "survey,title,metric,label,value,ci_low,ci_high,n,low_base"
+    assert lines[1].startswith("feedback,") and lines[1].endswith(",responses,Responses,8,,,8,False")  # 8 of the 12 on the web
+    assert any(line.startswith("feedback,") and ",nps,NPS," in line and line.endswith(",8,True") for line in lines)
+    bad = staff.get("/dashboard", params={"since": "2026-13-01", "format": "csv"})
+    assert bad.status_code == 400 and "text/html" in bad.headers["content-type"]

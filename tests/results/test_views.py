@@ -111,3 +111,17 @@ def test_the_pages_have_no_inline_style_or_script(client, answered):
         html = client.get(path).text
         for pattern in (INLINE_STYLE, STYLE_ELEMENT, INLINE_SCRIPT, EVENT_HANDLER):
             assert pattern.search(html) is None, (path, pattern.pattern)
+
+
+def test_the_results_as_csv_keep_the_filter(client, answered):
+    assert client.get("/surveys/shop/results?format=csv", follow_redirects=False).status_code == 303
+    login(client, make_user(answered, "viewer"))
+    page = client.get("/surveys/shop/results?attribute=segment%3DSMB")
+    assert 'href="/surveys/shop/results?attribute=segment%3DSMB&amp;format=csv"' in page.text
+    table = client.get("/surveys/shop/results?attribute=segment%3DSMB&format=csv")
+    assert table.status_code == 200 and table.headers["content-type"] == "text/csv; charset=utf-8"
+    lines = table.text.splitlines()
+    assert lines[0] == "question,text,answer,count,share_or_value,ci_low,ci_high,n"
+    assert "nps,How likely are you to recommend us?,10,1,33.3,,,3" in lines  # SMB: 9, 8, 10
+    whole = client.get("/surveys/shop/results?format=csv").text.splitlines()
+    assert "nps,How likely are you to recommend us?,10,2,33.3,,,6" in whole

@@ -96,7 +96,8 @@ def test_the_shared_response_filter_narrows_the_comments(client, db, comments):
     problem = client.get("/api/v1/comments", params={"period": "fortnight"})
     assert problem.status_code == 422 and "period must be one of" in problem.json()["detail"]
     bad = client.get("/comments", params={"answer": "nps"})
-    assert bad.status_code == 400 and 'href="#answer"' in bad.text and "An answer filter is written" in bad.text
+    assert bad.status_code == 400 and "An answer filter is written" in bad.text
+    assert 'href="#answer-1"' in bad.text and 'id="answer-1"' in bad.text  # the summary links to the typed test
 
 
 @pytest.mark.parametrize("params, words, page_words", [
@@ -200,3 +201,24 @@ def test_a_search_reads_words_quoted_phrases_and_exclusions():
     assert search_terms('late  parcel -"no problem" -rude') == (["late", "parcel"], ["no problem", "rude"])
     assert search_terms('"unclosed phrase') == (['"unclosed', "phrase"], [])
     assert search_terms('- "" -') == ([], [])
+
+
+def test_the_listed_comments_and_the_theme_table_as_csv(client, db, comments):
+    assert client.get("/comments?format=csv", follow_redirects=False).status_code == 303
+    make_user(db, "viewer")
+    login(client, "viewer@example.com")
+    submit(db, {"nps": 1, "why_low": "=HYPERLINK(\"http://evil\") staff were rude"}, {"channel": "web"})
+    analyse(db)
+    page = client.get("/comments", params={"attribute": "channel=web"})
+    assert 'href="/comments?attribute=channel%3Dweb&amp;format=csv"' in page.text
+    table = client.get("/comments", params={"attribute": "channel=web", "format": "csv"})
+    assert table.status_code == 200 and table.headers["content-type"] == "text/csv; charset=utf-8"
+    assert table.headers["content-disposition"] == 'attachment; filename="comments.csv"'
+    lines = table.text.splitlines()
+    assert lines[0] == "submitted_at,survey,question,nps,sentiment,themes,language,text"
+    assert len(lines) == 4 and not any("Lovely" in line for line in lines)  # the store's comment is filtered out
+    assert "ana@example.com" not in table.text and "[email]" in table.text  # redacted, as the page shows
+    assert ",\"'=HYPERLINK(\"\"http://evil\"\") staff were rude\"" in table.text  # the formula quoted
+    themes = client.get("/themes", params={"format": "csv"})
+    assert themes.status_code == 200 and themes.text.startswith("theme,label,comments,negative_comments,share,")
+    assert any(line.startswith("staff,") for line in themes.text.splitlines())

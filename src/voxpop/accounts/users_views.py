@@ -6,7 +6,8 @@ audit log with the state before and after, never a password or a link's token.
 
 from __future__ import annotations
 
-from typing import Annotated, NamedTuple
+from typing import Annotated, Literal, NamedTuple
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse
@@ -17,6 +18,7 @@ from voxpop.accounts.models import ROLES, User
 from voxpop.accounts.schemas import DepartmentPublic, DepartmentsPublic, UserPublic, UsersPublic
 from voxpop.web.auth import DbDep, SettingsDep, client_address, csrf_token, require_role, verify_csrf
 from voxpop.web.problems import problem, problem_responses
+from voxpop.web.tables import csv_response
 from voxpop.web.templating import render
 
 router = APIRouter()
@@ -58,6 +60,7 @@ def user_filters(
 
 
 Filters = Annotated[UserFilters, Depends(user_filters)]
+CsvFormat = Annotated[Literal["html", "csv"], Query(description="csv for the page's table as CSV.")]
 
 
 def _department_id(value: str) -> int | None:
@@ -115,6 +118,8 @@ def _users_page(request: Request, db, settings, filters: UserFilters):
             f"?{request.url.query}" if request.url.query else ""),
         "roles": _role_options(), "departments": _department_options(db), "states": list(STATES.items()),
         "timezone": settings.timezone, "filter_error": error.sentence if error else None,
+        "csv_href": "/users?" + urlencode([*((name, value) for name, value in filters._asdict().items() if value),
+                                           ("format", "csv")]),
     }, status_code=400 if error else 200)
 
 
@@ -130,7 +135,18 @@ def _new_user_page(request: Request, db, *, form: dict | None = None, error: ser
 
 
 @router.get("/users", include_in_schema=False)
-def users_page(request: Request, user: Admin, db: DbDep, settings: SettingsDep, filters: Filters):
+def users_page(request: Request, user: Admin, db: DbDep, settings: SettingsDep, filters: Filters,
+               format: CsvFormat = "html"):
+    if format == "csv":
+        try:
+            listed = users_list(db, filters)
+        except service.AccountError:
+            return _users_page(request, db, settings, filters)  # the page says which filter cannot be applied
+        return csv_response("users", ["name", "email", "role", "department", "active", "has_password",
+                                      "last_login_at", "created_at"],
+                            [[person.name, person.email, person.role, person.department, person.is_active,
+                              person.has_password, person.last_login_at.isoformat() if person.last_login_at else None,
+                              person.created_at.isoformat()] for person in listed.users])
     return _users_page(request, db, settings, filters)
 
 
@@ -318,7 +334,11 @@ def _departments_page(request: Request, db, *, saved: str = "", error: service.A
 
 @router.get("/departments", include_in_schema=False)
 def departments_page(request: Request, user: Admin, db: DbDep,
-                     saved: Annotated[str, Query(max_length=20)] = ""):
+                     saved: Annotated[str, Query(max_length=20)] = "", format: CsvFormat = "html"):
+    if format == "csv":
+        return csv_response("departments", ["id", "name", "users"],
+                            [[department.id, department.name, department.users]
+                             for department in departments_list(db).departments])
     return _departments_page(request, db, saved=saved)
 
 

@@ -1,5 +1,10 @@
-"""Which months of a monthly series have ended, so that a control chart is read on those only.
+"""Periods: which days a filter's preset or since/until means, and which months of a monthly series have ended.
 
+A filter names its days as `since`/`until` (YYYY-MM-DD, both included) or as a preset `period` counted from the
+workspace's today (PERIODS); `days` reads them. It knows no domain, so every page that narrows by days (responses,
+transactions) reads them the same way.
+
+A control chart is read on the months that have ended only.
 A month still running is a partial period: its few answers so far would move the limits and trip the run rules
 (a 6-day-old month with a dozen detractors reads as a "drop"). Charts are computed on the ended months, and the
 running month is shown beside them as a partial point. Months are named by their first day as ISO text
@@ -9,11 +14,91 @@ running month is shown beside them as a partial point. Months are named by their
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 Record = TypeVar("Record")
+FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)  # days a filter may name (far ends overflow in UTC)
+SINCE_HELP = "First day, YYYY-MM-DD, in the workspace's time zone."
+UNTIL_HELP = "Last day (included), YYYY-MM-DD."
+
+
+class DaysError(ValueError):
+    """Days that cannot be read, said so the user can fix them; `parameter` is the query parameter at fault."""
+
+    def __init__(self, message: str, *, parameter: str):
+        super().__init__(message)
+        self.parameter = parameter
+
+
+def _quarter_start(day: date) -> date:
+    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
+
+
+def _months_before(day: date, months: int) -> date:
+    index = day.year * 12 + day.month - 1 - months
+    return date(index // 12, index % 12 + 1, 1)
+
+
+# Preset periods, from the workspace's today: (label, first day, last day). "Last" periods are whole calendar
+# periods; "this" periods run to today, so they are partial and a page says so.
+PERIODS = {
+    "last-7-days": ("Last 7 days", lambda today: (today - timedelta(days=6), today)),
+    "last-30-days": ("Last 30 days", lambda today: (today - timedelta(days=29), today)),
+    "last-90-days": ("Last 90 days", lambda today: (today - timedelta(days=89), today)),
+    "this-month": ("This month", lambda today: (today.replace(day=1), today)),
+    "last-month": ("Last month", lambda today: (_months_before(today, 1), today.replace(day=1) - timedelta(days=1))),
+    "this-quarter": ("This quarter", lambda today: (_quarter_start(today), today)),
+    "last-quarter": ("Last quarter", lambda today: (_months_before(_quarter_start(today), 3),
+                                                    _quarter_start(today) - timedelta(days=1))),
+    "this-year": ("This year", lambda today: (date(today.year, 1, 1), today)),
+    "last-year": ("Last year", lambda today: (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31))),
+    "last-12-months": ("Last 12 months", lambda today: (_months_before(today, 11), today)),
+}
+PERIOD_HELP = "A preset instead of since/until: " + ", ".join(PERIODS) + "."
+
+
+def _blank(value: str | None) -> str | None:
+    return value.strip() or None if value is not None else None
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    """A YYYY-MM-DD day from a query value (None when blank); `name` is the parameter, for the error."""
+    value = _blank(value)
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise DaysError(f"{name} must be a date written YYYY-MM-DD, not {value!r}", parameter=name) from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise DaysError(f"{name} must be a date from {FIRST_DAY} to {LAST_DAY}, not {value!r}", parameter=name)
+    return day
+
+
+def days(*, today: date, since: str | None = None, until: str | None = None,
+         period: str | None = None) -> tuple[date | None, date | None, str | None]:
+    """The first and last day (either may be open) and the preset they came from, from query values as a form
+    sends them (an empty field means no bound); raises DaysError."""
+    period = _blank(period)
+    first, last = parse_day(since, "since"), parse_day(until, "until")
+    if period is not None:
+        if period not in PERIODS:
+            raise DaysError(f"period must be one of {', '.join(PERIODS)}, not {period!r}", parameter="period")
+        if first or last:
+            raise DaysError("give either a period or since/until, not both; clear one of them", parameter="period")
+        first, last = PERIODS[period][1](today)
+    if first is not None and last is not None and first > last:
+        raise DaysError(f"since ({first}) is after until ({last}); swap them", parameter="since")
+    return first, last, period
+
+
+def month_touches(month: str, since: date | None, until: date | None) -> bool:
+    """Whether the month (its first day as ISO text) has a day in since..until (either open)."""
+    first = date.fromisoformat(month[:10])
+    following = date(first.year + first.month // 12, first.month % 12 + 1, 1)
+    return (until is None or first <= until) and (since is None or following > since)
 
 
 def current_period(now: datetime, timezone: str) -> str:

@@ -11,7 +11,8 @@ from fastapi import Depends, Query
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from voxpop.collection.filters import NPS_GROUPS, PERIODS, ResponseFilter, parse_response_filter
+from voxpop.analysis.periods import PERIOD_HELP, PERIODS, SINCE_HELP, UNTIL_HELP
+from voxpop.collection.filters import NPS_GROUPS, FilterError, ResponseFilter, parse_response_filter
 from voxpop.collection.models import AttributeSetValue
 from voxpop.surveys.models import Survey, SurveyVersion
 from voxpop.surveys.schemas import SurveyDefinition, text_in
@@ -39,11 +40,9 @@ class FilterQuery(NamedTuple):
 
 def filter_query(
     settings: SettingsDep,
-    since: Annotated[str | None, Query(max_length=32, description="First day, YYYY-MM-DD, in the workspace's time "
-                                                                  "zone.")] = None,
-    until: Annotated[str | None, Query(max_length=32, description="Last day (included), YYYY-MM-DD.")] = None,
-    period: Annotated[str | None, Query(max_length=32, description="A preset instead of since/until: "
-                                                                   + ", ".join(PERIODS) + ".")] = None,
+    since: Annotated[str | None, Query(max_length=32, description=SINCE_HELP)] = None,
+    until: Annotated[str | None, Query(max_length=32, description=UNTIL_HELP)] = None,
+    period: Annotated[str | None, Query(max_length=32, description=PERIOD_HELP)] = None,
     attribute: Annotated[list[str] | None, Query(description="name=value, e.g. segment=SMB. Repeat: values of one "
                                                               "attribute are alternatives, attributes all hold.")] = None,
     answer: Annotated[list[str] | None, Query(description="question:test, the test a score (7), a range (0-6), an NPS "
@@ -128,3 +127,14 @@ def filter_form(query: FilterQuery, db_session: Session, *, survey: str | None =
         if definition is not None:
             answers = answer_choices(SurveyDefinition.model_validate(definition))
     return FilterForm(query, [(key, label) for key, (label, _) in PERIODS.items()], fields, answers)
+
+
+def error_field(error: FilterError, form: FilterForm) -> str:
+    """The id of the filter bar's field an error is about, so the error summary links to it
+    (components.response_filter_fields): an attribute's at its first select, an answer test's at the first typed
+    test, else at the empty one; other fields are named as their parameter, and an error of no parameter is the
+    period's."""
+    offered = {value for value, _ in form.answers}
+    typed = [test for test in form.query.answer if test and test not in offered]
+    fields = {"attribute": "attribute-1", "answer": "answer-1" if typed else "answer-new"}
+    return fields.get(error.parameter or "", error.parameter or "period")

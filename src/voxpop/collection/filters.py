@@ -27,11 +27,11 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Select, or_, select
 
+from voxpop.analysis.periods import PERIODS, DaysError, days
 from voxpop.collection.models import Answer, AttributeSetValue, Response
 from voxpop.core.counts import CUTS
 from voxpop.surveys.models import Question, Survey, SurveyVersion
 
-FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)  # days a filter may name (far ends overflow in UTC)
 MAX_TESTS = 20  # attribute values and answer tests in one filter: each is a subquery
 MAX_VALUE = 200
 QUESTION_KEY = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
@@ -51,32 +51,6 @@ class FilterError(ValueError):
     def __init__(self, message: str, *, parameter: str | None = None):
         super().__init__(message)
         self.parameter = parameter
-
-
-def _quarter_start(day: date) -> date:
-    return date(day.year, 3 * ((day.month - 1) // 3) + 1, 1)
-
-
-def _months_before(day: date, months: int) -> date:
-    index = day.year * 12 + day.month - 1 - months
-    return date(index // 12, index % 12 + 1, 1)
-
-
-# Preset periods, from the workspace's today: (label, first day, last day). "Last" periods are whole calendar
-# periods; "this" periods run to today, so they are partial and a page says so.
-PERIODS = {
-    "last-7-days": ("Last 7 days", lambda today: (today - timedelta(days=6), today)),
-    "last-30-days": ("Last 30 days", lambda today: (today - timedelta(days=29), today)),
-    "last-90-days": ("Last 90 days", lambda today: (today - timedelta(days=89), today)),
-    "this-month": ("This month", lambda today: (today.replace(day=1), today)),
-    "last-month": ("Last month", lambda today: (_months_before(today, 1), today.replace(day=1) - timedelta(days=1))),
-    "this-quarter": ("This quarter", lambda today: (_quarter_start(today), today)),
-    "last-quarter": ("Last quarter", lambda today: (_months_before(_quarter_start(today), 3),
-                                                    _quarter_start(today) - timedelta(days=1))),
-    "this-year": ("This year", lambda today: (date(today.year, 1, 1), today)),
-    "last-year": ("Last year", lambda today: (date(today.year - 1, 1, 1), date(today.year - 1, 12, 31))),
-    "last-12-months": ("Last 12 months", lambda today: (_months_before(today, 11), today)),
-}
 
 
 @dataclass(frozen=True)
@@ -153,16 +127,10 @@ def parse_response_filter(*, today: date, since: str | None = None, until: str |
                           answer: Iterable[str] = ()) -> ResponseFilter:
     """The filter from query-string values as a form sends them (an empty field means no filter). `today` is the
     workspace's date, from which a preset period is counted."""
-    period = _blank(period)
-    first, last = parse_day(since, "since"), parse_day(until, "until")
-    if period is not None:
-        if period not in PERIODS:
-            raise FilterError(f"period must be one of {', '.join(PERIODS)}, not {period!r}", parameter="period")
-        if first or last:
-            raise FilterError("give either a period or since/until, not both; clear one of them", parameter="period")
-        first, last = PERIODS[period][1](today)
-    if first is not None and last is not None and first > last:
-        raise FilterError(f"since ({first}) is after until ({last}); swap them", parameter="since")
+    try:
+        first, last, period = days(today=today, since=since, until=until, period=period)
+    except DaysError as exc:
+        raise FilterError(str(exc), parameter=exc.parameter) from None
     attributes: dict[str, list[str]] = {}
     for text in attribute:
         if text.strip():
@@ -225,24 +193,6 @@ def unknown_questions(response_filter: ResponseFilter, *, survey_id: int, db_ses
     known = set(db_session.scalars(select(Question.key).join(SurveyVersion, SurveyVersion.id == Question.version_id)
                                    .where(SurveyVersion.survey_id == survey_id, Question.key.in_(keys))))
     return sorted(keys - known)
-
-
-def _blank(value: str | None) -> str | None:
-    return value.strip() or None if value is not None else None
-
-
-def parse_day(value: str | None, name: str) -> date | None:
-    """A YYYY-MM-DD day from a query value (None when blank); `name` is the parameter, for the error."""
-    value = _blank(value)
-    if value is None:
-        return None
-    try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise FilterError(f"{name} must be a date written YYYY-MM-DD, not {value!r}", parameter=name) from None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise FilterError(f"{name} must be a date from {FIRST_DAY} to {LAST_DAY}, not {value!r}", parameter=name)
-    return day
 
 
 def parse_attribute(text: str) -> tuple[str, str]:

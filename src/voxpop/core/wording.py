@@ -1,4 +1,5 @@
-"""Counts as messages say them: "1 row", "2 rows", "1,838 responses" (no I/O, so every layer may use it)."""
+"""Counts and errors as messages say them: "1 row", "2 rows", "1,838 responses"; "Since must be a date …."
+(no I/O, so every layer may use it)."""
 
 from __future__ import annotations
 
@@ -6,3 +7,14 @@ from __future__ import annotations
 def counted(number: int, singular: str, plural: str | None = None) -> str:
     """The number with thousands separators and the noun in its number ("1 row", "0 rows", "1,838 rows")."""
     return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
+
+
+def sentence(text: str) -> str:
+    """The text with its first letter in capitals, the rest as written (`NPS` stays `NPS`)."""
+    return text[:1].upper() + text[1:]
+
+
+def as_sentence(message: str) -> str:
+    """An error as people read it: a capital letter first and a full stop last."""
+    message = sentence(message.strip())
+    return message if message.endswith((".", "!", "?")) else message + "."

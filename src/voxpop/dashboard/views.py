@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Annotated, Literal
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Query, Request
 
 from voxpop.collection.filter_params import FilterDep, filter_form
 from voxpop.collection.filters import FilterError
@@ -16,6 +18,7 @@ from voxpop.text.views import filter_error
 from voxpop.web import charts
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep
 from voxpop.web.problems import problem, problem_responses
+from voxpop.web.tables import csv_response
 from voxpop.web.templating import render
 
 router = APIRouter()
@@ -62,22 +65,39 @@ def draw_trend(trend: TrendPublic, survey_title: str) -> TrendDrawing:
     return TrendDrawing(chart, tuple(rows), partial)
 
 
+def dashboard_table(data: DashboardPublic) -> tuple[list[str], list[list[object]]]:
+    """The survey cards' figures as CSV rows: each survey's responses, then each metric with its interval and base."""
+    rows: list[list[object]] = []
+    for survey in data.surveys:
+        rows.append([survey.key, survey.title, "responses", "Responses", survey.responses, None, None, survey.responses,
+                     False])
+        rows += [[survey.key, survey.title, name, metric.label, metric.value, metric.ci_low, metric.ci_high, metric.n,
+                  metric.low_base] for name, metric in survey.metrics.items()]
+    return ["survey", "title", "metric", "label", "value", "ci_low", "ci_high", "n", "low_base"], rows
+
+
 @router.get("/dashboard", include_in_schema=False)
-def dashboard_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, responses: FilterDep):
-    error = None
+def dashboard_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, responses: FilterDep,
+                   format: Annotated[Literal["html", "csv"], Query(description="csv for the survey cards' figures as "
+                                                                                   "CSV.")] = "html"):
+    error, field_error = None, {}
+    with db.read() as db_session:
+        form = filter_form(responses, db_session)
     try:
         response_filter = responses.parse()
     except FilterError as exc:
-        error = filter_error(exc)  # worded as the form labels its fields
+        error, field_error = filter_error(exc, form)  # worded as the form labels its fields
     # A filter that cannot be read shows the form with its error, and no figures that would look unfiltered.
     data = None if error else dashboard(db=db, min_base=settings.min_base, timezone_name=settings.timezone,
                                         response_filter=response_filter)
-    with db.read() as db_session:
-        form = filter_form(responses, db_session)
+    if data is not None and format == "csv":
+        return csv_response("dashboard", *dashboard_table(data))
     query = f"?{request.url.query}" if request.url.query else ""
     return render(request, "dashboard/dashboard.html", {
-        "dashboard": data, "form": form, "error": error, "field_error": {error[0]: error[1]} if isinstance(error, tuple) else {},
+        "dashboard": data, "form": form, "error": error, "field_error": field_error,
         "filtered": bool(query), "json_href": f"/api/v1/dashboard{query}",
+        "csv_href": "/dashboard?" + urlencode([*((name, value) for name, value in request.query_params.multi_items()
+                                                 if name != "format"), ("format", "csv")]),
         "trends": {survey.key: draw_trend(survey.trend, survey.title) for survey in data.surveys if survey.trend}
         if data else {},
         "digits": DIGITS,

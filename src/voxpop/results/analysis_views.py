@@ -4,8 +4,6 @@ response filter, and each page's table is also a CSV (`?format=csv`)."""
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated, Any
@@ -13,19 +11,18 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, HTTPException, Query, Request
-from fastapi.responses import Response
 
-from voxpop.collection.filter_params import FilterDep, FilterQuery, filter_form
+from voxpop.collection.filter_params import FilterDep, FilterQuery, error_field, filter_form
 from voxpop.collection.filters import FilterError, ResponseFilter, unknown_questions
 from voxpop.results import compare, crosstab, drivers
 from voxpop.results.analysis_counts import SurveyCatalogue, survey_catalogue
 from voxpop.results.analysis_schemas import ComparisonPublic, CrosstabPublic, DriversPublic
-from voxpop.results.export import safe_cell
 from voxpop.results.service import UnknownSurvey
 from voxpop.text.labels import as_sentence
 from voxpop.web import charts
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep
 from voxpop.web.problems import problem, problem_responses
+from voxpop.web.tables import csv_response
 from voxpop.web.templating import render
 
 router = APIRouter()
@@ -66,13 +63,6 @@ def _analysed(db, key: str, query: FilterQuery, analysis: Callable[..., Any]) ->
         return analysis(connection, catalogue, response_filter)
 
 
-def _field_error(error: FilterError, query: FilterQuery) -> tuple[str, str]:
-    """The error as (the form's field id, sentence), so the summary links to the field."""
-    field = {"attribute": "attribute-1", "answer": "answer-1" if query.answer else "answer-new",
-             "driver": "driver-1"}.get(error.parameter or "", error.parameter or "period")
-    return field, as_sentence(str(error))
-
-
 def _problem(request: Request, exc: Exception):
     if isinstance(exc, UnknownSurvey):
         return problem(404, str(exc), code="unknown-survey", instance=request.url.path)
@@ -90,34 +80,30 @@ def _filter_pairs(query: FilterQuery) -> list[tuple[str, str]]:
 
 
 def _page(request: Request, db, key: str, query: FilterQuery, template: str, tab: str, own: list[tuple[str, str]],
-          context: dict[str, Any], error: tuple[str, str] | None, status_code: int = 200):
-    """Render one of the three pages with what they share: the tabs, the filter bar and the links."""
+          context: dict[str, Any], failed: FilterError | None, status_code: int = 200):
+    """Render one of the three pages with what they share: the tabs, the filter bar and the links; a filter's
+    error is shown at its field and linked from the summary."""
     with db.read_connection() as connection:
         try:
             catalogue = survey_catalogue(connection, survey_key=key)
         except UnknownSurvey:
             raise HTTPException(404) from None
         form = filter_form(query, connection, survey=key)
+    error, field_error = None, {}
+    if failed is not None:
+        # The drivers' select is the drivers page's own field, beside the filter bar's.
+        error = ("driver-1" if failed.parameter == "driver" else error_field(failed, form), as_sentence(str(failed)))
+        field_error = {failed.parameter or "period": error[1], error[0]: error[1]}
     kept = _filter_pairs(query)
     everything = urlencode(kept + [(name, value) for name, value in own if value])
     return render(request, f"results/{template}", {
         "key": key, "title": catalogue.title, "catalogue": catalogue, "form": form, "error": error,
-        "field_error": dict([error]) if error else {}, "query": urlencode(kept),
+        "field_error": field_error, "query": urlencode(kept),
         "json_href": f"/api/v1/surveys/{key}/{tab}" + (f"?{everything}" if everything else ""),
         "csv_href": f"/surveys/{key}/{tab}?" + urlencode([*kept, *((n, v) for n, v in own if v), ("format", "csv")]),
         "reset_href": f"/surveys/{key}/{tab}", "confidences": list(CONFIDENCES.items()),
         "attribute_options": [(name, name.replace("_", " ").capitalize()) for name in catalogue.attributes], **context,
     }, status_code=400 if error else status_code)
-
-
-def _csv(name: str, header: list[str], rows: list[list[Any]]) -> Response:
-    """A table as CSV; a text a spreadsheet would run as a formula is quoted (results.export.safe_cell)."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(header)
-    writer.writerows([[safe_cell(cell) if cell is not None else "" for cell in row] for row in rows])
-    return Response(buffer.getvalue(), media_type="text/csv; charset=utf-8",
-                    headers={"Content-Disposition": f'attachment; filename="{name}.csv"'})
 
 
 def _check_format(output: str | None) -> None:
@@ -172,11 +158,11 @@ def compare_page(request: Request, key: str, user: CurrentUser, db: DbDep, setti
     except UnknownSurvey:
         raise HTTPException(404) from None
     except FilterError as exc:
-        error = _field_error(exc, query)
+        error = exc
     except NotEnoughData as exc:
         shortfall = as_sentence(str(exc))
     if data is not None and format == "csv":
-        return _csv(f"{key}-compare", *comparison_table(data))
+        return csv_response(f"{key}-compare", *comparison_table(data))
     own = [("mode", data.mode if data else mode or ""), ("segment_by", (data.segment_by if data else segment_by) or ""),
            ("confidence", confidence or "")]
     return _page(request, db, key, query, "compare.html", "compare", own, {
@@ -253,11 +239,11 @@ def crosstab_page(request: Request, key: str, user: CurrentUser, db: DbDep, sett
     except UnknownSurvey:
         raise HTTPException(404) from None
     except FilterError as exc:
-        error = _field_error(exc, query)
+        error = exc
     except NotEnoughData as exc:
         shortfall = as_sentence(str(exc))
     if data is not None and format == "csv":
-        return _csv(f"{key}-crosstab-{data.row}-by-{data.column}", *crosstab_table(data))
+        return csv_response(f"{key}-crosstab-{data.row}-by-{data.column}", *crosstab_table(data))
     own = [("row", data.row if data else row or ""), ("column", data.column if data else column or ""),
            ("row_by", row_by or ""), ("confidence", confidence or "")]
     return _page(request, db, key, query, "crosstab.html", "crosstab", own, {
@@ -344,11 +330,11 @@ def drivers_page(request: Request, key: str, user: CurrentUser, db: DbDep, setti
     except UnknownSurvey:
         raise HTTPException(404) from None
     except FilterError as exc:
-        error = _field_error(exc, query)
+        error = exc
     except NotEnoughData as exc:
         shortfall, chosen = as_sentence(str(exc)), exc.chosen
     if data is not None and format == "csv":
-        return _csv(f"{key}-drivers-{data.outcome}", *drivers_table(data))
+        return csv_response(f"{key}-drivers-{data.outcome}", *drivers_table(data))
     if data is not None:
         chosen = {"outcome": data.outcome, "drivers": data.drivers}
     own = [("outcome", outcome or ""), *(("driver", name) for name in driver or []),

@@ -16,7 +16,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from voxpop.collection.filters import FIRST_DAY, FilterError, ResponseFilter, matching_responses
+from voxpop.analysis.periods import FIRST_DAY
+from voxpop.collection.filters import FilterError, ResponseFilter, matching_responses
 from voxpop.core import comparisons
 from voxpop.core.counts import COUNTS
 from voxpop.core.estimates import proportion

@@ -31,6 +31,7 @@ from voxpop.collection.models import Answer, AttributeSetValue, Response
 from voxpop.customers.models import Customer
 from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion
 from voxpop.surveys.schemas import OTHER, SCORED_KINDS, text_in
+from voxpop.web.tables import safe_cell
 
 CHUNK_SIZE = 2000  # responses per read: their answers are fetched with IN (...), which both databases take
 MAX_SAV_ROWS = 200_000  # a .sav is built in memory (pyreadstat cannot append): about 1 GB at 100 columns
@@ -42,11 +43,6 @@ MEDIA_TYPES = {
     "sav": "application/x-spss-sav",
 }
 FORMATS = tuple(MEDIA_TYPES)
-# A spreadsheet runs a cell starting with one of these as a formula; OWASP's advice for CSV injection is to
-# prefix such a cell with a single quote, so it is shown as the text it is.
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-# Characters an XLSX cell cannot hold (XML 1.0 forbids them); openpyxl refuses the whole file over one.
-XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 SAV_NAME = re.compile(r"[^A-Za-z0-9_.@#$]")
 NPS_ANCHORS = ("Not at all likely", "Extremely likely")
 
@@ -265,15 +261,6 @@ def _place(row: list[Any], question: QuestionColumns, position: dict[str, int], 
 def _add_other(row: list[Any], at: int, words: str | None) -> None:
     if words:
         row[at] = words if row[at] is None else f"{row[at]}; {words}"
-
-
-def safe_cell(value: Any) -> Any:
-    """A text cell as a spreadsheet should show it: a leading formula character quoted (OWASP), and characters
-    XML cannot hold removed."""
-    if not isinstance(value, str):
-        return value
-    value = XML_ILLEGAL.sub("", value)
-    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def spreadsheet_rows(layout: ExportLayout, rows: list[list[Any]]) -> list[list[Any]]:

@@ -98,17 +98,17 @@ def export_file(db, *, key: str, file_format: str, response_filter: ResponseFilt
 
 @router.get("/surveys/{key}/export", include_in_schema=False)
 def export_page(request: Request, key: str, user: Exporter, db: DbDep, query: FilterDep):
-    summary, error = None, None
+    summary, error, field_error = None, None, {}
+    with db.read() as db_session:
+        form = filter_form(query, db_session, survey=key)
     try:
         summary = export_summary(db, key=key, query=query)
     except FilterError as exc:
-        error = filter_error(exc)  # worded as the form labels its fields
+        error, field_error = filter_error(exc, form)  # worded as the form labels its fields
         _layout(db, key, query.zone)  # an unknown survey is a 404 before a bad filter is a 400
-    with db.read() as db_session:
-        form = filter_form(query, db_session, survey=key)
     return render(request, "results/export.html", {
         "key": key, "summary": summary, "error": error, "form": form, "large": LARGE,
-        "field_error": {error[0]: error[1]} if isinstance(error, tuple) else {},
+        "field_error": field_error,
         "json_href": f"/api/v1/surveys/{key}/export" + (f"?{request.url.query}" if request.url.query else ""),
     }, status_code=400 if error else 200)
 

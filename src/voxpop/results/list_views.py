@@ -7,7 +7,6 @@ from typing import Annotated, Literal, NamedTuple
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Query, Request
-from fastapi.responses import Response
 
 from voxpop.results import survey_list
 from voxpop.surveys import service
@@ -17,6 +16,7 @@ from voxpop.surveys.views import SURVEY_EDITORS
 from voxpop.web import charts
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep
 from voxpop.web.problems import problem, problem_responses
+from voxpop.web.tables import csv_response
 from voxpop.web.templating import render
 
 router = APIRouter()
@@ -73,8 +73,7 @@ def survey_list_page(
 ):
     error = _status_error(filters)
     if error is None and format == "csv":
-        return Response(survey_list.survey_csv(_listing(db, filters)), media_type="text/csv; charset=utf-8",
-                        headers={"Content-Disposition": 'attachment; filename="surveys.csv"'})
+        return csv_response("surveys", *survey_list.survey_table(_listing(db, filters)))
     listing = None if error else _listing(db, filters, offset=(page - 1) * PAGE_SIZE, limit=PAGE_SIZE)
     with db.read() as db_session:
         owners = service.survey_owners(db_session=db_session)

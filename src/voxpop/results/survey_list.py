@@ -3,8 +3,6 @@ responses per month. It reads surveys and responses together, so it sits above b
 
 from __future__ import annotations
 
-import csv
-import io
 from datetime import datetime, timezone
 
 from sqlalchemy import Connection, func, or_, select
@@ -14,6 +12,7 @@ from voxpop.accounts.models import User
 from voxpop.collection.models import Response
 from voxpop.surveys.models import Survey, SurveyVersion
 from voxpop.surveys.public import SurveyListPublic, SurveyPublic
+from voxpop.web.tables import csv_text
 
 TREND_MONTHS = 12
 def trend_months(now: datetime) -> list[str]:
@@ -93,15 +92,14 @@ def responses_per_version(*, db_session: Session | Connection, survey_id: int) -
 SURVEY_COLUMNS = ("title", "key", "status", "responses", "last_response_at", "owner", "version")
 
 
+def survey_table(listing: SurveyListPublic) -> tuple[list[str], list[list[object]]]:
+    """The survey list as a table, one column per trend month."""
+    return [*SURVEY_COLUMNS, *(f"responses_{month}" for month in listing.months)], [
+        [survey.title, survey.key, survey.status, survey.responses,
+         survey.last_response_at.isoformat() if survey.last_response_at else "", survey.owner or "",
+         survey.version or "", *survey.monthly_responses] for survey in listing.surveys]
+
+
 def survey_csv(listing: SurveyListPublic) -> str:
-    """The survey list as CSV, one column per trend month; a text a spreadsheet would run as a formula is
-    prefixed with an apostrophe."""
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([*SURVEY_COLUMNS, *(f"responses_{month}" for month in listing.months)])
-    for survey in listing.surveys:
-        cells = [survey.title, survey.key, survey.status, str(survey.responses),
-                 survey.last_response_at.isoformat() if survey.last_response_at else "", survey.owner or "",
-                 str(survey.version or ""), *(str(count) for count in survey.monthly_responses)]
-        writer.writerow([f"'{cell}" if cell[:1] in ("=", "+", "-", "@", "\t", "\r") else cell for cell in cells])
-    return buffer.getvalue()
+    """The survey list as CSV (the command line's `voxpop surveys list --format csv`)."""
+    return csv_text(*survey_table(listing))

@@ -4,13 +4,14 @@ twins, each pair filled by one data function (results.service.survey_results, re
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from sqlalchemy import select
 
-from voxpop.collection.filter_params import FilterDep, FilterForm, FilterQuery, filter_form
+from voxpop.collection.filter_params import FilterDep, FilterQuery, error_field, filter_form
 from voxpop.collection.filters import FilterError, unknown_questions
 from voxpop.core.counts import NPS_GROUP_LABELS
 from voxpop.results.responses import UnknownResponse, response_detail
@@ -22,6 +23,7 @@ from voxpop.text.pipeline import LANGUAGE_NAMES
 from voxpop.web import charts
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep
 from voxpop.web.problems import problem, problem_responses
+from voxpop.web.tables import csv_response
 from voxpop.web.templating import render
 
 router = APIRouter()
@@ -47,18 +49,9 @@ def results_of(db, *, key: str, query: FilterQuery, min_base: int) -> ResultsPub
                               min_base=min_base, today=today)
 
 
-def _field_error(error: FilterError, form: FilterForm) -> tuple[str, str]:
-    """The error as (the filter bar's field id, sentence), so the summary links to the field: an answer test's
-    error is shown at the first typed test (components.response_filter_fields), else at the empty one."""
-    offered = {value for value, _ in form.answers}
-    typed = [test for test in form.query.answer if test and test not in offered]
-    field = {"attribute": "attribute-1", "answer": "answer-1" if typed else "answer-new"}.get(
-        error.parameter or "", error.parameter or "period")
-    return field, as_sentence(str(error))
-
-
 @router.get("/surveys/{key}/results", include_in_schema=False)
-def results_page(request: Request, key: str, user: CurrentUser, db: DbDep, settings: SettingsDep, query: FilterDep):
+def results_page(request: Request, key: str, user: CurrentUser, db: DbDep, settings: SettingsDep, query: FilterDep,
+                 format: Annotated[Literal["html", "csv"], Query(description="csv for the page's tables as CSV.")] = "html"):
     failed, data = None, None
     try:
         data = results_of(db, key=key, query=query, min_base=settings.min_base)
@@ -71,17 +64,38 @@ def results_page(request: Request, key: str, user: CurrentUser, db: DbDep, setti
         if title is None:
             raise HTTPException(404)
         form = filter_form(query, db_session, survey=key)
-    error = _field_error(failed, form) if failed else None
+    error = (error_field(failed, form), as_sentence(str(failed))) if failed else None
+    if data is not None and format == "csv":
+        return csv_response(f"{key}-results", *results_table(data))
     kept = urlencode(_query_pairs(query))
     return render(request, "results/results.html", {
         "key": key, "title": title, "results": data, "error": error, "form": form,
         "field_error": {failed.parameter or "period": error[1]} if error else {}, "query": kept,
         "json_href": f"/api/v1/surveys/{key}/results" + (f"?{kept}" if kept else ""),
+        "csv_href": f"/surveys/{key}/results?" + urlencode([*_query_pairs(query), ("format", "csv")]),
         "drawings": [draw(section) for section in data.questions] if data else [],
         "digits": DIGITS, "kinds": KIND_WORDS, "min_base": settings.min_base, "sentiment_words": SENTIMENT_WORDS,
         "languages": LANGUAGE_NAMES, "timezone": settings.timezone,
         "comments_href": "/comments?" + urlencode({"survey": key}),
     }, status_code=400 if error else 200)
+
+
+def results_table(data: ResultsPublic) -> tuple[list[str], list[list[object]]]:
+    """Each question's distribution as CSV rows: a score's or an option's count and share of those who answered
+    (options and themes with their Wilson interval), then the question's headline figures with their intervals."""
+    rows: list[list[object]] = []
+    for section in data.questions:
+        asked = [section.key, section.text]
+        rows += [[*asked, str(point.score), point.count,
+                  round(100 * point.count / section.answered, 1) if section.answered else None, None, None,
+                  section.answered] for point in section.distribution]
+        rows += [[*asked, option.label, option.count, option.share.value, option.share.ci_low, option.share.ci_high,
+                  option.share.n] for option in section.options]
+        rows += [[*asked, f"theme: {theme.label}", theme.comments, theme.share.value, theme.share.ci_low,
+                  theme.share.ci_high, theme.share.n] for theme in section.themes]
+        rows += [[*asked, headline.label, None, headline.estimate.value, headline.estimate.ci_low,
+                  headline.estimate.ci_high, headline.estimate.n] for headline in section.headlines]
+    return ["question", "text", "answer", "count", "share_or_value", "ci_low", "ci_high", "n"], rows
 
 
 def _query_pairs(query: FilterQuery) -> list[tuple[str, str]]:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from sqlalchemy import Connection, select
 
 from voxpop.core.counts import NPS_GROUP_LABELS
+from voxpop.core.wording import as_sentence as as_sentence  # the text domain's callers read it here
+from voxpop.core.wording import sentence
 from voxpop.surveys.models import Survey
 from voxpop.text.codebook import Codebook, walk
 
@@ -16,17 +18,6 @@ SENTIMENT_WORDS = {"positive": "Positive", "neutral": "Neutral", "negative": "Ne
 # keyed by the comment filter's values (promoter, passive, detractor)
 NPS_GROUP_WORDS = {group.removesuffix("s"): label for group, label in NPS_GROUP_LABELS.items()}
 INDENT = "\u00a0" * 3
-
-
-def sentence(text: str) -> str:
-    """The text with its first letter in capitals, the rest as written (`NPS` stays `NPS`)."""
-    return text[:1].upper() + text[1:]
-
-
-def as_sentence(message: str) -> str:
-    """An error as people read it: a capital letter first and a full stop last."""
-    message = sentence(message.strip())
-    return message if message.endswith((".", "!", "?")) else message + "."
 
 
 def in_sentence(label: str) -> str:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 from functools import partial
-from typing import Annotated, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
@@ -15,7 +15,7 @@ from sqlalchemy import Connection, select
 
 from voxpop.accounts import service as accounts
 from voxpop.accounts.models import User
-from voxpop.collection.filter_params import FilterDep, FilterQuery, filter_form
+from voxpop.collection.filter_params import FilterDep, FilterForm, FilterQuery, error_field, filter_form
 from voxpop.collection.models import Answer
 from voxpop.text.codebook import Codebook
 from voxpop.text.codebooks import current_codebook
@@ -57,10 +57,13 @@ from voxpop.web import charts
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, client_address, require_role, verify_csrf
 from voxpop.web.problems import problem, problem_responses
 from voxpop.web.signals import signal_sentence
+from voxpop.web.tables import csv_response
 from voxpop.web.templating import render
 
 router = APIRouter()
 api = APIRouter()  # the JSON twins, under the app's /api/v1 prefix
+MAX_CSV_COMMENTS = 10_000  # comments in one download, newest first; its file name says when there were more
+CsvFormat = Annotated[Literal["html", "csv"], Query(description="csv for the page's table as CSV.")]
 THEME_EDITORS = ("admin", "manager", "analyst")
 Admin = Annotated[User, Depends(require_role("admin"))]
 ThemeEditor = Annotated[User, Depends(require_role(*THEME_EDITORS))]
@@ -137,14 +140,15 @@ PARAMETER = re.compile(r"\b(" + "|".join(PARAMETER_WORDS) + r")\b(?= \(| must)")
 NOT_A_FIELD = ("cursor",)  # the page's links carry it; nobody types it
 
 
-def filter_error(error: FilterError) -> tuple[str, str] | str:
-    """A filter's error as the page says it, as (the field's id, sentence) when it is about one field."""
+def filter_error(error: FilterError, form: FilterForm) -> tuple[tuple[str, str] | str, dict[str, str]]:
+    """A filter's error as the page says it: the summary's entry, (the id of the field it links to, sentence) when
+    it is about one field, and the sentence by parameter name for that field to show."""
     message = str(error)
     field = None if error.parameter in NOT_A_FIELD else error.parameter
     if field == "theme":  # the page offers the themes by label; their keys would mean nothing here
         message = message.partition(";")[0] + "; choose one from the list"
     worded = as_sentence(PARAMETER.sub(lambda match: PARAMETER_WORDS[match.group(1)], message))
-    return (field, worded) if field else worded
+    return ((error_field(error, form), worded), {field: worded}) if field else (worded, {})
 
 
 def api_sentence(message: str) -> str:
@@ -152,19 +156,31 @@ def api_sentence(message: str) -> str:
     return as_sentence(f"Parameter {message}" if PARAMETER.match(message) else message)
 
 
+def comments_table(listed: CommentListPublic) -> tuple[list[str], list[list[object]]]:
+    """The listed comments as CSV rows: redacted text only, as the page shows them."""
+    return ["submitted_at", "survey", "question", "nps", "sentiment", "themes", "language", "text"], [
+        [comment.submitted_at.isoformat(), comment.survey, comment.question, comment.nps,
+         comment.sentiment.label if comment.sentiment else None, "; ".join(tag.label for tag in comment.themes),
+         comment.language, comment.text] for comment in listed.comments]
+
+
 @router.get("/comments", include_in_schema=False)
 def comments_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, query: Comments,
-                  responses: FilterDep):
-    listed, error = CommentListPublic(comments=[], next_cursor=None), None
+                  responses: FilterDep, format: CsvFormat = "html"):
+    listed, error, field_error = CommentListPublic(comments=[], next_cursor=None), None, {}
     with db.read_connection() as connection:
         codebook = current_codebook(connection).codebook
+        response_form = filter_form(responses, connection, survey=query.survey or None)
         try:
+            if format == "csv":  # the filter's comments from the first, not one page of them
+                listed = comment_list(connection, query._replace(cursor=None, limit=MAX_CSV_COMMENTS), responses,
+                                      codebook=codebook)
+                return csv_response(f"comments-first-{MAX_CSV_COMMENTS}" if listed.next_cursor else "comments",
+                                    *comments_table(listed))
             listed = comment_list(connection, query, responses, codebook=codebook)
         except FilterError as exc:
-            error = filter_error(exc)
+            error, field_error = filter_error(exc, response_form)
         surveys = survey_choices(connection)
-    with db.read() as db_session:
-        response_form = filter_form(responses, db_session, survey=query.survey or None)
     form = {name: getattr(query, name) or "" for name in FILTER_NAMES}
     kept = [(name, value) for name, value in form.items() if value]
     kept += [(name, value) for name in ("since", "until", "period") if (value := getattr(responses, name))]
@@ -173,8 +189,10 @@ def comments_page(request: Request, user: CurrentUser, db: DbDep, settings: Sett
         kept.append(("limit", str(query.limit)))
     query_string = f"?{request.url.query}" if request.url.query else ""
     return render(request, "text/comments.html", {
-        "listed": listed, "error": error, "form": form, "response_form": response_form, "filtered": bool(kept),
+        "listed": listed, "error": error, "field_error": field_error, "form": form, "response_form": response_form, "filtered": bool(kept),
         "json_href": f"/api/v1/comments{query_string}",
+        "csv_href": f"/comments?{urlencode([*(pair for pair in kept if pair[0] != 'limit'), ('format', 'csv')])}",
+        "csv_cap": MAX_CSV_COMMENTS,
         "next_href": f"/comments?{urlencode(kept + [('cursor', listed.next_cursor)])}" if listed.next_cursor else None,
         "first_href": f"/comments?{urlencode(kept)}" if query.cursor else None,
         "themes": theme_choices(codebook), "surveys": surveys,
@@ -367,28 +385,50 @@ def theme_drawings(overview: ThemeMetricsPublic, labels: dict[str, str], *, now:
     return ThemeDrawings(pareto, emerging, trends, f"{first} to {last}")
 
 
+def themes_table(overview: ThemeMetricsPublic) -> tuple[list[str], list[list[object]]]:
+    """The theme table as CSV rows: each theme's share, sentiment and NPS with their intervals and bases."""
+    header = ["theme", "label", "comments", "negative_comments"]
+    for figure in ("share", "sentiment", "nps_mentioning", "nps_not_mentioning"):
+        header += [figure, f"{figure}_ci_low", f"{figure}_ci_high", f"{figure}_n"]
+    header += ["nps_difference", "nps_difference_ci_low", "nps_difference_ci_high", "nps_difference_p"]
+    rows = []
+    for row in overview.themes:
+        cells: list[object] = [row.theme, row.label, row.comments, row.negative_comments]
+        for estimate in (row.share, row.sentiment, row.nps_mentioning, row.nps_not_mentioning):
+            cells += [estimate.value, estimate.ci_low, estimate.ci_high, estimate.n]
+        difference = row.nps_difference
+        cells += [difference.difference, difference.ci_low, difference.ci_high, difference.p_value] if difference \
+            else [None] * 4
+        rows.append(cells)
+    return header, rows
+
+
 @router.get("/themes", include_in_schema=False)
 def themes_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, responses: FilterDep,
-                survey: Annotated[str | None, Query(max_length=64)] = None):
-    overview, error, status = None, None, 200
+                survey: Annotated[str | None, Query(max_length=64)] = None, format: CsvFormat = "html"):
+    overview, error, field_error, status = None, None, {}, 200
     with db.read_connection() as connection:
+        response_form = filter_form(responses, connection, survey=survey or None)
         try:
             overview = theme_overview(connection, survey=survey or None, min_base=settings.min_base,
                                       responses=responses.parse(), zone=responses.zone)
         except UnknownSurvey as exc:
             error, status = ("survey", as_sentence(str(exc).replace("leave survey out", "choose All surveys"))), 404
+            field_error = dict([error])
         except FilterError as exc:
-            error, status = filter_error(exc), 400
+            (error, field_error), status = filter_error(exc, response_form), 400
         labels = theme_labels(current_codebook(connection).codebook)
         surveys = survey_choices(connection)
-    with db.read() as db_session:
-        response_form = filter_form(responses, db_session, survey=survey or None)
+    if overview is not None and format == "csv":
+        return csv_response("themes", *themes_table(overview))
     return render(request, "text/themes.html", {
-        "overview": overview, "error": error, "labels": labels, "surveys": surveys, "survey": survey or "",
+        "overview": overview, "error": error, "field_error": field_error, "labels": labels, "surveys": surveys, "survey": survey or "",
         "drawings": theme_drawings(overview, labels, now=datetime.now(timezone.utc)) if overview else None,
         "min_base": settings.min_base, "response_form": response_form,
         "filtered": bool(survey or request.url.query), "json_href": "/api/v1/themes" + (
             f"?{request.url.query}" if request.url.query else ""),
+        "csv_href": "/themes?" + urlencode([*((name, value) for name, value in request.query_params.multi_items()
+                                              if name != "format"), ("format", "csv")]),
     }, status_code=status)
 
 

@@ -51,9 +51,11 @@ def test_the_filter_s_days_narrow_the_retention_months_and_cohorts(client, db):
 
 
 def test_days_that_cannot_be_read_are_a_sentence_at_their_field(client, db):
+    load_demo(db, now=datetime(2026, 11, 1, 12, tzinfo=timezone.utc))
     login(client, make_user(db, "viewer"))
     page = client.get("/customers", params={"since": "2026-13-01"})
     assert page.status_code == 400 and 'href="#since"' in page.text and 'id="since"' in page.text
+    assert "Loyalty against behaviour" not in page.text  # no figures that would read as unfiltered
     assert "Since must be a date written YYYY-MM-DD" in page.text
     problem = client.get("/api/v1/customers/outcomes", params={"period": "fortnight"})
     assert problem.status_code == 422 and problem.headers["content-type"] == "application/problem+json"

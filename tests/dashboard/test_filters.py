@@ -137,3 +137,10 @@ def test_the_survey_cards_figures_as_csv_keep_the_filter(staff):
     assert any(line.startswith("feedback,") and ",nps,NPS," in line and line.endswith(",8,True") for line in lines)
     bad = staff.get("/dashboard", params={"since": "2026-13-01", "format": "csv"})
     assert bad.status_code == 400 and "text/html" in bad.headers["content-type"]
+
+
+@pytest.mark.parametrize(("params", "field"), [({"answer": "nps"}, "answer-1"), ({"attribute": "segment"}, "attribute-1"),
+                                               ({"until": "31/12/2026"}, "until")])
+def test_a_filter_error_links_to_a_field_on_the_page(staff, params, field):
+    bad = staff.get("/dashboard", params=params)
+    assert bad.status_code == 400 and f'href="#{field}"' in bad.text and f'id="{field}"' in bad.text

@@ -6,7 +6,7 @@ the filter has no meaning here and is not offered."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, NamedTuple
+from typing import Annotated, Literal, NamedTuple
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
@@ -42,6 +42,7 @@ class Days(NamedTuple):
                     period=self.period)
 
     def query(self) -> list[tuple[str, str]]:
+        """The days as query pairs, for the page's links."""
         return [(name, value) for name, value in (("since", self.since), ("until", self.until),
                                                   ("period", self.period)) if value]
 
@@ -56,7 +57,7 @@ def days_query(
 
 
 DaysDep = Annotated[Days, Depends(days_query)]
-Format = Annotated[str | None, Query(max_length=8, description="csv for the page's tables as CSV.")]
+CsvFormat = Annotated[Literal["html", "csv"], Query(description="csv for the page's tables as CSV.")]
 
 
 def share_of_top(points, customers: float = 0.2) -> float | None:
@@ -147,11 +148,9 @@ def outcomes_tables(report: OutcomesPublic) -> tuple[list[str], list[list[object
 
 @router.get("/customers", include_in_schema=False)
 def outcomes_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, asked: DaysDep,
-                  format: Format = None):
+                  format: CsvFormat = "html"):
     report, error, words = outcomes(db, min_base=settings.min_base), None, ""
     try:
-        if format not in (None, "", "csv", "html"):
-            raise DaysError(f"format must be csv (or left out for the page), not {format!r}", parameter="format")
         since, until, period = asked.parse()
         report, words = within_days(report, since, until), days_words(since, until, period) if since or until else ""
     except DaysError as exc:

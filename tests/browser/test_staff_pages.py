@@ -44,6 +44,7 @@ PAGES = [
     ("/imports/merges?survey=post-purchase", "admin"),
     # Filtered views of the other pages, and a filter that cannot be read (a 400 page with the menu).
     ("/dashboard?period=last-quarter&attribute=segment%3Dbusiness&answer=nps%3Adetractors", "admin"),
+    ("/customers?period=last-year", "analyst"),
     ("/comments?period=last-12-months&answer=nps%3Apromoters", "admin"),
     ("/themes?survey=post-purchase&attribute=segment%3Dpremium", "admin"),
     ("/surveys/post-purchase/export?period=last-quarter&attribute=segment%3Dbusiness", "admin"),

@@ -37,3 +37,9 @@ def test_on_a_surveys_pages_its_usual_answer_tests_are_offered_and_the_chosen_on
     assert '<option value="nps:detractors" selected>' in html
     assert '<input type="hidden" name="answer" value="bought:tents">' in html  # a second chosen test travels along
     assert 'value="csat:9-9"' in html and "Bad test" in html  # a typed test stays in its field, with the error
+    # Only the attributes the survey declares (channel, segment), not every attribute of the workspace.
+    submit(db, {"nps": 9}, {"segment": "SMB", "store": "Leeds"})
+    with db.read() as db_session:
+        names = [field.name for field in filter_form(query, db_session, survey="feedback").attributes]
+        everywhere = [field.name for field in filter_form(query, db_session).attributes]
+    assert names == ["segment"] and "store" in everywhere

@@ -105,11 +105,19 @@ def answer_choices(definition: SurveyDefinition) -> list[tuple[str, str]]:
 
 
 def filter_form(query: FilterQuery, db_session: Session, *, survey: str | None = None) -> FilterForm:
-    """The filter bar's fields for this query: the presets, a select per attribute with its values, and, on one
-    survey's pages, a select of its usual answer tests."""
+    """The filter bar's fields for this query: the presets, a select per attribute with its values (on one survey's
+    pages, the attributes its file declares, when it declares any), and, there, a select of its usual answer tests."""
+    definition = None
+    if survey is not None:
+        stored = db_session.scalar(select(SurveyVersion.definition).join(Survey, Survey.id == SurveyVersion.survey_id)
+                                   .where(Survey.key == survey).order_by(SurveyVersion.number.desc()).limit(1))
+        definition = SurveyDefinition.model_validate(stored) if stored is not None else None
+    declared = set(definition.attributes) if definition is not None and definition.attributes else None
     fields = []
     for name, values in attribute_choices(db_session).items():
         chosen = [text for text in query.attribute if text.partition("=")[0].strip() == name]
+        if declared is not None and name not in declared and not chosen:
+            continue
         options = [(f"{name}={value}", value) for value in values]
         options += [(text, text.partition("=")[2]) for text in chosen if text not in dict(options)]
         fields.append(AttributeField(name, options, chosen[0] if chosen else "", chosen[1:]))
@@ -120,12 +128,7 @@ def filter_form(query: FilterQuery, db_session: Session, *, survey: str | None =
         if name not in known:
             fields.append(AttributeField(name, [(text, text.partition("=")[2])], text, []))
             known.add(name)
-    answers = []
-    if survey is not None:
-        definition = db_session.scalar(select(SurveyVersion.definition).join(Survey, Survey.id == SurveyVersion.survey_id)
-                                       .where(Survey.key == survey).order_by(SurveyVersion.number.desc()).limit(1))
-        if definition is not None:
-            answers = answer_choices(SurveyDefinition.model_validate(definition))
+    answers = answer_choices(definition) if definition is not None else []
     return FilterForm(query, [(key, label) for key, (label, _) in PERIODS.items()], fields, answers)
 
 

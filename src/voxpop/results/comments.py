@@ -19,7 +19,7 @@ from voxpop.text.labels import theme_label, theme_labels
 from voxpop.text.metrics import effective_themes
 from voxpop.text.models import CommentAnalysis
 from voxpop.text.schemas import SentimentPublic, ThemeTagPublic
-from voxpop.text.verbatims import _nps_scores, _themes
+from voxpop.text.verbatims import nps_scores, theme_tags
 
 
 def text_results(connection: Connection, *, question_ids: list[int], kept: Kept, min_base: int,
@@ -48,8 +48,8 @@ def newest_comments(connection: Connection, *, question_ids: list[int], kept: Ke
         .join(Survey, Survey.id == Response.survey_id)
         .where(Answer.question_id.in_(question_ids)), kept, joined=True)
         .order_by(Response.submitted_at.desc(), CommentAnalysis.answer_id.desc()).limit(limit)).all()
-    themes = _themes(connection, [row.answer_id for row in rows])
-    scores = _nps_scores(connection, [row.id for row in rows])
+    themes = theme_tags(connection, [row.answer_id for row in rows])
+    scores = nps_scores(connection, [row.id for row in rows])
     return [QuestionCommentPublic(
         answer_id=row.answer_id, survey=row[1], survey_title=row.title, question=row[3], submitted_at=row.submitted_at,
         text=row.text, language=row.language,

@@ -165,8 +165,8 @@ def find_verbatims(connection: Connection, filters: CommentFilters, *, zone: str
     rows = connection.execute(query).all()
     page = rows[:limit]
     ids = [row[0] for row in page]
-    themes = _themes(connection, ids)
-    scores = _nps_scores(connection, [row[-1] for row in page])
+    themes = theme_tags(connection, ids)
+    scores = nps_scores(connection, [row[-1] for row in page])
     verbatims = [Verbatim(*row[:10], tuple(row[10] or ()), bool(row[11]), scores.get(row[12]),
                           themes.get(row[0], ())) for row in page]
     following = Cursor(page[-1][4], page[-1][0]) if len(rows) > limit else None
@@ -234,7 +234,7 @@ def _nps_between(low: int, high: int):
                           score.score >= low, score.score <= high)
 
 
-def _themes(connection: Connection, answer_ids: list[int]) -> dict[int, tuple[ThemeTag, ...]]:
+def theme_tags(connection: Connection, answer_ids: list[int]) -> dict[int, tuple[ThemeTag, ...]]:
     """Each comment's themes: the codebook's, less those a person removed, plus those a person added."""
     if not answer_ids:
         return {}
@@ -255,7 +255,7 @@ def _themes(connection: Connection, answer_ids: list[int]) -> dict[int, tuple[Th
     return {answer_id: tuple(tags.values()) for answer_id, tags in found.items()}
 
 
-def _nps_scores(connection: Connection, response_ids: list[int]) -> dict[int, int]:
+def nps_scores(connection: Connection, response_ids: list[int]) -> dict[int, int]:
     """The NPS answer of each response that has one."""
     if not response_ids:
         return {}

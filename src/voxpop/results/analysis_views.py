@@ -114,6 +114,20 @@ def _check_format(output: str | None) -> None:
 # Compare ------------------------------------------------------------------------------------------------------------
 
 
+def _attempt(format: str | None, compute: Callable[[], Any]) -> tuple[Any, FilterError | None, NotEnoughData | None]:
+    """A page's figures, or why there are none: (data, the filter's error, too little data); an unknown survey is
+    a 404; an unknown format is a filter error, shown at its field."""
+    try:
+        _check_format(format)
+        return compute(), None, None
+    except UnknownSurvey:
+        raise HTTPException(404) from None
+    except FilterError as exc:
+        return None, exc, None
+    except NotEnoughData as exc:
+        return None, None, exc
+
+
 def comparison_of(db, *, key: str, query: FilterQuery, mode: str | None, segment_by: str | None,
                   confidence: str | None, min_base: int) -> ComparisonPublic:
     """The survey's figures compared: with the previous period (mode=period, the default when the filter has days)
@@ -150,17 +164,9 @@ SegmentBy = Annotated[str | None, Query(max_length=64, description="The attribut
 def compare_page(request: Request, key: str, user: CurrentUser, db: DbDep, settings: SettingsDep, query: FilterDep,
                  mode: CompareMode = None, segment_by: SegmentBy = None, confidence: Confidence = None,
                  format: Format = None):
-    data, error, shortfall = None, None, None
-    try:
-        _check_format(format)
-        data = comparison_of(db, key=key, query=query, mode=mode, segment_by=segment_by, confidence=confidence,
-                             min_base=settings.min_base)
-    except UnknownSurvey:
-        raise HTTPException(404) from None
-    except FilterError as exc:
-        error = exc
-    except NotEnoughData as exc:
-        shortfall = as_sentence(str(exc))
+    data, error, short = _attempt(format, lambda: comparison_of(
+        db, key=key, query=query, mode=mode, segment_by=segment_by, confidence=confidence, min_base=settings.min_base))
+    shortfall = as_sentence(str(short)) if short else None
     if data is not None and format == "csv":
         return csv_response(f"{key}-compare", *comparison_table(data))
     own = [("mode", data.mode if data else mode or ""), ("segment_by", (data.segment_by if data else segment_by) or ""),
@@ -231,17 +237,10 @@ RowBy = Annotated[str | None, Query(max_length=8, description="A scored row ques
 def crosstab_page(request: Request, key: str, user: CurrentUser, db: DbDep, settings: SettingsDep, query: FilterDep,
                   row: Row = None, column: Column = None, row_by: RowBy = None, confidence: Confidence = None,
                   format: Format = None):
-    data, error, shortfall = None, None, None
-    try:
-        _check_format(format)
-        data = crosstab_of(db, key=key, query=query, row=row, column=column, row_by=row_by, confidence=confidence,
-                           min_base=settings.min_base)
-    except UnknownSurvey:
-        raise HTTPException(404) from None
-    except FilterError as exc:
-        error = exc
-    except NotEnoughData as exc:
-        shortfall = as_sentence(str(exc))
+    data, error, short = _attempt(format, lambda: crosstab_of(
+        db, key=key, query=query, row=row, column=column, row_by=row_by, confidence=confidence,
+        min_base=settings.min_base))
+    shortfall = as_sentence(str(short)) if short else None
     if data is not None and format == "csv":
         return csv_response(f"{key}-crosstab-{data.row}-by-{data.column}", *crosstab_table(data))
     own = [("row", data.row if data else row or ""), ("column", data.column if data else column or ""),
@@ -322,17 +321,10 @@ def quadrant_chart(data: DriversPublic) -> charts.Chart:
 def drivers_page(request: Request, key: str, user: CurrentUser, db: DbDep, settings: SettingsDep, query: FilterDep,
                  outcome: Outcome = None, driver: Driver = None, resamples: Resamples = drivers.RESAMPLES,
                  seed: Seed = drivers.SEED, confidence: Confidence = None, format: Format = None):
-    data, error, shortfall, chosen = None, None, None, {}
-    try:
-        _check_format(format)
-        data = drivers_of(db, key=key, query=query, outcome=outcome, driver=driver or [], resamples=resamples,
-                          seed=seed, confidence=confidence)
-    except UnknownSurvey:
-        raise HTTPException(404) from None
-    except FilterError as exc:
-        error = exc
-    except NotEnoughData as exc:
-        shortfall, chosen = as_sentence(str(exc)), exc.chosen
+    data, error, short = _attempt(format, lambda: drivers_of(
+        db, key=key, query=query, outcome=outcome, driver=driver or [], resamples=resamples, seed=seed,
+        confidence=confidence))
+    shortfall, chosen = (as_sentence(str(short)), short.chosen) if short else (None, {})
     if data is not None and format == "csv":
         return csv_response(f"{key}-drivers-{data.outcome}", *drivers_table(data))
     if data is not None:

@@ -4,6 +4,18 @@ It sits above the domains (it imports each one's models), so the store below the
 
 from voxpop.accounts.models import AuditEntry, Department, PasswordReset, User
 from voxpop.analysis.models import ScoreRollup
+from voxpop.cases.models import (
+    AlertRule,
+    AlertSignal,
+    Case,
+    CaseEvent,
+    CasePolicy,
+    CaseRoute,
+    CaseRule,
+    CaseTrigger,
+    Initiative,
+    RootCause,
+)
 from voxpop.collection.models import (
     Answer,
     AttributeSet,
@@ -13,11 +25,14 @@ from voxpop.collection.models import (
 )
 from voxpop.customers.models import Customer, Transaction
 from voxpop.imports.models import OptionMerge
+from voxpop.notify.models import OutgoingMail, WebhookDelivery, WebhookEndpoint
 from voxpop.store.base import Base
 from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion
 from voxpop.text.models import CommentAnalysis, CommentTheme
 
 __all__ = [
+    "AlertRule", "AlertSignal", "Case", "CaseEvent", "CasePolicy", "CaseRoute", "CaseRule", "CaseTrigger", "Initiative",
+    "OutgoingMail", "RootCause", "WebhookDelivery", "WebhookEndpoint",
     "Answer", "AttributeDefinition", "AttributeSet", "AttributeSetValue", "AuditEntry", "Base", "CommentAnalysis",
     "CommentTheme", "Customer", "Department", "Invitation", "OptionMerge", "PasswordReset", "Question", "Response",
     "ScoreRollup", "Survey", "SurveyVersion", "Transaction", "User",

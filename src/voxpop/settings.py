@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     keep_original_comments: bool = Field(False, description="Keep each comment's original text, before redaction, for admins to read; off, only the redacted text is stored.")
     text_worker: bool = Field(True, description="Analyse new comments (redaction, language, sentiment, themes) in a background thread of the web server.")
     text_worker_interval: float = Field(5.0, gt=0, le=3600, description="Seconds the comment worker waits between looks for new comments.")
+    case_worker: bool = Field(True, description="Run case rules on new responses, watch case deadlines and alert rules, and send queued e-mail and webhooks, in background threads of the web server.")
+    case_worker_interval: float = Field(2.0, gt=0, le=3600, description="Seconds the case and sending workers wait between looks for new work.")
+    public_url: str = Field("http://127.0.0.1:8000", description="The address customers and staff reach voxpop at, for links in e-mails (no trailing slash).")
+    smtp_host: str | None = Field(None, description="SMTP server for e-mail; unset, e-mail stays queued and the pages say so.")
+    smtp_port: int = Field(587, ge=1, le=65535, description="SMTP port.")
+    smtp_user: str | None = Field(None, description="SMTP login name, if the server asks for one.")
+    smtp_password: str | None = Field(None, description="SMTP password; give it in the environment, never in a file in the repository.")
+    smtp_security: str = Field("starttls", pattern="^(starttls|tls|none)$", description="starttls, tls (implicit, port 465) or none (a local relay only).")
+    smtp_from: str = Field("voxpop <voxpop@localhost>", description="The From address of every e-mail voxpop sends.")
+    smtp_per_minute: int = Field(60, ge=1, description="Most e-mails sent per minute, so a burst of cases cannot trip the server's limits.")
 
     @field_validator("secret_key")
     @classmethod

@@ -88,6 +88,8 @@ def main() -> None:
 from voxpop.cli import (  # noqa: E402,F401
     admin,
     analysis,
+    case_rules,
+    cases,
     customers,
     exports,
     imports,

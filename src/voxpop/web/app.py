@@ -147,6 +147,12 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.accounts.users_views import router as users_router
     from voxpop.accounts.views import api as accounts_api
     from voxpop.accounts.views import router as accounts_router
+    from voxpop.cases.loop_views import api as loop_api
+    from voxpop.cases.loop_views import router as loop_router
+    from voxpop.cases.rules_views import api as case_rules_api
+    from voxpop.cases.rules_views import router as case_rules_router
+    from voxpop.cases.views import api as cases_api
+    from voxpop.cases.views import router as cases_router
     from voxpop.collection.preview_views import router as preview_router
     from voxpop.collection.views import api as collection_api
     from voxpop.collection.views import router as collection_router
@@ -156,6 +162,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.dashboard.views import router as dashboard_router
     from voxpop.imports.views import api as imports_api
     from voxpop.imports.views import router as imports_router
+    from voxpop.notify.views import api as notify_api
+    from voxpop.notify.views import router as notify_router
     from voxpop.results.analysis_views import api as results_analysis_api
     from voxpop.results.analysis_views import router as results_analysis_router
     from voxpop.results.export_views import api as export_api
@@ -187,10 +195,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(users_router)
     app.include_router(text_router)
     app.include_router(codebook_router)
+    app.include_router(cases_router)
+    app.include_router(case_rules_router)
+    app.include_router(loop_router)
+    app.include_router(notify_router)
     # Every domain's JSON routes, under one prefix: a new version of the API is one more prefix here.
     api = APIRouter(prefix=API_PREFIX)
     for domain_api in (accounts_api, users_api, collection_api, dashboard_api, customers_api, imports_api,
-                       survey_list_api, surveys_api, results_api, results_analysis_api, export_api, text_api, codebook_api):
+                       survey_list_api, surveys_api, results_api, results_analysis_api, export_api, text_api, codebook_api,
+                       cases_api, case_rules_api, loop_api, notify_api):
         api.include_router(domain_api)
     app.include_router(api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

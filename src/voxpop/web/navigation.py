@@ -22,11 +22,13 @@ class NavItem:
 # (address, label, roles that see it). The server enforces each page's roles again; hiding a link is a courtesy.
 PAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/dashboard", "Dashboard", ALL_STAFF),
+    ("/cases", "Cases", ALL_STAFF),
     ("/surveys", "Surveys", ALL_STAFF),
     ("/customers", "Customers", ALL_STAFF),
     ("/comments", "Comments", ALL_STAFF),
     ("/themes", "Themes", ALL_STAFF),
     ("/codebook", "Codebook", ALL_STAFF),
+    ("/improvement", "Improvement", ALL_STAFF),
     ("/imports", "Import", ("admin", "manager")),
     ("/users", "Users", ("admin",)),
     ("/api-reference", "API", ALL_STAFF),

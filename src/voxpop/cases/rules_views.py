@@ -1,0 +1,6 @@
+"""(being written this session)"""
+
+from fastapi import APIRouter
+
+router = APIRouter()
+api = APIRouter()

@@ -139,9 +139,11 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = db
-    from voxpop.accounts.service import find_staff
+    from voxpop.accounts.service import audit, find_staff
 
     app.state.find_staff = find_staff
+    # The audit log belongs to accounts; lower layers (notify's admin pages) record through this hook.
+    app.state.audit = audit
 
     from voxpop.accounts.users_views import api as users_api
     from voxpop.accounts.users_views import router as users_router

@@ -95,6 +95,7 @@ def settings(tmp_path, database_url) -> Settings:
         secret_key="test-secret-not-for-production-0123456789",
         rate_limit_per_minute=10_000,
         text_worker=False,  # tests that need comments analysed call the batch function, deterministically
+        case_worker=False,  # likewise the case rules, deadlines and sending: tests call their steps on a set clock
     )
 
 

@@ -129,7 +129,7 @@ def demo_server(tmp_path_factory):
     load_demo(db)
     catch_up(db, keep_original=False)
     settings = Settings(data_dir=folder, database_url=url, secret_key="test-secret-not-for-production-0123456789",
-                        rate_limit_per_minute=10_000, text_worker=False)
+                        rate_limit_per_minute=10_000, text_worker=False, case_worker=False)
     with serving(create_app(settings, db)) as address:
         yield address, db
     db.dispose()

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable
 
+from voxpop.background import PeriodicWorker
 from voxpop.store.database import Database
 from voxpop.text.service import analyse_pending, forget_originals, retag_outdated
 
@@ -13,7 +13,6 @@ log = logging.getLogger("voxpop.text")
 # New answers are found above the highest id already seen. On PostgreSQL a transaction holding a lower id can
 # commit after a higher one, so every this many polls the worker looks at all answers again.
 FULL_SWEEP_EVERY = 60
-STOP_TIMEOUT = 30  # seconds to wait for the batch under way when the server stops
 
 
 def catch_up(db: Database, *, keep_original: bool, after_id: int = 0, should_stop: Callable[[], bool] = lambda: False,
@@ -43,31 +42,21 @@ class CommentWorker:
     def __init__(self, db: Database, *, keep_original: bool, interval: float):
         self.db = db
         self.keep_original = keep_original
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="voxpop-comments", daemon=True)
+        self._after_id, self._polls = 0, 0
+        self._worker = PeriodicWorker("comments", self._step, interval=interval, log=log)
 
     def start(self) -> None:
-        self._thread.start()
+        self._worker.start()
 
     def stop(self) -> None:
         """Let the batch under way finish, then end the thread."""
-        self._stop.set()
-        self._thread.join(STOP_TIMEOUT)
-        if self._thread.is_alive():
-            log.warning("the comment worker did not stop within %s s; its batch is rolled back", STOP_TIMEOUT)
+        self._worker.stop()
 
-    def _run(self) -> None:
-        after_id, polls = 0, 0
-        while not self._stop.is_set():
-            try:
-                if polls % FULL_SWEEP_EVERY == 0:
-                    after_id = 0
-                    if not self.keep_original:
-                        forget_originals(self.db)
-                after_id = catch_up(self.db, keep_original=self.keep_original, after_id=after_id,
-                                    should_stop=self._stop.is_set)
-            except Exception:  # a database restart, a full disk: keep the server up and try again
-                log.exception("analysing comments failed; trying again in %s s", self.interval)
-            polls += 1
-            self._stop.wait(self.interval)
+    def _step(self, should_stop: Callable[[], bool]) -> None:
+        self._polls += 1
+        if (self._polls - 1) % FULL_SWEEP_EVERY == 0:
+            self._after_id = 0
+            if not self.keep_original:
+                forget_originals(self.db)
+        self._after_id = catch_up(self.db, keep_original=self.keep_original, after_id=self._after_id,
+                                  should_stop=should_stop)

@@ -34,7 +34,7 @@ def _app():
         flows.record_response(db, survey, flows.Submission(answers={"nps": score, "csat": 4}, channel="api"),
                               max_text_length=5000)
     return create_app(Settings(data_dir=folder, database_url=url, secret_key="test-secret-not-for-production-0123456789",
-                               rate_limit_per_minute=1_000_000, text_worker=False), db), db
+                               rate_limit_per_minute=1_000_000, text_worker=False, case_worker=False), db), db
 
 
 APP, DB = _app()

@@ -1,0 +1,192 @@
+"""Sending the outbox: the mail worker's step claims due messages, sends them over SMTP, and records what the
+server answered.
+
+A message is claimed (status "sending", committed) before the SMTP conversation starts, so two workers never
+send it twice. If the process dies mid-send, the claim runs out after SENDING_LEASE and the message is queued
+again with the same Message-ID: it may then reach the customer twice (at-least-once across a crash), which is
+better than never, and a receiving server that deduplicates by Message-ID drops the copy.
+"""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP as SMTP_POLICY
+from email.utils import format_datetime, parseaddr
+
+from sqlalchemy import func, select, update
+
+from voxpop.notify.models import OutgoingMail
+from voxpop.settings import Settings
+from voxpop.store.database import Database
+
+# Waits after the 1st, 2nd, ... failed attempt; after the last one the message is given up as failed.
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2), timedelta(hours=12))
+MAX_ATTEMPTS = len(BACKOFF) + 1
+# Longer than any SMTP conversation (30 s timeout per command): a claim older than this was cut off by a crash.
+SENDING_LEASE = timedelta(minutes=10)
+SMTP_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What the SMTP server said about one message."""
+
+    sent: bool
+    reply: str
+    permanent: bool = False  # a 5xx answer: trying again would get the same answer
+
+
+def build_message(mail: OutgoingMail, *, sender: str, now: datetime) -> EmailMessage:
+    """The e-mail as it goes on the wire: plain text, with the outbox's stable Message-ID."""
+    message = EmailMessage()
+    message["Message-ID"] = mail.message_id
+    message["Date"] = format_datetime(now)
+    message["From"] = sender
+    message["To"] = mail.recipient
+    message["Subject"] = mail.subject
+    for name, value in (mail.headers or {}).items():
+        message[name] = value
+    message.set_content(mail.body_text)
+    return message
+
+
+def backoff_after(attempts: int) -> timedelta | None:
+    """How long to wait after `attempts` failed attempts; None once they are used up."""
+    return BACKOFF[attempts - 1] if attempts < MAX_ATTEMPTS else None
+
+
+def recover_stalled(db: Database, *, now: datetime) -> int:
+    """Queue again the messages a crash left "sending" once their claim has run out; returns how many."""
+    with db.write() as db_session:
+        result = db_session.execute(update(OutgoingMail).where(
+            OutgoingMail.status == "sending", OutgoingMail.next_attempt_at <= now).values(status="queued"))
+        return result.rowcount
+
+
+def sent_in_last_minute(db: Database, *, now: datetime) -> int:
+    """How many messages went out in the minute before `now` (every worker's, as the store records them)."""
+    with db.read() as db_session:
+        return db_session.scalar(select(func.count()).select_from(OutgoingMail).where(
+            OutgoingMail.sent_at > now - timedelta(minutes=1), OutgoingMail.sent_at <= now))
+
+
+def claim(db: Database, *, now: datetime, limit: int) -> list[OutgoingMail]:
+    """Mark up to `limit` due messages "sending" and commit, before any is sent. PostgreSQL skips rows another
+    worker holds; SQLite has one writer, so the claim is whole anyway."""
+    with db.write() as db_session:
+        due = db_session.scalars(
+            select(OutgoingMail).where(OutgoingMail.status == "queued", OutgoingMail.next_attempt_at <= now)
+            .order_by(OutgoingMail.next_attempt_at, OutgoingMail.id).limit(limit).with_for_update(skip_locked=True)
+        ).all()
+        for mail in due:
+            mail.status = "sending"
+            mail.attempts += 1
+            mail.next_attempt_at = now + SENDING_LEASE  # when the claim runs out, should this worker die
+        db_session.flush()
+        for mail in due:
+            db_session.expunge(mail)
+        return list(due)
+
+
+def record(db: Database, *, mail: OutgoingMail, outcome: Outcome, now: datetime) -> None:
+    """Write down what happened to one claimed message: sent, a retry later, or given up."""
+    values: dict[str, object] = {"smtp_reply": outcome.reply[:500]}
+    if outcome.sent:
+        values |= {"status": "sent", "sent_at": now}
+    else:
+        wait = None if outcome.permanent else backoff_after(mail.attempts)
+        if wait is None:
+            reason = "the server refused it for good" if outcome.permanent else f"gave up after {mail.attempts} attempts"
+            values |= {"status": "failed", "smtp_reply": f"{outcome.reply} ({reason})"[:500]}
+        else:
+            values |= {"status": "queued", "next_attempt_at": now + wait}
+    with db.write() as db_session:
+        # Only our own claim: if it ran out and another worker took the message meanwhile, its record stands.
+        db_session.execute(update(OutgoingMail).where(
+            OutgoingMail.id == mail.id, OutgoingMail.status == "sending", OutgoingMail.attempts == mail.attempts,
+        ).values(**values))
+
+
+def connect(settings: Settings) -> smtplib.SMTP:
+    """An SMTP session as the settings say: implicit TLS, STARTTLS or plain, logged in if a user is set."""
+    context = ssl.create_default_context()
+    if settings.smtp_security == "tls":
+        smtp: smtplib.SMTP = smtplib.SMTP_SSL(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT,
+                                              context=context)
+    else:
+        smtp = smtplib.SMTP(settings.smtp_host, settings.smtp_port, timeout=SMTP_TIMEOUT)
+        if settings.smtp_security == "starttls":
+            smtp.starttls(context=context)
+    if settings.smtp_user:
+        smtp.login(settings.smtp_user, settings.smtp_password or "")
+    return smtp
+
+
+def _reply(code: int, message: bytes | str) -> str:
+    text = message.decode("utf-8", "replace") if isinstance(message, bytes) else str(message)
+    return f"{code} {text}".strip()
+
+
+def outcome_of(error: Exception) -> Outcome:
+    """The server's answer in an SMTP error, and whether it is final (5xx) or worth another try (4xx, network)."""
+    if isinstance(error, smtplib.SMTPResponseException):
+        return Outcome(False, _reply(error.smtp_code, error.smtp_error), permanent=error.smtp_code >= 500)
+    return Outcome(False, f"{type(error).__name__}: {error}")
+
+
+def send_one(smtp: smtplib.SMTP, message: EmailMessage) -> Outcome:
+    """Hand one message to the server, command by command, so the outbox keeps the server's answer to DATA
+    (its queue id, usually), or the answer that refused it."""
+    sender, recipient = parseaddr(message["From"])[1], message["To"]
+    try:
+        smtp.ehlo_or_helo_if_needed()
+        for command, argument, accepted in ((smtp.mail, sender, (250,)), (smtp.rcpt, recipient, (250, 251))):
+            code, text = command(argument)
+            if code not in accepted:
+                smtp.rset()  # the session stays usable for the next message
+                return Outcome(False, _reply(code, text), permanent=code >= 500)
+        code, text = smtp.data(message.as_bytes(policy=SMTP_POLICY))
+        if code != 250:  # smtplib raises for a refused DATA command, but returns a refused message
+            raise smtplib.SMTPDataError(code, text)
+        return Outcome(True, _reply(code, text))
+    except smtplib.SMTPDataError as error:
+        with suppress(smtplib.SMTPException, OSError):
+            smtp.rset()
+        return outcome_of(error)
+    except (smtplib.SMTPException, OSError) as error:
+        return outcome_of(error)
+
+
+def send_due_mail(db: Database, *, settings: Settings, now: datetime, limit: int = 50) -> int:
+    """One step of the mail worker: send the queued messages that are due, within the per-minute limit; returns
+    how many were sent. Without an SMTP host, messages stay queued and nothing is lost."""
+    if not settings.smtp_host:
+        return 0
+    recover_stalled(db, now=now)
+    room = min(limit, settings.smtp_per_minute - sent_in_last_minute(db, now=now))
+    if room <= 0:
+        return 0
+    claimed = claim(db, now=now, limit=room)
+    if not claimed:
+        return 0
+    sent = 0
+    try:
+        smtp = connect(settings)
+    except (smtplib.SMTPException, OSError) as error:
+        for mail in claimed:
+            record(db, mail=mail, outcome=outcome_of(error), now=now)
+        return 0
+    try:
+        for mail in claimed:
+            outcome = send_one(smtp, build_message(mail, sender=settings.smtp_from, now=now))
+            record(db, mail=mail, outcome=outcome, now=now)
+            sent += outcome.sent
+    finally:
+        with suppress(smtplib.SMTPException, OSError):  # the messages are recorded; a rude goodbye changes nothing
+            smtp.quit()
+    return sent

@@ -1,0 +1,183 @@
+"""The mail worker against a real SMTP server (aiosmtpd): sent and received with the right headers, a refusal
+retried with backoff, a crash mid-send recovered with the same Message-ID, the per-minute limit, and no SMTP
+host set: nothing sent, nothing lost. Every step runs on a controlled clock (`now`), never with sleeps."""
+
+from __future__ import annotations
+
+import smtplib
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+
+from tests.smtp import running_smtp_server
+from voxpop.notify import mail as sender
+from voxpop.notify.models import OutgoingMail
+from voxpop.notify.outbox import queue_mail
+
+NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+
+
+def queue(db, count: int = 1, **fields) -> list[int]:
+    with db.write() as db_session:
+        mails = [queue_mail(db_session=db_session, kind=fields.get("kind", "case.assigned"),
+                            recipient=fields.get("recipient", f"agent{number}@example.com"),
+                            subject=fields.get("subject", f"Case {number} is yours"),
+                            body_text=fields.get("body_text", f"Open case {number}.\n"), related=f"case:{number}",
+                            headers=fields.get("headers"))
+                 for number in range(count)]
+        for mail in mails:
+            mail.next_attempt_at = NOW - timedelta(seconds=1)
+        db_session.flush()
+        return [mail.id for mail in mails]
+
+
+def stored(db, mail_id: int) -> OutgoingMail:
+    with db.read() as db_session:
+        mail = db_session.get(OutgoingMail, mail_id)
+        db_session.expunge(mail)
+        return mail
+
+
+def smtp_settings(settings, server, **more):
+    return settings.model_copy(update=server.settings() | {"smtp_from": "voxpop <cx@example.com>"} | more)
+
+
+def test_a_queued_message_arrives_with_its_headers_and_body(db, settings, smtp_server):
+    [mail_id] = queue(db, subject="Case 7 is yours: “late” delivery", body_text="Open the case: http://x/cases/7\n",
+                      headers={"Auto-Submitted": "auto-generated"})
+    assert sender.send_due_mail(db, settings=smtp_settings(settings, smtp_server), now=NOW) == 1
+    [message] = smtp_server.messages
+    row = stored(db, mail_id)
+    assert message["Message-ID"] == row.message_id
+    assert message["From"] == "voxpop <cx@example.com>" and message["To"] == "agent0@example.com"
+    assert message["Subject"] == "Case 7 is yours: “late” delivery"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Date"].datetime == NOW
+    assert message.get_content().replace("\r\n", "\n") == "Open the case: http://x/cases/7\n"  # CRLF on the wire
+    assert smtp_server.envelopes == [("cx@example.com", ["agent0@example.com"])]
+    assert row.status == "sent" and row.sent_at == NOW and row.attempts == 1
+    assert row.smtp_reply.startswith("250") and "queued as 1" in row.smtp_reply
+    # Sent is sent: the next step finds nothing to do.
+    assert sender.send_due_mail(db, settings=smtp_settings(settings, smtp_server), now=NOW + timedelta(hours=1)) == 0
+    assert len(smtp_server.messages) == 1
+
+
+def test_a_refusal_is_retried_with_backoff_and_kept_in_the_log(db, settings):
+    [mail_id] = queue(db)
+    with running_smtp_server(refuse_first=1) as server:
+        configured = smtp_settings(settings, server)
+        assert sender.send_due_mail(db, settings=configured, now=NOW) == 0
+        row = stored(db, mail_id)
+        assert row.status == "queued" and row.attempts == 1 and row.smtp_reply == "451 4.3.0 Try again later"
+        assert row.next_attempt_at == NOW + timedelta(minutes=1)
+        # Not yet due: nothing happens a moment later.
+        assert sender.send_due_mail(db, settings=configured, now=NOW + timedelta(seconds=30)) == 0
+        assert server.messages == []
+        assert sender.send_due_mail(db, settings=configured, now=NOW + timedelta(minutes=1)) == 1
+        row = stored(db, mail_id)
+        assert row.status == "sent" and row.attempts == 2 and len(server.messages) == 1
+
+
+def test_the_backoff_grows_and_the_sender_gives_up_and_says_so(db, settings):
+    [mail_id] = queue(db)
+    with running_smtp_server(refuse_first=100) as server:
+        configured = smtp_settings(settings, server)
+        moment = NOW
+        waits = []
+        for _attempt in range(sender.MAX_ATTEMPTS):
+            assert sender.send_due_mail(db, settings=configured, now=moment) == 0
+            row = stored(db, mail_id)
+            if row.status == "queued":
+                waits.append(row.next_attempt_at - moment)
+                moment = row.next_attempt_at
+    assert waits == list(sender.BACKOFF)
+    assert row.status == "failed" and row.attempts == sender.MAX_ATTEMPTS
+    assert row.smtp_reply == f"451 4.3.0 Try again later (gave up after {sender.MAX_ATTEMPTS} attempts)"
+
+
+def test_a_permanent_refusal_is_not_retried(db, settings):
+    [mail_id] = queue(db)
+    with running_smtp_server(refuse_first=1, refusal="554 5.7.1 Message rejected") as server:
+        assert sender.send_due_mail(db, settings=smtp_settings(settings, server), now=NOW) == 0
+    row = stored(db, mail_id)
+    assert row.status == "failed" and row.attempts == 1
+    assert row.smtp_reply == "554 5.7.1 Message rejected (the server refused it for good)"
+
+
+def test_a_server_that_cannot_be_reached_leaves_the_messages_for_a_retry(db, settings):
+    ids = queue(db, 2)
+    with running_smtp_server() as server:
+        gone = smtp_settings(settings, server)
+    # The server has stopped: connecting fails.
+    assert sender.send_due_mail(db, settings=gone, now=NOW) == 0
+    for mail_id in ids:
+        row = stored(db, mail_id)
+        assert row.status == "queued" and row.attempts == 1 and "ConnectionRefusedError" in row.smtp_reply
+        assert row.next_attempt_at == NOW + timedelta(minutes=1)
+
+
+def test_a_message_left_sending_by_a_crash_goes_out_again_with_the_same_message_id(db, settings, smtp_server):
+    [mail_id] = queue(db)
+    # A worker claims the message and dies before it records anything.
+    [claimed] = sender.claim(db, now=NOW, limit=10)
+    row = stored(db, mail_id)
+    assert row.status == "sending" and row.attempts == 1
+    configured = smtp_settings(settings, smtp_server)
+    # While the claim holds, no other worker takes the message.
+    assert sender.send_due_mail(db, settings=configured, now=NOW + timedelta(minutes=5)) == 0
+    assert smtp_server.messages == []
+    assert sender.send_due_mail(db, settings=configured, now=NOW + sender.SENDING_LEASE) == 1
+    [message] = smtp_server.messages
+    assert message["Message-ID"] == claimed.message_id == row.message_id
+    assert stored(db, mail_id).attempts == 2
+    # The dead worker's late record cannot overwrite the one that counted.
+    sender.record(db, mail=claimed, outcome=sender.Outcome(False, "421 too late"), now=NOW)
+    assert stored(db, mail_id).status == "sent"
+
+
+def test_two_claims_never_take_the_same_message(db):
+    queue(db, 5)
+    first = sender.claim(db, now=NOW, limit=3)
+    second = sender.claim(db, now=NOW, limit=10)
+    assert len(first) == 3 and len(second) == 2
+    assert not {mail.id for mail in first} & {mail.id for mail in second}
+
+
+def test_the_rate_limit_holds_back_what_is_over_it(db, settings, smtp_server):
+    queue(db, 5)
+    configured = smtp_settings(settings, smtp_server, smtp_per_minute=2)
+    assert sender.send_due_mail(db, settings=configured, now=NOW) == 2
+    assert sender.send_due_mail(db, settings=configured, now=NOW + timedelta(seconds=59)) == 0
+    assert sender.send_due_mail(db, settings=configured, now=NOW + timedelta(seconds=61)) == 2
+    assert sender.send_due_mail(db, settings=configured, now=NOW + timedelta(seconds=122)) == 1
+    assert len(smtp_server.messages) == 5
+
+
+def test_without_an_smtp_host_messages_stay_queued(db, settings):
+    [mail_id] = queue(db)
+    assert settings.smtp_host is None
+    assert sender.send_due_mail(db, settings=settings, now=NOW + timedelta(days=3)) == 0
+    row = stored(db, mail_id)
+    assert row.status == "queued" and row.attempts == 0 and row.smtp_reply is None
+
+
+def test_one_refused_recipient_does_not_stop_the_others(db, settings):
+    ids = queue(db, 3)
+    with running_smtp_server() as server:
+        configured = smtp_settings(settings, server)
+        server.unknown_recipients.add("agent1@example.com")
+        assert sender.send_due_mail(db, settings=configured, now=NOW) == 2
+    assert [stored(db, mail_id).status for mail_id in ids] == ["sent", "failed", "sent"]
+    assert stored(db, ids[1]).smtp_reply == "550 5.1.1 No such user here (the server refused it for good)"
+
+
+def test_an_smtp_error_names_the_servers_answer():
+    outcome = sender.outcome_of(smtplib.SMTPDataError(452, b"4.3.1 Insufficient storage"))
+    assert outcome == sender.Outcome(False, "452 4.3.1 Insufficient storage", permanent=False)
+    assert sender.outcome_of(TimeoutError("timed out")).reply == "TimeoutError: timed out"
+
+
+def test_the_log_keeps_every_message_in_order(db):
+    queue(db, 3)
+    with db.read() as db_session:
+        assert db_session.scalars(select(OutgoingMail.status)).all() == ["queued"] * 3

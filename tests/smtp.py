@@ -1,0 +1,72 @@
+"""A real SMTP server for tests: aiosmtpd on a free local port, keeping every message it accepts.
+
+    with running_smtp_server() as server:
+        settings = Settings(..., **server.settings())
+        ...
+        server.messages[0]["Subject"]
+
+`refuse_first` makes it answer DATA with `refusal` (a 451: try again later) that many times before it accepts,
+so a test can watch the sender retry. tests/notify/conftest.py wraps it as the `smtp_server` fixture.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from email import message_from_bytes, policy
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@dataclass
+class SmtpServer:
+    host: str = "127.0.0.1"
+    port: int = 0
+    refuse_first: int = 0
+    refusal: str = "451 4.3.0 Try again later"
+    messages: list[EmailMessage] = field(default_factory=list)
+    envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
+    refused: int = 0
+    unknown_recipients: set[str] = field(default_factory=set)  # answered "550 no such user"
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options) -> str:  # noqa: N802
+        if address in self.unknown_recipients:
+            return "550 5.1.1 No such user here"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 (aiosmtpd's hook name)
+        with self._lock:
+            if self.refused < self.refuse_first:
+                self.refused += 1
+                return self.refusal
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+            self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+            return f"250 2.0.0 Ok: queued as {len(self.messages)}"
+
+    def settings(self) -> dict[str, object]:
+        """The VOXPOP_SMTP_* settings that point voxpop at this server (plain SMTP on localhost)."""
+        return {"smtp_host": self.host, "smtp_port": self.port, "smtp_security": "none"}
+
+
+@contextmanager
+def running_smtp_server(*, refuse_first: int = 0, refusal: str = "451 4.3.0 Try again later") -> Iterator[SmtpServer]:
+    """Run a real SMTP server until the block ends."""
+    server = SmtpServer(port=free_port(), refuse_first=refuse_first, refusal=refusal)
+    controller = Controller(server, hostname=server.host, port=server.port)
+    controller.start()
+    try:
+        yield server
+    finally:
+        controller.stop()

@@ -1,0 +1,356 @@
+"""Rules at work: which responses a rule keeps, as SQL on `responses`, and what is done with each.
+
+One set of conditions serves three uses:
+- `run_rules`, the worker step: each active rule on the responses submitted since it became active that it has
+  not kept yet; a kept response opens a case, joins the customer's open case of that rule, or is held out;
+- `preview`: how many cases a rule would have opened over a stretch of history;
+- `backfill`: the rules on stored responses from before they became active, on request only.
+
+Answer tests and attributes are the response filter's own (collection.filters.response_conditions); a theme or
+sentiment is read from the text pipeline's analysis of the response's comment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from voxpop.cases.models import Case, CaseRule, CaseTrigger
+from voxpop.cases.service import add_event, get_policy, open_case, route
+from voxpop.collection.filters import parse_response_filter, response_conditions
+from voxpop.collection.models import Answer, AttributeSetValue, Response
+from voxpop.store.database import Database
+from voxpop.surveys.models import Question, Survey
+from voxpop.text.models import CommentAnalysis
+from voxpop.text.verbatims import _has_theme as has_theme
+
+CHUNK = 50  # responses per write transaction: the single writer is never held long, so submissions never wait
+CONSENTING = ("yes", "y", "true", "ja", "oui", "si", "sí")
+# A response older than this when a backfill opens its case opens it quietly: nobody should be e-mailed about a
+# case of last year, and the queue shows it to its owner anyway.
+NOTIFY_WITHIN = timedelta(days=3)
+# The preview's guess at how long a case stays open: a customer's further matching answers within this many
+# days of a case would join it, not open another.
+OPEN_DAYS = 14
+
+
+def rule_conditions(rule: CaseRule, *, zone: str) -> list[ColumnElement[bool]]:
+    """The rule's conditions on `responses`: its survey, the response filter's answer tests and attributes, and
+    the comment's theme and sentiment."""
+    return conditions_of(rule.conditions or {}, survey_id=rule.survey_id, zone=zone)
+
+
+def conditions_of(stored: dict, *, survey_id: int | None, zone: str) -> list[ColumnElement[bool]]:
+    """Conditions as CaseRule.conditions stores them, on `responses`."""
+    response_filter = parse_response_filter(today=date.today(), answer=stored.get("answer", []),
+                                            attribute=stored.get("attribute", []))
+    conditions = response_conditions(response_filter, zone=zone)
+    if survey_id is not None:
+        conditions.append(Response.survey_id == survey_id)
+    comment = []
+    if stored.get("theme"):
+        comment.append(has_theme(stored["theme"]))
+    if stored.get("sentiment"):
+        comment.append(CommentAnalysis.sentiment_label == stored["sentiment"])
+    if comment:
+        # Only an analysed comment can carry a theme or a sentiment: a response whose comment the worker has not
+        # analysed yet does not match *yet*, writes no trigger, and is looked at again on the next tick.
+        conditions.append(Response.id.in_(select(Answer.response_id)
+                                          .join(CommentAnalysis, CommentAnalysis.answer_id == Answer.id)
+                                          .where(*comment)))
+    return conditions
+
+
+def held_out(rule_key: str, public_id: str, share: float) -> bool:
+    """The random holdout, drawn from a hash of the rule and the response, so a rerun or a second worker decides
+    the same for the same response."""
+    if share <= 0:
+        return False
+    digest = hashlib.sha256(f"{rule_key}:{public_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") / 2**64 < share
+
+
+@dataclass(frozen=True)
+class Candidate:
+    response_id: int
+    public_id: str
+    customer_id: int | None
+    submitted_at: datetime
+    attribute_set_id: int | None
+    survey_key: str
+
+
+def _candidates(db_session: Session, rule: CaseRule, *, zone: str, since: datetime | None, before: datetime | None,
+                limit: int) -> list[Candidate]:
+    """The responses the rule keeps and has not kept yet, in id order."""
+    statement = (select(Response.id, Response.public_id, Response.customer_id, Response.submitted_at,
+                        Response.attribute_set_id, Survey.key)
+                 .join(Survey, Survey.id == Response.survey_id)
+                 .where(*rule_conditions(rule, zone=zone),
+                        ~exists().where(CaseTrigger.rule_id == rule.id, CaseTrigger.response_id == Response.id))
+                 .order_by(Response.id).limit(limit))
+    if since is not None:
+        statement = statement.where(Response.submitted_at >= since)
+    if before is not None:
+        statement = statement.where(Response.submitted_at < before)
+    return [Candidate(*row) for row in db_session.execute(statement)]
+
+
+def _score(db_session: Session, rule: CaseRule, response_id: int) -> tuple[str, int | None]:
+    """The answer the rule's first answer test is about, for the case's title: ('NPS', 3)."""
+    answers = (rule.conditions or {}).get("answer") or []
+    if not answers:
+        return "", None
+    key = answers[0].partition(":")[0].strip()
+    row = db_session.execute(select(Question.kind, Answer.score).join(Question, Question.id == Answer.question_id)
+                             .where(Answer.response_id == response_id, Question.key == key).limit(1)).first()
+    if row is None:
+        return key, None
+    kind, score = row
+    return (kind.upper() if kind in ("nps", "csat", "ces") else key), score
+
+
+def _consent(db_session: Session, rule: CaseRule, response_id: int) -> bool | None:
+    """Whether the customer agreed to be contacted: a yes, or a score above 0, to the rule's consent question;
+    None when the rule asks no such question."""
+    if not rule.consent_question:
+        return None
+    rows = db_session.execute(select(Answer.choice, Answer.score).join(Question, Question.id == Answer.question_id)
+                              .where(Answer.response_id == response_id, Question.key == rule.consent_question)).all()
+    return any((choice or "").strip().lower() in CONSENTING or (score is not None and score > 0)
+               for choice, score in rows)
+
+
+def _attributes(db_session: Session, attribute_set_id: int | None) -> dict[str, str]:
+    if attribute_set_id is None:
+        return {}
+    return dict(db_session.execute(select(AttributeSetValue.name, AttributeSetValue.value)
+                                   .where(AttributeSetValue.set_id == attribute_set_id)).all())
+
+
+def title_of(rule: CaseRule, label: str, score: int | None, survey_key: str) -> str:
+    """'NPS 3 — relationship-nps', or the rule's name when its first test is not a score."""
+    if label and score is not None:
+        return f"{label} {score} — {survey_key}"
+    return f"{rule.name} — {survey_key}"
+
+
+def keep(db_session: Session, rule: CaseRule, candidate: Candidate, *, now: datetime, zone: str, public_url: str,
+         notify: bool, backfill: bool = False) -> str:
+    """Act on one response the rule keeps: join the customer's open case of this rule, hold it out, or open a
+    case. Returns the trigger's outcome."""
+    label, score = _score(db_session, rule, candidate.response_id)
+    open_one = None
+    if candidate.customer_id is not None:  # an anonymous response cannot join anything: it opens a case each
+        open_one = db_session.scalar(select(Case).where(Case.customer_id == candidate.customer_id,
+                                                        Case.rule_id == rule.id, Case.status != "closed"))
+    if open_one is not None:
+        add_event(db_session=db_session, case=open_one, kind="answered_again", at=now,
+                  note=f"answered again: {label} {score}" if score is not None else "answered again",
+                  response_id=candidate.response_id, score=score)
+        outcome, case_id = "joined", open_one.id
+    elif held_out(rule.key, candidate.public_id, rule.holdout_share or 0.0):
+        outcome, case_id = "held_out", None
+    else:
+        policy = get_policy(db_session=db_session)
+        department = route(db_session=db_session, attributes=_attributes(db_session, candidate.attribute_set_id),
+                           fallback=rule.department_id, policy=policy)
+        case = open_case(db_session=db_session, title=title_of(rule, label, score, candidate.survey_key),
+                         priority=rule.priority, department_id=department, rule_id=rule.id,
+                         response_id=candidate.response_id, customer_id=candidate.customer_id,
+                         contact_consent=_consent(db_session, rule, candidate.response_id), opened_at=now, zone=zone,
+                         public_url=public_url, notify=notify)
+        outcome, case_id = "opened", case.id
+    db_session.add(CaseTrigger(rule_id=rule.id, response_id=candidate.response_id, outcome=outcome, case_id=case_id,
+                               customer_id=candidate.customer_id, at=now, backfill=backfill))
+    db_session.flush()
+    return outcome
+
+
+def _work_off(db: Database, rule_id: int, candidates: list[Candidate], *, now: datetime, zone: str, public_url: str,
+              notify: Callable[[Candidate], bool], backfill: bool, tally: Counter) -> None:
+    """Keep each candidate in its own savepoint, CHUNK to a transaction. A response another worker kept a moment
+    before (the trigger's primary key), or a case it opened for the same customer (the open-case index), is
+    skipped: the other worker's trigger stands, and a skipped join is retried on the next tick."""
+    for start in range(0, len(candidates), CHUNK):
+        with db.write() as db_session:
+            rule = db_session.get(CaseRule, rule_id)
+            if rule is None:
+                return
+            for candidate in candidates[start:start + CHUNK]:
+                try:
+                    with db_session.begin_nested():
+                        tally[keep(db_session, rule, candidate, now=now, zone=zone, public_url=public_url,
+                                   notify=notify(candidate), backfill=backfill)] += 1
+                except IntegrityError:
+                    tally["skipped"] += 1
+
+
+def run_rules(db: Database, *, now: datetime, zone: str, public_url: str, limit: int = 500) -> int:
+    """One worker step: every active rule on the responses submitted since its `active_from` that it has not kept
+    yet, in id order, at most `limit` a rule. Returns how many triggers were written."""
+    with db.read() as db_session:
+        rules = db_session.scalars(select(CaseRule).where(CaseRule.paused.is_(False)).order_by(CaseRule.id)).all()
+        work = [(rule.id, _candidates(db_session, rule, zone=zone, since=rule.active_from, before=None, limit=limit))
+                for rule in rules]
+    tally: Counter = Counter()
+    for rule_id, candidates in work:
+        _work_off(db, rule_id, candidates, now=now, zone=zone, public_url=public_url, notify=lambda _: True,
+                  backfill=False, tally=tally)
+    return _written(tally)
+
+
+def _written(tally: Counter) -> int:
+    return sum(count for outcome, count in tally.items() if outcome != "skipped")
+
+
+@dataclass
+class BackfillReport:
+    """What a backfill did (or, in a dry run, would look at), per rule key."""
+
+    dry_run: bool
+    rules: dict[str, Counter] = field(default_factory=dict)
+
+    def lines(self) -> list[str]:
+        lines = []
+        for key, tally in self.rules.items():
+            if self.dry_run:
+                lines.append(f"{key}: {tally['matching']:,} stored responses match and were never looked at")
+            else:
+                lines.append(f"{key}: {tally['opened']:,} cases opened, {tally['joined']:,} joined an open case, "
+                             f"{tally['held_out']:,} held out")
+        return lines
+
+
+class BackfillError(ValueError):
+    def __init__(self, message: str, *, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+def backfill(db: Database, *, now: datetime, zone: str, public_url: str, rule_keys: Iterable[str] = (),
+             since: date | None = None, until: date | None = None, dry_run: bool = False,
+             progress: Callable[[str, int], None] = lambda key, done: None) -> BackfillReport:
+    """Run the rules (all active ones, or those named) on stored responses from before each became active, within
+    the days given. Only on request: submitting or importing never does this. A case for a response older than
+    NOTIFY_WITHIN opens without e-mail or webhook."""
+    keys = list(dict.fromkeys(rule_keys))
+    local = ZoneInfo(zone)
+    first = datetime.combine(since, time(), local) if since else None
+    after = datetime.combine(until + timedelta(days=1), time(), local) if until else None
+    if since and until and since > until:
+        raise BackfillError(f"--since {since} is after --until {until}; swap them", field="since")
+    with db.read() as db_session:
+        statement = select(CaseRule).order_by(CaseRule.id)
+        statement = statement.where(CaseRule.key.in_(keys)) if keys else statement.where(CaseRule.paused.is_(False))
+        rules = db_session.scalars(statement).all()
+    missing = sorted(set(keys) - {rule.key for rule in rules})
+    if missing:
+        raise BackfillError(f"there is no rule {', '.join(map(repr, missing))}; `voxpop cases rules list` shows the "
+                            f"keys", field="rule")
+    report = BackfillReport(dry_run=dry_run)
+    for rule in rules:
+        report.rules[rule.key] = tally = Counter()
+        before = min(rule.active_from, after) if after else rule.active_from
+        if dry_run:
+            with db.read() as db_session:
+                tally["matching"] = db_session.scalar(
+                    select(func.count()).select_from(Response).where(
+                        *rule_conditions(rule, zone=zone), Response.submitted_at < before,
+                        *([Response.submitted_at >= first] if first else []),
+                        ~exists().where(CaseTrigger.rule_id == rule.id, CaseTrigger.response_id == Response.id)))
+            continue
+        while True:
+            with db.read() as db_session:
+                candidates = _candidates(db_session, rule, zone=zone, since=first, before=before, limit=500)
+            if not candidates:
+                break
+            written = _written(tally)
+            _work_off(db, rule.id, candidates, now=now, zone=zone, public_url=public_url,
+                      notify=lambda candidate: now - candidate.submitted_at <= NOTIFY_WITHIN, backfill=True,
+                      tally=tally)
+            progress(rule.key, _written(tally))
+            if _written(tally) == written:
+                break  # only skips: another worker or backfill is at work on the same responses
+    return report
+
+
+@dataclass(frozen=True)
+class Preview:
+    """How many cases a rule would have opened over [since, until]."""
+
+    since: date
+    until: date
+    matching: int  # responses that meet the conditions
+    cases: int  # after joins: a customer's further matches within OPEN_DAYS of a case join it
+    held_out: int  # of those cases, the expected number held out
+    weeks: list[tuple[date, int]]  # (Monday, cases) per week
+    last_month: tuple[date, int] | None  # (first day, cases) of the last full calendar month in the window
+    per_week: float  # cases per full week of the window
+
+    def sentence(self) -> str:
+        parts = []
+        if self.last_month is not None:
+            parts.append(f"{self.last_month[1]:,} cases in {self.last_month[0]:%B %Y}")
+        parts.append(f"{self.per_week:,.0f} a week")
+        return "this rule would have opened " + ", ".join(parts)
+
+
+def preview(db_session: Session, *, rule: CaseRule, since: date, until: date, zone: str,
+            open_days: int = OPEN_DAYS) -> Preview:
+    """Cases the rule would have opened per week between `since` and `until` (days in the workspace's zone).
+    Joins are approximated: a case is taken to stay open `open_days`, so a customer's further matching answers
+    within that time join it."""
+    local = ZoneInfo(zone)
+    rows = db_session.execute(
+        select(Response.customer_id, Response.submitted_at)
+        .where(*rule_conditions(rule, zone=zone),
+               Response.submitted_at >= datetime.combine(since, time(), local),
+               Response.submitted_at < datetime.combine(until + timedelta(days=1), time(), local))
+        .order_by(Response.submitted_at, Response.id)).all()
+    opened_at: dict[int, datetime] = {}
+    per_week: Counter = Counter()
+    per_month: Counter = Counter()
+    cases = 0
+    for customer_id, submitted_at in rows:
+        if customer_id is not None:
+            last = opened_at.get(customer_id)
+            if last is not None and submitted_at - last < timedelta(days=open_days):
+                continue
+            opened_at[customer_id] = submitted_at
+        cases += 1
+        day = submitted_at.astimezone(local).date()
+        per_week[day - timedelta(days=day.weekday())] += 1
+        per_month[day.replace(day=1)] += 1
+    monday = since - timedelta(days=since.weekday())
+    weeks = []
+    while monday <= until:
+        weeks.append((monday, per_week.get(monday, 0)))
+        monday += timedelta(days=7)
+    full_weeks = [count for start, count in weeks if start >= since and start + timedelta(days=6) <= until]
+    month_end = until.replace(day=1) - timedelta(days=1) if until != _month_last_day(until) else until
+    month_start = month_end.replace(day=1)
+    last_month = (month_start, per_month.get(month_start, 0)) if month_start >= since else None
+    share = rule.holdout_share or 0.0
+    return Preview(since, until, len(rows), cases, round(cases * share), weeks, last_month,
+                   sum(full_weeks) / len(full_weeks) if full_weeks else float(cases))
+
+
+def _month_last_day(day: date) -> date:
+    following = (day.replace(day=28) + timedelta(days=4)).replace(day=1)
+    return following - timedelta(days=1)
+
+
+def opened_since(db_session: Session, *, since: datetime) -> dict[int, int]:
+    """Cases each rule opened since a moment, by rule id."""
+    return dict(db_session.execute(select(CaseTrigger.rule_id, func.count())
+                                   .where(and_(CaseTrigger.outcome == "opened", CaseTrigger.at >= since))
+                                   .group_by(CaseTrigger.rule_id)).all())

@@ -83,8 +83,10 @@ def choose_owner(*, db_session: Session, department_id: int | None, policy: Case
     people = select(User.id).where(User.department_id == department_id, User.is_active.is_(True),
                                    User.role.in_(CASE_HANDLERS))
     if policy.assignment == "round-robin":
-        last = (select(CaseEvent.details["owner_id"].as_integer().label("owner"), func.max(CaseEvent.id).label("last"))
-                .where(CaseEvent.kind == "assigned").group_by(CaseEvent.details["owner_id"].as_integer()).subquery())
+        # One expression object for the column and the GROUP BY: PostgreSQL matches them by their bind parameters.
+        owner = CaseEvent.details["owner_id"].as_integer()
+        last = (select(owner.label("owner"), func.max(CaseEvent.id).label("last"))
+                .where(CaseEvent.kind == "assigned").group_by(owner).subquery())
         statement = (select(User.id).outerjoin(last, last.c.owner == User.id).where(User.id.in_(people))
                      .order_by(func.coalesce(last.c.last, 0), User.id))
     else:

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from tests.helpers import apply_survey
 from voxpop.accounts import service as accounts
 from voxpop.accounts.models import AuditEntry
 from voxpop.cases.models import CasePolicy, CaseRoute, CaseRule, RootCause
 from voxpop.cases.rules import RulesError, apply_rules, describe_conditions, load_rules
+from voxpop.collection.models import Response
 from voxpop.collection.service import get_or_create_customer, version_questions
 from voxpop.collection.writer import insert_response
 from voxpop.surveys.models import Survey
@@ -75,17 +76,18 @@ def answer(db, answers: dict, *, customer: str | None = None, attributes: dict |
         survey = db_session.scalar(select(Survey).where(Survey.key == "shop"))
         version_id, survey_id = survey.current_version.id, survey.id
         questions = version_questions(db_session=db_session, version_id=version_id)
-    with db.write() as db_session:
-        customer_id = get_or_create_customer(db_session=db_session, external_id=customer).id if customer else None
-        stored = insert_response(db_session=db_session, survey_id=survey_id, version_id=version_id,
+    customer_id = None
+    if customer:
+        with db.write() as db_session:
+            customer_id = get_or_create_customer(db_session=db_session, external_id=customer).id
+    with db.write_connection() as connection:
+        stored = insert_response(db_session=connection, survey_id=survey_id, version_id=version_id,
                                  questions=questions, answers=answers, language="en", channel="web",
                                  attributes=attributes or {}, customer_id=customer_id)
-        from voxpop.collection.models import Response
-
-        response = db_session.scalar(select(Response).where(Response.public_id == stored.public_id))
+        response_id = connection.scalar(select(Response.id).where(Response.public_id == stored.public_id))
         if at is not None:
-            response.submitted_at = at
-        return response.id
+            connection.execute(update(Response).where(Response.id == response_id).values(submitted_at=at))
+    return response_id
 
 
 def apply_text(db, text: str, *, dry_run: bool = False, now: datetime | None = None, actor=None):

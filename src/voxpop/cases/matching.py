@@ -252,6 +252,7 @@ def backfill(db: Database, *, now: datetime, zone: str, public_url: str, rule_ke
         statement = select(CaseRule).order_by(CaseRule.id)
         statement = statement.where(CaseRule.key.in_(keys)) if keys else statement.where(CaseRule.paused.is_(False))
         rules = db_session.scalars(statement).all()
+        db_session.expunge_all()  # read once, used across the transactions below
     missing = sorted(set(keys) - {rule.key for rule in rules})
     if missing:
         raise BackfillError(f"there is no rule {', '.join(map(repr, missing))}; `voxpop cases rules list` shows the "

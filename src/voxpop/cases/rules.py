@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 
 import yaml
@@ -25,8 +25,10 @@ from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import Department, User
 from voxpop.accounts.service import audit
-from voxpop.cases.models import CaseRoute, CaseRule, RootCause
-from voxpop.cases.service import get_policy
+from voxpop.cases.matching import opened_since
+from voxpop.cases.models import CasePolicy, CaseRoute, CaseRule, RootCause
+from voxpop.cases.rules_schemas import PolicyPublic, RoutePublic, RulePublic, RulesPublic, RulesRootCausePublic
+from voxpop.cases.service import DEFAULT_FIRST_CONTACT_HOURS, DEFAULT_RESOLVE_HOURS, get_policy
 from voxpop.cases.statuses import PRIORITIES
 from voxpop.collection.filters import FilterError, parse_attribute, parse_response_filter
 from voxpop.collection.models import AttributeSetValue
@@ -485,3 +487,64 @@ def describe_conditions(conditions: dict) -> list[str]:
         parts.append(f"the comment's sentiment is {conditions['sentiment']}")
     return parts
 
+
+
+def rule_public(rule: CaseRule, *, surveys: dict[int, str], departments: dict[int, str], opened: int) -> RulePublic:
+    return RulePublic(key=rule.key, name=rule.name, survey=surveys.get(rule.survey_id), conditions=rule.conditions or {},
+                      conditions_in_words=describe_conditions(rule.conditions or {}), priority=rule.priority,
+                      department=departments.get(rule.department_id), paused=rule.paused,
+                      holdout=rule.holdout_share or 0.0, consent_question=rule.consent_question,
+                      active_from=rule.active_from, cases_last_30_days=opened)
+
+
+def overview(*, db_session: Session, now: datetime) -> RulesPublic:
+    """Every rule with the cases it opened in the last 30 days, the routes, the root causes and the policy."""
+    surveys = dict(db_session.execute(select(Survey.id, Survey.key)).all())
+    departments = dict(db_session.execute(select(Department.id, Department.name)).all())
+    opened = opened_since(db_session, since=now - timedelta(days=30))
+    rules = [rule_public(rule, surveys=surveys, departments=departments, opened=opened.get(rule.id, 0))
+             for rule in db_session.scalars(select(CaseRule).order_by(CaseRule.key))]
+    routes = [RoutePublic(attribute=route.attribute, value=route.value, department=departments.get(route.department_id, ""))
+              for route in db_session.scalars(select(CaseRoute).order_by(CaseRoute.position, CaseRoute.id))]
+    causes = [RulesRootCausePublic(key=cause.key, name=cause.name, theme=cause.theme, active=cause.active)
+              for cause in db_session.scalars(select(RootCause).order_by(RootCause.active.desc(), RootCause.key))]
+    # Read, never made here (get_policy would write it): a workspace without one shows the defaults it would get.
+    policy = db_session.scalar(select(CasePolicy).order_by(CasePolicy.id).limit(1)) or CasePolicy(
+        first_contact_hours=DEFAULT_FIRST_CONTACT_HOURS, resolve_hours=DEFAULT_RESOLVE_HOURS, workday_start="09:00",
+        workday_end="17:00", workdays=[1, 2, 3, 4, 5], warn_before_hours=4.0, assignment="least-open", followup_days=14)
+    return RulesPublic(rules=rules, routes=routes, root_causes=causes, policy=PolicyPublic(
+        first_contact_hours=policy.first_contact_hours or DEFAULT_FIRST_CONTACT_HOURS,
+        resolve_hours=policy.resolve_hours or DEFAULT_RESOLVE_HOURS,
+        workday=f"{policy.workday_start}-{policy.workday_end}",
+        workdays=[WEEKDAYS[day - 1] for day in policy.workdays or (1, 2, 3, 4, 5)],
+        warn_before_hours=policy.warn_before_hours, assignment=policy.assignment,
+        default_department=departments.get(policy.default_department_id),
+        followup_survey=surveys.get(policy.followup_survey_id), followup_days=policy.followup_days))
+
+
+def find_rule(*, db_session: Session, key: str) -> CaseRule:
+    """The rule with this key; RuleNotFound when there is none."""
+    rule = db_session.scalar(select(CaseRule).where(CaseRule.key == key))
+    if rule is None:
+        raise RuleNotFound(f"there is no rule with key {key!r}; the rules page (or `voxpop cases rules list`) "
+                           f"shows the keys")
+    return rule
+
+
+class RuleNotFound(LookupError):
+    """No rule has the key asked for."""
+
+
+def set_paused(*, db_session: Session, key: str, paused: bool, actor: User | None, now: datetime | None = None,
+               client: str = "") -> CaseRule:
+    """Pause or resume a rule, audited. A resumed rule starts from now: what was answered while it was paused is
+    history, reached only by a backfill."""
+    rule = find_rule(db_session=db_session, key=key)
+    now = now or utcnow()
+    if rule.paused != paused:
+        rule.paused, rule.updated_at = paused, now
+        if not paused:
+            rule.active_from = now
+        audit(db_session=db_session, actor=actor, action="case_rules.pause" if paused else "case_rules.resume",
+              target=key, client=client)
+    return rule

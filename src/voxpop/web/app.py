@@ -122,11 +122,18 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             worker = CommentWorker(db, keep_original=settings.keep_original_comments,
                                    interval=settings.text_worker_interval)
             worker.start()
+        case_worker = None
+        if settings.case_worker:
+            from voxpop.cases.worker import CaseWorker
+
+            case_worker = CaseWorker(db, settings)
+            case_worker.start()
         try:
             yield
         finally:
-            if worker is not None:
-                await to_thread.run_sync(worker.stop)
+            for running in (worker, case_worker):
+                if running is not None:
+                    await to_thread.run_sync(running.stop)
 
     app = FastAPI(
         lifespan=lifespan,

@@ -28,8 +28,8 @@ from sqlalchemy import Date, Interval, and_, case, cast, exists, func, literal, 
 from sqlalchemy.orm import Session, aliased
 
 from voxpop.accounts.models import Department
-from voxpop.cases.models import Case, CaseEvent, CaseRule, CaseTrigger
-from voxpop.cases.service import KINDS_OF_CONTACT
+from voxpop.cases.models import Case, CaseEvent, CasePolicy, CaseRule, CaseTrigger
+from voxpop.cases.service import KINDS_OF_CONTACT, business_week
 from voxpop.collection.models import Answer, Response
 from voxpop.core import comparisons, estimates
 from voxpop.core.business_time import BusinessWeek, business_hours_between
@@ -221,9 +221,7 @@ def loop_metrics(db_session: Session, *, zone: str, now: datetime, min_base: int
     if period not in PERIODS:
         raise ValueError(f"period must be month or quarter, not {period!r}")
     if week is None:
-        from voxpop.cases.service import business_week, get_policy
-
-        week = business_week(get_policy(db_session=db_session), zone=zone)
+        week = policy_week(db_session, zone=zone)
     facts = _case_facts(db_session, zone=zone, now=now, since=since, until=until, department_id=department_id,
                         retention_days=retention_days, repeat_days=repeat_days)
     if facts is None:
@@ -243,6 +241,13 @@ def loop_metrics(db_session: Session, *, zone: str, now: datetime, min_base: int
                          confidence=confidence))
     rows.sort(key=lambda row: row.department)
     return sorted(rows, key=lambda row: row.period, reverse=True)
+
+
+def policy_week(db_session: Session, *, zone: str) -> BusinessWeek:
+    """The case policy's business week, read without writing (get_policy makes the policy on first use, which a
+    read-only session cannot); the default week until a policy exists."""
+    policy = db_session.scalar(select(CasePolicy).order_by(CasePolicy.id).limit(1))
+    return business_week(policy, zone=zone) if policy is not None else BusinessWeek(zone=zone)
 
 
 def _row(counted: dict[str, int], *, department: int | None, name: str, label: str, first_hours: list[float],

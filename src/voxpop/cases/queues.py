@@ -28,6 +28,20 @@ RUNNING = ("new", "in_progress", "waiting")
 NEXT_DUE = case((Case.first_contact_at.is_(None), Case.first_contact_due), else_=Case.resolve_due)
 
 
+@dataclass(frozen=True)
+class Reader:
+    """Who is reading when nobody is logged in: the command line, run by whoever runs the server, reads every case."""
+
+    id: int = 0
+    role: str = "admin"
+    department_id: int | None = None
+
+
+EVERYONE = Reader()
+CASE_COLUMNS = ["id", "title", "status", "priority", "rule", "department", "owner", "customer", "opened_at",
+                "first_contact_due", "resolve_due", "first_contact_at", "resolved_at", "closed_at", "overdue"]
+
+
 class QueueError(ValueError):
     """A filter that cannot be applied, said so the user can fix it; `field` names the form field."""
 
@@ -206,3 +220,14 @@ def bulk_assign(*, db_session: Session, user, case_ids: list[int], owner_id: int
         except service.CaseError as exc:
             raise service.CaseError(f"case {case_id}: {exc}; nothing was assigned", field=exc.field) from None
     return len(wanted)
+
+
+def case_table(listed: CaseListPublic) -> tuple[list[str], list[list]]:
+    """The queue as a table (the page's CSV and the command line's): a header and a row per case."""
+    def iso(moment):
+        return moment.isoformat() if moment is not None else None
+
+    return CASE_COLUMNS, [
+        [item.id, item.title, item.status, item.priority, item.rule, item.department, item.owner, item.customer,
+         iso(item.opened_at), iso(item.first_contact_due), iso(item.resolve_due), iso(item.first_contact_at),
+         iso(item.resolved_at), iso(item.closed_at), item.overdue] for item in listed.cases]

@@ -203,14 +203,6 @@ def _queue_page(request: Request, db, settings, user, params: QueueParams, *, pa
     } | _errors(error, "bulk" if form is not None else ""), status_code=status_code)
 
 
-CASE_CSV = ["id", "title", "status", "priority", "rule", "department", "owner", "customer", "opened_at",
-            "first_contact_due", "resolve_due", "first_contact_at", "resolved_at", "closed_at", "overdue"]
-
-
-def _iso(moment) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
 @router.get("/cases", include_in_schema=False)
 def queue_page(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, params: Queue,
                page: Annotated[int, Query(ge=1, le=100_000)] = 1,
@@ -223,10 +215,7 @@ def queue_page(request: Request, user: CurrentUser, db: DbDep, settings: Setting
         with db.read() as db_session:
             listed = queues.list_cases(db_session=db_session, user=user, query=query, now=utcnow(),
                                        zone=settings.timezone, limit=None)
-        return csv_response("cases", CASE_CSV, [
-            [item.id, item.title, item.status, item.priority, item.rule, item.department, item.owner, item.customer,
-             _iso(item.opened_at), _iso(item.first_contact_due), _iso(item.resolve_due), _iso(item.first_contact_at),
-             _iso(item.resolved_at), _iso(item.closed_at), item.overdue] for item in listed.cases])
+        return csv_response("cases", *queues.case_table(listed))
     return _queue_page(request, db, settings, user, params, page=page)
 
 

@@ -6,12 +6,15 @@
         server.messages[0]["Subject"]
 
 `refuse_first` makes it answer DATA with `refusal` (a 451: try again later) that many times before it accepts,
-so a test can watch the sender retry. tests/notify/conftest.py wraps it as the `smtp_server` fixture.
+so a test can watch the sender retry. With `tls` (a certificate and key file) it offers STARTTLS and requires it,
+or with `implicit_tls` speaks TLS from the first byte; with `login` it asks for that user and password.
+tests/notify/conftest.py wraps it as the `smtp_server` fixture.
 """
 
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -20,6 +23,7 @@ from email import message_from_bytes, policy
 from email.message import EmailMessage
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import AuthResult, LoginPassword
 
 
 def free_port() -> int:
@@ -60,11 +64,28 @@ class SmtpServer:
         return {"smtp_host": self.host, "smtp_port": self.port, "smtp_security": "none"}
 
 
+def _checker(login: tuple[str, str]):
+    def check(server, session, envelope, mechanism, auth_data) -> AuthResult:
+        given = (auth_data.login.decode(), auth_data.password.decode()) if isinstance(auth_data, LoginPassword) else None
+        return AuthResult(success=given == login, handled=False)  # not handled: aiosmtpd answers 535 itself
+    return check
+
+
 @contextmanager
-def running_smtp_server(*, refuse_first: int = 0, refusal: str = "451 4.3.0 Try again later") -> Iterator[SmtpServer]:
+def running_smtp_server(*, refuse_first: int = 0, refusal: str = "451 4.3.0 Try again later",
+                        tls: tuple[str, str] | None = None, implicit_tls: bool = False,
+                        login: tuple[str, str] | None = None) -> Iterator[SmtpServer]:
     """Run a real SMTP server until the block ends."""
     server = SmtpServer(port=free_port(), refuse_first=refuse_first, refusal=refusal)
-    controller = Controller(server, hostname=server.host, port=server.port)
+    options: dict[str, object] = {}
+    if tls:
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        context.load_cert_chain(*tls)
+        options |= {"ssl_context": context} if implicit_tls else {"tls_context": context, "require_starttls": True}
+    if login:
+        # PLAIN only: after a refused PLAIN, smtplib tries LOGIN, which aiosmtpd answers differently than it expects.
+        options |= {"authenticator": _checker(login), "auth_require_tls": bool(tls) and not implicit_tls, "auth_exclude_mechanism": ["LOGIN"]}
+    controller = Controller(server, hostname=server.host, port=server.port, **options)
     controller.start()
     try:
         yield server

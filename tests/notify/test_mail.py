@@ -4,11 +4,16 @@ host set: nothing sent, nothing lost. Every step runs on a controlled clock (`no
 
 from __future__ import annotations
 
+import shutil
 import smtplib
+import subprocess
+import threading
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 
+from tests.conftest import skip_or_fail
 from tests.smtp import running_smtp_server
 from voxpop.notify import mail as sender
 from voxpop.notify.models import OutgoingMail
@@ -181,3 +186,70 @@ def test_the_log_keeps_every_message_in_order(db):
     queue(db, 3)
     with db.read() as db_session:
         assert db_session.scalars(select(OutgoingMail.status)).all() == ["queued"] * 3
+
+
+def test_two_senders_at_once_send_each_message_once(db, settings, smtp_server):
+    queue(db, 12)
+    configured = smtp_settings(settings, smtp_server)
+    start = threading.Barrier(2)
+    sent: list[int] = []
+
+    def worker():
+        start.wait()
+        sent.append(sender.send_due_mail(db, settings=configured, now=NOW, limit=5))
+        sent.append(sender.send_due_mail(db, settings=configured, now=NOW, limit=5))
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sum(sent) == 12
+    ids = [message["Message-ID"] for message in smtp_server.messages]
+    assert len(ids) == 12 == len(set(ids))
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory) -> tuple[str, str]:
+    """A self-signed certificate for 127.0.0.1, made with the openssl command."""
+    if shutil.which("openssl") is None:
+        skip_or_fail("the TLS tests need the openssl command to make a certificate")
+    folder = tmp_path_factory.mktemp("tls")
+    cert, key = str(folder / "cert.pem"), str(folder / "key.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-keyout", key,
+                    "-out", cert, "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+    return cert, key
+
+
+@pytest.mark.parametrize("security", ["starttls", "tls"])
+def test_tls_and_login_as_the_settings_say(db, settings, certificate, monkeypatch, security):
+    monkeypatch.setenv("SSL_CERT_FILE", certificate[0])  # trust the test's own authority, as a system would
+    queue(db)
+    with running_smtp_server(tls=certificate, implicit_tls=security == "tls", login=("voxpop", "s3cret")) as server:
+        configured = smtp_settings(settings, server, smtp_security=security, smtp_user="voxpop", smtp_password="s3cret")
+        assert sender.send_due_mail(db, settings=configured, now=NOW) == 1
+        assert len(server.messages) == 1
+
+
+def test_a_refused_login_is_kept_in_the_log_and_retried(db, settings, certificate, monkeypatch):
+    monkeypatch.setenv("SSL_CERT_FILE", certificate[0])
+    [mail_id] = queue(db)
+    with running_smtp_server(tls=certificate, login=("voxpop", "s3cret")) as server:
+        configured = smtp_settings(settings, server, smtp_security="starttls", smtp_user="voxpop",
+                                   smtp_password="wrong")
+        assert sender.send_due_mail(db, settings=configured, now=NOW) == 0
+        assert server.messages == []
+        row = stored(db, mail_id)
+        assert row.smtp_reply == "535 5.7.8 Authentication credentials invalid" and row.status == "queued"
+        # The admin fixes the password; the next attempt goes through.
+        fixed = configured.model_copy(update={"smtp_password": "s3cret"})
+        assert sender.send_due_mail(db, settings=fixed, now=row.next_attempt_at) == 1
+
+
+def test_an_untrusted_certificate_is_refused(db, settings, certificate):
+    [mail_id] = queue(db)
+    with running_smtp_server(tls=certificate) as server:
+        assert sender.send_due_mail(db, settings=smtp_settings(settings, server, smtp_security="starttls"), now=NOW) == 0
+    row = stored(db, mail_id)
+    assert row.status == "queued" and "CERTIFICATE_VERIFY_FAILED" in row.smtp_reply

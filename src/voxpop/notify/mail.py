@@ -178,8 +178,11 @@ def send_due_mail(db: Database, *, settings: Settings, now: datetime, limit: int
     try:
         smtp = connect(settings)
     except (smtplib.SMTPException, OSError) as error:
+        # A refused login or TLS handshake is the set-up's fault, not the messages': retried even if it is a 5xx,
+        # so an admin who fixes the password within the retries loses nothing.
+        outcome = Outcome(False, outcome_of(error).reply)
         for mail in claimed:
-            record(db, mail=mail, outcome=outcome_of(error), now=now)
+            record(db, mail=mail, outcome=outcome, now=now)
         return 0
     try:
         for mail in claimed:

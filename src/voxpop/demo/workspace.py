@@ -17,12 +17,14 @@ from sqlalchemy import func, insert, select
 from voxpop.accounts import service as accounts
 from voxpop.analysis.questions import QuestionRef
 from voxpop.collection.layout import BATCH, BatchLayout, ResponseBatch
+from voxpop.collection.models import Response
 from voxpop.collection.writer import Target, insert_batch
 from voxpop.customers.models import Customer, Transaction
-from voxpop.demo import comments
+from voxpop.demo import cases, comments
 from voxpop.store.database import Database
 from voxpop.surveys import service as surveys
 from voxpop.surveys.models import Survey
+from voxpop.text.pipeline import cyclic_gc_paused
 
 HERE = Path(__file__).parent
 DEMO_PASSWORD = "voxpop-demo"
@@ -83,19 +85,33 @@ def _comment(rng: random.Random, chance: float, survey: str, group: str, *, lang
 
 # How the demo's customers behave after what they said: promoters buy more often and stay longer.
 BEHAVIOUR = {"promoter": (1.4, 0.06), "passive": (1.0, 0.12), "detractor": (0.7, 0.25), None: (1.0, 0.12)}
+# From the "call back app users" initiative's change date on, app buyers are happier (demo.cases dates it).
+APP_CALLBACK_UPLIFT = 0.8
+
+
+def _moments(rng: random.Random, start: datetime, now: datetime, weights: list[float], volume: int) -> list[datetime]:
+    """When a survey's responses came in, in time order (so a case can change what its customer says later)."""
+    moments = []
+    for offset in rng.choices(range(DAYS), weights=weights, k=volume):
+        day = start + timedelta(days=offset, seconds=rng.randint(7 * 3600, 22 * 3600))
+        moments.append(day if day <= now else now - timedelta(minutes=rng.randint(1, 600)))
+    return sorted(moments)
 
 
 def _transactions(rng: random.Random, customers: list[dict], customer_ids: dict[str, int],
-                  said: dict[str, tuple[datetime, int]], start: datetime, now: datetime) -> list[dict]:
+                  said: dict[str, tuple[datetime, int]], start: datetime, now: datetime,
+                  contacted: set[str] = frozenset()) -> list[dict]:
     """Purchase lines for every demo customer: a purchase rate and a chance of lapsing after each purchase that
     differ between customers (the BG/NBD story) and follow their latest NPS; a post-purchase survey answer
-    comes with the purchase it was about."""
+    comes with the purchase it was about. Detractors a case reached (`contacted`) stay a little more often."""
     rows = []
     for customer in customers:
         answered = said.get(customer["external_id"])
         group = None if answered is None else ("promoter" if answered[1] >= 9 else
                                                "detractor" if answered[1] <= 6 else "passive")
         speed, lapse = BEHAVIOUR[group]
+        if group == "detractor" and customer["external_id"] in contacted:
+            speed, lapse = cases.CONTACTED_BEHAVIOUR
         rate = rng.gammavariate(2.0, 1 / 70) * speed  # purchases per day
         typical = rng.gammavariate(4.0, 15.0) * (1.6 if customer["attributes"]["segment"] == "business" else 1.0)
         days = {round(rng.uniform(0, 60))}
@@ -123,7 +139,8 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
     rng = random.Random(seed)
     now = now or datetime.now(timezone.utc)
     start = now - timedelta(days=DAYS)
-    with db.write() as db_session:
+    # Tens of thousands of rows pile up in memory with no cycles among them: the cycle collector only slows it.
+    with db.write() as db_session, cyclic_gc_paused():
         if if_empty and db_session.scalar(select(func.count()).select_from(Survey)):
             return None
         if db_session.scalar(select(func.count()).select_from(Survey).where(Survey.key.in_(list(VOLUMES)))):
@@ -131,10 +148,13 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                                     "(set VOXPOP_DATA_DIR or VOXPOP_DATABASE_URL)")
         for name in DEPARTMENTS:
             accounts.get_or_create_department(db_session=db_session, name=name)
+        password_hash = accounts.hash_password(DEMO_PASSWORD)  # once: argon2 takes a tenth of a second a hash
         for email, role in DEMO_USERS:
             if db_session.scalar(select(func.count()).select_from(accounts.User).where(accounts.User.email == email)) == 0:
-                accounts.create_user(db_session=db_session, email=email, password=DEMO_PASSWORD, role=role,
-                                     name=role.capitalize() + " (demo)", department=USER_DEPARTMENTS[role])
+                user = accounts.create_user(db_session=db_session, email=email, password=None, role=role,
+                                            name=role.capitalize() + " (demo)", department=USER_DEPARTMENTS[role])
+                user.password_hash = password_hash
+        cases.add_case_team(db_session, password_hash=password_hash)
         versions = {}
         for name in VOLUMES:
             definition = surveys.read_definition(HERE / f"{name}.yaml")
@@ -144,6 +164,8 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
             questions = {q.key: QuestionRef(q.key, q.kind, q.scale_min, q.scale_max, q.ces_version, q.id)
                          for q in result.version.questions}
             versions[name] = Target(result.survey.id, result.version.id, questions, channel="web")
+        history = cases.History(cases.apply_case_rules(db_session, now=now, zone=zone), seed=seed, now=now)
+        app_callback = now - timedelta(days=cases.APP_CALLBACK_DAYS_AGO)
 
         customers = []
         for number in range(1, 9001):
@@ -160,13 +182,12 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
         day_weights = [_seasonal_volume(start + timedelta(days=offset)) for offset in range(DAYS)]
         total = 0
         said: dict[str, tuple[datetime, int]] = {}  # customer -> their latest post-purchase NPS
+        response_ids: dict[tuple[str, int], int] = {}  # (survey, position in its batch) -> response id
         connection = db_session.connection()
         for name, volume in VOLUMES.items():
             responses = []
-            for offset in rng.choices(range(DAYS), weights=day_weights, k=volume):
-                day = start + timedelta(days=offset, seconds=rng.randint(7 * 3600, 22 * 3600))
-                if day > now:
-                    day = now - timedelta(minutes=rng.randint(1, 600))
+            for number, day in enumerate(_moments(rng, start, now, day_weights, volume), start=1):
+                offset = (day - start).days
                 customer = rng.choice(customers)
                 segment = customer["attributes"]["segment"]
                 region = customer["attributes"]["region"]
@@ -179,6 +200,9 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                     # The app release of the fifth month was buggy for a quarter.
                     app_bug = channel == "app" and 120 <= offset < 210
                     mood += PURCHASE_CHANNELS[channel] - (1.5 if app_bug else 0.0)
+                    if channel == "app" and day >= app_callback:
+                        mood += APP_CALLBACK_UPLIFT
+                    mood += history.mood(customer["external_id"], day)
                     language = "de" if region == "DACH" and rng.random() < 0.8 else "en"
                     nps = _score(rng, mood, 0, 10, 8.1, 2.0)
                     row_answers["nps"] = nps
@@ -199,6 +223,16 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                     row_answers["bought"] = rng.sample(["apparel", "footwear", "camping", "accessories"],
                                                        k=rng.choice([1, 1, 2, 3]))
                     row_attributes |= {"channel": channel, "region": region}
+                    if group == "detractor":
+                        consent = history.rng.random() < cases.CONSENT
+                        row_answers["may_contact"] = "yes" if consent else "no"
+                        history.consider("nps-detractor", survey=name, number=number, customer=customer["external_id"],
+                                         submitted_at=day, attributes=row_attributes, score=nps, consent=consent,
+                                         comment=text)
+                    elif group == "passive" and cases.complains_about_delivery(text, language):
+                        history.consider("delivery-complaint", survey=name, number=number,
+                                         customer=customer["external_id"], submitted_at=day,
+                                         attributes=row_attributes, score=nps, consent=None, comment=text)
                 elif name == "support-csat":
                     channel = rng.choices(list(SUPPORT_CHANNELS), weights=[35, 40, 25])[0]
                     mood += SUPPORT_CHANNELS[channel]
@@ -209,6 +243,12 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                     if text:
                         row_answers["comment"] = text
                     row_attributes |= {"channel": channel, "team": rng.choice(TEAMS)}
+                    if csat <= 2:
+                        consent = history.rng.random() < cases.CONSENT
+                        row_answers["may_contact"] = "yes" if consent else "no"
+                        history.consider("support-unhappy", survey=name, number=number,
+                                         customer=customer["external_id"], submitted_at=day,
+                                         attributes=row_attributes, score=csat, consent=consent, comment=text)
                 else:
                     plan = rng.choices(list(PLANS), weights=[50, 35, 15])[0]
                     mood += PLANS[plan]
@@ -225,11 +265,17 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                 responses.append((day, row_answers, row_attributes, customer, language))
             stored = _store(connection, versions[name], sorted(responses, key=lambda response: response[0]), zone)
             total += stored
+            response_ids.update(((name, int(key.removeprefix("demo:"))), response_id) for key, response_id in
+                                db_session.execute(select(Response.idempotency_key, Response.id)
+                                                   .where(Response.survey_id == versions[name].survey_id)))
             if progress is not None:
                 progress.print(f"  {name}: {stored:,} responses")
-        purchases = _transactions(rng, customers, customer_ids, said, start, now)
+        cases.write_history(db_session, history, response_ids=response_ids, customer_ids=customer_ids, seed=seed)
+        cases.add_improvement(db_session, now=now)
+        purchases = _transactions(rng, customers, customer_ids, said, start, now, history.contacted)
         db_session.execute(insert(Transaction.__table__), purchases)
         if progress is not None:
+            progress.print(f"  cases: {len(history.stories):,} opened by rules, {len(history.held_out):,} held out")
             progress.print(f"  transactions: {len(purchases):,} purchase lines")
     return total
 

@@ -6,16 +6,20 @@ can for S seconds (default 20, after an untimed 2 s warm-up) to two servers, one
 * bare:   a FastAPI app defined here whose sync endpoint validates the JSON body and inserts one row into
           SQLite (WAL, synchronous=NORMAL, busy_timeout: the pragmas voxpop sets);
 * voxpop: `voxpop serve` on SQLite with a three-question survey (nps, reason, csat); every request carries
-          its own Idempotency-Key, as a real integration would.
+          its own Idempotency-Key, as a real integration would; the case worker off;
+* rules:  the same, with a realistic rules file applied (three rules, one on a comment's theme and sentiment;
+          a route; two departments with agents) and the case worker running in the server's background as in
+          production (`VOXPOP_CASE_WORKER`, every 2 s: cases.matching.run_rules opens the cases, while the comment
+          worker analyses the comments the theme rule waits for).
 
 Why: the bare server pays only what no collection endpoint can avoid (HTTP, JSON, one SQLite commit), so
-the ratio is the price of voxpop's own work (survey lookup, validation, idempotency, answer rows). Both run
+the ratio is the price of voxpop's own work (survey lookup, validation, idempotency, answer rows). All run
 on uvicorn, one worker, sync endpoints in the threadpool; the load generator shares the machine, so the
 absolute numbers say little and the ratio voxpop/bare is the figure (target >= 0.30).
 
 Correctness is counted afterwards from the database files, over all requests including the warm-up: every
 201 must be stored (lost = acknowledged keys missing), no key stored twice (dup = rows - distinct keys), and
-each voxpop response must have its 3 answer rows. The exit status is 1 on any error, loss, duplicate or
+each voxpop response must have its 3 answer rows, and no rule may keep a response twice. The exit status is 1 on any error, loss, duplicate or
 missing answer; it never depends on timing.
 
     .venv/bin/python benchmarks/collect.py [--clients 50] [--seconds 20] [--warmup 2]
@@ -53,12 +57,33 @@ SURVEY_YAML = f"""\
 key: {SURVEY_KEY}
 title: Benchmark survey
 status: live
+attributes: [channel]
 questions:
   - {{key: nps, kind: nps, text: "How likely are you to recommend us?", required: true}}
   - {{key: reason, kind: text, text: "What is the main reason for your score?"}}
   - {{key: csat, kind: csat, text: "How satisfied are you with your last order?"}}
 """
-REASONS = ["Fast delivery and friendly support", "The app keeps logging me out", "Good value", "Too expensive"]
+RULES_YAML = f"""\
+routes:
+  - {{attribute: channel, value: app, department: Digital}}
+root_causes:
+  - {{key: late-delivery, name: Late delivery, theme: delivery}}
+rules:
+  - {{key: detractor, name: Detractor, survey: {SURVEY_KEY}, when: {{answer: ["nps:0-6"]}}, priority: high,
+     department: Customer care, holdout: 0.05}}
+  - {{key: very-unhappy, name: Very unhappy with the order, survey: {SURVEY_KEY}, when: {{answer: ["csat:1-2"]}},
+     department: Customer care}}
+  - {{key: late-delivery, name: Complaint about a late delivery, survey: {SURVEY_KEY},
+     when: {{answer: ["nps:0-8"], theme: delivery, sentiment: negative}}, priority: high}}
+"""
+AGENTS = [("care1@example.com", "Customer care"), ("care2@example.com", "Customer care"),
+          ("digital@example.com", "Digital")]
+# Scores as customers give them, not uniform: 18% detractors (0-6) and 10% CSAT 1-2, so the rules open cases for
+# about a third of the responses, as a busy workspace's would. Every server gets the same mix.
+NPS_SCORES, NPS_WEIGHTS = range(11), [2, 1, 1, 2, 2, 4, 6, 10, 15, 22, 35]
+CSAT_SCORES, CSAT_WEIGHTS = range(1, 6), [4, 6, 15, 35, 40]
+REASONS = ["Fast delivery and friendly support", "The app keeps logging me out", "Good value", "Too expensive",
+           "The parcel arrived late and nobody answered, terrible"]
 
 
 class BareBody(BaseModel):
@@ -114,7 +139,8 @@ async def drive(url: str, clients: int, seconds: float, warmup: float, load: Loa
                 key, body = previous
             else:
                 key = str(uuid.uuid4())
-                body = {"answers": {"nps": rng.randint(0, 10), "reason": rng.choice(REASONS), "csat": rng.randint(1, 5)}}
+                body = {"answers": {"nps": rng.choices(NPS_SCORES, NPS_WEIGHTS)[0], "reason": rng.choice(REASONS),
+                                    "csat": rng.choices(CSAT_SCORES, CSAT_WEIGHTS)[0]}}
             started = time.perf_counter()
             try:
                 reply = await client.post(url, json=body, headers={"Idempotency-Key": key})
@@ -201,32 +227,43 @@ def main() -> int:
         return 0
 
     workdir = Path(tempfile.mkdtemp(prefix="voxpop-bench-"))
-    env = os.environ | {"VOXPOP_DATA_DIR": str(workdir / "data"), "VOXPOP_RATE_LIMIT_PER_MINUTE": "100000000"}
-    env.pop("VOXPOP_DATABASE_URL", None)  # this benchmark is about SQLite
+    base_env = os.environ | {"VOXPOP_RATE_LIMIT_PER_MINUTE": "100000000"}
+    base_env.pop("VOXPOP_DATABASE_URL", None)  # this benchmark is about SQLite
     cli = [sys.executable, "-m", "voxpop.cli"]
     processes: list[subprocess.Popen] = []
     results: dict[str, tuple[Load, Path]] = {}
     try:
         (workdir / "survey.yaml").write_text(SURVEY_YAML)
-        for step in (["db", "upgrade"], ["survey", "apply", str(workdir / "survey.yaml")]):
-            done = subprocess.run(cli + step, env=env, capture_output=True, text=True)
-            if done.returncode != 0:
-                sys.exit(f"voxpop {' '.join(step)} failed:\n{done.stdout}{done.stderr}")
-        bare_port, vox_port = free_port(), free_port()
+        (workdir / "rules.yaml").write_text(RULES_YAML)
+        envs = {name: base_env | {"VOXPOP_DATA_DIR": str(workdir / name), "VOXPOP_CASE_WORKER": worker}
+                for name, worker in (("voxpop", "false"), ("rules", "true"))}
+        setup = {"voxpop": [["db", "upgrade"], ["survey", "apply", str(workdir / "survey.yaml")]]}
+        setup["rules"] = setup["voxpop"] + [
+            ["user", "create", email, "--role", "agent", "--department", department, "--password-stdin"]
+            for email, department in AGENTS] + [["cases", "rules", "apply", str(workdir / "rules.yaml")]]
+        for name, steps in setup.items():
+            for step in steps:
+                done = subprocess.run(cli + step, env=envs[name], capture_output=True, text=True,
+                                      input="correct horse battery staple\n")
+                if done.returncode != 0:
+                    sys.exit(f"voxpop {' '.join(step)} failed:\n{done.stdout}{done.stderr}")
+        ports = {name: free_port() for name in ("bare", "voxpop", "rules")}
+        path = f"/api/v1/surveys/{SURVEY_KEY}/responses"
         servers = {
-            "bare": ([sys.executable, __file__, "--serve-bare", str(bare_port), str(workdir / "bare.db")],
-                     f"http://127.0.0.1:{bare_port}", "/responses", workdir / "bare.db"),
-            "voxpop": (cli + ["serve", "--port", str(vox_port)], f"http://127.0.0.1:{vox_port}",
-                       f"/api/v1/surveys/{SURVEY_KEY}/responses", workdir / "data" / "voxpop.db"),
+            "bare": ([sys.executable, __file__, "--serve-bare", str(ports["bare"]), str(workdir / "bare.db")],
+                     "/responses", workdir / "bare.db", base_env),
+            **{name: (cli + ["serve", "--port", str(ports[name])], path, workdir / name / "voxpop.db", envs[name])
+               for name in ("voxpop", "rules")},
         }
-        for name, (command, base, path, db_path) in servers.items():
+        for name, (command, route, db_path, env) in servers.items():
+            base = f"http://127.0.0.1:{ports[name]}"
             log = workdir / f"{name}.log"
             with open(log, "wb") as out:
                 processes.append(process := subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT))
             wait_ready(base, process, log)
             print(f"{name}: {args.clients} clients, {args.warmup:g} s warm-up + {args.seconds:g} s ...", flush=True)
             results[name] = (load := Load(), db_path)
-            asyncio.run(drive(base + path, args.clients, args.seconds, args.warmup, load, retries=name == "voxpop"))
+            asyncio.run(drive(base + route, args.clients, args.seconds, args.warmup, load, retries=name != "bare"))
             stop(process)  # the next server gets the CPU to itself
 
         print(f"\n{'server':<8} {'ok':>8} {'errors':>7} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8}"
@@ -244,12 +281,22 @@ def main() -> int:
                 print(f"    error sample ({name}): {sample}")
             failed |= bool(load.errors or lost or duplicated)
         counts = "SELECT (SELECT count(*) FROM responses), (SELECT count(*) FROM answers)"
-        [(responses, answers)] = query(results["voxpop"][1], counts)
-        failed |= answers != 3 * responses
-        ratio = throughput["voxpop"] / (throughput["bare"] or float("nan"))
-        print(f"\nratio voxpop/bare throughput: {ratio:.2f} (target >= 0.30)")
-        print(f"voxpop answers stored: {answers} for {responses} responses (expected {3 * responses})")
-        print(f"voxpop retries answered with the first response: {results['voxpop'][0].replays}")
+        for name in ("voxpop", "rules"):
+            [(responses, answers)] = query(results[name][1], counts)
+            failed |= answers != 3 * responses
+            print(f"\n{name}: answers stored: {answers} for {responses} responses (expected {3 * responses}); "
+                  f"retries answered with the first response: {results[name][0].replays}")
+        kept = dict(query(results["rules"][1], "SELECT outcome, count(*) FROM case_triggers GROUP BY outcome"))
+        [(twice,)] = query(results["rules"][1], "SELECT count(*) FROM (SELECT rule_id, response_id FROM case_triggers "
+                                                "GROUP BY rule_id, response_id HAVING count(*) > 1) AS twice")
+        [(cases,)] = query(results["rules"][1], "SELECT count(*) FROM cases")
+        failed |= bool(twice)
+        print(f"rules: by the end of the run the case worker had opened {cases} cases "
+              f"({kept.get('opened', 0)} opened, {kept.get('joined', 0)} joined, {kept.get('held_out', 0)} held out; "
+              f"kept twice: {twice})")
+        for name in ("voxpop", "rules"):
+            ratio = throughput[name] / (throughput["bare"] or float("nan"))
+            print(f"ratio {name}/bare throughput: {ratio:.2f} (target >= 0.30)")
         print("lost = acknowledged but not stored, dup = stored twice; both over all requests, warm-up included")
         print("FAILED: errors, lost, duplicated or missing rows" if failed else "correctness: ok")
         return 1 if failed else 0

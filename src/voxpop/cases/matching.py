@@ -32,7 +32,7 @@ from voxpop.surveys.models import Question, Survey
 from voxpop.text.models import CommentAnalysis
 from voxpop.text.verbatims import _has_theme as has_theme
 
-CHUNK = 50  # responses per write transaction: the single writer is never held long, so submissions never wait
+CHUNK = 20  # responses per write transaction: the single writer is never held long, so submissions never wait
 CONSENTING = ("yes", "y", "true", "ja", "oui", "si", "sí")
 # A response older than this when a backfill opens its case opens it quietly: nobody should be e-mailed about a
 # case of last year, and the queue shows it to its owner anyway.
@@ -80,17 +80,24 @@ def held_out(rule_key: str, public_id: str, share: float) -> bool:
 
 @dataclass(frozen=True)
 class Candidate:
+    """A response a rule keeps, with what acting on it needs, read before the write transaction so the single
+    writer is held only for the writes."""
+
     response_id: int
     public_id: str
     customer_id: int | None
     submitted_at: datetime
     attribute_set_id: int | None
     survey_key: str
+    label: str = ""  # the first answer test's question, as a title says it: NPS, CSAT, or its key
+    score: int | None = None
+    attributes: dict[str, str] = field(default_factory=dict)
+    consent: bool | None = None
 
 
 def _candidates(db_session: Session, rule: CaseRule, *, zone: str, since: datetime | None, before: datetime | None,
                 limit: int) -> list[Candidate]:
-    """The responses the rule keeps and has not kept yet, in id order."""
+    """The responses the rule keeps and has not kept yet, in id order, with their score, attributes and consent."""
     statement = (select(Response.id, Response.public_id, Response.customer_id, Response.submitted_at,
                         Response.attribute_set_id, Survey.key)
                  .join(Survey, Survey.id == Response.survey_id)
@@ -101,39 +108,39 @@ def _candidates(db_session: Session, rule: CaseRule, *, zone: str, since: dateti
         statement = statement.where(Response.submitted_at >= since)
     if before is not None:
         statement = statement.where(Response.submitted_at < before)
-    return [Candidate(*row) for row in db_session.execute(statement)]
+    rows = db_session.execute(statement).all()
+    if not rows:
+        return []
+    ids = [row[0] for row in rows]
+    tests = (rule.conditions or {}).get("answer") or []
+    titled = _answers(db_session, ids, tests[0].partition(":")[0].strip()) if tests else {}
+    consents = _answers(db_session, ids, rule.consent_question) if rule.consent_question else {}
+    sets = {row[4] for row in rows if row[4] is not None}
+    attributes: dict[int, dict[str, str]] = {}
+    for set_id, name, value in db_session.execute(select(AttributeSetValue.set_id, AttributeSetValue.name,
+                                                         AttributeSetValue.value)
+                                                  .where(AttributeSetValue.set_id.in_(sets))):
+        attributes.setdefault(set_id, {})[name] = value
+    candidates = []
+    for row in rows:
+        kind, score, _ = (titled.get(row[0]) or [(None, None, None)])[0]
+        label = (kind.upper() if kind in ("nps", "csat", "ces") else tests[0].partition(":")[0].strip()) if tests else ""
+        consent = (any((choice or "").strip().lower() in CONSENTING or (given is not None and given > 0)
+                       for _, given, choice in consents.get(row[0], ())) if rule.consent_question else None)
+        candidates.append(Candidate(*row, label=label, score=score, attributes=attributes.get(row[4], {}),
+                                    consent=consent))
+    return candidates
 
 
-def _score(db_session: Session, rule: CaseRule, response_id: int) -> tuple[str, int | None]:
-    """The answer the rule's first answer test is about, for the case's title: ('NPS', 3)."""
-    answers = (rule.conditions or {}).get("answer") or []
-    if not answers:
-        return "", None
-    key = answers[0].partition(":")[0].strip()
-    row = db_session.execute(select(Question.kind, Answer.score).join(Question, Question.id == Answer.question_id)
-                             .where(Answer.response_id == response_id, Question.key == key).limit(1)).first()
-    if row is None:
-        return key, None
-    kind, score = row
-    return (kind.upper() if kind in ("nps", "csat", "ces") else key), score
-
-
-def _consent(db_session: Session, rule: CaseRule, response_id: int) -> bool | None:
-    """Whether the customer agreed to be contacted: a yes, or a score above 0, to the rule's consent question;
-    None when the rule asks no such question."""
-    if not rule.consent_question:
-        return None
-    rows = db_session.execute(select(Answer.choice, Answer.score).join(Question, Question.id == Answer.question_id)
-                              .where(Answer.response_id == response_id, Question.key == rule.consent_question)).all()
-    return any((choice or "").strip().lower() in CONSENTING or (score is not None and score > 0)
-               for choice, score in rows)
-
-
-def _attributes(db_session: Session, attribute_set_id: int | None) -> dict[str, str]:
-    if attribute_set_id is None:
-        return {}
-    return dict(db_session.execute(select(AttributeSetValue.name, AttributeSetValue.value)
-                                   .where(AttributeSetValue.set_id == attribute_set_id)).all())
+def _answers(db_session: Session, response_ids: list[int], question: str) -> dict[int, list[tuple]]:
+    """Each response's answers to the question with this key: (kind, score, choice)."""
+    found: dict[int, list[tuple]] = {}
+    for response_id, kind, score, choice in db_session.execute(
+            select(Answer.response_id, Question.kind, Answer.score, Answer.choice)
+            .join(Question, Question.id == Answer.question_id)
+            .where(Answer.response_id.in_(response_ids), Question.key == question)):
+        found.setdefault(response_id, []).append((kind, score, choice))
+    return found
 
 
 def title_of(rule: CaseRule, label: str, score: int | None, survey_key: str) -> str:
@@ -147,7 +154,7 @@ def keep(db_session: Session, rule: CaseRule, candidate: Candidate, *, now: date
          notify: bool, backfill: bool = False) -> str:
     """Act on one response the rule keeps: join the customer's open case of this rule, hold it out, or open a
     case. Returns the trigger's outcome."""
-    label, score = _score(db_session, rule, candidate.response_id)
+    label, score = candidate.label, candidate.score
     open_one = None
     if candidate.customer_id is not None:  # an anonymous response cannot join anything: it opens a case each
         open_one = db_session.scalar(select(Case).where(Case.customer_id == candidate.customer_id,
@@ -161,12 +168,12 @@ def keep(db_session: Session, rule: CaseRule, candidate: Candidate, *, now: date
         outcome, case_id = "held_out", None
     else:
         policy = get_policy(db_session=db_session)
-        department = route(db_session=db_session, attributes=_attributes(db_session, candidate.attribute_set_id),
-                           fallback=rule.department_id, policy=policy)
+        department = route(db_session=db_session, attributes=candidate.attributes, fallback=rule.department_id,
+                           policy=policy)
         case = open_case(db_session=db_session, title=title_of(rule, label, score, candidate.survey_key),
                          priority=rule.priority, department_id=department, rule_id=rule.id,
                          response_id=candidate.response_id, customer_id=candidate.customer_id,
-                         contact_consent=_consent(db_session, rule, candidate.response_id), opened_at=now, zone=zone,
+                         contact_consent=candidate.consent, opened_at=now, zone=zone,
                          public_url=public_url, notify=notify)
         outcome, case_id = "opened", case.id
     db_session.add(CaseTrigger(rule_id=rule.id, response_id=candidate.response_id, outcome=outcome, case_id=case_id,

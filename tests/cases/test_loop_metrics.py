@@ -153,3 +153,11 @@ def test_the_holdout_compares_opened_with_held_out_customers(db):
     assert effect.base_retention == 0.70 and effect.per_arm_needed == 859  # too few held out: the 70% default
     with db.read() as db_session:
         assert holdout_effect(db_session, now=at("2027-06-01 00:00"), min_base=30).retention.a.n == 0
+
+
+def test_every_department_together(db):
+    build(db)
+    with db.read() as db_session:
+        [every] = loop_metrics(db_session, zone="UTC", now=NOW, min_base=2, week=WEEK, by_department=False)
+    assert (every.department, every.department_id, every.cases) == ("All departments", -1, 4)
+    assert every.first_contact_in_target.n == 4 and every.hours_to_first_contact.n == 2

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Date, Interval, and_, case, cast, exists, func, literal, or_, select
+from sqlalchemy import Date, Interval, and_, case, cast, exists, func, literal, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from voxpop.accounts.models import Department
@@ -47,6 +47,8 @@ REPEAT_DAYS = 90  # ... and made a repeat purchase when they buy within 90 days
 DETECT_POINTS = 6.0  # the difference in retention the holdout should be able to detect, in points (Bain: 70% → 76%)
 BASE_RETENTION = 0.70  # the retention assumed for the sample size until the holdout has its own
 NO_DEPARTMENT = "No department"
+ALL_DEPARTMENTS = "All departments"
+EVERY = -1  # the department_id of a row that sums every department (`by_department=False`)
 
 
 @dataclass(frozen=True)
@@ -214,10 +216,11 @@ def contrast(*, a: tuple[int, int], b: tuple[int, int], min_base: int, confidenc
 def loop_metrics(db_session: Session, *, zone: str, now: datetime, min_base: int, period: str = "month",
                  since: date | None = None, until: date | None = None, department_id: int | None = None,
                  week: BusinessWeek | None = None, retention_days: int = RETENTION_DAYS,
-                 repeat_days: int = REPEAT_DAYS, confidence: float = 0.95) -> list[LoopRow]:
+                 repeat_days: int = REPEAT_DAYS, confidence: float = 0.95, by_department: bool = True) -> list[LoopRow]:
     """The loop's measures per department and period (month or quarter, in the workspace zone) of the cases opened
     since..until (days in the zone, both included), newest period first; `week` is the policy's business week
-    the times are counted in (default: the policy's)."""
+    the times are counted in (default: the policy's). With by_department=False, one row per period sums every
+    department (its department_id is EVERY)."""
     if period not in PERIODS:
         raise ValueError(f"period must be month or quarter, not {period!r}")
     if week is None:
@@ -228,15 +231,17 @@ def loop_metrics(db_session: Session, *, zone: str, now: datetime, min_base: int
         return []
     totals: dict[tuple[int | None, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(ADDITIVE, 0))
     for record in db_session.execute(_counts(facts, now)).mappings():
-        key = (record["department_id"], period_of(str(record["month"]), period))
+        key = (record["department_id"] if by_department else EVERY, period_of(str(record["month"]), period))
         for name in ADDITIVE:
             totals[key][name] += int(record[name] or 0)
     names = dict(db_session.execute(select(Department.id, Department.name)).all())
     rows = []
     for (department, label), counted in totals.items():
-        first_hours, resolve_hours = _durations(db_session, department_id=department, label=label, zone=zone,
-                                                week=week, since=since, until=until)
-        rows.append(_row(counted, department=department, name=names.get(department, NO_DEPARTMENT), label=label,
+        first_hours, resolve_hours = _durations(db_session, department_id=department if by_department else department_id,
+                                                label=label, zone=zone, week=week, since=since, until=until,
+                                                every=not by_department and department_id is None)
+        name = ALL_DEPARTMENTS if department == EVERY else names.get(department, NO_DEPARTMENT)
+        rows.append(_row(counted, department=department, name=name, label=label,
                          first_hours=first_hours, resolve_hours=resolve_hours, min_base=min_base,
                          confidence=confidence))
     rows.sort(key=lambda row: row.department)
@@ -276,7 +281,7 @@ def _row(counted: dict[str, int], *, department: int | None, name: str, label: s
 
 
 def _durations(db_session: Session, *, department_id: int | None, label: str, zone: str, week: BusinessWeek,
-               since: date | None, until: date | None) -> tuple[list[float], list[float]]:
+               since: date | None, until: date | None, every: bool = False) -> tuple[list[float], list[float]]:
     """Business hours to first contact and to resolution of one department-period's cases."""
     start, end = period_bounds(label, zone)
     local = ZoneInfo(zone)
@@ -284,7 +289,8 @@ def _durations(db_session: Session, *, department_id: int | None, label: str, zo
         start = max(start, datetime.combine(since, time(), local))
     if until:
         end = min(end, datetime.combine(until + timedelta(days=1), time(), local))
-    department = Case.department_id.is_(None) if department_id is None else Case.department_id == department_id
+    department = (true() if every else Case.department_id.is_(None) if department_id is None
+                  else Case.department_id == department_id)
     first, resolved = [], []
     for opened, contacted, resolved_at in db_session.execute(
             select(Case.opened_at, Case.first_contact_at, Case.resolved_at)

@@ -104,7 +104,9 @@ class LoopPublic(BaseModel):
     since: date | None
     until: date | None
     department_id: int | None
-    rows: list[LoopRowPublic]
+    rows: list[LoopRowPublic] = Field(description="Per department and period, newest period first.")
+    totals: list[LoopRowPublic] = Field(description="Per period, every department together (department_id −1); "
+                                                    "empty when one department is asked for.")
     holdout: HoldoutPublic
     root_causes: list[ParetoRowPublic]
     themes: list[ParetoRowPublic]

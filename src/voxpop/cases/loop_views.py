@@ -96,7 +96,7 @@ class LoopQuery:
 
 def loop_query(
     request: Request,
-    by: Annotated[Literal["month", "quarter"], Query(description="Periods: month or quarter.")] = "month",
+    by: Annotated[Literal["month", "quarter"], Query(description="Periods: quarter (default) or month.")] = "quarter",
     since: Annotated[str | None, Query(max_length=20, description="First day the cases were opened on, "
                                                                   "YYYY-MM-DD (default: 12 months back).")] = None,
     until: Annotated[str, Query(max_length=20, description="Last day, YYYY-MM-DD (included).")] = "",
@@ -121,13 +121,25 @@ def _contrast(contrast) -> ContrastPublic:
                           difference=DifferencePublic.of(contrast.difference))
 
 
+def _row_public(row) -> LoopRowPublic:
+    return LoopRowPublic(department_id=row.department_id, department=row.department, period=row.period,
+                         cases=row.cases, first_contact_in_target=EstimatePublic.of(row.first_contact_in_target),
+                         hours_to_first_contact=MedianPublic.of(row.hours_to_first_contact),
+                         hours_to_resolution=MedianPublic.of(row.hours_to_resolution),
+                         resolved_at_first_contact=EstimatePublic.of(row.resolved_at_first_contact),
+                         reopened=EstimatePublic.of(row.reopened), recovery=EstimatePublic.of(row.recovery),
+                         retention=_contrast(row.retention), repeat_purchase=_contrast(row.repeat_purchase))
+
+
 def loop_data(db, settings, query: LoopQuery, *, now: datetime | None = None) -> LoopPublic:
     """The overview's figures: the loop metrics per department and period, the holdout and the Paretos."""
     now = now or datetime.now(timezone.utc)
     zone, min_base = settings.timezone, settings.min_base
     with db.read() as db_session:
-        rows = loop_metrics(db_session, zone=zone, now=now, min_base=min_base, period=query.by, since=query.since,
-                            until=query.until, department_id=query.department_id)
+        asked = {"zone": zone, "now": now, "min_base": min_base, "period": query.by, "since": query.since,
+                 "until": query.until, "department_id": query.department_id}
+        rows = loop_metrics(db_session, **asked)
+        totals = [] if query.department_id is not None else loop_metrics(db_session, **asked, by_department=False)
         holdout = holdout_effect(db_session, now=now, min_base=min_base, since=query.since, until=query.until,
                                  zone=zone)
         days = {"zone": zone, "since": query.since, "until": query.until, "department_id": query.department_id}
@@ -135,14 +147,7 @@ def loop_data(db, settings, query: LoopQuery, *, now: datetime | None = None) ->
     return LoopPublic(
         by=query.by, since=query.since, until=query.until, department_id=query.department_id, min_base=min_base,
         retention_days=RETENTION_DAYS, repeat_days=REPEAT_DAYS,
-        rows=[LoopRowPublic(department_id=row.department_id, department=row.department, period=row.period,
-                            cases=row.cases, first_contact_in_target=EstimatePublic.of(row.first_contact_in_target),
-                            hours_to_first_contact=MedianPublic.of(row.hours_to_first_contact),
-                            hours_to_resolution=MedianPublic.of(row.hours_to_resolution),
-                            resolved_at_first_contact=EstimatePublic.of(row.resolved_at_first_contact),
-                            reopened=EstimatePublic.of(row.reopened), recovery=EstimatePublic.of(row.recovery),
-                            retention=_contrast(row.retention), repeat_purchase=_contrast(row.repeat_purchase))
-              for row in rows],
+        rows=[_row_public(row) for row in rows], totals=[_row_public(row) for row in totals],
         holdout=HoldoutPublic(retention=_contrast(holdout.retention), days=holdout.days,
                               per_arm_needed=holdout.per_arm_needed, detect_points=holdout.detect_points,
                               base_retention=holdout.base_retention),
@@ -168,6 +173,12 @@ def loop_table(data: LoopPublic) -> list[list[object]]:
                      row.retention.a.value, row.retention.b.value, difference.difference if difference else None,
                      difference.ci_low if difference else None, difference.ci_high if difference else None])
     return rows
+
+
+def table_rows(data: LoopPublic) -> list[LoopRowPublic]:
+    """Each period's every-department row, then its departments, newest period first."""
+    rows = sorted(data.totals + data.rows, key=lambda row: (row.department_id != -1, row.department))
+    return sorted(rows, key=lambda row: row.period, reverse=True)
 
 
 def pareto_chart(rows: list[ParetoRowPublic], title: str) -> charts.Chart | None:
@@ -196,6 +207,7 @@ def improvement_page(request: Request, user: CurrentUser, db: DbDep, settings: S
         "departments": _departments(db), "agent": user.role == "agent", "can_edit": user.role in EDITORS,
         "can_read_plans": user.role in READERS,
         "json_href": f"/api/v1/improvement?{query_text}", "csv_href": f"/improvement?{query_text}&format=csv",
+        "table_rows": table_rows(data) if data else [],
         "cause_chart": pareto_chart(data.root_causes, "Closed cases by root cause, most first") if data else None,
         "theme_chart": pareto_chart(data.themes, "Cases by theme of the customer's comment, most first") if data else None,
     }, status_code=400 if query.error else 200)

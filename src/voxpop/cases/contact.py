@@ -25,7 +25,7 @@ LANGUAGES = {"en": "English", "de": "Deutsch"}
 TEMPLATES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     "apology": ("Apology and call-back offer", {
         "en": ("We are sorry: your feedback on {{ survey_title }}",
-               "Dear {{ customer_name }},\n\nthank you for your honest answer to our survey. We are sorry that we "
+               "Dear {{ customer_name }},\n\nThank you for your honest answer to our survey. We are sorry that we "
                "let you down.\n\nI would like to understand what happened and put it right. May I call you? Reply "
                "to this e-mail with a time that suits you and the best number to reach you.\n\n"
                "Kind regards,\n{{ agent_name }}\n\nReference: case {{ case_id }}"),
@@ -37,8 +37,8 @@ TEMPLATES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     }),
     "fixed": ("We fixed it", {
         "en": ("We have fixed what went wrong",
-               "Dear {{ customer_name }},\n\nyou told us about a problem in our survey, {{ survey_title }}. We have "
-               "looked into it and fixed it.\n\nIf anything is still not right, reply to this e-mail and I will "
+               "Dear {{ customer_name }},\n\nIn your answer to {{ survey_title }} you told us about a problem. We "
+               "have looked into it and fixed it.\n\nIf anything is still not right, reply to this e-mail and I will "
                "take care of it.\n\nKind regards,\n{{ agent_name }}\n\nReference: case {{ case_id }}"),
         "de": ("Wir haben das Problem behoben",
                "Guten Tag {{ customer_name }},\n\nSie haben uns in unserer Umfrage ({{ survey_title }}) von einem "
@@ -48,7 +48,7 @@ TEMPLATES: dict[str, tuple[str, dict[str, tuple[str, str]]]] = {
     }),
     "details": ("Asking for details", {
         "en": ("Could you tell us more?",
-               "Dear {{ customer_name }},\n\nthank you for your answer to {{ survey_title }}. To help you, we need "
+               "Dear {{ customer_name }},\n\nThank you for your answer to {{ survey_title }}. To help you, we need "
                "a few more details: what happened, when, and (if there is one) your order number.\n\nReply to this "
                "e-mail and I will get back to you.\n\nKind regards,\n{{ agent_name }}\n\nReference: case "
                "{{ case_id }}"),

@@ -332,7 +332,7 @@ class Change:
     def sentence(self) -> str:
         words = {"create": "new", "update": "changed", "unchanged": "unchanged", "deactivate": "no longer in the "
                  "file: kept for closed cases, no longer offered", "replace": "replaced"}[self.action]
-        return f"{self.part} {self.key}: {words}" + (f" ({'; '.join(self.details)})" if self.details else "")
+        return f"{self.part} {self.key}".rstrip() + f": {words}" + (f" ({'; '.join(self.details)})" if self.details else "")
 
 
 @dataclass

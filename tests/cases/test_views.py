@@ -16,6 +16,7 @@ from voxpop.accounts import service as accounts
 from voxpop.accounts.models import AuditEntry, Department
 from voxpop.cases import service
 from voxpop.cases.models import Case, CaseEvent, RootCause
+from voxpop.cases.views import codebook_themes
 from voxpop.collection.models import Response
 from voxpop.customers.models import Customer, Transaction
 from voxpop.notify.models import OutgoingMail
@@ -338,7 +339,12 @@ def test_root_causes_are_kept_by_managers_and_admins(client, db):
     reply = client.post("/cases/root-causes", data={"csrf_token": token, "key": "late-delivery", "name": "Again"})
     assert reply.status_code == 400 and "already is a root cause" in reply.text
     reply = client.post("/cases/root-causes", data={"csrf_token": token, "key": "wrong-size", "name": "Wrong size",
-                                                    "theme": "sizing"}, follow_redirects=False)
+                                                    "theme": "no.such.theme"})
+    assert reply.status_code == 400 and "the codebook has no theme" in reply.text.lower()
+    with db.read() as db_session:
+        theme, label = next(iter(codebook_themes(db_session).items()))
+    reply = client.post("/cases/root-causes", data={"csrf_token": token, "key": "wrong-size", "name": "Wrong size",
+                                                    "theme": theme}, follow_redirects=False)
     assert reply.status_code == 303
     reply = client.post(f"/cases/root-causes/{ids['cause']}", data={"csrf_token": token, "name": "Parcel late",
                                                                     "theme": "", "active": "no"},
@@ -346,7 +352,7 @@ def test_root_causes_are_kept_by_managers_and_admins(client, db):
     assert reply.status_code == 303
     listed = {cause["key"]: cause for cause in client.get("/api/v1/cases/root-causes").json()["root_causes"]}
     assert listed["late-delivery"]["name"] == "Parcel late" and listed["late-delivery"]["active"] is False
-    assert listed["wrong-size"]["theme"] == "sizing"
+    assert listed["wrong-size"]["theme"] == theme and label in client.get("/cases/root-causes").text
     assert audited(db, "root_cause.create") == 1 and audited(db, "root_cause.update") == 1
     with db.write() as db_session:
         db_session.get(Case, ids["case"]).status = "resolved"

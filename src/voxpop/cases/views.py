@@ -37,7 +37,8 @@ from voxpop.cases.statuses import LABELS, PRIORITIES, STATUSES
 from voxpop.core.wording import as_sentence
 from voxpop.customers.models import Customer
 from voxpop.store.base import utcnow
-from voxpop.text.labels import SENTIMENT_WORDS
+from voxpop.text.codebooks import current_codebook
+from voxpop.text.labels import SENTIMENT_WORDS, theme_labels
 from voxpop.text.pipeline import LANGUAGE_NAMES
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, client_address, require_role, same_site_path, verify_csrf
 from voxpop.web.problems import problem, problem_responses
@@ -290,12 +291,25 @@ def root_causes(db_session) -> RootCausesPublic:
                                          for cause in causes])
 
 
+def codebook_themes(db_session) -> dict[str, str]:
+    """The current codebook's themes, key to label: what a root cause may point to."""
+    return theme_labels(current_codebook(db_session.connection()).codebook)
+
+
+def _cause_theme(db_session, theme: str) -> str | None:
+    theme = theme.strip()
+    if theme and theme not in codebook_themes(db_session):
+        raise service.CaseError(f"the codebook has no theme {theme!r}; choose one from the list or none", field="theme")
+    return theme or None
+
+
 def _causes_page(request: Request, db, user, *, error: Exception | None = None, form: str = "",
                  values: dict | None = None, status_code: int = 200):
     with db.read() as db_session:
         listed = root_causes(db_session)
+        themes = codebook_themes(db_session)
     return render(request, "cases/cases/root_causes.html", {
-        "listed": listed, "can_edit": user.role in ("admin", "manager"), "saved": request.query_params.get("saved", ""),
+        "listed": listed, "themes": sorted(themes.items(), key=lambda pair: pair[1]), "theme_labels": themes, "can_edit": user.role in ("admin", "manager"), "saved": request.query_params.get("saved", ""),
         "values": values or {"key": "", "name": "", "theme": ""}, "json_href": "/api/v1/cases/root-causes",
     } | _errors(error, form), status_code=status_code)
 
@@ -340,7 +354,8 @@ def add_cause(request: Request, user: CauseEditor, db: DbDep, settings: Settings
     values = {"key": key, "name": name, "theme": theme}
     try:
         with db.write() as db_session:
-            cause = RootCause(key=_cause_key(key), name=_cause_name(name), theme=theme.strip() or None, active=True)
+            cause = RootCause(key=_cause_key(key), name=_cause_name(name), theme=_cause_theme(db_session, theme),
+                              active=True)
             db_session.add(cause)
             db_session.flush()
             audit(db_session=db_session, actor=user, action="root_cause.create", target=cause.key,
@@ -366,7 +381,8 @@ def change_cause(request: Request, user: CauseEditor, db: DbDep, settings: Setti
             if cause is None:
                 raise HTTPException(404)
             before = {"name": cause.name, "theme": cause.theme, "active": cause.active}
-            cause.name, cause.theme, cause.active = _cause_name(name), theme.strip() or None, active == "yes"
+            cause.name, cause.theme = _cause_name(name), _cause_theme(db_session, theme)
+            cause.active = active == "yes"
             after = {"name": cause.name, "theme": cause.theme, "active": cause.active}
             audit(db_session=db_session, actor=user, action="root_cause.update", target=cause.key,
                   client=client_address(request, settings), before=before, after=after)

@@ -5,11 +5,13 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select, update
 
 from tests.helpers import apply_survey
 from voxpop.accounts.models import Department
-from voxpop.cases.loop_metrics import holdout_effect, loop_metrics, period_bounds, period_of
+from voxpop.cases.loop_metrics import contrast, holdout_effect, loop_metrics, period_bounds, period_of
 from voxpop.cases.models import Case, CaseEvent, CaseRule, CaseTrigger
 from voxpop.collection import flows
 from voxpop.collection.models import Response
@@ -161,3 +163,20 @@ def test_every_department_together(db):
         [every] = loop_metrics(db_session, zone="UTC", now=NOW, min_base=2, week=WEEK, by_department=False)
     assert (every.department, every.department_id, every.cases) == ("All departments", -1, 4)
     assert every.first_contact_in_target.n == 4 and every.hours_to_first_contact.n == 2
+
+
+@given(st.integers(0, 500), st.integers(0, 500), st.integers(0, 500), st.integers(0, 500))
+def test_shares_are_shares_and_intervals_hold_their_estimates(x1, n1, x2, n2):
+    x1, x2 = min(x1, n1), min(x2, n2)
+    compared = contrast(a=(x1, n1), b=(x2, n2), min_base=30)
+    for share in (compared.a, compared.b):
+        if share.n:
+            assert 0 <= share.ci_low <= share.value <= share.ci_high <= 100
+        else:
+            assert share.value is None
+    if n1 and n2:
+        difference = compared.difference
+        assert difference.ci_low <= difference.difference <= difference.ci_high
+        assert difference.difference == pytest.approx(100 * (x1 / n1 - x2 / n2))
+    else:
+        assert compared.difference is None

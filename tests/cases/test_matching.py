@@ -258,3 +258,42 @@ def test_the_rule_tables_stay_empty_without_rules(db):
     assert run(db) == 0
     with db.read() as db_session:
         assert db_session.execute(text("SELECT count(*) FROM case_triggers")).scalar() == 0
+
+
+def test_a_worker_s_cursors_read_only_new_responses_and_sweep_all_now_and_then(db, monkeypatch):
+    shop(db)
+    apply_text(db, DETRACTOR_ONLY, now=START)
+    first = answer(db, {"nps": 2}, customer="c1", at=START + timedelta(minutes=1))
+    cursors = matching.Cursors()
+    assert run(db, cursors=cursors) == 1
+    second = answer(db, {"nps": 3}, customer="c2", at=START + timedelta(minutes=2))
+    asked = []
+    real = matching._candidates
+    monkeypatch.setattr(matching, "_candidates", lambda *a, **k: asked.append(k["after_id"]) or real(*a, **k))
+    assert run(db, cursors=cursors) == 1
+    assert asked == [first]  # only responses after the first one were read
+    # A response the cursor passed without a trigger (a race another worker won) comes back on the full sweep.
+    with db.write_engine.begin() as connection:
+        connection.execute(text("DELETE FROM case_triggers WHERE response_id = :id"), {"id": second})
+        connection.execute(text("DELETE FROM case_events"))
+        connection.execute(text("DELETE FROM cases WHERE response_id = :id"), {"id": second})
+    assert run(db, cursors=cursors) == 0
+    cursors.steps = matching.FULL_SWEEP_EVERY
+    assert run(db, cursors=cursors) == 1 and asked[-1] == 0
+
+
+def test_a_worker_s_cursor_waits_at_a_comment_not_yet_analysed(db):
+    shop(db)
+    apply_text(db, """
+rules:
+  - {key: late, name: Late parcel, survey: shop, when: {answer: ["nps:0-6"], theme: delivery}}
+""", now=START)
+    answer(db, {"nps": 9}, customer="c0", at=START + timedelta(minutes=1))
+    late = answer(db, {"nps": 2, "why": "The parcel arrived late."}, customer="c1", at=START + timedelta(minutes=1))
+    answer(db, {"nps": 2}, customer="c2", at=START + timedelta(minutes=2))
+    cursors = matching.Cursors()
+    assert run(db, cursors=cursors) == 0
+    assert list(cursors.looked_at.values()) == [late - 1]
+    catch_up(db, keep_original=False)
+    assert run(db, cursors=cursors) == 1
+    assert [response for response, _, _ in triggers(db)] == [late]

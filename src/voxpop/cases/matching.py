@@ -96,7 +96,7 @@ class Candidate:
 
 
 def _candidates(db_session: Session, rule: CaseRule, *, zone: str, since: datetime | None, before: datetime | None,
-                limit: int) -> list[Candidate]:
+                limit: int, after_id: int = 0) -> list[Candidate]:
     """The responses the rule keeps and has not kept yet, in id order, with their score, attributes and consent."""
     statement = (select(Response.id, Response.public_id, Response.customer_id, Response.submitted_at,
                         Response.attribute_set_id, Survey.key)
@@ -104,6 +104,8 @@ def _candidates(db_session: Session, rule: CaseRule, *, zone: str, since: dateti
                  .where(*rule_conditions(rule, zone=zone),
                         ~exists().where(CaseTrigger.rule_id == rule.id, CaseTrigger.response_id == Response.id))
                  .order_by(Response.id).limit(limit))
+    if after_id:
+        statement = statement.where(Response.id > after_id)
     if since is not None:
         statement = statement.where(Response.submitted_at >= since)
     if before is not None:
@@ -201,18 +203,65 @@ def _work_off(db: Database, rule_id: int, candidates: list[Candidate], *, now: d
                     tally["skipped"] += 1
 
 
-def run_rules(db: Database, *, now: datetime, zone: str, public_url: str, limit: int = 500) -> int:
+@dataclass
+class Cursors:
+    """What a long-running worker remembers between steps, so a step reads only new responses instead of every
+    response since each rule became active (a year of them, every two seconds): per rule, the response id up to
+    which every response was looked at. Every FULL_SWEEP_EVERY-th step looks at all of them again, because on
+    PostgreSQL a transaction holding a lower id can commit after a higher one, and a response skipped in a race
+    (another worker opened the customer's case a moment before) is retried."""
+
+    looked_at: dict[tuple[int, datetime], int] = field(default_factory=dict)  # (rule id, active_from) -> id
+    steps: int = 0
+
+
+FULL_SWEEP_EVERY = 60  # steps: two minutes at the worker's default interval
+
+
+def run_rules(db: Database, *, now: datetime, zone: str, public_url: str, limit: int = 500,
+              cursors: Cursors | None = None) -> int:
     """One worker step: every active rule on the responses submitted since its `active_from` that it has not kept
-    yet, in id order, at most `limit` a rule. Returns how many triggers were written."""
+    yet, in id order, at most `limit` a rule. Returns how many triggers were written. A worker that calls it
+    again and again passes the same `cursors`, so each step reads only responses newer than the last."""
+    sweep = cursors is None or cursors.steps % FULL_SWEEP_EVERY == 0
+    if cursors is not None:
+        cursors.steps += 1
+    work, reached = [], {}
     with db.read() as db_session:
-        rules = db_session.scalars(select(CaseRule).where(CaseRule.paused.is_(False)).order_by(CaseRule.id)).all()
-        work = [(rule.id, _candidates(db_session, rule, zone=zone, since=rule.active_from, before=None, limit=limit))
-                for rule in rules]
+        newest = db_session.scalar(select(func.max(Response.id))) or 0
+        for rule in db_session.scalars(select(CaseRule).where(CaseRule.paused.is_(False)).order_by(CaseRule.id)):
+            mark = (rule.id, rule.active_from)
+            after = 0 if sweep else cursors.looked_at.get(mark, 0)
+            candidates = _candidates(db_session, rule, zone=zone, since=rule.active_from, before=None, limit=limit,
+                                     after_id=after)
+            work.append((rule.id, candidates))
+            if cursors is not None:
+                reached[mark] = _looked_at(db_session, rule, after=after, newest=newest, candidates=candidates,
+                                           limit=limit)
     tally: Counter = Counter()
     for rule_id, candidates in work:
         _work_off(db, rule_id, candidates, now=now, zone=zone, public_url=public_url, notify=lambda _: True,
                   backfill=False, tally=tally)
+    if cursors is not None:
+        cursors.looked_at = reached  # rules paused, changed or gone drop out
     return _written(tally)
+
+
+def _looked_at(db_session: Session, rule: CaseRule, *, after: int, newest: int, candidates: list[Candidate],
+               limit: int) -> int:
+    """The id up to which this step looks at every response for the rule: the newest when the step takes every
+    candidate, else the last one it takes; for a rule on a comment's theme or sentiment, not past a response whose
+    comment still waits for analysis (it may match once analysed)."""
+    reached = candidates[-1].response_id if len(candidates) >= limit else newest
+    conditions = rule.conditions or {}
+    if conditions.get("theme") or conditions.get("sentiment"):
+        waiting = db_session.scalar(
+            select(func.min(Answer.response_id))
+            .where(Answer.response_id > after, Answer.response_id <= reached, Answer.text.is_not(None),
+                   ~exists().where(CommentAnalysis.answer_id == Answer.id)))
+        if waiting is not None:
+            reached = waiting - 1
+    return max(reached, after)
 
 
 def _written(tally: Counter) -> int:

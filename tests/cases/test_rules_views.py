@@ -3,6 +3,8 @@ bad input is a sentence at its field and never a 500, and each page has its JSON
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
@@ -73,8 +75,15 @@ def test_a_rules_file_is_checked_then_applied_on_the_page(client, db):
     assert "rule detractor: new" in checked.text and "Apply these changes" in checked.text
     with db.read() as db_session:
         assert db_session.scalars(select(CaseRule)).all() == []  # a check changes nothing
-    applied = client.post("/cases/rules/apply", data={"csrf_token": token, "text": RULES, "action": "apply"},
-                          follow_redirects=False)
+    mark = re.search(r'name="checked" value="([0-9a-f]+)"', checked.text).group(1)
+    # A file edited after its check is checked again, not applied unseen.
+    edited = client.post("/cases/rules/apply", data={"csrf_token": token, "text": RULES + "\n# edited",
+                                                     "action": "apply", "checked": mark})
+    assert edited.status_code == 200 and "changed since it was checked" in edited.text
+    with db.read() as db_session:
+        assert db_session.scalars(select(CaseRule)).all() == []
+    applied = client.post("/cases/rules/apply", data={"csrf_token": token, "text": RULES, "action": "apply",
+                                                      "checked": mark}, follow_redirects=False)
     assert applied.status_code == 303 and applied.headers["location"] == "/cases/rules?saved=applied"
     with db.read() as db_session:
         assert len(db_session.scalars(select(CaseRule)).all()) == 2

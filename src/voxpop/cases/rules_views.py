@@ -8,6 +8,7 @@ change them: pause, resume, apply a file. Writes are HTML forms with the session
 
 from __future__ import annotations
 
+import hashlib
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -70,10 +71,17 @@ def rules_json(user: Reader, db: DbDep):
     return _overview(db)
 
 
+def checked_mark(text: str) -> str:
+    """What the Apply button carries of the file it was shown for, so a file edited after its check is checked
+    again instead of applied unseen."""
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def _apply_page(request: Request, *, text: str = "", report: rules.ApplyReport | None = None,
-                problems: list[tuple[str, str]] | None = None, status: int = 200):
+                problems: list[tuple[str, str]] | None = None, status: int = 200, changed_since_check: bool = False):
     return render(request, "cases/cases/rules_apply.html", {
-        "text": text, "report": report, "problems": problems or [],
+        "text": text, "report": report, "problems": problems or [], "checked": checked_mark(text) if report else "",
+        "changed_since_check": changed_since_check,
         "errors": [("rules", f"{path}: {message}") for path, message in problems or []]}, status_code=status)
 
 
@@ -88,6 +96,7 @@ def apply_file(
     text: Annotated[str, Form(max_length=MAX_FILE)] = "",
     upload: Annotated[UploadFile | None, File()] = None,
     action: Annotated[Literal["check", "apply"], Form()] = "check",
+    checked: Annotated[str, Form(max_length=64)] = "",
 ):
     """Check a rules file (pasted or uploaded) and show what it would change; apply it when asked."""
     if upload is not None and upload.filename:
@@ -102,6 +111,9 @@ def apply_file(
                                status=422)
     if not text.strip():
         return _apply_page(request, problems=[("rules", "paste a rules file or choose one to upload")], status=422)
+    changed_since_check = action == "apply" and checked != checked_mark(text)
+    if changed_since_check:
+        action = "check"
     try:
         loaded = rules.load_rules(text, source="the rules file")
         with db.write() as db_session:
@@ -112,7 +124,7 @@ def apply_file(
         return _apply_page(request, text=text, problems=exc.problems, status=422)
     if action == "apply":
         return RedirectResponse("/cases/rules?saved=applied", status_code=303)
-    return _apply_page(request, text=text, report=report)
+    return _apply_page(request, text=text, report=report, changed_since_check=changed_since_check)
 
 
 def _pause(request: Request, user: User, db, settings, key: str, paused: bool):

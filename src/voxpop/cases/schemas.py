@@ -4,7 +4,7 @@ GET /api/v1/cases/{id} from one CaseDetailPublic, so what an agent sees is what 
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
@@ -12,6 +12,7 @@ from voxpop.results.schemas import PurchasePublic, ResponseDetailPublic
 
 Status = Literal["new", "in_progress", "waiting", "resolved", "closed"]
 Priority = Literal["urgent", "high", "normal", "low"]
+CaseNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class CasePublic(BaseModel):
@@ -130,7 +131,7 @@ class CaseAssignment(BaseModel):
 
 
 class BulkAssignment(CaseAssignment):
-    case_ids: list[int] = Field(min_length=1, max_length=500)
+    case_ids: list[CaseNumber] = Field(min_length=1, max_length=500)
 
 
 class BulkAssignmentPublic(BaseModel):

@@ -147,7 +147,8 @@ def _case_facts(db_session: Session, *, zone: str, now: datetime, since: date | 
     # The detractor's first answer to the same survey after the first contact: did they move up a group?
     next_score = (select(later_answer.score).join(later, later.id == later_answer.response_id)
                   .join(later_question, later_question.id == later_answer.question_id)
-                  .where(later.customer_id == Case.customer_id, later.survey_id == first_answer.survey_id,
+                  # survey_id + 0: SQLite would otherwise walk the survey's responses by time, not the customer's
+                  .where(later.customer_id == Case.customer_id, later.survey_id + 0 == first_answer.survey_id,
                          later.submitted_at > Case.first_contact_at, later_question.kind == "nps",
                          later_answer.score.is_not(None))
                   .order_by(later.submitted_at, later.id).limit(1).scalar_subquery())

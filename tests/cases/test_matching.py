@@ -249,6 +249,7 @@ def test_the_preview_counts_cases_per_week_with_joins(db):
         rule = db_session.scalar(select(CaseRule))
         shown = preview(db_session, rule=rule, since=date(2026, 10, 1), until=date(2026, 11, 30), zone="UTC")
     assert shown.last_month == (date(2026, 11, 1), 11)
+    assert shown.months == [(date(2026, 10, 1), 0), (date(2026, 11, 1), 11)]
     assert "11 cases in November 2026" in shown.sentence()
 
 

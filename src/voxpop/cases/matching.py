@@ -350,6 +350,7 @@ class Preview:
     cases: int  # after joins: a customer's further matches within OPEN_DAYS of a case join it
     held_out: int  # of those cases, the expected number held out
     weeks: list[tuple[date, int]]  # (Monday, cases) per week
+    months: list[tuple[date, int]]  # (first day, cases) per calendar month the window touches
     last_month: tuple[date, int] | None  # (first day, cases) of the last full calendar month in the window
     per_week: float  # cases per full week of the window
 
@@ -396,8 +397,12 @@ def preview(db_session: Session, *, rule: CaseRule, since: date, until: date, zo
     month_end = until.replace(day=1) - timedelta(days=1) if until != _month_last_day(until) else until
     month_start = month_end.replace(day=1)
     last_month = (month_start, per_month.get(month_start, 0)) if month_start >= since else None
+    months, first = [], since.replace(day=1)
+    while first <= until:
+        months.append((first, per_month.get(first, 0)))
+        first = _month_last_day(first) + timedelta(days=1)
     share = rule.holdout_share or 0.0
-    return Preview(since, until, len(rows), cases, round(cases * share), weeks, last_month,
+    return Preview(since, until, len(rows), cases, round(cases * share), weeks, months, last_month,
                    sum(full_weeks) / len(full_weeks) if full_weeks else float(cases))
 
 

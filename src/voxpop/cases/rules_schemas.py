@@ -60,6 +60,11 @@ class WeekPublic(BaseModel):
     cases: int
 
 
+class MonthPublic(BaseModel):
+    month: date = Field(description="The month's first day; the window may cover only part of the month.")
+    cases: int
+
+
 class PreviewPublic(BaseModel):
     since: date
     until: date
@@ -72,6 +77,7 @@ class PreviewPublic(BaseModel):
     last_month_cases: int | None
     open_days: int
     weeks: list[WeekPublic]
+    months: list[MonthPublic]
     sentence: str
 
 

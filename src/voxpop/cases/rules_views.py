@@ -20,7 +20,7 @@ from fastapi.responses import RedirectResponse
 from voxpop.accounts.models import ROLES, User
 from voxpop.analysis.periods import DaysError, days
 from voxpop.cases import matching, rules
-from voxpop.cases.rules_schemas import PreviewPublic, RuleDetailPublic, RulesPublic, WeekPublic
+from voxpop.cases.rules_schemas import MonthPublic, PreviewPublic, RuleDetailPublic, RulesPublic, WeekPublic
 from voxpop.store.base import utcnow
 from voxpop.surveys.schemas import KEY
 from voxpop.web import charts
@@ -165,7 +165,8 @@ def preview_public(shown: matching.Preview) -> PreviewPublic:
         since=shown.since, until=shown.until, matching=shown.matching, cases=shown.cases, held_out=shown.held_out,
         per_week=round(shown.per_week, 1), last_month=shown.last_month[0] if shown.last_month else None,
         last_month_cases=shown.last_month[1] if shown.last_month else None, open_days=matching.OPEN_DAYS,
-        weeks=[WeekPublic(week=week, cases=count) for week, count in shown.weeks], sentence=shown.sentence())
+        weeks=[WeekPublic(week=week, cases=count) for week, count in shown.weeks],
+        months=[MonthPublic(month=month, cases=count) for month, count in shown.months], sentence=shown.sentence())
 
 
 def rule_detail(db, *, key: str, since: str, until: str, zone: str) -> RuleDetailPublic:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import bindparam, insert, select, update
@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import AuditEntry, Department, User
 from voxpop.cases import service
-from voxpop.cases.initiatives import Target, save_initiative
+from voxpop.cases.initiatives import Target, move_stage, save_initiative
 from voxpop.cases.matching import title_of
 from voxpop.cases.models import AlertRule, Case, CaseEvent, CasePolicy, CaseRule, CaseTrigger, RootCause
 from voxpop.cases.rules import apply_rules, load_rules
@@ -49,14 +49,14 @@ CASE_TEAM = [
     ("leo.logistics@northwind.example", "agent", "Logistics", "Leo Brandt"),
     ("lena.logistics@northwind.example", "manager", "Logistics", "Lena Vos"),
 ]
-RECENT_DAYS = 30  # cases opened since then go through cases.service one by one
+RECENT_DAYS = 7  # cases opened since then go through cases.service one by one
 HOLDOUT = {"nps-detractor": 0.05}  # as the rules file says
 CONSENT = 0.75  # unhappy customers who say we may contact them
 ON_TIME = 0.88  # first contacts within the deadline (Bain aims at about 90%)
-UNTOUCHED = 0.12  # of the newest cases, those nobody has looked at yet
+UNTOUCHED = 0.15  # of the newest cases, those nobody has looked at yet
 # A detractor stays unhappy in later answers (in the generator's mood), less so once a case reached them.
 GRUDGE = 1.3
-RECOVERY = 0.8
+RECOVERY = 0.5
 # Reached detractors buy a little more often and lapse a little less than those nobody called.
 CONTACTED_BEHAVIOUR = (0.75, 0.22)
 
@@ -89,6 +89,7 @@ CALLS = ["Called the customer and talked it through", "Called; they explained wh
          "Called back as promised", "Reached them on the second try"]
 EMAILS = ["E-mailed an apology and asked for the order number", "E-mailed: sorry about your order",
           "Replied to the customer by e-mail"]
+WAITING = ["Waiting for photos of the item", "Waiting for the order number", "Asked them to try the fix and tell us"]
 REASSIGN = {"other": ["Needs Logistics: the parcel is with the courier", "Lost parcel: Logistics will chase it"],
             "same": ["Sam is on leave this week", "Rebalancing the queue", "Customer asked for a German speaker"]}
 Step = tuple  # (at, action, details): action contact | assign | status | answered
@@ -260,7 +261,7 @@ def plan_story(rng: random.Random, loop: Loop, *, rule: str, survey: str, number
     target = float((loop.policy.first_contact_hours or {}).get(case_rule.priority, 24))
     cause = root_cause(rng, survey, comment)
     steps = story.steps
-    if (now - opened).days < 10 and rng.random() < UNTOUCHED:
+    if (now - opened).days < 14 and rng.random() < UNTOUCHED:
         return story  # nobody has looked at it yet: new, and overdue once its deadline passes
     at = opened
     if owner is not None and len(team) > 1 and rng.random() < 0.08:
@@ -294,8 +295,7 @@ def plan_story(rng: random.Random, loop: Loop, *, rule: str, survey: str, number
         else:
             if rng.random() < 0.4:
                 at = at + timedelta(minutes=rng.randint(10, 60))
-                steps.append((at, "status", {"to": "waiting", "actor": actor,
-                                             "note": "Waiting for photos of the item"}))
+                steps.append((at, "status", {"to": "waiting", "actor": actor, "note": rng.choice(WAITING)}))
                 at = at + timedelta(days=rng.uniform(1, 8))
                 steps.append((at, "status", {"to": "in_progress", "actor": actor, "note": "The customer replied"}))
             at = _hours_later(at, rng.uniform(2, 30), week)
@@ -540,7 +540,8 @@ def add_improvement(db_session: Session, *, now: datetime) -> None:
         target=Target("post-purchase", "nps", "nps", (("attribute", "channel=app"),)),
         start_date=today - timedelta(days=APP_CALLBACK_DAYS_AGO + 75),
         change_date=today - timedelta(days=APP_CALLBACK_DAYS_AGO))
-    worked.stage = "check"
+    for stage in ("do", "check"):
+        move_stage(db_session=db_session, initiative=worked, to=stage, actor=manager)
     flat = save_initiative(
         db_session=db_session, actor=manager, title="Prepaid returns label in every parcel",
         problem="Customers who return items wait for labels and refunds, and score support low. From the change "
@@ -550,12 +551,9 @@ def add_improvement(db_session: Session, *, now: datetime) -> None:
         target=Target("support-csat", "csat", "csat", (("attribute", "team=returns"),)),
         start_date=today - timedelta(days=RETURNS_LABEL_DAYS_AGO + 40),
         change_date=today - timedelta(days=RETURNS_LABEL_DAYS_AGO))
-    flat.stage = "check"
+    for stage in ("do", "check"):
+        move_stage(db_session=db_session, initiative=flat, to=stage, actor=manager)
     db_session.add(AlertRule(name="Post-purchase NPS by month", owner_id=manager.id, created_at=now,
                              target=Target("post-purchase", "nps", "nps").as_json()))
     db_session.flush()
 
-
-def change_day(now: datetime, days_ago: int) -> date:
-    """An initiative's change date as the demo dates it, `days_ago` before `now`'s day."""
-    return now.date() - timedelta(days=days_ago)

@@ -47,7 +47,7 @@ def test_show_as_text_and_json(configured):
     ids = workspace(configured)
     text = runner.invoke(app, ["cases", "show", str(ids["case"])])
     assert text.exit_code == 0, text.output
-    for words in ["Detractor: Nobody called me back", "first contact overdue by", "C-1 <c1@example.com>",
+    for words in ["Detractor: Nobody called me back", "First contact:  overdue by", "C-1 <c1@example.com>",
                   "may contact: yes", "How likely are you to recommend us?: 2", "Assigned to Agent in Digital"]:
         assert words in text.stdout
     shown = json.loads(runner.invoke(app, ["cases", "show", str(ids["case"]), "--format", "json"]).stdout)

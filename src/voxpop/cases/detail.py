@@ -30,6 +30,7 @@ from voxpop.results.responses import LISTED, response_detail
 from voxpop.results.schemas import PurchasePublic
 from voxpop.surveys.models import Question, Survey
 
+DEADLINE_NAMES = {"first_contact": "first contact", "resolve": "resolution"}
 CONTACT_WORDS = {"email": "E-mail to the customer", "call": "Call with the customer",
                  "meeting": "Meeting with the customer"}
 
@@ -147,6 +148,15 @@ def event_words(event: CaseEvent, *, people: dict[int, str], departments: dict[i
         return CONTACT_WORDS[event.kind]
     if event.kind == "note":
         return "Note"
+    deadline = DEADLINE_NAMES.get(details.get("deadline"), "a deadline")
+    if event.kind == "warned":
+        return f"Owner warned: {deadline} due soon"
+    if event.kind == "escalated":
+        return f"Escalated: {deadline} overdue"
+    if event.kind == "followup_sent":
+        return "Follow-up survey sent"
+    if event.kind == "answered_again":
+        return "The customer answered again"
     return event.kind.replace("_", " ").capitalize()
 
 

@@ -137,9 +137,10 @@ def _order(sort: str) -> list:
     if sort == "priority":
         rank = case({priority: position for position, priority in enumerate(PRIORITIES)}, value=Case.priority)
         return [rank, NEXT_DUE.is_(None), NEXT_DUE, Case.id]
-    # Closed and resolved cases have nothing due: they sink below every case with a deadline to meet.
-    running = case((Case.status.in_(RUNNING), 0), else_=1)
-    return [running, NEXT_DUE.is_(None), NEXT_DUE, Case.id]
+    # Closed and resolved cases have nothing due: they sink below every case with a deadline to meet, newest first.
+    is_running = Case.status.in_(RUNNING)
+    due = case((is_running, NEXT_DUE))
+    return [case((is_running, 0), else_=1), due.is_(None), due, Case.opened_at.desc(), Case.id.desc()]
 
 
 def case_public(row, *, now: datetime) -> CasePublic:

@@ -106,22 +106,26 @@ def cases_show(
         return
     zone = ZoneInfo(settings.timezone)
     case = shown.case
+    def row(label: str, value: str) -> str:
+        return f"{label + ':':<16}{value}"
+
     lines = [f"Case {case.id}: {case.title}",
-             f"Status:      {case.status_label}" + (f" (reopened {shown.reopened}×)" if shown.reopened else ""),
-             f"Priority:    {case.priority}",
-             f"Department:  {case.department or 'none'}",
-             f"Owner:       {case.owner or 'nobody'}",
-             f"Opened:      {case.opened_at.astimezone(zone):%Y-%m-%d %H:%M}" +
-             (f" by the rule {shown.rule_name!r}" if shown.rule_name else "")]
-    lines += [f"{'First contact' if d.name == 'first_contact' else 'Resolve':<13}{d.words}" for d in shown.deadlines]
+             row("Status", case.status_label + (f" (reopened {shown.reopened}×)" if shown.reopened else "")),
+             row("Priority", case.priority), row("Department", case.department or "none"),
+             row("Owner", case.owner or "nobody"),
+             row("Opened", f"{case.opened_at.astimezone(zone):%Y-%m-%d %H:%M}" +
+                 (f" by the rule {shown.rule_name!r}" if shown.rule_name else ""))]
+    # "first contact overdue by 3 business hours" reads "First contact:  overdue by 3 business hours"
+    lines += [row("First contact", d.words.removeprefix("first contact ")) if d.name == "first_contact"
+              else row("Resolve", d.words.removeprefix("resolution ")) for d in shown.deadlines]
     if shown.customer:
         customer = shown.customer
         consent = {None: "not asked", True: "yes", False: "no"}[customer.may_contact]
-        lines += [f"Customer:    {customer.external_id} <{customer.email or 'no e-mail'}>, may contact: {consent}",
-                  f"Purchases:   {customer.purchase_count:,} lines, {customer.revenue:,.2f} revenue"]
+        lines += [row("Customer", f"{customer.external_id} <{customer.email or 'no e-mail'}>, may contact: {consent}"),
+                  row("Purchases", f"{customer.purchase_count:,} lines, {customer.revenue:,.2f} revenue")]
     if case.status == "closed":
-        lines += [f"Root cause:  {shown.root_cause}", f"Action:      {shown.action_taken}",
-                  f"Resolved:    {'yes' if shown.issue_resolved else 'no'}"]
+        lines += [row("Root cause", shown.root_cause or "–"), row("Action taken", shown.action_taken or "–"),
+                  row("Issue resolved", "yes" if shown.issue_resolved else "no")]
     if shown.response:
         lines.append(f"Response to {shown.response.survey_title}:")
         lines += [f"  {answer.text}: {answer.answer}" for answer in shown.response.answers]

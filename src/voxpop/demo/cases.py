@@ -53,7 +53,7 @@ RECENT_DAYS = 7  # cases opened since then go through cases.service one by one
 HOLDOUT = {"nps-detractor": 0.05}  # as the rules file says
 CONSENT = 0.75  # unhappy customers who say we may contact them
 ON_TIME = 0.88  # first contacts within the deadline (Bain aims at about 90%)
-UNTOUCHED = 0.15  # of the newest cases, those nobody has looked at yet
+UNTOUCHED = 0.1  # of the newest cases, those nobody has looked at yet
 # A detractor stays unhappy in later answers (in the generator's mood), less so once a case reached them.
 GRUDGE = 1.3
 RECOVERY = 0.5

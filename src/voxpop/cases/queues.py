@@ -183,10 +183,12 @@ def list_cases(*, db_session: Session, user, query: CaseQuery, now: datetime, zo
                           limit=limit or total, counts={status: counted.get(status, 0) for status in STATUSES})
 
 
-def visible_case(*, db_session: Session, user, case_id: int) -> Case | None:
+def visible_case(*, db_session: Session, user, case_id: int, for_update: bool = False) -> Case | None:
     """The case if this user may see it, else None (the pages answer 404 either way: an agent is not told that a
-    case of another department exists)."""
-    return db_session.scalar(select(Case).where(Case.id == case_id, visible(user)))
+    case of another department exists). `for_update` locks its row on PostgreSQL until the transaction ends, so two
+    people moving the same case at once are made one after the other, each check seeing the other's move."""
+    statement = select(Case).where(Case.id == case_id, visible(user))
+    return db_session.scalar(statement.with_for_update() if for_update else statement)
 
 
 def one_case(*, db_session: Session, user, case_id: int, now: datetime) -> CasePublic | None:
@@ -206,7 +208,8 @@ def bulk_assign(*, db_session: Session, user, case_ids: list[int], owner_id: int
     wanted = sorted(set(case_ids))
     if not wanted:
         raise service.CaseError("tick the cases to assign", field="cases")
-    found = {item.id: item for item in db_session.scalars(select(Case).where(Case.id.in_(wanted), visible(user)))}
+    found = {item.id: item for item in db_session.scalars(
+        select(Case).where(Case.id.in_(wanted), visible(user)).order_by(Case.id).with_for_update())}
     missing = [str(case_id) for case_id in wanted if case_id not in found]
     if missing:
         raise service.CaseError(f"there is no case {', '.join(missing)}; nothing was assigned", field="cases")

@@ -450,7 +450,7 @@ def case_json(request: Request, user: CurrentUser, db: DbDep, settings: Settings
 def _change(db, user, case_id: int, change) -> None:
     """Make one change to a case the user may see, in one transaction; CaseNotFound or CaseError if it cannot."""
     with db.write() as db_session:
-        item = queues.visible_case(db_session=db_session, user=user, case_id=case_id)
+        item = queues.visible_case(db_session=db_session, user=user, case_id=case_id, for_update=True)
         if item is None:
             raise detail.CaseNotFound(f"There is no case {case_id}; the queue lists the cases you can open.")
         change(db_session, item)

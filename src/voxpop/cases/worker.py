@@ -30,6 +30,9 @@ class CaseWorker:
         self.db = db
         self.settings = settings
         self._alerts_due = 0.0
+        from voxpop.cases.matching import Cursors
+
+        self._rule_cursors = Cursors()  # each tick reads only responses newer than the last (see Cursors)
         self._cases = PeriodicWorker("cases", self._case_step, interval=settings.case_worker_interval, log=log)
         self._sending = PeriodicWorker("sending", self._send_step, interval=settings.case_worker_interval, log=log)
 
@@ -48,7 +51,8 @@ class CaseWorker:
         from voxpop.cases.matching import run_rules
 
         zone, public_url = self.settings.timezone, self.settings.public_url
-        run_rules(self.db, now=utcnow(), zone=zone, public_url=public_url, limit=RULES_BATCH)
+        run_rules(self.db, now=utcnow(), zone=zone, public_url=public_url, limit=RULES_BATCH,
+                  cursors=self._rule_cursors)
         if should_stop():
             return
         watch_deadlines(self.db, now=utcnow(), zone=zone, public_url=public_url)

@@ -17,6 +17,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
@@ -25,14 +26,26 @@ from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import Department, User
 from voxpop.accounts.service import audit
-from voxpop.cases.matching import opened_since
+from voxpop.analysis.periods import days
+from voxpop.cases import matching
 from voxpop.cases.models import CasePolicy, CaseRoute, CaseRule, RootCause
-from voxpop.cases.rules_schemas import PolicyPublic, RoutePublic, RulePublic, RulesPublic, RulesRootCausePublic
+from voxpop.cases.rules_schemas import (
+    MonthPublic,
+    PolicyPublic,
+    PreviewPublic,
+    RoutePublic,
+    RuleDetailPublic,
+    RulePublic,
+    RulesPublic,
+    RulesRootCausePublic,
+    WeekPublic,
+)
 from voxpop.cases.service import DEFAULT_FIRST_CONTACT_HOURS, DEFAULT_RESOLVE_HOURS, get_policy
 from voxpop.cases.statuses import PRIORITIES
 from voxpop.collection.filters import FilterError, parse_attribute, parse_response_filter
 from voxpop.collection.models import AttributeSetValue
 from voxpop.store.base import utcnow
+from voxpop.store.database import Database
 from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion
 from voxpop.surveys.schemas import KEY, SurveyDefinition, format_location
 from voxpop.text.codebooks import codebook_keys
@@ -501,7 +514,7 @@ def overview(*, db_session: Session, now: datetime) -> RulesPublic:
     """Every rule with the cases it opened in the last 30 days, the routes, the root causes and the policy."""
     surveys = dict(db_session.execute(select(Survey.id, Survey.key)).all())
     departments = dict(db_session.execute(select(Department.id, Department.name)).all())
-    opened = opened_since(db_session, since=now - timedelta(days=30))
+    opened = matching.opened_since(db_session, since=now - timedelta(days=30))
     rules = [rule_public(rule, surveys=surveys, departments=departments, opened=opened.get(rule.id, 0))
              for rule in db_session.scalars(select(CaseRule).order_by(CaseRule.key))]
     routes = [RoutePublic(attribute=route.attribute, value=route.value, department=departments.get(route.department_id, ""))
@@ -548,3 +561,32 @@ def set_paused(*, db_session: Session, key: str, paused: bool, actor: User | Non
         audit(db_session=db_session, actor=actor, action="case_rules.pause" if paused else "case_rules.resume",
               target=key, client=client)
     return rule
+
+
+PREVIEW_WEEKS = 26  # the preview's default window: half a year of history, up to today
+
+
+def preview_window(*, since: str, until: str, today: date) -> tuple[date, date]:
+    """The preview's days: those given, else the last PREVIEW_WEEKS weeks up to today; raises DaysError."""
+    first, last, _ = days(today=today, since=since, until=until)
+    last = last or today
+    return first or last - timedelta(weeks=PREVIEW_WEEKS) + timedelta(days=1), last
+
+
+def preview_public(shown: matching.Preview) -> PreviewPublic:
+    return PreviewPublic(
+        since=shown.since, until=shown.until, matching=shown.matching, cases=shown.cases, held_out=shown.held_out,
+        per_week=round(shown.per_week, 1), last_month=shown.last_month[0] if shown.last_month else None,
+        last_month_cases=shown.last_month[1] if shown.last_month else None, open_days=matching.OPEN_DAYS,
+        weeks=[WeekPublic(week=week, cases=count) for week, count in shown.weeks],
+        months=[MonthPublic(month=month, cases=count) for month, count in shown.months], sentence=shown.sentence())
+
+
+def rule_detail(db: Database, *, key: str, since: str, until: str, zone: str) -> RuleDetailPublic:
+    """The rule and its preview; RuleNotFound or DaysError."""
+    first, last = preview_window(since=since, until=until, today=datetime.now(ZoneInfo(zone)).date())
+    with db.read() as db_session:
+        rule = find_rule(db_session=db_session, key=key)
+        listed = {listed.key: listed for listed in overview(db_session=db_session, now=utcnow()).rules}
+        shown = matching.preview(db_session, rule=rule, since=first, until=last, zone=zone)
+    return RuleDetailPublic(rule=listed[key], preview=preview_public(shown))

@@ -9,18 +9,16 @@ change them: pause, resume, apply a file. Writes are HTML forms with the session
 from __future__ import annotations
 
 import hashlib
-from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 from urllib.parse import urlencode
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import RedirectResponse
 
 from voxpop.accounts.models import ROLES, User
-from voxpop.analysis.periods import DaysError, days
-from voxpop.cases import matching, rules
-from voxpop.cases.rules_schemas import MonthPublic, PreviewPublic, RuleDetailPublic, RulesPublic, WeekPublic
+from voxpop.analysis.periods import DaysError
+from voxpop.cases import rules
+from voxpop.cases.rules_schemas import PreviewPublic, RuleDetailPublic, RulesPublic
 from voxpop.store.base import utcnow
 from voxpop.surveys.schemas import KEY
 from voxpop.web import charts
@@ -37,7 +35,6 @@ RuleKey = Annotated[str, Path(min_length=1, max_length=64, pattern=KEY)]
 Day = Annotated[str, Query(max_length=20, description="A day, YYYY-MM-DD, in the workspace's time zone.")]
 CsvFormat = Annotated[Literal["html", "csv"], Query(description="csv for the page's table as CSV.")]
 CSRF = [Depends(verify_csrf)]
-PREVIEW_WEEKS = 26  # the preview's default window: half a year of history, up to today
 MAX_FILE = 200_000  # characters of a rules file: a few hundred rules at most; more is a pasted file gone wrong
 SAVED = {"paused": "Rule paused: it opens no cases until resumed.",
          "resumed": "Rule resumed: it looks at responses from now on.",
@@ -153,32 +150,6 @@ def _sentence(error: Exception) -> str:
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")
 
 
-def preview_window(*, since: str, until: str, today: date) -> tuple[date, date]:
-    """The preview's days: those given, else the last PREVIEW_WEEKS weeks up to today; raises DaysError."""
-    first, last, _ = days(today=today, since=since, until=until)
-    last = last or today
-    return first or last - timedelta(weeks=PREVIEW_WEEKS) + timedelta(days=1), last
-
-
-def preview_public(shown: matching.Preview) -> PreviewPublic:
-    return PreviewPublic(
-        since=shown.since, until=shown.until, matching=shown.matching, cases=shown.cases, held_out=shown.held_out,
-        per_week=round(shown.per_week, 1), last_month=shown.last_month[0] if shown.last_month else None,
-        last_month_cases=shown.last_month[1] if shown.last_month else None, open_days=matching.OPEN_DAYS,
-        weeks=[WeekPublic(week=week, cases=count) for week, count in shown.weeks],
-        months=[MonthPublic(month=month, cases=count) for month, count in shown.months], sentence=shown.sentence())
-
-
-def rule_detail(db, *, key: str, since: str, until: str, zone: str) -> RuleDetailPublic:
-    """The rule and its preview; RuleNotFound or DaysError."""
-    first, last = preview_window(since=since, until=until, today=datetime.now(ZoneInfo(zone)).date())
-    with db.read() as db_session:
-        rule = rules.find_rule(db_session=db_session, key=key)
-        listed = {listed.key: listed for listed in rules.overview(db_session=db_session, now=utcnow()).rules}
-        shown = matching.preview(db_session, rule=rule, since=first, until=last, zone=zone)
-    return RuleDetailPublic(rule=listed[key], preview=preview_public(shown))
-
-
 def preview_chart(preview: PreviewPublic) -> charts.Chart:
     groups = [charts.BarGroup(f"{week.week.day} {week.week:%b}", ((float(week.cases),
                               f"Week of {week.week:%d %B %Y}: {week.cases:,} cases"),)) for week in preview.weeks]
@@ -191,13 +162,13 @@ def rule_page(request: Request, user: Reader, db: DbDep, settings: SettingsDep, 
               until: Day = "", format: CsvFormat = "html"):
     error = None
     try:
-        detail = rule_detail(db, key=key, since=since, until=until, zone=settings.timezone)
+        detail = rules.rule_detail(db, key=key, since=since, until=until, zone=settings.timezone)
     except rules.RuleNotFound as exc:
         return render(request, "error.html", {"status": 404, "title": "No such rule", "detail": _sentence(exc)},
                       status_code=404)
     except DaysError as exc:
         error = exc
-        detail = rule_detail(db, key=key, since="", until="", zone=settings.timezone)
+        detail = rules.rule_detail(db, key=key, since="", until="", zone=settings.timezone)
     if format == "csv" and error is None:
         return csv_response(f"case-rule-{key}-preview", ["week", "cases"],
                             [[week.week.isoformat(), week.cases] for week in detail.preview.weeks])
@@ -218,7 +189,7 @@ def rule_json(request: Request, user: Reader, db: DbDep, settings: SettingsDep, 
     """One rule with its preview: how many cases it would have opened per week between since and until
     (default: the last 26 weeks), customers' further matches within the open period counted once."""
     try:
-        return rule_detail(db, key=key, since=since, until=until, zone=settings.timezone)
+        return rules.rule_detail(db, key=key, since=since, until=until, zone=settings.timezone)
     except rules.RuleNotFound as exc:
         return problem(404, _sentence(exc), code="no-such-rule", instance=request.url.path)
     except DaysError as exc:

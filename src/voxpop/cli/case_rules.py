@@ -114,8 +114,7 @@ def preview_command(
     """How many cases the rule would have opened per week over past responses (a customer's further matches within
     the open period counted once)."""
     from voxpop.analysis.periods import DaysError
-    from voxpop.cases.rules import RuleNotFound
-    from voxpop.cases.rules_views import rule_detail
+    from voxpop.cases.rules import RuleNotFound, rule_detail
 
     settings = get_settings()
     _day(since, "--since")  # a clear message naming the option before the database is opened

@@ -73,3 +73,17 @@ def test_a_bad_query_is_named():
     with pytest.raises(queues.QueueError, match="no priority 'asap'") as raised:
         queues.CaseQuery(priority="asap").check()
     assert raised.value.field == "priority"
+
+
+@pytest.mark.parametrize(("kind", "details", "words"), [
+    ("warned", {"deadline": "first_contact"}, "Owner warned: first contact due soon"),
+    ("escalated", {"deadline": "resolve"}, "Escalated: resolution overdue"),
+    ("followup_sent", {}, "Follow-up survey sent"),
+    ("reassigned", {"owner_id": 2, "previous_owner_id": 1, "department_id": 5}, "Reassigned from Ana to Bo in Care"),
+    ("assigned", {"owner_id": 9}, "Assigned to a former user"),
+])
+def test_timeline_words(kind, details, words):
+    from voxpop.cases.models import CaseEvent
+
+    event = CaseEvent(kind=kind, details=details)
+    assert detail.event_words(event, people={1: "Ana", 2: "Bo"}, departments={5: "Care"}, causes={}) == words

@@ -148,3 +148,13 @@ def test_a_verdict_is_always_one_of_four(a, n1, b, n2):
     assert kind in ("improvement", "worse", "no-change", "too-few") and sentence.endswith(".")
     if n1 < 30 or n2 < 30:
         assert kind == "too-few"
+
+
+def test_the_month_still_running_stays_out_of_the_limits(db):
+    apply_survey(db)
+    add_answers(db, [pair for month in range(1, 13) for pair in month_of(2026, month, STEADY, day=3)])
+    with db.read() as db_session:
+        result = check(db_session, target=target(db), change_date=date(2026, 7, 1), zone="UTC", min_base=30,
+                       today=date(2026, 12, 6))
+    before, after = result.phases
+    assert after.periods[-1] == "2026-11-01" and result.running[0] == "2026-12-01" and result.running[1] == 100

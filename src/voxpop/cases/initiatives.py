@@ -4,7 +4,8 @@ An initiative names its target metric as a survey, a metric (nps, csat, ces or m
 filter written as the pages' query (`attribute=channel=app&answer=nps:0-6`). The Check compares the metric in
 the days after the change date with as many days just before it (at most CHECK_DAYS each), with the core's
 comparison for the metric (NPS: z on trinomial variances; CSAT: two proportions; CES and means: Welch), and
-draws the monthly control chart with its limits computed per phase (before and after the change month).
+draws the monthly control chart with its limits computed per phase (months that start before the change date, and
+months that start on or after it).
 """
 
 from __future__ import annotations
@@ -228,6 +229,7 @@ class Check:
     sentence: str
     phases: tuple[Phase, ...]
     higher_is_better: bool
+    running: tuple[str, int, Estimate] | None = None  # the month not ended yet: drawn apart, outside the limits
 
 
 def check_windows(change_date: date, today: date) -> tuple[tuple[date, date], tuple[date, date]]:
@@ -337,11 +339,17 @@ def check(db_session: Session, *, target: Target, change_date: date, zone: str, 
     for row in monthly:  # a question kept over several survey versions has a row per version and month
         by_month.setdefault(str(row["period"]), []).append(row)
     months = [_merged(rows) | {"period": period} for period, rows in by_month.items()]
-    change_month = change_date.replace(day=1).isoformat()
-    phases = (_phase("before", target.metric, [row for row in months if row["period"] < change_month],
+    # A month belongs to "after" when it starts on or after the change date: the after phase's limits then hold
+    # only answers given after the change, and a month the change falls within stays "before".
+    change_month, this_month = change_date.isoformat(), today.replace(day=1).isoformat()
+    # The month still running is a partial period: as on the dashboard, it takes no part in the limits.
+    ended = [row for row in months if row["period"] < this_month]
+    phases = (_phase("before", target.metric, [row for row in ended if row["period"] < change_month],
                      min_base=min_base),
-              _phase("after", target.metric, [row for row in months if row["period"] >= change_month],
+              _phase("after", target.metric, [row for row in ended if row["period"] >= change_month],
                      min_base=min_base))
+    running = next(((row["period"], int(row["n"]), metric_estimate(target.metric, row, min_base=min_base))
+                    for row in months if row["period"] >= this_month), None)
     return Check(target, change_date, before_days, after_days, before, after, difference, kind, sentence, phases,
-                 higher_is_better)
+                 higher_is_better, running)
 

@@ -140,6 +140,8 @@ class InitiativePublic(BaseModel):
     end_date: date | None
     draft: bool
     updated_at: datetime
+    verdict: Literal["improvement", "worse", "no-change", "too-few"] | None = Field(
+        None, description="The Check's verdict today; null without a target and a change date.")
 
 
 class InitiativesPublic(BaseModel):
@@ -167,6 +169,9 @@ class CheckPublic(BaseModel):
     verdict: Literal["improvement", "worse", "no-change", "too-few"]
     sentence: str
     phases: list[PhasePublic]
+    running_month: str | None = Field(None, description="The month not ended yet (its first day), drawn apart "
+                                                        "from the phases and outside their limits.")
+    running: EstimatePublic | None = Field(None, description="That month's metric so far.")
 
 
 class InitiativeDetailPublic(BaseModel):

@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import Department, User
-from voxpop.analysis.periods import DaysError, parse_day
+from voxpop.analysis.periods import DaysError, current_period, parse_day
 from voxpop.cases import alerts as alert_rules
 from voxpop.cases import initiatives as plans
 from voxpop.cases.initiatives import METRIC_LABELS, STAGE_LABELS, STAGE_MOVES, InitiativeError, target_from
-from voxpop.cases.loop_metrics import REPEAT_DAYS, RETENTION_DAYS, holdout_effect, loop_metrics
+from voxpop.cases.loop_metrics import REPEAT_DAYS, RETENTION_DAYS, holdout_effect, loop_metrics, period_of
 from voxpop.cases.loop_schemas import (
     AlertDetailPublic,
     AlertPublic,
@@ -66,6 +66,7 @@ ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 CsvFormat = Annotated[Literal["html", "csv"], Query(description="csv for the page's table as CSV.")]
 DEFAULT_MONTHS = 12  # the overview starts this many months back unless `since` says otherwise
 VERDICT_BADGES = {"improvement": "ok", "worse": "error", "no-change": "pending", "too-few": "pending"}
+VERDICT_WORDS = {"improvement": "Improvement", "worse": "Worse", "no-change": "No change", "too-few": "Too few to tell"}
 
 
 class LoopQuery:
@@ -208,6 +209,7 @@ def improvement_page(request: Request, user: CurrentUser, db: DbDep, settings: S
         "can_read_plans": user.role in READERS,
         "json_href": f"/api/v1/improvement?{query_text}", "csv_href": f"/improvement?{query_text}&format=csv",
         "table_rows": table_rows(data) if data else [],
+        "running": period_of(current_period(datetime.now(timezone.utc), settings.timezone), query.by),
         "cause_chart": pareto_chart(data.root_causes, "Closed cases by root cause, most first") if data else None,
         "theme_chart": pareto_chart(data.themes, "Cases by theme of the customer's comment, most first") if data else None,
     }, status_code=400 if query.error else 200)
@@ -250,31 +252,41 @@ def initiative_public(db_session: Session, initiative: Initiative) -> Initiative
         draft=initiative.draft, updated_at=initiative.updated_at)
 
 
-def initiatives_list(db) -> InitiativesPublic:
+def initiatives_list(db, settings) -> InitiativesPublic:
+    """Every initiative, newest first, each with its Check's verdict today."""
+    listed = []
     with db.read() as db_session:
-        return InitiativesPublic(initiatives=[initiative_public(db_session, initiative) for initiative in
-                                              db_session.scalars(select(Initiative).order_by(Initiative.id.desc()))])
+        for initiative in db_session.scalars(select(Initiative).order_by(Initiative.id.desc())):
+            public = initiative_public(db_session, initiative)
+            target = target_from(initiative.target)
+            if target is not None and initiative.change_date is not None:
+                public.verdict = plans.check(db_session, target=target, change_date=initiative.change_date,
+                                             zone=settings.timezone, min_base=settings.min_base).verdict
+            listed.append(public)
+    return InitiativesPublic(initiatives=listed)
 
 
 @router.get("/improvement/initiatives", include_in_schema=False)
 def initiatives_page(request: Request, user: Reader, db: DbDep, settings: SettingsDep, format: CsvFormat = "html"):
-    listed = initiatives_list(db)
+    listed = initiatives_list(db, settings)
     if format == "csv":
         return csv_response("initiatives", ["id", "title", "stage", "draft", "owner", "department", "target",
-                                            "start_date", "change_date", "end_date"],
+                                            "start_date", "change_date", "end_date", "verdict"],
                             [[item.id, item.title, item.stage, item.draft, item.owner, item.department,
                               item.target.words if item.target else None, item.start_date, item.change_date,
-                              item.end_date] for item in listed.initiatives])
+                              item.end_date, item.verdict] for item in listed.initiatives])
     return render(request, "cases/improvement/initiatives.html", {
-        "listed": listed, "stages": STAGE_LABELS, "can_edit": user.role in EDITORS,
+        "listed": listed, "stages": STAGE_LABELS, "can_edit": user.role in EDITORS, "badges": VERDICT_BADGES,
+        "verdicts": VERDICT_WORDS,
         "json_href": "/api/v1/improvement/initiatives", "csv_href": "/improvement/initiatives?format=csv",
         "timezone": settings.timezone})
 
 
 @api.get("/improvement/initiatives", response_model=InitiativesPublic, responses=problem_responses(401, 403))
-def initiatives_json(user: Reader, db: DbDep):
-    """Every improvement initiative, newest first, with its owner, PDCA stage, target metric and dates."""
-    return initiatives_list(db)
+def initiatives_json(user: Reader, db: DbDep, settings: SettingsDep):
+    """Every improvement initiative, newest first, with its owner, PDCA stage, target metric, dates and the
+    Check's verdict today."""
+    return initiatives_list(db, settings)
 
 
 def _form_options(db) -> dict[str, object]:
@@ -461,7 +473,10 @@ def initiative_detail(db, settings, initiative_id: int, *, today: date | None = 
         change_date=result.change_date, before_days=result.before_days, after_days=result.after_days,
         before=EstimatePublic.of(result.before), after=EstimatePublic.of(result.after),
         difference=DifferencePublic.of(result.difference), verdict=result.verdict, sentence=result.sentence,
-        phases=[_phase_public(phase) for phase in result.phases])
+        phases=[_phase_public(phase) for phase in result.phases],
+        running_month=result.running[0] if result.running else None,
+        running=EstimatePublic.of(result.running[2]) if result.running else None)
+    public.verdict = result.verdict if result else None
     return InitiativeDetailPublic(initiative=public, check=checked, next_stages=list(STAGE_MOVES[public.stage]))
 
 
@@ -483,6 +498,12 @@ def check_chart(checked: CheckPublic, metric: str) -> charts.Chart | None:
             points.append(charts.ControlPoint(charts.month_label(period), value,
                                               f"{month}: {label} {charts.number(value, digits, unit)}, n = {n:,}",
                                               *limits, signalled=period in signalled))
+    if checked.running is not None and checked.running.value is not None:
+        month = charts.month_label(checked.running_month, short=False)
+        points.append(charts.ControlPoint(
+            charts.month_label(checked.running_month), checked.running.value,
+            f"{month} so far: {label} {charts.number(checked.running.value, digits, unit)}, n = {checked.running.n:,}",
+            partial=True))
     if len(points) < 2:
         return None
     bounds = {"nps": (-100.0, 100.0), "csat": (0.0, 100.0)}.get(metric, (None, None))
@@ -490,7 +511,7 @@ def check_chart(checked: CheckPublic, metric: str) -> charts.Chart | None:
                                                "the change", y_title=label, unit=unit, floor=bounds[0],
                                  ceiling=bounds[1])
     before = len([value for value in checked.phases[0].values if value is not None])
-    if 0 < before < len(points):
+    if 0 < before < len([point for point in points if not point.partial]):
         x = charts.STRETCH * before / len(points)
         line = charts.Shape(f"{x:.1f},{charts.PLOT_TOP} {x:.1f},{charts.PLOT_TOP + charts.PLOT_HEIGHT}", "change")
         chart = chart.__class__(**{**vars(chart), "lines": (*chart.lines, line),
@@ -517,7 +538,7 @@ def _initiative_view(request: Request, user: User, db, settings, initiative_id: 
         "chart": check_chart(detail.check, metric) if detail.check else None, "digits": UNITS[metric][1],
         "unit": UNITS[metric][0], "cause_names": cause_names, "theme_names": themes,
         "can_edit": user.role in EDITORS, "saved": request.query_params.get("saved"),
-        "badge": VERDICT_BADGES.get(detail.check.verdict) if detail.check else None,
+        "badge": VERDICT_BADGES.get(detail.check.verdict) if detail.check else None, "verdicts": VERDICT_WORDS,
         "json_href": f"/api/v1/improvement/initiatives/{initiative_id}", "timezone": settings.timezone,
     } | _errors(error), status_code=400 if error else 200)
 

@@ -95,3 +95,13 @@ def test_an_alert_needs_a_name_an_owner_and_a_charted_metric(db):
             save_alert(db_session=db_session, actor=None, name=" ", owner_id=None, target=target)
         with pytest.raises(InitiativeError, match="an alert watches nps, csat, ces"):
             save_alert(db_session=db_session, actor=None, name="x", owner_id=None, target=target)
+
+
+def test_an_alert_whose_target_no_longer_reads_is_skipped(db):
+    alert_id = setup_alert(db, months={month: DROP if month == 9 else STEADY for month in range(3, 13)})
+    with db.write() as db_session:
+        broken = AlertRule(name="Broken", owner_id=db_session.get(AlertRule, alert_id).owner_id,
+                           target={"survey": "feedback", "metric": "nps", "question": "nps",
+                                   "filter": [["attribute", "no equals sign"]]})
+        db_session.add(broken)
+    assert watch_alerts(db, now=JANUARY_2027, zone="UTC", public_url="") >= 1  # the good alert still tells

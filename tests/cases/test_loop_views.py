@@ -167,3 +167,19 @@ def test_unknown_numbers_are_404(client, db):
     assert client.get("/api/v1/improvement/alerts/999").status_code == 404
     assert client.get("/improvement/initiatives/0").status_code == 400  # the path cannot be read: a page error, not a 500
 
+
+
+def test_a_target_stored_by_hand_that_no_longer_reads_breaks_no_page(client, db):
+    apply_survey(db)
+    staff(db, client, "analyst")
+    broken = {"survey": "feedback", "metric": "nps", "question": "nps", "filter": [["attribute", "no equals"]]}
+    with db.write() as db_session:
+        alert = AlertRule(name="Broken", target=broken)
+        initiative = Initiative(title="Broken", target=broken, change_date=datetime(2026, 7, 1).date(), stage="plan")
+        db_session.add_all([alert, initiative])
+        db_session.flush()
+        ids = alert.id, initiative.id
+    for path in ("/improvement/alerts", f"/improvement/alerts/{ids[0]}", "/improvement/initiatives",
+                 f"/improvement/initiatives/{ids[1]}"):
+        assert client.get(path).status_code == 200, path
+        assert client.get("/api/v1" + path).status_code == 200, path

@@ -9,6 +9,7 @@ first month of its run, so a run that goes on for another month is the same sign
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,13 +22,14 @@ from voxpop.accounts.service import audit
 from voxpop.analysis.periods import current_period
 from voxpop.cases.initiatives import InitiativeError, Target, save_initiative, target_from
 from voxpop.cases.models import AlertRule, AlertSignal, Initiative
-from voxpop.collection.filters import response_conditions
+from voxpop.collection.filters import FilterError, response_conditions
 from voxpop.dashboard.schemas import TrendPublic
 from voxpop.dashboard.service import monthly_counts
 from voxpop.dashboard.trends import survey_trends
 from voxpop.notify.events import queue_event
 from voxpop.notify.outbox import queue_mail
 
+log = logging.getLogger("voxpop.cases")
 ALERT_METRICS = ("nps", "csat", "ces")  # the metrics the dashboard charts month by month
 
 
@@ -94,10 +96,17 @@ def watch_alerts(db, *, now: datetime, zone: str, public_url: str, min_base: int
     """One worker step: for every active alert rule, record each new signal of its chart once, e-mail the owner
     and queue an `alert.signal` webhook in the same transaction; returns how many new signals were recorded."""
     with db.read() as db_session:
-        alerts = [(alert.id, target_from(alert.target)) for alert in
+        alerts = [(alert.id, alert.target) for alert in
                   db_session.scalars(select(AlertRule).where(AlertRule.active.is_(True)).order_by(AlertRule.id))]
-        found = {alert_id: signals_of(alert_trend(db_session, target, now=now, zone=zone, min_base=min_base))
-                 for alert_id, target in alerts if target is not None}
+        found = {}
+        for alert_id, stored in alerts:
+            try:
+                target = target_from(stored)
+                if target is not None:
+                    found[alert_id] = signals_of(alert_trend(db_session, target, now=now, zone=zone,
+                                                             min_base=min_base))
+            except (FilterError, KeyError, TypeError) as exc:  # a target stored by hand that no longer reads
+                log.warning("alert %s cannot be watched: %s", alert_id, exc)
     recorded = 0
     for alert_id, signals in found.items():
         if not signals:

@@ -74,8 +74,11 @@ class Target:
 
     def describe(self) -> str:
         """'NPS of feedback (question nps), where channel is app'."""
-        words = f"{METRIC_LABELS[self.metric]} of {self.survey} (question {self.question})"
-        parts = self.response_filter().describe()
+        words = f"{METRIC_LABELS.get(self.metric, self.metric)} of {self.survey} (question {self.question})"
+        try:
+            parts = self.response_filter().describe()
+        except FilterError:  # stored by hand, not through parse_target: say it as written
+            parts = [self.filter_query]
         return words + (f", where {' and '.join(parts)}" if parts else "")
 
 

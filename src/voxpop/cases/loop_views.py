@@ -7,6 +7,7 @@ read); analysts and viewers read everything; agents read the loop metrics of the
 
 from __future__ import annotations
 
+from contextlib import suppress
 from datetime import date, datetime, timezone
 from typing import Annotated, Literal
 from urllib.parse import urlencode
@@ -45,6 +46,7 @@ from voxpop.cases.loop_schemas import (
 )
 from voxpop.cases.models import AlertRule, AlertSignal, Initiative, RootCause
 from voxpop.cases.pareto import root_cause_pareto, theme_pareto
+from voxpop.collection.filters import FilterError
 from voxpop.core.wording import as_sentence
 from voxpop.dashboard.views import draw_trend
 from voxpop.surveys.models import Survey
@@ -260,8 +262,9 @@ def initiatives_list(db, settings) -> InitiativesPublic:
             public = initiative_public(db_session, initiative)
             target = target_from(initiative.target)
             if target is not None and initiative.change_date is not None:
-                public.verdict = plans.check(db_session, target=target, change_date=initiative.change_date,
-                                             zone=settings.timezone, min_base=settings.min_base).verdict
+                with suppress(FilterError):  # a target stored by hand that no longer reads has no verdict
+                    public.verdict = plans.check(db_session, target=target, change_date=initiative.change_date,
+                                                 zone=settings.timezone, min_base=settings.min_base).verdict
             listed.append(public)
     return InitiativesPublic(initiatives=listed)
 
@@ -467,8 +470,9 @@ def initiative_detail(db, settings, initiative_id: int, *, today: date | None = 
         target = target_from(initiative.target)
         result = None
         if target is not None and initiative.change_date is not None:
-            result = plans.check(db_session, target=target, change_date=initiative.change_date, zone=settings.timezone,
-                                 min_base=settings.min_base, today=today)
+            with suppress(FilterError):
+                result = plans.check(db_session, target=target, change_date=initiative.change_date,
+                                     zone=settings.timezone, min_base=settings.min_base, today=today)
     checked = None if result is None else CheckPublic(
         change_date=result.change_date, before_days=result.before_days, after_days=result.after_days,
         before=EstimatePublic.of(result.before), after=EstimatePublic.of(result.after),
@@ -628,8 +632,11 @@ def alert_detail(db, settings, alert_id: int, *, now: datetime | None = None) ->
         if alert is None:
             return None
         target = target_from(alert.target)
-        trend = (alert_rules.alert_trend(db_session, target, now=now or datetime.now(timezone.utc),
-                                         zone=settings.timezone, min_base=settings.min_base) if target else None)
+        try:
+            trend = (alert_rules.alert_trend(db_session, target, now=now or datetime.now(timezone.utc),
+                                             zone=settings.timezone, min_base=settings.min_base) if target else None)
+        except FilterError:  # a target stored by hand whose filter no longer reads: no chart
+            trend = None
         signals = [AlertSignalPublic(period=signal.period, rule=signal.rule, message=signal.message,
                                      found_at=signal.found_at, initiative_id=signal.initiative_id)
                    for signal in db_session.scalars(select(AlertSignal).where(AlertSignal.alert_id == alert_id)

@@ -156,7 +156,7 @@ def test_a_response_another_worker_kept_a_moment_before_is_skipped(db, monkeypat
     answer(db, {"nps": 2}, customer="c1", at=START + timedelta(minutes=1))
     with db.read() as db_session:
         rule = db_session.scalar(select(CaseRule))
-        [candidate] = matching._candidates(db_session, rule, zone="UTC", since=rule.active_from, before=None, limit=9)
+        [candidate] = matching._candidates(db_session, rule, zone="UTC", history=False, limit=9)
     assert run(db) == 1
     # The second worker read the same candidate before the first committed: its trigger insert collides.
     monkeypatch.setattr(matching, "_candidates", lambda *args, **kwargs: [candidate])
@@ -211,7 +211,7 @@ def test_backfill_runs_on_history_only_when_asked_and_quietly_for_old_responses(
     apply_text(db, DETRACTOR_ONLY, now=now)
     assert run(db, now=now) == 0
     dry = backfill(db, now=now, zone="UTC", public_url="", dry_run=True)
-    assert dry.lines() == ["detractor: 2 stored responses match and were never looked at"] and cases(db) == []
+    assert dry.lines() == ["detractor: would look at 2 matching stored responses"] and cases(db) == []
     seen = []
     report = backfill(db, now=now, zone="UTC", public_url="", since=date(2026, 1, 1),
                       progress=lambda key, done: seen.append((key, done)))
@@ -298,3 +298,14 @@ rules:
     catch_up(db, keep_original=False)
     assert run(db, cursors=cursors) == 1
     assert [response for response, _, _ in triggers(db)] == [late]
+
+
+def test_imported_responses_are_history_whenever_they_were_given(db):
+    shop(db)
+    apply_text(db, DETRACTOR_ONLY, now=START)
+    imported = answer(db, {"nps": 1}, customer="c1", at=START + timedelta(minutes=1), channel="import")
+    assert run(db) == 0  # an import never opens cases by itself
+    dry = backfill(db, now=LATER, zone="UTC", public_url="", dry_run=True)
+    assert dry.lines() == ["detractor: would look at 1 matching stored response"]
+    backfill(db, now=LATER, zone="UTC", public_url="")
+    assert triggers(db) == [(imported, "opened", cases(db)[0].id)]

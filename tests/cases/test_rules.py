@@ -70,7 +70,7 @@ def shop(db) -> None:
 
 
 def answer(db, answers: dict, *, customer: str | None = None, attributes: dict | None = None,
-           at: datetime | None = None) -> int:
+           at: datetime | None = None, channel: str = "web") -> int:
     """One response to the shop survey, stored as a submission stores it; returns its id."""
     with db.read() as db_session:
         survey = db_session.scalar(select(Survey).where(Survey.key == "shop"))
@@ -82,7 +82,7 @@ def answer(db, answers: dict, *, customer: str | None = None, attributes: dict |
             customer_id = get_or_create_customer(db_session=db_session, external_id=customer).id
     with db.write_connection() as connection:
         stored = insert_response(db_session=connection, survey_id=survey_id, version_id=version_id,
-                                 questions=questions, answers=answers, language="en", channel="web",
+                                 questions=questions, answers=answers, language="en", channel=channel,
                                  attributes=attributes or {}, customer_id=customer_id)
         response_id = connection.scalar(select(Response.id).where(Response.public_id == stored.public_id))
         if at is not None:

@@ -68,7 +68,7 @@ def test_preview_and_backfill_on_history(configured, tmp_path):
     bad = cli("rules", "preview", "detractor", "--since", "last week")
     assert bad.exit_code == 2 and "--since must be a day" in bad.stderr
     dry = cli("backfill", "--rule", "detractor", "--dry-run")
-    assert dry.exit_code == 0 and "detractor: 2 stored responses match" in dry.stdout
+    assert dry.exit_code == 0 and "detractor: would look at 2 matching stored responses" in dry.stdout
     with db.read() as db_session:
         assert db_session.scalars(select(Case)).all() == []
     done = cli("backfill", "--rule", "detractor")

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, exists, func, select
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -27,11 +27,13 @@ from voxpop.cases.models import Case, CaseRule, CaseTrigger
 from voxpop.cases.service import add_event, get_policy, open_case, route
 from voxpop.collection.filters import parse_response_filter, response_conditions
 from voxpop.collection.models import Answer, AttributeSetValue, Response
+from voxpop.core.wording import counted
 from voxpop.store.database import Database
 from voxpop.surveys.models import Question, Survey
 from voxpop.text.models import CommentAnalysis
 from voxpop.text.verbatims import _has_theme as has_theme
 
+IMPORTED = "import"  # the channel of responses imported from export files: history, whenever they were given
 CHUNK = 20  # responses per write transaction: the single writer is never held long, so submissions never wait
 CONSENTING = ("yes", "y", "true", "ja", "oui", "si", "sí")
 # A response older than this when a backfill opens its case opens it quietly: nobody should be e-mailed about a
@@ -95,21 +97,33 @@ class Candidate:
     consent: bool | None = None
 
 
-def _candidates(db_session: Session, rule: CaseRule, *, zone: str, since: datetime | None, before: datetime | None,
-                limit: int, after_id: int = 0) -> list[Candidate]:
-    """The responses the rule keeps and has not kept yet, in id order, with their score, attributes and consent."""
+def _pending(rule: CaseRule, *, zone: str, history: bool, since: datetime | None = None,
+             before: datetime | None = None) -> list[ColumnElement[bool]]:
+    """The responses the rule keeps and has not kept yet: live ones submitted since it became active (the
+    worker's), or history (a backfill's): those submitted before, and imported ones whenever they were given."""
+    conditions = [*rule_conditions(rule, zone=zone),
+                  ~exists().where(CaseTrigger.rule_id == rule.id, CaseTrigger.response_id == Response.id)]
+    if history:
+        conditions.append(or_(Response.submitted_at < rule.active_from, Response.channel == IMPORTED))
+    else:
+        conditions += [Response.submitted_at >= rule.active_from, Response.channel != IMPORTED]
+    if since is not None:
+        conditions.append(Response.submitted_at >= since)
+    if before is not None:
+        conditions.append(Response.submitted_at < before)
+    return conditions
+
+
+def _candidates(db_session: Session, rule: CaseRule, *, zone: str, history: bool, since: datetime | None = None,
+                before: datetime | None = None, limit: int, after_id: int = 0) -> list[Candidate]:
+    """The pending responses (see _pending), in id order, with their score, attributes and consent."""
     statement = (select(Response.id, Response.public_id, Response.customer_id, Response.submitted_at,
                         Response.attribute_set_id, Survey.key)
                  .join(Survey, Survey.id == Response.survey_id)
-                 .where(*rule_conditions(rule, zone=zone),
-                        ~exists().where(CaseTrigger.rule_id == rule.id, CaseTrigger.response_id == Response.id))
+                 .where(*_pending(rule, zone=zone, history=history, since=since, before=before))
                  .order_by(Response.id).limit(limit))
     if after_id:
         statement = statement.where(Response.id > after_id)
-    if since is not None:
-        statement = statement.where(Response.submitted_at >= since)
-    if before is not None:
-        statement = statement.where(Response.submitted_at < before)
     rows = db_session.execute(statement).all()
     if not rows:
         return []
@@ -232,8 +246,7 @@ def run_rules(db: Database, *, now: datetime, zone: str, public_url: str, limit:
         for rule in db_session.scalars(select(CaseRule).where(CaseRule.paused.is_(False)).order_by(CaseRule.id)):
             mark = (rule.id, rule.active_from)
             after = 0 if sweep else cursors.looked_at.get(mark, 0)
-            candidates = _candidates(db_session, rule, zone=zone, since=rule.active_from, before=None, limit=limit,
-                                     after_id=after)
+            candidates = _candidates(db_session, rule, zone=zone, history=False, limit=limit, after_id=after)
             work.append((rule.id, candidates))
             if cursors is not None:
                 reached[mark] = _looked_at(db_session, rule, after=after, newest=newest, candidates=candidates,
@@ -279,10 +292,10 @@ class BackfillReport:
         lines = []
         for key, tally in self.rules.items():
             if self.dry_run:
-                lines.append(f"{key}: {tally['matching']:,} stored responses match and were never looked at")
+                lines.append(f"{key}: would look at {counted(tally['matching'], 'matching stored response')}")
             else:
-                lines.append(f"{key}: {tally['opened']:,} cases opened, {tally['joined']:,} joined an open case, "
-                             f"{tally['held_out']:,} held out")
+                lines.append(f"{key}: {counted(tally['opened'], 'case')} opened, {tally['joined']:,} joined an open "
+                             f"case, {tally['held_out']:,} held out")
         return lines
 
 
@@ -295,8 +308,8 @@ class BackfillError(ValueError):
 def backfill(db: Database, *, now: datetime, zone: str, public_url: str, rule_keys: Iterable[str] = (),
              since: date | None = None, until: date | None = None, dry_run: bool = False,
              progress: Callable[[str, int], None] = lambda key, done: None) -> BackfillReport:
-    """Run the rules (all active ones, or those named) on stored responses from before each became active, within
-    the days given. Only on request: submitting or importing never does this. A case for a response older than
+    """Run the rules (all active ones, or those named) on stored responses from before each became active, and on
+    imported responses, within the days given. Only on request: submitting or importing never does this. A case for a response older than
     NOTIFY_WITHIN opens without e-mail or webhook."""
     keys = list(dict.fromkeys(rule_keys))
     local = ZoneInfo(zone)
@@ -316,18 +329,15 @@ def backfill(db: Database, *, now: datetime, zone: str, public_url: str, rule_ke
     report = BackfillReport(dry_run=dry_run)
     for rule in rules:
         report.rules[rule.key] = tally = Counter()
-        before = min(rule.active_from, after) if after else rule.active_from
         if dry_run:
             with db.read() as db_session:
-                tally["matching"] = db_session.scalar(
-                    select(func.count()).select_from(Response).where(
-                        *rule_conditions(rule, zone=zone), Response.submitted_at < before,
-                        *([Response.submitted_at >= first] if first else []),
-                        ~exists().where(CaseTrigger.rule_id == rule.id, CaseTrigger.response_id == Response.id)))
+                tally["matching"] = db_session.scalar(select(func.count()).select_from(Response).where(
+                    *_pending(rule, zone=zone, history=True, since=first, before=after)))
             continue
         while True:
             with db.read() as db_session:
-                candidates = _candidates(db_session, rule, zone=zone, since=first, before=before, limit=500)
+                candidates = _candidates(db_session, rule, zone=zone, history=True, since=first, before=after,
+                                         limit=500)
             if not candidates:
                 break
             written = _written(tally)

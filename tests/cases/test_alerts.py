@@ -19,6 +19,7 @@ from voxpop.notify.models import OutgoingMail, WebhookDelivery, WebhookEndpoint
 STEADY = {10: 20, 8: 12, 3: 8}  # NPS 30 on 40 answers
 DROP = {2: 32, 10: 8}  # NPS −60
 JANUARY_2027 = datetime(2027, 1, 5, 9, 0, tzinfo=timezone.utc)
+MADE = datetime(2026, 1, 2, tzinfo=timezone.utc)  # the alert was made before the months it watches
 
 
 def setup_alert(db, *, months: dict[int, dict[int, int]]) -> int:
@@ -29,8 +30,10 @@ def setup_alert(db, *, months: dict[int, dict[int, int]]) -> int:
         db_session.add(WebhookEndpoint(url="https://hooks.example.com/voxpop", secret="whsec_dGVzdA==", events=[]))
         owner = db_session.scalar(select(User).where(User.email == "owner@example.com"))
         target = parse_target(db_session=db_session, survey="feedback", metric="nps", question="nps")
-        return save_alert(db_session=db_session, actor=None, name="Relationship NPS", owner_id=owner.id,
-                          target=target).id
+        alert = save_alert(db_session=db_session, actor=None, name="Relationship NPS", owner_id=owner.id,
+                           target=target)
+        alert.created_at = MADE
+        return alert.id
 
 
 def count(db, model) -> int:
@@ -105,3 +108,11 @@ def test_an_alert_whose_target_no_longer_reads_is_skipped(db):
                                    "filter": [["attribute", "no equals sign"]]})
         db_session.add(broken)
     assert watch_alerts(db, now=JANUARY_2027, zone="UTC", public_url="") >= 1  # the good alert still tells
+
+
+def test_a_new_alert_records_its_charts_history_without_telling_it(db):
+    alert_id = setup_alert(db, months={month: DROP if month == 9 else STEADY for month in range(3, 13)})
+    with db.write() as db_session:
+        db_session.get(AlertRule, alert_id).created_at = datetime(2026, 12, 20, tzinfo=timezone.utc)
+    assert watch_alerts(db, now=JANUARY_2027, zone="UTC", public_url="") >= 1
+    assert count(db, AlertSignal) >= 1 and count(db, OutgoingMail) == 0 and count(db, WebhookDelivery) == 0

@@ -145,6 +145,8 @@ def test_an_alert_is_created_tells_once_and_opens_a_draft(client, db):
         "survey": "feedback", "metric": "nps", "question": "nps"})
     assert created.status_code == 303
     path = created.headers["location"].split("?")[0]
+    with db.write() as db_session:  # made before the months it watches, so their signals are news
+        db_session.scalar(select(AlertRule)).created_at = datetime(2026, 1, 2, tzinfo=timezone.utc)
     assert watch_alerts(db, now=datetime(2027, 1, 5, tzinfo=timezone.utc), zone="UTC", public_url="") >= 1
     page = client.get(path).text
     assert "September 2026 is unusually low" in page and "Open a draft initiative" in page

@@ -4,7 +4,8 @@ words every chart uses (web.signals), and can open a draft initiative.
 
 The chart is the dashboard's (dashboard.service.monthly_counts, dashboard.trends.survey_trends): the month that
 has not ended is left out of the limits and the rules, as on the dashboard. A signal is known by its rule and the
-first month of its run, so a run that goes on for another month is the same signal, told once.
+first month of its run, so a run that goes on for another month is the same signal, told once. A run that
+had ended before the alert was made is recorded (the page lists it) but told to nobody.
 """
 
 from __future__ import annotations
@@ -94,7 +95,8 @@ def signals_of(trend: TrendPublic | None) -> list[FoundSignal]:
 
 def watch_alerts(db, *, now: datetime, zone: str, public_url: str, min_base: int = 30) -> int:
     """One worker step: for every active alert rule, record each new signal of its chart once, e-mail the owner
-    and queue an `alert.signal` webhook in the same transaction; returns how many new signals were recorded."""
+    and queue an `alert.signal` webhook in the same transaction; returns how many new signals were recorded. Signals whose run had ended before the alert was made are
+    recorded without telling anyone: a new alert does not send its chart's history."""
     with db.read() as db_session:
         alerts = [(alert.id, alert.target) for alert in
                   db_session.scalars(select(AlertRule).where(AlertRule.active.is_(True)).order_by(AlertRule.id))]
@@ -115,13 +117,17 @@ def watch_alerts(db, *, now: datetime, zone: str, public_url: str, min_base: int
             alert = db_session.get(AlertRule, alert_id)
             if alert is None or not alert.active:
                 continue
+            made = current_period(alert.created_at, zone)
             for signal in signals:
-                recorded += _record(db_session, alert, signal, now=now, public_url=public_url)
+                # A run that had ended before the alert was made is history, not news: recorded, not told.
+                recorded += _record(db_session, alert, signal, now=now, public_url=public_url,
+                                    tell=signal.periods[-1] >= made)
     return recorded
 
 
-def _record(db_session: Session, alert: AlertRule, signal: FoundSignal, *, now: datetime, public_url: str) -> int:
-    """Record one signal and tell the owner, unless it was told before (then 0)."""
+def _record(db_session: Session, alert: AlertRule, signal: FoundSignal, *, now: datetime, public_url: str,
+            tell: bool = True) -> int:
+    """Record one signal and (with `tell`) tell the owner, unless it was recorded before (then 0)."""
     if db_session.get(AlertSignal, (alert.id, signal.period, signal.rule)) is not None:
         return 0
     try:
@@ -130,6 +136,8 @@ def _record(db_session: Session, alert: AlertRule, signal: FoundSignal, *, now: 
                                        message=signal.sentence, found_at=now))
     except IntegrityError:
         return 0
+    if not tell:
+        return 1
     link = f"{public_url.rstrip('/')}/improvement/alerts/{alert.id}"
     owner = db_session.get(User, alert.owner_id) if alert.owner_id else None
     if owner is not None and owner.is_active:

@@ -590,7 +590,7 @@ def alerts_page(request: Request, user: Reader, db: DbDep, format: CsvFormat = "
 
 @api.get("/improvement/alerts", response_model=AlertsPublic, responses=problem_responses(401, 403))
 def alerts_json(user: Reader, db: DbDep):
-    """Every alert rule: the metric it watches, its owner, whether it is paused, and how many signals it told."""
+    """Every alert rule: the metric it watches, its owner, whether it is paused, and how many signals it found."""
     return alerts_list(db)
 
 
@@ -626,7 +626,7 @@ def create_alert(request: Request, user: Editor, db: DbDep,
 
 
 def alert_detail(db, settings, alert_id: int, *, now: datetime | None = None) -> AlertDetailPublic | None:
-    """The alert, the signals it told, and the chart it watches as it stands now."""
+    """The alert, the signals it found, and the chart it watches as it stands now."""
     with db.read() as db_session:
         alert = db_session.get(AlertRule, alert_id)
         if alert is None:
@@ -658,7 +658,8 @@ def alert_page(request: Request, user: Reader, db: DbDep, settings: SettingsDep,
 
 @api.get("/improvement/alerts/{alert_id}", response_model=AlertDetailPublic, responses=problem_responses(401, 403, 404))
 def alert_json(request: Request, user: Reader, db: DbDep, settings: SettingsDep, alert_id: ItemId):
-    """One alert rule with the signals it told (each once) and the monthly control chart it watches."""
+    """One alert rule with the signals it found (each told once, unless it had ended before the alert was made) and
+    the monthly control chart it watches."""
     detail = alert_detail(db, settings, alert_id)
     if detail is None:
         return problem(404, "There is no alert with this number.", code="no-such-alert", instance=request.url.path)

@@ -31,13 +31,19 @@ PAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/improvement", "Improvement", ALL_STAFF),
     ("/imports", "Import", ("admin", "manager")),
     ("/users", "Users", ("admin",)),
+    ("/admin/mail", "Sending", ("admin",)),
     ("/api-reference", "API", ALL_STAFF),
 )
+
+
+# Pages reached from a menu entry but living at another address, so the entry stays marked on them.
+ALSO_UNDER = {"/users": ("/departments",), "/admin/mail": ("/admin/webhooks",)}
 
 
 def navigation(user: StaffMember | None, path: str) -> tuple[NavItem, ...]:
     """The pages this user may open, the one under `path` marked current."""
     if user is None:
         return ()
-    return tuple(NavItem(href, label, path == href or path.startswith(href + "/"))
+    return tuple(NavItem(href, label, any(path == prefix or path.startswith(prefix + "/")
+                                          for prefix in (href, *ALSO_UNDER.get(href, ()))))
                  for href, label, roles in PAGES if user.role in roles)

@@ -3,7 +3,8 @@
 Three surveys (post-purchase NPS, support CSAT, onboarding CES 2.0), ~21,000 responses with seasonality
 (a busy, late-shipping December), real differences between segments and channels (a buggy app release in
 one quarter), comments whose tone follows the score (demo.comments), customers, departments and a user of every
-role.
+role; and the closed loop (demo.cases): rules, 18 months of cases from these responses, a holdout, root causes,
+a case team in three departments, two improvement initiatives and an alert rule.
 """
 
 from __future__ import annotations
@@ -276,6 +277,7 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
         db_session.execute(insert(Transaction.__table__), purchases)
         if progress is not None:
             progress.print(f"  cases: {len(history.stories):,} opened by rules, {len(history.held_out):,} held out")
+            progress.print("  case team (same password): " + ", ".join(email for email, *_ in cases.CASE_TEAM))
             progress.print(f"  transactions: {len(purchases):,} purchase lines")
     return total
 

@@ -96,7 +96,7 @@ def test_a_rules_file_is_checked_then_applied_on_the_page(client, db):
     ("rules: [", "not valid YAML"),
     ("rules: [{key: a, name: A, survey: shop, when: {answer: ['nps:0-11']}}]", "the NPS scale is 0-10"),
     ("rules: [{key: a, name: A, when: {answer: ['nps:0-6']}, department: Billing}]", "no department called"),
-    ("", "paste a rules file"),
+    ("", "Paste a rules file"),
 ])
 def test_a_bad_rules_file_is_shown_with_its_problems_not_a_500(client, db, text, words):
     shop(db)
@@ -108,6 +108,9 @@ def test_a_bad_rules_file_is_shown_with_its_problems_not_a_500(client, db, text,
     bad_upload = client.post("/cases/rules/apply", data={"csrf_token": token, "action": "check"},
                              files={"upload": ("rules.yaml", b"\xff\xfe\x00", "text/yaml")})
     assert bad_upload.status_code == 422 and "UTF-8" in bad_upload.text
+    too_big = client.post("/cases/rules/apply", data={"csrf_token": token, "action": "check"},
+                          files={"upload": ("rules.yaml", b"#" * 200_001, "text/yaml")})
+    assert too_big.status_code == 422 and "at most 200 kB" in too_big.text
 
 
 def test_the_rule_page_previews_history_with_its_json_twin_and_csv(client, db):

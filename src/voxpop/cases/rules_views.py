@@ -35,7 +35,7 @@ RuleKey = Annotated[str, Path(min_length=1, max_length=64, pattern=KEY)]
 Day = Annotated[str, Query(max_length=20, description="A day, YYYY-MM-DD, in the workspace's time zone.")]
 CsvFormat = Annotated[Literal["html", "csv"], Query(description="csv for the page's table as CSV.")]
 CSRF = [Depends(verify_csrf)]
-MAX_FILE = 200_000  # characters of a rules file: a few hundred rules at most; more is a pasted file gone wrong
+MAX_FILE = 200_000  # characters (bytes of an upload) of a rules file: a few hundred rules at most; more is a pasted file gone wrong
 SAVED = {"paused": "Rule paused: it opens no cases until resumed.",
          "resumed": "Rule resumed: it looks at responses from now on.",
          "applied": "Rules file applied."}
@@ -79,7 +79,16 @@ def _apply_page(request: Request, *, text: str = "", report: rules.ApplyReport |
     return render(request, "cases/cases/rules_apply.html", {
         "text": text, "report": report, "problems": problems or [], "checked": checked_mark(text) if report else "",
         "changed_since_check": changed_since_check,
-        "errors": [("rules", f"{path}: {message}") for path, message in problems or []]}, status_code=status)
+        "errors": [_error_item(path, message) for path, message in problems or []],
+        "upload_error": next((message for path, message in problems or [] if path == "upload"), "")},
+        status_code=status)
+
+
+def _error_item(path: str, message: str) -> tuple[str, str]:
+    """A problem in the error summary, linked to its field: the upload's own, else the file's place in it."""
+    if path in ("upload", "rules"):
+        return path, message[:1].upper() + message[1:]
+    return "rules", f"{path}: {message}"
 
 
 @router.get("/cases/rules/apply", include_in_schema=False)
@@ -98,14 +107,14 @@ def apply_file(
     """Check a rules file (pasted or uploaded) and show what it would change; apply it when asked."""
     if upload is not None and upload.filename:
         content = upload.file.read(MAX_FILE + 1)
+        if len(content) > MAX_FILE:
+            return _apply_page(request, problems=[("upload", f"a rules file is at most {MAX_FILE // 1000} kB; "
+                                                             f"this one is larger")], status=422)
         try:
             text = content.decode("utf-8")
         except UnicodeDecodeError:
-            return _apply_page(request, problems=[("file", "the file is not UTF-8 text; save it as UTF-8 and "
-                                                           "upload it again")], status=422)
-        if len(text) > MAX_FILE:
-            return _apply_page(request, problems=[("file", f"a rules file is at most {MAX_FILE:,} characters")],
-                               status=422)
+            return _apply_page(request, problems=[("upload", "the file is not UTF-8 text; save it as UTF-8 and "
+                                                             "upload it again")], status=422)
     if not text.strip():
         return _apply_page(request, problems=[("rules", "paste a rules file or choose one to upload")], status=422)
     changed_since_check = action == "apply" and checked != checked_mark(text)

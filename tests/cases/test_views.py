@@ -284,6 +284,8 @@ def test_the_queue_filters_sorts_and_counts(client, db):
     assert client.get("/api/v1/cases?scope=all&since=2026-03-03").json()["total"] == 0
     assert client.get("/api/v1/cases?scope=all&since=2026-03-02&until=2026-03-02").json()["total"] == 2
     assert client.get("/api/v1/cases?scope=mine").json()["total"] == 0
+    assert client.get("/api/v1/cases?scope=department").json()["total"] == 0
+    assert "You belong to no department" in client.get("/cases?scope=department").text
     assert client.get("/api/v1/cases?scope=all&overdue=yes").json()["total"] == 2
     assert client.get("/api/v1/cases?scope=all&sort=opened").json()["cases"][0]["id"] == ids["other"]
     csv = client.get("/cases?scope=all&format=csv")

@@ -44,19 +44,17 @@ NOTIFY_WITHIN = timedelta(days=3)
 OPEN_DAYS = 14
 
 
-def rule_conditions(rule: CaseRule, *, zone: str) -> list[ColumnElement[bool]]:
+def rule_conditions(rule: CaseRule, *, zone: str, after_response_id: int = 0) -> list[ColumnElement[bool]]:
     """The rule's conditions on `responses`: its survey, the response filter's answer tests and attributes, and
-    the comment's theme and sentiment."""
-    return conditions_of(rule.conditions or {}, survey_id=rule.survey_id, zone=zone)
-
-
-def conditions_of(stored: dict, *, survey_id: int | None, zone: str) -> list[ColumnElement[bool]]:
-    """Conditions as CaseRule.conditions stores them, on `responses`."""
+    the comment's theme and sentiment; only responses above `after_response_id` when one is given."""
+    stored = rule.conditions or {}
     response_filter = parse_response_filter(today=date.today(), answer=stored.get("answer", []),
                                             attribute=stored.get("attribute", []))
-    conditions = response_conditions(response_filter, zone=zone)
-    if survey_id is not None:
-        conditions.append(Response.survey_id == survey_id)
+    conditions = response_conditions(response_filter, zone=zone, after_response_id=after_response_id)
+    if after_response_id:
+        conditions.append(Response.id > after_response_id)
+    if rule.survey_id is not None:
+        conditions.append(Response.survey_id == rule.survey_id)
     comment = []
     if stored.get("theme"):
         comment.append(has_theme(stored["theme"]))
@@ -65,9 +63,11 @@ def conditions_of(stored: dict, *, survey_id: int | None, zone: str) -> list[Col
     if comment:
         # Only an analysed comment can carry a theme or a sentiment: a response whose comment the worker has not
         # analysed yet does not match *yet*, writes no trigger, and is looked at again on the next tick.
-        conditions.append(Response.id.in_(select(Answer.response_id)
-                                          .join(CommentAnalysis, CommentAnalysis.answer_id == Answer.id)
-                                          .where(*comment)))
+        commented = (select(Answer.response_id).join(CommentAnalysis, CommentAnalysis.answer_id == Answer.id)
+                     .where(*comment))
+        if after_response_id:
+            commented = commented.where(Answer.response_id > after_response_id)
+        conditions.append(Response.id.in_(commented))
     return conditions
 
 
@@ -98,10 +98,10 @@ class Candidate:
 
 
 def _pending(rule: CaseRule, *, zone: str, history: bool, since: datetime | None = None,
-             before: datetime | None = None) -> list[ColumnElement[bool]]:
+             before: datetime | None = None, after_id: int = 0) -> list[ColumnElement[bool]]:
     """The responses the rule keeps and has not kept yet: live ones submitted since it became active (the
     worker's), or history (a backfill's): those submitted before, and imported ones whenever they were given."""
-    conditions = [*rule_conditions(rule, zone=zone),
+    conditions = [*rule_conditions(rule, zone=zone, after_response_id=after_id),
                   ~exists().where(CaseTrigger.rule_id == rule.id, CaseTrigger.response_id == Response.id)]
     if history:
         conditions.append(or_(Response.submitted_at < rule.active_from, Response.channel == IMPORTED))
@@ -120,10 +120,8 @@ def _candidates(db_session: Session, rule: CaseRule, *, zone: str, history: bool
     statement = (select(Response.id, Response.public_id, Response.customer_id, Response.submitted_at,
                         Response.attribute_set_id, Survey.key)
                  .join(Survey, Survey.id == Response.survey_id)
-                 .where(*_pending(rule, zone=zone, history=history, since=since, before=before))
+                 .where(*_pending(rule, zone=zone, history=history, since=since, before=before, after_id=after_id))
                  .order_by(Response.id).limit(limit))
-    if after_id:
-        statement = statement.where(Response.id > after_id)
     rows = db_session.execute(statement).all()
     if not rows:
         return []

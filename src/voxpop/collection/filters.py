@@ -151,8 +151,11 @@ def parse_response_filter(*, today: date, since: str | None = None, until: str |
                           tuple((question, tuple(tests)) for question, tests in answers.items()))
 
 
-def response_conditions(response_filter: ResponseFilter, *, zone: str) -> list[ColumnElement[bool]]:
-    """The filter as conditions on `responses` (Response), to add to any query that reads responses."""
+def response_conditions(response_filter: ResponseFilter, *, zone: str,
+                        after_response_id: int = 0) -> list[ColumnElement[bool]]:
+    """The filter as conditions on `responses` (Response), to add to any query that reads responses. A query that
+    reads only responses above an id (the case rules' worker reading new ones) passes it, so each answer test
+    reads only their answers instead of every answer that passes."""
     conditions: list[ColumnElement[bool]] = []
     local = ZoneInfo(zone)
     if response_filter.since:
@@ -169,9 +172,11 @@ def response_conditions(response_filter: ResponseFilter, *, zone: str) -> list[C
         # database reads the answers that pass once (SQLite and PostgreSQL both hash them), where an EXISTS per
         # response let SQLite scan every passing answer for each response (minutes on the demo workspace), and
         # a query that already reads answers (a comment's) cannot lend them to the test.
-        conditions.append(Response.id.in_(
-            select(Answer.response_id).join(Question, Question.id == Answer.question_id)
-            .where(Question.key == question, or_(*(test.condition() for test in tests)))))
+        kept = (select(Answer.response_id).join(Question, Question.id == Answer.question_id)
+                .where(Question.key == question, or_(*(test.condition() for test in tests))))
+        if after_response_id:
+            kept = kept.where(Answer.response_id > after_response_id)
+        conditions.append(Response.id.in_(kept))
     return conditions
 
 

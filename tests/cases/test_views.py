@@ -259,6 +259,10 @@ def test_bulk_assignment_is_all_or_nothing(client, db):
                                                "back": "/cases?scope=all"}, follow_redirects=False)
     assert reply.status_code == 303 and reply.headers["location"] == "/cases?scope=all&assigned=2"
     assert {stored(db, ids["case"]).department_id, stored(db, ids["other"]).department_id} == {ids["care"]}
+    # a page's worth of ticked cases (more than a dozen) is one form; an id too long to be one is a sentence
+    reply = client.post("/cases/assign", data={"csrf_token": token, "case": [str(ids["case"])] * 60 + ["9" * 5000],
+                                               "department": str(ids["care"])})
+    assert reply.status_code == 400 and "Choose the cases from the list" in reply.text
     assert audited(db, "case.assign") == 4
 
 

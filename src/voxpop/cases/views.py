@@ -116,7 +116,7 @@ Queue = Annotated[QueueParams, Depends(queue_params)]
 def _id(value: str, field: str) -> int | None:
     if not value:
         return None
-    if not value.isdigit() or not 1 <= int(value) < 2**31:
+    if not value.isdigit() or len(value) > 10 or not 1 <= int(value) < 2**31:
         raise queues.QueueError(f"choose the {field.replace('_', ' ')} from the list; {value!r} is not one",
                                 field=field)
     return int(value)
@@ -245,7 +245,7 @@ def _bulk(db, settings, request: Request, user, change: BulkAssignment) -> int:
 
 @router.post("/cases/assign", include_in_schema=False, dependencies=CSRF)
 def bulk_assign(request: Request, user: BulkAssigner, db: DbDep, settings: SettingsDep,
-                case: Annotated[list[str], Form(max_length=12)] = [],  # noqa: B006
+                case: Annotated[list[str], Form(max_length=500)] = [],  # noqa: B006 (max_length: how many ticked)
                 owner: Annotated[str, Form(max_length=12)] = "",
                 department: Annotated[str, Form(max_length=12)] = "",
                 reason: Annotated[str, Form(max_length=1000)] = "",
@@ -255,7 +255,7 @@ def bulk_assign(request: Request, user: BulkAssigner, db: DbDep, settings: Setti
     params = QueueParams.from_pairs(parse_qsl(back.partition("?")[2]))
     form = {"owner": owner, "department": department, "reason": reason}
     try:
-        ids = [_id(value, "cases") for value in case[:500]]
+        ids = [_id(value, "cases") for value in case]
         if not ids:
             raise service.CaseError("tick the cases to assign", field="cases")
         assigned = _bulk(db, settings, request, user, BulkAssignment.model_construct(

@@ -53,6 +53,24 @@ PAGES = [
     ("/api-reference", "analyst"),
     ("/login", None),
     ("/no-such-page", "agent"),
+    # the closed loop (issue 14)
+    ("/cases", "agent"),
+    ("/cases?scope=all&status=new&status=in_progress&overdue=1", "manager"),
+    ("/cases/1", "manager"),
+    ("/cases/root-causes", "manager"),
+    ("/cases/rules", "analyst"),
+    ("/cases/rules/nps-detractor", "manager"),
+    ("/cases/rules/apply", "admin"),
+    ("/improvement", "manager"),
+    ("/improvement", "agent"),
+    ("/improvement/initiatives", "viewer"),
+    ("/improvement/initiatives/new", "manager"),
+    ("/improvement/initiatives/1", "manager"),
+    ("/improvement/initiatives/2", "analyst"),
+    ("/improvement/alerts", "manager"),
+    ("/improvement/alerts/1", "manager"),
+    ("/admin/webhooks", "admin"),
+    ("/admin/mail", "admin"),
 ]
 
 

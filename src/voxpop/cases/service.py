@@ -189,8 +189,8 @@ def change_status(*, db_session: Session, case: Case, to: str, actor: User | Non
         case.closed_at = None
     if to == "resolved":
         case.resolved_at = at
-        if case.first_contact_at is None:
-            case.first_contact_at = at
+        # No first contact is made up here: a case resolved without reaching the customer (who asked not to be
+        # called) must not count as contacted within target.
         contacts = db_session.scalar(select(func.count()).select_from(CaseEvent).where(
             CaseEvent.case_id == case.id, CaseEvent.kind.in_(KINDS_OF_CONTACT)))
         case.resolved_at_first_contact = contacts <= 1

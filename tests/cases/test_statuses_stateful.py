@@ -114,11 +114,15 @@ def case_machine(db, made: dict):
                     status = after
                 assert status == case.status
                 assert case.reopened == sum(kind == "reopened" for kind, _, _ in moves)
-                stamps = [case.first_contact_at, case.resolved_at, case.closed_at]
+                # A call after the case was resolved is still the first contact, so only these two are ordered.
+                stamps = [case.opened_at, case.resolved_at, case.closed_at]
                 present = [stamp for stamp in stamps if stamp is not None]
                 assert present == sorted(present), stamps
-                if case.resolved_at is not None:
-                    assert case.first_contact_at is not None
+                assert case.first_contact_at is None or case.first_contact_at >= case.opened_at
+                # First contact is a logged e-mail, call or meeting, never made up by resolving the case.
+                contacts = db_session.scalar(select(func.count()).select_from(CaseEvent).where(
+                    CaseEvent.case_id == self.case_id, CaseEvent.kind.in_(("email", "call", "meeting"))))
+                assert (case.first_contact_at is not None) == (contacts > 0)
                 if case.status == "closed":
                     assert case.root_cause_id is not None and case.closed_at is not None
                     assert case.resolved_at is not None and case.issue_resolved is not None

@@ -446,7 +446,6 @@ def _move(case: dict, previous: str, details: dict, at: datetime, loop: Loop, *,
         case["resolved_at"] = case["closed_at"] = None
     if to == "resolved":
         case["resolved_at"] = at
-        case["first_contact_at"] = case["first_contact_at"] or at
         case["resolved_at_first_contact"] = contacts <= 1
     if to == "closed":
         case["closed_at"] = at

@@ -31,7 +31,7 @@ from voxpop.core.wording import counted
 from voxpop.store.database import Database
 from voxpop.surveys.models import Question, Survey
 from voxpop.text.models import CommentAnalysis
-from voxpop.text.verbatims import _has_theme as has_theme
+from voxpop.text.verbatims import has_theme
 
 IMPORTED = "import"  # the channel of responses imported from export files: history, whenever they were given
 CHUNK = 20  # responses per write transaction: the single writer is never held long, so submissions never wait

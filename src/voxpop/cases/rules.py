@@ -28,7 +28,7 @@ from voxpop.accounts.models import Department, User
 from voxpop.accounts.service import audit
 from voxpop.analysis.periods import days
 from voxpop.cases import matching
-from voxpop.cases.models import CasePolicy, CaseRoute, CaseRule, RootCause
+from voxpop.cases.models import CaseRoute, CaseRule, RootCause
 from voxpop.cases.rules_schemas import (
     MonthPublic,
     PolicyPublic,
@@ -40,7 +40,7 @@ from voxpop.cases.rules_schemas import (
     RulesRootCausePublic,
     WeekPublic,
 )
-from voxpop.cases.service import DEFAULT_FIRST_CONTACT_HOURS, DEFAULT_RESOLVE_HOURS, get_policy
+from voxpop.cases.service import DEFAULT_FIRST_CONTACT_HOURS, DEFAULT_RESOLVE_HOURS, get_policy, policy_or_defaults
 from voxpop.cases.statuses import PRIORITIES
 from voxpop.collection.filters import FilterError, parse_attribute, parse_response_filter
 from voxpop.collection.models import AttributeSetValue
@@ -521,10 +521,7 @@ def overview(*, db_session: Session, now: datetime) -> RulesPublic:
               for route in db_session.scalars(select(CaseRoute).order_by(CaseRoute.position, CaseRoute.id))]
     causes = [RulesRootCausePublic(key=cause.key, name=cause.name, theme=cause.theme, active=cause.active)
               for cause in db_session.scalars(select(RootCause).order_by(RootCause.active.desc(), RootCause.key))]
-    # Read, never made here (get_policy would write it): a workspace without one shows the defaults it would get.
-    policy = db_session.scalar(select(CasePolicy).order_by(CasePolicy.id).limit(1)) or CasePolicy(
-        first_contact_hours=DEFAULT_FIRST_CONTACT_HOURS, resolve_hours=DEFAULT_RESOLVE_HOURS, workday_start="09:00",
-        workday_end="17:00", workdays=[1, 2, 3, 4, 5], warn_before_hours=4.0, assignment="least-open", followup_days=14)
+    policy = policy_or_defaults(db_session=db_session)
     return RulesPublic(rules=rules, routes=routes, root_causes=causes, policy=PolicyPublic(
         first_contact_hours=policy.first_contact_hours or DEFAULT_FIRST_CONTACT_HOURS,
         resolve_hours=policy.resolve_hours or DEFAULT_RESOLVE_HOURS,

@@ -35,12 +35,18 @@ class CaseError(ValueError):
         self.field = field
 
 
+def policy_or_defaults(*, db_session: Session) -> CasePolicy:
+    """The workspace's case policy, or (not stored, so a read session can call this) the defaults it would get."""
+    return db_session.scalar(select(CasePolicy).order_by(CasePolicy.id).limit(1)) or CasePolicy(
+        first_contact_hours=dict(DEFAULT_FIRST_CONTACT_HOURS), resolve_hours=dict(DEFAULT_RESOLVE_HOURS),
+        workday_start="09:00", workday_end="17:00", workdays=[1, 2, 3, 4, 5], warn_before_hours=4.0,
+        assignment="least-open", followup_days=14)
+
+
 def get_policy(*, db_session: Session) -> CasePolicy:
-    """The workspace's case policy, made with the defaults the first time it is asked for."""
-    policy = db_session.scalar(select(CasePolicy).order_by(CasePolicy.id).limit(1))
-    if policy is None:
-        policy = CasePolicy(first_contact_hours=dict(DEFAULT_FIRST_CONTACT_HOURS),
-                            resolve_hours=dict(DEFAULT_RESOLVE_HOURS), workdays=[1, 2, 3, 4, 5])
+    """The workspace's case policy, stored with the defaults the first time it is asked for."""
+    policy = policy_or_defaults(db_session=db_session)
+    if policy.id is None:
         db_session.add(policy)
         db_session.flush()
     return policy

@@ -178,7 +178,7 @@ def _conditions(filters: CommentFilters, zone: str) -> list:
     if filters.survey:
         conditions.append(Survey.key == filters.survey)
     if filters.theme:
-        conditions.append(_has_theme(filters.theme))
+        conditions.append(has_theme(filters.theme))
     if filters.sentiment == "unscored":
         conditions.append(CommentAnalysis.sentiment_label.is_(None))
     elif filters.sentiment:
@@ -214,7 +214,7 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _has_theme(key: str):
+def has_theme(key: str):
     """The comment has this theme or one of its sub-themes, unless a person removed it."""
     tagged, correction = aliased(CommentTheme), aliased(CommentTheme)
     removed = exists().where(correction.answer_id == tagged.answer_id, correction.theme == tagged.theme,

@@ -21,10 +21,11 @@ def smtp_server() -> Iterator[SmtpServer]:
 @dataclass
 class WebhookReceiver:
     """An HTTP server in a thread that keeps every request and answers with the next status in `answers`
-    (204 once they run out)."""
+    (204 once they run out), with `body` as the answer's body."""
 
     url: str = ""
     answers: list[int] = field(default_factory=list)
+    body: bytes = b""
     requests: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
 
@@ -40,8 +41,9 @@ def webhook_receiver() -> Iterator[WebhookReceiver]:
                 receiver.requests.append(({name.lower(): value for name, value in self.headers.items()}, body))
                 status = receiver.answers.pop(0) if receiver.answers else 204
             self.send_response(status)
-            self.send_header("content-length", "0")
+            self.send_header("content-length", str(len(receiver.body)))
             self.end_headers()
+            self.wfile.write(receiver.body)
 
         def log_message(self, *args):
             pass

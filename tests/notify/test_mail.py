@@ -253,3 +253,97 @@ def test_an_untrusted_certificate_is_refused(db, settings, certificate):
         assert sender.send_due_mail(db, settings=smtp_settings(settings, server, smtp_security="starttls"), now=NOW) == 0
     row = stored(db, mail_id)
     assert row.status == "queued" and "CERTIFICATE_VERIFY_FAILED" in row.smtp_reply
+
+
+def put_in_outbox(db, *, recipient: str = "agent@example.com", subject: str = "Case 1 is yours") -> int:
+    """A row written straight to the outbox, as an older version or another caller may have left it: no
+    clean-up of queue_mail's in between."""
+    with db.write() as db_session:
+        mail = OutgoingMail(message_id=f"<raw-{recipient}-{len(subject)}@voxpop>", kind="case.assigned",
+                            recipient=recipient, subject=subject, body_text="Open it.\n", headers={},
+                            related="case:1", next_attempt_at=NOW - timedelta(seconds=1))
+        db_session.add(mail)
+        db_session.flush()
+        return mail.id
+
+
+@pytest.mark.parametrize("separator", ["\u2028", "\x0b", "\x0c", "\x85", "\x1c"])
+def test_a_subject_the_mail_library_refuses_fails_that_message_only(db, settings, smtp_server, separator):
+    first = queue(db, 1)
+    bad = put_in_outbox(db, subject=f"Case 1{separator}is yours")
+    last = put_in_outbox(db, recipient="agent9@example.com")
+    assert sender.send_due_mail(db, settings=smtp_settings(settings, smtp_server), now=NOW) == 2
+    assert [stored(db, mail_id).status for mail_id in [*first, bad, last]] == ["sent", "failed", "sent"]
+    row = stored(db, bad)
+    assert row.smtp_reply.startswith("ValueError: ")
+    assert row.smtp_reply.endswith("(not sent, and a retry would not send it)")
+    assert [envelope[1] for envelope in smtp_server.envelopes] == [["agent0@example.com"], ["agent9@example.com"]]
+    # Nothing is left "sending" for a recovery to put back: the next steps have nothing to do.
+    assert sender.send_due_mail(db, settings=smtp_settings(settings, smtp_server), now=NOW + timedelta(hours=1)) == 0
+
+
+def test_a_recipient_that_is_not_plain_ascii_fails_with_a_sentence_and_the_others_go(db, settings, smtp_server):
+    ids = [*queue(db, 1), put_in_outbox(db, recipient="müller@example.com"),
+           put_in_outbox(db, recipient="agent9@example.com")]
+    assert sender.send_due_mail(db, settings=smtp_settings(settings, smtp_server), now=NOW) == 2
+    assert [stored(db, mail_id).status for mail_id in ids] == ["sent", "failed", "sent"]
+    assert stored(db, ids[1]).smtp_reply == (
+        "the recipient address müller@example.com is not plain ASCII and the server was not asked for SMTPUTF8 "
+        "(not sent, and a retry would not send it)")
+    assert len(smtp_server.messages) == 2
+
+
+def test_an_unexpected_error_mid_conversation_fails_that_message_and_the_session_goes_on(db, settings, smtp_server,
+                                                                                        monkeypatch):
+    ids = queue(db, 3)
+    real_rcpt = smtplib.SMTP.rcpt
+
+    def rcpt(self, recipient, options=()):
+        if recipient == "agent1@example.com":
+            raise RuntimeError("something nobody expected")
+        return real_rcpt(self, recipient, options)
+
+    monkeypatch.setattr(smtplib.SMTP, "rcpt", rcpt)
+    # MAIL FROM was accepted before RCPT raised: the session is reset, or the next MAIL FROM would be refused.
+    assert sender.send_due_mail(db, settings=smtp_settings(settings, smtp_server), now=NOW) == 2
+    assert [stored(db, mail_id).status for mail_id in ids] == ["sent", "failed", "sent"]
+    assert stored(db, ids[1]).smtp_reply == ("RuntimeError: something nobody expected "
+                                             "(not sent, and a retry would not send it)")
+
+
+@pytest.mark.parametrize(("subject", "expected"), [
+    ("Case 1\u2028is yours", "Case 1 is yours"),
+    ("Case 1\r\nis\x0byours\x0c\x85now\x1cor\x1d\x1e\u2029later\n", "Case 1 is yours  now or   later"),
+    ("Case 1 is yours", "Case 1 is yours"),
+])
+def test_queue_mail_makes_the_subject_one_line(db, settings, smtp_server, subject, expected):
+    [mail_id] = queue(db, subject=subject)
+    assert stored(db, mail_id).subject == expected
+    assert sender.send_due_mail(db, settings=smtp_settings(settings, smtp_server), now=NOW) == 1
+    assert smtp_server.messages[0]["Subject"] == expected
+
+
+def test_a_message_cut_off_on_every_attempt_is_given_up_not_queued_forever(db, settings, smtp_server):
+    [mail_id] = queue(db)
+    moment = NOW
+    for _attempt in range(sender.MAX_ATTEMPTS):  # each time, the worker claims it and dies before it records
+        sender.recover_stalled(db, now=moment)
+        assert len(sender.claim(db, now=moment, limit=10)) == 1
+        moment += sender.SENDING_LEASE
+    assert sender.send_due_mail(db, settings=smtp_settings(settings, smtp_server), now=moment) == 0
+    row = stored(db, mail_id)
+    assert row.status == "failed" and row.attempts == sender.MAX_ATTEMPTS and smtp_server.messages == []
+    assert row.smtp_reply == (f"the sending was cut off (a crash or a stop) on every attempt "
+                              f"(gave up after {sender.MAX_ATTEMPTS} attempts)")
+    assert sender.send_due_mail(db, settings=smtp_settings(settings, smtp_server), now=moment + timedelta(days=1)) == 0
+
+
+def test_a_sender_that_is_not_plain_ascii_is_the_set_ups_fault_and_retried(db, settings, smtp_server):
+    [mail_id] = queue(db)
+    wrong = smtp_settings(settings, smtp_server, smtp_from="voxpop <cx@exämple.com>")
+    assert sender.send_due_mail(db, settings=wrong, now=NOW) == 0
+    row = stored(db, mail_id)
+    assert row.status == "queued" and row.next_attempt_at == NOW + sender.BACKOFF[0]
+    assert row.smtp_reply == ("the sender address cx@exämple.com is not plain ASCII and the server was not asked for "
+                              "SMTPUTF8; set VOXPOP_SMTP_FROM to a plain ASCII address")
+    assert sender.send_due_mail(db, settings=smtp_settings(settings, smtp_server), now=row.next_attempt_at) == 1

@@ -92,6 +92,9 @@ def test_an_admin_adds_an_endpoint_and_sees_its_secret_once(client, db):
 
 @pytest.mark.parametrize(("fields", "message"), [
     ({"url": "ftp://example.com/x"}, "must start with https://"),
+    ({"url": "http://[::1/x"}, "is not a valid URL"),
+    ({"url": "http://a..b/"}, "is not a valid host name"),
+    ({"url": "http://xn--/"}, "is not a valid host name"),
     ({"url": ""}, "must start with https://"),
     ({"url": "https://example.com/x", "events": ["case.deleted"]}, "unknown event"),
 ])
@@ -101,6 +104,20 @@ def test_a_bad_endpoint_is_a_sentence_at_its_field(client, db, fields, message):
     assert reply.status_code == 400 and message in reply.text and 'class="error-summary"' in reply.text
     with db.read() as db_session:
         assert db_session.scalars(select(WebhookEndpoint)).all() == []
+
+
+def test_the_audit_log_keeps_no_token_of_an_endpoints_url(client, db):
+    token = admin(client, db)
+    url = "https://hook:pw@hooks.example.com:8443/voxpop?token=s3cr3t#frag"
+    assert client.post("/admin/webhooks", data={"csrf_token": token, "url": url}).status_code == 200
+    with db.read() as db_session:
+        endpoint_id = db_session.scalar(select(WebhookEndpoint.id))
+    client.post(f"/admin/webhooks/{endpoint_id}/pause", data={"csrf_token": token})
+    client.post(f"/admin/webhooks/{endpoint_id}/delete", data={"csrf_token": token})
+    for action in ("webhook.create", "webhook.paused", "webhook.deleted"):
+        [(target, details)] = audited(db, action)
+        assert target == "https://hooks.example.com:8443/voxpop"
+        assert "s3cr3t" not in repr(details) and "pw" not in repr(details)
 
 
 def test_a_form_without_the_csrf_token_is_refused(client, db):

@@ -39,6 +39,7 @@ class Outcome:
     sent: bool
     reply: str
     permanent: bool = False  # a 5xx answer: trying again would get the same answer
+    local: bool = False  # voxpop could not put it on the wire: the server never saw it
 
 
 def build_message(mail: OutgoingMail, *, sender: str, now: datetime) -> EmailMessage:
@@ -61,11 +62,15 @@ def backoff_after(attempts: int) -> timedelta | None:
 
 
 def recover_stalled(db: Database, *, now: datetime) -> int:
-    """Queue again the messages a crash left "sending" once their claim has run out; returns how many."""
+    """Queue again the messages a crash left "sending" once their claim has run out; returns how many. A message
+    whose every attempt was cut off that way is given up as failed, so one that kills the worker cannot come back
+    forever."""
+    stalled = (OutgoingMail.status == "sending", OutgoingMail.next_attempt_at <= now)
     with db.write() as db_session:
-        result = db_session.execute(update(OutgoingMail).where(
-            OutgoingMail.status == "sending", OutgoingMail.next_attempt_at <= now).values(status="queued"))
-        return result.rowcount
+        db_session.execute(update(OutgoingMail).where(*stalled, OutgoingMail.attempts >= MAX_ATTEMPTS).values(
+            status="failed", smtp_reply=f"the sending was cut off (a crash or a stop) on every attempt "
+                                        f"(gave up after {MAX_ATTEMPTS} attempts)"))
+        return db_session.execute(update(OutgoingMail).where(*stalled).values(status="queued")).rowcount
 
 
 def sent_in_last_minute(db: Database, *, now: datetime) -> int:
@@ -101,7 +106,8 @@ def record(db: Database, *, mail: OutgoingMail, outcome: Outcome, now: datetime)
     else:
         wait = None if outcome.permanent else backoff_after(mail.attempts)
         if wait is None:
-            reason = "the server refused it for good" if outcome.permanent else f"gave up after {mail.attempts} attempts"
+            reason = (f"gave up after {mail.attempts} attempts" if not outcome.permanent else
+                      "not sent, and a retry would not send it" if outcome.local else "the server refused it for good")
             values |= {"status": "failed", "smtp_reply": f"{outcome.reply} ({reason})"[:500]}
         else:
             values |= {"status": "queued", "next_attempt_at": now + wait}
@@ -139,10 +145,19 @@ def outcome_of(error: Exception) -> Outcome:
     return Outcome(False, f"{type(error).__name__}: {error}")
 
 
+def _not_ascii(address: str, role: str, remedy: str = "") -> str:
+    said = f"the {role} address {address} is not plain ASCII and the server was not asked for SMTPUTF8"
+    return f"{said}; {remedy}" if remedy else said
+
+
 def send_one(smtp: smtplib.SMTP, message: EmailMessage) -> Outcome:
     """Hand one message to the server, command by command, so the outbox keeps the server's answer to DATA
     (its queue id, usually), or the answer that refused it."""
     sender, recipient = parseaddr(message["From"])[1], message["To"]
+    if not recipient.isascii():
+        return Outcome(False, _not_ascii(recipient, "recipient"), permanent=True, local=True)
+    if not sender.isascii():  # the set-up's fault, not the message's: retried, so a fixed VOXPOP_SMTP_FROM sends it
+        return Outcome(False, _not_ascii(sender, "sender", "set VOXPOP_SMTP_FROM to a plain ASCII address"))
     try:
         smtp.ehlo_or_helo_if_needed()
         for command, argument, accepted in ((smtp.mail, sender, (250,)), (smtp.rcpt, recipient, (250, 251))):
@@ -160,6 +175,18 @@ def send_one(smtp: smtplib.SMTP, message: EmailMessage) -> Outcome:
         return outcome_of(error)
     except (smtplib.SMTPException, OSError) as error:
         return outcome_of(error)
+
+
+def build_and_send(smtp: smtplib.SMTP, mail: OutgoingMail, *, sender: str, now: datetime) -> Outcome:
+    """Build one message and send it. Anything unexpected while doing so (a header the e-mail library refuses, an
+    address smtplib cannot encode) is this message's permanent failure, said in the reply, and the session is
+    reset for the next message: one bad message never stops the others."""
+    try:
+        return send_one(smtp, build_message(mail, sender=sender, now=now))
+    except Exception as error:  # noqa: BLE001 (the worker must go on to the next message)
+        with suppress(smtplib.SMTPException, OSError):
+            smtp.rset()
+        return Outcome(False, f"{type(error).__name__}: {error}", permanent=True, local=True)
 
 
 def send_due_mail(db: Database, *, settings: Settings, now: datetime, limit: int = 50) -> int:
@@ -186,7 +213,7 @@ def send_due_mail(db: Database, *, settings: Settings, now: datetime, limit: int
         return 0
     try:
         for mail in claimed:
-            outcome = send_one(smtp, build_message(mail, sender=settings.smtp_from, now=now))
+            outcome = build_and_send(smtp, mail, sender=settings.smtp_from, now=now)
             record(db, mail=mail, outcome=outcome, now=now)
             sent += outcome.sent
     finally:

@@ -147,7 +147,8 @@ def add_webhook(request: Request, user: Admin, db: DbDep, settings: SettingsDep,
     try:
         with db.write() as db_session:
             endpoint = webhooks.add_endpoint(db_session=db_session, url=url, events=events or [])
-            _audit(request, settings, db_session, user, "webhook.create", endpoint.url, events=endpoint.events)
+            _audit(request, settings, db_session, user, "webhook.create", webhooks.url_for_log(endpoint.url),
+                   events=endpoint.events)
             added = {"id": endpoint.id, "url": endpoint.url, "secret": endpoint.secret, "events": endpoint.events}
     except webhooks.WebhookError as exc:
         return _webhooks_page(request, db, settings, error=exc, form={"url": url, "events": events or []}, status=400)
@@ -157,7 +158,7 @@ def add_webhook(request: Request, user: Admin, db: DbDep, settings: SettingsDep,
 def _endpoint_change(request: Request, db, settings: Settings, user: User, endpoint_id: int, action: str, change):
     try:
         with db.write() as db_session:
-            target = change(db_session)
+            target = webhooks.url_for_log(change(db_session))  # a token in the query string stays out of the log
             _audit(request, settings, db_session, user, f"webhook.{action}", target, endpoint_id=endpoint_id)
     except webhooks.WebhookError as exc:
         return render(request, "error.html", {"status": 404, "title": "No such endpoint", "detail": str(exc)},

@@ -10,6 +10,7 @@ claim to run out, after which it is sent again: at-least-once, deduplicated by t
 from __future__ import annotations
 
 import base64
+import ipaddress
 import secrets
 from datetime import datetime
 from urllib.parse import urlsplit
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from voxpop.notify.events import EVENTS
-from voxpop.notify.mail import SENDING_LEASE, backoff_after
+from voxpop.notify.mail import MAX_ATTEMPTS, SENDING_LEASE, backoff_after
 from voxpop.notify.models import WebhookDelivery, WebhookEndpoint
 from voxpop.store.base import utcnow
 from voxpop.store.database import Database
@@ -42,16 +43,58 @@ def new_secret() -> str:
     return "whsec_" + base64.b64encode(secrets.token_bytes(24)).decode()
 
 
+def _host_is_valid(host: str) -> bool:
+    """True for an IP address, or a name every label of which encodes to IDNA (no empty or over-long label, no
+    malformed "xn--" label), as the HTTP client will need it."""
+    try:
+        ipaddress.ip_address(host)
+        return True
+    except ValueError:
+        pass
+    try:
+        host.encode("idna")  # Python's codec: empty and over-long labels
+        httpx.Request("POST", f"http://{host}/")  # the client's own check: malformed A-labels ("xn--")
+    except Exception:  # noqa: BLE001 (UnicodeError, httpx.InvalidURL, idna.IDNAError: all "not a host name")
+        return False
+    return True
+
+
 def check_url(url: str) -> str:
-    """The endpoint's address, if it is an http(s) URL with a host; WebhookError otherwise."""
+    """The endpoint's address, if it is an http(s) URL with a valid host (and port); WebhookError otherwise."""
     url = url.strip()
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WebhookError("the endpoint's URL must start with https:// (or http://) and name a host, "
-                           "e.g. https://example.com/hooks/voxpop", field="url")
     if len(url) > 500:
         raise WebhookError("the endpoint's URL is longer than 500 characters; use a shorter one", field="url")
+    try:
+        parts = urlsplit(url)
+        host, _port = parts.hostname, parts.port  # .port raises for a port that is not a number from 0 to 65535
+    except ValueError as error:
+        raise WebhookError(f"the endpoint's URL is not a valid URL ({error}); write it as, e.g., "
+                           "https://example.com/hooks/voxpop", field="url") from None
+    if parts.scheme not in ("http", "https") or not host:
+        raise WebhookError("the endpoint's URL must start with https:// (or http://) and name a host, "
+                           "e.g. https://example.com/hooks/voxpop", field="url")
+    if not _host_is_valid(host):
+        raise WebhookError(f"the endpoint's host {host!r} is not a valid host name (an empty label, or a malformed "
+                           "international name); write it as, e.g., https://example.com/hooks/voxpop", field="url")
+    try:
+        httpx.Request("POST", url)
+    except Exception as error:  # noqa: BLE001 (whatever the client cannot send to, the admin hears of now)
+        raise WebhookError(f"the endpoint's URL cannot be posted to ({error}); write it as, e.g., "
+                           "https://example.com/hooks/voxpop", field="url") from None
     return url
+
+
+def url_for_log(url: str) -> str:
+    """The URL without what may be a secret: scheme, host (and port) and path, never a user, password, query
+    string or fragment. For the audit log."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname or ""
+        port = f":{parts.port}" if parts.port is not None else ""
+    except ValueError:
+        return "(not a valid URL)"
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme}://{host}{port}{parts.path}"
 
 
 def check_events(events: list[str]) -> list[str]:
@@ -111,10 +154,15 @@ def replay(*, db_session: Session, delivery_id: int, now: datetime | None = None
 
 
 def recover_stalled(db: Database, *, now: datetime) -> int:
-    """Put back the deliveries a crash left "sending" once their claim has run out; returns how many."""
+    """Put back the deliveries a crash left "sending" once their claim has run out; returns how many. A delivery
+    whose every attempt was cut off that way is given up as failed, so one that kills the worker cannot come back
+    forever."""
+    stalled = (WebhookDelivery.status == "sending", WebhookDelivery.next_attempt_at <= now)
     with db.write() as db_session:
-        return db_session.execute(update(WebhookDelivery).where(
-            WebhookDelivery.status == "sending", WebhookDelivery.next_attempt_at <= now).values(status="pending")).rowcount
+        db_session.execute(update(WebhookDelivery).where(*stalled, WebhookDelivery.attempts >= MAX_ATTEMPTS).values(
+            status="failed", last_error=f"the sending was cut off (a crash or a stop) on every attempt "
+                                        f"(gave up after {MAX_ATTEMPTS} attempts)"))
+        return db_session.execute(update(WebhookDelivery).where(*stalled).values(status="pending")).rowcount
 
 
 def claim(db: Database, *, now: datetime, limit: int) -> list[tuple[WebhookDelivery, str, str]]:
@@ -148,15 +196,18 @@ def signed_headers(delivery: WebhookDelivery, *, secret: str, now: datetime) -> 
 
 def post(client: httpx.Client, delivery: WebhookDelivery, *, url: str, secret: str,
          now: datetime) -> tuple[int | None, str | None]:
-    """POST one delivery; its status code, and what went wrong if it was not a 2xx."""
+    """POST one delivery; its status code, and what went wrong if it was not a 2xx. Of a refusal, only its status
+    and reason phrase are kept, never its body: an endpoint may point inside the network, and its pages must not
+    reach the delivery log. Any error (not only the network's) is a failed attempt, so one bad delivery cannot
+    stop the others."""
     try:
         answer = client.post(url, content=delivery.payload.encode(), headers=signed_headers(delivery, secret=secret,
                                                                                             now=now))
-    except httpx.HTTPError as error:
-        return None, f"{type(error).__name__}: {error}"[:500]
+    except Exception as error:  # noqa: BLE001 (a bad URL or secret is this delivery's failure, not the worker's)
+        return None, f"{type(error).__name__}: {error}"[:400]
     if 200 <= answer.status_code < 300:
         return answer.status_code, None
-    return answer.status_code, f"HTTP {answer.status_code}: {answer.text[:200]}".strip()
+    return answer.status_code, f"HTTP {answer.status_code} {answer.reason_phrase}".strip()[:200]
 
 
 def record(db: Database, *, delivery: WebhookDelivery, status_code: int | None, error: str | None,
@@ -177,7 +228,9 @@ def record(db: Database, *, delivery: WebhookDelivery, status_code: int | None, 
 
 
 def deliver_due(db: Database, *, now: datetime, limit: int = 50, client: httpx.Client | None = None) -> int:
-    """One step of the webhook worker: sign and POST the deliveries that are due; returns how many were delivered."""
+    """One step of the webhook worker: sign and POST the deliveries that are due; returns how many were delivered.
+    `now` decides what is due and is what the log records; each delivery is signed at the moment it is sent, so a
+    slow batch does not send signatures older than a receiver's tolerance (5 minutes in Standard Webhooks)."""
     recover_stalled(db, now=now)
     claimed = claim(db, now=now, limit=limit)
     if not claimed:
@@ -187,7 +240,7 @@ def deliver_due(db: Database, *, now: datetime, limit: int = 50, client: httpx.C
     delivered = 0
     try:
         for delivery, url, secret in claimed:
-            status_code, error = post(client, delivery, url=url, secret=secret, now=now)
+            status_code, error = post(client, delivery, url=url, secret=secret, now=utcnow())
             delivered += record(db, delivery=delivery, status_code=status_code, error=error, now=now)
     finally:
         if own_client:

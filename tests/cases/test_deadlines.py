@@ -146,6 +146,32 @@ def test_the_resolve_deadline_runs_until_the_case_is_resolved(db, staff):
     assert watch(db, berlin(16, 10)) == 0 and events(db, case_id, "escalated") == []
 
 
+def test_a_case_resolved_without_contact_is_not_escalated_for_first_contact(db, staff):
+    case_id = open_case(db, staff, opened_at=berlin(2, 9))
+    with db.write() as db_session:  # the customer asked not to be called: resolved without a contact
+        service.change_status(db_session=db_session, case=db_session.get(Case, case_id), to="resolved", actor=None,
+                              at=berlin(2, 10), notify=False)
+    assert watch(db, berlin(30, 10)) == 0
+    assert events(db, case_id, "warned") == [] and events(db, case_id, "escalated") == []
+
+
+def test_a_reopened_case_is_warned_and_escalated_on_its_new_resolve_deadline(db, staff):
+    case_id = open_case(db, staff, opened_at=berlin(2, 9), priority="urgent")  # 16 business hours to resolve
+    with db.write() as db_session:
+        item = db_session.get(Case, case_id)
+        service.log_contact(db_session=db_session, case=item, kind="call", note="", actor=None, at=berlin(2, 10),
+                            notify=False)
+        service.change_status(db_session=db_session, case=item, to="resolved", actor=None, at=berlin(2, 11),
+                              notify=False)
+    with db.write() as db_session:  # reopened three weeks on, long after its first resolve deadline
+        service.change_status(db_session=db_session, case=db_session.get(Case, case_id), to="in_progress",
+                              actor=None, at=berlin(23, 9), notify=False, zone=BERLIN)
+    assert case(db, case_id).resolve_due == berlin(24, 17)
+    assert watch(db, berlin(23, 10)) == 0  # not overdue at once
+    assert watch(db, berlin(24, 14)) == 1 and [d["deadline"] for d in events(db, case_id, "warned")] == ["resolve"]
+    assert watch(db, berlin(25, 10)) == 1 and [d["deadline"] for d in events(db, case_id, "escalated")] == ["resolve"]
+
+
 def test_a_closed_case_is_never_escalated(db, staff):
     case_id = open_case(db, staff, opened_at=berlin(2, 9))
     with db.write() as db_session:

@@ -157,6 +157,64 @@ def test_the_holdout_compares_opened_with_held_out_customers(db):
         assert holdout_effect(db_session, now=at("2027-06-01 00:00"), min_base=30).retention.a.n == 0
 
 
+def test_resolved_at_first_contact_counts_resolved_cases_with_a_contact_only(db):
+    ids = build(db)
+    with db.write() as db_session:  # resolved without reaching the customer, as an older row wrote it (True)
+        db_session.add(Case(title="5", department_id=ids["care"], opened_at=at("2026-11-02 10:00"),
+                            resolved_at=at("2026-11-02 12:00"), resolved_at_first_contact=True, status="resolved"))
+    with db.read() as db_session:
+        rows = loop_metrics(db_session, zone="UTC", now=NOW, min_base=2, week=WEEK)
+    care = next(row for row in rows if row.department == "Care")
+    assert care.cases == 4
+    assert (care.resolved_at_first_contact.value, care.resolved_at_first_contact.n) == (50.0, 2)
+
+
+def test_the_holdout_counts_each_customer_once_in_the_arm_of_their_first_trigger(db):
+    ids = build(db)
+    again = {customer: respond(db, customer=ids[customer], nps=1, when="2026-11-20 08:00") for customer in ("c1", "c3")}
+    with db.write() as db_session:
+        rule = db_session.scalar(select(CaseRule))
+        db_session.add_all([  # c3 held out again; c1's later case (the first was closed) opened again
+            CaseTrigger(rule_id=rule.id, response_id=again["c3"], outcome="held_out", customer_id=ids["c3"],
+                        at=at("2026-11-20 09:00")),
+            CaseTrigger(rule_id=rule.id, response_id=again["c1"], outcome="opened", customer_id=ids["c1"],
+                        at=at("2026-11-20 09:00"))])
+    with db.read() as db_session:
+        effect = holdout_effect(db_session, now=NOW, min_base=30)
+    assert (effect.retention.a.n, effect.retention.b.n) == (2, 1)
+    with db.read() as db_session:  # the first trigger before `since`: the customer is not counted again later
+        effect = holdout_effect(db_session, now=NOW, min_base=30, since=date(2026, 11, 10))
+    assert (effect.retention.a.n, effect.retention.b.n) == (0, 0)
+
+
+def test_the_holdout_of_one_department(db):
+    ids = build(db)
+    with db.read() as db_session:
+        care = holdout_effect(db_session, now=NOW, min_base=30, department_id=ids["care"])
+    assert (care.retention.a.n, care.retention.b.n) == (2, 0)  # the held-out trigger would have gone nowhere
+    with db.write() as db_session:
+        db_session.scalar(select(CaseRule)).department_id = ids["care"]
+    with db.read() as db_session:
+        care = holdout_effect(db_session, now=NOW, min_base=30, department_id=ids["care"])
+        digital = holdout_effect(db_session, now=NOW, min_base=30, department_id=ids["digital"])
+    assert (care.retention.a.n, care.retention.b.n) == (2, 1)  # held out from a case the rule sends to Care
+    assert (digital.retention.a.n, digital.retention.b.n) == (0, 0)
+    with db.write() as db_session:  # a route by the response's attribute wins over the rule's department
+        from voxpop.cases.models import CaseRoute
+        from voxpop.collection.models import AttributeSet, AttributeSetValue
+
+        attributes = AttributeSet(fingerprint="channel-app")
+        db_session.add(attributes)
+        db_session.flush()
+        db_session.add_all([AttributeSetValue(set_id=attributes.id, name="channel", value="app"),
+                            CaseRoute(position=1, attribute="channel", value="app", department_id=ids["digital"])])
+        held = db_session.scalar(select(CaseTrigger.response_id).where(CaseTrigger.outcome == "held_out"))
+        db_session.get(Response, held).attribute_set_id = attributes.id
+    with db.read() as db_session:
+        digital = holdout_effect(db_session, now=NOW, min_base=30, department_id=ids["digital"])
+    assert (digital.retention.a.n, digital.retention.b.n) == (0, 1)
+
+
 def test_every_department_together(db):
     build(db)
     with db.read() as db_session:

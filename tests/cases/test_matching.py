@@ -121,6 +121,24 @@ def test_the_holdout_is_a_repeatable_share_within_binomial_tolerance(db):
     assert not any(held_out("detractor", key, 0.0) for key in keys)
 
 
+def test_the_holdout_is_drawn_per_customer_so_a_customer_stays_in_one_arm(db):
+    shop(db)
+    apply_text(db, DETRACTOR_ONLY.replace("department: Customer care}", "department: Customer care, holdout: 0.5}"),
+               now=START)
+    for round_ in range(3):  # every customer answers as a detractor three times, the worker running in between
+        for number in range(30):
+            answer(db, {"nps": 2}, customer=f"c{number}", at=START + timedelta(minutes=10 * round_ + 1, seconds=number))
+        run(db, now=START + timedelta(minutes=10 * round_ + 5), limit=1000)
+    with db.read() as db_session:
+        arms: dict[int, set[str]] = {}
+        for customer_id, outcome in db_session.execute(select(CaseTrigger.customer_id, CaseTrigger.outcome)):
+            arms.setdefault(customer_id, set()).add(outcome)
+    assert len(arms) == 30
+    assert all(outcomes in ({"held_out"}, {"opened", "joined"}) for outcomes in arms.values()), arms
+    assert 0 < sum(outcomes == {"held_out"} for outcomes in arms.values()) < 30
+    assert matching.holdout_unit(7, "r-1") == "customer:7" and matching.holdout_unit(None, "r-1") == "r-1"
+
+
 def test_held_out_responses_are_recorded_and_open_no_case(db):
     shop(db)
     apply_text(db, DETRACTOR_ONLY.replace("department: Customer care}", "department: Customer care, holdout: 0.5}"),

@@ -364,3 +364,49 @@ def test_root_causes_are_kept_by_managers_and_admins(client, db):
         db_session.get(Case, ids["case"]).status = "resolved"
     closing = client.get(f"/cases/{ids['case']}").text
     assert "Close the case" in closing and "Wrong size" in closing and "Parcel late" not in closing
+
+
+def test_reopening_while_the_customer_has_a_newer_open_case_of_the_rule_is_a_sentence(client, db):
+    ids = workspace(db)
+    with db.write() as db_session:
+        from voxpop.cases.models import CaseRule
+
+        rule = CaseRule(key="detractors", name="Detractors")
+        db_session.add(rule)
+        db_session.flush()
+        case = db_session.get(Case, ids["case"])
+        case.rule_id, case.status = rule.id, "closed"
+        newer = service.open_case(db_session=db_session, title="Again", rule_id=rule.id, customer_id=ids["customer"],
+                                  department_id=ids["digital"], opened_at=MONDAY + timedelta(days=3), notify=False)
+        newer_id = newer.id
+    token = as_role(client, "agent")
+    reply = client.post(f"/cases/{ids['case']}/status", data={"csrf_token": token, "to": "in_progress"})
+    assert reply.status_code == 422 and f"Case {newer_id} is open for this customer and rule" in reply.text
+    reply = client.post(f"/api/v1/cases/{ids['case']}/status", json={"status": "in_progress"},
+                        headers={"X-CSRF-Token": token})
+    assert reply.status_code == 422 and reply.json()["errors"][0]["field"] == "status"
+    assert stored(db, ids["case"]).status == "closed"
+
+
+def test_days_far_out_of_range_are_a_sentence_not_an_overflow(client, db):
+    workspace(db)
+    as_role(client, "manager")
+    for query in ["until=9999-12-31", "since=0001-01-01", "since=0001-01-01&until=9999-12-31"]:
+        for path in [f"/cases?{query}", f"/cases?{query}&format=csv", f"/api/v1/cases?{query}"]:
+            reply = client.get(path)
+            assert reply.status_code == 422, path
+            assert "must be a date from 1900-01-01 to 9998-12-31" in reply.text, path
+    assert client.get("/api/v1/cases?scope=all&since=1900-01-01&until=9998-12-31").json()["total"] == 2
+
+
+def test_a_root_cause_no_longer_in_use_cannot_close_a_case_through_the_json_route(client, db):
+    ids = workspace(db)
+    with db.write() as db_session:
+        db_session.get(RootCause, ids["cause"]).active = False
+        db_session.get(Case, ids["case"]).status = "resolved"
+    token = as_role(client, "agent")
+    reply = client.post(f"/api/v1/cases/{ids['case']}/status", json={
+        "status": "closed", "root_cause_id": ids["cause"], "action_taken": "Refunded", "issue_resolved": True},
+        headers={"X-CSRF-Token": token})
+    assert reply.status_code == 422 and reply.json()["errors"][0]["field"] == "root_cause"
+    assert stored(db, ids["case"]).status == "resolved"

@@ -1,8 +1,9 @@
 """Watching case deadlines: a step of the case worker warns the owner before a deadline and escalates to the
 department's managers after it, each once.
 
-Two deadlines run per case, in business hours of the workspace (see cases.service.deadlines): first contact,
-while nobody has reached the customer yet, and resolution, while the case is not resolved. "Once" holds even if
+Two deadlines run per case, in business hours of the workspace (see cases.service.deadlines), and only while the
+case is running (statuses.RUNNING: new, in progress or waiting, as the queue's overdue): first contact, while
+nobody has reached the customer yet, and resolution, while the case is not resolved. "Once" holds even if
 two workers run this at the same moment: each warning or escalation is claimed with a conditional UPDATE
 (... WHERE warned_at IS NULL) and only the worker whose UPDATE changed the row tells anyone.
 """
@@ -19,7 +20,7 @@ from sqlalchemy.orm import InstrumentedAttribute, Session
 from voxpop.accounts.models import User
 from voxpop.cases.models import Case
 from voxpop.cases.service import add_event, business_week, case_link, case_summary, get_policy
-from voxpop.cases.statuses import OPEN
+from voxpop.cases.statuses import RUNNING
 from voxpop.core.business_time import BusinessWeek, add_business_hours, business_hours_between
 from voxpop.notify.events import queue_event
 from voxpop.notify.outbox import queue_mail
@@ -47,7 +48,7 @@ DEADLINES = (
 
 
 def _running(deadline: Deadline) -> ColumnElement[bool]:
-    return Case.status.in_(OPEN) & deadline.due.is_not(None) & deadline.running
+    return Case.status.in_(RUNNING) & deadline.due.is_not(None) & deadline.running
 
 
 def claim(*, db_session: Session, case_id: int, column: InstrumentedAttribute, deadline: Deadline,

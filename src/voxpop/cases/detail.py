@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import Department, User
 from voxpop.cases import queues, service
-from voxpop.cases.models import Case, CaseEvent, CasePolicy, CaseRule, RootCause
+from voxpop.cases.models import Case, CaseEvent, CaseRule, RootCause
 from voxpop.cases.schemas import (
     CaseCustomerPublic,
     CaseDetailPublic,
@@ -178,19 +178,13 @@ def timeline(db_session: Session, item: Case) -> list[CaseEventPublic]:
             for event in events]
 
 
-def read_policy(db_session: Session) -> CasePolicy:
-    """The case policy without writing: get_policy would make one, and a read session cannot."""
-    return db_session.scalar(select(CasePolicy).order_by(CasePolicy.id).limit(1)) or CasePolicy(
-        workday_start="09:00", workday_end="17:00", workdays=[1, 2, 3, 4, 5])
-
-
 def case_detail(*, db_session: Session, user, case_id: int, now: datetime, zone: str) -> CaseDetailPublic:
     """The case page's content; raises CaseNotFound when the case does not exist or the user may not see it."""
     listed: CasePublic | None = queues.one_case(db_session=db_session, user=user, case_id=case_id, now=now)
     if listed is None:
         raise CaseNotFound(f"There is no case {case_id}; the queue lists the cases you can open.")
     item = db_session.get(Case, case_id)
-    week = service.business_week(read_policy(db_session), zone=zone)
+    week = service.business_week(service.policy_or_defaults(db_session=db_session), zone=zone)
     public_id = db_session.scalar(select(Response.public_id).where(Response.id == item.response_id)) \
         if item.response_id is not None else None
     rule_name = db_session.scalar(select(CaseRule.name).where(CaseRule.id == item.rule_id)) \

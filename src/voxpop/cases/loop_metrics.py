@@ -28,9 +28,9 @@ from sqlalchemy import Date, Interval, and_, case, cast, exists, func, literal, 
 from sqlalchemy.orm import Session, aliased
 
 from voxpop.accounts.models import Department
-from voxpop.cases.models import Case, CaseEvent, CasePolicy, CaseRule, CaseTrigger
-from voxpop.cases.service import KINDS_OF_CONTACT, business_week
-from voxpop.collection.models import Answer, Response
+from voxpop.cases.models import Case, CaseEvent, CaseRoute, CaseRule, CaseTrigger
+from voxpop.cases.service import KINDS_OF_CONTACT, business_week, policy_or_defaults
+from voxpop.collection.models import Answer, Response, response_attributes
 from voxpop.core import comparisons, estimates
 from voxpop.core.business_time import BusinessWeek, business_hours_between
 from voxpop.core.comparisons import Difference
@@ -70,7 +70,7 @@ class LoopRow:
     first_contact_in_target: Estimate  # % of cases whose first contact came by its deadline
     hours_to_first_contact: Median  # business hours
     hours_to_resolution: Median
-    resolved_at_first_contact: Estimate
+    resolved_at_first_contact: Estimate  # % of resolved cases with a logged contact resolved at the first one
     reopened: Estimate
     recovery: Estimate  # % of followed-up detractors who answered again and moved up a group
     retention: Contrast  # contacted (a) against not contacted (b) detractors: confounded
@@ -187,8 +187,10 @@ def _counts(facts, now: datetime):
         *groups, func.count().label("cases"),
         count(decided).label("first_contact_decided"),
         count(contacted_by_now, c.first_contact_at <= c.first_contact_due).label("first_contact_in_target"),
-        count(c.resolved_at_first_contact.is_not(None)).label("resolved"),
-        count(c.resolved_at_first_contact.is_(True)).label("resolved_at_first_contact"),
+        # Resolved at first contact: of the resolved cases with at least one logged contact (one resolved without
+        # reaching the customer was resolved at no contact, whatever an older row says).
+        count(c.resolved_at_first_contact.is_not(None), c.contacted == 1).label("resolved"),
+        count(c.resolved_at_first_contact.is_(True), c.contacted == 1).label("resolved_at_first_contact"),
         count(or_(c.resolved_at.is_not(None), c.reopened > 0)).label("ever_resolved"),
         count(c.reopened > 0).label("reopened"),
         count(detractor, c.next_score.is_not(None)).label("answered_again"),
@@ -225,7 +227,7 @@ def loop_metrics(db_session: Session, *, zone: str, now: datetime, min_base: int
     if period not in PERIODS:
         raise ValueError(f"period must be month or quarter, not {period!r}")
     if week is None:
-        week = policy_week(db_session, zone=zone)
+        week = business_week(policy_or_defaults(db_session=db_session), zone=zone)
     facts = _case_facts(db_session, zone=zone, now=now, since=since, until=until, department_id=department_id,
                         retention_days=retention_days, repeat_days=repeat_days)
     if facts is None:
@@ -247,13 +249,6 @@ def loop_metrics(db_session: Session, *, zone: str, now: datetime, min_base: int
                          confidence=confidence))
     rows.sort(key=lambda row: row.department)
     return sorted(rows, key=lambda row: row.period, reverse=True)
-
-
-def policy_week(db_session: Session, *, zone: str) -> BusinessWeek:
-    """The case policy's business week, read without writing (get_policy makes the policy on first use, which a
-    read-only session cannot); the default week until a policy exists."""
-    policy = db_session.scalar(select(CasePolicy).order_by(CasePolicy.id).limit(1))
-    return business_week(policy, zone=zone) if policy is not None else BusinessWeek(zone=zone)
 
 
 def _row(counted: dict[str, int], *, department: int | None, name: str, label: str, first_hours: list[float],
@@ -304,24 +299,51 @@ def _durations(db_session: Session, *, department_id: int | None, label: str, zo
     return first, resolved
 
 
+def trigger_department(policy_department: int | None):
+    """The department of a trigger: its case's for one that opened a case; for one held out, the department the
+    case would have gone to (the first of today's routes whose attribute value the response has, else the rule's,
+    else the policy's default), as cases.service.route decides when a case is opened."""
+    routed = (select(CaseRoute.department_id)
+              .join(response_attributes, and_(response_attributes.c.name == CaseRoute.attribute,
+                                              response_attributes.c.value == CaseRoute.value))
+              .where(response_attributes.c.response_id == CaseTrigger.response_id)
+              .order_by(CaseRoute.position, CaseRoute.id).limit(1).scalar_subquery())
+    rule_department = select(CaseRule.department_id).where(CaseRule.id == CaseTrigger.rule_id).scalar_subquery()
+    opened_in = select(Case.department_id).where(Case.id == CaseTrigger.case_id).scalar_subquery()
+    fallbacks = (routed, rule_department, *(() if policy_department is None else (literal(policy_department),)))
+    return case((CaseTrigger.case_id.is_not(None), opened_in), else_=func.coalesce(*fallbacks))
+
+
 def holdout_effect(db_session: Session, *, now: datetime, min_base: int, since: date | None = None,
                    until: date | None = None, zone: str = "UTC", days: int = RETENTION_DAYS,
-                   detect_points: float = DETECT_POINTS, confidence: float = 0.95) -> HoldoutEffect:
+                   detect_points: float = DETECT_POINTS, confidence: float = 0.95,
+                   department_id: int | None = None) -> HoldoutEffect:
     """Retention of the customers a rule with a holdout opened a case for, against those it held out at random,
-    among those whose `days` have passed; and how many each arm needs to detect `detect_points`."""
+    among those whose `days` have passed; and how many each arm needs to detect `detect_points`. Each customer
+    counts once a rule, in the arm of their first trigger of it (the holdout is drawn per customer, see
+    cases.matching.held_out), from that trigger's moment; with `department_id`, only the customers whose first
+    trigger was (or, held out, would have been) that department's case."""
     dialect = db_session.get_bind().dialect.name
     local = ZoneInfo(zone)
-    conditions = [CaseTrigger.outcome.in_(("opened", "held_out")), CaseTrigger.customer_id.is_not(None),
-                  CaseTrigger.at <= now - timedelta(days=days),
-                  CaseTrigger.rule_id.in_(select(CaseRule.id).where(CaseRule.holdout_share > 0))]
+    first = (select(CaseTrigger.rule_id, CaseTrigger.customer_id, CaseTrigger.outcome, CaseTrigger.at,
+                    func.row_number().over(partition_by=(CaseTrigger.rule_id, CaseTrigger.customer_id),
+                                           order_by=(CaseTrigger.at, CaseTrigger.response_id)).label("nth"),
+                    *([trigger_department(policy_or_defaults(db_session=db_session).default_department_id)
+                       .label("department_id")] if department_id is not None else []))
+             .where(CaseTrigger.outcome.in_(("opened", "held_out")), CaseTrigger.customer_id.is_not(None),
+                    CaseTrigger.rule_id.in_(select(CaseRule.id).where(CaseRule.holdout_share > 0)))
+             .subquery("first_triggers"))
+    conditions = [first.c.nth == 1, first.c.at <= now - timedelta(days=days)]
     if since:
-        conditions.append(CaseTrigger.at >= datetime.combine(since, time(), local))
+        conditions.append(first.c.at >= datetime.combine(since, time(), local))
     if until:
-        conditions.append(CaseTrigger.at < datetime.combine(until + timedelta(days=1), time(), local))
-    retained = bought_within(CaseTrigger.customer_id, CaseTrigger.at, days, dialect)
+        conditions.append(first.c.at < datetime.combine(until + timedelta(days=1), time(), local))
+    if department_id is not None:
+        conditions.append(first.c.department_id == department_id)
+    retained = bought_within(first.c.customer_id, first.c.at, days, dialect)
     counts = {outcome: (int(yes or 0), int(n)) for outcome, n, yes in db_session.execute(
-        select(CaseTrigger.outcome, func.count(), func.count(case((retained, 1))))
-        .where(*conditions).group_by(CaseTrigger.outcome))}
+        select(first.c.outcome, func.count(), func.count(case((retained, 1))))
+        .where(*conditions).group_by(first.c.outcome))}
     opened, held_out = counts.get("opened", (0, 0)), counts.get("held_out", (0, 0))
     compared = contrast(a=opened, b=held_out, min_base=min_base, confidence=confidence)
     base = held_out[0] / held_out[1] if held_out[1] >= min_base else BASE_RETENTION

@@ -144,7 +144,7 @@ def loop_data(db, settings, query: LoopQuery, *, now: datetime | None = None) ->
         rows = loop_metrics(db_session, **asked)
         totals = [] if query.department_id is not None else loop_metrics(db_session, **asked, by_department=False)
         holdout = holdout_effect(db_session, now=now, min_base=min_base, since=query.since, until=query.until,
-                                 zone=zone)
+                                 zone=zone, department_id=query.department_id)
         days = {"zone": zone, "since": query.since, "until": query.until, "department_id": query.department_id}
         causes, themes = root_cause_pareto(db_session, **days), theme_pareto(db_session, **days)
     return LoopPublic(

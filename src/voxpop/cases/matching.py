@@ -71,12 +71,18 @@ def rule_conditions(rule: CaseRule, *, zone: str, after_response_id: int = 0) ->
     return conditions
 
 
-def held_out(rule_key: str, public_id: str, share: float) -> bool:
-    """The random holdout, drawn from a hash of the rule and the response, so a rerun or a second worker decides
-    the same for the same response."""
+def holdout_unit(customer_id: int | None, public_id: str) -> str:
+    """What the holdout is drawn for: the customer (so a customer stays in one arm whatever they answer later),
+    or, for an anonymous response, the response itself."""
+    return f"customer:{customer_id}" if customer_id is not None else public_id
+
+
+def held_out(rule_key: str, unit: str, share: float) -> bool:
+    """The random holdout, drawn from a hash of the rule and the unit (holdout_unit: the customer, or an
+    anonymous response), so a rerun, a second worker or the customer's next answer decides the same."""
     if share <= 0:
         return False
-    digest = hashlib.sha256(f"{rule_key}:{public_id}".encode()).digest()
+    digest = hashlib.sha256(f"{rule_key}:{unit}".encode()).digest()
     return int.from_bytes(digest[:8], "big") / 2**64 < share
 
 
@@ -178,7 +184,7 @@ def keep(db_session: Session, rule: CaseRule, candidate: Candidate, *, now: date
                   note=f"answered again: {label} {score}" if score is not None else "answered again",
                   response_id=candidate.response_id, score=score)
         outcome, case_id = "joined", open_one.id
-    elif held_out(rule.key, candidate.public_id, rule.holdout_share or 0.0):
+    elif held_out(rule.key, holdout_unit(candidate.customer_id, candidate.public_id), rule.holdout_share or 0.0):
         outcome, case_id = "held_out", None
     else:
         policy = get_policy(db_session=db_session)

@@ -13,18 +13,18 @@ from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from voxpop.accounts.models import Department, User
+from voxpop.analysis.periods import FIRST_DAY, LAST_DAY
 from voxpop.cases import service
 from voxpop.cases.models import Case, CaseRule
 from voxpop.cases.schemas import CaseListPublic, CasePublic
-from voxpop.cases.statuses import LABELS, PRIORITIES, STATUSES
+from voxpop.cases.statuses import LABELS, PRIORITIES, RUNNING, STATUSES
 from voxpop.customers.models import Customer
 
 SCOPES = {"mine": "My cases", "department": "My department", "all": "All"}
 SORTS = {"deadline": "Next deadline first", "opened": "Newest first", "priority": "Priority"}
 CASE_WORKERS = ("admin", "manager", "agent")  # may change a case; analysts and viewers read
 BULK_ASSIGNERS = ("admin", "manager")
-# Overdue means a deadline still running: a resolved case has met its resolve deadline, whenever it did.
-RUNNING = ("new", "in_progress", "waiting")
+# Overdue means a deadline still running (statuses.RUNNING): a resolved case has met its deadlines.
 NEXT_DUE = case((Case.first_contact_at.is_(None), Case.first_contact_due), else_=Case.resolve_due)
 
 
@@ -77,6 +77,9 @@ class CaseQuery:
                              field="priority")
         if self.sort not in SORTS:
             raise QueueError(f"sort by deadline, opened or priority, not {self.sort!r}", field="sort")
+        for name, day in (("since", self.opened_since), ("until", self.opened_until)):
+            if day is not None and not FIRST_DAY <= day <= LAST_DAY:
+                raise QueueError(f"{name} must be a date from {FIRST_DAY} to {LAST_DAY}, not {day}", field=name)
         if self.opened_since and self.opened_until and self.opened_since > self.opened_until:
             raise QueueError("the first day comes after the last day; swap them", field="since")
         return self

@@ -169,20 +169,30 @@ def open_case(*, db_session: Session, title: str, priority: str = "normal", depa
     return case
 
 
+def resolved_at_first_contact(contacts: int) -> bool | None:
+    """Whether a case resolved after `contacts` logged contacts was resolved at the first: None without any."""
+    return contacts == 1 if contacts else None
+
+
 def change_status(*, db_session: Session, case: Case, to: str, actor: User | None, note: str | None = None,
                   root_cause_id: int | None = None, action_taken: str | None = None,
                   issue_resolved: bool | None = None, at: datetime | None = None, followup_days: int | None = None,
-                  client: str = "", notify: bool = True) -> CaseEvent:
-    """Move the case to status `to`, if the workflow allows it. Closing asks for the root cause, the action taken,
-    and whether the customer's issue was resolved."""
+                  client: str = "", notify: bool = True, zone: str = "UTC") -> CaseEvent:
+    """Move the case to status `to`, if the workflow allows it. Closing asks for an active root cause, the action
+    taken, and whether the customer's issue was resolved. Reopening is refused while the customer has another
+    case of the same rule open, and gives the case a new resolve deadline from the reopening (in business hours
+    of `zone`)."""
     try:
         check_move(case.status, to)
     except IllegalMove as exc:
         raise CaseError(str(exc), field="status") from None
     at = at or utcnow()
     if to == "closed":
-        if root_cause_id is None or db_session.get(RootCause, root_cause_id) is None:
-            raise CaseError("choose the root cause before closing the case", field="root_cause")
+        cause = db_session.get(RootCause, root_cause_id) if root_cause_id is not None else None
+        if cause is None or not cause.active:
+            raise CaseError("choose the root cause before closing the case" if cause is None else
+                            f"the root cause {cause.name!r} is no longer in use; choose an active one",
+                            field="root_cause")
         if not (action_taken or "").strip():
             raise CaseError("say what action was taken before closing the case", field="action_taken")
         if issue_resolved is None:
@@ -190,23 +200,32 @@ def change_status(*, db_session: Session, case: Case, to: str, actor: User | Non
                             field="issue_resolved")
     previous = case.status
     if is_reopen(previous, to):
+        if case.customer_id is not None and case.rule_id is not None:
+            # One open case per customer and rule (the partial unique index): a newer one takes the reopening.
+            other = db_session.scalar(select(Case.id).where(
+                Case.customer_id == case.customer_id, Case.rule_id == case.rule_id, Case.status != "closed",
+                Case.id != case.id).limit(1))
+            if other is not None:
+                raise CaseError(f"case {other} is open for this customer and rule; work on that one", field="status")
         case.reopened += 1
         case.resolved_at = None
         case.closed_at = None
+        # The resolve clock starts again from the reopening; first contact was made (or not) and stays as it is.
+        policy = policy_or_defaults(db_session=db_session)
+        case.resolve_due = deadlines(policy, priority=case.priority, opened_at=at, zone=zone).resolve
+        case.resolve_warned_at = case.resolve_escalated_at = None
     if to == "resolved":
         case.resolved_at = at
         # No first contact is made up here: a case resolved without reaching the customer (who asked not to be
-        # called) must not count as contacted within target.
+        # called) must not count as contacted within target, nor as resolved at first contact.
         contacts = db_session.scalar(select(func.count()).select_from(CaseEvent).where(
             CaseEvent.case_id == case.id, CaseEvent.kind.in_(KINDS_OF_CONTACT)))
-        case.resolved_at_first_contact = contacts <= 1
-    if to == "closed":
+        case.resolved_at_first_contact = resolved_at_first_contact(contacts)
+    if to == "closed":  # only a resolved case closes, so resolved_at is set
         case.closed_at = at
         case.root_cause_id = root_cause_id
         case.action_taken = action_taken.strip()
         case.issue_resolved = issue_resolved
-        if case.resolved_at is None:
-            case.resolved_at = at
         policy = get_policy(db_session=db_session)
         days = policy.followup_days if followup_days is None else followup_days
         if case.contact_consent and policy.followup_survey_id is not None and case.customer_id is not None:

@@ -2,8 +2,12 @@
 illegal transition is ever stored (a hypothesis state machine drives random sequences to prove it).
 
     new → in_progress → waiting → resolved → closed
-    a case in progress or waiting can be resolved; one waiting goes back to in progress when the customer replies;
+    a new case, or one in progress or waiting, can be resolved (a new one when the customer asked not to be
+    contacted and the team fixed what it could); one waiting goes back to in progress when the customer replies;
     a resolved or closed case can be reopened (back to in progress).
+
+RUNNING are the statuses whose deadlines run (the queue's overdue, the case worker's warnings and escalations);
+OPEN are those not closed (the one open case per customer and rule, the owner's load).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ MOVES: dict[str, tuple[str, ...]] = {
     "closed": ("in_progress",),
 }
 OPEN = tuple(status for status in STATUSES if status != "closed")
+RUNNING = ("new", "in_progress", "waiting")  # a resolved case has met its deadlines, whenever it did
 PRIORITIES = ("urgent", "high", "normal", "low")
 
 

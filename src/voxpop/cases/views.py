@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from voxpop.accounts.models import Department, User
 from voxpop.accounts.service import audit
+from voxpop.analysis.periods import DaysError, parse_day
 from voxpop.cases import contact, detail, queues, service
 from voxpop.cases.models import Case, CaseRule, RootCause
 from voxpop.cases.schemas import (
@@ -129,12 +130,12 @@ def _yes(value: str) -> bool:
 
 
 def _day(value: str, field: str) -> date | None:
-    if not value:
-        return None
+    """A day of the since/until filter, within analysis.periods' FIRST_DAY..LAST_DAY (the far ends overflow once
+    moved to UTC or a day on)."""
     try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise queues.QueueError(f"{field} must be a day written YYYY-MM-DD, not {value!r}", field=field) from None
+        return parse_day(value, field)
+    except DaysError as exc:
+        raise queues.QueueError(str(exc), field=field) from None
 
 
 def _people(db_session) -> list[tuple[int, str]]:
@@ -485,7 +486,7 @@ def _status_change(request: Request, settings, user, update: CaseUpdate):
         service.change_status(db_session=db_session, case=item, to=update.status, actor=user,
                               note=(update.note or "").strip() or None, root_cause_id=update.root_cause_id,
                               action_taken=update.action_taken, issue_resolved=update.issue_resolved,
-                              client=client_address(request, settings))
+                              client=client_address(request, settings), zone=settings.timezone)
     return change
 
 

@@ -5,8 +5,8 @@ The workspace generator (demo.workspace) writes responses in time order and asks
 one a rule would keep. A case's story (who owns it, when the customer was first reached, by call or e-mail,
 reassignments, waiting on the customer, resolution, root cause, reopening) is drawn at once, so the customer's
 later answers can show what the contact did: detractors who were reached move up a group more often, and stay
-and buy again a little more often than the 5% held out at random. Steps after `now` have not happened yet,
-which leaves the newest cases new, in progress or waiting, and a few of them overdue.
+and buy again a little more often than the 5% of customers held out at random. Steps after `now` have not
+happened yet, which leaves the newest cases new, in progress or waiting, and a few of them overdue.
 
 Cases of the last RECENT_DAYS go through cases.service exactly as staff make them. Older, finished history
 is replayed by `replay`, which writes the rows the service would write for the same steps in bulk (tests/demo
@@ -190,6 +190,7 @@ class History:
         self.held_out: list[tuple[str, str, int, str, datetime]] = []  # rule, survey, number, customer, at
         self.joined: list[tuple[Story, str, int, datetime]] = []
         self.open: dict[tuple[str, str], Story] = {}
+        self.arm: dict[tuple[str, str], bool] = {}  # (rule, customer) -> held out
         self.reached: dict[str, datetime] = {}  # detractors first reached, when
         self.unhappy: dict[str, datetime] = {}  # customers who were detractors, since when
 
@@ -213,7 +214,10 @@ class History:
                 current.steps.sort(key=lambda step: step[0])
                 self.joined.append((current, survey, number, submitted_at))
                 return
-        if self.rng.random() < HOLDOUT.get(rule, 0.0):
+        # The holdout is drawn once per customer and rule, as cases.matching draws it: a customer stays in one arm.
+        if (rule, customer) not in self.arm:
+            self.arm[(rule, customer)] = self.rng.random() < HOLDOUT.get(rule, 0.0)
+        if self.arm[(rule, customer)]:
             self.held_out.append((rule, survey, number, customer, submitted_at))
             return
         story = plan_story(self.rng, self.loop, rule=rule, survey=survey, number=number, customer=customer,
@@ -347,7 +351,7 @@ def run_story(db_session: Session, story: Story, loop: Loop, *, response_ids: di
             service.change_status(db_session=db_session, case=case, to=details["to"], actor=actor,
                                   note=details["note"], root_cause_id=loop.causes.get(details.get("root_cause")),
                                   action_taken=details.get("action_taken"),
-                                  issue_resolved=details.get("issue_resolved"), at=at, notify=False)
+                                  issue_resolved=details.get("issue_resolved"), at=at, notify=False, zone=loop.zone)
         else:
             service.add_event(db_session=db_session, case=case, kind="answered_again", at=at,
                               note=_answered_note(story, details["score"]),
@@ -444,15 +448,17 @@ def _move(case: dict, previous: str, details: dict, at: datetime, loop: Loop, *,
     if is_reopen(previous, to):
         case["reopened"] += 1
         case["resolved_at"] = case["closed_at"] = None
+        # A new resolve deadline from the reopening (the replayed history is never warned, so no stamps to clear).
+        case["resolve_due"] = service.deadlines(loop.policy, priority=case["priority"], opened_at=at,
+                                                zone=loop.zone).resolve
     if to == "resolved":
         case["resolved_at"] = at
-        case["resolved_at_first_contact"] = contacts <= 1
-    if to == "closed":
+        case["resolved_at_first_contact"] = service.resolved_at_first_contact(contacts)
+    if to == "closed":  # only from resolved: resolved_at is set
         case["closed_at"] = at
         case["root_cause_id"] = loop.causes[details["root_cause"]]
         case["action_taken"] = details["action_taken"].strip()
         case["issue_resolved"] = details["issue_resolved"]
-        case["resolved_at"] = case["resolved_at"] or at
         if case["contact_consent"] and loop.policy.followup_survey_id is not None and case["customer_id"] is not None:
             case["followup_due_at"] = at + timedelta(days=loop.policy.followup_days)
     case["status"] = to

@@ -14,7 +14,7 @@ running month is shown beside them as a partial point. Months are named by their
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -22,6 +22,22 @@ Record = TypeVar("Record")
 FIRST_DAY, LAST_DAY = date(1900, 1, 1), date(9998, 12, 31)  # days a filter may name (far ends overflow in UTC)
 SINCE_HELP = "First day, YYYY-MM-DD, in the workspace's time zone."
 UNTIL_HELP = "Last day (included), YYYY-MM-DD."
+
+
+def day_start(day: date, zone: str) -> datetime:
+    """The first instant of `day` in the time zone `zone` (aware): days are the workspace's, instants are UTC."""
+    return datetime.combine(day, time(), ZoneInfo(zone))
+
+
+def within_days(column: Any, since: date | None, until: date | None, zone: str) -> list:
+    """Conditions keeping an aware timestamp `column` (any SQL expression) within the local days `since` to
+    `until`, both included; either may be None for an open end."""
+    conditions = []
+    if since:
+        conditions.append(column >= day_start(since, zone))
+    if until:
+        conditions.append(column < day_start(until + timedelta(days=1), zone))
+    return conditions
 
 
 class DaysError(ValueError):

@@ -28,6 +28,7 @@ from sqlalchemy import Date, Interval, and_, case, cast, exists, func, literal, 
 from sqlalchemy.orm import Session, aliased
 
 from voxpop.accounts.models import Department
+from voxpop.analysis.periods import within_days
 from voxpop.cases.models import Case, CaseEvent, CaseRoute, CaseRule, CaseTrigger
 from voxpop.cases.service import KINDS_OF_CONTACT, business_week, policy_or_defaults
 from voxpop.collection.models import Answer, Response, response_attributes
@@ -131,12 +132,7 @@ def _case_facts(db_session: Session, *, zone: str, now: datetime, since: date | 
     """One row per case with what the counts need (its month, flags, its detractor's next score), or None when
     no case is in the days."""
     dialect = db_session.get_bind().dialect.name
-    local = ZoneInfo(zone)
-    conditions = []
-    if since:
-        conditions.append(Case.opened_at >= datetime.combine(since, time(), local))
-    if until:
-        conditions.append(Case.opened_at < datetime.combine(until + timedelta(days=1), time(), local))
+    conditions = within_days(Case.opened_at, since, until, zone)
     if department_id is not None:
         conditions.append(Case.department_id == department_id)
     first, last = db_session.execute(select(func.min(Case.opened_at), func.max(Case.opened_at)).where(*conditions)).one()
@@ -324,7 +320,6 @@ def holdout_effect(db_session: Session, *, now: datetime, min_base: int, since: 
     cases.matching.held_out), from that trigger's moment; with `department_id`, only the customers whose first
     trigger was (or, held out, would have been) that department's case."""
     dialect = db_session.get_bind().dialect.name
-    local = ZoneInfo(zone)
     first = (select(CaseTrigger.rule_id, CaseTrigger.customer_id, CaseTrigger.outcome, CaseTrigger.at,
                     func.row_number().over(partition_by=(CaseTrigger.rule_id, CaseTrigger.customer_id),
                                            order_by=(CaseTrigger.at, CaseTrigger.response_id)).label("nth"),
@@ -334,10 +329,7 @@ def holdout_effect(db_session: Session, *, now: datetime, min_base: int, since: 
                     CaseTrigger.rule_id.in_(select(CaseRule.id).where(CaseRule.holdout_share > 0)))
              .subquery("first_triggers"))
     conditions = [first.c.nth == 1, first.c.at <= now - timedelta(days=days)]
-    if since:
-        conditions.append(first.c.at >= datetime.combine(since, time(), local))
-    if until:
-        conditions.append(first.c.at < datetime.combine(until + timedelta(days=1), time(), local))
+    conditions += within_days(first.c.at, since, until, zone)
     if department_id is not None:
         conditions.append(first.c.department_id == department_id)
     retained = bought_within(first.c.customer_id, first.c.at, days, dialect)

@@ -16,13 +16,14 @@ import hashlib
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from voxpop.analysis.periods import day_start, within_days
 from voxpop.cases.models import Case, CaseRule, CaseTrigger
 from voxpop.cases.service import add_event, get_policy, open_case, route
 from voxpop.collection.filters import parse_response_filter, response_conditions
@@ -316,9 +317,8 @@ def backfill(db: Database, *, now: datetime, zone: str, public_url: str, rule_ke
     imported responses, within the days given. Only on request: submitting or importing never does this. A case for a response older than
     NOTIFY_WITHIN opens without e-mail or webhook."""
     keys = list(dict.fromkeys(rule_keys))
-    local = ZoneInfo(zone)
-    first = datetime.combine(since, time(), local) if since else None
-    after = datetime.combine(until + timedelta(days=1), time(), local) if until else None
+    first = day_start(since, zone) if since else None
+    after = day_start(until + timedelta(days=1), zone) if until else None
     if since and until and since > until:
         raise BackfillError(f"--since {since} is after --until {until}; swap them", field="since")
     with db.read() as db_session:
@@ -385,8 +385,7 @@ def preview(db_session: Session, *, rule: CaseRule, since: date, until: date, zo
     rows = db_session.execute(
         select(Response.customer_id, Response.submitted_at)
         .where(*rule_conditions(rule, zone=zone),
-               Response.submitted_at >= datetime.combine(since, time(), local),
-               Response.submitted_at < datetime.combine(until + timedelta(days=1), time(), local))
+               *within_days(Response.submitted_at, since, until, zone))
         .order_by(Response.submitted_at, Response.id)).all()
     opened_at: dict[int, datetime] = {}
     per_week: Counter = Counter()

@@ -7,12 +7,12 @@ The database counts, one grouped query each; the ranking and the cumulative shar
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.orm import Session
 
+from voxpop.analysis.periods import within_days
 from voxpop.cases.models import Case, RootCause
 from voxpop.collection.models import Answer
 from voxpop.text.codebooks import current_codebook
@@ -42,20 +42,10 @@ def ranked(counts: dict[str, int], labels: dict[str, str] | None = None) -> list
     return rows
 
 
-def _opened_between(since: date | None, until: date | None, zone: str) -> list:
-    local = ZoneInfo(zone)
-    conditions = []
-    if since:
-        conditions.append(Case.opened_at >= datetime.combine(since, time(), local))
-    if until:
-        conditions.append(Case.opened_at < datetime.combine(until + timedelta(days=1), time(), local))
-    return conditions
-
-
 def root_cause_pareto(db_session: Session, *, zone: str, since: date | None = None, until: date | None = None,
                       department_id: int | None = None) -> list[ParetoRow]:
     """Closed cases per root cause, opened since..until (days in the workspace zone), of one department or all."""
-    conditions = [Case.status == "closed", *_opened_between(since, until, zone)]
+    conditions = [Case.status == "closed", *within_days(Case.opened_at, since, until, zone)]
     if department_id is not None:
         conditions.append(Case.department_id == department_id)
     counts, labels = {}, {}
@@ -76,7 +66,7 @@ def theme_pareto(db_session: Session, *, zone: str, since: date | None = None, u
     codebook = current_codebook(connection).codebook
     keys = [key for key in codebook.keys() if "." not in key]
     themes = effective_themes(keys)
-    conditions = _opened_between(since, until, zone)
+    conditions = within_days(Case.opened_at, since, until, zone)
     if department_id is not None:
         conditions.append(Case.department_id == department_id)
     counts = dict(db_session.execute(

@@ -6,14 +6,13 @@ Who sees what is decided here and nowhere else: every list, count and single cas
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
-from zoneinfo import ZoneInfo
+from datetime import date, datetime
 
 from sqlalchemy import ColumnElement, and_, case, false, func, or_, select, true
 from sqlalchemy.orm import Session, aliased
 
 from voxpop.accounts.models import Department, User
-from voxpop.analysis.periods import FIRST_DAY, LAST_DAY
+from voxpop.analysis.periods import FIRST_DAY, LAST_DAY, within_days
 from voxpop.cases import service
 from voxpop.cases.models import Case, CaseRule
 from voxpop.cases.schemas import CaseListPublic, CasePublic
@@ -98,10 +97,6 @@ def visible(user) -> ColumnElement[bool]:
     return or_(Case.department_id == user.department_id, mine) if user.department_id is not None else mine
 
 
-def _day_start(day: date, zone: str) -> datetime:
-    return datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)).astimezone(timezone.utc)
-
-
 def overdue_condition(now: datetime) -> ColumnElement[bool]:
     """An open case past its first-contact deadline with no contact yet, or past its resolve deadline."""
     return and_(Case.status.in_(RUNNING), or_(and_(Case.first_contact_at.is_(None), Case.first_contact_due < now),
@@ -127,10 +122,7 @@ def conditions(user, query: CaseQuery, *, now: datetime, zone: str, with_status:
         where.append(Case.rule_id.in_(select(CaseRule.id).where(CaseRule.key == query.rule)))
     if query.overdue:
         where.append(overdue_condition(now))
-    if query.opened_since:
-        where.append(Case.opened_at >= _day_start(query.opened_since, zone))
-    if query.opened_until:
-        where.append(Case.opened_at < _day_start(query.opened_until + timedelta(days=1), zone))
+    where += within_days(Case.opened_at, query.opened_since, query.opened_until, zone)
     return where
 
 

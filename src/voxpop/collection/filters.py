@@ -22,12 +22,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
+from datetime import date
 
 from sqlalchemy import ColumnElement, Select, or_, select
 
-from voxpop.analysis.periods import PERIODS, DaysError, days
+from voxpop.analysis.periods import PERIODS, DaysError, days, within_days
 from voxpop.collection.models import Answer, AttributeSetValue, Response
 from voxpop.core.counts import CUTS
 from voxpop.surveys.models import Question, Survey, SurveyVersion
@@ -156,13 +155,8 @@ def response_conditions(response_filter: ResponseFilter, *, zone: str,
     """The filter as conditions on `responses` (Response), to add to any query that reads responses. A query that
     reads only responses above an id (the case rules' worker reading new ones) passes it, so each answer test
     reads only their answers instead of every answer that passes."""
-    conditions: list[ColumnElement[bool]] = []
-    local = ZoneInfo(zone)
-    if response_filter.since:
-        conditions.append(Response.submitted_at >= datetime.combine(response_filter.since, time(), local))
-    if response_filter.until:
-        conditions.append(Response.submitted_at < datetime.combine(response_filter.until + timedelta(days=1), time(),
-                                                                   local))
+    conditions: list[ColumnElement[bool]] = within_days(Response.submitted_at, response_filter.since,
+                                                        response_filter.until, zone)
     for name, values in response_filter.attributes:
         conditions.append(Response.attribute_set_id.in_(select(AttributeSetValue.set_id).where(
             AttributeSetValue.name == name, AttributeSetValue.value.in_(values))))

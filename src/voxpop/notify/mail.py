@@ -61,16 +61,21 @@ def backoff_after(attempts: int) -> timedelta | None:
     return BACKOFF[attempts - 1] if attempts < MAX_ATTEMPTS else None
 
 
-def recover_stalled(db: Database, *, now: datetime) -> int:
-    """Queue again the messages a crash left "sending" once their claim has run out; returns how many. A message
-    whose every attempt was cut off that way is given up as failed, so one that kills the worker cannot come back
-    forever."""
-    stalled = (OutgoingMail.status == "sending", OutgoingMail.next_attempt_at <= now)
+def recover_claims(db: Database, model, *, now: datetime, waiting: str, reply: str) -> int:
+    """Put back (as status `waiting`) the rows of `model` (outgoing mail or webhook deliveries) that a crash left
+    "sending" once their claim has run out; returns how many. A row whose every attempt was cut off that way is
+    given up as failed, its `reply` column saying why, so one that kills the worker cannot come back forever."""
+    stalled = (model.status == "sending", model.next_attempt_at <= now)
     with db.write() as db_session:
-        db_session.execute(update(OutgoingMail).where(*stalled, OutgoingMail.attempts >= MAX_ATTEMPTS).values(
-            status="failed", smtp_reply=f"the sending was cut off (a crash or a stop) on every attempt "
-                                        f"(gave up after {MAX_ATTEMPTS} attempts)"))
-        return db_session.execute(update(OutgoingMail).where(*stalled).values(status="queued")).rowcount
+        db_session.execute(update(model).where(*stalled, model.attempts >= MAX_ATTEMPTS).values(
+            status="failed", **{reply: f"the sending was cut off (a crash or a stop) on every attempt "
+                                       f"(gave up after {MAX_ATTEMPTS} attempts)"}))
+        return db_session.execute(update(model).where(*stalled).values(status=waiting)).rowcount
+
+
+def recover_stalled(db: Database, *, now: datetime) -> int:
+    """Queue again the messages a crash left "sending" (see recover_claims)."""
+    return recover_claims(db, OutgoingMail, now=now, waiting="queued", reply="smtp_reply")
 
 
 def sent_in_last_minute(db: Database, *, now: datetime) -> int:

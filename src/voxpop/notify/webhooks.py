@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from standardwebhooks import Webhook
 
 from voxpop.notify.events import EVENTS
-from voxpop.notify.mail import MAX_ATTEMPTS, SENDING_LEASE, backoff_after
+from voxpop.notify.mail import SENDING_LEASE, backoff_after, recover_claims
 from voxpop.notify.models import WebhookDelivery, WebhookEndpoint
 from voxpop.store.base import utcnow
 from voxpop.store.database import Database
@@ -154,15 +154,8 @@ def replay(*, db_session: Session, delivery_id: int, now: datetime | None = None
 
 
 def recover_stalled(db: Database, *, now: datetime) -> int:
-    """Put back the deliveries a crash left "sending" once their claim has run out; returns how many. A delivery
-    whose every attempt was cut off that way is given up as failed, so one that kills the worker cannot come back
-    forever."""
-    stalled = (WebhookDelivery.status == "sending", WebhookDelivery.next_attempt_at <= now)
-    with db.write() as db_session:
-        db_session.execute(update(WebhookDelivery).where(*stalled, WebhookDelivery.attempts >= MAX_ATTEMPTS).values(
-            status="failed", last_error=f"the sending was cut off (a crash or a stop) on every attempt "
-                                        f"(gave up after {MAX_ATTEMPTS} attempts)"))
-        return db_session.execute(update(WebhookDelivery).where(*stalled).values(status="pending")).rowcount
+    """Put back the deliveries a crash left "sending" (see notify.mail.recover_claims)."""
+    return recover_claims(db, WebhookDelivery, now=now, waiting="pending", reply="last_error")
 
 
 def claim(db: Database, *, now: datetime, limit: int) -> list[tuple[WebhookDelivery, str, str]]:

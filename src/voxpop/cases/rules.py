@@ -19,7 +19,6 @@ from datetime import date, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -47,7 +46,7 @@ from voxpop.collection.models import AttributeSetValue
 from voxpop.store.base import utcnow
 from voxpop.store.database import Database
 from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion
-from voxpop.surveys.schemas import KEY, SurveyDefinition, format_location
+from voxpop.surveys.schemas import KEY, DocumentProblems, SurveyDefinition, format_location, read_mapping
 from voxpop.text.codebooks import codebook_keys
 
 Key = Annotated[str, StringConstraints(pattern=KEY)]
@@ -147,14 +146,9 @@ class RulesFile(Strict):
 def load_rules(text: str, *, source: str) -> RulesFile:
     """Parse a YAML or JSON rules file and check it on its own (not against the workspace: see check_rules)."""
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        raise RulesError(source, [(where, f"not valid YAML or JSON: {getattr(exc, 'problem', exc)}")]) from None
-    if not isinstance(raw, dict):
-        raise RulesError(source, [("(top level)", "expected a mapping with rules (and optionally policy, routes "
-                                                  "and root_causes)")])
+        raw = read_mapping(text, expected="a mapping with rules (and optionally policy, routes and root_causes)")
+    except DocumentProblems as exc:
+        raise RulesError(source, exc.problems) from None
     try:
         rules = RulesFile.model_validate(raw)
     except ValidationError as exc:

@@ -13,6 +13,12 @@ import time
 from collections.abc import Callable
 
 from voxpop.background import PeriodicWorker
+from voxpop.cases.alerts import watch_alerts
+from voxpop.cases.deadlines import watch_deadlines
+from voxpop.cases.followups import send_followups
+from voxpop.cases.matching import Cursors, run_rules
+from voxpop.notify.mail import send_due_mail
+from voxpop.notify.webhooks import deliver_due
 from voxpop.settings import Settings
 from voxpop.store.base import utcnow
 from voxpop.store.database import Database
@@ -30,8 +36,6 @@ class CaseWorker:
         self.db = db
         self.settings = settings
         self._alerts_due = 0.0
-        from voxpop.cases.matching import Cursors
-
         self._rule_cursors = Cursors()  # each tick reads only responses newer than the last (see Cursors)
         self._cases = PeriodicWorker("cases", self._case_step, interval=settings.case_worker_interval, log=log)
         self._sending = PeriodicWorker("sending", self._send_step, interval=settings.case_worker_interval, log=log)
@@ -45,11 +49,6 @@ class CaseWorker:
         self._sending.stop()
 
     def _case_step(self, should_stop: Callable[[], bool]) -> None:
-        from voxpop.cases.alerts import watch_alerts
-        from voxpop.cases.deadlines import watch_deadlines
-        from voxpop.cases.followups import send_followups
-        from voxpop.cases.matching import run_rules
-
         zone, public_url = self.settings.timezone, self.settings.public_url
         run_rules(self.db, now=utcnow(), zone=zone, public_url=public_url, limit=RULES_BATCH,
                   cursors=self._rule_cursors)
@@ -62,9 +61,6 @@ class CaseWorker:
             watch_alerts(self.db, now=utcnow(), zone=zone, public_url=public_url, min_base=self.settings.min_base)
 
     def _send_step(self, should_stop: Callable[[], bool]) -> None:
-        from voxpop.notify.mail import send_due_mail
-        from voxpop.notify.webhooks import deliver_due
-
         send_due_mail(self.db, settings=self.settings, now=utcnow(), limit=SEND_BATCH)
         if not should_stop():
             deliver_due(self.db, now=utcnow(), limit=SEND_BATCH)

@@ -6,6 +6,7 @@ import re
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
+import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -297,6 +298,29 @@ def _condition_problems(condition: Condition, earlier: QuestionDefinition) -> li
         if unknown:
             return [f"{unknown[0]!r} is not an option of {condition.question!r} ({', '.join(sorted(options))})"]
     return []
+
+
+class DocumentProblems(ValueError):
+    """A YAML/JSON document that is not a mapping at all; `problems` holds (where, what) pairs as a file error
+    lists them."""
+
+    def __init__(self, problems: list[tuple[str, str]]):
+        super().__init__("; ".join(f"{where}: {what}" for where, what in problems))
+        self.problems = problems
+
+
+def read_mapping(text: str, *, expected: str) -> dict:
+    """YAML or JSON text (JSON is valid YAML) as a mapping; a syntax error names its line and column, and
+    anything but a mapping says what was `expected` ("a mapping with key, title and questions")."""
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
+        raise DocumentProblems([(where, f"not valid YAML or JSON: {getattr(exc, 'problem', exc)}")]) from None
+    if not isinstance(raw, dict):
+        raise DocumentProblems([("(top level)", f"expected {expected}")])
+    return raw
 
 
 def format_location(location: tuple[Any, ...]) -> str:

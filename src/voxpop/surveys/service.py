@@ -24,9 +24,11 @@ from voxpop.surveys.models import (
     SurveyVersion,
 )
 from voxpop.surveys.schemas import (
+    DocumentProblems,
     SurveyDefinition,
     cross_check,
     format_location,
+    read_mapping,
     text_in,
 )
 
@@ -44,13 +46,9 @@ class SurveyFileError(ValueError):
 def parse_definition(text: str, *, source: str) -> SurveyDefinition:
     """Parse and validate a YAML or JSON survey definition (JSON is valid YAML)."""
     try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "somewhere"
-        raise SurveyFileError(source, [(where, f"not valid YAML or JSON: {getattr(exc, 'problem', exc)}")]) from None
-    if not isinstance(raw, dict):
-        raise SurveyFileError(source, [("(top level)", "expected a mapping with key, title and questions")])
+        raw = read_mapping(text, expected="a mapping with key, title and questions")
+    except DocumentProblems as exc:
+        raise SurveyFileError(source, exc.problems) from None
     try:
         definition = SurveyDefinition.model_validate(raw)
     except ValidationError as exc:

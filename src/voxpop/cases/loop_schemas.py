@@ -9,25 +9,9 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from voxpop.core.comparisons import Difference
-from voxpop.core.estimates import Estimate
 from voxpop.core.power import Median
 from voxpop.dashboard.schemas import TrendPublic
-
-
-class EstimatePublic(BaseModel):
-    """A share in % with its Wilson interval and base; value null when n is 0."""
-
-    value: float | None
-    n: int
-    low_base: bool = Field(description="n is below the workspace's minimum base: pages say 'not enough'.")
-    ci_low: float | None = None
-    ci_high: float | None = None
-    confidence: float | None = None
-
-    @classmethod
-    def of(cls, estimate: Estimate) -> EstimatePublic:
-        return cls(value=estimate.value, n=estimate.n, low_base=estimate.low_base, ci_low=estimate.ci_low,
-                   ci_high=estimate.ci_high, confidence=estimate.confidence)
+from voxpop.results.analysis_schemas import EstimatePublic
 
 
 class MedianPublic(BaseModel):

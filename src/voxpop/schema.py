@@ -14,6 +14,7 @@ from voxpop.cases.models import (
     CaseRule,
     CaseTrigger,
     Initiative,
+    Milestone,
     RootCause,
 )
 from voxpop.collection.models import (
@@ -26,13 +27,30 @@ from voxpop.collection.models import (
 from voxpop.customers.models import Customer, Transaction
 from voxpop.imports.models import OptionMerge
 from voxpop.notify.models import OutgoingMail, WebhookDelivery, WebhookEndpoint
+from voxpop.scorecard.models import (
+    ActionItem,
+    Commentary,
+    Link,
+    Measure,
+    MeasureTarget,
+    MeasureValue,
+    Objective,
+    ObjectiveInitiative,
+    Perspective,
+    ReportSchedule,
+    Review,
+    Scorecard,
+    ScorecardVersion,
+)
 from voxpop.store.base import Base
 from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion
 from voxpop.text.models import CommentAnalysis, CommentTheme
 
 __all__ = [
     "AlertRule", "AlertSignal", "Case", "CaseEvent", "CasePolicy", "CaseRoute", "CaseRule", "CaseTrigger", "Initiative",
-    "OutgoingMail", "RootCause", "WebhookDelivery", "WebhookEndpoint",
+    "Milestone", "OutgoingMail", "RootCause",
+    "ActionItem", "Commentary", "Link", "Measure", "MeasureTarget", "MeasureValue", "Objective", "ObjectiveInitiative",
+    "Perspective", "ReportSchedule", "Review", "Scorecard", "ScorecardVersion", "WebhookDelivery", "WebhookEndpoint",
     "Answer", "AttributeDefinition", "AttributeSet", "AttributeSetValue", "AuditEntry", "Base", "CommentAnalysis",
     "CommentTheme", "Customer", "Department", "Invitation", "OptionMerge", "PasswordReset", "Question", "Response",
     "ScoreRollup", "Survey", "SurveyVersion", "Transaction", "User",

@@ -13,6 +13,7 @@ running month is shown beside them as a partial point. Months are named by their
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from datetime import date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -133,3 +134,42 @@ def split_at(records: Sequence[Record], current: str, *,
     ended yet); `period` reads a record's month, by default its "period" as the rollup counts carry it."""
     ended = [record for record in records if period(record) < current]
     return ended, [record for record in records if period(record) >= current]
+
+
+# Reporting periods as a scorecard names them: "2026-11" (a month) or "2026-Q4" (a quarter).
+PERIOD_LABEL = re.compile(r"^(\d{4})-(?:(0[1-9]|1[0-2])|Q([1-4]))$")
+
+
+def period_label(day: date, kind: str) -> str:
+    """The month ('2026-11') or quarter ('2026-Q4') holding `day`."""
+    return f"{day.year}-{day.month:02d}" if kind == "month" else f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def period_kind(label: str) -> str:
+    """'month' or 'quarter' for a period label; DaysError naming the label when it is neither."""
+    found = PERIOD_LABEL.match(label or "")
+    if not found:
+        raise DaysError(f"{label!r} is not a period: write a month as 2026-11 or a quarter as 2026-Q4",
+                        parameter="period")
+    return "month" if found.group(2) else "quarter"
+
+
+def period_days(label: str) -> tuple[date, date]:
+    """The first and last day of a period label."""
+    kind = period_kind(label)
+    year, part = label.split("-")
+    first = date(int(year), int(part) if kind == "month" else 3 * int(part[1]) - 2, 1)
+    following = _months_before(first, -(1 if kind == "month" else 3))
+    return first, following - timedelta(days=1)
+
+
+def period_shift(label: str, steps: int) -> str:
+    """The period `steps` periods after (negative: before) `label`, of the same kind."""
+    kind = period_kind(label)
+    first = period_days(label)[0]
+    return period_label(_months_before(first, -steps * (1 if kind == "month" else 3)), kind)
+
+
+def period_series(last: str, count: int) -> list[str]:
+    """The `count` periods ending with `last`, oldest first."""
+    return [period_shift(last, step) for step in range(1 - count, 1)]

@@ -196,6 +196,19 @@ class Initiative(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class Milestone(Base):
+    """A dated step of an initiative; done when its date of completion is set."""
+
+    __tablename__ = "initiative_milestones"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    initiative_id: Mapped[int] = mapped_column(ForeignKey("initiatives.id", ondelete="CASCADE"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    due: Mapped[date | None] = mapped_column(Date)
+    done_on: Mapped[date | None] = mapped_column(Date)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class AlertRule(Base):
     """Watch a metric's control chart (of a survey, with a filter) and tell the owner once per signal."""
 

@@ -181,6 +181,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.results.list_views import router as survey_list_router
     from voxpop.results.views import api as results_api
     from voxpop.results.views import router as results_router
+    from voxpop.scorecard.edit_views import api as scorecard_edit_api
+    from voxpop.scorecard.edit_views import router as scorecard_edit_router
+    from voxpop.scorecard.map_views import api as scorecard_map_api
+    from voxpop.scorecard.map_views import router as scorecard_map_router
+    from voxpop.scorecard.report_views import api as scorecard_report_api
+    from voxpop.scorecard.report_views import router as scorecard_report_router
+    from voxpop.scorecard.review_views import api as scorecard_review_api
+    from voxpop.scorecard.review_views import router as scorecard_review_router
+    from voxpop.scorecard.views import api as scorecard_api
+    from voxpop.scorecard.views import router as scorecard_router
     from voxpop.surveys.builder_views import router as builder_router
     from voxpop.surveys.views import api as surveys_api
     from voxpop.surveys.views import router as surveys_router
@@ -208,11 +218,17 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(case_rules_router)
     app.include_router(loop_router)
     app.include_router(notify_router)
+    app.include_router(scorecard_router)
+    app.include_router(scorecard_map_router)
+    app.include_router(scorecard_review_router)
+    app.include_router(scorecard_edit_router)
+    app.include_router(scorecard_report_router)
     # Every domain's JSON routes, under one prefix: a new version of the API is one more prefix here.
     api = APIRouter(prefix=API_PREFIX)
     for domain_api in (accounts_api, users_api, collection_api, dashboard_api, customers_api, imports_api,
                        survey_list_api, surveys_api, results_api, results_analysis_api, export_api, text_api, codebook_api,
-                       cases_api, case_rules_api, loop_api, notify_api):
+                       cases_api, case_rules_api, loop_api, notify_api, scorecard_api, scorecard_map_api,
+                       scorecard_review_api, scorecard_edit_api, scorecard_report_api):
         api.include_router(domain_api)
     app.include_router(api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -29,6 +29,7 @@ PAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/themes", "Themes", ALL_STAFF),
     ("/codebook", "Codebook", ALL_STAFF),
     ("/improvement", "Improvement", ALL_STAFF),
+    ("/scorecards", "Scorecard", ALL_STAFF),
     ("/imports", "Import", ("admin", "manager")),
     ("/users", "Users", ("admin",)),
     ("/admin/mail", "Sending", ("admin",)),

@@ -43,7 +43,8 @@ class Outcome:
 
 
 def build_message(mail: OutgoingMail, *, sender: str, now: datetime) -> EmailMessage:
-    """The e-mail as it goes on the wire: plain text, with the outbox's stable Message-ID."""
+    """The e-mail as it goes on the wire: plain text, with the outbox's stable Message-ID, and its one attached
+    file (multipart/mixed) when it has one."""
     message = EmailMessage()
     message["Message-ID"] = mail.message_id
     message["Date"] = format_datetime(now)
@@ -53,6 +54,10 @@ def build_message(mail: OutgoingMail, *, sender: str, now: datetime) -> EmailMes
     for name, value in (mail.headers or {}).items():
         message[name] = value
     message.set_content(mail.body_text)
+    if mail.attachment is not None:
+        maintype, _, subtype = (mail.attachment_type or "application/octet-stream").partition("/")
+        message.add_attachment(mail.attachment, maintype=maintype, subtype=subtype or "octet-stream",
+                               filename=mail.attachment_name or "attachment")
     return message
 
 

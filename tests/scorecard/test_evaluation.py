@@ -1,0 +1,238 @@
+"""Scoring a scorecard for a period: each scoring type through evaluate, roll-ups over the children with data, targets
+by period, quarterly measures, cascaded department objectives, the locked snapshot and the measure's detail."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import select
+
+from tests.scorecard import builders as build
+from voxpop.analysis.periods import DaysError
+from voxpop.cases.models import Initiative
+from voxpop.scorecard.evaluation import (
+    evaluate,
+    measure_detail,
+    result_from_json,
+    result_to_json,
+    review_period,
+)
+from voxpop.scorecard.models import Measure, MeasureValue, ObjectiveInitiative, Review, Scorecard
+
+NOW = datetime(2026, 12, 7, 9, tzinfo=UTC)
+
+
+def scored(db, key="org", period="2026-11", **options):
+    with db.read() as s:
+        card = s.scalars(select(Scorecard).where(Scorecard.key == key)).one()
+        return evaluate(s, scorecard=card, period=period, zone="UTC", min_base=30, now=NOW, **options)
+
+
+def measures_of(result):
+    return {m.key: m for p in result.perspectives for o in p.objectives for m in o.measures}
+
+
+def one_objective(db, *, key="org"):
+    with db.write() as s:
+        card = build.scorecard(s, key)
+        goal = build.objective(s, build.perspective(s, card), "loyalty")
+        return card.id, goal.id
+
+
+def test_each_scoring_type_scores_as_the_anchors_document(db):
+    with db.write() as s:
+        card = build.scorecard(s)
+        goal = build.objective(s, build.perspective(s, card), "all")
+        cases = {
+            # BSC Designer linear: Min 0, Max 200, V 50 -> 25 %; minimise: V 5, Min 0, Max 20 -> 75 %
+            "linear_up": ("linear", "up", {"minimum": 0, "maximum": 200}, 50, 25.0),
+            "linear_down": ("linear", "down", {"minimum": 0, "maximum": 20}, 5, 75.0),
+            # BSC Designer progress: baseline 10, target 4, value 7 -> 50 %
+            "progress": ("progress", "down", {"baseline": 10, "target": 4}, 7, 50.0),
+            # Spider Impact: goal 700, red flag 500, value 700 -> 6.67 / 10, i.e. 66.67 on 0..100
+            "goal_red_flag": ("goal_red_flag", "up", {"goal": 700, "red_flag": 500}, 700, 200 / 3),
+            "stabilise": ("stabilise", "middle", {"low": 40, "high": 60, "minimum": 0, "maximum": 100}, 50, 100.0),
+            "yes_no": ("yes_no", "up", {}, 0, 0.0),
+        }
+        for key, (scoring, direction, thresholds, value, _) in cases.items():
+            measure = build.measure(s, goal, key, scoring=scoring, direction=direction)
+            build.target(s, measure, "2026-01", **thresholds)
+            build.values(s, measure, {"2026-11": value})
+    found = measures_of(scored(db))
+    for key, (*_, expected) in cases.items():
+        assert found[key].score == pytest.approx(expected), key
+    assert found["goal_red_flag"].colour == "green"
+    assert found["linear_up"].colour == "red" and found["linear_up"].status == "off target"
+    assert found["stabilise"].status == "on target"
+
+
+def test_status_rules_take_the_first_rule_that_holds(db):
+    rules = [{"when": "actual >= target", "status": "above target", "colour": "green"},
+             {"when": "actual >= 0.9 * target", "status": "caution", "colour": "amber"},
+             {"when": "otherwise", "status": "below plan", "colour": "red"}]
+    with db.write() as s:
+        card = build.scorecard(s)
+        goal = build.objective(s, build.perspective(s, card), "all")
+        measure = build.measure(s, goal, "sales", scoring="status_rules")
+        build.target(s, measure, "2026-01", target=100, rules=rules)
+        build.values(s, measure, {"2026-09": 100, "2026-10": 95, "2026-11": 80})
+    for period, status, colour in (("2026-09", "above target", "green"), ("2026-10", "caution", "amber"),
+                                   ("2026-11", "below plan", "red")):
+        found = measures_of(scored(db, period=period))["sales"]
+        assert (found.status, found.colour) == (status, colour)
+
+
+def test_no_data_is_left_out_of_the_roll_up_and_weights_renormalise(db):
+    with db.write() as s:
+        card = build.scorecard(s)
+        goal = build.objective(s, build.perspective(s, card), "all")
+        for key, weight, value in (("a", 2, 65), ("b", 1, 75), ("c", 5, None)):
+            measure = build.measure(s, goal, key, weight=weight)
+            build.target(s, measure, "2026-01", minimum=0, maximum=100)
+            if value is not None:
+                build.values(s, measure, {"2026-11": value})
+    result = scored(db)
+    objective = result.perspectives[0].objectives[0]
+    assert objective.score == pytest.approx(68.33, abs=0.005)  # (2·65 + 75)/3, not (2·65 + 75 + 5·0)/8
+    missing = measures_of(result)["c"]
+    assert (missing.score, missing.colour, missing.status) == (None, "none", "no data")
+    assert result.perspectives[0].score == pytest.approx(objective.score)
+    assert result.score == pytest.approx(objective.score)
+
+
+def test_an_objective_without_data_is_left_out_of_its_perspective(db):
+    with db.write() as s:
+        card = build.scorecard(s)
+        view = build.perspective(s, card)
+        measured, empty = build.objective(s, view, "measured"), build.objective(s, view, "empty", weight=3)
+        measure = build.measure(s, measured, "a")
+        build.target(s, measure, "2026-01", minimum=0, maximum=100)
+        build.values(s, measure, {"2026-11": 40})
+        build.measure(s, empty, "b")
+    result = scored(db)
+    assert result.perspectives[0].score == pytest.approx(40)
+    assert result.perspectives[0].objectives[1].colour == "none"
+
+
+def test_the_target_in_force_changes_by_period(db):
+    with db.write() as s:
+        card = build.scorecard(s)
+        goal = build.objective(s, build.perspective(s, card), "all")
+        measure = build.measure(s, goal, "nps", scoring="progress")
+        build.target(s, measure, "2026-01", baseline=0, target=40)
+        build.target(s, measure, "2026-07", baseline=0, target=80)
+        build.values(s, measure, {"2026-06": 40, "2026-07": 40})
+    june, july = measures_of(scored(db, period="2026-06"))["nps"], measures_of(scored(db, period="2026-07"))["nps"]
+    assert (june.target, june.score) == (40, pytest.approx(100))
+    assert (july.target, july.score) == (80, pytest.approx(50))
+    with db.read() as s:
+        detail = measure_detail(s, measure=s.get(Measure, measure.id), period="2026-07", zone="UTC", min_base=30,
+                                now=NOW, history=3)
+    assert [t.target for t in detail.targets] == [40, 40, 80]
+    assert [v.period for v in detail.series] == ["2026-05", "2026-06", "2026-07"]
+
+
+def test_a_measure_without_a_target_row_has_no_score(db):
+    with db.write() as s:
+        card = build.scorecard(s)
+        goal = build.objective(s, build.perspective(s, card), "all")
+        measure = build.measure(s, goal, "a")
+        build.target(s, measure, "2026-12", minimum=0, maximum=100)  # not yet in force in November
+        build.values(s, measure, {"2026-11": 50})
+    found = measures_of(scored(db))["a"]
+    assert (found.score, found.colour, found.status) == (None, "none", "no target")
+
+
+def test_a_quarterly_measure_in_a_monthly_review_shows_the_quarter_holding_the_month(db):
+    with db.write() as s:
+        card = build.scorecard(s)
+        goal = build.objective(s, build.perspective(s, card), "all")
+        measure = build.measure(s, goal, "share", period="quarter")
+        build.target(s, measure, "2026-Q1", minimum=0, maximum=10)
+        build.values(s, measure, {"2026-Q3": 5, "2026-Q4": 8})
+    found = measures_of(scored(db, period="2026-11", history=4))["share"]
+    assert found.value.period == "2026-Q4" and found.score == pytest.approx(80)
+    assert [v.period for v in found.trend] == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
+    assert found.previous_colour == "amber"
+
+
+def test_a_formula_measure_reads_the_measures_it_names(db):
+    with db.write() as s:
+        card = build.scorecard(s)
+        goal = build.objective(s, build.perspective(s, card), "all")
+        refunds, orders = build.measure(s, goal, "refunds"), build.measure(s, goal, "orders")
+        rate = build.measure(s, goal, "refund_rate", direction="down",
+                             source={"kind": "formula", "formula": "refunds / orders * 100"})
+        build.target(s, rate, "2026-01", minimum=0, maximum=10)
+        build.values(s, refunds, {"2026-10": 3, "2026-11": 2})
+        build.values(s, orders, {"2026-10": 0, "2026-11": 100})
+    found = measures_of(scored(db))["refund_rate"]
+    assert found.value.value == pytest.approx(2) and found.value.origin == "formula"
+    assert found.score == pytest.approx(80)
+    assert found.trend[-2].value is None  # October divides by zero: no value, said in the note, not a 500
+
+
+def test_cascaded_department_objectives_join_the_parent_roll_up(db):
+    with db.write() as s:
+        org = build.scorecard(s, "org")
+        loyalty = build.objective(s, build.perspective(s, org), "loyalty")
+        own = build.measure(s, loyalty, "nps", weight=1)
+        build.target(s, own, "2026-01", minimum=0, maximum=100)
+        build.values(s, own, {"2026-11": 60})
+        service = build.scorecard(s, "service", parent=org)
+        first_contact = build.objective(s, build.perspective(s, service), "first_contact", weight=1,
+                                        rolls_up_to=loyalty)
+        theirs = build.measure(s, first_contact, "on_time")
+        build.target(s, theirs, "2026-01", minimum=0, maximum=100)
+        build.values(s, theirs, {"2026-11": 90})
+    objective = scored(db, "org").perspectives[0].objectives[0]
+    assert [c.key for c in objective.cascaded] == ["first_contact"]
+    assert objective.cascaded[0].score == pytest.approx(90)
+    assert objective.score == pytest.approx(75)
+    department = scored(db, "service").perspectives[0].objectives[0]
+    assert department.score == pytest.approx(90) and department.cascaded == ()
+
+
+def test_objectives_carry_their_initiatives(db):
+    card_id, objective_id = one_objective(db)
+    with db.write() as s:
+        initiative = Initiative(title="Call back within a day", stage="do")
+        s.add(initiative)
+        s.flush()
+        s.add(ObjectiveInitiative(objective_id=objective_id, initiative_id=initiative.id))
+    objective = scored(db).perspectives[0].objectives[0]
+    assert objective.initiatives == ((initiative.id, "Call back within a day", "do"),)
+
+
+def test_a_locked_period_returns_its_snapshot_and_the_snapshot_round_trips(db):
+    with db.write() as s:
+        card = build.scorecard(s)
+        goal = build.objective(s, build.perspective(s, card), "all")
+        measure = build.measure(s, goal, "a")
+        build.target(s, measure, "2026-01", minimum=0, maximum=100)
+        build.values(s, measure, {"2026-10": 20, "2026-11": 50})
+    live = scored(db)
+    assert result_from_json(result_to_json(live)) == live
+    with db.write() as s:
+        s.add(Review(scorecard_id=card.id, period="2026-11", locked_at=NOW, snapshot=result_to_json(live)))
+        build.values(s, measure, {"2026-09": 99})
+        s.query(MeasureValue).filter_by(measure_id=measure.id, period="2026-11").update({"value": 90.0})
+    locked = scored(db)
+    assert locked.locked and measures_of(locked)["a"].score == pytest.approx(50)
+    assert locked == live.__class__(**{**live.__dict__, "locked": True})
+    assert measures_of(scored(db, period="2026-10"))["a"].score == pytest.approx(20)  # other periods stay live
+
+
+def test_a_bad_period_is_refused_with_a_sentence(db):
+    one_objective(db)
+    with pytest.raises(DaysError, match="write a month as 2026-11"):
+        scored(db, period="2026-13")
+
+
+def test_review_period_is_the_last_ended_month_or_quarter_in_the_zone():
+    assert review_period(NOW, "UTC", "month") == "2026-11"
+    assert review_period(NOW, "UTC", "quarter") == "2026-Q3"
+    new_year = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # already January the 1st in Berlin
+    assert review_period(new_year, "Europe/Berlin", "month") == "2026-12"
+    assert review_period(new_year, "UTC", "month") == "2026-11"

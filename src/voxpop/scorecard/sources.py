@@ -1,0 +1,495 @@
+"""Where a measure's value comes from, per period, with its n and interval: the survey engine's rollups, the
+customer outcomes of the stored transactions, comment themes, the closed loop's cases, a formula over other
+measures, or values people entered and their owner approved.
+
+A measure's `source` is a mapping (docs/scorecard-measures.md describes each kind). `measure_series` gives one
+MeasuredValue per period asked for ("2026-11" or "2026-Q4", in the workspace zone); a period without data has
+the value None and a note saying so, never zero. Survey metrics read the daily rollups whenever the filter is
+empty or one attribute's values, so a scorecard costs the same at 10M responses as at 10K; a quarter sums its
+months' counts before the estimate is taken, so its interval is the quarter's, not an average of three.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.orm import Session
+
+from voxpop.accounts.models import Department
+from voxpop.analysis.periods import period_days, period_kind, period_label, within_days
+from voxpop.cases.initiatives import InitiativeError, _counts, _merged, metric_estimate, parse_target, target_from
+from voxpop.cases.loop_metrics import EVERY, LoopRow, loop_metrics, period_of
+from voxpop.cases.models import Case, CaseEvent
+from voxpop.collection.filters import ResponseFilter
+from voxpop.collection.models import Answer, Response
+from voxpop.core.estimates import Estimate, proportion
+from voxpop.core.formula import FormulaError, evaluate, parse_formula
+from voxpop.dashboard.metrics import local_months, rollup_counts
+from voxpop.scorecard.measured import MeasuredValue
+from voxpop.scorecard.models import Measure, MeasureValue
+from voxpop.surveys.models import Survey
+from voxpop.text.models import CommentAnalysis
+
+SOURCE_KINDS = ("survey", "outcome", "theme", "loop", "formula", "manual")
+SURVEY_METRICS = ("nps", "csat", "ces", "mean")
+OUTCOMES = ("acquisition", "retention", "churn", "repeat_purchase", "profitability", "clv", "market_share")
+LOOP_METRICS = {"first_contact_on_time": "first contact within target", "time_to_resolution":
+                "median business hours to resolution", "recovery_rate": "recovery rate",
+                "handoffs_on_time": "hand-offs closed on time"}
+OUTCOME_WORDS = {"acquisition": "acquisition rate", "retention": "retention rate", "churn": "churn rate",
+                 "repeat_purchase": "repeat purchase rate", "profitability": "mean profit per customer",
+                 "clv": "mean customer lifetime value (12 months)", "market_share": "market share"}
+NOTHING = {"survey": "no responses", "outcome": "no transactions", "theme": "no analysed comments",
+           "loop": "no cases", "manual": "no approved value"}
+
+
+class SourceError(ValueError):
+    """A measure source that cannot be read, said so the user can fix it; `field` names it ("source.question")."""
+
+    def __init__(self, message: str, *, field: str):
+        super().__init__(message)
+        self.field = field
+
+
+# Checking ---------------------------------------------------------------------------------------------------
+
+
+def _survey_target(db_session: Session, source: dict):
+    """The source's survey metric as a checked cases.initiatives.Target (the initiatives' own check)."""
+    query = "&".join(f"{part}={value}" for part, value in (source.get("filter") or ()))
+    try:
+        return parse_target(db_session=db_session, survey=str(source.get("survey") or ""),
+                            metric=str(source.get("metric") or ""), question=str(source.get("question") or ""),
+                            filter_query=query)
+    except InitiativeError as exc:
+        raise SourceError(str(exc), field=f"source.{exc.field}") from None
+
+
+def check_source(db_session: Session, *, source: dict, measure_keys: set[str]) -> None:
+    """Refuse a source that names an unknown kind, survey, question, theme, department, outcome, metric or
+    measure, or a metric unsuited to its question; raises SourceError naming the field."""
+    if not isinstance(source, dict):
+        raise SourceError("give the measure a source mapping, such as {kind: manual}", field="source")
+    kind = source.get("kind")
+    if kind not in SOURCE_KINDS:
+        raise SourceError(f"the source kind {kind!r} is not one voxpop reads; choose {', '.join(SOURCE_KINDS)}",
+                          field="source.kind")
+    if kind == "survey":
+        for part in source.get("filter") or ():
+            if not (isinstance(part, list | tuple) and len(part) == 2):
+                raise SourceError("write each filter part as [attribute, name=value] or [answer, question:test]",
+                                  field="source.filter")
+        _survey_target(db_session, source)
+    elif kind == "outcome":
+        _check_outcome(source)
+    elif kind == "theme":
+        from voxpop.text.codebooks import codebook_keys
+
+        theme = source.get("theme")
+        if theme not in codebook_keys(db_session.connection()):
+            raise SourceError(f"the codebook has no theme {theme!r}; give a theme's key from the codebook",
+                              field="source.theme")
+        survey = source.get("survey")
+        if survey is not None and db_session.scalar(select(Survey.id).where(Survey.key == survey)) is None:
+            raise SourceError(f"there is no survey {survey!r}; give a survey's key or leave it out for every survey",
+                              field="source.survey")
+    elif kind == "loop":
+        if source.get("metric") not in LOOP_METRICS:
+            raise SourceError(f"the loop metric {source.get('metric')!r} is not one voxpop counts; choose "
+                              f"{', '.join(LOOP_METRICS)}", field="source.metric")
+        name = source.get("department")
+        if name is not None and _department_id(db_session, name) is None:
+            raise SourceError(f"there is no department {name!r}; give a department's name as the admin page lists "
+                              "it, or leave it out for every department", field="source.department")
+    elif kind == "formula":
+        try:
+            formula = parse_formula(source.get("formula") or "")
+        except FormulaError as exc:
+            raise SourceError(str(exc), field="source.formula") from None
+        unknown = [name for name in formula.names if name not in measure_keys]
+        if unknown:
+            raise SourceError(f"the formula names {unknown[0]!r}, which is no measure of this scorecard; use the "
+                              "keys of its measures", field="source.formula")
+
+
+def _check_outcome(source: dict) -> None:
+    outcome = source.get("outcome")
+    if outcome not in OUTCOMES:
+        raise SourceError(f"the outcome {outcome!r} is not one voxpop computes; choose {', '.join(OUTCOMES)}",
+                          field="source.outcome")
+    if outcome != "market_share":
+        return
+    if source.get("basis") not in ("revenue", "customers"):
+        raise SourceError("say whether the market share is of revenue or of customers: basis: revenue",
+                          field="source.basis")
+    sizes = source.get("sizes")
+    if not isinstance(sizes, dict) or not sizes:
+        raise SourceError("give the market's size per period, such as sizes: {2026-01: 1200000}",
+                          field="source.sizes")
+    for label, size in sizes.items():
+        try:
+            period_kind(str(label))
+        except ValueError as exc:
+            raise SourceError(str(exc), field=f"source.sizes.{label}") from None
+        if not isinstance(size, int | float) or isinstance(size, bool) or size <= 0:
+            raise SourceError(f"the market size for {label} is {size!r}; give a number above 0",
+                              field=f"source.sizes.{label}")
+
+
+def _department_id(db_session: Session, name: str) -> int | None:
+    return db_session.scalar(select(Department.id).where(Department.name == name))
+
+
+def describe_source(source: dict) -> str:
+    """The source in words: 'NPS of feedback (question nps), where segment is b2b'."""
+    kind = source.get("kind")
+    if kind == "survey":
+        target = target_from(source)
+        return target.describe() if target else "a survey metric"
+    if kind == "outcome":
+        basis = f" (of {source.get('basis')})" if source.get("outcome") == "market_share" else ""
+        return f"{OUTCOME_WORDS.get(source.get('outcome'), source.get('outcome'))}{basis} from the transactions"
+    if kind == "theme":
+        where = f" to {source['survey']}" if source.get("survey") else ""
+        return f"share of analysed comments{where} raising the theme {source.get('theme')}"
+    if kind == "loop":
+        where = f" in {source['department']}" if source.get("department") else ""
+        return f"{LOOP_METRICS.get(source.get('metric'), source.get('metric'))} of cases{where}"
+    if kind == "formula":
+        return f"formula: {source.get('formula')}"
+    return "entered by people, counted once the owner approves"
+
+
+# Reading ----------------------------------------------------------------------------------------------------
+
+
+def _measured(period: str, estimate: Estimate, *, origin: str = "live", note: str = "") -> MeasuredValue:
+    return MeasuredValue(period, estimate.value, estimate.n, estimate.ci_low, estimate.ci_high, estimate.low_base,
+                         origin, note)
+
+
+def _empty(period: str, kind: str) -> MeasuredValue:
+    return MeasuredValue(period, None, 0 if kind not in ("manual", "formula") else None,
+                         origin="manual" if kind == "manual" else "live", note=f"{NOTHING[kind]} in {period}")
+
+
+def _span(periods: list[str]) -> tuple[date, date]:
+    return min(period_days(label)[0] for label in periods), max(period_days(label)[1] for label in periods)
+
+
+def measure_series(db_session: Session, *, measure: Measure, periods: list[str], zone: str, min_base: int,
+                   now: datetime) -> dict[str, MeasuredValue]:
+    """The measure's value in each of `periods` (one entry each; value None where there is no data)."""
+    return _series(db_session, measure=measure, periods=list(periods), zone=zone, min_base=min_base, now=now,
+                   seen=frozenset())
+
+
+def _series(db_session, *, measure, periods, zone, min_base, now, seen) -> dict[str, MeasuredValue]:
+    if not periods:
+        return {}
+    source = measure.source or {}
+    kind = source.get("kind", "manual")
+    if kind == "survey":
+        found = _survey(db_session, source, periods, zone=zone, min_base=min_base)
+    elif kind == "outcome":
+        found = _outcome(db_session, source, periods, min_base=min_base, now=now)
+    elif kind == "theme":
+        found = _theme(db_session, source, periods, zone=zone, min_base=min_base)
+    elif kind == "loop":
+        found = _loop(db_session, source, periods, zone=zone, min_base=min_base, now=now)
+    elif kind == "formula":
+        return _formula(db_session, measure, periods, zone=zone, min_base=min_base, now=now, seen=seen)
+    elif kind == "manual":
+        found = _manual(db_session, measure, periods)
+    else:
+        raise SourceError(f"the source kind {kind!r} is not one voxpop reads", field="source.kind")
+    return {label: found.get(label) or _empty(label, kind) for label in periods}
+
+
+def _rollup_where(target) -> tuple[str, list[str]] | None | bool:
+    """The rollups' `where` for the target's filter: None for no filter, (attribute, values) for one attribute's
+    values, False when only the answers can count it (two attributes, or an answer test)."""
+    read: ResponseFilter = target.response_filter()
+    if read.answers or len(read.attributes) > 1:
+        return False
+    return (read.attributes[0][0], list(read.attributes[0][1])) if read.attributes else None
+
+
+def _survey_months(db_session: Session, target, periods: list[str], *, zone: str, attribute: str | None = None):
+    """The target question's monthly counts over the periods' span: from the rollups when they can answer, else
+    from the answers; rows carry "period" (the month's first day) and, with `attribute`, its value."""
+    since, until = _span(periods)
+    where = _rollup_where(target)
+    if where is False:
+        if attribute:
+            raise SourceError("a measure per unit reads the rollups: give it no filter, or one attribute's values",
+                              field="source.filter")
+        return _counts(db_session, target, zone=zone, since=since, until=until, period="month")
+    if attribute and where and where[0] != attribute:
+        raise SourceError(f"the filter names {where[0]}, not the units' attribute {attribute}; filter on "
+                          f"{attribute} or on nothing", field="source.filter")
+    rows = rollup_counts(db_session.connection(), period="month", survey=target.survey, where=where,
+                         attribute=attribute, since=since, until=until)
+    return [row for row in rows if row["question"] == target.question]
+
+
+def _by_period(rows, kind: str, key=lambda row: ()) -> dict[tuple, dict]:
+    """Rows summed per (key..., period label): a quarter sums its months, a question over versions its rows."""
+    grouped: dict[tuple, list[dict]] = defaultdict(list)
+    for row in rows:
+        grouped[(*key(row), period_of(str(row["period"]), kind))].append(row)
+    return {group: _merged(found) for group, found in grouped.items()}
+
+
+def _survey(db_session, source, periods, *, zone, min_base) -> dict[str, MeasuredValue]:
+    target = target_from(source)
+    kind = period_kind(periods[0])
+    summed = _by_period(_survey_months(db_session, target, periods, zone=zone), kind)
+    return {label: _measured(label, metric_estimate(target.metric, counts, min_base=min_base))
+            for (label,), counts in summed.items() if counts["n"]}
+
+
+def _theme(db_session, source, periods, *, zone, min_base) -> dict[str, MeasuredValue]:
+    """The share of analysed comments (to the survey, when named) raising the theme, per period; Wilson."""
+    from voxpop.text.metrics import effective_themes
+
+    since, until = _span(periods)
+    conditions = within_days(Response.submitted_at, since, until, zone)
+    if source.get("survey"):
+        conditions.append(Response.survey_id == select(Survey.id).where(Survey.key == source["survey"])
+                          .scalar_subquery())
+    first, last = db_session.execute(select(func.min(Response.submitted_at), func.max(Response.submitted_at))
+                                     .where(*conditions)).one()
+    if first is None:
+        return {}
+    themes = effective_themes([source["theme"]])
+    analysed = (select(local_months(Response.submitted_at, zone, first, last).label("month"),
+                       CommentAnalysis.answer_id, themes.c.answer_id.label("tagged"))
+                .join(Answer, Answer.id == CommentAnalysis.answer_id)
+                .join(Response, Response.id == Answer.response_id)
+                .outerjoin(themes, themes.c.answer_id == CommentAnalysis.answer_id)
+                .where(*conditions).subquery("analysed"))
+    kind = period_kind(periods[0])
+    counts: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for month, comments, tagged in db_session.execute(
+            select(analysed.c.month, func.count(distinct(analysed.c.answer_id)), func.count(distinct(analysed.c.tagged)))
+            .group_by(analysed.c.month)):
+        counted = counts[period_of(str(month), kind)]
+        counted[0], counted[1] = counted[0] + int(tagged), counted[1] + int(comments)
+    return {label: _measured(label, proportion(successes=tagged, n=comments, min_base=min_base))
+            for label, (tagged, comments) in counts.items() if comments}
+
+
+def _loop_value(row: LoopRow, metric: str, label: str) -> MeasuredValue | None:
+    if metric == "first_contact_on_time":
+        return _measured(label, row.first_contact_in_target)
+    if metric == "recovery_rate":
+        return _measured(label, row.recovery)
+    if metric == "time_to_resolution":
+        median = row.hours_to_resolution
+        if not median.n:
+            return None
+        return MeasuredValue(label, median.value, median.n, median.ci_low, median.ci_high, False, "live",
+                             "" if median.ci_low is not None else "too few resolved cases for an interval")
+    return None
+
+
+def _loop(db_session, source, periods, *, zone, min_base, now, by_department=False):
+    """The loop measure per period (or per department and period): {(department_id, label): MeasuredValue}."""
+    metric = source.get("metric")
+    department = _department_id(db_session, source["department"]) if source.get("department") else None
+    if source.get("department") and department is None:
+        raise SourceError(f"there is no department {source['department']!r}", field="source.department")
+    since, until = _span(periods)
+    kind = period_kind(periods[0])
+    if metric == "handoffs_on_time":
+        counted = _handoffs(db_session, zone=zone, now=now, since=since, until=until, period=kind,
+                            department_id=department, by_department=by_department)
+        found = {(unit, label): _measured(label, proportion(successes=on_time, n=n, min_base=min_base))
+                 for (unit, label), (on_time, n) in counted.items() if n}
+    else:
+        rows = loop_metrics(db_session, zone=zone, now=now, min_base=min_base, period=kind, since=since, until=until,
+                            department_id=department, by_department=by_department)
+        found = {}
+        for row in rows:
+            value = _loop_value(row, metric, row.period)
+            if value is not None and value.n:
+                found[(row.department_id, row.period)] = value
+    return found if by_department else {label: value for (_, label), value in found.items()}
+
+
+def _handoffs(db_session, *, zone, now, since, until, period, department_id, by_department):
+    """Cases handed off between departments (an assignment whose department differs from the one before), per
+    department they went to (or EVERY) and the period they were opened in: (closed on time, decided), where
+    decided means resolved, or past its resolve deadline as of `now`, and on time means resolved by it."""
+    conditions = within_days(Case.opened_at, since, until, zone)
+    if department_id is not None:
+        conditions.append(Case.department_id == department_id)
+    handed: set[int] = set()
+    for case_id, details in db_session.execute(
+            select(CaseEvent.case_id, CaseEvent.details).join(Case, Case.id == CaseEvent.case_id)
+            .where(CaseEvent.kind.in_(("assigned", "reassigned")), *conditions)):
+        details = details or {}
+        if details.get("previous_department_id") is not None and \
+                details.get("department_id") != details.get("previous_department_id"):
+            handed.add(case_id)
+    counted: dict[tuple, list[int]] = defaultdict(lambda: [0, 0])
+    local = ZoneInfo(zone)
+    for unit, opened, resolved, due in db_session.execute(
+            select(Case.department_id, Case.opened_at, Case.resolved_at, Case.resolve_due)
+            .where(Case.id.in_(sorted(handed)))):
+        if due is None or (resolved is None and due > now):
+            continue  # no deadline, or its deadline still running: neither on time nor late yet
+        label = period_label(opened.astimezone(local).date(), period)
+        key = (unit if by_department else EVERY, label)
+        counted[key][0] += int(resolved is not None and resolved <= due)
+        counted[key][1] += 1
+    return counted
+
+
+def _outcome(db_session, source, periods, *, min_base, now) -> dict[str, MeasuredValue]:
+    """A customer outcome per period from the stored transactions, through analysis.customer_outcomes."""
+    from voxpop.analysis import sources as engine
+    from voxpop.analysis.customer_outcomes import MarketSize, customer_outcomes, market_shares
+    from voxpop.analysis.engine import MetricError
+
+    outcome, kind = source["outcome"], period_kind(periods[0])
+    connection = engine.store_connection(db_session.get_bind().url)
+    try:
+        table = engine.store_transactions(connection)
+        sales = table.filter(table.kind == "sale")
+        if outcome in ("profitability", "clv"):
+            return _customer_value(table, outcome, periods, kind=kind, min_base=min_base, now=now)
+        try:
+            if outcome == "market_share":
+                sizes = [MarketSize(period_days(label)[0], None, float(size))
+                         for label, size in (source.get("sizes") or {}).items() if label in periods]
+                rows = market_shares(sales, sizes, basis=source["basis"], period=kind, min_base=min_base)
+            else:
+                rows = customer_outcomes(sales, period=kind, window=source.get("window"), min_base=min_base)
+        except MetricError:  # no transactions yet: every period is without data
+            return {}
+    finally:
+        connection.disconnect()
+    found = {}
+    for row in rows:
+        label = period_of(row.keys["period"], kind)
+        if row.metric == outcome and label in periods and row.estimate.n:
+            partial = row.extra.get("full_period") is False
+            found[label] = _measured(label, row.estimate, note="the transactions end before the period does"
+                                     if partial else "")
+    return found
+
+
+def _customer_value(table, outcome, periods, *, kind, min_base, now) -> dict[str, MeasuredValue]:
+    """Profitability: the mean profit per customer who bought in the period (revenue − cost to serve, Kaplan &
+    Norton 1996, ch. 4). CLV: the mean realised value of the period's new customers over the 365 days from their
+    first purchase (a cohort's, once its year has passed). Both a Student t interval on the customers' values."""
+    from voxpop.analysis.customer_outcomes import _keyed, period_start, with_period
+    from voxpop.core.estimates import mean
+
+    lines = table.filter(table.kind != "non_product")
+    keyed = _keyed(lines, by=[], customer="customer", date_column="date",
+                   profit=lines.amount.cast("float64") - lines.cost.cast("float64").fill_null(0.0),
+                   sale=(lines.kind == "sale"))
+    if outcome == "profitability":
+        keyed = with_period(keyed, day="day", period=kind, name="period")
+        values = keyed.group_by(["customer", "period"]).aggregate(value=keyed.profit.sum())
+    else:
+        first = keyed.filter(keyed.sale).group_by("customer").aggregate(first_day=keyed.day.min())
+        joined = keyed.join(first, "customer")
+        joined = joined.filter((joined.day >= joined.first_day) & (joined.day < joined.first_day + 365))
+        values = joined.group_by(["customer", "first_day"]).aggregate(value=joined.profit.sum())
+        values = with_period(values, day="first_day", period=kind, name="period")
+    totals = values.group_by("period").aggregate(n=values.customer.count(), total=values.value.sum(),
+                                                 squares=(values.value * values.value).sum()).execute()
+    found = {}
+    for record in totals.to_dict("records"):
+        label = period_label(period_start(int(record["period"]), kind), kind)
+        if label not in periods:
+            continue
+        if outcome == "clv" and period_days(label)[1] + timedelta(days=365) > now.date():
+            found[label] = MeasuredValue(label, None, int(record["n"]), note=f"the customers won in {label} "
+                                         "have not had their 365 days yet")
+            continue
+        estimate = mean(n=int(record["n"]), total=float(record["total"]), total_squares=float(record["squares"]),
+                        min_base=min_base)
+        found[label] = _measured(label, estimate)
+    return found
+
+
+def _manual(db_session, measure, periods) -> dict[str, MeasuredValue]:
+    """Approved values only: an entered value still awaiting approval is not counted, and the note says so."""
+    found = {}
+    for entered in db_session.scalars(select(MeasureValue).where(MeasureValue.measure_id == measure.id,
+                                                                  MeasureValue.period.in_(periods))):
+        if entered.approved_at is None:
+            found[entered.period] = MeasuredValue(entered.period, None, None, origin=entered.origin,
+                                                  note=f"a value for {entered.period} is awaiting approval")
+        else:
+            found[entered.period] = MeasuredValue(entered.period, entered.value, entered.n, origin=entered.origin,
+                                                  note=entered.comment)
+    return found
+
+
+def _formula(db_session, measure, periods, *, zone, min_base, now, seen) -> dict[str, MeasuredValue]:
+    """The formula over other measures of the scorecard, per period; no value when an input has none, and no
+    interval (the inputs' errors are not independent in general, so none is claimed)."""
+    if measure.key in seen:
+        raise SourceError(f"the formula of {measure.key} depends on itself through {', '.join(sorted(seen))}; "
+                          "break the cycle", field="source.formula")
+    formula = parse_formula(measure.source.get("formula") or "")
+    inputs = {}
+    for key in formula.names:
+        other = db_session.scalar(select(Measure).where(Measure.scorecard_id == measure.scorecard_id,
+                                                        Measure.key == key))
+        if other is None:
+            raise SourceError(f"the formula names {key!r}, which is no measure of this scorecard",
+                              field="source.formula")
+        inputs[key] = _series(db_session, measure=other, periods=periods, zone=zone, min_base=min_base, now=now,
+                              seen=seen | {measure.key})
+    result = {}
+    for label in periods:
+        missing = [key for key in formula.names if inputs[key][label].value is None]
+        if missing:
+            result[label] = MeasuredValue(label, None, origin="formula", note=f"{missing[0]} has no value in {label}")
+            continue
+        try:
+            value = evaluate(formula, {key: inputs[key][label].value for key in formula.names})
+        except FormulaError as exc:  # a division by zero in this period: said, not a 500
+            result[label] = MeasuredValue(label, None, origin="formula", note=str(exc))
+            continue
+        result[label] = MeasuredValue(label, float(value), origin="formula",
+                                      low_base=any(inputs[key][label].low_base for key in formula.names))
+    return result
+
+
+def unit_series(db_session: Session, *, measure: Measure, periods: list[str], attribute: str | None, zone: str,
+                min_base: int, now: datetime) -> dict[str, dict[str, MeasuredValue]]:
+    """Per unit, the measure's value in each period: a response attribute's values (survey measures, from the
+    rollups) or departments (loop measures); SourceError when the source has no units."""
+    source = measure.source or {}
+    kind = source.get("kind")
+    periods = list(periods)
+    units: dict[str, dict[str, MeasuredValue]] = {}
+    if kind == "survey" and attribute:
+        target = target_from(source)
+        summed = _by_period(_survey_months(db_session, target, periods, zone=zone, attribute=attribute),
+                            period_kind(periods[0]), key=lambda row: (row[attribute],))
+        for (unit, label), counts in summed.items():
+            if counts["n"]:
+                units.setdefault(str(unit), {})[label] = _measured(label, metric_estimate(target.metric, counts,
+                                                                                          min_base=min_base))
+    elif kind == "loop":
+        names = dict(db_session.execute(select(Department.id, Department.name)).all())
+        found = _loop(db_session, source, periods, zone=zone, min_base=min_base, now=now, by_department=True)
+        for (department, label), value in found.items():
+            units.setdefault(names.get(department, "No department"), {})[label] = value
+    else:
+        raise SourceError(f"a {kind} measure has no units to pool across: units come from a survey measure's "
+                          "response attribute or a loop measure's departments", field="source.kind")
+    return {unit: {label: found.get(label) or _empty(label, kind) for label in periods}
+            for unit, found in sorted(units.items())}

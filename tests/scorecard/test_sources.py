@@ -1,0 +1,270 @@
+"""Measures bound to live data: each source kind's value, n and interval against the core function on the same
+counts, a period without data as None (never zero), the rollups against the answers, quarters as the sum of their
+months, formulas, manual values with and without approval, and the sources' checks."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from sqlalchemy import select
+
+from tests.cases.loop_data import add_answers, month_of
+from tests.helpers import apply_survey
+from tests.scorecard.builders import measure, objective, perspective, scorecard, values
+from voxpop.accounts.models import Department
+from voxpop.cases.models import Case, CaseEvent
+from voxpop.collection.models import Answer, Response
+from voxpop.core import estimates
+from voxpop.customers.models import Customer, Transaction
+from voxpop.scorecard.models import Measure
+from voxpop.scorecard.sources import SourceError, check_source, describe_source, measure_series, unit_series
+from voxpop.surveys.models import Question
+from voxpop.text.models import CommentAnalysis, CommentTheme
+
+NOW = datetime(2026, 12, 5, 12, tzinfo=UTC)
+NPS = {"kind": "survey", "survey": "feedback", "metric": "nps", "question": "nps"}
+
+
+def _series(db, source: dict, periods: list[str], *, period: str = "month", min_base: int = 1, key: str = "m"):
+    with db.write() as db_session:
+        card = db_session.scalar(select(Measure.scorecard_id).limit(1))
+        if card is None:
+            card_row = scorecard(db_session)
+            goal = objective(db_session, perspective(db_session, card_row), "goal")
+        else:
+            goal = objective(db_session, perspective(db_session, scorecard(db_session, f"c{key}"), f"p{key}"), key)
+        found = measure(db_session, goal, key, period=period, source=source)
+        return measure_series(db_session, measure=found, periods=periods, zone="UTC", min_base=min_base, now=NOW)
+
+
+def _same(measured, estimate):
+    assert (measured.value, measured.n, measured.low_base) == (pytest.approx(estimate.value), estimate.n,
+                                                               estimate.low_base)
+    assert measured.ci_low == pytest.approx(estimate.ci_low) and measured.ci_high == pytest.approx(estimate.ci_high)
+
+
+def test_survey_nps_per_month_is_the_core_estimate_and_a_month_without_answers_is_none(db):
+    apply_survey(db)
+    add_answers(db, month_of(2026, 9, {10: 5, 8: 3, 2: 2}) + month_of(2026, 11, {9: 1, 0: 4}))
+    found = _series(db, NPS, ["2026-09", "2026-10", "2026-11"])
+    _same(found["2026-09"], estimates.nps(promoters=5, passives=3, detractors=2, min_base=1))
+    _same(found["2026-11"], estimates.nps(promoters=1, passives=0, detractors=4, min_base=1))
+    assert found["2026-10"].value is None and found["2026-10"].n == 0
+    assert found["2026-10"].note == "no responses in 2026-10"
+
+
+def test_csat_is_the_top_two_box_share(db):
+    apply_survey(db)
+    add_answers(db, [(datetime(2026, 10, 3, 9, tzinfo=UTC), {"csat": score}) for score in (5, 4, 4, 2, 1, 3)])
+    found = _series(db, NPS | {"metric": "csat", "question": "csat"}, ["2026-10"])
+    _same(found["2026-10"], estimates.top_box(top=3, n=6, min_base=1))
+
+
+def test_the_rollups_and_the_answers_give_the_same_value(db):
+    apply_survey(db)
+    add_answers(db, month_of(2026, 10, {10: 7, 7: 2, 3: 4}), channel="app")
+    add_answers(db, month_of(2026, 10, {10: 1, 1: 9}), channel="web")
+    from_rollups = _series(db, NPS | {"filter": [["attribute", "channel=app"]]}, ["2026-10"], key="a")
+    # an answer test that every NPS answer passes: only the answers can count it
+    from_answers = _series(db, NPS | {"filter": [["attribute", "channel=app"], ["answer", "nps:0-10"]]},
+                           ["2026-10"], key="b")
+    assert from_rollups == from_answers
+    _same(from_rollups["2026-10"], estimates.nps(promoters=7, passives=2, detractors=4, min_base=1))
+
+
+def test_a_quarter_sums_its_months_counts(db):
+    apply_survey(db)
+    add_answers(db, month_of(2026, 7, {10: 3, 0: 1}) + month_of(2026, 8, {9: 2, 5: 5}) + month_of(2026, 9, {8: 4})
+                + month_of(2026, 10, {10: 9}))
+    found = _series(db, NPS, ["2026-Q3", "2026-Q4"], period="quarter")
+    _same(found["2026-Q3"], estimates.nps(promoters=5, passives=4, detractors=6, min_base=1))
+    _same(found["2026-Q4"], estimates.nps(promoters=9, passives=0, detractors=0, min_base=1))
+
+
+def test_units_are_the_attribute_values_from_the_rollups(db):
+    apply_survey(db)
+    add_answers(db, month_of(2026, 10, {10: 2, 0: 1}), channel="app")
+    add_answers(db, month_of(2026, 11, {0: 3}), channel="web")
+    with db.write() as db_session:
+        goal = objective(db_session, perspective(db_session, scorecard(db_session)), "goal")
+        nps = measure(db_session, goal, "nps", source=NPS)
+        units = unit_series(db_session, measure=nps, periods=["2026-10", "2026-11"], attribute="channel", zone="UTC",
+                            min_base=1, now=NOW)
+        manual = measure(db_session, goal, "typed")
+        with pytest.raises(SourceError) as raised:
+            unit_series(db_session, measure=manual, periods=["2026-10"], attribute="channel", zone="UTC",
+                        min_base=1, now=NOW)
+    assert sorted(units) == ["app", "web"]
+    _same(units["app"]["2026-10"], estimates.nps(promoters=2, passives=0, detractors=1, min_base=1))
+    assert units["app"]["2026-11"].value is None and units["web"]["2026-11"].value == -100.0
+    assert raised.value.field == "source.kind"
+
+
+def test_manual_values_count_once_approved(db):
+    with db.write() as db_session:
+        goal = objective(db_session, perspective(db_session, scorecard(db_session)), "goal")
+        trained = measure(db_session, goal, "trained")
+        values(db_session, trained, {"2026-10": (62.5, 40)})
+        values(db_session, trained, {"2026-11": 70.0}, approved=False)
+        found = measure_series(db_session, measure=trained, periods=["2026-09", "2026-10", "2026-11"], zone="UTC",
+                               min_base=30, now=NOW)
+    assert (found["2026-10"].value, found["2026-10"].n, found["2026-10"].origin) == (62.5, 40, "manual")
+    assert found["2026-11"].value is None and "awaiting approval" in found["2026-11"].note
+    assert found["2026-09"].value is None and found["2026-09"].note == "no approved value in 2026-09"
+
+
+def test_a_formula_over_other_measures_has_no_value_when_an_input_has_none(db):
+    with db.write() as db_session:
+        goal = objective(db_session, perspective(db_session, scorecard(db_session)), "goal")
+        values(db_session, measure(db_session, goal, "nps_b2b"), {"2026-10": 40.0, "2026-11": 35.0})
+        values(db_session, measure(db_session, goal, "nps_b2c"), {"2026-10": 25.0})
+        gap = measure(db_session, goal, "gap", source={"kind": "formula", "formula": "nps_b2b - nps_b2c"})
+        found = measure_series(db_session, measure=gap, periods=["2026-10", "2026-11"], zone="UTC", min_base=1, now=NOW)
+        loop = measure(db_session, goal, "loop", source={"kind": "formula", "formula": "loop + 1"})
+        with pytest.raises(SourceError):
+            measure_series(db_session, measure=loop, periods=["2026-10"], zone="UTC", min_base=1, now=NOW)
+    assert (found["2026-10"].value, found["2026-10"].ci_low, found["2026-10"].origin) == (15.0, None, "formula")
+    assert found["2026-11"].value is None and "nps_b2c" in found["2026-11"].note
+
+
+def _customer(db_session, key: str) -> Customer:
+    customer = Customer(external_id=key)
+    db_session.add(customer)
+    db_session.flush()
+    return customer
+
+
+def _bought(db_session, customer, day: date, amount: float, cost: float | None = None) -> None:
+    db_session.add(Transaction(customer_id=customer.id, source_key=f"{customer.external_id}-{day}-{amount}", day=day,
+                               amount=amount, cost=cost, kind="sale"))
+
+
+def test_retention_profitability_and_market_share_from_the_transactions(db):
+    with db.write() as db_session:
+        a, b, c = (_customer(db_session, key) for key in "abc")
+        for customer in (a, b, c):
+            _bought(db_session, customer, date(2026, 1, 10), 100.0, cost=30.0)
+        _bought(db_session, a, date(2026, 2, 3), 50.0)
+        _bought(db_session, b, date(2026, 2, 4), 20.0, cost=5.0)
+    months = ["2026-01", "2026-02", "2026-03"]
+    retention = _series(db, {"kind": "outcome", "outcome": "retention"}, months, key="r")
+    # February: S = 3 active at its start (bought in January), E = 2 active at its end, none new
+    _same(retention["2026-02"], estimates.proportion(successes=2, n=3, min_base=1))
+    assert retention["2026-03"].value is None and retention["2026-01"].value is None
+    profit = _series(db, {"kind": "outcome", "outcome": "profitability"}, months, key="p")
+    _same(profit["2026-02"], estimates.mean(n=2, total=50.0 + 15.0, total_squares=50.0 ** 2 + 15.0 ** 2, min_base=1))
+    share = _series(db, {"kind": "outcome", "outcome": "market_share", "basis": "customers",
+                         "sizes": {"2026-01": 30, "2026-02": 40}}, months, key="s")
+    _same(share["2026-01"], estimates.proportion(successes=3, n=30, min_base=1))
+    _same(share["2026-02"], estimates.proportion(successes=2, n=40, min_base=1))
+    assert share["2026-03"].value is None
+
+
+def test_clv_is_the_mean_first_year_value_of_a_cohort_whose_year_has_passed(db):
+    with db.write() as db_session:
+        a, b = _customer(db_session, "a"), _customer(db_session, "b")
+        _bought(db_session, a, date(2025, 3, 1), 100.0)
+        _bought(db_session, a, date(2025, 9, 1), 60.0)
+        _bought(db_session, a, date(2026, 4, 1), 500.0)  # after a's first year: not counted
+        _bought(db_session, b, date(2025, 3, 20), 40.0)
+        _bought(db_session, b, date(2026, 1, 5), 10.0)
+    found = _series(db, {"kind": "outcome", "outcome": "clv"}, ["2025-03", "2025-04", "2026-04"], key="v")
+    _same(found["2025-03"], estimates.mean(n=2, total=160.0 + 50.0, total_squares=160.0 ** 2 + 50.0 ** 2, min_base=1))
+    assert found["2025-04"].value is None
+
+
+def _case(db_session, department, opened: datetime, *, due_hours: float = 24, contacted_hours: float | None = None,
+          resolve_due_hours: float = 72, resolved_hours: float | None = None) -> Case:
+    case = Case(title="late parcel", department_id=department.id, opened_at=opened,
+                first_contact_due=opened + timedelta(hours=due_hours),
+                first_contact_at=None if contacted_hours is None else opened + timedelta(hours=contacted_hours),
+                resolve_due=opened + timedelta(hours=resolve_due_hours),
+                resolved_at=None if resolved_hours is None else opened + timedelta(hours=resolved_hours))
+    db_session.add(case)
+    db_session.flush()
+    return case
+
+
+def test_loop_measures_first_contact_on_time_and_hand_offs_closed_on_time(db):
+    with db.write() as db_session:
+        service, billing = Department(name="Service"), Department(name="Billing")
+        db_session.add_all([service, billing])
+        db_session.flush()
+        opened = datetime(2026, 10, 5, 9, tzinfo=UTC)
+        for hours in (2, 5, 30):
+            _case(db_session, service, opened, contacted_hours=hours)
+        _case(db_session, billing, opened, contacted_hours=1)
+        moved_on_time = _case(db_session, billing, opened, resolved_hours=48)
+        moved_late = _case(db_session, billing, opened, resolved_hours=100)
+        _case(db_session, billing, opened, resolved_hours=10)  # never handed off: not counted
+        for moved in (moved_on_time, moved_late):
+            db_session.add(CaseEvent(case_id=moved.id, at=opened, kind="assigned",
+                                     details={"department_id": billing.id, "previous_department_id": service.id}))
+    on_time = _series(db, {"kind": "loop", "metric": "first_contact_on_time", "department": "Service"},
+                      ["2026-10", "2026-11"], key="f")
+    _same(on_time["2026-10"], estimates.proportion(successes=2, n=3, min_base=1))
+    assert on_time["2026-11"].value is None and on_time["2026-11"].note == "no cases in 2026-11"
+    handoffs = _series(db, {"kind": "loop", "metric": "handoffs_on_time"}, ["2026-10"], key="h")
+    _same(handoffs["2026-10"], estimates.proportion(successes=1, n=2, min_base=1))
+    with db.write() as db_session:
+        first = db_session.scalar(select(Measure).where(Measure.key == "f"))
+        first.source = {"kind": "loop", "metric": "first_contact_on_time"}
+        units = unit_series(db_session, measure=first, periods=["2026-10"], attribute=None, zone="UTC", min_base=1,
+                            now=NOW)
+    assert sorted(units) == ["Billing", "Service"]
+    # Billing's four cases are all past their first-contact deadline; one was contacted by it
+    _same(units["Billing"]["2026-10"], estimates.proportion(successes=1, n=4, min_base=1))
+
+
+def test_a_theme_share_of_analysed_comments_per_month(db):
+    apply_survey(db)
+    add_answers(db, month_of(2026, 10, {3: 5}))
+    with db.write() as db_session:
+        question = db_session.scalar(select(Question.id).where(Question.key == "why_low"))
+        responses = db_session.scalars(select(Response.id).order_by(Response.id)).all()
+        for index, response in enumerate(responses):
+            answer = Answer(response_id=response, question_id=question, text="slow delivery")
+            db_session.add(answer)
+            db_session.flush()
+            db_session.add(CommentAnalysis(answer_id=answer.id, text="slow delivery", pipeline_version=1))
+            if index < 2:
+                db_session.add(CommentTheme(answer_id=answer.id, theme="delivery", source="codebook"))
+    found = _series(db, {"kind": "theme", "theme": "delivery", "survey": "feedback"}, ["2026-09", "2026-10"])
+    _same(found["2026-10"], estimates.proportion(successes=2, n=5, min_base=1))
+    assert found["2026-09"].value is None and found["2026-09"].note == "no analysed comments in 2026-09"
+
+
+@pytest.mark.parametrize(("source", "field"), [
+    ({"kind": "poll"}, "source.kind"),
+    (NPS | {"survey": "nope"}, "source.survey"),
+    (NPS | {"question": "nope"}, "source.question"),
+    (NPS | {"metric": "nps", "question": "csat"}, "source.question"),
+    (NPS | {"metric": "median"}, "source.metric"),
+    ({"kind": "outcome", "outcome": "happiness"}, "source.outcome"),
+    ({"kind": "outcome", "outcome": "market_share", "basis": "revenue"}, "source.sizes"),
+    ({"kind": "outcome", "outcome": "market_share", "basis": "revenue", "sizes": {"2026-13": 5}},
+     "source.sizes.2026-13"),
+    ({"kind": "theme", "theme": "no-such-theme"}, "source.theme"),
+    ({"kind": "loop", "metric": "happiness"}, "source.metric"),
+    ({"kind": "loop", "metric": "recovery_rate", "department": "Nowhere"}, "source.department"),
+    ({"kind": "formula", "formula": "nps_b2b - unknown"}, "source.formula"),
+    ({"kind": "formula", "formula": "nps_b2b **"}, "source.formula"),
+])
+def test_check_source_names_the_field_at_fault(db, source, field):
+    apply_survey(db)
+    with db.read() as db_session, pytest.raises(SourceError) as raised:
+        check_source(db_session, source=source, measure_keys={"nps_b2b"})
+    assert raised.value.field == field and str(raised.value)
+
+
+def test_good_sources_pass_and_are_described_in_words(db):
+    apply_survey(db)
+    good = [NPS | {"filter": [["attribute", "segment=b2b"]]}, {"kind": "outcome", "outcome": "retention"},
+            {"kind": "loop", "metric": "time_to_resolution"}, {"kind": "formula", "formula": "nps_b2b * 2"},
+            {"kind": "manual"}]
+    with db.read() as db_session:
+        for source in good:
+            check_source(db_session, source=source, measure_keys={"nps_b2b"})
+    assert describe_source(good[0]) == "NPS of feedback (question nps), where segment is b2b"
+    assert describe_source({"kind": "manual"}).startswith("entered by people")

@@ -19,6 +19,7 @@ from voxpop.scorecard.evaluation import (
     review_period,
 )
 from voxpop.scorecard.models import Measure, MeasureValue, ObjectiveInitiative, Review, Scorecard
+from voxpop.scorecard.schemas import measure_detail_public, scorecard_public
 
 NOW = datetime(2026, 12, 7, 9, tzinfo=UTC)
 
@@ -236,3 +237,23 @@ def test_review_period_is_the_last_ended_month_or_quarter_in_the_zone():
     new_year = datetime(2026, 12, 31, 23, 30, tzinfo=UTC)  # already January the 1st in Berlin
     assert review_period(new_year, "Europe/Berlin", "month") == "2026-12"
     assert review_period(new_year, "UTC", "month") == "2026-11"
+
+
+def test_the_json_twins_mirror_the_result(db):
+    with db.write() as s:
+        card = build.scorecard(s)
+        goal = build.objective(s, build.perspective(s, card), "all")
+        measure = build.measure(s, goal, "a", unit="%")
+        build.target(s, measure, "2026-01", target=60, minimum=0, maximum=100)
+        build.values(s, measure, {"2026-09": 40, "2026-10": 45, "2026-11": (50, 80)})
+    public = scorecard_public(scored(db, history=3))
+    found = public.perspectives[0].objectives[0].measures[0]
+    assert (found.key, found.unit, found.value.n, found.score, found.colour) == ("a", "%", 80, 50, "amber")
+    assert [v.value for v in found.trend] == [40, 45, 50]
+    assert public.model_dump(mode="json")["perspectives"][0]["score"] == 50
+    with db.read() as s:
+        detail = measure_detail(s, measure=s.get(Measure, measure.id), period="2026-11", zone="UTC", min_base=30,
+                                now=NOW, history=3)
+    twin = measure_detail_public(detail)
+    assert twin.chart.periods == ["2026-09", "2026-10", "2026-11"] and twin.chart.centre == pytest.approx(45)
+    assert [t.target for t in twin.targets] == [60, 60, 60]

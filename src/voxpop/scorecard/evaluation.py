@@ -492,3 +492,36 @@ def result_from_json(data: dict) -> ScorecardResult:
     perspectives = tuple(ScoredPerspective(**{**p, "objectives": tuple(_objective_from(o) for o in p["objectives"])})
                          for p in data.get("perspectives", ()))
     return ScorecardResult(**{**data, "perspectives": perspectives})
+
+
+# --- a result as a table (the CLI's table and CSV, the CSV export) ----------------------------------------------
+
+SCORE_TABLE_HEADER = ("perspective", "objective", "measure", "unit", "period", "value", "n", "ci_low", "ci_high",
+                      "target", "score", "colour", "status", "within_noise", "change_is_signal", "signals")
+
+
+def shown_score(measure: ScoredMeasure) -> str:
+    """The score as a person reads it: '25.00' on 0..100, or '6.67 / 10' for goal / red flag scoring; '–' for
+    none."""
+    if measure.score is None:
+        return "–"
+    return f"{measure.score / 10:.2f} / 10" if measure.scoring == "goal_red_flag" else f"{measure.score:.2f}"
+
+
+def score_table(result: ScorecardResult) -> tuple[tuple[str, ...], list[list]]:
+    """One row per measure (cascaded objectives' measures under their parent objective): header and rows."""
+    rows = []
+
+    def add(perspective: ScoredPerspective, objective: ScoredObjective, under: str = "") -> None:
+        for m in objective.measures:
+            rows.append([perspective.name, under + objective.name, m.name, m.unit, m.value.period, m.value.value,
+                         m.value.n, m.value.ci_low, m.value.ci_high, m.target,
+                         None if m.score is None else round(m.score, 2), m.colour, m.status, m.within_noise,
+                         m.change_is_signal, "; ".join(m.signals)])
+        for child in objective.cascaded:
+            add(perspective, child, under + objective.name + " › ")
+
+    for perspective in result.perspectives:
+        for objective in perspective.objectives:
+            add(perspective, objective)
+    return SCORE_TABLE_HEADER, rows

@@ -41,6 +41,20 @@ def test_names_lists_what_the_formula_reads_once_in_order_of_first_use():
     assert parse_formula("3 * 4").names == ()
 
 
+def test_hyphenated_measure_keys_are_names_and_spaced_minus_subtracts():
+    formula = parse_formula("relationship-nps * 2 - churn-rate")
+    assert formula.names == ("relationship-nps", "churn-rate")
+    assert evaluate(formula, {"relationship-nps": 30, "churn-rate": 5}) == 55.0
+    assert value_of("orders - 1", orders=3) == 2.0
+    assert value_of("1e-1 * orders", orders=30) == 3.0
+
+
+def test_an_unspaced_minus_that_names_no_measure_says_how_to_subtract():
+    with pytest.raises(FormulaError, match=re.escape("uses 'orders-1', which is not a measure of this scorecard "
+                                                     "(to subtract, put spaces around the minus)")):
+        value_of("orders-1", orders=3)
+
+
 def test_functions_are_not_names():
     assert parse_formula("min(a, b) + abs(c)").names == ("a", "b", "c")
 

@@ -3,6 +3,9 @@
 A formula is a Python expression read with `ast` and checked against a whitelist: numbers, names, + - * /,
 parentheses, comparisons, `and`/`or`, and the functions min, max and abs. Nothing else parses: no attribute
 access, no other calls, no subscripts, no lambdas, no strings. `eval` is never used; the tree is walked here.
+
+Measure keys may hold hyphens (`relationship-nps`), so a hyphen between a name and what follows it without
+spaces is part of the name: write `a - b` with spaces to subtract.
 """
 
 from __future__ import annotations
@@ -10,6 +13,7 @@ from __future__ import annotations
 import ast
 import math
 import operator
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -28,6 +32,12 @@ _COMPARISONS: dict[type[ast.cmpop], Callable[[float, float], bool]] = {
 _SYMBOLS = {ast.Pow: "**", ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", ast.BitAnd: "&", ast.BitOr: "|",
             ast.BitXor: "^", ast.LShift: "<<", ast.RShift: ">>", ast.Not: "not", ast.Invert: "~",
             ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
+
+
+# A hyphenated key is read as one name: its hyphens become this letter (valid in an identifier, never in a key,
+# and one character, so a syntax error's position still points into what the user wrote) and come back after.
+_HYPHEN = "ǂ"
+_HYPHENATED_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:-\w+)+")
 
 
 class FormulaError(ValueError):
@@ -49,14 +59,20 @@ def parse_formula(text: str) -> Formula:
         raise FormulaError("the formula is empty: write an expression such as 'refunds / orders * 100'")
     if len(text) > MAX_LENGTH:
         raise FormulaError(f"the formula is {len(text)} characters long; keep it under {MAX_LENGTH}")
+    if _HYPHEN in text:
+        raise FormulaError(f"the formula '{text}' has the character '{_HYPHEN}', which no measure key has")
+    written = _HYPHENATED_NAME.sub(lambda match: match.group().replace("-", _HYPHEN), text.strip())
     try:
-        tree = ast.parse(text.strip(), mode="eval")
+        tree = ast.parse(written, mode="eval")
     except SyntaxError as error:
         raise FormulaError(f"the formula '{text}' is not an expression ({error.msg}, at character "
                            f"{error.offset or 1}): use numbers, measure keys, + - * /, parentheses, comparisons, "
                            "and, or, min, max and abs") from None
     except (RecursionError, MemoryError, ValueError):
         raise FormulaError(f"the formula '{text[:40]}…' is nested too deeply to read; simplify it") from None
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            node.id = node.id.replace(_HYPHEN, "-")
     names: list[str] = []
     try:
         _check(tree.body, text, names)
@@ -68,7 +84,8 @@ def parse_formula(text: str) -> Formula:
 def _check(node: ast.AST, text: str, names: list[str]) -> None:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            raise FormulaError(f"the formula '{text}' has {node.value!r}; only numbers may appear in a formula")
+            shown = repr(node.value).replace(_HYPHEN, "-")
+            raise FormulaError(f"the formula '{text}' has {shown}; only numbers may appear in a formula")
         if abs(node.value) > 1e300:
             raise FormulaError(f"the formula '{text}' has a number too large to compute with")
         return
@@ -125,7 +142,8 @@ def evaluate(formula: Formula, values: Mapping[str, float]) -> float:
     """The formula's value for these named values; a comparison or and/or that holds is 1, one that fails 0."""
     for name in formula.names:
         if name not in values:
-            raise FormulaError(f"the formula uses '{name}', which is not a measure of this scorecard")
+            spaced = " (to subtract, put spaces around the minus)" if "-" in name else ""
+            raise FormulaError(f"the formula uses '{name}', which is not a measure of this scorecard{spaced}")
         if values[name] is None:
             raise FormulaError(f"the formula reads '{name}', which has no value for this period")
     try:

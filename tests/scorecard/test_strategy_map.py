@@ -140,3 +140,41 @@ def test_the_map_draws_bands_boxes_and_arrows_by_verdict_with_every_text_escaped
     assert arrow.find(f"{SVG}path").get("class") == "link-cross"
     line = arrow.find(f"{SVG}line")
     assert float(line.get("y1")) > float(line.get("y2"))  # from the learning band up to the customer band
+
+
+def test_a_link_by_unit_is_tested_pooled_across_the_units_from_the_rollups(db):
+    from tests.cases.loop_data import add_answers, month_of
+    from tests.helpers import apply_survey
+
+    apply_survey(db)
+    rng = np.random.default_rng(5)
+    months = period_series("2026-11", 12)
+    for channel in ("app", "web", "store", "phone"):
+        satisfied = rng.integers(2, 9, size=len(months))  # of 10 answers in the month
+        answers = []
+        for index, month in enumerate(months):
+            year, number = map(int, month.split("-"))
+            answers += month_of(year, number, {5: int(satisfied[index]), 1: 10 - int(satisfied[index])},
+                                question="csat")
+            if index + 1 < len(months):  # next month's NPS follows this month's CSAT, give or take one promoter
+                promoters = int(np.clip(satisfied[index] + rng.integers(-1, 2), 0, 10))
+                following_year, following = map(int, months[index + 1].split("-"))
+                answers += month_of(following_year, following, {10: promoters, 0: 10 - promoters}, day=20)
+        add_answers(db, answers, channel=channel)
+    with db.write() as s:
+        card = build.scorecard(s, "org")
+        customer = build.perspective(s, card, "customer")
+        satisfaction = build.objective(s, customer, "satisfaction")
+        loyalty = build.objective(s, customer, "loyalty", position=1)
+        build.measure(s, satisfaction, "csat", source={"kind": "survey", "survey": "feedback", "metric": "csat",
+                                                       "question": "csat"})
+        build.measure(s, loyalty, "nps", source={"kind": "survey", "survey": "feedback", "metric": "nps",
+                                                 "question": "nps"})
+        s.add(Link(scorecard_id=card.id, cause_id=satisfaction.id, effect_id=loyalty.id, polarity=1, lag=1,
+                   strength="strong", unit_attribute="channel"))
+    with db.read() as s:
+        card = s.scalars(select(Scorecard).where(Scorecard.key == "org")).one()
+        (found,) = tested_links(s, scorecard=card, period="2026-11", zone="UTC", min_base=1, now=NOW, periods=12)
+    assert found.pooled is not None and found.pooled.units == 4 and found.pooled.n == 44
+    assert found.pooled.ci_low > 0 and found.verdict == "supported"
+    assert found.sentence.startswith("Supported: pooled over 4 channel units, the effect 1 month later moves ")

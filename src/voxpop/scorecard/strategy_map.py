@@ -71,12 +71,12 @@ def _interval(low: float, high: float, digits: int = 2) -> str:
 
 def _say(*, verdict: str, kind: str, lag: int, strength: str, needed: int, n: int,
          at_lag: lagged.LaggedCorrelation | None, pooled: lagged.PooledSlope | None, strongest: int | None,
-         polarity: int) -> str:
+         polarity: int, attribute: str | None) -> str:
     later = "in the same " + kind if lag == 0 else counted(lag, kind) + " later"
     pairs = counted(n, f"pair of {kind}s", f"pairs of {kind}s")
     if pooled is not None:
-        found = (f"within {counted(pooled.units, 'unit')}, the effect {later} moves {pooled.slope:.3g} per unit "
-                 f"of cause (95% CI {_interval(pooled.ci_low, pooled.ci_high, 3)}, p {pooled.p:.3f}) over {pairs}")
+        found = (f"pooled over {counted(pooled.units, f'{attribute} unit')}, the effect {later} moves {pooled.slope:.3g} for each 1 "
+                 f"the cause moves (95% CI {_interval(pooled.ci_low, pooled.ci_high, 3)}, p {pooled.p:.3f}) over {pairs}")
     elif at_lag is not None and at_lag.r is not None and at_lag.ci_low is not None:
         found = f"r {at_lag.r:.2f} with the effect {later} (95% CI {_interval(at_lag.ci_low, at_lag.ci_high)}) " \
                 f"over {pairs}"
@@ -149,7 +149,8 @@ def test_link(db_session: Session, *, link: Link, objectives: dict[int, Objectiv
         n, low, high = at_lag.n, at_lag.ci_low, at_lag.ci_high
     verdict = lagged.verdict(polarity=declared["polarity"], ci_low=low, ci_high=high, n=n, needed=needed)
     sentence = _say(verdict=verdict, kind=kind, lag=link.lag, strength=link.strength, needed=needed, n=n,
-                    at_lag=at_lag, pooled=pooled, strongest=strongest, polarity=declared["polarity"]) + unit_note
+                    at_lag=at_lag, pooled=pooled, strongest=strongest, polarity=declared["polarity"],
+                    attribute=link.unit_attribute) + unit_note
     return LinkTest(**declared, lagged=at_lag, cross=cross, strongest_lag=strongest, pooled=pooled, verdict=verdict,
                     sentence=sentence)
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from datetime import date
+from pathlib import Path
 
 import pytest
 import yaml
@@ -164,11 +166,19 @@ def test_thresholds_in_the_wrong_order():
         measure(key="g", scoring="goal_red_flag", targets=[{"from": "2026-01", "goal": 5, "red_flag": 5}]),
         measure(key="p", scoring="progress", targets=[{"from": "2026-01", "baseline": 5, "target": 5}]),
         measure(key="s", scoring="stabilise", targets=[{"from": "2026-01", "low": 6, "high": 4, "minimum": 0,
+                                                        "maximum": 10}]),
+        measure(key="t", scoring="stabilise", targets=[{"from": "2026-01", "low": 0, "high": 4, "minimum": 0,
+                                                        "maximum": 10},
+                                                       {"from": "2026-02", "low": 2, "high": 10, "minimum": 0,
+                                                        "maximum": 10},
+                                                       {"from": "2026-03", "low": 5, "high": 5, "minimum": 0,
                                                         "maximum": 10}])])))
     assert found == {"measures[0].targets[0].maximum": "maximum must be above minimum",
                      "measures[1].targets[0].red_flag": "the red flag must differ from the goal",
                      "measures[2].targets[0].baseline": "the baseline must differ from the target",
-                     "measures[3].targets[0].high": "high must be above low"}
+                     "measures[3].targets[0].high": "high must not be below low",
+                     "measures[4].targets[0].low": "low must be above minimum",
+                     "measures[4].targets[1].maximum": "maximum must be above high"}
 
 
 def test_a_period_label_of_the_wrong_kind_or_twice():
@@ -244,3 +254,17 @@ def test_a_scorecard_cannot_be_its_own_parent_and_only_a_child_rolls_up():
     document["objectives"][0]["rolls_up_to"] = "loyal"
     assert dict(problems(yaml.safe_dump(document)))["objectives[0].rolls_up_to"] == (
         "only a scorecard with a parent can roll up into it; add parent, or remove rolls_up_to")
+
+
+def test_the_example_in_the_docs_reads():
+    page = (Path(__file__).resolve().parents[2] / "docs" / "scorecard-file.md").read_text(encoding="utf-8")
+    example = page.split("## A complete example\n\n```yaml\n", 1)[1].split("```", 1)[0]
+    document = load_definition(example, source="docs/scorecard-file.md")
+    assert len(document["measures"]) == 8 and len(document["links"]) == 3
+
+
+def test_a_day_where_a_period_belongs():
+    found = dict(problems(changed(measures=[measure(targets=[{"from": date(2026, 10, 1), "minimum": 0,
+                                                              "maximum": 1}])])))
+    assert found == {"measures[0].targets[0].from": "write the first period as a month such as 2026-01 or a quarter "
+                                                    "such as 2026-Q1, not 2026-10-01"}

@@ -157,6 +157,8 @@ def _sentence(error: dict) -> str:
         return "is not a field of this part of the file; check its spelling against docs/scorecard-file.md"
     if error["type"] == "string_pattern_mismatch":
         return "a key is lower-case letters, digits, - and _, starting with a letter"
+    if error["loc"][-1] == "from" and error["type"] == "string_type":
+        return f"write the first period as a month such as 2026-01 or a quarter such as 2026-Q1, not {error['input']}"
     if error["type"] == "missing":
         return "is missing; add it (docs/scorecard-file.md lists what each part needs)"
     return error["msg"].removeprefix("Value error, ")
@@ -233,14 +235,27 @@ def _target_problems(path: str, measure: MeasureFile) -> list[tuple[str, str]]:
                                                       f"(it needs {' and '.join(NEEDS[measure.scoring])})"))
         for index, rule in enumerate(target.rules):
             problems += _rule_problems(f"{where}.rules[{index}].when", rule.when)
-        for bound, low, high in (("maximum", target.minimum, target.maximum), ("high", target.low, target.high)):
-            if low is not None and high is not None and low >= high and measure.scoring in ("linear", "stabilise"):
-                problems.append((f"{where}.{bound}", f"{bound} must be above {'minimum' if bound == 'maximum' else 'low'}"))
+        problems += [(f"{where}.{name}", message) for name, message in _order_problems(measure.scoring, target)]
         if measure.scoring == "goal_red_flag" and target.goal is not None and target.goal == target.red_flag:
             problems.append((f"{where}.red_flag", "the red flag must differ from the goal"))
         if measure.scoring == "progress" and target.target is not None and target.target == target.baseline:
             problems.append((f"{where}.baseline", "the baseline must differ from the target"))
     return problems
+
+
+def _order_problems(scoring: str, target: TargetFile) -> list[tuple[str, str]]:
+    """Thresholds in the order their scoring reads them: minimum < maximum; minimum < low ≤ high < maximum."""
+    if scoring == "linear" and None not in (target.minimum, target.maximum) and target.minimum >= target.maximum:
+        return [("maximum", "maximum must be above minimum")]
+    if scoring != "stabilise" or None in (target.minimum, target.low, target.high, target.maximum):
+        return []
+    if target.minimum >= target.low:
+        return [("low", "low must be above minimum")]
+    if target.low > target.high:
+        return [("high", "high must not be below low")]
+    if target.high >= target.maximum:
+        return [("maximum", "maximum must be above high")]
+    return []
 
 
 def _rule_problems(path: str, when: str) -> list[tuple[str, str]]:

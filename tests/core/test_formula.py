@@ -49,6 +49,18 @@ def test_hyphenated_measure_keys_are_names_and_spaced_minus_subtracts():
     assert value_of("1e-1 * orders", orders=30) == 3.0
 
 
+def test_keys_that_are_python_keywords_are_names():
+    formula = parse_formula("return / pass * 100 + yield - global")
+    assert formula.names == ("return", "pass", "yield", "global")
+    assert evaluate(formula, {"return": 5, "pass": 50, "yield": 2, "global": 1}) == 11.0
+    assert value_of("max(return-rate, class) >= 3 and import", **{"return-rate": 3, "class": 1, "import": 1}) == 1.0
+
+
+def test_a_syntax_error_points_into_what_was_written():
+    with pytest.raises(FormulaError, match="at character 13"):
+        parse_formula("return-rate )")
+
+
 def test_an_unspaced_minus_that_names_no_measure_says_how_to_subtract():
     with pytest.raises(FormulaError, match=re.escape("uses 'orders-1', which is not a measure of this scorecard "
                                                      "(to subtract, put spaces around the minus)")):

@@ -5,12 +5,14 @@ parentheses, comparisons, `and`/`or`, and the functions min, max and abs. Nothin
 access, no other calls, no subscripts, no lambdas, no strings. `eval` is never used; the tree is walked here.
 
 Measure keys may hold hyphens (`relationship-nps`), so a hyphen between a name and what follows it without
-spaces is part of the name: write `a - b` with spaces to subtract.
+spaces is part of the name: write `a - b` with spaces to subtract. A key that is a Python keyword (`return`,
+`yield`, `pass`) is a name too; only the language's own words (and, or, and those it refuses) are not.
 """
 
 from __future__ import annotations
 
 import ast
+import keyword
 import math
 import operator
 import re
@@ -34,10 +36,13 @@ _SYMBOLS = {ast.Pow: "**", ast.FloorDiv: "//", ast.Mod: "%", ast.MatMult: "@", a
             ast.In: "in", ast.NotIn: "not in", ast.Is: "is", ast.IsNot: "is not"}
 
 
-# A hyphenated key is read as one name: its hyphens become this letter (valid in an identifier, never in a key,
-# and one character, so a syntax error's position still points into what the user wrote) and come back after.
-_HYPHEN = "ǂ"
-_HYPHENATED_NAME = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:-\w+)+")
+# Python would not read a hyphenated key or a key such as `return` as a name, so before parsing each such word
+# is disguised as an identifier of the same length (so a syntax error's position still points into what the
+# user wrote), with this letter that no key has, and put back in the tree after.
+_MARK = "ǂ"
+_WORD = re.compile(r"(?<![\w.])[A-Za-z_]\w*(?:-\w+)*")
+_KEYWORDS_AS_NAMES = frozenset(keyword.kwlist) - {"and", "or", "not", "in", "is", "if", "else", "lambda", "True",
+                                                  "False", "None"}
 
 
 class FormulaError(ValueError):
@@ -59,9 +64,10 @@ def parse_formula(text: str) -> Formula:
         raise FormulaError("the formula is empty: write an expression such as 'refunds / orders * 100'")
     if len(text) > MAX_LENGTH:
         raise FormulaError(f"the formula is {len(text)} characters long; keep it under {MAX_LENGTH}")
-    if _HYPHEN in text:
-        raise FormulaError(f"the formula '{text}' has the character '{_HYPHEN}', which no measure key has")
-    written = _HYPHENATED_NAME.sub(lambda match: match.group().replace("-", _HYPHEN), text.strip())
+    if _MARK in text:
+        raise FormulaError(f"the formula '{text}' has the character '{_MARK}', which no measure key has")
+    disguised: dict[str, str] = {}
+    written = _WORD.sub(lambda match: _disguise(match.group(), disguised), text.strip())
     try:
         tree = ast.parse(written, mode="eval")
     except SyntaxError as error:
@@ -72,7 +78,7 @@ def parse_formula(text: str) -> Formula:
         raise FormulaError(f"the formula '{text[:40]}…' is nested too deeply to read; simplify it") from None
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):
-            node.id = node.id.replace(_HYPHEN, "-")
+            node.id = disguised.get(node.id, node.id)
     names: list[str] = []
     try:
         _check(tree.body, text, names)
@@ -81,11 +87,23 @@ def parse_formula(text: str) -> Formula:
     return Formula(text=text, tree=tree, names=tuple(names))
 
 
+def _disguise(word: str, disguised: dict[str, str]) -> str:
+    """A hyphenated word or a keyword key as an identifier of the same length; other words as they are."""
+    if "-" in word:
+        identifier = word.replace("-", _MARK)
+    elif word in _KEYWORDS_AS_NAMES:
+        identifier = _MARK + word[1:]
+    else:
+        return word
+    disguised[identifier] = word
+    return identifier
+
+
 def _check(node: ast.AST, text: str, names: list[str]) -> None:
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
-            shown = repr(node.value).replace(_HYPHEN, "-")
-            raise FormulaError(f"the formula '{text}' has {shown}; only numbers may appear in a formula")
+            raise FormulaError(f"the formula '{text}' has a value that is not a number (text, True, False or None); "
+                               "only numbers may appear in a formula")
         if abs(node.value) > 1e300:
             raise FormulaError(f"the formula '{text}' has a number too large to compute with")
         return

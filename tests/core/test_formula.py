@@ -61,6 +61,10 @@ def test_a_syntax_error_points_into_what_was_written():
         parse_formula("return-rate )")
 
 
+def test_spaces_around_the_formula_are_not_an_indent():
+    assert value_of("  orders * 2 ", orders=3) == 6.0
+
+
 def test_an_unspaced_minus_that_names_no_measure_says_how_to_subtract():
     with pytest.raises(FormulaError, match=re.escape("uses 'orders-1', which is not a measure of this scorecard "
                                                      "(to subtract, put spaces around the minus)")):
@@ -101,6 +105,7 @@ def test_functions_are_not_names():
     ("1" + "0" * 400, "too large"),
     ("orders +", "is not an expression"),
     ("orders = 1", "is not an expression"),
+    ("orders\x00", "null byte"),
     ("", "the formula is empty"),
     ("   ", "the formula is empty"),
     ("1 + " * 300 + "1", "characters long"),

@@ -62,19 +62,22 @@ def parse_formula(text: str) -> Formula:
     """Parse and check a formula against the whitelist; FormulaError says what is not allowed and where."""
     if not isinstance(text, str) or not text.strip():
         raise FormulaError("the formula is empty: write an expression such as 'refunds / orders * 100'")
+    text = text.strip()  # eval mode refuses leading spaces as an indent; offsets below count from here
     if len(text) > MAX_LENGTH:
         raise FormulaError(f"the formula is {len(text)} characters long; keep it under {MAX_LENGTH}")
     if _MARK in text:
         raise FormulaError(f"the formula '{text}' has the character '{_MARK}', which no measure key has")
     disguised: dict[str, str] = {}
-    written = _WORD.sub(lambda match: _disguise(match.group(), disguised), text.strip())
+    written = _WORD.sub(lambda match: _disguise(match.group(), disguised), text)
     try:
         tree = ast.parse(written, mode="eval")
     except SyntaxError as error:
         raise FormulaError(f"the formula '{text}' is not an expression ({error.msg}, at character "
                            f"{error.offset or 1}): use numbers, measure keys, + - * /, parentheses, comparisons, "
                            "and, or, min, max and abs") from None
-    except (RecursionError, MemoryError, ValueError):
+    except ValueError:  # the only one CPython raises here is for a null byte
+        raise FormulaError(f"the formula '{text}' holds a null byte; type it again without it") from None
+    except (RecursionError, MemoryError):
         raise FormulaError(f"the formula '{text[:40]}…' is nested too deeply to read; simplify it") from None
     for node in ast.walk(tree):
         if isinstance(node, ast.Name):

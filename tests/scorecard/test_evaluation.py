@@ -257,3 +257,44 @@ def test_the_json_twins_mirror_the_result(db):
     twin = measure_detail_public(detail)
     assert twin.chart.periods == ["2026-09", "2026-10", "2026-11"] and twin.chart.centre == pytest.approx(45)
     assert [t.target for t in twin.targets] == [60, 60, 60]
+
+
+def test_each_table_is_read_once_whatever_the_history_and_formulas_reuse_their_inputs(db):
+    from sqlalchemy import event
+
+    with db.write() as s:
+        card = build.scorecard(s)
+        goal = build.objective(s, build.perspective(s, card), "all")
+        for i in range(4):
+            measure = build.measure(s, goal, f"m{i}")
+            build.target(s, measure, "2026-01", minimum=0, maximum=100)
+            build.values(s, measure, {"2026-11": 10 * i})
+        build.measure(s, goal, "total", source={"kind": "formula", "formula": "m0 + m1 + m2 + m3"})
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        counts = []
+        for history in (3, 24):
+            statements.clear()
+            scored(db, history=history)
+            counts.append(len(statements))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert counts[0] == counts[1]
+    reads_of_values = [s for s in statements if "scorecard_values" in s]
+    assert len(reads_of_values) == 4  # the formula read m0..m3's series, not the table again
+
+
+def test_a_source_the_data_no_longer_fits_is_no_data_with_the_reason_not_an_error(db):
+    with db.write() as s:
+        card = build.scorecard(s)
+        goal = build.objective(s, build.perspective(s, card), "all")
+        build.measure(s, goal, "gone", source={"kind": "weather"})
+        build.measure(s, goal, "loop", source={"kind": "formula", "formula": "loop + 1"})
+    found = measures_of(scored(db))
+    assert found["gone"].status == "no data" and "source.kind" in found["gone"].value.note
+    assert found["loop"].status == "no data" and found["loop"].value.note

@@ -7,6 +7,7 @@ series already computed for the measures it names. A locked review's period retu
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, fields, replace
@@ -39,6 +40,7 @@ from voxpop.scorecard.models import (
     Review,
     Scorecard,
 )
+from voxpop.scorecard.sources import SourceError, describe_source, measure_series
 
 WITHIN_NOISE = "within noise of target"
 NO_DATA, NO_TARGET = "no data", "no target"
@@ -189,10 +191,13 @@ class _Series:
                  now: datetime):
         self.db_session, self.zone, self.min_base, self.now = db_session, zone, min_base, now
         self.by_key: dict[tuple[int, str], Measure] = {(m.scorecard_id, m.key): m for m in measures}
-        self.computed: dict[tuple[int, tuple[str, ...]], dict[str, MeasuredValue]] = {}
+        self.computed: dict[tuple[int | str, tuple[str, ...]], dict[str, MeasuredValue]] = {}
 
     def of(self, measure: Measure, periods: list[str], *, naming: tuple[int, ...] = ()) -> dict[str, MeasuredValue]:
-        cache_key = (measure.id, tuple(periods))
+        # Two measures reading the same live source (one NPS scored two ways) share one read of it.
+        kind = (measure.source or {}).get("kind", "manual")
+        by = measure.id if kind in ("manual", "formula") else json.dumps(measure.source, sort_keys=True)
+        cache_key = (by, tuple(periods))
         if cache_key not in self.computed:
             if (measure.source or {}).get("kind") == "formula":
                 series = self._formula(measure, periods, naming + (measure.id,))
@@ -235,32 +240,9 @@ class _Series:
 def _measure_series(db_session: Session, *, measure: Measure, periods: list[str], zone: str, min_base: int,
                     now: datetime) -> dict[str, MeasuredValue]:
     try:
-        from voxpop.scorecard.sources import SourceError, measure_series
-    except ImportError:  # until scorecard.sources lands: approved values people typed in
-        return _approved_values(db_session, measure=measure, periods=periods)
-    try:
         return measure_series(db_session, measure=measure, periods=periods, zone=zone, min_base=min_base, now=now)
     except SourceError as error:  # a source the data no longer fits (a survey deleted): said on the measure
         return {p: MeasuredValue(p, None, note=f"{error} ({error.field})") for p in periods}
-
-
-def _approved_values(db_session: Session, *, measure: Measure, periods: list[str]) -> dict[str, MeasuredValue]:
-    from voxpop.scorecard.models import MeasureValue
-
-    rows = db_session.scalars(select(MeasureValue).where(
-        MeasureValue.measure_id == measure.id, MeasureValue.period.in_(periods),
-        MeasureValue.approved_at.is_not(None))).all()
-    found = {row.period: MeasuredValue(row.period, row.value, n=row.n, origin=row.origin, note=row.comment)
-             for row in rows}
-    return {p: found.get(p, MeasuredValue(p, None, origin="manual", note="no approved value")) for p in periods}
-
-
-def _describe(source: dict) -> str:
-    try:
-        from voxpop.scorecard.sources import describe_source
-    except ImportError:
-        return str((source or {}).get("kind", "manual"))
-    return describe_source(source or {})
 
 
 # --- the whole scorecard ------------------------------------------------------------------------------------------
@@ -339,7 +321,7 @@ def _scored_measure(measure: Measure, structure: _Structure, series_of: _Series,
     return ScoredMeasure(
         measure_id=measure.id, key=measure.key, name=measure.name, unit=measure.unit, direction=measure.direction,
         scoring=measure.scoring, weight=measure.weight, owner=structure.owners.get(measure.owner_id),
-        source=_describe(measure.source), value=value, target=scored.target, score=scored.score,
+        source=describe_source(measure.source or {}), value=value, target=scored.target, score=scored.score,
         colour=scored.colour, status=scored.status, within_noise=scored.within_noise,
         previous_colour=previous_colour, change_is_signal=change_is_signal, trend=trend, signals=signals)
 

@@ -268,3 +268,16 @@ def test_good_sources_pass_and_are_described_in_words(db):
             check_source(db_session, source=source, measure_keys={"nps_b2b"})
     assert describe_source(good[0]) == "NPS of feedback (question nps), where segment is b2b"
     assert describe_source({"kind": "manual"}).startswith("entered by people")
+
+
+def test_a_source_the_data_no_longer_fits_is_said_not_a_crash(db):
+    with db.write() as db_session:
+        a = _customer(db_session, "a")
+        _bought(db_session, a, date(2026, 1, 10), 100.0)
+    with pytest.raises(SourceError) as missing:
+        _series(db, {"kind": "survey", "survey": "feedback", "question": "nps"}, ["2026-01"], key="x")
+    assert missing.value.field == "source.metric"
+    with pytest.raises(SourceError) as too_small:  # one customer of ours, in a market said to hold none
+        _series(db, {"kind": "outcome", "outcome": "market_share", "basis": "customers", "sizes": {"2026-01": 0.5}},
+                 ["2026-01"], key="y")
+    assert too_small.value.field.startswith("source.sizes")

@@ -42,6 +42,8 @@ LOOP_METRICS = {"first_contact_on_time": "first contact within target", "time_to
 OUTCOME_WORDS = {"acquisition": "acquisition rate", "retention": "retention rate", "churn": "churn rate",
                  "repeat_purchase": "repeat purchase rate", "profitability": "mean profit per customer",
                  "clv": "mean customer lifetime value (12 months)", "market_share": "market share"}
+REQUIRED = {"survey": ("survey", "metric", "question"), "outcome": ("outcome",), "theme": ("theme",),
+            "loop": ("metric",), "formula": ("formula",)}
 NOTHING = {"survey": "no responses", "outcome": "no transactions", "theme": "no analysed comments",
            "loop": "no cases", "manual": "no approved value"}
 
@@ -192,6 +194,9 @@ def _series(db_session, *, measure, periods, zone, min_base, now, seen) -> dict[
         return {}
     source = measure.source or {}
     kind = source.get("kind", "manual")
+    for name in REQUIRED.get(kind, ()):  # checked when applied; a source stored another way is said, not a 500
+        if not source.get(name):
+            raise SourceError(f"the {kind} source of {measure.key} names no {name}; give one", field=f"source.{name}")
     if kind == "survey":
         found = _survey(db_session, source, periods, zone=zone, min_base=min_base)
     elif kind == "outcome":
@@ -356,6 +361,7 @@ def _outcome(db_session, source, periods, *, min_base, now) -> dict[str, Measure
     from voxpop.analysis.customer_outcomes import MarketSize, customer_outcomes, market_shares
     from voxpop.analysis.engine import MetricError
 
+    _check_outcome(source)
     outcome, kind = source["outcome"], period_kind(periods[0])
     connection = engine.store_connection(db_session.get_bind().url)
     try:
@@ -370,8 +376,10 @@ def _outcome(db_session, source, periods, *, min_base, now) -> dict[str, Measure
                 rows = market_shares(sales, sizes, basis=source["basis"], period=kind, min_base=min_base)
             else:
                 rows = customer_outcomes(sales, period=kind, window=source.get("window"), min_base=min_base)
-        except MetricError:  # no transactions yet: every period is without data
-            return {}
+        except MetricError as exc:
+            if outcome == "market_share" and str(exc).startswith("Market size"):  # a size below our own count
+                raise SourceError(str(exc), field="source.sizes") from None
+            return {}  # no transactions yet: every period is without data
     finally:
         connection.disconnect()
     found = {}
@@ -441,7 +449,10 @@ def _formula(db_session, measure, periods, *, zone, min_base, now, seen) -> dict
     if measure.key in seen:
         raise SourceError(f"the formula of {measure.key} depends on itself through {', '.join(sorted(seen))}; "
                           "break the cycle", field="source.formula")
-    formula = parse_formula(measure.source.get("formula") or "")
+    try:
+        formula = parse_formula(measure.source.get("formula") or "")
+    except FormulaError as exc:
+        raise SourceError(str(exc), field="source.formula") from None
     inputs = {}
     for key in formula.names:
         other = db_session.scalar(select(Measure).where(Measure.scorecard_id == measure.scorecard_id,

@@ -7,9 +7,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.cases.loop_data import add_answers, month_of
+from tests.conftest import empty
 from tests.helpers import apply_survey
 from tests.scorecard.builders import measure, objective, perspective, scorecard, values
 from voxpop.accounts.models import Department
@@ -80,6 +83,31 @@ def test_a_quarter_sums_its_months_counts(db):
     found = _series(db, NPS, ["2026-Q3", "2026-Q4"], period="quarter")
     _same(found["2026-Q3"], estimates.nps(promoters=5, passives=4, detractors=6, min_base=1))
     _same(found["2026-Q4"], estimates.nps(promoters=9, passives=0, detractors=0, min_base=1))
+
+
+months_of_scores = st.lists(st.dictionaries(st.integers(0, 10), st.integers(1, 4), max_size=4), min_size=3, max_size=3)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(scores=months_of_scores)
+def test_any_answers_give_one_value_by_rollups_or_answers_and_a_quarter_is_its_months_summed(db, scores):
+    empty(db)
+    apply_survey(db)
+    add_answers(db, [pair for month, counted in zip((7, 8, 9), scores) for pair in month_of(2026, month, counted)],
+                channel="app")
+    months = ["2026-07", "2026-08", "2026-09"]
+    from_rollups = _series(db, NPS | {"filter": [["attribute", "channel=app"]]}, months, key="a")
+    from_answers = _series(db, NPS | {"filter": [["attribute", "channel=app"], ["answer", "nps:0-10"]]}, months,
+                           key="b")
+    quarter = _series(db, NPS, ["2026-Q3"], period="quarter", key="q")["2026-Q3"]
+    assert from_rollups == from_answers
+    summed = {group: sum(count for counted in scores for score, count in counted.items() if test(score))
+              for group, test in (("promoters", lambda s: s >= 9), ("passives", lambda s: 7 <= s <= 8),
+                                  ("detractors", lambda s: s <= 6))}
+    if sum(summed.values()):
+        _same(quarter, estimates.nps(**summed, min_base=1))
+    else:
+        assert quarter.value is None and quarter.n == 0
 
 
 def test_units_are_the_attribute_values_from_the_rollups(db):

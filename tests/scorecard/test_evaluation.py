@@ -158,6 +158,18 @@ def test_a_quarterly_measure_in_a_monthly_review_shows_the_quarter_holding_the_m
     assert found.previous_colour == "amber"
 
 
+def test_a_monthly_measure_in_a_quarterly_review_shows_the_quarter_s_last_month(db):
+    with db.write() as s:
+        card = build.scorecard(s)
+        goal = build.objective(s, build.perspective(s, card), "all")
+        measure = build.measure(s, goal, "calls")
+        build.target(s, measure, "2026-01", minimum=0, maximum=10)
+        build.values(s, measure, {"2026-08": 2, "2026-09": 7})
+    found = measures_of(scored(db, period="2026-Q3"))["calls"]
+    assert found.value.period == "2026-09" and found.score == pytest.approx(70)
+    assert found.previous_colour == "red"
+
+
 def test_a_formula_measure_reads_the_measures_it_names(db):
     with db.write() as s:
         card = build.scorecard(s)

@@ -17,6 +17,10 @@ def _rolled_up(score: float | None, colour: str) -> str:
     return f"[{STATUS_STYLE[colour]}]{colour if score is not None else 'no data'}[/]"
 
 
+def _score(value: float | None) -> str:
+    return "–" if value is None else f"{value:.2f}"
+
+
 def _number(value: float | None) -> str:
     return "–" if value is None else f"{value:,.2f}".rstrip("0").rstrip(".")
 
@@ -79,22 +83,24 @@ def score(
     table = Table(title=f"{escape(result.name)} · {result.period}" + (" · locked" if result.locked else ""),
                   title_justify="left")
     for column in ("Perspective", "Objective", "Measure", "Value [interval] n", "Target", "Score", "Status"):
-        table.add_column(column, justify="right" if column in ("Target", "Score") else "left")
+        table.add_column(escape(column), justify="right" if column in ("Target", "Score") else "left")
     for perspective in result.perspectives:
         for objective in perspective.objectives:
             for measure in objective.measures:
                 status = measure.status + (f" ({measure.colour})" if measure.colour != "none" else "")
                 if measure.change_is_signal is False:
                     status += "; the colour changed, but the chart sees no signal: likely noise"
+                elif measure.signals:
+                    status += "; the chart signals: " + "; ".join(measure.signals)
                 table.add_row(escape(perspective.name), escape(objective.name), escape(measure.name),
                               _value(measure.value), _number(measure.target), shown_score(measure),
                               f"[{STATUS_STYLE[measure.colour]}]{escape(status)}[/]")
             for child in objective.cascaded:
                 table.add_row(escape(perspective.name), escape(f"{objective.name} › {child.name}"),
-                              "(department objective)", "", "", _number(child.score),
+                              "(department objective)", "", "", _score(child.score),
                               _rolled_up(child.score, child.colour))
-            table.add_row("", escape(objective.name), "[bold]objective[/]", "", "", _number(objective.score),
+            table.add_row("", escape(objective.name), "[bold]objective[/]", "", "", _score(objective.score),
                           _rolled_up(objective.score, objective.colour), end_section=True)
     out.print(table)
-    out.print(f"Scorecard score: {_number(result.score)} ({result.colour if result.score is not None else 'no data'})",
+    out.print(f"Scorecard score: {_score(result.score)} ({result.colour if result.score is not None else 'no data'})",
               highlight=False)

@@ -166,7 +166,8 @@ def trend_chart(series: Iterable[MeasuredValue]) -> TrendChart:
         return TrendChart(periods, observations, None, None, None, ())
     chart = xmr_chart(observations=observations).individuals
     signals = tuple(
-        ChartSignal(signal.rule.id, signal.rule.description + (f" ({signal.direction})" if signal.direction else ""),
+        ChartSignal(signal.rule.id,
+                    signal.rule.description + (f", {signal.direction}wards" if signal.direction else ""),
                     tuple(periods[i] for i in signal.points))
         for signal in nelson_signals(chart=chart))
     return TrendChart(periods, observations, chart.centre[0], chart.lower[0], chart.upper[0], signals)

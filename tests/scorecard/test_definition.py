@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from voxpop.scorecard.definition import DefinitionError, load_definition
 
@@ -160,6 +162,13 @@ def test_yes_no_needs_no_thresholds_and_a_measure_may_have_no_target_yet():
                                       {**measure(key="later"), "targets": []}]), source="x")
 
 
+def test_best_in_the_middle_is_scored_by_stabilise():
+    found = dict(problems(changed(measures=[measure(direction="middle",
+                                                    targets=[{"from": "2026-01", "minimum": 0, "maximum": 9}])])))
+    assert found == {"measures[0].direction": "linear scoring reads a measure that is better up or down; for one best "
+                                              "in the middle choose scoring: stabilise, with the band from low to high"}
+
+
 def test_thresholds_in_the_wrong_order():
     found = dict(problems(changed(measures=[
         measure(targets=[{"from": "2026-01", "minimum": 10, "maximum": 5}]),
@@ -207,7 +216,7 @@ def test_status_rules_read_only_actual_and_target():
     rules[2]["colour"] = "purple"  # a shape the model refuses before the rules are read
     found = dict(problems(changed(measures=[measure(scoring="status_rules",
                                                     targets=[{"from": "2026-01", "rules": rules}])])))
-    assert found == {"measures[0].targets[0].rules[2].colour": "Input should be 'green', 'amber', 'red' or 'none'"}
+    assert found == {"measures[0].targets[0].rules[2].colour": "write 'green', 'amber', 'red' or 'none', not 'purple'"}
 
 
 def test_formulas_that_refer_to_each_other_in_a_cycle():
@@ -241,9 +250,9 @@ def test_links_between_unknown_objectives_or_measures():
     assert found["links[3]"] == "the link from 'fast' to 'loyal' is given twice; keep one"
     shapes = dict(problems(changed(links=[{"cause": "fast", "effect": "loyal", "polarity": "up", "lag": 30,
                                            "strength": "huge"}])))
-    assert shapes == {"links[0].polarity": "Input should be '+' or '-'",
+    assert shapes == {"links[0].polarity": "write '+' or '-', not 'up'",
                       "links[0].lag": "Input should be less than or equal to 24",
-                      "links[0].strength": "Input should be 'weak', 'moderate' or 'strong'"}
+                      "links[0].strength": "write 'weak', 'moderate' or 'strong', not 'huge'"}
 
 
 def test_a_scorecard_cannot_be_its_own_parent_and_only_a_child_rolls_up():
@@ -268,3 +277,63 @@ def test_a_day_where_a_period_belongs():
                                                               "maximum": 1}])])))
     assert found == {"measures[0].targets[0].from": "write the first period as a month such as 2026-01 or a quarter "
                                                     "such as 2026-Q1, not 2026-10-01"}
+
+
+KEYS = st.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+THRESHOLDS = {"linear": {"minimum": 0, "maximum": 10}, "progress": {"baseline": 5, "target": 9},
+              "goal_red_flag": {"goal": 9, "red_flag": 3}, "yes_no": {},
+              "stabilise": {"minimum": 0, "low": 4, "high": 6, "maximum": 10},
+              "status_rules": {"target": 5, "rules": [{"when": "actual >= target", "status": "on", "colour": "green"},
+                                                     {"when": "otherwise", "status": "off", "colour": "red"}]}}
+MIDDLE_UNREAD = ("linear", "progress", "goal_red_flag")
+
+
+@st.composite
+def scorecards(draw) -> dict:
+    """A valid scorecard document: objectives in the default perspectives, measures with the thresholds their
+    scoring needs, from months or quarters, and links between distinct objectives."""
+    objectives = draw(st.lists(KEYS, min_size=1, max_size=4, unique=True))
+    measures = draw(st.lists(KEYS, max_size=6, unique=True))
+    perspectives = ["financial", "customer", "internal", "learning"]
+    document = {"key": draw(KEYS), "name": "Card",
+                "objectives": [{"key": key, "name": key, "perspective": draw(st.sampled_from(perspectives)),
+                                "weight": draw(st.floats(0, 5))} for key in objectives], "measures": []}
+    for key in measures:
+        scoring, period = draw(st.sampled_from(sorted(THRESHOLDS))), draw(st.sampled_from(["month", "quarter"]))
+        starts = draw(st.lists(st.integers(1, 4), max_size=3, unique=True))
+        document["measures"].append({
+            "key": key, "name": key, "objective": draw(st.sampled_from(objectives)), "scoring": scoring,
+            "period": period, "direction": draw(st.sampled_from(["up", "down"] if scoring in MIDDLE_UNREAD
+                                                                else ["up", "down", "middle"])),
+            "targets": [{"from": f"2026-0{start}" if period == "month" else f"2026-Q{start}", **THRESHOLDS[scoring]}
+                        for start in starts]})
+    if len(objectives) > 1:
+        pairs = draw(st.lists(st.permutations(objectives).map(lambda keys: tuple(keys[:2])), max_size=3, unique=True))
+        document["links"] = [{"cause": cause, "effect": effect, "polarity": draw(st.sampled_from(["+", "-", 1, -1])),
+                              "lag": draw(st.integers(0, 24))} for cause, effect in pairs]
+    return document
+
+
+@settings(max_examples=60, deadline=None)
+@given(scorecards())
+def test_a_normalised_document_reads_back_to_itself_from_yaml_and_json(document):
+    normalised = load_definition(json.dumps(document), source="x")
+    assert load_definition(yaml.safe_dump(normalised), source="x") == normalised
+    assert load_definition(json.dumps(normalised), source="x") == normalised
+    assert [measure["key"] for measure in normalised["measures"]] == [measure["key"] for measure in
+                                                                      document["measures"]]
+
+
+@settings(max_examples=60, deadline=None)
+@given(scorecards(), st.data())
+def test_a_threshold_taken_away_is_named_by_its_field_path(document, data):
+    scored = [(index, number, name) for index, measure in enumerate(document["measures"])
+              for number, target in enumerate(measure["targets"]) for name in target if name != "from"]
+    if not scored:
+        return
+    index, number, name = data.draw(st.sampled_from(scored))
+    del document["measures"][index]["targets"][number][name]
+    if document["measures"][index]["scoring"] == "status_rules" and name == "target":
+        load_definition(json.dumps(document), source="x")  # a rule may compare with no target: it is passed over
+        return
+    assert f"measures[{index}].targets[{number}].{name}" in dict(problems(json.dumps(document)))

@@ -201,6 +201,15 @@ def test_a_cascaded_scorecard_rolls_up_into_its_parent(workspace):
     looped["parent"] = "care"
     assert problems(workspace, looped) == {"parent": "'care' already cascades from 'org': scorecards would form a "
                                                      "cycle; name a scorecard above this one"}
+    # the parent's objective leaves its file: the department's objective no longer rolls up, and the report says so
+    shrunk = copy.deepcopy(document())
+    shrunk["objectives"] = shrunk["objectives"][:1]
+    shrunk["measures"] = shrunk["measures"][:1]
+    shrunk["links"] = []
+    assert "objective fast: removed (care's objective quick no longer rolls up into it)" in apply(workspace,
+                                                                                                 shrunk).lines()
+    with workspace.read() as db_session:
+        assert db_session.scalar(select(Objective.rolls_up_to_id).where(Objective.key == "quick")) is None
 
 
 def test_problems_with_the_workspace_name_their_field_path(workspace):

@@ -159,6 +159,8 @@ def _sentence(error: dict) -> str:
         return "a key is lower-case letters, digits, - and _, starting with a letter"
     if error["loc"][-1] == "from" and error["type"] == "string_type":
         return f"write the first period as a month such as 2026-01 or a quarter such as 2026-Q1, not {error['input']}"
+    if error["type"] == "literal_error":
+        return f"write {error['ctx']['expected']}, not {error['input']!r}"
     if error["type"] == "missing":
         return "is missing; add it (docs/scorecard-file.md lists what each part needs)"
     return error["msg"].removeprefix("Value error, ")
@@ -203,6 +205,10 @@ def file_problems(scorecard: ScorecardFile) -> list[tuple[str, str]]:
         if measure.objective not in objectives:
             problems.append((f"measures[{index}].objective", f"there is no objective {measure.objective!r} in this "
                                                              f"file; use one of {_listed(objectives)}"))
+        if measure.direction == "middle" and measure.scoring in ("linear", "progress", "goal_red_flag"):
+            problems.append((f"measures[{index}].direction", f"{measure.scoring} scoring reads a measure that is "
+                                                             f"better up or down; for one best in the middle choose "
+                                                             f"scoring: stabilise, with the band from low to high"))
         problems += _target_problems(f"measures[{index}]", measure)
     problems += _formula_cycles(scorecard.measures)
     problems += _link_problems(scorecard, objectives, measures)

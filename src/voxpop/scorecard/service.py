@@ -323,12 +323,22 @@ def _goes_with(db_session: Session, measure: Measure) -> list[str]:
             for count, word in ((values, "entered value"), (notes, "commentary")) if count]
 
 
+def _rolled_up(db_session: Session, row) -> list[str]:
+    """The department objectives that rolled up into a removed objective, in words: they no longer do."""
+    if not isinstance(row, Objective):
+        return []
+    children = db_session.execute(select(Scorecard.key, Objective.key).join(Scorecard, Scorecard.id ==
+                                                                          Objective.scorecard_id)
+                                  .where(Objective.rolls_up_to_id == row.id).order_by(Scorecard.key, Objective.key))
+    return [f"{card}'s objective {key} no longer rolls up into it" for card, key in children]
+
+
 def _delete_left(db_session, card, perspectives, objectives, report) -> None:
     """Objectives, then perspectives, that left the document; their measures went in _apply_measures."""
     for model, kept, part in ((Objective, objectives, "objective"), (Perspective, perspectives, "perspective")):
         for key, row in _children(db_session, model, card).items():
             if key not in kept:
-                report.changes.append(Change(part, key, "delete"))
+                report.changes.append(Change(part, key, "delete", _rolled_up(db_session, row)))
                 db_session.delete(row)
         db_session.flush()
 

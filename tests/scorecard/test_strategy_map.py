@@ -135,9 +135,10 @@ def test_the_map_draws_bands_boxes_and_arrows_by_verdict_with_every_text_escaped
     assert {box.find(f"{SVG}title").text.split(":")[0] for box in boxes} == {
         'Staff <script>alert("x")</script>', "Loyal & happy"}
     (arrow,) = [group for group in root.iter(f"{SVG}g") if group.get("class", "").startswith("link ")]
-    assert arrow.get("class") == "link link-contradicted"
+    (label,) = [group for group in root.iter(f"{SVG}g") if group.get("class", "").startswith("link-label ")]
+    assert arrow.get("class") == "link link-contradicted" and label.get("class") == "link-label link-contradicted"
     assert arrow.find(f"{SVG}title").text.endswith(": contradicted")
-    assert arrow.find(f"{SVG}path").get("class") == "link-cross"
+    assert label.find(f"{SVG}path").get("class") == "link-cross" and label.find(f"{SVG}text").text == "1"
     line = arrow.find(f"{SVG}line")
     assert float(line.get("y1")) > float(line.get("y2"))  # from the learning band up to the customer band
 

@@ -22,7 +22,7 @@ BAND = 150  # a perspective's height
 LABEL = 30  # the perspective's name above its boxes
 BOX_HEIGHT = 74
 GAP = 24
-CHAR = 7.6  # an average character's width at the boxes' font size, to wrap names
+CHAR = 8.2  # an average character's width at the boxes' bold font size, to wrap names
 VERDICT_CLASSES = {lagged.SUPPORTED: "supported", lagged.CONTRADICTED: "contradicted",
                    lagged.NOT_ENOUGH: "not-enough", lagged.NO_LINK: "no-link"}
 UNTESTED = "not tested"
@@ -63,14 +63,27 @@ def _anchor(box: tuple[float, float, float, float], other: tuple[float, float, f
     return (x + width / 2, y) if other[1] < y else (x + width / 2, y + height)
 
 
+def _free_point(start: tuple[float, float], end: tuple[float, float],
+                boxes) -> tuple[float, float]:
+    """A point on the line from `start` to `end`, nearest its middle, that lies outside every box (the middle when
+    none does), for the link's number."""
+    for share in (0.5, 0.4, 0.6, 0.3, 0.7, 0.2, 0.8):
+        x, y = start[0] + share * (end[0] - start[0]), start[1] + share * (end[1] - start[1])
+        if not any(left - 12 <= x <= left + width + 12 and top - 12 <= y <= top + height + 12
+                   for left, top, width, height in boxes):
+            return x, y
+    return (start[0] + end[0]) / 2, (start[1] + end[1]) / 2
+
+
 def strategy_map_svg(result: ScorecardResult, links: Sequence[Link], tests: Sequence[LinkTest]) -> str:
     """The map of `result`'s objectives with `links` drawn by their `tests`' verdicts, as an SVG element."""
     boxes: dict[int, tuple[float, float, float, float]] = {}
-    parts: list[str] = []
+    bands: list[str] = []
+    parts: list[str] = []  # the objectives' boxes
     height = max(1, len(result.perspectives)) * BAND
     for index, perspective in enumerate(result.perspectives):
         top = index * BAND
-        parts.append(f'<g class="band band-{index % 2}"><rect class="band-area" x="0" y="{top}" width="{WIDTH}" '
+        bands.append(f'<g class="band band-{index % 2}"><rect class="band-area" x="0" y="{top}" width="{WIDTH}" '
                      f'height="{BAND}"/><text class="band-name" x="12" y="{top + 21}">{escape(perspective.name)}'
                      "</text></g>")
         count = max(1, len(perspective.objectives))
@@ -91,6 +104,8 @@ def strategy_map_svg(result: ScorecardResult, links: Sequence[Link], tests: Sequ
                 f'y="{y + BOX_HEIGHT - 12:.1f}">{escape(status)}</text></g>')
     by_link = {test.link_id: test for test in tests}
     counts: dict[str, int] = {}
+    lines: list[str] = []  # drawn under the boxes, which hide where a line passes behind one
+    labels: list[str] = []  # drawn over them, at a point of the line outside every box
     for number, link in enumerate(links, start=1):
         if link.cause_id not in boxes or link.effect_id not in boxes:
             continue
@@ -100,19 +115,20 @@ def strategy_map_svg(result: ScorecardResult, links: Sequence[Link], tests: Sequ
         css = VERDICT_CLASSES.get(verdict, "not-tested")
         (x1, y1), (x2, y2) = (_anchor(boxes[link.cause_id], boxes[link.effect_id]),
                               _anchor(boxes[link.effect_id], boxes[link.cause_id]))
-        middle_x, middle_y = (x1 + x2) / 2, (y1 + y2) / 2
+        label_x, label_y = _free_point((x1, y1), (x2, y2), boxes.values())
         cause = test.cause if test else str(link.cause_id)
         effect = test.effect if test else str(link.effect_id)
         sign = "+" if link.polarity >= 0 else "−"
+        title = f"<title>Link {number}: {escape(cause)} → {escape(effect)} ({sign}, lag {link.lag}): {escape(verdict)}</title>"
+        lines.append(f'<g class="link link-{css}">{title}<line class="link-line" x1="{x1:.1f}" y1="{y1:.1f}" '
+                     f'x2="{x2:.1f}" y2="{y2:.1f}" marker-end="url(#arrow-{css})"/></g>')
         cross = ""
         if verdict == lagged.CONTRADICTED:
-            cross = (f'<path class="link-cross" d="M{middle_x + 10:.1f},{middle_y - 8:.1f} l12,12 m0,-12 l-12,12"/>')
-        parts.append(
-            f'<g class="link link-{css}"><title>Link {number}: {escape(cause)} → {escape(effect)} ({sign}, lag '
-            f'{link.lag}): {escape(verdict)}</title><line class="link-line" x1="{x1:.1f}" y1="{y1:.1f}" '
-            f'x2="{x2:.1f}" y2="{y2:.1f}" marker-end="url(#arrow-{css})"/>{cross}'
-            f'<circle class="link-badge" cx="{middle_x:.1f}" cy="{middle_y:.1f}" r="10"/>'
-            f'<text class="link-number" x="{middle_x:.1f}" y="{middle_y + 4:.1f}">{number}</text></g>')
+            cross = f'<path class="link-cross" d="M{label_x + 12:.1f},{label_y - 7:.1f} l14,14 m0,-14 l-14,14"/>'
+        labels.append(f'<g class="link-label link-{css}">{title}{cross}<circle class="link-badge" cx="{label_x:.1f}" '
+                      f'cy="{label_y:.1f}" r="10"/><text class="link-number" x="{label_x:.1f}" '
+                      f'y="{label_y + 4:.1f}">{number}</text></g>')
+    parts = bands + lines + parts + labels
     markers = "".join(
         f'<marker id="arrow-{css}" class="arrow arrow-{css}" viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" '
         f'markerHeight="8" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z"/></marker>'

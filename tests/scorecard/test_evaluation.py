@@ -310,3 +310,17 @@ def test_a_source_the_data_no_longer_fits_is_no_data_with_the_reason_not_an_erro
     found = measures_of(scored(db))
     assert found["gone"].status == "no data" and "source.kind" in found["gone"].value.note
     assert found["loop"].status == "no data" and found["loop"].value.note
+
+
+def test_a_formula_that_names_itself_through_another_is_no_data_with_the_cycle_named(db):
+    with db.write() as s:
+        card = build.scorecard(s)
+        goal = build.objective(s, build.perspective(s, card), "all")
+        build.measure(s, goal, "a", source={"kind": "formula", "formula": "b + 1"})
+        build.measure(s, goal, "b", source={"kind": "formula", "formula": "a * 2"})
+        build.measure(s, goal, "c", source={"kind": "formula", "formula": "nothing + 1"})
+    found = measures_of(scored(db, history=1))
+    assert "break the cycle" in found["b"].value.note and found["a"].value.note == "b has no value in 2026-11"
+    assert found["a"].score is None and found["b"].score is None
+    assert "'nothing', which is no measure" in found["c"].value.note
+    assert len(found["a"].trend) == 2  # the previous period is always read, for its colour

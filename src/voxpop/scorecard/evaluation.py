@@ -218,15 +218,17 @@ class _Series:
         inputs = {}
         for name in formula.names:
             named = self.by_key.get((measure.scorecard_id, name))
-            if named is None or named.id in naming:
-                return empty(f"the formula names '{name}', which is not another measure of this scorecard")
+            if named is None:
+                return empty(f"the formula names {name!r}, which is no measure of this scorecard")
+            if named.id in naming:
+                return empty(f"the formula of {measure.key} depends on itself through {name}; break the cycle")
             inputs[name] = self.of(named, periods, naming=naming)
         result = {}
         for p in periods:
             values = {name: series[p] for name, series in inputs.items()}
             missing = [name for name, value in values.items() if value.value is None]
             if missing:
-                result[p] = MeasuredValue(p, None, origin="formula", note=f"no value for {', '.join(missing)}")
+                result[p] = MeasuredValue(p, None, origin="formula", note=f"{missing[0]} has no value in {p}")
                 continue
             try:
                 number = evaluate_formula(formula, {name: float(v.value) for name, v in values.items()})
@@ -303,7 +305,7 @@ def _structure(db_session: Session, scorecard: Scorecard) -> _Structure:
 def _scored_measure(measure: Measure, structure: _Structure, series_of: _Series, period: str,
                     history: int) -> ScoredMeasure:
     own_period = measure_period(measure, period)
-    periods = period_series(own_period, history)
+    periods = period_series(own_period, max(history, 2))  # the previous period too, for its colour
     series = series_of.of(measure, periods)
     targets = structure.targets_of.get(measure.id, [])
     value = series[own_period]

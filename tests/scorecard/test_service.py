@@ -250,3 +250,17 @@ def test_an_inactive_user_owns_nothing(workspace):
     given = copy.deepcopy(document())
     given["objectives"][1]["owner"] = "OPS@example.com"
     assert set(problems(workspace, given)) == {"objectives[1].owner"}
+
+
+def test_a_measure_whose_period_changes_keeps_its_values_and_says_they_are_not_read(workspace):
+    apply(workspace, document())
+    with workspace.write() as db_session:
+        nps = db_session.scalar(select(Measure).where(Measure.key == "nps"))
+        db_session.add_all(MeasureValue(measure_id=nps.id, period=month, value=40) for month in ("2026-09", "2026-10"))
+    quarterly = copy.deepcopy(document())
+    quarterly["measures"][0]["period"] = "quarter"
+    quarterly["measures"][0]["targets"] = [{"from": "2026-Q1", "minimum": 0, "maximum": 60}]
+    assert "measure nps: changed (period; its 2 entered values of months no longer read; change the period back to " \
+           "read them; targets)" in apply(workspace, quarterly).lines()
+    with workspace.read() as db_session:
+        assert count(db_session, MeasureValue) == 2

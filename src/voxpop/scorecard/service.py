@@ -286,8 +286,12 @@ def _apply_measures(db_session, scorecard, card, objectives, workspace, report) 
                   "owner_id": workspace.users.get(item.owner) if item.owner else None, "unit": item.unit,
                   "direction": item.direction, "period": item.period, "weight": item.weight, "scoring": item.scoring,
                   "source": item.source, "position": position}
+        unread = _unread(db_session, stored[item.key]) if item.key in stored and stored[item.key].period != \
+            item.period else None
         row = _upsert(db_session, Measure, stored.get(item.key), wanted, ("measure", item.key), report,
                       {"scorecard_id": card.id, "key": item.key})
+        if unread:
+            _changed(report, "measure", item.key, unread)
         kept[item.key] = row
         if _apply_targets(db_session, row, item.targets) and item.key in stored:
             _changed(report, "measure", item.key, "targets")
@@ -313,6 +317,15 @@ def _apply_targets(db_session: Session, measure: Measure, targets) -> bool:
     db_session.flush()
     db_session.add_all(MeasureTarget(measure_id=measure.id, **target) for target in wanted)
     return True
+
+
+def _unread(db_session: Session, measure: Measure) -> str | None:
+    """What a change of period leaves unread: values are kept by their period labels, now of the other kind. They
+    are kept, so changing the period back reads them again."""
+    values = db_session.scalar(select(func.count()).where(MeasureValue.measure_id == measure.id))
+    kind = "months" if measure.period == "month" else "quarters"
+    return (f"its {values} entered value{'' if values == 1 else 's'} of {kind} no longer read; change the period back "
+            f"to read them") if values else None
 
 
 def _goes_with(db_session: Session, measure: Measure) -> list[str]:

@@ -180,6 +180,9 @@ def test_retention_profitability_and_market_share_from_the_transactions(db):
     # February: S = 3 active at its start (bought in January), E = 2 active at its end, none new
     _same(retention["2026-02"], estimates.proportion(successes=2, n=3, min_base=1))
     assert retention["2026-03"].value is None and retention["2026-01"].value is None
+    churn = _series(db, {"kind": "outcome", "outcome": "churn"}, months, key="c")["2026-02"]  # the same read
+    assert (churn.value, churn.n, churn.ci_low) == (pytest.approx(100 / 3), 3,
+                                                    pytest.approx(100 - retention["2026-02"].ci_high))
     profit = _series(db, {"kind": "outcome", "outcome": "profitability"}, months, key="p")
     _same(profit["2026-02"], estimates.mean(n=2, total=50.0 + 15.0, total_squares=50.0 ** 2 + 15.0 ** 2, min_base=1))
     share = _series(db, {"kind": "outcome", "outcome": "market_share", "basis": "customers",

@@ -27,6 +27,7 @@ from voxpop.collection.filters import ResponseFilter
 from voxpop.collection.models import Answer, Response
 from voxpop.core.estimates import Estimate, proportion
 from voxpop.core.formula import FormulaError, evaluate, parse_formula
+from voxpop.customers.models import Transaction
 from voxpop.dashboard.metrics import local_months, rollup_counts
 from voxpop.scorecard.measured import MeasuredValue
 from voxpop.scorecard.models import Measure, MeasureValue
@@ -42,6 +43,7 @@ LOOP_METRICS = {"first_contact_on_time": "first contact within target", "time_to
 OUTCOME_WORDS = {"acquisition": "acquisition rate", "retention": "retention rate", "churn": "churn rate",
                  "repeat_purchase": "repeat purchase rate", "profitability": "mean profit per customer",
                  "clv": "mean customer lifetime value (12 months)", "market_share": "market share"}
+_outcome_rows: dict[tuple, list] = {}  # customer_outcomes' rows per store and state of its transactions
 REQUIRED = {"survey": ("survey", "metric", "question"), "outcome": ("outcome",), "theme": ("theme",),
             "loop": ("metric",), "formula": ("formula",)}
 NOTHING = {"survey": "no responses", "outcome": "no transactions", "theme": "no analysed comments",
@@ -363,6 +365,16 @@ def _outcome(db_session, source, periods, *, min_base, now) -> dict[str, Measure
 
     _check_outcome(source)
     outcome, kind = source["outcome"], period_kind(periods[0])
+    # The outcomes walk every customer's purchases: read once per state of the transactions (imports only add
+    # lines, each stamped; their count sees a customer deleted), so retention, churn and acquisition share one
+    # computation.
+    lines, newest, imported = db_session.execute(select(func.count(), func.max(Transaction.id),
+                                                        func.max(Transaction.imported_at))).one()
+    if not lines:
+        return {}
+    made_from = (str(db_session.get_bind().url), kind, source.get("window"), min_base, lines, newest, str(imported))
+    if outcome not in ("profitability", "clv", "market_share") and made_from in _outcome_rows:
+        return _outcome_found(_outcome_rows[made_from], outcome, periods, kind)
     connection = engine.store_connection(db_session.get_bind().url)
     try:
         table = engine.store_transactions(connection)
@@ -376,12 +388,19 @@ def _outcome(db_session, source, periods, *, min_base, now) -> dict[str, Measure
                 rows = market_shares(sales, sizes, basis=source["basis"], period=kind, min_base=min_base)
             else:
                 rows = customer_outcomes(sales, period=kind, window=source.get("window"), min_base=min_base)
+                if len(_outcome_rows) >= 16:
+                    _outcome_rows.clear()
+                _outcome_rows[made_from] = rows
         except MetricError as exc:
             if outcome == "market_share" and str(exc).startswith("Market size"):  # a size below our own count
                 raise SourceError(str(exc), field="source.sizes") from None
             return {}  # no transactions yet: every period is without data
     finally:
         connection.disconnect()
+    return _outcome_found(rows, outcome, periods, kind)
+
+
+def _outcome_found(rows, outcome: str, periods: list[str], kind: str) -> dict[str, MeasuredValue]:
     found = {}
     for row in rows:
         label = period_of(row.keys["period"], kind)

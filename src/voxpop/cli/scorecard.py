@@ -26,6 +26,7 @@ def apply_command(
 
     Keys keep measures, their values, commentary and reviews; what leaves the file is deleted, and said so."""
     from voxpop.cli.case_rules import _read
+    from voxpop.core.wording import counted
     from voxpop.scorecard.definition import DefinitionError, load_definition
     from voxpop.scorecard.service import apply_definition
 
@@ -42,12 +43,11 @@ def apply_command(
         db.dispose()
     for line in report.lines():
         out.print(line, highlight=False, markup=False)
-    changed = len(report.changes)
+    changes = counted(len(report.changes), "change")
     if dry_run:
-        out.print(f"dry run: {changed} {'change' if changed == 1 else 'changes'} would be made; nothing was changed",
-                  highlight=False)
+        out.print(f"dry run: {changes} would be made; nothing was changed", highlight=False)
     else:
-        out.print(f"applied: {changed} {'change' if changed == 1 else 'changes'}", highlight=False)
+        out.print(f"applied: {changes}", highlight=False)
 
 
 @scorecard_app.command("show")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from voxpop.accounts.models import Department, User
 from voxpop.accounts.service import audit
 from voxpop.cases.models import Initiative
+from voxpop.core.wording import counted
 from voxpop.scorecard.definition import DefinitionError, ScorecardFile, _listed, read_definition
 from voxpop.scorecard.models import (
     Commentary,
@@ -324,16 +325,17 @@ def _unread(db_session: Session, measure: Measure) -> str | None:
     are kept, so changing the period back reads them again."""
     values = db_session.scalar(select(func.count()).where(MeasureValue.measure_id == measure.id))
     kind = "months" if measure.period == "month" else "quarters"
-    return (f"its {values} entered value{'' if values == 1 else 's'} of {kind} no longer read; change the period back "
-            f"to read them") if values else None
+    return (f"its {counted(values, 'entered value')} of {kind} no longer read; change the period back to read "
+            f"them") if values else None
 
 
 def _goes_with(db_session: Session, measure: Measure) -> list[str]:
     """What is deleted with a measure, in words."""
     values = db_session.scalar(select(func.count()).where(MeasureValue.measure_id == measure.id))
     notes = db_session.scalar(select(func.count()).where(Commentary.measure_id == measure.id))
-    return [f"its {count} {word}{'' if count == 1 else 's'} deleted with it"
-            for count, word in ((values, "entered value"), (notes, "commentary")) if count]
+    return [f"its {counted(count, word, plural)} deleted with it"
+            for count, word, plural in ((values, "entered value", None), (notes, "commentary", "commentaries"))
+            if count]
 
 
 def _rolled_up(db_session: Session, row) -> list[str]:

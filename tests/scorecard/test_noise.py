@@ -99,3 +99,12 @@ def test_no_change_in_colour_is_neither_signal_nor_noise(db):
     _series_measure(db, "steady", [50, 51, 49, 50, 52, 48, 50, 51, 49, 50, 51, 50])
     found = measures_of(db)["steady"]
     assert found.previous_colour == found.colour == "amber" and found.change_is_signal is None
+
+
+def test_a_stabilised_measure_is_within_noise_when_its_interval_crosses_an_edge_of_the_band():
+    measure = Measure(key="wait", name="Wait", scoring="stabilise", direction="middle")
+    row = MeasureTarget(from_period="2026-01", low=40, high=60, minimum=0, maximum=100)
+    across = score_value(measure, MeasuredValue("2026-11", 65.0, n=50, ci_low=58, ci_high=72), row)
+    assert (across.colour, across.status) == ("amber", WITHIN_NOISE)
+    inside = score_value(measure, MeasuredValue("2026-11", 50.0, n=50, ci_low=45, ci_high=55), row)
+    assert (inside.colour, inside.status, inside.within_noise) == ("green", "on target", False)

@@ -128,8 +128,10 @@ def score_value(measure: Measure, value: MeasuredValue, row: MeasureTarget | Non
     else:
         colour = scoring.colour(scoring.bounded(score))
         status = STATUS_BY_COLOUR.get(colour, NO_TARGET)
-    noisy = (shown is not None and value.ci_low is not None and value.ci_high is not None
-             and scoring.within_noise(target=shown, ci_low=value.ci_low, ci_high=value.ci_high))
+    # A stabilised measure's target is its band: an interval across either edge cannot tell inside from outside.
+    targets = (row.low, row.high) if measure.scoring == "stabilise" and row else (shown,)
+    noisy = any(scoring.within_noise(target=target, ci_low=value.ci_low, ci_high=value.ci_high)
+                for target in targets)
     if noisy:
         colour, status = "amber", WITHIN_NOISE
     return Scored(score, colour, status, noisy, shown)

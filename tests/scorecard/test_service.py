@@ -264,3 +264,15 @@ def test_a_measure_whose_period_changes_keeps_its_values_and_says_they_are_not_r
            "read them; targets)" in apply(workspace, quarterly).lines()
     with workspace.read() as db_session:
         assert count(db_session, MeasureValue) == 2
+
+
+def test_a_version_stored_in_an_older_form_is_replaced_by_the_normalised_one(workspace):
+    apply(workspace, document())
+    with workspace.write() as db_session:
+        stored = db_session.scalar(select(ScorecardVersion))
+        older = copy.deepcopy(stored.document)
+        del older["perspectives"]  # as if an earlier voxpop had left the defaults out
+        stored.document = older
+    assert apply(workspace, document()).lines() == ["scorecard org: changed (the document's form only)",
+                                                    "scorecard org is now version 2"]
+    assert apply(workspace, document()).lines() == ["scorecard org: unchanged (version 2)"]

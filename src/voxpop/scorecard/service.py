@@ -187,8 +187,10 @@ def apply_definition(*, db_session: Session, document: dict, actor: User | None,
     measures = _apply_measures(db_session, scorecard, card, objectives, workspace, report)
     _apply_links(db_session, scorecard, card, objectives, measures, report)
     _delete_left(db_session, card, perspectives, objectives, report)
+    if not report.changes:  # a document stored by an earlier voxpop, normalised differently: same rows, new form
+        report.changes.append(Change("scorecard", scorecard.key, "update", ["the document's form only"]))
     card.version = version
-    db_session.add(ScorecardVersion(scorecard_id=card.id, version=version, document=normalised, source=source,
+    db_session.add(ScorecardVersion(scorecard_id=card.id, version=version, document=normalised, source=source[-300:],
                                     actor_id=actor.id if actor else None, applied_at=now))
     db_session.flush()
     if savepoint is not None:

@@ -17,7 +17,9 @@ from voxpop.scorecard.evaluation import (
     result_from_json,
     result_to_json,
     review_period,
+    score_value,
 )
+from voxpop.scorecard.measured import MeasuredValue
 from voxpop.scorecard.models import Measure, MeasureValue, ObjectiveInitiative, Review, Scorecard
 from voxpop.scorecard.schemas import measure_detail_public, scorecard_public
 
@@ -324,3 +326,10 @@ def test_a_formula_that_names_itself_through_another_is_no_data_with_the_cycle_n
     assert found["a"].score is None and found["b"].score is None
     assert "'nothing', which is no measure" in found["c"].value.note
     assert len(found["a"].trend) == 2  # the previous period is always read, for its colour
+
+
+def test_a_yes_no_measure_needs_no_target_row_and_a_value_neither_yes_nor_no_is_not_scored():
+    measure = Measure(key="done", name="Done", scoring="yes_no", direction="up")
+    assert score_value(measure, MeasuredValue("2026-11", 1.0), None).colour == "green"
+    odd = score_value(measure, MeasuredValue("2026-11", 0.5), None)
+    assert (odd.score, odd.colour) == (None, "none")

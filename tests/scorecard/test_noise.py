@@ -108,3 +108,4 @@ def test_a_stabilised_measure_is_within_noise_when_its_interval_crosses_an_edge_
     assert (across.colour, across.status) == ("amber", WITHIN_NOISE)
     inside = score_value(measure, MeasuredValue("2026-11", 50.0, n=50, ci_low=45, ci_high=55), row)
     assert (inside.colour, inside.status, inside.within_noise) == ("green", "on target", False)
+

@@ -74,10 +74,13 @@ def _shown_target(measure: Measure, row: MeasureTarget) -> float | None:
     return row.goal if measure.scoring == "goal_red_flag" and row.target is None else row.target
 
 
-def _raw_score(measure: Measure, value: float, row: MeasureTarget) -> tuple[float | None, scoring.StatusRule | None]:
+def _raw_score(measure: Measure, value: float,
+               row: MeasureTarget | None) -> tuple[float | None, scoring.StatusRule | None]:
     """The score on 0..100 and, for status rules, the rule that holds; None when the row lacks what the type
-    needs."""
+    needs (a yes/no measure needs no row)."""
     kind = measure.scoring
+    if row is None and kind != "yes_no":
+        return None, None
     try:
         if kind == "linear":
             if row.minimum is None or row.maximum is None:
@@ -115,12 +118,10 @@ def _raw_score(measure: Measure, value: float, row: MeasureTarget) -> tuple[floa
 def score_value(measure: Measure, value: MeasuredValue, row: MeasureTarget | None) -> Scored:
     """Score one measured value against the target row in force: no confident red or green when the target lies
     inside the value's interval."""
-    if value.value is None:
-        return Scored(None, "none", NO_DATA, False, _shown_target(measure, row) if row else None)
-    if row is None and measure.scoring != "yes_no":
-        return Scored(None, "none", NO_TARGET, False, None)
     shown = _shown_target(measure, row) if row else None
-    score, rule = _raw_score(measure, value.value, row) if row else (scoring.yes_no(value.value), None)
+    if value.value is None:
+        return Scored(None, "none", NO_DATA, False, shown)
+    score, rule = _raw_score(measure, value.value, row)
     if rule is not None:
         colour, status = rule.colour, rule.status
     elif score is None:

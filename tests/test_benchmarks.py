@@ -20,6 +20,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
     ("collect.py", ["--clients", "4", "--seconds", "1", "--warmup", "0.5"]),
     ("results.py", ["--responses", "3000", "--repeat", "1"]),
     ("export.py", ["--responses", "3000", "--repeat", "1"]),
+    ("scorecard.py", ["--responses", "20000", "--repeat", "1"]),
 ])
 def test_the_benchmark_runs_and_its_figures_agree(script, arguments):
     done = subprocess.run([sys.executable, str(BENCHMARKS / script), *arguments], capture_output=True, text=True,

@@ -43,6 +43,7 @@ from voxpop.cases.service import DEFAULT_FIRST_CONTACT_HOURS, DEFAULT_RESOLVE_HO
 from voxpop.cases.statuses import PRIORITIES
 from voxpop.collection.filters import FilterError, parse_attribute, parse_response_filter
 from voxpop.collection.models import AttributeSetValue
+from voxpop.core.wording import listed
 from voxpop.store.base import utcnow
 from voxpop.store.database import Database
 from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion
@@ -256,7 +257,7 @@ def check_rules(rules: RulesFile, workspace: Workspace) -> list[tuple[str, str]]
         if name is not None and name not in workspace.departments:
             missing_departments.add(name)
             problems.append((path, f"there is no department called {name!r}; create it on the Departments page "
-                                   f"(or correct the name: the departments are {_listed(workspace.departments)})"))
+                                   f"(or correct the name: the departments are {listed(workspace.departments)})"))
 
     def theme(path: str, key: str | None) -> None:
         if key is not None and key not in workspace.themes:
@@ -285,7 +286,7 @@ def check_rules(rules: RulesFile, workspace: Workspace) -> list[tuple[str, str]]
                                  f"attribute {name!r}; its attributes are {', '.join(sorted(declared))}"))
             elif not declared and name not in workspace.attributes:
                 problems.append((f"{path}.when.attribute[{number}]", f"no response has the attribute {name!r}; "
-                                 f"the workspace's attributes are {_listed(workspace.attributes)}"))
+                                 f"the workspace's attributes are {listed(workspace.attributes)}"))
         theme(f"{path}.when.theme", rule.when.theme)
         department(f"{path}.department", rule.department)
         if rule.consent_question is not None and rule.consent_question not in known:
@@ -293,7 +294,7 @@ def check_rules(rules: RulesFile, workspace: Workspace) -> list[tuple[str, str]]
     for index, route in enumerate(rules.routes or []):
         if route.attribute not in workspace.attributes:
             problems.append((f"routes[{index}].attribute", f"no response has the attribute {route.attribute!r}; "
-                             f"the workspace's attributes are {_listed(workspace.attributes)}"))
+                             f"the workspace's attributes are {listed(workspace.attributes)}"))
         department(f"routes[{index}].department", route.department)
     for index, cause in enumerate(rules.root_causes or []):
         theme(f"root_causes[{index}].theme", cause.theme)
@@ -303,10 +304,6 @@ def check_rules(rules: RulesFile, workspace: Workspace) -> list[tuple[str, str]]
             problems.append(("policy.followup.survey", f"there is no survey with key "
                                                        f"{rules.policy.followup.survey!r}; apply the survey first"))
     return problems
-
-
-def _listed(names) -> str:
-    return ", ".join(sorted(names)) if names else "none yet"
 
 
 def _answer_problem(question: str, test, spec: tuple[str, int | None, int | None] | None, where: str) -> str | None:

@@ -61,6 +61,16 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def read_text_file(path) -> str:
+    """A definition file's text (rules, scorecards), or exit 2 saying why it cannot be read."""
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        fail(f"{path} does not exist")
+    except (OSError, UnicodeDecodeError) as exc:
+        fail(f"{path} cannot be read as UTF-8 text: {exc}")
+
+
 def _database(settings: Settings | None = None):
     from voxpop.store.database import Database
     from voxpop.store.migrate import current_revision, head_revision

@@ -10,21 +10,12 @@ from typing import Annotated, Literal
 
 import typer
 
-from voxpop.cli import _database, err, fail, get_settings, out
+from voxpop.cli import _database, err, fail, get_settings, out, read_text_file
 from voxpop.cli.cases import cases_app
 
 rules_app = typer.Typer(help="The rules that open cases.", no_args_is_help=True)
 cases_app.add_typer(rules_app, name="rules")
 Output = Annotated[Literal["table", "json", "csv"], typer.Option("--format", help="table, json or csv.")]
-
-
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        fail(f"{path} does not exist")
-    except (OSError, UnicodeDecodeError) as exc:
-        fail(f"{path} cannot be read as UTF-8 text: {exc}")
 
 
 @rules_app.command("apply")
@@ -38,7 +29,7 @@ def apply_command(
     `voxpop cases backfill` to apply it to earlier ones."""
     from voxpop.cases.rules import RulesError, apply_rules, load_rules
 
-    text = _read(file)
+    text = read_text_file(file)
     db = _database()
     try:
         rules = load_rules(text, source=str(file))

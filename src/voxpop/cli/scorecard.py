@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 import typer
 import yaml
 
-from voxpop.cli import _database, app, fail, out
+from voxpop.cli import _database, app, fail, out, read_text_file
 
 scorecard_app = typer.Typer(help="The balanced scorecard: define, score, test the strategy map, export.",
                             no_args_is_help=True)
@@ -25,12 +25,11 @@ def apply_command(
     """Create or update a scorecard from a file; a changed file becomes its next version.
 
     Keys keep measures, their values, commentary and reviews; what leaves the file is deleted, and said so."""
-    from voxpop.cli.case_rules import _read
     from voxpop.core.wording import counted
     from voxpop.scorecard.definition import DefinitionError, load_definition
     from voxpop.scorecard.service import apply_definition
 
-    text = _read(file)
+    text = read_text_file(file)
     db = _database()
     try:
         document = load_definition(text, source=str(file))

@@ -9,6 +9,11 @@ def counted(number: int, singular: str, plural: str | None = None) -> str:
     return f"{number:,} {singular if number == 1 else plural or singular + 's'}"
 
 
+def listed(names) -> str:
+    """Names a message offers to choose from, sorted and joined ("a, b, c"), or "none yet"."""
+    return ", ".join(sorted(names)) if names else "none yet"
+
+
 def sentence(text: str) -> str:
     """The text with its first letter in capitals, the rest as written (`NPS` stays `NPS`)."""
     return text[:1].upper() + text[1:]

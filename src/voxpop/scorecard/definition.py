@@ -16,6 +16,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstr
 from voxpop.analysis.periods import DaysError, period_kind
 from voxpop.core.formula import FormulaError, parse_formula
 from voxpop.core.scoring import OTHERWISE
+from voxpop.core.wording import listed
 from voxpop.surveys.schemas import KEY, DocumentProblems, format_location, read_mapping
 
 Key = Annotated[str, StringConstraints(pattern=KEY)]
@@ -176,10 +177,6 @@ def _duplicates(name: str, keys: list[str]) -> list[tuple[str, str]]:
     return problems
 
 
-def _listed(names) -> str:
-    return ", ".join(sorted(names)) if names else "none yet"
-
-
 def file_problems(scorecard: ScorecardFile) -> list[tuple[str, str]]:
     """What the shapes alone cannot see: duplicate keys, references inside the file, thresholds, periods,
     formulas."""
@@ -197,14 +194,14 @@ def file_problems(scorecard: ScorecardFile) -> list[tuple[str, str]]:
     for index, objective in enumerate(scorecard.objectives):
         if objective.perspective not in perspectives:
             problems.append((f"objectives[{index}].perspective", f"there is no perspective {objective.perspective!r}"
-                                                                 f" in this file; use one of {_listed(perspectives)}"))
+                                                                 f" in this file; use one of {listed(perspectives)}"))
         if objective.rolls_up_to is not None and scorecard.parent is None:
             problems.append((f"objectives[{index}].rolls_up_to", "only a scorecard with a parent can roll up into "
                                                                  "it; add parent, or remove rolls_up_to"))
     for index, measure in enumerate(scorecard.measures):
         if measure.objective not in objectives:
             problems.append((f"measures[{index}].objective", f"there is no objective {measure.objective!r} in this "
-                                                             f"file; use one of {_listed(objectives)}"))
+                                                             f"file; use one of {listed(objectives)}"))
         if measure.direction == "middle" and measure.scoring in ("linear", "progress", "goal_red_flag"):
             problems.append((f"measures[{index}].direction", f"{measure.scoring} scoring reads a measure that is "
                                                              f"better up or down; for one best in the middle choose "
@@ -273,7 +270,7 @@ def _rule_problems(path: str, when: str) -> list[tuple[str, str]]:
     except FormulaError as exc:
         return [(path, str(exc))]
     if names - {"actual", "target"}:
-        return [(path, f"a status rule reads only actual and target, not {_listed(names - {'actual', 'target'})}; "
+        return [(path, f"a status rule reads only actual and target, not {listed(names - {'actual', 'target'})}; "
                        f"e.g. actual >= 0.9 * target, or otherwise for the last rule")]
     return []
 
@@ -322,7 +319,7 @@ def _link_problems(scorecard: ScorecardFile, objectives: set[str],
             key = getattr(link, end)
             if key not in objectives:
                 problems.append((f"{path}.{end}", f"there is no objective {key!r} in this file; use one of "
-                                                  f"{_listed(objectives)}"))
+                                                  f"{listed(objectives)}"))
             measure_key = getattr(link, f"{end}_measure")
             if measure_key is None:
                 continue

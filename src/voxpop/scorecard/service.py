@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 from voxpop.accounts.models import Department, User
 from voxpop.accounts.service import audit
 from voxpop.cases.models import Initiative
-from voxpop.core.wording import counted
-from voxpop.scorecard.definition import DefinitionError, ScorecardFile, _listed, read_definition
+from voxpop.core.wording import counted, listed
+from voxpop.scorecard.definition import DefinitionError, ScorecardFile, read_definition
 from voxpop.scorecard.models import (
     Commentary,
     Link,
@@ -115,7 +115,7 @@ def check_workspace(db_session: Session, scorecard: ScorecardFile) -> tuple[Work
         department_id = departments.get(scorecard.department)
         if department_id is None:
             problems.append(("department", f"there is no department called {scorecard.department!r}; create it on "
-                                           f"the Departments page (the departments are {_listed(departments)})"))
+                                           f"the Departments page (the departments are {listed(departments)})"))
     parent, parent_objectives = None, {}
     if scorecard.parent is not None:
         parent = get_scorecard(db_session=db_session, key=scorecard.parent)
@@ -131,7 +131,7 @@ def check_workspace(db_session: Session, scorecard: ScorecardFile) -> tuple[Work
         if parent is not None and objective.rolls_up_to is not None and objective.rolls_up_to not in parent_objectives:
             problems.append((f"objectives[{index}].rolls_up_to", f"the parent scorecard {parent.key!r} has no "
                                                                  f"objective {objective.rolls_up_to!r}; use one of "
-                                                                 f"{_listed(parent_objectives)}"))
+                                                                 f"{listed(parent_objectives)}"))
         if objective.initiatives:
             found = set(db_session.scalars(select(Initiative.id).where(Initiative.id.in_(objective.initiatives))))
             for number, initiative in enumerate(objective.initiatives):

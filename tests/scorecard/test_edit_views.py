@@ -84,6 +84,15 @@ def test_a_target_changed_from_a_period_on_keeps_the_earlier_rows(client, db, ca
         assert rows == [("2026-01", 80.0), ("2026-12", 90.0)] and s.scalar(select(Measure.weight)) == 2.0
 
 
+def test_saving_a_measure_as_it_is_makes_no_version(client, db, card):
+    token = _manager(client)
+    reply = _post(client, token, action="measure.save", index="0", name="Staff trained", objective="skills",
+                  unit="%", direction="up", period="month", weight="1.0", scoring="linear",
+                  source='{"kind": "manual"}', **{"from": "2026-12"}, target="80.0", minimum="0.0", maximum="100.0")
+    assert reply.headers["location"] == "/scorecards/org/edit?saved=unchanged#measures"
+    assert _versions(db) == [(1, "org.yaml")]
+
+
 def test_errors_are_shown_at_the_fields_they_name_and_nothing_changes(client, db, card):
     token = _manager(client)
     reply = _post(client, token, action="measure.save", index="0", name="Staff trained", objective="skills",

@@ -139,10 +139,10 @@ def _measure(item: dict, fields: dict[str, str], path: str, running: str) -> Non
         raise EditError(f"{path}.source", "write the source as a mapping, such as {kind: survey, survey: "
                                           "relationship-nps, metric: nps, question: nps} or {kind: manual}")
     item["source"] = source
-    _target(item, fields, path, running)
+    _target(item, fields, running)
 
 
-def _target(item: dict, fields: dict[str, str], path: str, running: str) -> None:
+def _target(item: dict, fields: dict[str, str], running: str) -> None:
     """Set the thresholds from a period on: that period's row changes, or a new row starts there (earlier periods
     keep the targets they were scored against)."""
     start = fields.get("from", "").strip() or running
@@ -151,14 +151,19 @@ def _target(item: dict, fields: dict[str, str], path: str, running: str) -> None
         return
     targets = item.setdefault("targets", [])
     row = next((t for t in targets if t.get("from") == start), None)
-    if row is None:
-        in_force = [t for t in targets if str(t.get("from", "")) <= start]
-        row = copy.deepcopy(max(in_force, key=lambda t: t["from"])) if in_force else {}
+    if row is not None:
+        for name, text in typed.items():
+            _put(row, name, text, number=True)
+        return
+    in_force = [t for t in targets if str(t.get("from", "")) <= start]
+    before = max(in_force, key=lambda t: t["from"]) if in_force else {"from": start}
+    row = copy.deepcopy(before)
+    for name, text in typed.items():
+        _put(row, name, text, number=True)
+    if row != before:  # the same thresholds again are no new row: saving a measure leaves its targets alone
         row["from"] = start
         targets.append(row)
         targets.sort(key=lambda t: str(t.get("from", "")))
-    for name, text in typed.items():
-        _put(row, name, text, number=True)
 
 
 def _link(item: dict, fields: dict[str, str]) -> None:
@@ -257,9 +262,10 @@ def _edit_page(request: Request, db, settings, key: str, *, document: dict | Non
         "key": key, "document": document, "yaml_text": yaml.safe_dump(stored, sort_keys=False, allow_unicode=True),
         "problems": [(field_id(path), f"{path}: {message}") for path, message in problems],
         "field_errors": {field_id(path): message for path, message in reversed(problems)},
-        "targets_now": _targets_now(document, running),
-        "sources": {m.get("key", ""): json.dumps(m.get("source", {})) for m in document.get("measures", [])}, "running": running, "confirm": confirm,
-        "scorings": [(name, name.replace("_", " ")) for name in SCORINGS], "needs": NEEDS, "thresholds": THRESHOLDS, "field_id": field_id,
+        "targets_now": _targets_now(document, running), "running": running, "confirm": confirm,
+        "sources": {m.get("key", ""): json.dumps(m.get("source", {})) for m in document.get("measures", [])},
+        "scorings": [(name, name.replace("_", " ")) for name in SCORINGS], "needs": NEEDS, "thresholds": THRESHOLDS,
+        "field_id": field_id,
         "saved": request.query_params.get("saved", ""), "timezone": settings.timezone,
         "json_href": f"/api/v1/scorecards/{key}/edit",
     }, status_code=status_code)

@@ -4,12 +4,17 @@ pages") and keeps the values; the definition's errors are shown at their fields;
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.helpers import csrf_from, login, make_user
+from voxpop.scorecard.definition import DefinitionError
+from voxpop.scorecard.edit_views import edited_document, field_id
 from voxpop.scorecard.models import Measure, MeasureTarget, MeasureValue, Perspective, Scorecard, ScorecardVersion
 from voxpop.scorecard.service import apply_definition
 
+RUNNING = {"month": "2026-12", "quarter": "2026-Q4"}
 DOCUMENT = {
     "key": "org", "name": "Northwind",
     "objectives": [{"key": "skills", "name": "Skilled staff", "perspective": "learning"}],
@@ -172,3 +177,28 @@ def test_the_json_twin_applies_a_whole_document(client, db, card):
     assert invalid.status_code == 422 and invalid.json()["errors"][0]["field"] == "measures[0].weight"
     assert client.post("/api/v1/scorecards", json={"document": {"key": "org", "name": "x"}},
                        headers={"X-CSRF-Token": token}).status_code == 409
+
+
+@given(moves=st.lists(st.tuples(st.sampled_from(["perspective.up", "perspective.down"]), st.integers(0, 3)),
+                      max_size=12))
+def test_moving_perspectives_only_reorders_them(moves):
+    document = {"key": "org", "name": "Org", "perspectives": [{"key": k, "name": k.title()} for k in "abcd"]}
+    for action, index in moves:
+        before = [p["key"] for p in document["perspectives"]]
+        document = edited_document(document, action, {"index": str(index)}, [], running=RUNNING)
+        after = [p["key"] for p in document["perspectives"]]
+        assert sorted(after) == sorted(before)
+        step = -1 if action.endswith("up") else 1
+        if 0 <= index + step < 4:
+            assert after[index + step] == before[index] and after[index] == before[index + step]
+        else:
+            assert after == before
+
+
+def test_a_form_that_names_no_item_is_an_error_at_its_part():
+    document = {"key": "org", "name": "Org", "perspectives": [{"key": "a", "name": "A"}]}
+    with pytest.raises(DefinitionError) as caught:
+        edited_document(document, "perspective.save", {"index": "3", "name": "x"}, [], running=RUNNING)
+    assert caught.value.problems[0][0] == "perspectives"
+    assert field_id("measures[3].targets[0].goal") == "measures-3-target-goal"
+    assert field_id("measures[2].source.question") == "measures-2-source"

@@ -179,3 +179,22 @@ def test_a_link_by_unit_is_tested_pooled_across_the_units_from_the_rollups(db):
     assert found.pooled is not None and found.pooled.units == 4 and found.pooled.n == 44
     assert found.pooled.ci_low > 0 and found.verdict == "supported"
     assert found.sentence.startswith("Supported: pooled over 4 channel units, the effect 1 month later moves ")
+
+
+def test_a_measure_without_data_or_whose_source_cannot_be_read_is_said_not_raised(db):
+    from voxpop.scorecard.models import Measure
+
+    cause, effect = planted()
+    linked_card(db, cause_values=cause, effect_values=effect)
+    with db.write() as s:
+        trained = s.scalars(select(Measure).where(Measure.key == "trained")).one()
+        trained.source = {"kind": "survey", "survey": "gone", "metric": "nps", "question": "nps"}
+    (found,) = link_tests(db)
+    assert found.verdict == "not enough periods" and found.lagged is None
+    assert found.sentence.startswith("Not enough periods to tell: 'Trained' has no value in the 24 months up to "
+                                     "2026-11")
+    with db.write() as s:
+        s.scalars(select(Measure).where(Measure.key == "trained")).one().source = {"kind": "survey"}
+    (found,) = link_tests(db)
+    assert found.verdict == "not enough periods"
+    assert found.sentence.startswith("Not enough periods to tell: a measure's source cannot be read: ")

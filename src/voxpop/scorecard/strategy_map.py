@@ -125,8 +125,23 @@ def test_link(db_session: Session, *, link: Link, objectives: dict[int, Objectiv
                                  "link measures of the same period to test the arrow.")
     labels = _labels(period, kind, periods)
     read = dict(periods=labels, zone=zone, min_base=min_base, now=now)
-    cause = _values(measure_series(db_session, measure=cause_measure, **read), labels)
-    effect = _values(measure_series(db_session, measure=effect_measure, **read), labels)
+    try:
+        cause_series = measure_series(db_session, measure=cause_measure, **read)
+        effect_series = measure_series(db_session, measure=effect_measure, **read)
+    except SourceError as error:  # a source the data no longer fits (a survey deleted): said, not a 500
+        return LinkTest(**declared, lagged=None, cross=(), strongest_lag=None, pooled=None,
+                        verdict=lagged.NOT_ENOUGH,
+                        sentence=f"Not enough periods to tell: a measure's source cannot be read: {error} "
+                                 f"({error.field}).")
+    for measure, series in ((cause_measure, cause_series), (effect_measure, effect_series)):
+        if all(series[label].value is None for label in labels if label in series):
+            notes = sorted({series[label].note for label in labels if label in series and series[label].note})
+            return LinkTest(**declared, lagged=None, cross=(), strongest_lag=None, pooled=None,
+                            verdict=lagged.NOT_ENOUGH,
+                            sentence=f"Not enough periods to tell: {measure.name!r} has no value in the "
+                                     f"{counted(len(labels), kind)} up to {labels[-1]}"
+                                     + (f" ({notes[0]})." if len(notes) == 1 else "."))
+    cause, effect = _values(cause_series, labels), _values(effect_series, labels)
     cross = lagged.cross_correlation(cause, effect, max_lag=max(MAX_LAG, link.lag))
     at_lag = cross[link.lag]
     strongest = lagged.strongest_lag(cross)

@@ -75,6 +75,7 @@ def test_every_staff_role_reads_the_pages_and_their_twins(client, db, role):
     staff(db, client, role)
     listed = client.get("/scorecards")
     assert listed.status_code == 200
+    assert ('href="/scorecards/new"' in listed.text) == (role in ("admin", "manager"))
     assert "Northwind" in listed.text and "Support" in listed.text
     page = client.get("/scorecards/org")
     assert page.status_code == 200
@@ -160,6 +161,7 @@ def test_a_new_workspace_says_how_to_start(client, db):
     staff(db, client, "manager")
     text = client.get("/scorecards").text
     assert "No scorecard yet" in text and "voxpop scorecard apply FILE" in text and "docs/scorecard-file.md" in text
+    assert 'href="/scorecards/new"' in text
     assert client.get("/api/v1/scorecards").json() == {"scorecards": []}
 
 
@@ -221,3 +223,9 @@ def test_a_locked_period_says_so_and_shows_its_snapshot(client, db):
     assert f"{LATEST} is locked" in text and "not live values" in text
     assert client.get("/api/v1/scorecards/org").json()["locked"] is True
     assert client.get("/api/v1/scorecards").json()["scorecards"][0]["locked"] is True
+
+
+def test_the_new_scorecard_form_is_not_taken_for_a_key(client, db):
+    staff(db, client, "manager")
+    page = client.get("/scorecards/new")
+    assert page.status_code == 200 and "There is no scorecard with the key" not in page.text

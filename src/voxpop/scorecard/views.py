@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Path, Query, Request
 from pydantic import BaseModel, Field
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.convertors import Convertor, register_url_convertor
 
 from voxpop.accounts.models import Department, User
 from voxpop.analysis.periods import (
@@ -42,6 +43,22 @@ from voxpop.web.templating import render
 
 router = APIRouter()
 api = APIRouter(tags=["staff"])  # mounted under /api/v1 by the app
+
+
+class ScorecardKey(Convertor):
+    """A scorecard's key in an address, never the bare word 'new': /scorecards/new is the edit pages' form, and
+    this router is included before theirs, so /scorecards/{key} would otherwise answer it."""
+
+    regex = "(?!new$)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+register_url_convertor("scorecard_key", ScorecardKey())
 EDITORS = ("admin", "manager")  # change the scorecard (engineer 7's edit pages check this again)
 INITIATIVE_READERS = ("admin", "manager", "analyst", "viewer")  # who may open an initiative's page (cases)
 Reader = Annotated[User, Depends(require_role(*ALL_STAFF))]
@@ -208,7 +225,7 @@ def scorecard_list(db, settings, *, now: datetime) -> ScorecardListPublic:
 def scorecards_page(request: Request, user: Reader, db: DbDep, settings: SettingsDep):
     listed = scorecard_list(db, settings, now=_now())
     return render(request, "scorecard/list.html", {
-        "listed": listed, "can_edit": user.role in EDITORS, "new_href": _new_scorecard_href(request),
+        "listed": listed, "can_edit": user.role in EDITORS,
         "json_href": "/api/v1/scorecards"})
 
 
@@ -217,14 +234,6 @@ def scorecards_json(user: Reader, db: DbDep, settings: SettingsDep):
     """Every scorecard: its parent (a department's scorecard cascades from the organisation's), department, owner,
     number of measures, and its score (0 to 100) and colour for the last period that has ended."""
     return scorecard_list(db, settings, now=_now())
-
-
-def _new_scorecard_href(request: Request) -> str | None:
-    """The edit pages' "New scorecard", when the app has one (engineer 7's edit_views)."""
-    for route in request.app.routes:
-        if getattr(route, "path", None) == "/scorecards/new" and "GET" in getattr(route, "methods", ()):
-            return "/scorecards/new"
-    return None
 
 
 # A scorecard's tree -----------------------------------------------------------------------------------------
@@ -297,7 +306,7 @@ def scorecard_page_data(db, settings, key: str, asked: str, *, now: datetime) ->
     return ScorecardPage(scorecard, period, result, locked_at, _name(locked_by), cascade_from)
 
 
-@router.get("/scorecards/{key}", include_in_schema=False)
+@router.get("/scorecards/{key:scorecard_key}", include_in_schema=False)
 def scorecard_page(request: Request, user: Reader, db: DbDep, settings: SettingsDep, key: Key,
                    period: PeriodParam = ""):
     try:

@@ -163,3 +163,18 @@ def test_r_is_a_correlation_inside_its_interval(cause, lag, seed):
         assert -1.0 <= found.r <= 1.0
         if found.ci_low is not None:
             assert found.ci_low <= found.r + 1e-12 and found.r <= found.ci_high + 1e-12
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(0, 10_000), st.lists(st.floats(-1e3, 1e3), min_size=5, max_size=5),
+       st.lists(st.floats(-1e3, 1e3), min_size=5, max_size=5))
+def test_a_units_own_level_changes_nothing_in_the_pooled_slope(seed, cause_levels, effect_levels):
+    rng = np.random.default_rng(seed)
+    causes, effects = _panel(rng, units=5, periods=8, lag=1, effect=0.5)
+    before = pooled_regression(causes, effects, lag=1)
+    shifted_causes = {unit: [None if v is None else v + level for v in values]
+                      for (unit, values), level in zip(sorted(causes.items()), cause_levels, strict=True)}
+    shifted_effects = {unit: [None if v is None else v + level for v in values]
+                       for (unit, values), level in zip(sorted(effects.items()), effect_levels, strict=True)}
+    after = pooled_regression(shifted_causes, shifted_effects, lag=1)
+    assert after.slope == pytest.approx(before.slope, abs=1e-6) and after.se == pytest.approx(before.se, abs=1e-6)

@@ -4,7 +4,11 @@ Three surveys (post-purchase NPS, support CSAT, onboarding CES 2.0), ~21,000 res
 (a busy, late-shipping December), real differences between segments and channels (a buggy app release in
 one quarter), comments whose tone follows the score (demo.comments), customers, departments and a user of every
 role; and the closed loop (demo.cases): rules, 18 months of cases from these responses, a holdout, root causes,
-a case team in three departments, two improvement initiatives and an alert rule.
+a case team in three departments, two improvement initiatives and an alert rule; and the balanced scorecard
+(demo.scorecard): a monthly employee pulse, the Northwind and Customer Service scorecards, people's values, the
+last month's review and a monthly delivery. One cause and effect is planted for the strategy map to find: a
+month's service quality for business customers moves their support CSAT that month and their post-purchase NPS
+the month after.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from voxpop.collection.layout import BATCH, BatchLayout, ResponseBatch
 from voxpop.collection.models import Response
 from voxpop.collection.writer import Target, insert_batch
 from voxpop.customers.models import Customer, Transaction
-from voxpop.demo import cases, comments
+from voxpop.demo import cases, comments, scorecard
 from voxpop.store.database import Database
 from voxpop.surveys import service as surveys
 from voxpop.surveys.models import Survey
@@ -42,7 +46,7 @@ USER_DEPARTMENTS = {"admin": "Digital", "manager": "Customer Service", "analyst"
 DAYS = 548  # 18 months
 VOLUMES = {"post-purchase": 11_500, "support-csat": 6_200, "onboarding-ces": 3_600}
 OWNERS = {"post-purchase": "manager@northwind.example", "support-csat": "manager@northwind.example",
-          "onboarding-ces": "analyst@northwind.example"}
+          "onboarding-ces": "analyst@northwind.example", scorecard.PULSE: "admin@northwind.example"}
 
 SEGMENTS = {"consumer": 0.0, "business": -0.6, "premium": 0.8}
 REGIONS = ["UK", "DACH", "Nordics", "Benelux"]
@@ -88,6 +92,28 @@ def _comment(rng: random.Random, chance: float, survey: str, group: str, *, lang
 BEHAVIOUR = {"promoter": (1.4, 0.06), "passive": (1.0, 0.12), "detractor": (0.7, 0.25), None: (1.0, 0.12)}
 # From the "call back app users" initiative's change date on, app buyers are happier (demo.cases dates it).
 APP_CALLBACK_UPLIFT = 0.8
+# The strategy map's one real link: business accounts judge Northwind by its support, so each month's service
+# quality for them moves their support CSAT that month (about ±11 points of top box) and their post-purchase NPS a
+# month later (about ±18 points, as they order again and recommend us, or not). Business customers are a fifth of
+# the answers, so the surveys' overall charts move far less. Drawn from its own random stream, so the rest of the
+# history keeps its draws.
+SERVICE_SEGMENT = "business"
+SERVICE_SPREAD = 0.6  # mood units
+SERVICE_TO_NPS = 0.9
+
+
+def _service_quality(seed: int, start: datetime, now: datetime) -> dict[tuple[int, int], float]:
+    """(year, month) -> that month's service quality for business customers, in mood units."""
+    rng = random.Random(f"service-quality:{seed}")
+    quality, month = {}, (start.year, start.month)
+    while month <= (now.year, now.month):
+        quality[month] = rng.gauss(0.0, SERVICE_SPREAD)
+        month = (month[0] + month[1] // 12, month[1] % 12 + 1)
+    return quality
+
+
+def _month_before(day: datetime) -> tuple[int, int]:
+    return (day.year, day.month - 1) if day.month > 1 else (day.year - 1, 12)
 
 
 def _moments(rng: random.Random, start: datetime, now: datetime, weights: list[float], volume: int) -> list[datetime]:
@@ -157,7 +183,7 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                 user.password_hash = password_hash
         cases.add_case_team(db_session, password_hash=password_hash)
         versions = {}
-        for name in VOLUMES:
+        for name in [*VOLUMES, scorecard.PULSE]:
             definition = surveys.read_definition(HERE / f"{name}.yaml")
             result = surveys.apply(db_session=db_session, definition=definition)
             surveys.set_owner(db_session=db_session, survey=result.survey, owner=db_session.scalar(
@@ -180,6 +206,7 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
             db_session.execute(insert(Customer.__table__), fresh)
         customer_ids = dict(db_session.execute(select(Customer.external_id, Customer.id)).all())
 
+        quality = _service_quality(seed, start, now)
         day_weights = [_seasonal_volume(start + timedelta(days=offset)) for offset in range(DAYS)]
         total = 0
         said: dict[str, tuple[datetime, int]] = {}  # customer -> their latest post-purchase NPS
@@ -204,6 +231,8 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                     if channel == "app" and day >= app_callback:
                         mood += APP_CALLBACK_UPLIFT
                     mood += history.mood(customer["external_id"], day)
+                    if segment == SERVICE_SEGMENT:
+                        mood += SERVICE_TO_NPS * quality.get(_month_before(day), 0.0)
                     language = "de" if region == "DACH" and rng.random() < 0.8 else "en"
                     nps = _score(rng, mood, 0, 10, 8.1, 2.0)
                     row_answers["nps"] = nps
@@ -237,6 +266,8 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                 elif name == "support-csat":
                     channel = rng.choices(list(SUPPORT_CHANNELS), weights=[35, 40, 25])[0]
                     mood += SUPPORT_CHANNELS[channel]
+                    if segment == SERVICE_SEGMENT:
+                        mood += quality[(day.year, day.month)]
                     csat = _score(rng, mood, 1, 5, 3.9, 1.05)
                     row_answers["csat"] = csat
                     row_answers["resolved"] = "yes" if csat >= 4 else rng.choice(["partly", "no"])
@@ -271,6 +302,9 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
                                                    .where(Response.survey_id == versions[name].survey_id)))
             if progress is not None:
                 progress.print(f"  {name}: {stored:,} responses")
+        pulse = scorecard.employee_pulse(random.Random(f"employee-pulse:{seed}"), start=start, now=now,
+                                         departments=DEPARTMENTS)
+        total += _store(connection, versions[scorecard.PULSE], pulse, zone)
         cases.write_history(db_session, history, response_ids=response_ids, customer_ids=customer_ids, seed=seed)
         cases.add_improvement(db_session, now=now)
         purchases = _transactions(rng, customers, customer_ids, said, start, now, history.contacted)
@@ -279,6 +313,9 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
             progress.print(f"  cases: {len(history.stories):,} opened by rules, {len(history.held_out):,} held out")
             progress.print("  case team (same password): " + ", ".join(email for email, *_ in cases.CASE_TEAM))
             progress.print(f"  transactions: {len(purchases):,} purchase lines")
+        scorecard.add_scorecards(db_session, now=now, zone=zone)
+        if progress is not None:
+            progress.print(f"  employee pulse: {len(pulse):,} responses; scorecards: northwind, customer-service")
     return total
 
 
@@ -290,7 +327,9 @@ def _store(connection, target: Target, responses: list[tuple], zone: str) -> int
         batch = ResponseBatch()
         for number, (day, answers, attributes, customer, language) in enumerate(
                 responses[first:first + BATCH], start=first + 1):
-            layout.add(batch, f"demo:{number}", day, answers, attributes, customer=customer["external_id"],
-                       email=customer["email"], language=language)
+            # The employee pulse is anonymous: its responses have no customer.
+            layout.add(batch, f"demo:{number}", day, answers, attributes,
+                       customer=customer["external_id"] if customer else None,
+                       email=customer["email"] if customer else None, language=language)
         stored += insert_batch(connection, layout.finished(batch), target)
     return stored

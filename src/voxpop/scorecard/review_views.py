@@ -38,7 +38,7 @@ Staff = Annotated[User, Depends(require_role(*ALL_STAFF))]  # every staff role r
 Key = Annotated[str, Path(max_length=64, description="The scorecard's key.")]
 PeriodParam = Annotated[str, Query(max_length=10, description="2026-11 or 2026-Q4 (default: the last ended "
                                                               "period).")]
-ActionId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+ItemId = Annotated[int, Path(ge=1, le=2**31 - 1)]  # an action item or an entered value
 MAX_CSV = 200_000  # bytes of a values file: thousands of rows; more is a wrong file
 
 
@@ -321,7 +321,7 @@ def action_form(request: Request, user: Staff, db: DbDep, settings: SettingsDep,
 
 
 @router.post("/scorecards/{key}/review/actions/{action_id}", include_in_schema=False, dependencies=CSRF)
-def action_done_form(request: Request, user: Staff, db: DbDep, settings: SettingsDep, key: Key, action_id: ActionId,
+def action_done_form(request: Request, user: Staff, db: DbDep, settings: SettingsDep, key: Key, action_id: ItemId,
                      done: Annotated[str, Form(max_length=5)] = "",
                      period: Annotated[str, Form(max_length=10)] = ""):
     """Tick an action item done, or open it again."""
@@ -379,7 +379,7 @@ def action_json(request: Request, user: Staff, db: DbDep, settings: SettingsDep,
 
 @api.post("/scorecards/{key}/review/actions/{action_id}", response_model=ActionItemPublic, dependencies=CSRF,
           responses=problem_responses(403, 404))
-def action_done_json(request: Request, user: Staff, db: DbDep, key: Key, action_id: ActionId,
+def action_done_json(request: Request, user: Staff, db: DbDep, key: Key, action_id: ItemId,
                      change: ActionItemUpdate):
     """Tick an action item done (or open it again): its owner, a manager or an admin."""
     try:
@@ -617,7 +617,7 @@ def value_form(request: Request, user: Staff, db: DbDep, settings: SettingsDep, 
 
 
 @router.post("/scorecards/{key}/values/{value_id}/approve", include_in_schema=False, dependencies=CSRF)
-def approve_form(request: Request, user: Staff, db: DbDep, settings: SettingsDep, key: Key, value_id: ActionId,
+def approve_form(request: Request, user: Staff, db: DbDep, settings: SettingsDep, key: Key, value_id: ItemId,
                  period: Annotated[str, Form(max_length=10)] = ""):
     """Approve an entered value (the measure's owner or an admin)."""
     try:
@@ -676,7 +676,7 @@ def value_json(request: Request, user: Staff, db: DbDep, key: Key, change: Value
 
 @api.post("/scorecards/{key}/values/{value_id}/approve", response_model=ValuesPublic, dependencies=CSRF,
           responses=problem_responses(403, 404, 422))
-def approve_json(request: Request, user: Staff, db: DbDep, key: Key, value_id: ActionId):
+def approve_json(request: Request, user: Staff, db: DbDep, key: Key, value_id: ItemId):
     """Approve an entered value (the measure's owner or an admin); refused once its period is locked."""
     try:
         period = _approve(db, key, value_id, user)

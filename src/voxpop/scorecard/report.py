@@ -5,8 +5,8 @@ partials) with a print stylesheet: A4 landscape, the scorecard's name and period
 of y and the time it was generated at the foot. WeasyPrint fetches nothing from the network: its fetcher serves
 voxpop's own static files and refuses anything else, so a report can neither leak a request nor wait on one.
 
-The CSV is one row per measure of the scorecard's own objectives, written by voxpop.web.tables as every other
-CSV download is.
+The CSV is evaluation.score_table (the table `voxpop scorecard score --format csv` writes): one row per measure,
+cascaded objectives' measures under their parent objective, written by voxpop.web.tables as every CSV download is.
 """
 
 from __future__ import annotations
@@ -45,8 +45,6 @@ SVG_STYLESHEETS = ("voxpop.css", "charts.css", "scorecard-map.css")
 SVG_CLASSES = (".strategy-map", ".sparkline", ".chart ")
 SVG_START = re.compile(r"<svg\b[^>]*>")
 CUSTOM_PROPERTY = re.compile(r"var\((--[\w-]+)\)")
-CSV_HEADER = ("perspective", "objective", "measure", "unit", "value", "ci_low", "ci_high", "n", "target", "score",
-              "colour", "status", "within_noise")
 
 
 def static_fetcher():
@@ -144,22 +142,10 @@ def report_name(key: str, period: str) -> str:
     return f"{key}-{period}"
 
 
-def scorecard_table(result: ScorecardResult) -> tuple[tuple[str, ...], list[list[object]]]:
-    """The CSV's header and its rows: one per measure, in the scorecard's order."""
-    rows = []
-    for perspective in result.perspectives:
-        for objective in perspective.objectives:
-            for measure in objective.measures:
-                value = measure.value
-                rows.append([perspective.name, objective.name, measure.name, measure.unit, value.value, value.ci_low,
-                             value.ci_high, value.n, measure.target, measure.score, measure.colour, measure.status,
-                             measure.within_noise])
-    return CSV_HEADER, rows
-
-
 def scorecard_csv(db_session: Session, *, scorecard: Scorecard, period: str, zone: str, min_base: int,
                   now: datetime) -> tuple[str, tuple[str, ...], list[list[object]]]:
-    """The scorecard of `period` as a CSV's file name (without .csv), header and rows."""
+    """The scorecard of `period` as a CSV's file name (without .csv), header and rows: the table `voxpop scorecard
+    score --format csv` writes, one row per measure."""
     result = evaluation.evaluate(db_session, scorecard=scorecard, period=period, zone=zone, min_base=min_base,
                                  now=now)
-    return (report_name(result.key, result.period), *scorecard_table(result))
+    return (report_name(result.key, result.period), *evaluation.score_table(result))

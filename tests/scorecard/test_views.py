@@ -229,3 +229,18 @@ def test_the_new_scorecard_form_is_not_taken_for_a_key(client, db):
     staff(db, client, "manager")
     page = client.get("/scorecards/new")
     assert page.status_code == 200 and "There is no scorecard with the key" not in page.text
+
+
+def test_a_colour_change_the_control_chart_does_not_flag_is_marked_not_a_signal(client, db):
+    months = period_series(LATEST, 6)
+    with db.write() as s:
+        loyalty = build.objective(s, build.perspective(s, build.scorecard(s, "org")), "loyalty")
+        measure = build.measure(s, loyalty, "csat", unit="%")
+        build.target(s, measure, months[0], target=80, minimum=50, maximum=100)
+        # red (score 20) last period, amber (score 50) now, inside the usual ups and downs of the months before
+        build.values(s, measure, dict(zip(months, (70, 62, 72, 65, 60, 75))))
+    staff(db, client, "viewer")
+    row = client.get("/scorecards/org").text.split('data-testid="measure-csat"')[1].split("</tr>")[0]
+    assert ">Caution<" in row and "Colour changed from red, not a signal" in row
+    found = client.get("/api/v1/scorecards/org").json()["perspectives"][0]["objectives"][0]["measures"][0]
+    assert (found["previous_colour"], found["colour"], found["change_is_signal"]) == ("red", "amber", False)

@@ -335,3 +335,38 @@ def test_the_report_reaches_a_real_smtp_server_as_the_pdf(db, settings, tmp_path
     assert part.get_content() == row.attachment and row.status == "sent" and row.smtp_reply.startswith("250")
     words = " ".join(pdf_text(part.get_content(), tmp_path).split())
     assert "Northwind scorecard" in words and "Staff trained on care" in words
+
+
+# --- the worker ---------------------------------------------------------------------------------------------------
+
+def test_the_worker_sends_each_schedule_in_its_own_transaction_so_one_failure_holds_back_no_other(db, settings,
+                                                                                                  monkeypatch):
+    from voxpop.scorecard import worker
+
+    make_user(db, "manager", "boss@example.com")
+    [boss] = user_ids(db, "boss@example.com")
+    made = [schedule(db, add_scorecard(db, key), [boss], now=datetime(2026, 11, 15, tzinfo=UTC))
+            for key in ("broken", "fine")]
+    monkeypatch.setattr(worker, "scorecard_pdf", Renders(fail_for="broken"))
+    assert worker.deliver_due(db, settings) == 1
+    assert [mail.attachment_name.split("-")[0] for mail in mails(db)] == ["fine"]
+    with db.read() as db_session:
+        assert delivery.due_schedules(db_session=db_session, now=datetime.now(UTC)) == made[:1]  # tried again later
+    assert worker.deliver_due(db, settings, should_stop=lambda: True) == 0  # a stopping server starts no run
+
+
+def test_the_app_runs_the_delivery_worker_beside_the_case_worker(db, settings):
+    import threading
+
+    from fastapi.testclient import TestClient
+
+    from voxpop.web.app import create_app
+
+    def running() -> bool:
+        return any(thread.name == "voxpop-scorecard-delivery" and thread.is_alive() for thread in threading.enumerate())
+
+    with TestClient(create_app(settings.model_copy(update={"case_worker": True}), db)):
+        assert running()
+    assert not running()
+    with TestClient(create_app(settings, db)):  # VOXPOP_CASE_WORKER off: no background sending at all
+        assert not running()

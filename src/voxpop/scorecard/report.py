@@ -41,7 +41,7 @@ TEMPLATE = "scorecard/report_pdf.html"
 # WeasyPrint draws an inline SVG from the SVG's own <style> only: neither the page's stylesheets nor CSS custom
 # properties reach it. So the rules that style the report's SVGs (the map, the trends) are copied into each, with
 # voxpop's palette written out. Only WeasyPrint reads this HTML; no browser (and so no CSP) ever sees it.
-SVG_STYLESHEETS = ("voxpop.css", "charts.css", "scorecard-map.css")
+SVG_STYLESHEETS = ("voxpop.css", "charts.css", "scorecard-map.css", "scorecard-print.css")
 SVG_CLASSES = (".strategy-map", ".sparkline", ".chart ")
 SVG_START = re.compile(r"<svg\b[^>]*>")
 CUSTOM_PROPERTY = re.compile(r"var\((--[\w-]+)\)")

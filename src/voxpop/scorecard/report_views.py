@@ -153,8 +153,8 @@ def _schedules_page(request: Request, db, settings: Settings, key: str, *, saved
         if scorecard is None:
             return _not_found(request, key)
         listed = schedules_public(db_session, scorecard)
-        staff = [(str(user.id), f"{user.name or user.email} ({user.email}, {user.role})")
-                 for user in list_users(db_session=db_session, active=True)]
+        staff = [(str(user.id), f"{user.name} ({user.email}, {user.role})" if user.name else
+                  f"{user.email} ({user.role})") for user in list_users(db_session=db_session, active=True)]
     field = error.field if error else None
     return render(request, "scorecard/schedules.html", {
         "listed": listed, "staff": staff, "frequencies": FREQUENCY_WORDS, "timezone": settings.timezone,

@@ -3,15 +3,19 @@ by period, quarterly measures, cascaded department objectives, the locked snapsh
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
+from tests.cases.loop_data import add_answers, month_of
+from tests.helpers import apply_survey
 from tests.scorecard import builders as build
 from voxpop.analysis.periods import DaysError
 from voxpop.cases.models import Initiative
 from voxpop.scorecard.evaluation import (
+    SnapshotError,
     evaluate,
     measure_detail,
     result_from_json,
@@ -237,6 +241,82 @@ def test_a_locked_period_returns_its_snapshot_and_the_snapshot_round_trips(db):
     assert locked.locked and measures_of(locked)["a"].score == pytest.approx(50)
     assert locked == live.__class__(**{**live.__dict__, "locked": True})
     assert measures_of(scored(db, period="2026-10"))["a"].score == pytest.approx(20)  # other periods stay live
+
+
+def _older(data, drop: tuple[str, ...]):
+    """The JSON as an older (or newer) voxpop wrote it: some fields gone, one it does not know added, throughout."""
+    if isinstance(data, dict):
+        return {**{k: _older(v, drop) for k, v in data.items() if k not in drop}, "confidence_band": "wide"}
+    if isinstance(data, list):
+        return [_older(item, drop) for item in data]
+    return data
+
+
+def _locked_with(db, snapshot):
+    with db.write() as s:
+        card = build.scorecard(s)
+        goal = build.objective(s, build.perspective(s, card), "all")
+        measure = build.measure(s, goal, "a")
+        build.target(s, measure, "2026-01", minimum=0, maximum=100)
+        build.values(s, measure, {"2026-10": 20, "2026-11": 50})
+    live = scored(db)
+    with db.write() as s:
+        s.add(Review(scorecard_id=card.id, period="2026-11", locked_at=NOW, snapshot=snapshot(result_to_json(live))))
+        s.query(MeasureValue).filter_by(measure_id=measure.id, period="2026-11").update({"value": 90.0})
+    return live, scored(db)
+
+
+def test_a_snapshot_of_an_older_shape_reads_with_defaults_and_ignores_what_it_does_not_know(db):
+    gone = ("signals", "change_is_signal", "within_noise", "low_base", "initiatives", "cascaded", "colour", "owner")
+    live, locked = _locked_with(db, lambda data: _older(data, gone))
+    measure = measures_of(locked)["a"]
+    assert locked.locked and measure.score == pytest.approx(50) and measure.value.value == 50  # the snapshot's
+    assert (measure.signals, measure.change_is_signal, measure.within_noise, measure.colour) == ((), None, False,
+                                                                                                   "none")
+    assert measure.trend == tuple(replace(v, low_base=False) for v in measures_of(live)["a"].trend)
+    assert locked.perspectives[0].objectives[0].initiatives == ()
+
+
+@pytest.mark.parametrize("broken", [
+    lambda data: {**data, "perspectives": "customer"},
+    lambda data: {**data, "perspectives": [{**data["perspectives"][0], "objectives": [7]}]},
+    lambda data: {**data, "score": "high"},
+    lambda data: ["not", "a", "mapping"],
+])
+def test_a_snapshot_that_cannot_be_read_scores_the_period_live_and_says_it_is_not_the_lock(db, broken):
+    _, found = _locked_with(db, broken)
+    assert not found.locked and measures_of(found)["a"].value.value == 90  # live, said as not locked: no 500
+    with pytest.raises(SnapshotError):
+        result_from_json(broken(result_to_json(found)))
+
+
+def test_survey_measures_on_one_survey_and_attribute_share_one_read_of_the_rollups(db):
+    apply_survey(db)
+    add_answers(db, month_of(2026, 11, {10: 3, 3: 1}), channel="app")
+    add_answers(db, month_of(2026, 11, {9: 1, 0: 2}), channel="web")
+    nps = {"kind": "survey", "survey": "feedback", "metric": "nps", "question": "nps"}
+    with db.write() as s:
+        goal = build.objective(s, build.perspective(s, build.scorecard(s)), "all")
+        for key, source in {"nps": nps, "ces": nps | {"metric": "mean", "question": "ease"},
+                            "app": nps | {"filter": [["attribute", "channel=app"]]},
+                            "web": nps | {"filter": [["attribute", "channel=web"]]},
+                            "csat_web": nps | {"metric": "csat", "question": "csat",
+                                               "filter": [["attribute", "channel=web"]]}}.items():
+            build.target(s, build.measure(s, goal, key, source=source), "2026-01", minimum=-100, maximum=100)
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        if "score_rollups" in statement:
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        found = measures_of(scored(db, history=24))
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert len(statements) == 2  # every question of the survey; the same per channel
+    assert found["app"].value.value == pytest.approx(50.0) and found["web"].value.value == pytest.approx(-100 / 3)
+    assert found["nps"].value.n == 7 and found["ces"].value.value is None and found["csat_web"].value.n == 0
 
 
 def test_a_bad_period_is_refused_with_a_sentence(db):

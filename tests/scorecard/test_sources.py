@@ -9,7 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from tests.cases.loop_data import add_answers, month_of
 from tests.conftest import empty
@@ -19,9 +19,19 @@ from voxpop.accounts.models import Department
 from voxpop.cases.models import Case, CaseEvent
 from voxpop.collection.models import Answer, Response
 from voxpop.core import estimates
+from voxpop.core.formula import parse_formula
 from voxpop.customers.models import Customer, Transaction
+from voxpop.scorecard.measured import MeasuredValue
 from voxpop.scorecard.models import Measure
-from voxpop.scorecard.sources import SourceError, check_source, describe_source, measure_series, unit_series
+from voxpop.scorecard.sources import (
+    SourceError,
+    SurveyReads,
+    check_source,
+    describe_source,
+    formula_values,
+    measure_series,
+    unit_series,
+)
 from voxpop.surveys.models import Question
 from voxpop.text.models import CommentAnalysis, CommentTheme
 
@@ -154,6 +164,93 @@ def test_a_formula_over_other_measures_has_no_value_when_an_input_has_none(db):
             measure_series(db_session, measure=loop, periods=["2026-10"], zone="UTC", min_base=1, now=NOW)
     assert (found["2026-10"].value, found["2026-10"].ci_low, found["2026-10"].origin) == (15.0, None, "formula")
     assert found["2026-11"].value is None and "nps_b2c" in found["2026-11"].note
+
+
+def _rollup_reads(db, read):
+    """How many statements on the rollups `read(db_session)` issues, and what it returns."""
+    statements = []
+
+    def count(conn, cursor, statement, *args):
+        if "score_rollups" in statement:
+            statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with db.read() as db_session:
+            found = read(db_session)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    return len(statements), found
+
+
+def test_measures_on_one_survey_and_attribute_share_one_read_and_give_what_each_reads_alone(db):
+    apply_survey(db)
+    both = [(when, {"nps": score, "csat": 1 + score // 3}) for when, answer in month_of(2026, 10, {10: 4, 6: 2})
+            + month_of(2026, 11, {9: 1, 2: 3}) for score in answer.values()]
+    add_answers(db, both, channel="app")
+    add_answers(db, month_of(2026, 10, {8: 2, 0: 5}), channel="web")
+    sources = {"all": NPS, "csat": NPS | {"metric": "csat", "question": "csat"},
+               "app": NPS | {"filter": [["attribute", "channel=app"]]},
+               "web": NPS | {"filter": [["attribute", "channel=web"]]},
+               "csat_app": NPS | {"metric": "csat", "question": "csat", "filter": [["attribute", "channel=app"]]},
+               "quarter": NPS | {"filter": [["attribute", "channel=app"]]}}
+    with db.write() as db_session:
+        goal = objective(db_session, perspective(db_session, scorecard(db_session)), "goal")
+        for key, source in sources.items():
+            measure(db_session, goal, key, source=source, period="quarter" if key == "quarter" else "month")
+    periods = {"month": ["2026-09", "2026-10", "2026-11"], "quarter": ["2026-Q3", "2026-Q4"]}
+
+    def read(db_session, reads):
+        return {m.key: measure_series(db_session, measure=m, periods=periods[m.period], zone="UTC", min_base=1,
+                                      now=NOW, reads=reads() if reads else None)
+                for m in db_session.scalars(select(Measure).order_by(Measure.key))}
+
+    shared = SurveyReads()
+    alone_reads, alone = _rollup_reads(db, lambda db_session: read(db_session, None))
+    shared_reads, together = _rollup_reads(db, lambda db_session: read(db_session, lambda: shared))
+    assert alone_reads == len(sources)
+    assert shared_reads == shared.reads == 3  # every question and month; per channel; the quarter's wider span
+    assert together == alone
+    _same(alone["web"]["2026-10"], estimates.nps(promoters=0, passives=2, detractors=5, min_base=1))
+    _same(alone["app"]["2026-11"], estimates.nps(promoters=1, passives=0, detractors=3, min_base=1))
+    _same(alone["all"]["2026-10"], estimates.nps(promoters=4, passives=2, detractors=7, min_base=1))
+    _same(alone["csat_app"]["2026-10"], estimates.top_box(top=4, n=6, min_base=1))
+    assert alone["quarter"]["2026-Q4"].n == 10 and alone["app"]["2026-09"].value is None
+
+
+inputs = st.dictionaries(st.sampled_from(["2026-10", "2026-11", "2026-12"]),
+                         st.one_of(st.none(), st.floats(-1000, 1000)), max_size=3)
+
+
+@given(a=inputs, b=inputs, low=st.booleans())
+def test_a_formula_is_computed_per_period_where_every_input_has_a_value(a, b, low):
+    periods = ["2026-10", "2026-11", "2026-12"]
+
+    def series(values):
+        return {p: MeasuredValue(p, v, 30, v, v, low) for p, v in values.items()}
+
+    found = formula_values(parse_formula("a - b"), {"a": series(a), "b": series(b)}, periods)
+    assert list(found) == periods
+    for p in periods:
+        if a.get(p) is None:
+            assert found[p].value is None and found[p].note == f"a has no value in {p}"
+        elif b.get(p) is None:
+            assert found[p].value is None and found[p].note == f"b has no value in {p}"
+        else:
+            assert found[p].value == pytest.approx(a[p] - b[p])
+            assert (found[p].ci_low, found[p].n, found[p].origin, found[p].low_base) == (None, None, "formula", low)
+
+
+def test_a_formula_says_a_division_by_zero_and_a_name_it_has_no_series_for():
+    periods = ["2026-10", "2026-11"]
+    given_series = {"a": {p: MeasuredValue(p, 5.0) for p in periods},
+                    "b": {"2026-10": MeasuredValue("2026-10", 0.0), "2026-11": MeasuredValue("2026-11", 2.0)}}
+    found = formula_values(parse_formula("a / b"), given_series, periods)
+    assert found["2026-10"].value is None and "zero" in found["2026-10"].note
+    assert found["2026-11"].value == 2.5
+    unknown = formula_values(parse_formula("a + c"), given_series, periods)
+    assert [v.value for v in unknown.values()] == [None, None]
+    assert unknown["2026-10"].note == "the formula names 'c', which is no measure of this scorecard"
 
 
 def _customer(db_session, key: str) -> Customer:

@@ -8,9 +8,10 @@ series already computed for the measures it names. A locked review's period retu
 from __future__ import annotations
 
 import json
+import logging
 from collections import defaultdict
 from collections.abc import Iterable
-from dataclasses import dataclass, fields, replace
+from dataclasses import MISSING, dataclass, fields, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -21,8 +22,7 @@ from voxpop.accounts.models import User
 from voxpop.analysis.periods import period_days, period_kind, period_label, period_series, period_shift
 from voxpop.cases.models import Initiative
 from voxpop.core import scoring
-from voxpop.core.formula import FormulaError, parse_formula
-from voxpop.core.formula import evaluate as evaluate_formula
+from voxpop.core.formula import FormulaError
 from voxpop.core.spc import nelson_signals, xmr_chart
 from voxpop.scorecard.measured import (
     MeasuredValue,
@@ -40,8 +40,18 @@ from voxpop.scorecard.models import (
     Review,
     Scorecard,
 )
-from voxpop.scorecard.sources import SourceError, describe_source, measure_series
+from voxpop.scorecard.sources import (
+    SourceError,
+    SurveyReads,
+    cycle,
+    describe_source,
+    formula_of,
+    formula_values,
+    measure_series,
+    unknown_name,
+)
 
+logger = logging.getLogger(__name__)
 WITHIN_NOISE = "within noise of target"
 NO_DATA, NO_TARGET = "no data", "no target"
 STATUS_BY_COLOUR = {"green": "on target", "amber": "caution", "red": "off target"}
@@ -196,6 +206,7 @@ class _Series:
         self.db_session, self.zone, self.min_base, self.now = db_session, zone, min_base, now
         self.by_key: dict[tuple[int, str], Measure] = {(m.scorecard_id, m.key): m for m in measures}
         self.computed: dict[tuple[int | str, tuple[str, ...]], dict[str, MeasuredValue]] = {}
+        self.reads = SurveyReads()  # measures on one survey and attribute share one read of the rollups
 
     def of(self, measure: Measure, periods: list[str], *, naming: tuple[int, ...] = ()) -> dict[str, MeasuredValue]:
         # Two measures reading the same live source (one NPS scored two ways) share one read of it.
@@ -207,46 +218,33 @@ class _Series:
                 series = self._formula(measure, periods, naming + (measure.id,))
             else:
                 series = _measure_series(self.db_session, measure=measure, periods=periods, zone=self.zone,
-                                         min_base=self.min_base, now=self.now)
+                                         min_base=self.min_base, now=self.now, reads=self.reads)
             self.computed[cache_key] = series
         return self.computed[cache_key]
 
     def _formula(self, measure: Measure, periods: list[str], naming: tuple[int, ...]) -> dict[str, MeasuredValue]:
-        def empty(note: str) -> dict[str, MeasuredValue]:
-            return {p: MeasuredValue(p, None, origin="formula", note=note) for p in periods}
+        def empty(error: SourceError) -> dict[str, MeasuredValue]:
+            return {p: MeasuredValue(p, None, origin="formula", note=str(error)) for p in periods}
         try:
-            formula = parse_formula(measure.source.get("formula", ""))
-        except FormulaError as error:
-            return empty(str(error))
+            formula = formula_of(measure)
+        except SourceError as error:
+            return empty(error)
         inputs = {}
         for name in formula.names:
             named = self.by_key.get((measure.scorecard_id, name))
             if named is None:
-                return empty(f"the formula names {name!r}, which is no measure of this scorecard")
+                return empty(unknown_name(name))
             if named.id in naming:
-                return empty(f"the formula of {measure.key} depends on itself through {name}; break the cycle")
+                return empty(cycle(measure.key, [name]))
             inputs[name] = self.of(named, periods, naming=naming)
-        result = {}
-        for p in periods:
-            values = {name: series[p] for name, series in inputs.items()}
-            missing = [name for name, value in values.items() if value.value is None]
-            if missing:
-                result[p] = MeasuredValue(p, None, origin="formula", note=f"{missing[0]} has no value in {p}")
-                continue
-            try:
-                number = evaluate_formula(formula, {name: float(v.value) for name, v in values.items()})
-            except (FormulaError, ZeroDivisionError, OverflowError) as error:
-                result[p] = MeasuredValue(p, None, origin="formula", note=str(error))
-                continue
-            result[p] = MeasuredValue(p, float(number), origin="formula",
-                                      low_base=any(v.low_base for v in values.values()))
-        return result
+        return formula_values(formula, inputs, periods)
 
 
 def _measure_series(db_session: Session, *, measure: Measure, periods: list[str], zone: str, min_base: int,
-                    now: datetime) -> dict[str, MeasuredValue]:
+                    now: datetime, reads: SurveyReads) -> dict[str, MeasuredValue]:
     try:
-        return measure_series(db_session, measure=measure, periods=periods, zone=zone, min_base=min_base, now=now)
+        return measure_series(db_session, measure=measure, periods=periods, zone=zone, min_base=min_base, now=now,
+                              reads=reads)
     except SourceError as error:  # a source the data no longer fits (a survey deleted): said on the measure
         return {p: MeasuredValue(p, None, note=f"{error} ({error.field})") for p in periods}
 
@@ -357,7 +355,12 @@ def locked_snapshot(db_session: Session, *, scorecard: Scorecard, period: str) -
                                                      Review.period == period)).first()
     if review is None or review.locked_at is None or not review.snapshot:
         return None
-    return replace(result_from_json(review.snapshot), locked=True)
+    try:
+        return replace(result_from_json(review.snapshot), locked=True)
+    except SnapshotError as error:
+        # Better live values, said as not locked, than a page that fails: the lock itself still holds.
+        logger.warning("the snapshot of %s for %s cannot be read (%s); scoring it live", scorecard.key, period, error)
+        return None
 
 
 def evaluate(db_session: Session, *, scorecard: Scorecard, period: str, zone: str, min_base: int, now: datetime,
@@ -459,27 +462,70 @@ def result_to_json(result: ScorecardResult) -> dict:
     return _plain(result)
 
 
-def _measured(data: dict) -> MeasuredValue:
-    return MeasuredValue(**data)
+class SnapshotError(ValueError):
+    """A stored snapshot that cannot be read back as a scored scorecard."""
 
 
-def _measure_from(data: dict) -> ScoredMeasure:
-    return ScoredMeasure(**{**data, "value": _measured(data["value"]),
-                            "trend": tuple(_measured(v) for v in data.get("trend", ())),
-                            "signals": tuple(data.get("signals", ()))})
+# A field a snapshot of an older shape lacks takes its dataclass default, else the value of "nothing known".
+_MISSING = {"colour": "none", "status": NO_DATA, "unit": "", "direction": "up", "scoring": "linear", "weight": 1.0,
+            "source": "", "key": "", "name": "", "period": "", "locked": True, "within_noise": False}
 
 
-def _objective_from(data: dict) -> ScoredObjective:
-    return ScoredObjective(**{**data, "measures": tuple(_measure_from(m) for m in data.get("measures", ())),
-                              "cascaded": tuple(_objective_from(c) for c in data.get("cascaded", ())),
-                              "initiatives": tuple(tuple(i) for i in data.get("initiatives", ()))})
+def _built(cls, data, nested: dict | None = None):
+    """A dataclass from a snapshot's mapping: unknown fields ignored, missing ones defaulted, nested ones built."""
+    if not isinstance(data, dict):
+        raise SnapshotError(f"a {cls.__name__} in the snapshot is {type(data).__name__}, not a mapping")
+    given = {}
+    for f in fields(cls):
+        if f.name in data:
+            given[f.name] = data[f.name]
+        elif f.name in _MISSING:
+            given[f.name] = _MISSING[f.name]
+        elif f.default is MISSING and f.default_factory is MISSING:
+            given[f.name] = None
+    for name, build in (nested or {}).items():
+        if name in given:
+            given[name] = build(given[name])
+    for f in fields(cls):  # a number of another type would fail later, on the page
+        number = given.get(f.name)
+        if f.type in ("float | None", "float", "int | None", "int") and number is not None and (
+                isinstance(number, bool) or not isinstance(number, int | float)):
+            raise SnapshotError(f"{cls.__name__}.{f.name} in the snapshot is {number!r}, not a number")
+    return cls(**given)
+
+
+def _many(build):
+    def each(items):
+        if items is None:
+            return ()
+        if not isinstance(items, list | tuple):
+            raise SnapshotError(f"a list in the snapshot is {type(items).__name__}")
+        return tuple(build(item) for item in items)
+    return each
+
+
+def _measured(data) -> MeasuredValue:
+    return _built(MeasuredValue, data)
+
+
+def _measure_from(data) -> ScoredMeasure:
+    return _built(ScoredMeasure, data, {"value": lambda v: _measured(v if v is not None else {}),
+                                        "trend": _many(_measured), "signals": _many(str)})
+
+
+def _objective_from(data) -> ScoredObjective:
+    return _built(ScoredObjective, data, {"measures": _many(_measure_from), "cascaded": _many(_objective_from),
+                                          "initiatives": _many(tuple)})
 
 
 def result_from_json(data: dict) -> ScorecardResult:
-    """A scored scorecard from result_to_json's JSON."""
-    perspectives = tuple(ScoredPerspective(**{**p, "objectives": tuple(_objective_from(o) for o in p["objectives"])})
-                         for p in data.get("perspectives", ()))
-    return ScorecardResult(**{**data, "perspectives": perspectives})
+    """A scored scorecard from result_to_json's JSON, of this shape or an older one (fields it lacks take their
+    defaults, fields it has that are no longer known are ignored); SnapshotError when it cannot be read at all."""
+    perspective = lambda p: _built(ScoredPerspective, p, {"objectives": _many(_objective_from)})  # noqa: E731
+    try:
+        return _built(ScorecardResult, data, {"perspectives": _many(perspective)})
+    except (TypeError, ValueError) as error:  # a value of the wrong type deeper down
+        raise SnapshotError(f"the snapshot cannot be read: {error}") from None
 
 
 # --- a result as a table (the CLI's table and CSV, the CSV export) ----------------------------------------------

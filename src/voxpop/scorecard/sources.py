@@ -12,6 +12,7 @@ months' counts before the estimate is taken, so its interval is the quarter's, n
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -26,7 +27,7 @@ from voxpop.cases.models import Case, CaseEvent
 from voxpop.collection.filters import ResponseFilter
 from voxpop.collection.models import Answer, Response
 from voxpop.core.estimates import Estimate, proportion
-from voxpop.core.formula import FormulaError, evaluate, parse_formula
+from voxpop.core.formula import Formula, FormulaError, evaluate, parse_formula
 from voxpop.customers.models import Transaction
 from voxpop.dashboard.metrics import local_months, rollup_counts
 from voxpop.scorecard.measured import MeasuredValue
@@ -184,14 +185,38 @@ def _span(periods: list[str]) -> tuple[date, date]:
     return min(period_days(label)[0] for label in periods), max(period_days(label)[1] for label in periods)
 
 
+class SurveyReads:
+    """The rollups read once per (survey, attribute) and kept for one evaluation: measures on the same survey and
+    filter (other questions or metrics, other values of the attribute) are split from that read in Python."""
+
+    def __init__(self) -> None:
+        self._held: dict[tuple[str, str | None], tuple[date, date, list[dict]]] = {}
+        self.reads = 0  # queries issued, for the tests and the benchmark
+
+    def rows(self, db_session: Session, *, survey: str, attribute: str | None, since: date,
+             until: date) -> list[dict]:
+        """rollup_counts' monthly rows of the survey (per value of `attribute`) for the months since..until."""
+        held = self._held.get((survey, attribute))
+        if held is None or held[0] > since or held[1] < until:
+            # A wider span than the one held is read once, covering both; spans are whole months.
+            since_read, until_read = (since, until) if held is None else (min(since, held[0]), max(until, held[1]))
+            rows = rollup_counts(db_session.connection(), period="month", survey=survey, attribute=attribute,
+                                 since=since_read, until=until_read)
+            self.reads += 1
+            held = self._held[(survey, attribute)] = (since_read, until_read, rows)
+        first, last = since.isoformat(), until.isoformat()
+        return [row for row in held[2] if first <= str(row["period"])[:10] <= last]
+
+
 def measure_series(db_session: Session, *, measure: Measure, periods: list[str], zone: str, min_base: int,
-                   now: datetime) -> dict[str, MeasuredValue]:
-    """The measure's value in each of `periods` (one entry each; value None where there is no data)."""
+                   now: datetime, reads: SurveyReads | None = None) -> dict[str, MeasuredValue]:
+    """The measure's value in each of `periods` (one entry each; value None where there is no data); `reads`
+    shares survey reads across the measures of one evaluation."""
     return _series(db_session, measure=measure, periods=list(periods), zone=zone, min_base=min_base, now=now,
-                   seen=frozenset())
+                   seen=frozenset(), reads=reads or SurveyReads())
 
 
-def _series(db_session, *, measure, periods, zone, min_base, now, seen) -> dict[str, MeasuredValue]:
+def _series(db_session, *, measure, periods, zone, min_base, now, seen, reads) -> dict[str, MeasuredValue]:
     if not periods:
         return {}
     source = measure.source or {}
@@ -200,7 +225,7 @@ def _series(db_session, *, measure, periods, zone, min_base, now, seen) -> dict[
         if not source.get(name):
             raise SourceError(f"the {kind} source of {measure.key} names no {name}; give one", field=f"source.{name}")
     if kind == "survey":
-        found = _survey(db_session, source, periods, zone=zone, min_base=min_base)
+        found = _survey(db_session, source, periods, zone=zone, min_base=min_base, reads=reads)
     elif kind == "outcome":
         found = _outcome(db_session, source, periods, min_base=min_base, now=now)
     elif kind == "theme":
@@ -208,7 +233,7 @@ def _series(db_session, *, measure, periods, zone, min_base, now, seen) -> dict[
     elif kind == "loop":
         found = _loop(db_session, source, periods, zone=zone, min_base=min_base, now=now)
     elif kind == "formula":
-        return _formula(db_session, measure, periods, zone=zone, min_base=min_base, now=now, seen=seen)
+        return _formula(db_session, measure, periods, zone=zone, min_base=min_base, now=now, seen=seen, reads=reads)
     elif kind == "manual":
         found = _manual(db_session, measure, periods)
     else:
@@ -225,7 +250,8 @@ def _rollup_where(target) -> tuple[str, list[str]] | None | bool:
     return (read.attributes[0][0], list(read.attributes[0][1])) if read.attributes else None
 
 
-def _survey_months(db_session: Session, target, periods: list[str], *, zone: str, attribute: str | None = None):
+def _survey_months(db_session: Session, target, periods: list[str], *, zone: str, reads: SurveyReads,
+                   attribute: str | None = None):
     """The target question's monthly counts over the periods' span: from the rollups when they can answer, else
     from the answers; rows carry "period" (the month's first day) and, with `attribute`, its value."""
     since, until = _span(periods)
@@ -238,9 +264,13 @@ def _survey_months(db_session: Session, target, periods: list[str], *, zone: str
     if attribute and where and where[0] != attribute:
         raise SourceError(f"the filter names {where[0]}, not the units' attribute {attribute}; filter on "
                           f"{attribute} or on nothing", field="source.filter")
-    rows = rollup_counts(db_session.connection(), period="month", survey=target.survey, where=where,
-                         attribute=attribute, since=since, until=until)
-    return [row for row in rows if row["question"] == target.question]
+    # Read per value of the filter's attribute (all its values, every question) and split here, so measures on
+    # the same survey and attribute share one read.
+    sliced = attribute or (where[0] if where else None)
+    rows = reads.rows(db_session, survey=target.survey, attribute=sliced, since=since, until=until)
+    chosen = set(where[1]) if where else None
+    return [row for row in rows if row["question"] == target.question
+            and (chosen is None or str(row[sliced]) in chosen)]
 
 
 def _by_period(rows, kind: str, key=lambda row: ()) -> dict[tuple, dict]:
@@ -251,10 +281,10 @@ def _by_period(rows, kind: str, key=lambda row: ()) -> dict[tuple, dict]:
     return {group: _merged(found) for group, found in grouped.items()}
 
 
-def _survey(db_session, source, periods, *, zone, min_base) -> dict[str, MeasuredValue]:
+def _survey(db_session, source, periods, *, zone, min_base, reads) -> dict[str, MeasuredValue]:
     target = target_from(source)
     kind = period_kind(periods[0])
-    summed = _by_period(_survey_months(db_session, target, periods, zone=zone), kind)
+    summed = _by_period(_survey_months(db_session, target, periods, zone=zone, reads=reads), kind)
     return {label: _measured(label, metric_estimate(target.metric, counts, min_base=min_base))
             for (label,), counts in summed.items() if counts["n"]}
 
@@ -462,39 +492,63 @@ def _manual(db_session, measure, periods) -> dict[str, MeasuredValue]:
     return found
 
 
-def _formula(db_session, measure, periods, *, zone, min_base, now, seen) -> dict[str, MeasuredValue]:
-    """The formula over other measures of the scorecard, per period; no value when an input has none, and no
-    interval (the inputs' errors are not independent in general, so none is claimed)."""
-    if measure.key in seen:
-        raise SourceError(f"the formula of {measure.key} depends on itself through {', '.join(sorted(seen))}; "
-                          "break the cycle", field="source.formula")
+def formula_of(measure: Measure) -> Formula:
+    """The measure's parsed formula; SourceError at source.formula when it is not one."""
     try:
-        formula = parse_formula(measure.source.get("formula") or "")
+        return parse_formula((measure.source or {}).get("formula") or "")
     except FormulaError as exc:
         raise SourceError(str(exc), field="source.formula") from None
+
+
+def unknown_name(name: str) -> SourceError:
+    return SourceError(f"the formula names {name!r}, which is no measure of this scorecard", field="source.formula")
+
+
+def cycle(key: str, through: Iterable[str]) -> SourceError:
+    return SourceError(f"the formula of {key} depends on itself through {', '.join(sorted(through))}; break the "
+                       "cycle", field="source.formula")
+
+
+def formula_values(formula: Formula, inputs: Mapping[str, Mapping[str, MeasuredValue]],
+                   periods: Iterable[str]) -> dict[str, MeasuredValue]:
+    """The formula per period over its inputs' series: no value when an input has none or the arithmetic fails
+    (a division by zero), said in the note; no interval (the inputs' errors are not independent in general)."""
+    periods = list(periods)
+    for name in formula.names:
+        if name not in inputs:
+            return {p: MeasuredValue(p, None, origin="formula", note=str(unknown_name(name))) for p in periods}
+    result = {}
+    for label in periods:
+        values = {name: inputs[name].get(label) for name in formula.names}
+        missing = [name for name, value in values.items() if value is None or value.value is None]
+        if missing:
+            result[label] = MeasuredValue(label, None, origin="formula", note=f"{missing[0]} has no value in {label}")
+            continue
+        try:
+            number = float(evaluate(formula, {name: float(value.value) for name, value in values.items()}))
+        except (FormulaError, ZeroDivisionError, OverflowError) as exc:  # said in this period, not a 500
+            result[label] = MeasuredValue(label, None, origin="formula", note=str(exc))
+            continue
+        result[label] = MeasuredValue(label, number, origin="formula",
+                                      low_base=any(value.low_base for value in values.values()))
+    return result
+
+
+def _formula(db_session, measure, periods, *, zone, min_base, now, seen, reads) -> dict[str, MeasuredValue]:
+    """The formula over other measures of the scorecard, each input's series read here (for direct callers; an
+    evaluation passes the series it already has to formula_values)."""
+    if measure.key in seen:
+        raise cycle(measure.key, seen)
+    formula = formula_of(measure)
     inputs = {}
     for key in formula.names:
         other = db_session.scalar(select(Measure).where(Measure.scorecard_id == measure.scorecard_id,
                                                         Measure.key == key))
         if other is None:
-            raise SourceError(f"the formula names {key!r}, which is no measure of this scorecard",
-                              field="source.formula")
+            raise unknown_name(key)
         inputs[key] = _series(db_session, measure=other, periods=periods, zone=zone, min_base=min_base, now=now,
-                              seen=seen | {measure.key})
-    result = {}
-    for label in periods:
-        missing = [key for key in formula.names if inputs[key][label].value is None]
-        if missing:
-            result[label] = MeasuredValue(label, None, origin="formula", note=f"{missing[0]} has no value in {label}")
-            continue
-        try:
-            value = evaluate(formula, {key: inputs[key][label].value for key in formula.names})
-        except FormulaError as exc:  # a division by zero in this period: said, not a 500
-            result[label] = MeasuredValue(label, None, origin="formula", note=str(exc))
-            continue
-        result[label] = MeasuredValue(label, float(value), origin="formula",
-                                      low_base=any(inputs[key][label].low_base for key in formula.names))
-    return result
+                              seen=seen | {measure.key}, reads=reads)
+    return formula_values(formula, inputs, periods)
 
 
 def unit_series(db_session: Session, *, measure: Measure, periods: list[str], attribute: str | None, zone: str,
@@ -507,7 +561,8 @@ def unit_series(db_session: Session, *, measure: Measure, periods: list[str], at
     units: dict[str, dict[str, MeasuredValue]] = {}
     if kind == "survey" and attribute:
         target = target_from(source)
-        summed = _by_period(_survey_months(db_session, target, periods, zone=zone, attribute=attribute),
+        summed = _by_period(_survey_months(db_session, target, periods, zone=zone, reads=SurveyReads(),
+                                           attribute=attribute),
                             period_kind(periods[0]), key=lambda row: (row[attribute],))
         for (unit, label), counts in summed.items():
             if counts["n"]:

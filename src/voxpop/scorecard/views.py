@@ -67,6 +67,7 @@ MeasureKey = Annotated[str, Path(max_length=64, description="The measure's key w
 PeriodParam = Annotated[str, Query(max_length=20, description="A month (2026-11) or a quarter (2026-Q4); "
                                                               "default: the last period that has ended.")]
 PICKER_PERIODS = 24  # the period picker offers this many periods back from the last that ended
+EARLIEST = "1900"  # labels sort as text: "1899-12" < "1900" < "1900-01" < "1900-Q1"
 
 
 # The list's and the measure page's shapes (the scorecard's own is schemas.ScorecardPublic).
@@ -150,6 +151,8 @@ def choose_period(asked: str, *, kind: str, now: datetime, zone: str) -> Period:
     except ValueError:
         raise PeriodError(f"'{label}' is not a period voxpop can show: write a month as 2026-11 or a quarter as "
                           "2026-Q4") from None
+    if label < EARLIEST:  # a page reads 24 periods back; the calendar's year 1 has none before it
+        raise PeriodError(f"'{label}' is before {EARLIEST[:4]}: pick a later period, such as {latest}")
     running = period_label(datetime.fromisoformat(current_period(now, zone)).date(), asked_kind)
     if label > running:
         raise PeriodError(f"'{label}' has not started yet: pick {running} or an earlier period")
@@ -158,9 +161,9 @@ def choose_period(asked: str, *, kind: str, now: datetime, zone: str) -> Period:
     options = tuple(reversed(period_series(latest, PICKER_PERIODS)))
     if label not in options:
         options = tuple(sorted({label, *options}, reverse=True))
-    previous = period_shift(label, -1) if label[:4] > "0001" else None
+    previous = period_shift(label, -1)
     following = period_shift(label, 1) if label < latest else None
-    return Period(label, asked_kind, latest, previous, following, options)
+    return Period(label, asked_kind, latest, previous if previous >= EARLIEST else None, following, options)
 
 
 def _name(user: User | None) -> str | None:

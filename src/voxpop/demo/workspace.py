@@ -18,6 +18,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from sqlalchemy import func, insert, select
+from sqlalchemy import text as sql_text
 
 from voxpop.accounts import service as accounts
 from voxpop.analysis.questions import QuestionRef
@@ -314,6 +315,10 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
             progress.print("  case team (same password): " + ", ".join(email for email, *_ in cases.CASE_TEAM))
             progress.print(f"  transactions: {len(purchases):,} purchase lines")
         scorecard.add_scorecards(db_session, now=now, zone=zone)
+        if connection.dialect.name == "postgresql":
+            # Without statistics after a bulk load (autovacuum may be off, or not yet round), PostgreSQL plans the
+            # loop metrics' per-case subqueries as if the tables were empty: the scorecard takes minutes, not seconds.
+            db_session.execute(sql_text("ANALYZE"))
         if progress is not None:
             progress.print(f"  employee pulse: {len(pulse):,} responses; scorecards: northwind, customer-service")
     return total

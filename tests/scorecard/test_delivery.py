@@ -337,6 +337,24 @@ def test_the_report_reaches_a_real_smtp_server_as_the_pdf(db, settings, tmp_path
     assert "Northwind scorecard" in words and "Staff trained on care" in words
 
 
+def test_the_pdf_is_rendered_ahead_so_the_write_that_queues_it_is_short(db):
+    card_id = add_scorecard(db)
+    make_user(db, "manager", "boss@example.com")
+    made = schedule(db, card_id, user_ids(db, "boss@example.com"), now=NOW - timedelta(days=10))
+    underlying = Renders()
+    render = delivery.render_ahead(db, schedule_id=made, now=NOW, zone=ZONE, min_base=30, render=underlying)
+    assert underlying.asked == [("org", "2026-11")]
+    [sent] = run(db, NOW, render)
+    assert underlying.asked == [("org", "2026-11")]  # the write used the bytes rendered ahead
+    assert sent.period == "2026-11" and mails(db)[0].attachment == FAKE_PDF + b"org"
+    with db.read() as db_session:  # the month turned in between: rendered again, for the new period
+        render(db_session, scorecard=db_session.get(Scorecard, card_id), period="2026-12", zone=ZONE, min_base=30,
+               now=NOW)
+    assert underlying.asked[-1] == ("org", "2026-12")
+    assert delivery.render_ahead(db, schedule_id=987654, now=NOW, zone=ZONE, min_base=30,
+                                 render=underlying) is underlying  # no such schedule: nothing rendered
+
+
 # --- the worker ---------------------------------------------------------------------------------------------------
 
 def test_the_worker_sends_each_schedule_in_its_own_transaction_so_one_failure_holds_back_no_other(db, settings,

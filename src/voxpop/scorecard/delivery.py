@@ -2,7 +2,8 @@
 
 A run renders the PDF of the last period that has ended, queues one e-mail per recipient with the PDF attached
 (notify.outbox), and moves the schedule's next run on, all in the caller's transaction: if the process dies before
-the commit nothing was queued and the run is still due, so a crash neither sends twice nor loses a run. The queued
+the commit nothing was queued and the run is still due, so a crash neither sends twice nor loses a run. The worker
+and Run now render ahead, in a read transaction (render_ahead), so that transaction is short. The queued
 mail is sent by the sending thread (notify.mail), which claims each message before it talks to the server; the
 send log is those outgoing_mail rows, related "scorecard:{id}".
 """
@@ -25,6 +26,7 @@ from voxpop.scorecard import evaluation
 from voxpop.scorecard.models import ReportSchedule, Scorecard
 from voxpop.scorecard.report import report_name
 from voxpop.scorecard.views import scorecard_kind
+from voxpop.store.database import Database
 
 FREQUENCIES = ("weekly", "monthly")
 SEND_AT = time(7, 0)  # local time of a run: the report waits in the inbox when the week or month starts
@@ -170,6 +172,28 @@ def due_schedules(*, db_session: Session, now: datetime) -> list[int]:
     """The ids of the unpaused schedules whose next run has come, the longest waiting first."""
     return list(db_session.scalars(select(ReportSchedule.id).where(*_due(now))
                                    .order_by(ReportSchedule.next_run_at, ReportSchedule.id)))
+
+
+def render_ahead(db: Database, *, schedule_id: int, now: datetime, zone: str, min_base: int,
+                 render: Render) -> Render:
+    """Render a schedule's PDF in a read transaction and return a render that hands those bytes over: the write
+    that queues them then holds SQLite's one writer for milliseconds, not for the whole evaluation. Should the
+    period have turned in between, it renders again."""
+    with db.read() as db_session:
+        schedule = db_session.get(ReportSchedule, schedule_id)
+        if schedule is None:
+            return render
+        scorecard = db_session.get(Scorecard, schedule.scorecard_id)
+        period = report_period(db_session, scorecard=scorecard, now=now, zone=zone)
+        pdf = render(db_session, scorecard=scorecard, period=period, zone=zone, min_base=min_base, now=now)
+        rendered_for = (scorecard.id, period)
+
+    def rendered(db_session: Session, *, scorecard: Scorecard, period: str, **options) -> bytes:
+        if (scorecard.id, period) == rendered_for:
+            return pdf
+        return render(db_session, scorecard=scorecard, period=period, **options)
+
+    return rendered
 
 
 def run_due_deliveries(*, db_session: Session, now: datetime, zone: str, min_base: int, render: Render,

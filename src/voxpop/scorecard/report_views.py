@@ -254,7 +254,8 @@ def delete_schedule(request: Request, user: Editor, db: DbDep, settings: Setting
              dependencies=[Depends(verify_csrf)])
 def run_schedule_now(request: Request, user: Editor, db: DbDep, settings: SettingsDep, key: Key,
                      schedule_id: ScheduleId):
+    options = {"now": _now(), "zone": settings.timezone, "min_base": settings.min_base}
+    render = delivery.render_ahead(db, schedule_id=schedule_id, render=report.scorecard_pdf, **options)
     return _change(request, db, settings, user, key, schedule_id, "sent", lambda s, card, schedule, who:
-                   delivery.run_now(db_session=s, scorecard=card, schedule=schedule, now=_now(),
-                                    zone=settings.timezone, min_base=settings.min_base, render=report.scorecard_pdf,
-                                    public_url=settings.public_url, **who))
+                   delivery.run_now(db_session=s, scorecard=card, schedule=schedule, render=render,
+                                    public_url=settings.public_url, **options, **who))

@@ -10,7 +10,7 @@ by the months between that and the load, so the targets that change in the last 
 from __future__ import annotations
 
 import random
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import select
@@ -137,14 +137,10 @@ def add_scorecards(db_session: Session, *, now: datetime, zone: str) -> None:
                                 recommendation=recommendation, actor=author)
     review.add_action(db_session=db_session, scorecard=northwind, period=month, text=ACTION,
                       owner_id=people["lena.logistics@northwind.example"].id,
-                      due=_first_of_next_month(now.date()) + timedelta(days=13), measure_id=measures["nps"].id,
+                      due=now.date() + timedelta(days=14), measure_id=measures["nps"].id,
                       actor=manager)
     delivery.create_schedule(db_session=db_session, scorecard=northwind, frequency="monthly", recipients=[manager.id],
                              actor=manager, now=now, zone=zone)
-
-
-def _first_of_next_month(day: date) -> date:
-    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
 
 
 def _enter_values(db_session: Session, measures: dict[str, Measure], people: dict[str, User], *, last: str) -> None:

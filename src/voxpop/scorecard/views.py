@@ -305,8 +305,9 @@ def scorecard_page_data(db, settings, key: str, asked: str, *, now: datetime) ->
             select(Objective.id, Scorecard.key, Scorecard.name).join(Scorecard, Scorecard.id == Objective.scorecard_id)
             .where(Objective.id.in_(cascaded)))} if cascaded else {}
         locked_at = review.locked_at if review else None
+        locked_by_name = _name(locked_by)  # read inside the session: the user row is not loaded after it
         db_session.expunge(scorecard)
-    return ScorecardPage(scorecard, period, result, locked_at, _name(locked_by), cascade_from)
+    return ScorecardPage(scorecard, period, result, locked_at, locked_by_name, cascade_from)
 
 
 @router.get("/scorecards/{key:scorecard_key}", include_in_schema=False)

@@ -153,7 +153,7 @@ def demo(
     if_empty: Annotated[bool, typer.Option("--if-empty", help="Do nothing when surveys already exist.")] = False,
     seed: Annotated[int, typer.Option(help="Random seed, for a reproducible workspace.")] = 7,
 ) -> None:
-    """Load a realistic demo workspace (three surveys, 20,000+ responses over 18 months, users of each role)."""
+    """Load a realistic demo workspace (three customer surveys and an employee pulse, 23,000 responses over 18 months, cases, two scorecards, users of each role)."""
     from voxpop.demo.workspace import (
         DEMO_PASSWORD,
         DEMO_USERS,

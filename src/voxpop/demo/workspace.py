@@ -1,6 +1,6 @@
 """The demo workspace: Northwind Outfitters, a fictional outdoor retailer, with 18 months of feedback.
 
-Three surveys (post-purchase NPS, support CSAT, onboarding CES 2.0), ~21,000 responses with seasonality
+Three customer surveys (post-purchase NPS, support CSAT, onboarding CES 2.0), ~21,000 responses with seasonality
 (a busy, late-shipping December), real differences between segments and channels (a buggy app release in
 one quarter), comments whose tone follows the score (demo.comments), customers, departments and a user of every
 role; and the closed loop (demo.cases): rules, 18 months of cases from these responses, a holdout, root causes,

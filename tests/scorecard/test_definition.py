@@ -337,3 +337,9 @@ def test_a_threshold_taken_away_is_named_by_its_field_path(document, data):
         load_definition(json.dumps(document), source="x")  # a rule may compare with no target: it is passed over
         return
     assert f"measures[{index}].targets[{number}].{name}" in dict(problems(json.dumps(document)))
+
+
+def test_the_key_new_is_refused_as_the_new_scorecard_form_owns_its_address():
+    document = yaml.safe_load(SCORECARD)
+    document["key"] = "new"
+    assert dict(problems(yaml.safe_dump(document)))["key"].startswith("'new' is the address of the new-scorecard form")

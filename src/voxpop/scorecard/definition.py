@@ -183,6 +183,8 @@ def file_problems(scorecard: ScorecardFile) -> list[tuple[str, str]]:
     problems = _duplicates("perspectives", [item.key for item in scorecard.perspectives])
     problems += _duplicates("objectives", [item.key for item in scorecard.objectives])
     problems += _duplicates("measures", [item.key for item in scorecard.measures])
+    if scorecard.key == "new":  # /scorecards/new is the form for a new scorecard: such a page could not be reached
+        problems.append(("key", "'new' is the address of the new-scorecard form; choose another key"))
     if not scorecard.perspectives:
         problems.append(("perspectives", "give at least one perspective, or leave perspectives out for the four "
                                          "defaults"))

@@ -328,6 +328,7 @@ def scorecard_page(request: Request, user: Reader, db: DbDep, settings: Settings
         "pdf_href": f"/scorecards/{quoted}/export.pdf?period={shown}",
         "csv_href": f"/scorecards/{quoted}/export.csv?period={shown}",
         "edit_href": f"/scorecards/{quoted}/edit" if user.role in EDITORS else None,
+        "schedules_href": f"/scorecards/{quoted}/schedules" if user.role in EDITORS else None,
         "json_href": f"/api/v1/scorecards/{quoted}?period={shown}",
     } | tree_context(data.result, min_base=settings.min_base, key=key, period=shown,
                      can_read_initiatives=user.role in INITIATIVE_READERS, cascade_from=data.cascade_from))

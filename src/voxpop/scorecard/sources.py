@@ -16,13 +16,13 @@ from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import distinct, extract, func, select
 from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import Department
 from voxpop.analysis.periods import period_days, period_kind, period_label, within_days
 from voxpop.cases.initiatives import InitiativeError, _counts, _merged, metric_estimate, parse_target, target_from
-from voxpop.cases.loop_metrics import EVERY, LoopRow, loop_metrics, period_of
+from voxpop.cases.loop_metrics import EVERY, LoopRow, _day, loop_metrics, period_of
 from voxpop.cases.models import Case, CaseEvent
 from voxpop.collection.filters import ResponseFilter
 from voxpop.collection.models import Answer, Response
@@ -186,12 +186,22 @@ def _span(periods: list[str]) -> tuple[date, date]:
 
 
 class SurveyReads:
-    """The rollups read once per (survey, attribute) and kept for one evaluation: measures on the same survey and
-    filter (other questions or metrics, other values of the attribute) are split from that read in Python."""
+    """The reads of one evaluation, kept for its measures: the rollups once per (survey, attribute), split in
+    Python for measures on other questions, metrics or values of the attribute; the closed loop's metrics (every
+    one of them per period and department) and hand-offs once per department and span, for every loop measure."""
 
     def __init__(self) -> None:
         self._held: dict[tuple[str, str | None], tuple[date, date, list[dict]]] = {}
+        self._loops: dict[tuple, object] = {}
         self.reads = 0  # queries issued, for the tests and the benchmark
+        self.loop_reads = 0  # loop_metrics and hand-off computations, likewise
+
+    def loop(self, key: tuple, compute):
+        """The loop computation named by `key` (its arguments), computed on the first asking."""
+        if key not in self._loops:
+            self._loops[key] = compute()
+            self.loop_reads += 1
+        return self._loops[key]
 
     def rows(self, db_session: Session, *, survey: str, attribute: str | None, since: date,
              until: date) -> list[dict]:
@@ -211,7 +221,7 @@ class SurveyReads:
 def measure_series(db_session: Session, *, measure: Measure, periods: list[str], zone: str, min_base: int,
                    now: datetime, reads: SurveyReads | None = None) -> dict[str, MeasuredValue]:
     """The measure's value in each of `periods` (one entry each; value None where there is no data); `reads`
-    shares survey reads across the measures of one evaluation."""
+    shares survey and loop reads across the measures of one evaluation."""
     return _series(db_session, measure=measure, periods=list(periods), zone=zone, min_base=min_base, now=now,
                    seen=frozenset(), reads=reads or SurveyReads())
 
@@ -231,7 +241,7 @@ def _series(db_session, *, measure, periods, zone, min_base, now, seen, reads) -
     elif kind == "theme":
         found = _theme(db_session, source, periods, zone=zone, min_base=min_base)
     elif kind == "loop":
-        found = _loop(db_session, source, periods, zone=zone, min_base=min_base, now=now)
+        found = _loop(db_session, source, periods, zone=zone, min_base=min_base, now=now, reads=reads)
     elif kind == "formula":
         return _formula(db_session, measure, periods, zone=zone, min_base=min_base, now=now, seen=seen, reads=reads)
     elif kind == "manual":
@@ -334,22 +344,27 @@ def _loop_value(row: LoopRow, metric: str, label: str) -> MeasuredValue | None:
     return None
 
 
-def _loop(db_session, source, periods, *, zone, min_base, now, by_department=False):
-    """The loop measure per period (or per department and period): {(department_id, label): MeasuredValue}."""
+def _loop(db_session, source, periods, *, zone, min_base, now, by_department=False, reads=None):
+    """The loop measure per period (or per department and period): {(department_id, label): MeasuredValue};
+    `reads` shares one computation per department and span across the loop measures of an evaluation."""
     metric = source.get("metric")
     department = _department_id(db_session, source["department"]) if source.get("department") else None
     if source.get("department") and department is None:
         raise SourceError(f"there is no department {source['department']!r}", field="source.department")
     since, until = _span(periods)
     kind = period_kind(periods[0])
+    reads = reads or SurveyReads()
+    asked = (zone, now, min_base, kind, since, until, department, by_department)
     if metric == "handoffs_on_time":
-        counted = _handoffs(db_session, zone=zone, now=now, since=since, until=until, period=kind,
-                            department_id=department, by_department=by_department)
+        counted = reads.loop(("handoffs", *asked), lambda: _handoffs(
+            db_session, zone=zone, now=now, since=since, until=until, period=kind, department_id=department,
+            by_department=by_department))
         found = {(unit, label): _measured(label, proportion(successes=on_time, n=n, min_base=min_base))
                  for (unit, label), (on_time, n) in counted.items() if n}
     else:
-        rows = loop_metrics(db_session, zone=zone, now=now, min_base=min_base, period=kind, since=since, until=until,
-                            department_id=department, by_department=by_department)
+        rows = reads.loop(("metrics", *asked), lambda: loop_metrics(
+            db_session, zone=zone, now=now, min_base=min_base, period=kind, since=since, until=until,
+            department_id=department, by_department=by_department))
         found = {}
         for row in rows:
             value = _loop_value(row, metric, row.period)
@@ -405,12 +420,13 @@ def _outcome(db_session, source, periods, *, min_base, now) -> dict[str, Measure
     made_from = (str(db_session.get_bind().url), kind, source.get("window"), min_base, lines, newest, str(imported))
     if outcome not in ("profitability", "clv", "market_share") and made_from in _outcome_rows:
         return _outcome_found(_outcome_rows[made_from], outcome, periods, kind)
+    if outcome in ("profitability", "clv"):
+        return _customer_value(db_session, outcome, periods, kind=kind, made_from=made_from, min_base=min_base,
+                               now=now)
     connection = engine.store_connection(db_session.get_bind().url)
     try:
         table = engine.store_transactions(connection)
         sales = table.filter(table.kind == "sale")
-        if outcome in ("profitability", "clv"):
-            return _customer_value(table, outcome, periods, kind=kind, min_base=min_base, now=now)
         try:
             if outcome == "market_share":
                 sizes = [MarketSize(period_days(label)[0], None, float(size))
@@ -441,41 +457,61 @@ def _outcome_found(rows, outcome: str, periods: list[str], kind: str) -> dict[st
     return found
 
 
-def _customer_value(table, outcome, periods, *, kind, min_base, now) -> dict[str, MeasuredValue]:
+def _customer_value(db_session, outcome, periods, *, kind, made_from, min_base, now) -> dict[str, MeasuredValue]:
     """Profitability: the mean profit per customer who bought in the period (revenue − cost to serve, Kaplan &
     Norton 1996, ch. 4). CLV: the mean realised value of the period's new customers over the 365 days from their
     first purchase (a cohort's, once its year has passed). Both a Student t interval on the customers' values."""
-    from voxpop.analysis.customer_outcomes import _keyed, period_start, with_period
     from voxpop.core.estimates import mean
 
-    lines = table.filter(table.kind != "non_product")
-    keyed = _keyed(lines, by=[], customer="customer", date_column="date",
-                   profit=lines.amount.cast("float64") - lines.cost.cast("float64").fill_null(0.0),
-                   sale=(lines.kind == "sale"))
-    if outcome == "profitability":
-        keyed = with_period(keyed, day="day", period=kind, name="period")
-        values = keyed.group_by(["customer", "period"]).aggregate(value=keyed.profit.sum())
-    else:
-        first = keyed.filter(keyed.sale).group_by("customer").aggregate(first_day=keyed.day.min())
-        joined = keyed.join(first, "customer")
-        joined = joined.filter((joined.day >= joined.first_day) & (joined.day < joined.first_day + 365))
-        values = joined.group_by(["customer", "first_day"]).aggregate(value=joined.profit.sum())
-        values = with_period(values, day="first_day", period=kind, name="period")
-    totals = values.group_by("period").aggregate(n=values.customer.count(), total=values.value.sum(),
-                                                 squares=(values.value * values.value).sum()).execute()
+    held = (*made_from, outcome)
+    totals = _outcome_rows.get(held)
+    if totals is None:
+        totals = _value_totals(db_session, outcome, kind)
+        if len(_outcome_rows) >= 16:
+            _outcome_rows.clear()
+        _outcome_rows[held] = totals
     found = {}
-    for record in totals.to_dict("records"):
-        label = period_label(period_start(int(record["period"]), kind), kind)
+    for label, (n, total, squares) in totals.items():
         if label not in periods:
             continue
         if outcome == "clv" and period_days(label)[1] + timedelta(days=365) > now.date():
-            found[label] = MeasuredValue(label, None, int(record["n"]), note=f"the customers won in {label} "
-                                         "have not had their 365 days yet")
+            found[label] = MeasuredValue(label, None, n, note=f"the customers won in {label} have not had their 365 "
+                                         "days yet")
             continue
-        estimate = mean(n=int(record["n"]), total=float(record["total"]), total_squares=float(record["squares"]),
-                        min_base=min_base)
-        found[label] = _measured(label, estimate)
+        found[label] = _measured(label, mean(n=n, total=total, total_squares=squares, min_base=min_base))
     return found
+
+
+def _value_totals(db_session, outcome: str, kind: str) -> dict[str, tuple[int, float, float]]:
+    """Per period: the number of customers, the sum of their values and of the values' squares. The store sums
+    each customer's lines per month (or per first-year cohort) in SQL; Python adds the months of a quarter."""
+    profit = Transaction.amount - func.coalesce(Transaction.cost, 0.0)
+    lines = Transaction.kind != "non_product"
+    per_customer: dict[tuple[int, str], float] = defaultdict(float)
+    if outcome == "profitability":
+        year, month = extract("year", Transaction.day), extract("month", Transaction.day)
+        for customer, year_of, month_of, value in db_session.execute(
+                select(Transaction.customer_id, year, month, func.sum(profit)).where(lines)
+                .group_by(Transaction.customer_id, year, month)):
+            per_customer[(customer, period_label(date(int(year_of), int(month_of), 1), kind))] += value
+    else:
+        first = (select(Transaction.customer_id, func.min(Transaction.day).label("first_day"))
+                 .where(Transaction.kind == "sale").group_by(Transaction.customer_id).subquery())
+        year_end = _day(first.c.first_day, db_session.get_bind().dialect.name, 365)
+        for customer, first_day, value in db_session.execute(
+                select(first.c.customer_id, first.c.first_day, func.sum(profit))
+                .join(Transaction, Transaction.customer_id == first.c.customer_id)
+                .where(lines, Transaction.day >= first.c.first_day, Transaction.day < year_end)
+                .group_by(first.c.customer_id, first.c.first_day)):
+            first_day = date.fromisoformat(first_day) if isinstance(first_day, str) else first_day
+            per_customer[(customer, period_label(first_day, kind))] += value
+    totals: dict[str, list] = defaultdict(lambda: [0, 0.0, 0.0])
+    for (_, label), value in per_customer.items():
+        counted = totals[label]
+        counted[0] += 1
+        counted[1] += value
+        counted[2] += value * value
+    return {label: tuple(counted) for label, counted in totals.items()}
 
 
 def _manual(db_session, measure, periods) -> dict[str, MeasuredValue]:
@@ -552,16 +588,17 @@ def _formula(db_session, measure, periods, *, zone, min_base, now, seen, reads) 
 
 
 def unit_series(db_session: Session, *, measure: Measure, periods: list[str], attribute: str | None, zone: str,
-                min_base: int, now: datetime) -> dict[str, dict[str, MeasuredValue]]:
+                min_base: int, now: datetime, reads: SurveyReads | None = None) -> dict[str, dict[str, MeasuredValue]]:
     """Per unit, the measure's value in each period: a response attribute's values (survey measures, from the
-    rollups) or departments (loop measures); SourceError when the source has no units."""
+    rollups) or departments (loop measures); SourceError when the source has no units; `reads` as for
+    measure_series."""
     source = measure.source or {}
     kind = source.get("kind")
     periods = list(periods)
     units: dict[str, dict[str, MeasuredValue]] = {}
     if kind == "survey" and attribute:
         target = target_from(source)
-        summed = _by_period(_survey_months(db_session, target, periods, zone=zone, reads=SurveyReads(),
+        summed = _by_period(_survey_months(db_session, target, periods, zone=zone, reads=reads or SurveyReads(),
                                            attribute=attribute),
                             period_kind(periods[0]), key=lambda row: (row[attribute],))
         for (unit, label), counts in summed.items():
@@ -570,7 +607,8 @@ def unit_series(db_session: Session, *, measure: Measure, periods: list[str], at
                                                                                           min_base=min_base))
     elif kind == "loop":
         names = dict(db_session.execute(select(Department.id, Department.name)).all())
-        found = _loop(db_session, source, periods, zone=zone, min_base=min_base, now=now, by_department=True)
+        found = _loop(db_session, source, periods, zone=zone, min_base=min_base, now=now, by_department=True,
+                      reads=reads)
         for (department, label), value in found.items():
             units.setdefault(names.get(department, "No department"), {})[label] = value
     else:

@@ -16,7 +16,7 @@ from voxpop.analysis.periods import period_days, period_kind, period_label, peri
 from voxpop.core import lagged
 from voxpop.core.wording import counted
 from voxpop.scorecard.models import Link, Measure, Objective, Scorecard
-from voxpop.scorecard.sources import SourceError, measure_series, unit_series
+from voxpop.scorecard.sources import SourceError, SurveyReads, measure_series, unit_series
 
 MAX_LAG = 6  # the cross-correlation looks this many periods ahead (or to the declared lag, if further)
 POLARITY_WORDS = {1: "more cause, more effect", -1: "more cause, less effect"}
@@ -98,8 +98,10 @@ def _say(*, verdict: str, kind: str, lag: int, strength: str, needed: int, n: in
 
 
 def test_link(db_session: Session, *, link: Link, objectives: dict[int, Objective], first: dict[int, Measure],
-              period: str, zone: str, min_base: int, now: datetime, periods: int = 24) -> LinkTest:
-    """One link tested on its measures' series over `periods` periods ending at `period`."""
+              period: str, zone: str, min_base: int, now: datetime, periods: int = 24,
+              reads: SurveyReads | None = None) -> LinkTest:
+    """One link tested on its measures' series over `periods` periods ending at `period`; `reads` shares the
+    sources' reads across the links of one map."""
     cause_measure = db_session.get(Measure, link.cause_measure_id) if link.cause_measure_id else \
         first.get(link.cause_id)
     effect_measure = db_session.get(Measure, link.effect_measure_id) if link.effect_measure_id else \
@@ -124,7 +126,7 @@ def test_link(db_session: Session, *, link: Link, objectives: dict[int, Objectiv
                                  f"{cause_measure.period} and {effect_measure.name!r} by {effect_measure.period}; "
                                  "link measures of the same period to test the arrow.")
     labels = _labels(period, kind, periods)
-    read = dict(periods=labels, zone=zone, min_base=min_base, now=now)
+    read = dict(periods=labels, zone=zone, min_base=min_base, now=now, reads=reads or SurveyReads())
     try:
         cause_series = measure_series(db_session, measure=cause_measure, **read)
         effect_series = measure_series(db_session, measure=effect_measure, **read)
@@ -178,8 +180,9 @@ def test_links(db_session: Session, *, scorecard: Scorecard, period: str, zone: 
     objectives = {objective.id: objective for objective in
                   db_session.scalars(select(Objective).where(Objective.scorecard_id == scorecard.id))}
     first = _first_measures(db_session, scorecard)
+    reads = SurveyReads()  # two links from one measure, or loop measures of one department, read it once
     return [test_link(db_session, link=link, objectives=objectives, first=first, period=period, zone=zone,
-                      min_base=min_base, now=now, periods=periods) for link in links]
+                      min_base=min_base, now=now, periods=periods, reads=reads) for link in links]
 
 
 test_link.__test__ = False  # pytest: these are the strategy map's tests of the data, not unit tests

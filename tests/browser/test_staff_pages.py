@@ -71,6 +71,18 @@ PAGES = [
     ("/improvement/alerts/1", "manager"),
     ("/admin/webhooks", "admin"),
     ("/admin/mail", "admin"),
+    ("/scorecards", "viewer"),
+    ("/scorecards/northwind", "manager"),
+    ("/scorecards/northwind?period=2026-13", "analyst"),
+    ("/scorecards/northwind/measures/nps", "analyst"),
+    ("/scorecards/northwind/map", "viewer"),
+    ("/scorecards/northwind/review", "manager"),
+    ("/scorecards/northwind/values", "manager"),
+    ("/scorecards/northwind/edit", "admin"),
+    ("/scorecards/northwind/schedules", "manager"),
+    ("/scorecards/new", "manager"),
+    ("/scorecards/customer-service", "agent"),
+    ("/scorecards/nowhere", "viewer"),
 ]
 
 

@@ -3,13 +3,15 @@ and errors said as sentences (never a 500)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from sqlalchemy import select
 
 from tests.helpers import csrf_from, login, make_user
 from tests.scorecard import builders as b
 from voxpop.accounts.models import User
-from voxpop.scorecard.models import Commentary, MeasureValue, Review
+from voxpop.scorecard.models import Commentary, MeasureValue, Objective, Review
 
 PERIOD = "2026-11"  # ended: the pages refuse periods that have not started
 
@@ -201,7 +203,8 @@ def test_a_csv_with_errors_names_its_rows_and_keeps_nothing(client, db, card):
     reply = client.post("/scorecards/org/values/import", data={"csrf_token": token, "period": PERIOD},
                         files={"upload": ("values.csv", text.encode(), "text/csv")})
     assert reply.status_code == 422
-    assert "Row 3: measure &#39;nope&#39;" in reply.text and "row 4: period" in reply.text and "Nothing was imported" in reply.text
+    assert "Row 3: measure &#39;nope&#39;" in reply.text and "Nothing was imported" in reply.text
+    assert re.search(r"row 4: .{0,40}2026-Q3.{0,10} is a quarter", reply.text)  # the row, and what is wrong in it
     with db.read() as s:
         assert s.scalar(select(MeasureValue).where(MeasureValue.period == "2026-09")) is None
     good = client.post("/api/v1/scorecards/org/values/import", headers={"X-CSRF-Token": token},
@@ -217,3 +220,29 @@ def test_a_csv_touching_a_locked_period_is_refused_whole(client, db, card):
     assert reply.status_code == 422 and "2026-11 is locked" in reply.json()["detail"]
     with db.read() as s:
         assert s.scalar(select(MeasureValue).where(MeasureValue.period == "2026-09")) is None
+
+
+def test_action_items_name_their_measure_and_a_stabilised_measure_shows_its_band(client, db, card):
+    with db.write() as s:
+        learning = s.scalar(select(Objective).where(Objective.key == "skills"))
+        hours = b.measure(s, learning, "training_hours", scoring="stabilise", direction="middle", unit="hours",
+                          position=2)
+        hours.name = "Training <i>hours</i> per person"
+        b.target(s, hours, "2026-01", low=8, high=16, minimum=0, maximum=30)
+        b.target(s, hours, "2026-12", low=10, high=18, minimum=0, maximum=30)  # not yet in force in 2026-11
+        b.values(s, hours, {PERIOD: 12})
+    token = _as(client, "manager@example.com")
+    reply = client.post("/scorecards/org/review/actions", data={
+        "csrf_token": token, "period": PERIOD, "text": "Plan the courses", "measure": "training_hours"},
+        follow_redirects=False)
+    assert reply.status_code == 303
+    page = client.get(f"/scorecards/org/review?period={PERIOD}").text
+    (row,) = re.findall(r'<tr>\s*<td class="words">Plan the courses</td>.*?</tr>', page, re.S)
+    assert "Training &lt;i&gt;hours&lt;/i&gt; per person" in row and ">training_hours<" not in row
+    assert 'href="#m-training_hours"' in row and 'id="m-training_hours"' in page
+    (facts,) = re.findall(r'data-testid="review-training_hours".*?</dl>', page, re.S)
+    assert "8 to 16 hours" in facts and "No target" not in facts and "100.0%" in facts
+    body = client.get(f"/api/v1/scorecards/org/review?period={PERIOD}").json()
+    assert body["bands"] == {"training_hours": [8.0, 16.0]}
+    assert [(a["measure_key"], a["measure_name"]) for a in body["actions"]] == [
+        ("training_hours", "Training <i>hours</i> per person")]

@@ -3,6 +3,7 @@ statuses are words (within noise of target, no data), a locked period says so, a
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -15,7 +16,9 @@ from voxpop.accounts.models import User
 from voxpop.analysis.periods import period_days, period_series, period_shift
 from voxpop.cases.models import Initiative
 from voxpop.scorecard.evaluation import evaluate, result_to_json, review_period
-from voxpop.scorecard.models import Commentary, ObjectiveInitiative, Review, Scorecard
+from voxpop.scorecard.models import Commentary, Objective, ObjectiveInitiative, Review, Scorecard
+from voxpop.scorecard.views import tree_context
+from voxpop.web.templating import templates
 
 ROLES = ["admin", "manager", "analyst", "agent", "viewer"]
 NPS = {"kind": "survey", "survey": "feedback", "metric": "nps", "question": "nps"}
@@ -246,3 +249,32 @@ def test_a_colour_change_the_control_chart_does_not_flag_is_marked_not_a_signal(
     assert ">Caution<" in row and "Colour changed from red, not a signal" in row
     found = client.get("/api/v1/scorecards/org").json()["perspectives"][0]["objectives"][0]["measures"][0]
     assert (found["previous_colour"], found["colour"], found["change_is_signal"]) == ("red", "amber", False)
+
+
+def test_a_stabilised_measure_shows_its_band_as_its_target_never_no_target(client, db):
+    build_scorecard(db)
+    with db.write() as s:
+        loyalty = s.scalar(select(Objective).where(Objective.key == "loyalty"))
+        hours = build.measure(s, loyalty, "training_hours", scoring="stabilise", direction="middle", unit="hours",
+                              position=3)
+        build.target(s, hours, period_shift(LATEST, -5), low=8, high=16, minimum=0, maximum=30)
+        build.values(s, hours, {LATEST: 12})
+        hours_id = hours.id
+    with db.read() as s:
+        card = s.scalar(select(Scorecard).where(Scorecard.key == "org"))
+        result = evaluate(s, scorecard=card, period=LATEST, zone="UTC", min_base=30, now=datetime.now(UTC))
+    tree = templates.env.get_template("scorecard/_tree.html")
+
+    def target_cell(bands):
+        text = tree.render(tree_context(result, min_base=30) | ({"bands": bands} if bands is not None else {}))
+        row = text[text.index('data-testid="measure-training_hours"'):]
+        return re.search(r'data-label="Target">(.*?)</td>', row, re.S).group(1)
+
+    assert "8 to 16 hours" in target_cell({hours_id: (8.0, 16.0)})
+    assert "7.5 to 16.5 hours" in target_cell({hours_id: (7.5, 16.5)})
+    without = target_cell(None)  # a page that has not read the bands still never says "No target" for a score
+    assert "No target" not in without and "Best in a band" in without
+    staff(db, client, "viewer")
+    page = client.get("/scorecards/org").text
+    row = page[page.index('data-testid="measure-training_hours"'):]
+    assert "No target" not in re.search(r'data-label="Target">(.*?)</td>', row, re.S).group(1)

@@ -8,6 +8,7 @@ record action items and lock; an admin unlocks.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Annotated
 from urllib.parse import urlencode
@@ -20,8 +21,8 @@ from sqlalchemy import select
 from voxpop.accounts.models import User
 from voxpop.core.wording import as_sentence
 from voxpop.scorecard import entries, review
-from voxpop.scorecard.evaluation import evaluate
-from voxpop.scorecard.models import ActionItem, Measure, MeasureValue, Scorecard
+from voxpop.scorecard.evaluation import evaluate, target_in_force
+from voxpop.scorecard.models import ActionItem, Measure, MeasureTarget, MeasureValue, Scorecard
 from voxpop.scorecard.schemas import ScorecardPublic, scorecard_public
 from voxpop.scorecard.service import get_scorecard
 from voxpop.scorecard.views import Period, PeriodError, choose_period, scorecard_kind
@@ -59,6 +60,7 @@ class ActionItemPublic(BaseModel):
     due: date | None
     done: bool
     measure_key: str | None
+    measure_name: str | None = Field(description="The measure's name, as the review's action items list it.")
 
 
 class ReviewPublic(BaseModel):
@@ -70,6 +72,8 @@ class ReviewPublic(BaseModel):
     locked_at: datetime | None
     locked_by: str | None
     scorecard: ScorecardPublic
+    bands: dict[str, tuple[float, float]] = Field(description="Each stabilised measure's band in force in the period "
+                                                              "(low, high) by measure key: its target, best inside.")
     commentary: list[CommentaryPublic]
     actions: list[ActionItemPublic]
 
@@ -138,6 +142,8 @@ def _review_public(db_session, scorecard: Scorecard, period: str, settings) -> R
         key=scorecard.key, period=period, locked=state.locked,
         locked_at=state.review.locked_at if state.locked else None, locked_by=_name(locked_by),
         scorecard=scorecard_public(result),
+        bands={measures[measure_id].key: band
+               for measure_id, band in stabilise_bands(db_session, measures=measures.values(), period=period).items()},
         commentary=[CommentaryPublic(measure_key=measures[note.measure_id].key,
                                      measure_name=measures[note.measure_id].name, analysis=note.analysis,
                                      recommendation=note.recommendation,
@@ -148,8 +154,25 @@ def _review_public(db_session, scorecard: Scorecard, period: str, settings) -> R
                                   owner=_name(db_session.get(User, action.owner_id)) if action.owner_id else None,
                                   due=action.due, done=action.done,
                                   measure_key=measures[action.measure_id].key
+                                  if action.measure_id in measures else None,
+                                  measure_name=measures[action.measure_id].name
                                   if action.measure_id in measures else None)
                  for action in state.actions])
+
+
+def stabilise_bands(db_session, *, measures: Iterable[Measure], period: str) -> dict[int, tuple[float, float]]:
+    """Each stabilise measure's band in force in `period` (low, high) by measure id: its target in words ("8 to 16"),
+    since a stabilised measure's scored target is the band, not one number."""
+    stabilised = {measure.id for measure in measures if measure.scoring == "stabilise"}
+    if not stabilised:
+        return {}
+    rows = db_session.scalars(select(MeasureTarget).where(MeasureTarget.measure_id.in_(stabilised))).all()
+    bands = {}
+    for measure_id in stabilised:
+        row = target_in_force([row for row in rows if row.measure_id == measure_id], period)
+        if row is not None and row.low is not None and row.high is not None:
+            bands[measure_id] = (row.low, row.high)
+    return bands
 
 
 def _people(db_session) -> list[tuple[int, str]]:
@@ -391,7 +414,8 @@ def action_done_json(request: Request, user: Staff, db: DbDep, key: Key, action_
         owner = db_session.get(User, action.owner_id) if action.owner_id else None
         measure = db_session.get(Measure, action.measure_id) if action.measure_id else None
         return ActionItemPublic(id=action.id, text=action.text, owner_id=action.owner_id, owner=_name(owner),
-                                due=action.due, done=action.done, measure_key=measure.key if measure else None)
+                                due=action.due, done=action.done, measure_key=measure.key if measure else None,
+                                measure_name=measure.name if measure else None)
 
 
 @api.post("/scorecards/{key}/review/lock", response_model=ReviewPublic, dependencies=CSRF,

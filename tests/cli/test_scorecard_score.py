@@ -67,3 +67,11 @@ def test_an_unknown_key_or_a_bad_period_exits_2_naming_the_problem(configured):
     assert bad.exit_code == 2 and "--period '2026-13' is not a period: write a month as 2026-11" in bad.stderr
     fmt = runner.invoke(app, ["scorecard", "score", "org", "--format", "xml"])
     assert fmt.exit_code == 2
+
+
+def test_a_period_no_page_can_show_exits_2_with_the_pages_sentence(configured):
+    workspace(configured)
+    early = runner.invoke(app, ["scorecard", "score", "org", "--period", "0001-01"])
+    assert early.exit_code == 2 and "--period '0001-01' is before 1900: pick a later period" in early.stderr
+    late = runner.invoke(app, ["scorecard", "score", "org", "--period", "9999-12"])
+    assert late.exit_code == 2 and "--period '9999-12' has not started yet: pick" in late.stderr

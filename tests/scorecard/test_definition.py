@@ -343,3 +343,18 @@ def test_the_key_new_is_refused_as_the_new_scorecard_form_owns_its_address():
     document = yaml.safe_load(SCORECARD)
     document["key"] = "new"
     assert dict(problems(yaml.safe_dump(document)))["key"].startswith("'new' is the address of the new-scorecard form")
+
+
+@pytest.mark.parametrize("written", [".nan", ".inf", "-.inf", "1e400"])
+def test_a_threshold_that_is_not_a_finite_number_is_refused_at_its_path(written):
+    text = changed(measures=[measure(targets=[{"from": "2026-01", "minimum": 0, "maximum": 100}])])
+    text = text.replace("maximum: 100", f"maximum: {written}")
+    assert problems(text) == [("measures[0].targets[0].maximum", "Input should be a finite number")]
+
+
+@pytest.mark.parametrize("initiative", [99999999999999999999, 2**31, 0])
+def test_an_initiative_id_beyond_the_column_is_refused_at_its_path(initiative):
+    document = yaml.safe_load(SCORECARD)
+    document["objectives"][0]["initiatives"] = [initiative]
+    [(path, _message)] = problems(yaml.safe_dump(document))
+    assert path == "objectives[0].initiatives[0]"

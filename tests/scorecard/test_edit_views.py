@@ -202,3 +202,14 @@ def test_a_form_that_names_no_item_is_an_error_at_its_part():
     assert caught.value.problems[0][0] == "perspectives"
     assert field_id("measures[3].targets[0].goal") == "measures-3-target-goal"
     assert field_id("measures[2].source.question") == "measures-2-source"
+
+
+@pytest.mark.parametrize("written", ["nan", "inf", "-Infinity", "1e400"])
+def test_a_threshold_typed_as_nan_or_infinity_is_an_error_at_its_field(client, db, card, written):
+    token = _manager(client)
+    reply = _post(client, token, action="measure.save", index="0", name="Staff trained", objective="skills",
+                  unit="%", direction="up", period="month", weight="1", scoring="linear",
+                  source='{"kind": "manual"}', **{"from": "2026-12"}, target="90", minimum="0", maximum=written)
+    assert reply.status_code == 422 and "maximum" in reply.text
+    assert f'value="{written}"' in reply.text  # what was typed stays in the field
+    assert _versions(db) == [(1, "org.yaml")]

@@ -137,3 +137,36 @@ def test_a_csv_without_the_columns_is_refused_at_its_header(people):
     with people.write() as db_session, pytest.raises(EntryError) as refused:
         import_values(db_session=db_session, scorecard=None, text="measure,month,value\n", actor=None)
     assert str(refused.value).startswith("row 1: the header lacks the column 'period'")
+
+
+@pytest.mark.parametrize(("period", "words"), [("0001-01", "'0001-01' is before 1900"),
+                                               ("1899-12", "'1899-12' is before 1900"),
+                                               ("9999-12", "'9999-12' has not started yet")])
+def test_a_period_no_page_can_show_takes_no_value(people, period, words):
+    with people.write() as db_session, pytest.raises(EntryError, match=words) as refused:
+        enter_value(db_session=db_session, measure=_measure(db_session, "trained"), period=period, value=1,
+                    comment="", actor=_user(db_session, "admin@example.com"))
+    assert refused.value.field == "period"
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-Infinity", "1e400", float("nan"), float("inf")])
+def test_a_value_that_is_not_finite_is_refused(people, value):
+    with people.write() as db_session, pytest.raises(EntryError, match="is not a finite number") as refused:
+        enter_value(db_session=db_session, measure=_measure(db_session, "trained"), period="2026-11", value=value,
+                    comment="", actor=_user(db_session, "admin@example.com"))
+    assert refused.value.field == "value"
+
+
+def test_n_beyond_the_columns_32_bits_is_refused_naming_the_row_and_column(people):
+    text = "measure,period,value,comment,n\ntrained,2026-10,55,,2147483647\ntrained,2026-11,1,,99999999999999999999\n"
+    with people.write() as db_session:
+        with pytest.raises(EntryError) as refused:
+            import_values(db_session=db_session, scorecard=None, text=text, actor=None, approve=True)
+        assert db_session.scalar(select(MeasureValue)) is None
+    assert ("row 3: n is 99,999,999,999,999,999,999; a count is at most 2,147,483,647 (column n)"
+            in str(refused.value))
+    with people.write() as db_session:
+        largest = enter_value(db_session=db_session, measure=_measure(db_session, "trained"), period="2026-10",
+                              value=55, comment="", actor=None, n="2147483647")
+    with people.read() as db_session:
+        assert db_session.get(MeasureValue, largest.id).n == 2**31 - 1

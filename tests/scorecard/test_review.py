@@ -88,7 +88,7 @@ def test_commentary_needs_words_and_a_period_of_the_measures_kind(db, card):
         with pytest.raises(review.ReviewError, match="2026-Q4 is a quarter, but these measures are reported by month"):
             review.write_commentary(db_session=s, measure=_measure(s), period="2026-Q4", analysis="x",
                                     recommendation="", actor=manager)
-        with pytest.raises(review.ReviewError, match="write a month as 2026-11") as caught:
+        with pytest.raises(review.ReviewError, match="period 'November' is not a month; write 2026-11") as caught:
             review.write_commentary(db_session=s, measure=_measure(s), period="November", analysis="x",
                                     recommendation="", actor=manager)
         assert caught.value.field == "period"
@@ -177,3 +177,42 @@ def test_action_items_have_owners_and_are_ticked_by_them_after_the_lock_too(db, 
             review.mark_action(db_session=s, action=action, done=True, actor=other)
         review.mark_action(db_session=s, action=action, done=True, actor=owner)
         assert review.review_state(db_session=s, scorecard=_scorecard(s), period="2026-11").actions[0].done
+
+
+@pytest.mark.parametrize(("period", "words"), [
+    ("0001-01", "'0001-01' is before 1900: pick a later period, such as 2026-11"),
+    ("1899-12", "'1899-12' is before 1900"),
+    ("9999-12", "'9999-12' has not started yet: pick 2026-12 or an earlier period"),
+    ("2030-01", "'2030-01' has not started yet"),
+    ("2027-Q1", "'2027-Q1' has not started yet: pick 2026-Q4 or an earlier period"),
+])
+def test_a_period_no_page_can_show_is_never_locked(db, card, period, words):
+    with db.write() as s:
+        with pytest.raises(review.ReviewError, match=words) as refused:
+            _lock(s, _user(s, "admin"), period)
+        assert refused.value.field == "period"
+    with db.read() as s:
+        assert review.get_review(db_session=s, scorecard=_scorecard(s), period=period) is None
+
+
+@pytest.mark.parametrize(("period", "words"), [("0001-01", "before 1900"), ("9999-12", "has not started yet")])
+def test_commentary_and_actions_of_a_period_no_page_can_show_are_refused_and_nothing_is_stored(db, card, period,
+                                                                                               words):
+    with db.write() as s:
+        manager = _user(s, "manager")
+        with pytest.raises(review.ReviewError, match=words) as refused:
+            review.write_commentary(db_session=s, measure=_measure(s), period=period, analysis="x",
+                                    recommendation="", actor=manager)
+        assert refused.value.field == "period"
+        with pytest.raises(review.ReviewError, match=words):
+            review.add_action(db_session=s, scorecard=_scorecard(s), period=period, text="Call back", owner_id=None,
+                              due=None, measure_id=None, actor=manager)
+    with db.read() as s:
+        state = review.review_state(db_session=s, scorecard=_scorecard(s), period=period)
+        assert state.commentary == {} and state.actions == []
+
+
+def test_the_running_period_may_be_locked_and_a_label_is_read_without_its_spaces(db, card):
+    with db.write() as s:
+        locked = _lock(s, _user(s, "admin"), " 2026-12 ")
+        assert locked.period == "2026-12" and locked.locked_at is not None

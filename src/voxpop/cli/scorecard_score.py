@@ -47,9 +47,9 @@ def score(
     from rich.markup import escape
     from rich.table import Table
 
-    from voxpop.analysis.periods import DaysError, period_kind
     from voxpop.scorecard.evaluation import evaluate, review_period, score_table, shown_score
     from voxpop.scorecard.models import Scorecard
+    from voxpop.scorecard.periods import PeriodError, check_period
     from voxpop.scorecard.schemas import scorecard_public
     from voxpop.scorecard.service import get_scorecard
     from voxpop.store.base import utcnow
@@ -58,11 +58,10 @@ def score(
     settings = get_settings()
     now = utcnow()
     if period is not None:
-        try:
-            period_kind(period.strip())
-        except DaysError as exc:
+        try:  # the check every page, the review and the entries make: a period the scorecard can show
+            period = check_period(period, now=now, zone=settings.timezone)
+        except PeriodError as exc:
             fail(f"--period {exc}")
-        period = period.strip()
     with _database(settings).read() as db_session:
         scorecard = get_scorecard(db_session=db_session, key=key)
         if scorecard is None:

@@ -23,6 +23,7 @@ Key = Annotated[str, StringConstraints(pattern=KEY)]
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=3, max_length=254)]
 Weight = Annotated[float, Field(ge=0, le=1000)]
+InitiativeId = Annotated[int, Field(ge=1, le=2**31 - 1)]  # an initiative's id: a 32-bit integer column
 SCORINGS = ("linear", "progress", "goal_red_flag", "status_rules", "stabilise", "yes_no")
 # What each scoring type reads from a target row (the anchors' own parameters; see voxpop.core.scoring).
 NEEDS = {"linear": ("minimum", "maximum"), "progress": ("baseline", "target"), "goal_red_flag": ("goal", "red_flag"),
@@ -48,7 +49,8 @@ def _polarity(value: Any) -> Any:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    # No NaN or infinity: a threshold that is not a number would be stored as nothing (SQLite keeps NaN as NULL).
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, allow_inf_nan=False)
 
 
 class StatusRuleFile(Strict):
@@ -83,7 +85,7 @@ class ObjectiveFile(Strict):
     owner: Email | None = None
     weight: Weight = 1.0
     rolls_up_to: Key | None = None
-    initiatives: list[int] = Field(default_factory=list, max_length=100)
+    initiatives: list[InitiativeId] = Field(default_factory=list, max_length=100)
 
 
 class MeasureFile(Strict):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import re
 from datetime import datetime
 from typing import Annotated, Any
@@ -93,9 +94,10 @@ def _number(text: str) -> Any:
     """A number typed in, as a number when it reads as one; otherwise as typed, for the definition to name."""
     text = text.strip().replace(",", "")
     try:
-        return float(text)
+        number = float(text)
     except ValueError:
         return text
+    return number if math.isfinite(number) else text  # "nan" and "inf" read as floats, but are no threshold
 
 
 def _index(document: dict, part: str, fields: dict[str, str]) -> int:

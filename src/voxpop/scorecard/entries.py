@@ -19,14 +19,14 @@ from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import User
 from voxpop.accounts.service import audit
-from voxpop.analysis.periods import DaysError, period_kind
+from voxpop.scorecard import periods
 from voxpop.scorecard.models import Measure, MeasureValue, Scorecard
 from voxpop.store.base import utcnow
 
 COLUMNS = ("measure", "period", "value", "comment")  # and an optional n
 MAX_COMMENT = 5000
 MAX_ROWS = 10_000
-EXAMPLE = {"month": "2026-11", "quarter": "2026-Q4"}
+MAX_N = 2**31 - 1
 EDITORS = ("admin", "manager")  # besides the measure's owner, who may enter a value
 
 
@@ -44,17 +44,11 @@ def _state(entered: MeasureValue) -> dict:
 
 
 def check_period(measure: Measure, period: str) -> str:
-    """The period label, if it is one of the measure's kind (month or quarter); EntryError says what to write."""
-    period = (period or "").strip()
-    example = EXAMPLE.get(measure.period, "2026-11")
+    """The period label, if it is one of the measure's kind and the scorecard can show it; EntryError if not."""
     try:
-        kind = period_kind(period)
-    except DaysError:
-        raise EntryError(f"period {period!r} is not a {measure.period}; write {example}", field="period") from None
-    if kind != measure.period:
-        raise EntryError(f"period {period!r} is a {kind}, but {measure.key} is reported by {measure.period}; write "
-                         f"{example}", field="period")
-    return period
+        return periods.check_period(period, kind=measure.period, subject=f"{measure.key} is")
+    except periods.PeriodError as exc:
+        raise EntryError(str(exc), field="period") from None
 
 
 def check_value(value, *, n=None) -> tuple[float, int | None]:
@@ -74,6 +68,8 @@ def check_value(value, *, n=None) -> tuple[float, int | None]:
                          "empty", field="n") from None
     if count < 0:
         raise EntryError(f"n is {count}; a count is 0 or more", field="n")
+    if count > MAX_N:  # the column is a 32-bit integer
+        raise EntryError(f"n is {count:,}; a count is at most {MAX_N:,}", field="n")
     return number, count
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import User
 from voxpop.accounts.service import audit
-from voxpop.analysis.periods import DaysError, period_kind
+from voxpop.scorecard import periods
 from voxpop.scorecard.evaluation import evaluate, result_to_json
 from voxpop.scorecard.models import ActionItem, Commentary, Measure, Review, Scorecard
 from voxpop.store.base import utcnow
@@ -51,15 +51,13 @@ class ReviewState:
         return self.review is not None and self.review.locked_at is not None
 
 
-def check_period(period: str, *, kind: str | None = None) -> str:
-    """The period label, or ReviewError naming the period when it is not one (or not of the scorecard's kind)."""
+def check_period(period: str, *, kind: str | None = None, now: datetime | None = None,
+                 zone: str | None = None) -> str:
+    """The period label if the scorecard can show it (periods.check_period), or ReviewError naming the period."""
     try:
-        found = period_kind(period)
-    except DaysError as exc:
+        return periods.check_period(period, now=now, zone=zone, kind=kind)
+    except periods.PeriodError as exc:
         raise ReviewError(str(exc), field="period") from None
-    if kind is not None and found != kind:
-        raise ReviewError(f"{period} is a {found}, but these measures are reported by {kind}", field="period")
-    return period
 
 
 def get_review(*, db_session: Session, scorecard: Scorecard, period: str) -> Review | None:
@@ -115,7 +113,7 @@ def write_commentary(*, db_session: Session, measure: Measure, period: str, anal
     if not may_comment(actor, measure):
         raise ReviewRefused(f"only the owner of {measure.name!r}, a manager or an admin writes its commentary",
                           field="analysis")
-    check_period(period, kind=measure.period)
+    period = check_period(period, kind=measure.period)
     refuse_if_locked(db_session=db_session, scorecard_id=measure.scorecard_id, period=period, what="commentary")
     analysis, recommendation = _text(analysis, "analysis"), _text(recommendation, "recommendation")
     if not analysis and not recommendation:
@@ -135,7 +133,7 @@ def add_action(*, db_session: Session, scorecard: Scorecard, period: str, text: 
     """Record an action item of the review, with its owner and due date (managers and admins)."""
     if actor.role not in EDITORS:
         raise ReviewRefused("only a manager or an admin records the review's action items", field="text")
-    check_period(period)
+    period = check_period(period)
     text = _text(text, "text", required=True)
     if owner_id is not None:
         owner = db_session.get(User, owner_id)
@@ -166,7 +164,7 @@ def lock_period(*, db_session: Session, scorecard: Scorecard, period: str, actor
     """Lock the period: its evaluated scorecard becomes the review's snapshot (managers and admins)."""
     if actor.role not in EDITORS:
         raise ReviewRefused("only a manager or an admin locks a period", field="period")
-    check_period(period)
+    period = check_period(period, now=now, zone=zone)
     review = get_review(db_session=db_session, scorecard=scorecard, period=period)
     if review is not None and review.locked_at is not None:
         raise ReviewError(f"{period} is locked already", field="period")

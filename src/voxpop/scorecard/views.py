@@ -21,11 +21,8 @@ from starlette.convertors import Convertor, register_url_convertor
 
 from voxpop.accounts.models import Department, User
 from voxpop.analysis.periods import (
-    DaysError,
-    current_period,
     period_days,
     period_kind,
-    period_label,
     period_series,
     period_shift,
 )
@@ -34,6 +31,7 @@ from voxpop.core.wording import as_sentence
 from voxpop.scorecard import evaluation
 from voxpop.scorecard.measured import ScorecardResult
 from voxpop.scorecard.models import Commentary, Measure, MeasureTarget, Objective, Review, Scorecard
+from voxpop.scorecard.periods import EARLIEST, PeriodError, check_period
 from voxpop.scorecard.schemas import MeasureDetailPublic, ScorecardPublic, TargetInForcePublic, scorecard_public
 from voxpop.web import charts
 from voxpop.web.auth import DbDep, SettingsDep, require_role
@@ -67,7 +65,6 @@ MeasureKey = Annotated[str, Path(max_length=64, description="The measure's key w
 PeriodParam = Annotated[str, Query(max_length=20, description="A month (2026-11) or a quarter (2026-Q4); "
                                                               "default: the last period that has ended.")]
 PICKER_PERIODS = 24  # the period picker offers this many periods back from the last that ended
-EARLIEST = "1900"  # labels sort as text: "1899-12" < "1900" < "1900-01" < "1900-Q1"
 
 
 # The list's and the measure page's shapes (the scorecard's own is schemas.ScorecardPublic).
@@ -113,10 +110,6 @@ class MeasurePagePublic(MeasureDetailPublic):
     commentary: CommentaryPublic | None = Field(description="The owner's analysis and recommendation for the period.")
 
 
-class PeriodError(ValueError):
-    """A period the page cannot show, in a sentence that says what to write instead."""
-
-
 @dataclass(frozen=True)
 class Period:
     """The period a page shows, with its neighbours for the picker."""
@@ -144,18 +137,10 @@ def choose_period(asked: str, *, kind: str, now: datetime, zone: str) -> Period:
     latest = evaluation.review_period(now, zone, kind)
     label = asked.strip() or latest
     try:
-        asked_kind = period_kind(label)
-        period_days(label)  # year 0 reads as a label but is no day
-    except DaysError as exc:
+        check_period(label, now=now, zone=zone)
+    except PeriodError as exc:
         raise PeriodError(as_sentence(str(exc))) from None
-    except ValueError:
-        raise PeriodError(f"'{label}' is not a period voxpop can show: write a month as 2026-11 or a quarter as "
-                          "2026-Q4") from None
-    if label < EARLIEST:  # a page reads 24 periods back; the calendar's year 1 has none before it
-        raise PeriodError(f"'{label}' is before {EARLIEST[:4]}: pick a later period, such as {latest}")
-    running = period_label(datetime.fromisoformat(current_period(now, zone)).date(), asked_kind)
-    if label > running:
-        raise PeriodError(f"'{label}' has not started yet: pick {running} or an earlier period")
+    asked_kind = period_kind(label)
     if asked_kind != kind:
         latest = evaluation.review_period(now, zone, asked_kind)
     options = tuple(reversed(period_series(latest, PICKER_PERIODS)))

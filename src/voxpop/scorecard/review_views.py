@@ -241,10 +241,12 @@ def review_json(request: Request, user: Staff, db: DbDep, settings: SettingsDep,
         return _review_public(db_session, scorecard, period, settings)
 
 
-def _problem(request: Request, exc: review.ReviewError, status: int = 422):
+def _problem(request: Request, exc: review.ReviewError | entries.EntryError, status: int = 422, *,
+             code: str = "invalid-review", field: str | None = None):
+    """A refused write as application/problem+json, naming the field at fault (`field` overrides the error's)."""
     words = as_sentence(str(exc))
-    return problem(status, words, code="invalid-review", instance=request.url.path,
-                   errors=[{"field": exc.field or "body", "message": words}])
+    return problem(status, words, code=code, instance=request.url.path,
+                   errors=[{"field": field or exc.field or "body", "message": words}])
 
 
 def _back(key: str, period: str, saved: str, anchor: str = "") -> RedirectResponse:
@@ -683,9 +685,7 @@ def _values_write(request: Request, db, user, key: str, period: str, write):
     try:
         write()
     except (entries.EntryError, review.ReviewError) as exc:
-        words = as_sentence(str(exc))
-        return problem(403 if _refused(exc) else 422, words, code="invalid-value", instance=request.url.path,
-                       errors=[{"field": exc.field or "body", "message": words}])
+        return _problem(request, exc, 403 if _refused(exc) else 422, code="invalid-value")
     with db.read() as db_session:
         return _values_public(db_session, scorecard_or_404(db_session, key), period, user)
 
@@ -705,9 +705,7 @@ def approve_json(request: Request, user: Staff, db: DbDep, key: Key, value_id: I
     try:
         period = _approve(db, key, value_id, user)
     except (entries.EntryError, review.ReviewError) as exc:
-        words = as_sentence(str(exc))
-        return problem(403 if _refused(exc) else 422, words, code="invalid-value", instance=request.url.path,
-                       errors=[{"field": exc.field or "body", "message": words}])
+        return _problem(request, exc, 403 if _refused(exc) else 422, code="invalid-value")
     with db.read() as db_session:
         return _values_public(db_session, scorecard_or_404(db_session, key), period, user)
 
@@ -720,8 +718,6 @@ def import_json(request: Request, user: Staff, db: DbDep, key: Key, upload: Valu
     try:
         report = _import(db, key, upload.text, user)
     except (entries.EntryError, review.ReviewError) as exc:
-        words = as_sentence(str(exc))
-        return problem(403 if _refused(exc) else 422, words, code="invalid-values", instance=request.url.path,
-                       errors=[{"field": "text", "message": words}])
+        return _problem(request, exc, 403 if _refused(exc) else 422, code="invalid-values", field="text")
     return ValuesImportPublic(rows=report.rows, entered=report.entered, unchanged=report.unchanged,
                               approved=report.approved, measures=report.measures)

@@ -25,7 +25,7 @@ from voxpop.scorecard.evaluation import evaluate, target_in_force
 from voxpop.scorecard.models import ActionItem, Measure, MeasureTarget, MeasureValue, Scorecard
 from voxpop.scorecard.schemas import ScorecardPublic, scorecard_public
 from voxpop.scorecard.service import get_scorecard
-from voxpop.scorecard.views import Period, PeriodError, choose_period, scorecard_kind
+from voxpop.scorecard.views import Period, PeriodError, choose_period, scorecard_kind, staff_name
 from voxpop.store.base import utcnow
 from voxpop.web.auth import DbDep, SettingsDep, client_address, require_role, verify_csrf
 from voxpop.web.navigation import ALL_STAFF
@@ -102,10 +102,6 @@ class PeriodLock(BaseModel):
     reason: str = Field("", max_length=review.MAX_TEXT, description="Why an admin unlocks (for the audit log).")
 
 
-def _name(user: User | None) -> str | None:
-    return None if user is None else (user.name or user.email)
-
-
 def scorecard_or_404(db_session, key: str) -> Scorecard:
     """The scorecard with this key, or a 404 the error handlers turn into a page or a problem."""
     scorecard = get_scorecard(db_session=db_session, key=key)
@@ -140,18 +136,18 @@ def _review_public(db_session, scorecard: Scorecard, period: str, settings) -> R
     locked_by = db_session.get(User, state.review.locked_by_id) if state.locked and state.review.locked_by_id else None
     return ReviewPublic(
         key=scorecard.key, period=period, locked=state.locked,
-        locked_at=state.review.locked_at if state.locked else None, locked_by=_name(locked_by),
+        locked_at=state.review.locked_at if state.locked else None, locked_by=staff_name(locked_by),
         scorecard=scorecard_public(result),
         bands={measures[measure_id].key: band
                for measure_id, band in stabilise_bands(db_session, measures=measures.values(), period=period).items()},
         commentary=[CommentaryPublic(measure_key=measures[note.measure_id].key,
                                      measure_name=measures[note.measure_id].name, analysis=note.analysis,
                                      recommendation=note.recommendation,
-                                     author=_name(db_session.get(User, note.author_id)) if note.author_id else None,
+                                     author=staff_name(db_session.get(User, note.author_id)) if note.author_id else None,
                                      updated_at=note.updated_at)
                     for note in state.commentary.values()],
         actions=[ActionItemPublic(id=action.id, text=action.text, owner_id=action.owner_id,
-                                  owner=_name(db_session.get(User, action.owner_id)) if action.owner_id else None,
+                                  owner=staff_name(db_session.get(User, action.owner_id)) if action.owner_id else None,
                                   due=action.due, done=action.done,
                                   measure_key=measures[action.measure_id].key
                                   if action.measure_id in measures else None,
@@ -415,7 +411,7 @@ def action_done_json(request: Request, user: Staff, db: DbDep, key: Key, action_
         action = db_session.get(ActionItem, action_id)
         owner = db_session.get(User, action.owner_id) if action.owner_id else None
         measure = db_session.get(Measure, action.measure_id) if action.measure_id else None
-        return ActionItemPublic(id=action.id, text=action.text, owner_id=action.owner_id, owner=_name(owner),
+        return ActionItemPublic(id=action.id, text=action.text, owner_id=action.owner_id, owner=staff_name(owner),
                                 due=action.due, done=action.done, measure_key=measure.key if measure else None,
                                 measure_name=measure.name if measure else None)
 
@@ -507,8 +503,8 @@ def _value_public(db_session, value: MeasureValue, measure: Measure) -> MeasureV
     approved_by = db_session.get(User, value.approved_by_id) if value.approved_by_id else None
     return MeasureValuePublic(id=value.id, measure_key=measure.key, measure_name=measure.name, period=value.period,
                               value=value.value, n=value.n, comment=value.comment, origin=value.origin,
-                              entered_by=_name(entered_by), entered_at=value.entered_at,
-                              approved=value.approved_at is not None, approved_by=_name(approved_by),
+                              entered_by=staff_name(entered_by), entered_at=value.entered_at,
+                              approved=value.approved_at is not None, approved_by=staff_name(approved_by),
                               approved_at=value.approved_at)
 
 
@@ -528,7 +524,7 @@ def _values_public(db_session, scorecard: Scorecard, period: str, user) -> Value
         locked=review.is_locked(db_session=db_session, scorecard_id=scorecard.id, period=period),
         measures=[ManualMeasurePublic(
             key=m.key, name=m.name, unit=m.unit,
-            owner=_name(db_session.get(User, m.owner_id)) if m.owner_id else None,
+            owner=staff_name(db_session.get(User, m.owner_id)) if m.owner_id else None,
             value=_value_public(db_session, of_period[m.id], m) if m.id in of_period else None,
             may_enter=user.role in entries.EDITORS or m.owner_id == user.id, may_approve=_may_approve(user, m))
             for m in measures if m.period == kind],

@@ -151,7 +151,8 @@ def choose_period(asked: str, *, kind: str, now: datetime, zone: str) -> Period:
     return Period(label, asked_kind, latest, previous if previous >= EARLIEST else None, following, options)
 
 
-def _name(user: User | None) -> str | None:
+def staff_name(user: User | None) -> str | None:
+    """How the pages name a staff member: their name, else their e-mail."""
     return (user.name or user.email) if user else None
 
 
@@ -191,7 +192,7 @@ def scorecard_list(db, settings, *, now: datetime) -> ScorecardListPublic:
             listed.append(ScorecardSummaryPublic(
                 key=scorecard.key, name=scorecard.name, description=scorecard.description or "",
                 parent_key=parent.key if parent else None, parent=parent.name if parent else None,
-                department=department.name if department else None, owner=_name(owner), period=period,
+                department=department.name if department else None, owner=staff_name(owner), period=period,
                 score=result.score, colour=result.colour, locked=result.locked, measures=counts.get(scorecard.id, 0)))
     # The organisation's scorecards first, each followed by the departments' cascaded from it.
     children: dict[str | None, list[ScorecardSummaryPublic]] = {}
@@ -290,7 +291,7 @@ def scorecard_page_data(db, settings, key: str, asked: str, *, now: datetime) ->
             select(Objective.id, Scorecard.key, Scorecard.name).join(Scorecard, Scorecard.id == Objective.scorecard_id)
             .where(Objective.id.in_(cascaded)))} if cascaded else {}
         locked_at = review.locked_at if review else None
-        locked_by_name = _name(locked_by)  # read inside the session: the user row is not loaded after it
+        locked_by_name = staff_name(locked_by)  # read inside the session: the user row is not loaded after it
         db_session.expunge(scorecard)
     return ScorecardPage(scorecard, period, result, locked_at, locked_by_name, cascade_from)
 
@@ -372,9 +373,9 @@ def measure_page_data(db, settings, key: str, measure_key: str, asked: str, *,
         author = db_session.get(User, commentary.author_id) if commentary and commentary.author_id else None
         objective = db_session.get(Objective, measure.objective_id)
         owner = db_session.get(User, measure.owner_id) if measure.owner_id else None
-        words = (objective.name if objective else "", _name(owner))
+        words = (objective.name if objective else "", staff_name(owner))
         db_session.expunge_all()
-    return MeasurePage(scorecard, measure, period, detail, targets, *words, commentary, _name(author))
+    return MeasurePage(scorecard, measure, period, detail, targets, *words, commentary, staff_name(author))
 
 
 DIRECTIONS = {"up": "Higher is better", "down": "Lower is better", "middle": "Best in the middle (a band)"}

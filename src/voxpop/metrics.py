@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import ibis.expr.types as ir
+import numpy as np
 
 from voxpop.analysis import sources
 from voxpop.analysis.control import CHARTS, charted_metric, draw
@@ -177,6 +178,9 @@ def drivers(
         seed = secrets.randbelow(2**31) if seed is None else seed
         complete = table.filter([table[name].notnull() for name in names]).select(*names)
         raw_rows = complete.execute().to_numpy(dtype=float)
+        # Engines return unordered rows (PostgreSQL's hash aggregate differs run to run), and resampling indices
+        # depends on the order: sorted rows make a seed give the same interval from any store or file.
+        raw_rows = raw_rows[np.lexsort(raw_rows.T[::-1])] if len(raw_rows) else raw_rows
         intervals = key_drivers.relative_weights_bootstrap(
             raw_rows, variables=names, outcome=outcome, predictors=drivers, n_resamples=bootstrap,
             confidence=confidence, seed=seed)

@@ -243,6 +243,17 @@ def test_bootstrap_intervals_surround_the_weights_and_repeat_with_a_seed(mtcars_
         assert row["raw_ci_low"] <= row["raw_weight"] <= row["raw_ci_high"]
 
 
+def test_a_seed_gives_the_same_intervals_whatever_order_the_rows_come_in():
+    """PostgreSQL hands a pivot's rows back in no fixed order, and the page and the command read them separately:
+    the same seed must still give the same intervals."""
+    import pandas as pd
+
+    frame = pd.DataFrame(MTCARS, columns=VARIABLES)
+    results = [drivers(frame.sample(frac=1, random_state=shuffle), outcome="mpg", drivers=list(PREDICTORS),
+                       bootstrap=100, seed=5) for shuffle in (1, 2)]
+    assert results[0] == results[1]
+
+
 def test_drivers_table_and_csv(mtcars_csv):
     table = runner.invoke(app, ["drivers", *map(str, mtcars_arguments(mtcars_csv))])
     assert table.exit_code == 0, table.output

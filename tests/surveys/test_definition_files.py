@@ -4,10 +4,13 @@ import pytest
 import yaml
 
 from tests.helpers import FEEDBACK_SURVEY, apply_survey
+from voxpop.demo import scorecard as demo_scorecard
+from voxpop.demo import workspace as demo_workspace
 from voxpop.surveys.service import definition_of, dump_definition, fingerprint, parse_definition
 
-DEMO_SURVEYS = sorted(path for path in (Path(__file__).parents[2] / "src" / "voxpop" / "demo").glob("*.yaml")
-                      if path.name != "case-rules.yaml")  # the demo's rules file is no survey
+# The survey files the demo applies, by the demo's own list: its folder also holds a rules file and scorecards.
+DEMO_SURVEYS = sorted(Path(demo_workspace.__file__).parent / f"{name}.yaml"
+                      for name in [*demo_workspace.VOLUMES, demo_scorecard.PULSE])
 
 # Every question kind, every condition test, two languages, and texts a file writer can get wrong: YAML's
 # booleans, numbers as text, quotes, colons, line breaks, runs of spaces and characters outside ASCII.

@@ -27,6 +27,9 @@ from voxpop.collection.models import Response
 from voxpop.collection.writer import Target, insert_batch
 from voxpop.customers.models import Customer, Transaction
 from voxpop.demo import cases, comments, scorecard
+from voxpop.demo import contacts as demo_contacts
+from voxpop.demo import qualitative as demo_qualitative
+from voxpop.demo import sends as demo_sends
 from voxpop.store.database import Database
 from voxpop.surveys import service as surveys
 from voxpop.surveys.models import Survey
@@ -315,6 +318,12 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
             progress.print("  case team (same password): " + ", ".join(email for email, *_ in cases.CASE_TEAM))
             progress.print(f"  transactions: {len(purchases):,} purchase lines")
         scorecard.add_scorecards(db_session, now=now, zone=zone)
+        # Issue 16: contacts (consent, language, suppression), the e-mail sends with their log, focus groups.
+        for line in (demo_contacts.add_contacts(db_session, now=now, seed=seed),
+                     demo_sends.add_sends(db_session, now=now, zone=zone, seed=seed),
+                     demo_qualitative.add_sources(db_session, now=now, zone=zone, seed=seed)):
+            if line and progress is not None:
+                progress.print(f"  {line}")
         if connection.dialect.name == "postgresql":
             # Without statistics after a bulk load (autovacuum may be off, or not yet round), PostgreSQL plans the
             # loop metrics' per-case subqueries as if the tables were empty: the scorecard takes minutes, not seconds.

@@ -166,22 +166,36 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.cases.views import api as cases_api
     from voxpop.cases.views import router as cases_router
     from voxpop.collection.preview_views import router as preview_router
+    from voxpop.collection.reach_views import api as reach_api
+    from voxpop.collection.reach_views import router as reach_router
     from voxpop.collection.views import api as collection_api
     from voxpop.collection.views import router as collection_router
+    from voxpop.customers.contacts_views import api as contacts_api
+    from voxpop.customers.contacts_views import router as contacts_router
     from voxpop.customers.views import api as customers_api
     from voxpop.customers.views import router as customers_router
     from voxpop.dashboard.views import api as dashboard_api
     from voxpop.dashboard.views import router as dashboard_router
+    from voxpop.distribution.log_views import api as send_log_api
+    from voxpop.distribution.log_views import router as send_log_router
+    from voxpop.distribution.public_views import api as send_public_api
+    from voxpop.distribution.public_views import router as send_public_router
+    from voxpop.distribution.views import api as sends_api
+    from voxpop.distribution.views import router as sends_router
     from voxpop.imports.views import api as imports_api
     from voxpop.imports.views import router as imports_router
     from voxpop.notify.views import api as notify_api
     from voxpop.notify.views import router as notify_router
+    from voxpop.qualitative.views import api as qualitative_api
+    from voxpop.qualitative.views import router as qualitative_router
     from voxpop.results.analysis_views import api as results_analysis_api
     from voxpop.results.analysis_views import router as results_analysis_router
     from voxpop.results.export_views import api as export_api
     from voxpop.results.export_views import router as export_router
     from voxpop.results.list_views import api as survey_list_api
     from voxpop.results.list_views import router as survey_list_router
+    from voxpop.results.nonresponse_views import api as nonresponse_api
+    from voxpop.results.nonresponse_views import router as nonresponse_router
     from voxpop.results.views import api as results_api
     from voxpop.results.views import router as results_router
     from voxpop.scorecard.edit_views import api as scorecard_edit_api
@@ -226,12 +240,20 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(scorecard_review_router)
     app.include_router(scorecard_edit_router)
     app.include_router(scorecard_report_router)
+    app.include_router(reach_router)
+    app.include_router(contacts_router)
+    app.include_router(sends_router)
+    app.include_router(send_log_router)
+    app.include_router(send_public_router)
+    app.include_router(nonresponse_router)
+    app.include_router(qualitative_router)
     # Every domain's JSON routes, under one prefix: a new version of the API is one more prefix here.
     api = APIRouter(prefix=API_PREFIX)
     for domain_api in (accounts_api, users_api, collection_api, dashboard_api, customers_api, imports_api,
                        survey_list_api, surveys_api, results_api, results_analysis_api, export_api, text_api, codebook_api,
                        cases_api, case_rules_api, loop_api, notify_api, scorecard_api, scorecard_map_api,
-                       scorecard_review_api, scorecard_edit_api, scorecard_report_api):
+                       scorecard_review_api, scorecard_edit_api, scorecard_report_api, reach_api, contacts_api, sends_api,
+                       send_log_api, send_public_api, nonresponse_api, qualitative_api):
         api.include_router(domain_api)
     app.include_router(api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

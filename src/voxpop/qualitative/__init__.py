@@ -1,0 +1,1 @@
+"""Qualitative sources: focus groups and interviews imported as transcripts, their turns analysed like comments."""

@@ -24,9 +24,18 @@ from voxpop.collection.models import (
     Invitation,
     Response,
 )
-from voxpop.customers.models import Customer, Transaction
+from voxpop.customers.models import Customer, Sample, SampleMember, Suppression, Transaction
+from voxpop.distribution.models import (
+    ContactRule,
+    InvitationEvent,
+    Send,
+    SendInvitation,
+    Trigger,
+    TriggerEvent,
+)
 from voxpop.imports.models import OptionMerge
 from voxpop.notify.models import OutgoingMail, WebhookDelivery, WebhookEndpoint
+from voxpop.qualitative.models import Participant, QualitativeSource, Turn, TurnTheme
 from voxpop.scorecard.models import (
     ActionItem,
     Commentary,
@@ -54,4 +63,7 @@ __all__ = [
     "Answer", "AttributeDefinition", "AttributeSet", "AttributeSetValue", "AuditEntry", "Base", "CommentAnalysis",
     "CommentTheme", "Customer", "Department", "Invitation", "OptionMerge", "PasswordReset", "Question", "Response",
     "ScoreRollup", "Survey", "SurveyVersion", "Transaction", "User",
+    "Participant", "QualitativeSource", "Turn", "TurnTheme",
+    "Sample", "SampleMember", "Suppression",
+    "ContactRule", "InvitationEvent", "Send", "SendInvitation", "Trigger", "TriggerEvent",
 ]

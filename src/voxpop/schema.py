@@ -24,7 +24,7 @@ from voxpop.collection.models import (
     Invitation,
     Response,
 )
-from voxpop.customers.models import Customer, Sample, SampleMember, Suppression, Transaction
+from voxpop.customers.models import Customer, Transaction
 from voxpop.distribution.models import (
     ContactRule,
     InvitationEvent,
@@ -35,7 +35,6 @@ from voxpop.distribution.models import (
 )
 from voxpop.imports.models import OptionMerge
 from voxpop.notify.models import OutgoingMail, WebhookDelivery, WebhookEndpoint
-from voxpop.qualitative.models import Participant, QualitativeSource, Turn, TurnTheme
 from voxpop.scorecard.models import (
     ActionItem,
     Commentary,
@@ -63,7 +62,5 @@ __all__ = [
     "Answer", "AttributeDefinition", "AttributeSet", "AttributeSetValue", "AuditEntry", "Base", "CommentAnalysis",
     "CommentTheme", "Customer", "Department", "Invitation", "OptionMerge", "PasswordReset", "Question", "Response",
     "ScoreRollup", "Survey", "SurveyVersion", "Transaction", "User",
-    "Participant", "QualitativeSource", "Turn", "TurnTheme",
-    "Sample", "SampleMember", "Suppression",
     "ContactRule", "InvitationEvent", "Send", "SendInvitation", "Trigger", "TriggerEvent",
 ]

@@ -40,6 +40,12 @@ class Invitation(Base):
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the customer first opened the invitation's link (a page view, never a tracking pixel: opens of the
+    # e-mail itself are not counted), and the score they chose in the e-mail, if they clicked one.
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    clicked_question: Mapped[str | None] = mapped_column(String(64))
+    clicked_score: Mapped[int | None] = mapped_column(Integer)
+    clicked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class Response(Base):

@@ -43,8 +43,9 @@ class Outcome:
 
 
 def build_message(mail: OutgoingMail, *, sender: str, now: datetime) -> EmailMessage:
-    """The e-mail as it goes on the wire: plain text, with the outbox's stable Message-ID, and its one attached
-    file (multipart/mixed) when it has one."""
+    """The e-mail as it goes on the wire, with the outbox's stable Message-ID: plain text, or text and HTML as
+    multipart/alternative when it has an HTML body (the text first: a reader shows the last part it can), inside
+    multipart/mixed with its one attached file when it has one."""
     message = EmailMessage()
     message["Message-ID"] = mail.message_id
     message["Date"] = format_datetime(now)
@@ -54,6 +55,8 @@ def build_message(mail: OutgoingMail, *, sender: str, now: datetime) -> EmailMes
     for name, value in (mail.headers or {}).items():
         message[name] = value
     message.set_content(mail.body_text)
+    if mail.body_html:
+        message.add_alternative(mail.body_html, subtype="html")
     if mail.attachment is not None:
         maintype, _, subtype = (mail.attachment_type or "application/octet-stream").partition("/")
         message.add_attachment(mail.attachment, maintype=maintype, subtype=subtype or "octet-stream",

@@ -25,18 +25,23 @@ class OutgoingMail(Base):
     recipient: Mapped[str] = mapped_column(String(254))
     subject: Mapped[str] = mapped_column(String(300))
     body_text: Mapped[str] = mapped_column(Text)
+    body_html: Mapped[str | None] = mapped_column(Text)  # the HTML alternative of body_text, when there is one
     headers: Mapped[dict] = mapped_column(JSON, default=dict)
     # one attached file (the scorecard PDF of a scheduled delivery), made when the mail is queued
     attachment: Mapped[bytes | None] = mapped_column(LargeBinary)
     attachment_name: Mapped[str | None] = mapped_column(String(200))
     attachment_type: Mapped[str | None] = mapped_column(String(100))  # "application/pdf"
-    status: Mapped[str] = mapped_column(String(10), default="queued")  # queued | sending | sent | failed
+    # queued | sending | sent | failed | in_doubt (a crash cut the send off after DATA began: see notify.mail)
+    status: Mapped[str] = mapped_column(String(10), default="queued")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     smtp_reply: Mapped[str | None] = mapped_column(String(500))
     related: Mapped[str] = mapped_column(String(64), default="", index=True)  # "case:12"
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Written (and committed) just before the DATA command of the current attempt: after a crash, a claim without
+    # it never reached the server and is sent again; one with it may have been delivered and is left to a person.
+    data_started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 class WebhookEndpoint(Base):

@@ -137,3 +137,55 @@ def mean(*, n: int, total: float, total_squares: float, min_base: int, confidenc
         value=value, n=n, low_base=n < min_base, se=se, ci_low=value - half, ci_high=value + half,
         confidence=confidence,
     )
+
+
+# Weighted estimates -------------------------------------------------------------------------------------------------
+# After raking, each answer counts with its weight. The intervals use Kish's approximation: the weighted estimate
+# has the sampling variance of an unweighted one from n_eff = (Σw)² / Σw² answers (Kish 1965, Survey Sampling,
+# §11.7), so the unweighted formulas run on the weighted shares at n_eff. Equal weights give n_eff = n and exactly
+# the unweighted figures. `n` stays the number of answers; low_base is judged on n_eff, the information they carry.
+
+
+def weighted_nps(*, promoters: float, passives: float, detractors: float, n: int, effective_n: float, min_base: int,
+                 confidence: float = 0.95) -> Estimate:
+    """NPS from the summed weights of promoters, passives and detractors, with the adjusted Wald interval of
+    `nps` at Kish's effective n."""
+    total = promoters + passives + detractors
+    if n == 0 or total <= 0:
+        return Estimate(value=None, n=0, low_base=True, confidence=confidence)
+    scale = effective_n / total
+    found = nps(promoters=promoters * scale, passives=passives * scale, detractors=detractors * scale,  # type: ignore[arg-type]
+                min_base=min_base, confidence=confidence)
+    return Estimate(value=NPS_SCALE * (promoters - detractors) / total, n=n, low_base=effective_n < min_base,
+                    se=found.se, ci_low=found.ci_low, ci_high=found.ci_high, confidence=confidence)
+
+
+def weighted_top_box(*, top: float, total: float, n: int, effective_n: float, min_base: int,
+                     confidence: float = 0.95) -> Estimate:
+    """A weighted share in % (CSAT top-two-box) from the summed weights of the top answers and of all answers,
+    with a Wilson interval at Kish's effective n."""
+    if n == 0 or total <= 0:
+        return Estimate(value=None, n=0, low_base=True, confidence=confidence)
+    p = min(max(top / total, 0.0), 1.0)
+    low, high = wilson_interval(p * effective_n, effective_n, confidence)
+    return Estimate(value=100.0 * p, n=n, low_base=effective_n < min_base,
+                    se=100.0 * math.sqrt(p * (1 - p) / effective_n), ci_low=100.0 * low, ci_high=100.0 * high,
+                    confidence=confidence)
+
+
+def weighted_mean(*, total_weight: float, weighted_total: float, weighted_squares: float, n: int, effective_n: float,
+                  min_base: int, confidence: float = 0.95) -> Estimate:
+    """A weighted mean Σwx / Σw from Σw, Σwx and Σwx², with a Student t interval at Kish's effective n: the
+    weighted variance Σw(x − x̄)² / Σw times n_eff / (n_eff − 1), over n_eff, on n_eff − 1 degrees of freedom."""
+    if n == 0 or total_weight <= 0:
+        return Estimate(value=None, n=0, low_base=True, confidence=confidence)
+    value = weighted_total / total_weight
+    if n == 1 or effective_n <= 1:
+        return Estimate(value=value, n=n, low_base=effective_n < min_base, confidence=confidence)
+    spread = max(weighted_squares - weighted_total * weighted_total / total_weight, 0.0) / total_weight
+    if spread <= 1e-12 * weighted_squares / total_weight:  # constant answers: only rounding left in the difference
+        spread = 0.0
+    se = math.sqrt(spread * effective_n / (effective_n - 1) / effective_n)
+    half = float(stats.t.ppf(0.5 + confidence / 2.0, effective_n - 1)) * se
+    return Estimate(value=value, n=n, low_base=effective_n < min_base, se=se, ci_low=value - half,
+                    ci_high=value + half, confidence=confidence)

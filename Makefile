@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# test processes: one per core (pytest-xdist); `make test PYTEST_WORKERS=0` runs them in this process
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test install install-dev clean
 
@@ -26,7 +28,7 @@ run: install
 test: install-dev
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/lint-imports
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 clean:
 	rm -rf $(VENV) .voxpop .pytest_cache

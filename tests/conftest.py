@@ -17,6 +17,39 @@ from voxpop.store.migrate import upgrade
 STRICT = os.environ.get("VOXPOP_TEST_STRICT") == "1"
 
 
+def pytest_configure(config):
+    """Under pytest-xdist each worker gets a PostgreSQL database of its own, named after the configured one
+    with the worker's id (voxpop_test_gw0), since the tests drop and rebuild the schema they use."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    url = os.environ.get("VOXPOP_TEST_POSTGRES_URL", "")
+    if not worker or not url:
+        return
+    from sqlalchemy.engine import make_url
+
+    configured = make_url(url)
+    own = configured.set(database=f"{configured.database}_{worker}")
+    admin = Database(url)
+    with admin.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{own.database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{own.database}"'))
+    admin.dispose()
+    os.environ["VOXPOP_TEST_POSTGRES_URL"] = own.render_as_string(hide_password=False)
+
+
+@pytest.hookimpl(optionalhook=True)  # known only while pytest-xdist is loaded
+def pytest_xdist_make_scheduler(config, log):
+    """Send whole test files to a worker (their module fixtures load once), and the demo's files together:
+    each loads the demo workspace, the slowest fixture there is."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class ByFile(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "tests/demo" if path.startswith("tests/demo/") else path
+
+    return ByFile(config, log)
+
+
 def skip_or_fail(reason: str) -> None:
     """Skip locally when a real component is missing; in CI (VOXPOP_TEST_STRICT=1) that is a failure."""
     if STRICT:
@@ -124,7 +157,7 @@ def pytest_unconfigure(config):
     # so once pytest has reported, leave without that teardown, keeping pytest's exit status.
     import sys
 
-    if "duckdb" in sys.modules and _exit_status:
+    if "duckdb" in sys.modules and _exit_status and not hasattr(config, "workerinput"):
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(_exit_status[-1])

@@ -24,7 +24,7 @@ from voxpop.collection.models import (
     Invitation,
     Response,
 )
-from voxpop.customers.models import Customer, Transaction
+from voxpop.customers.models import Customer, Sample, SampleMember, Suppression, Transaction
 from voxpop.distribution.models import (
     ContactRule,
     InvitationEvent,
@@ -62,5 +62,6 @@ __all__ = [
     "Answer", "AttributeDefinition", "AttributeSet", "AttributeSetValue", "AuditEntry", "Base", "CommentAnalysis",
     "CommentTheme", "Customer", "Department", "Invitation", "OptionMerge", "PasswordReset", "Question", "Response",
     "ScoreRollup", "Survey", "SurveyVersion", "Transaction", "User",
+    "Sample", "SampleMember", "Suppression",
     "ContactRule", "InvitationEvent", "Send", "SendInvitation", "Trigger", "TriggerEvent",
 ]

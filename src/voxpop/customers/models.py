@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import JSON, Date, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from voxpop.store.base import Base, UTCDateTime, utcnow
@@ -18,6 +18,11 @@ class Customer(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     attributes: Mapped[dict] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    language: Mapped[str | None] = mapped_column(String(16))  # "de", "en", "de-CH": what invitations are written in
+    # "yes" | "no" | "unknown": whether the customer agreed to be asked for feedback (docs/contacts.md).
+    consent: Mapped[str] = mapped_column(String(8), default="unknown", server_default="unknown")
+    consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the consent last changed
+    consent_source: Mapped[str | None] = mapped_column(String(200))  # "import:contacts.csv", "unsubscribe"
 
 
 class Transaction(Base):
@@ -39,3 +44,45 @@ class Transaction(Base):
     invoice: Mapped[str | None] = mapped_column(String(64))
     product: Mapped[str | None] = mapped_column(String(64))
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Suppression(Base):
+    """An e-mail address no invitation or reminder may go to, whoever the customer is (docs/contacts.md)."""
+
+    __tablename__ = "suppressions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # normalised: stripped, lower-cased
+    reason: Mapped[str] = mapped_column(String(16))  # unsubscribed | bounced | complaint | manual
+    source: Mapped[str] = mapped_column(String(200))  # "unsubscribe link", "smtp", "admin:ana@example.com"
+    detail: Mapped[str] = mapped_column(Text, default="")  # the SMTP reply of a bounce, an admin's note
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Sample(Base):
+    """A recorded draw from the reachable contacts: how it was drawn (so it can be drawn again) and whom it drew."""
+
+    __tablename__ = "samples"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    method: Mapped[str] = mapped_column(String(16))  # random | stratified
+    stratify_by: Mapped[str | None] = mapped_column(String(100))  # the attribute of the strata
+    size_asked: Mapped[int] = mapped_column(Integer)
+    size_drawn: Mapped[int] = mapped_column(Integer)
+    seed: Mapped[int] = mapped_column(Integer)
+    audience: Mapped[dict] = mapped_column(JSON, default=dict)  # the attribute filter: {"segment": ["SMB"]}
+    audience_size: Mapped[int] = mapped_column(Integer)  # reachable contacts matching the filter when drawn
+    strata: Mapped[list] = mapped_column(JSON, default=list)  # [{"stratum", "audience", "drawn"}] when drawn
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SampleMember(Base):
+    __tablename__ = "sample_members"
+    __table_args__ = (UniqueConstraint("sample_id", "customer_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    sample_id: Mapped[int] = mapped_column(ForeignKey("samples.id", ondelete="CASCADE"))
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
+    stratum: Mapped[str | None] = mapped_column(String(200))  # the stratify_by value; None when not given

@@ -1,0 +1,156 @@
+"""Non-response diagnostics on both databases: an Enterprise segment that under-responds and scores lower makes
+the chi-square significant, and raking to the audience's margins moves NPS out of its unweighted interval."""
+
+from __future__ import annotations
+
+import pytest
+from scipy import stats
+
+from tests.results.nonresponse_stored import UNWEIGHTED_NPS, WEIGHTED_NPS, invited_audience
+from tests.results.stored import answer, shop
+from voxpop.core import comparisons
+from voxpop.core.estimates import wilson_interval
+from voxpop.results.nonresponse import NonresponseError, _comparison_flags, diagnose
+from voxpop.results.service import UnknownSurvey
+
+
+def _diagnosed(db, **options):
+    with db.read_connection() as connection:
+        return diagnose(connection, survey_key="shop", **options)
+
+
+def _test(result, name):
+    return next(test for test in result.attributes if test.name == name)
+
+
+def test_segment_under_responds_and_the_chi_square_says_so(db):
+    invited_audience(db)
+    result = _diagnosed(db)
+    assert (result.invited, result.responded, result.unlinked) == (200, 80, 0)
+    assert result.response_rate.value == pytest.approx(40.0)
+    segment = _test(result, "segment")
+    expected = stats.chi2_contingency([[20, 80], [60, 40]])
+    assert segment.test == "chi-square"
+    assert segment.statistic == pytest.approx(expected.statistic)
+    assert segment.p_value == pytest.approx(expected.pvalue)
+    enterprise = segment.categories[0]
+    assert (enterprise.value, enterprise.invited, enterprise.responded) == ("Enterprise", 100, 20)
+    low, high = wilson_interval(20, 100, 0.95)
+    assert (enterprise.rate.ci_low, enterprise.rate.ci_high) == pytest.approx((100 * low, 100 * high))
+    assert (enterprise.audience_share, enterprise.respondent_share) == pytest.approx((50.0, 25.0))
+    assert segment.differs and "Enterprise answered least (20% of 100)" in segment.verdict
+    region = _test(result, "region")
+    assert region.p_value == pytest.approx(1.0) and not region.differs
+    assert "No evidence" in region.verdict
+    assert any(skip.startswith("code: 200 distinct values") for skip in result.skipped)
+
+
+def test_holm_across_attributes_and_spend_by_welch(db):
+    invited_audience(db)
+    result = _diagnosed(db)
+    spend = _test(result, "net revenue, last 365 days")
+    # Net revenue of the year before: sale less cancellation, postage and the older purchase left out.
+    respondents = [300.0] * 20 + [100.0] * 60
+    silent = [300.0] * 80 + [100.0] * 40
+    welch = stats.ttest_ind(respondents, silent, equal_var=False)
+    assert (spend.means.respondents, spend.means.non_respondents) == pytest.approx((150.0, 700 / 3))
+    assert spend.p_value == pytest.approx(welch.pvalue)
+    assert spend.standardized_difference < -0.1 and spend.differs
+    tenure = _test(result, "tenure (days)")
+    assert tenure.p_value is None and "same value" in tenure.note
+    tested = [test for test in result.attributes if test.p_value is not None]
+    assert [test.p_holm for test in tested] == pytest.approx(comparisons.holm([test.p_value for test in tested]))
+
+
+def test_weighting_moves_nps_and_is_flagged(db):
+    invited_audience(db)
+    result = _diagnosed(db)
+    weighting = result.weighting
+    assert weighting.by == ["segment"] and weighting.chosen_by == "tests" and weighting.error is None
+    nps = next(metric for metric in weighting.metrics if metric.question == "nps")
+    assert nps.unweighted.value == pytest.approx(UNWEIGHTED_NPS)
+    assert nps.weighted.value == pytest.approx(WEIGHTED_NPS)
+    assert nps.changes
+    # Enterprise respondents stand for 5 invited customers each, SMB ones for 5/3: n_eff = (Σw)²/Σw² =
+    # 200² / (20·25 + 60·25/9) = 60 of the 80 answers.
+    assert weighting.largest_weight == pytest.approx(5.0) and weighting.smallest_weight == pytest.approx(5 / 3)
+    assert weighting.effective_n == pytest.approx(200 ** 2 / (20 * 25 + 60 * 25 / 9)) == 60
+    assert weighting.design_effect == pytest.approx(80 / weighting.effective_n)
+    assert nps.weighted.ci_high - nps.weighted.ci_low > nps.unweighted.ci_high - nps.unweighted.ci_low
+    assert any("NPS of" in finding and "report the weighted one" in finding for finding in weighting.findings)
+    assert "conclusion(s) change" in result.summary
+
+
+def test_weighting_by_region_only_changes_nothing(db):
+    invited_audience(db)
+    result = _diagnosed(db, weight_by=["region"])
+    weighting = result.weighting
+    assert weighting.by == ["region"] and weighting.chosen_by == "asked"
+    nps = next(metric for metric in weighting.metrics if metric.question == "nps")
+    assert nps.weighted.value == pytest.approx(nps.unweighted.value)
+    assert not nps.changes and weighting.effective_n == pytest.approx(80)
+
+
+def test_a_segment_difference_that_flips_when_weighted_is_flagged():
+    # Web: 80 promoters weighted 0.2 and 20 detractors weighted 3 (NPS +60 unweighted, (16 − 60)/76 = −57.9
+    # weighted); app: 50 promoters and 50 detractors weighted 1 (NPS 0 either way).
+    answers = [(i, 1.0, 0.2) for i in range(80)] + [(i, -1.0, 3.0) for i in range(80, 100)] + \
+        [(i, 1.0, 1.0) for i in range(100, 150)] + [(i, -1.0, 1.0) for i in range(150, 200)]
+    segments = {i: {"channel": "web" if i < 100 else "app"} for i in range(200)}
+    flags = _comparison_flags({("nps", "Recommend?", "nps"): answers}, segments, 0.95, 30)
+    web = next(flag for flag in flags if flag.segment == "web")
+    assert web.unweighted_difference == pytest.approx(60.0)
+    assert web.weighted_difference == pytest.approx(100 * (16 - 60) / 76)
+    assert web.unweighted_p_holm < 0.05 and "changes sign when weighted" in web.finding
+
+
+def test_equal_weights_flag_nothing():
+    answers = [(i, 1.0 if i % 3 else -1.0, 2.0) for i in range(120)]
+    segments = {i: {"channel": "web" if i < 40 else "app"} for i in range(120)}
+    assert _comparison_flags({("nps", "Recommend?", "nps"): answers}, segments, 0.95, 30) == []
+
+
+def test_unknown_weight_attribute_and_send_are_refused_with_the_parameter(db):
+    invited_audience(db, spend=False)
+    with pytest.raises(NonresponseError, match="no categorical attribute 'colour'") as caught:
+        _diagnosed(db, weight_by=["colour"])
+    assert caught.value.parameter == "weight"
+    with pytest.raises(NonresponseError) as caught:
+        _diagnosed(db, send="no-such-send")
+    assert caught.value.parameter == "send"
+    with pytest.raises(UnknownSurvey):
+        with db.read_connection() as connection:
+            diagnose(connection, survey_key="nope")
+
+
+def test_without_transactions_spend_is_not_tested(db):
+    invited_audience(db, spend=False)
+    result = _diagnosed(db)
+    assert [test.name for test in result.attributes] == ["region", "segment", "tenure (days)"]
+
+
+def test_open_link_survey_has_no_audience(db):
+    shop(db)
+    answer(db, {"nps": 10})
+    result = _diagnosed(db)
+    assert (result.invited, result.response_rate, result.weighting) == (0, None, None)
+    assert "open links" in result.summary
+
+
+def test_a_category_without_respondents_cannot_be_weighted_and_says_so(db):
+    invited_audience(db, spend=False)
+    from voxpop.customers.models import Customer
+    with db.write() as session:
+        from sqlalchemy import select
+
+        from voxpop.collection.service import create_invitation
+        from voxpop.surveys.models import Survey
+        survey = session.scalar(select(Survey).where(Survey.key == "shop"))
+        for i in range(10):
+            customer = Customer(external_id=f"gov-{i}", attributes={"segment": "Government", "region": "north"})
+            session.add(customer)
+            session.flush()
+            create_invitation(db_session=session, survey=survey, customer=customer)
+    result = _diagnosed(db, weight_by=["segment"])
+    assert "segment 'Government' has no respondents" in result.weighting.error
+    assert result.weighting.metrics == []

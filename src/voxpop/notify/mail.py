@@ -2,15 +2,23 @@
 server answered.
 
 A message is claimed (status "sending", committed) before the SMTP conversation starts, so two workers never
-send it twice. If the process dies mid-send, the claim runs out after SENDING_LEASE and the message is queued
-again with the same Message-ID: it may then reach the customer twice (at-least-once across a crash), which is
-better than never, and a receiving server that deduplicates by Message-ID drops the copy.
+send it twice. What a crash leaves behind is told apart by one more commit per message: `data_started_at` is
+written just before the DATA command. SMTP gives no way to ask a server afterwards whether it took a message,
+so once DATA has begun and no answer was recorded, the message may or may not have gone:
+
+- claimed, DATA never begun: the server never saw it. Queued again when the claim runs out (SENDING_LEASE), with
+  the same Message-ID: never lost, never doubled.
+- DATA begun, no outcome recorded: "in_doubt". Not sent again on its own (that could reach the customer twice);
+  shown on the outbox page for a person to settle (settle_in_doubt): mark it sent, or send it again.
+
+The window for doubt is one DATA command per crash: at most one message of a worker's batch.
 """
 
 from __future__ import annotations
 
 import smtplib
 import ssl
+from collections.abc import Callable
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -81,9 +89,40 @@ def recover_claims(db: Database, model, *, now: datetime, waiting: str, reply: s
         return db_session.execute(update(model).where(*stalled).values(status=waiting)).rowcount
 
 
+IN_DOUBT_REPLY = ("the sending was cut off (a crash or a stop) after the message was handed to the server, before "
+                  "its answer was recorded: it may have been delivered. Not sent again on its own, so the recipient "
+                  "never gets it twice; mark it sent or send it again")
+
+
 def recover_stalled(db: Database, *, now: datetime) -> int:
-    """Queue again the messages a crash left "sending" (see recover_claims)."""
+    """After a crash: mark "in_doubt" the messages whose DATA had begun, and queue again the others a crash left
+    "sending" (see recover_claims), once their claim has run out; returns how many were queued again."""
+    with db.write() as db_session:
+        db_session.execute(update(OutgoingMail).where(
+            OutgoingMail.status == "sending", OutgoingMail.next_attempt_at <= now,
+            OutgoingMail.data_started_at.is_not(None)).values(status="in_doubt", smtp_reply=IN_DOUBT_REPLY))
     return recover_claims(db, OutgoingMail, now=now, waiting="queued", reply="smtp_reply")
+
+
+class NotInDoubt(LookupError):
+    """The message does not exist or is not in doubt (someone settled it already)."""
+
+
+def settle_in_doubt(db: Database, mail_id: int, *, delivered: bool, by: str, now: datetime) -> None:
+    """A person's decision on a message in doubt: `delivered` (the recipient got it, or the server's log shows it
+    accepted) records it sent as of when its DATA began; otherwise it is queued to go again now. Raises NotInDoubt
+    when it is not (or no longer) in doubt."""
+    with db.write() as db_session:
+        mail = db_session.get(OutgoingMail, mail_id)
+        if mail is None or mail.status != "in_doubt":
+            raise NotInDoubt(f"message {mail_id} is not in doubt")
+        if delivered:
+            mail.status, mail.sent_at = "sent", mail.data_started_at or now
+            mail.smtp_reply = f"in doubt after a crash; marked sent by {by}"[:500]
+        else:
+            mail.status, mail.next_attempt_at = "queued", now
+            mail.smtp_reply = f"in doubt after a crash; sent again by {by}'s decision"[:500]
+            mail.attempts = min(mail.attempts, MAX_ATTEMPTS - 1)  # one more try, whatever the crashes used up
 
 
 def sent_in_last_minute(db: Database, *, now: datetime) -> int:
@@ -105,6 +144,7 @@ def claim(db: Database, *, now: datetime, limit: int) -> list[OutgoingMail]:
             mail.status = "sending"
             mail.attempts += 1
             mail.next_attempt_at = now + SENDING_LEASE  # when the claim runs out, should this worker die
+            mail.data_started_at = None
         db_session.flush()
         for mail in due:
             db_session.expunge(mail)
@@ -163,9 +203,10 @@ def _not_ascii(address: str, role: str, remedy: str = "") -> str:
     return f"{said}; {remedy}" if remedy else said
 
 
-def send_one(smtp: smtplib.SMTP, message: EmailMessage) -> Outcome:
+def send_one(smtp: smtplib.SMTP, message: EmailMessage, before_data: Callable[[], None] = lambda: None) -> Outcome:
     """Hand one message to the server, command by command, so the outbox keeps the server's answer to DATA
-    (its queue id, usually), or the answer that refused it."""
+    (its queue id, usually), or the answer that refused it. `before_data` runs once the recipient is accepted,
+    just before the DATA command (it records that the message may now reach the server)."""
     sender, recipient = parseaddr(message["From"])[1], message["To"]
     if not recipient.isascii():
         return Outcome(False, _not_ascii(recipient, "recipient"), permanent=True, local=True)
@@ -178,7 +219,9 @@ def send_one(smtp: smtplib.SMTP, message: EmailMessage) -> Outcome:
             if code not in accepted:
                 smtp.rset()  # the session stays usable for the next message
                 return Outcome(False, _reply(code, text), permanent=code >= 500)
-        code, text = smtp.data(message.as_bytes(policy=SMTP_POLICY))
+        content = message.as_bytes(policy=SMTP_POLICY)
+        before_data()
+        code, text = smtp.data(content)
         if code != 250:  # smtplib raises for a refused DATA command, but returns a refused message
             raise smtplib.SMTPDataError(code, text)
         return Outcome(True, _reply(code, text))
@@ -190,12 +233,22 @@ def send_one(smtp: smtplib.SMTP, message: EmailMessage) -> Outcome:
         return outcome_of(error)
 
 
-def build_and_send(smtp: smtplib.SMTP, mail: OutgoingMail, *, sender: str, now: datetime) -> Outcome:
-    """Build one message and send it. Anything unexpected while doing so (a header the e-mail library refuses, an
-    address smtplib cannot encode) is this message's permanent failure, said in the reply, and the session is
-    reset for the next message: one bad message never stops the others."""
+def mark_data_started(db: Database, mail: OutgoingMail, *, now: datetime) -> None:
+    """Commit that this claim is about to hand the message to the server (see the module's docstring)."""
+    with db.write() as db_session:
+        db_session.execute(update(OutgoingMail).where(
+            OutgoingMail.id == mail.id, OutgoingMail.status == "sending", OutgoingMail.attempts == mail.attempts,
+        ).values(data_started_at=now))
+
+
+def build_and_send(smtp: smtplib.SMTP, mail: OutgoingMail, *, sender: str, now: datetime,
+                   db: Database | None = None) -> Outcome:
+    """Build one message and send it, recording in `db` when its DATA begins. Anything unexpected while doing so
+    (a header the e-mail library refuses, an address smtplib cannot encode) is this message's permanent failure,
+    said in the reply, and the session is reset for the next message: one bad message never stops the others."""
+    before_data = (lambda: mark_data_started(db, mail, now=now)) if db is not None else (lambda: None)
     try:
-        return send_one(smtp, build_message(mail, sender=sender, now=now))
+        return send_one(smtp, build_message(mail, sender=sender, now=now), before_data)
     except Exception as error:  # noqa: BLE001 (the worker must go on to the next message)
         with suppress(smtplib.SMTPException, OSError):
             smtp.rset()
@@ -226,7 +279,7 @@ def send_due_mail(db: Database, *, settings: Settings, now: datetime, limit: int
         return 0
     try:
         for mail in claimed:
-            outcome = build_and_send(smtp, mail, sender=settings.smtp_from, now=now)
+            outcome = build_and_send(smtp, mail, sender=settings.smtp_from, now=now, db=db)
             record(db, mail=mail, outcome=outcome, now=now)
             sent += outcome.sent
     finally:

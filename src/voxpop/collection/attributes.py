@@ -1,18 +1,24 @@
 """Attribute sets: each distinct combination of a response's attribute values, stored once and shared by every
 response that has it (see collection.models). Live submissions, imports and the demo all find their sets here.
+
+Also the public link's values: a survey may list the values a link may give an attribute (`{key: store, values:
+[Berlin, Munich]}`); a link with another value is answered all the same, stored without it, and counted.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import Connection, Engine, select
 from sqlalchemy.orm import Session
 
 from voxpop.collection.models import AttributeSet, AttributeSetValue
+from voxpop.store.base import utcnow
 from voxpop.store.database import conflict_insert
+from voxpop.surveys.models import UnlistedLinkValue
+from voxpop.surveys.schemas import SurveyDefinition, link_value
 
 Combination = tuple[tuple[str, str], ...]  # (name, value) pairs, in any order
 LOOKUP = 500  # fingerprints per IN list
@@ -72,3 +78,49 @@ def _stored(db_session: Session | Connection, prints: list[str]) -> dict[str, in
             select(AttributeSet.id, AttributeSet.fingerprint)
             .where(AttributeSet.fingerprint.in_(prints[start:start + LOOKUP]))))
     return found
+
+
+def keep_listed(definition: SurveyDefinition, attributes: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(kept, unlisted): the attributes whose value the survey allows, and those it does not list. Values are
+    compared after Unicode NFC normalisation and trimming; a kept one is stored as the list spells it."""
+    allowed = definition.allowed_values
+    kept: dict[str, str] = {}
+    unlisted: dict[str, str] = {}
+    for name, value in attributes.items():
+        if name not in allowed:
+            kept[name] = value
+        elif (listed := link_value(value)) in allowed[name]:
+            kept[name] = listed
+        else:
+            unlisted[name] = value
+    return kept, unlisted
+
+
+def count_unlisted(db_session: Session | Connection, *, survey_id: int, unlisted: Mapping[str, str]) -> None:
+    """Count one more response that arrived with each of these unlisted values, keeping the latest value seen."""
+    if not unlisted:
+        return
+    bind = db_session.get_bind() if isinstance(db_session, Session) else db_session
+    table = UnlistedLinkValue.__table__
+    now = utcnow()
+    for name, value in sorted(unlisted.items()):  # one order, so two writers never wait on each other crosswise
+        insert = conflict_insert(bind.dialect.name, table).values(
+            survey_id=survey_id, name=name, responses=1, last_value=value[:200], last_seen_at=now)
+        db_session.execute(insert.on_conflict_do_update(
+            index_elements=["survey_id", "name"],
+            set_={"responses": table.c.responses + 1, "last_value": insert.excluded.last_value,
+                  "last_seen_at": insert.excluded.last_seen_at}))
+
+
+def drop_unlisted(db_session: Session | Connection, *, survey_id: int, definition: SurveyDefinition,
+                  attributes: Mapping[str, str]) -> dict[str, str]:
+    """The attributes a public link may store, counting (in the caller's transaction) the values it may not."""
+    kept, unlisted = keep_listed(definition, attributes)
+    count_unlisted(db_session, survey_id=survey_id, unlisted=unlisted)
+    return kept
+
+
+def unlisted_counts(db_session: Session | Connection, *, survey_id: int) -> list[UnlistedLinkValue]:
+    """Per attribute, how many responses arrived with a value outside the survey's list, and the latest one."""
+    return list(db_session.scalars(select(UnlistedLinkValue).where(UnlistedLinkValue.survey_id == survey_id)
+                                   .order_by(UnlistedLinkValue.name)))

@@ -166,7 +166,7 @@ def form_values(draft: dict) -> dict[str, str]:
     values = {
         "key": str(draft.get("key", "")),
         "languages": ", ".join(languages),
-        "attributes": ", ".join(str(name) for name in draft.get("attributes") or []),
+        "attributes": attributes_text(draft.get("attributes") or []),
     }
     for name in ("title", "intro", "thanks"):
         for language in languages:
@@ -217,6 +217,33 @@ def _condition_test(condition: dict) -> tuple[str, str]:
 def split_names(text: str) -> list[str]:
     """Names typed in one field, separated by commas or spaces ("en, de" -> ["en", "de"])."""
     return [name for name in re.split(r"[\s,;]+", text.strip()) if name]
+
+
+def attributes_text(attributes: list) -> str:
+    """The attributes field for a draft's list, in its order: names by commas, a listed one as
+    `store = Berlin | Munich`, and `;` around a listed one ("channel, segment; store = Berlin | Munich")."""
+    parts: list[str] = []
+    names: list[str] = []
+    for each in attributes:
+        if isinstance(each, dict):
+            parts += [", ".join(names)] if names else []
+            parts.append(f"{each.get('key', '')} = {' | '.join(str(value) for value in each.get('values') or [])}")
+            names = []
+        else:
+            names.append(str(each))
+    return "; ".join(parts + ([", ".join(names)] if names else []))
+
+
+def attributes_from_text(text: str) -> list[str | dict]:
+    """The draft's attributes from the field `attributes_text` writes (the same order, names first)."""
+    attributes: list[str | dict] = []
+    for part in text.split(";"):
+        name, equals, values = part.partition("=")
+        if equals:
+            attributes.append({"key": name.strip(), "values": [value.strip() for value in values.split("|") if value.strip()]})
+        else:
+            attributes += split_names(part)
+    return attributes
 
 
 def _local(form: Mapping[str, str], name: str, languages: list[str]) -> str | dict[str, str] | None:
@@ -306,7 +333,7 @@ def draft_from_form(form: Mapping[str, str]) -> tuple[dict, list[tuple[str, str]
         if text is not None:
             draft[name] = text
     draft["languages"] = languages
-    attributes = split_names(form.get("attributes", ""))
+    attributes = attributes_from_text(form.get("attributes", ""))
     if attributes:
         draft["attributes"] = attributes
     questions: list[dict] = []
@@ -576,8 +603,10 @@ def changes(before: SurveyDefinition, after: SurveyDefinition) -> list[str]:
         lines.append("Languages added: " + ", ".join(added_languages) + ".")
     if removed_languages:
         lines.append("Languages removed: " + ", ".join(removed_languages) + ".")
-    if before.attributes != after.attributes:
-        lines.append(f"Attributes {', '.join(before.attributes) or 'none'} → {', '.join(after.attributes) or 'none'}.")
+    if before.declared_attributes != after.declared_attributes:
+        shown = [attributes_text([each if isinstance(each, str) else each.model_dump() for each in definition.declared_attributes])
+                 for definition in (before, after)]
+        lines.append(f"Attributes {shown[0] or 'none'} → {shown[1] or 'none'}.")
     old = {question.key: question for question in before.questions}
     new = {question.key: question for question in after.questions}
     for question in after.questions:

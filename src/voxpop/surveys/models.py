@@ -78,3 +78,17 @@ class Question(Base):
     scale_max: Mapped[int | None] = mapped_column(Integer)
     ces_version: Mapped[str | None] = mapped_column(String(8))
     spec: Mapped[dict] = mapped_column(JSON)
+
+
+class UnlistedLinkValue(Base):
+    """Responses whose public link gave an attribute a value outside the survey's list: they were stored without it
+    (the customer is never turned away for a misprinted link), and staff see how many, and the latest value, to
+    fix the link."""
+
+    __tablename__ = "unlisted_link_values"
+
+    survey_id: Mapped[int] = mapped_column(ForeignKey("surveys.id", ondelete="CASCADE"), primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    responses: Mapped[int] = mapped_column(Integer, default=0)
+    last_value: Mapped[str] = mapped_column(String(200))
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
@@ -10,10 +11,12 @@ import yaml
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
     StrictInt,
     StrictStr,
     StringConstraints,
+    Tag,
     field_validator,
     model_validator,
 )
@@ -189,6 +192,36 @@ class QuestionDefinition(Strict):
         return values + [OTHER] if self.other is not None else values
 
 
+def link_value(text: str) -> str:
+    """An attribute value as links and lists are compared: NFC-normalised and trimmed, so "Mu\u0308nchen " (a
+    decomposed ü, as some systems write it, and a stray space) is the listed "München"."""
+    return unicodedata.normalize("NFC", text).strip()
+
+
+class ListedAttribute(Strict):
+    """An attribute a public link may set only to one of `values`, e.g. {key: store, values: [Berlin, Munich]}."""
+
+    key: Key
+    values: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(min_length=1)
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _written_values(cls, values: Any) -> Any:
+        """Store numbers (`values: [12, 14]`) are read as text; YAML's yes/no would silently become true/false."""
+        if not isinstance(values, list):
+            return values
+        if any(isinstance(value, bool) for value in values):
+            raise ValueError("a value reads as true/false: put it in quotes, e.g. 'yes'")
+        return [link_value(str(value)) if isinstance(value, int | str) else value for value in values]
+
+
+# A plain name, or a mapping with the values: told apart up front so that an error names only the form written.
+DeclaredAttribute = Annotated[
+    Annotated[Key, Tag("attribute-name")] | Annotated[ListedAttribute, Tag("listed-attribute")],
+    Discriminator(lambda each: "listed-attribute" if isinstance(each, dict | ListedAttribute) else "attribute-name"),
+]
+
+
 class SurveyDefinition(Strict):
     key: Key
     title: LocalText
@@ -196,8 +229,19 @@ class SurveyDefinition(Strict):
     languages: list[Language] = Field(default_factory=lambda: ["en"], min_length=1)
     intro: LocalText | None = None
     thanks: LocalText | None = None
-    attributes: list[Key] = Field(default_factory=list)
+    # Written `attributes: [channel, {key: store, values: [Berlin, Munich]}]`; `attributes` reads the names.
+    declared_attributes: list[DeclaredAttribute] = Field(default_factory=list, alias="attributes")
     questions: list[QuestionDefinition] = Field(min_length=1)
+
+    @property
+    def attributes(self) -> list[str]:
+        """The names of the attributes a response may carry, in the file's order."""
+        return [each if isinstance(each, str) else each.key for each in self.declared_attributes]
+
+    @property
+    def allowed_values(self) -> dict[str, list[str]]:
+        """The values a public link may give, for each attribute that lists them."""
+        return {each.key: list(each.values) for each in self.declared_attributes if isinstance(each, ListedAttribute)}
 
 
 def text_in(text: LocalText | None, language: str, fallback: str) -> str:
@@ -246,6 +290,9 @@ def cross_check(definition: SurveyDefinition) -> list[tuple[str, str]]:
     for index, name in enumerate(definition.attributes):
         if name in RESERVED_ATTRIBUTES:
             problems.append((f"attributes[{index}]", f"{name!r} is reserved by the survey form; choose another name"))
+    for index, each in enumerate(definition.declared_attributes):
+        if isinstance(each, ListedAttribute):
+            problems += _listed_value_problems(f"attributes[{index}]", each)
 
     for path, text in localised_texts(definition):
         if isinstance(text, dict):
@@ -276,6 +323,19 @@ def cross_check(definition: SurveyDefinition) -> list[tuple[str, str]]:
             else:
                 problems += [(f"{path}.show_if", problem) for problem in _condition_problems(condition, earlier)]
         seen[question.key] = question
+    return problems
+
+
+def _listed_value_problems(path: str, listed: ListedAttribute) -> list[tuple[str, str]]:
+    problems, seen = [], set()
+    for number, value in enumerate(listed.values):
+        if value in seen:
+            problems.append((f"{path}.values[{number}]", f"{value!r} is listed twice (compared after trimming and "
+                             "Unicode normalisation)"))
+        seen.add(value)
+        if "|" in value or ";" in value:  # the survey builder writes a list as `store = Berlin | Munich; channel`
+            problems.append((f"{path}.values[{number}]", f"{value!r} holds '|' or ';', which separate values in the "
+                             "survey builder; write it without them"))
     return problems
 
 
@@ -329,7 +389,8 @@ def format_location(location: tuple[Any, ...]) -> str:
     for part in location:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif re.match(r"^(str|int|dict\[.*\]|function-after\[.*\]|literal\[.*\]|list\[.*\])$", str(part)):
+        elif re.match(r"^(str|int|dict\[.*\]|function-after\[.*\]|literal\[.*\]|list\[.*\]|attribute-name|listed-attribute)$",
+                      str(part)):
             continue  # pydantic names the union branch it tried; the user does not need it
         else:
             path += f".{part}" if path else str(part)

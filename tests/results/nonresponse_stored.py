@@ -33,28 +33,27 @@ def invited_audience(db, *, spend: bool = True) -> None:
     invitations = []
     with db.write() as session:
         survey = session.scalar(select(Survey).where(Survey.key == "shop"))
-        for segment, (count, _) in AUDIENCE.items():
-            for i in range(count):
-                region = "north" if i % 2 == 0 else "south"
-                customer = Customer(external_id=f"{segment}-{i}", attributes={"segment": segment, "region": region,
-                                                                               "code": f"C{segment}{i}"})
-                session.add(customer)
-                session.flush()
-                create_invitation(db_session=session, survey=survey, customer=customer)
-                if spend:
-                    amount = 300.0 if segment == "Enterprise" else 100.0
-                    day = date.today() - timedelta(days=30 + i)
-                    session.add_all([
-                        Transaction(customer_id=customer.id, source_key=f"{segment}-{i}-sale", day=day,
-                                    amount=amount + 20, kind="sale"),
-                        Transaction(customer_id=customer.id, source_key=f"{segment}-{i}-back", day=day,
-                                    amount=-20, kind="cancellation"),
-                        Transaction(customer_id=customer.id, source_key=f"{segment}-{i}-post", day=day,
-                                    amount=7, kind="non_product"),
-                        Transaction(customer_id=customer.id, source_key=f"{segment}-{i}-old",
-                                    day=date.today() - timedelta(days=800), amount=5000, kind="sale"),
-                    ])
-                invitations.append((segment, i, customer.id))
+        customers = [(segment, i, Customer(external_id=f"{segment}-{i}", attributes={
+            "segment": segment, "region": "north" if i % 2 == 0 else "south", "code": f"C{segment}{i}"}))
+            for segment, (count, _) in AUDIENCE.items() for i in range(count)]
+        session.add_all([customer for _, _, customer in customers])
+        session.flush()
+        for segment, i, customer in customers:
+            create_invitation(db_session=session, survey=survey, customer=customer)
+            if spend:
+                amount = 300.0 if segment == "Enterprise" else 100.0
+                day = date.today() - timedelta(days=30 + i)
+                session.add_all([
+                    Transaction(customer_id=customer.id, source_key=f"{segment}-{i}-sale", day=day, amount=amount + 20,
+                                kind="sale"),
+                    Transaction(customer_id=customer.id, source_key=f"{segment}-{i}-back", day=day, amount=-20,
+                                kind="cancellation"),
+                    Transaction(customer_id=customer.id, source_key=f"{segment}-{i}-post", day=day, amount=7,
+                                kind="non_product"),
+                    Transaction(customer_id=customer.id, source_key=f"{segment}-{i}-old",
+                                day=date.today() - timedelta(days=800), amount=5000, kind="sale"),
+                ])
+            invitations.append((segment, i, customer.id))
         survey_id, version_id = survey.id, survey.current_version.id
         questions = version_questions(db_session=session, version_id=version_id)
         ids = dict(session.execute(select(Invitation.customer_id, Invitation.id)).all())

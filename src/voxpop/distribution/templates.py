@@ -74,19 +74,24 @@ class _Attributes(dict):
         return f"[{key}]"
 
 
-def check_templates(templates: object, *, languages: list[str] | None = None) -> list[str]:
+def check_templates(templates: object) -> list[str]:
     """Every problem with a send's templates, each naming the language and field ("de subject: unexpected '}'")."""
+    return [f"{' '.join(place)}: {message}" for place, message in template_problems(templates)]
+
+
+def template_problems(templates: object) -> list[tuple[tuple[str, ...], str]]:
+    """Every problem with a send's templates as ((language, field), message); () when no language is given."""
     if not isinstance(templates, dict) or not templates:
-        return ["templates: give at least one language, e.g. en: {subject: ..., body: ...}"]
-    problems = []
+        return [((), "give at least one language, e.g. en: {subject: ..., body: ...}")]
+    problems: list[tuple[tuple[str, ...], str]] = []
     for language, template in templates.items():
         if not isinstance(template, dict):
-            problems.append(f"{language}: give a subject and a body")
+            problems.append(((language,), "give a subject and a body"))
             continue
         for name in sorted(set(template) - set(FIELDS)):
-            problems.append(f"{language} {name}: unknown field; a template has a subject and a body")
+            problems.append(((language, name), "unknown field; a template has a subject and a body"))
         for name in FIELDS:
-            problems.extend(f"{language} {name}: {problem}" for problem in _field_problems(name, template.get(name)))
+            problems.extend(((language, name), problem) for problem in _field_problems(name, template.get(name)))
     return problems
 
 

@@ -46,14 +46,15 @@ def public_link(public_url: str, definition: SurveyDefinition, attributes: Mappi
         if language not in definition.languages:
             raise LinkProblem("language", f"the survey is in {listed(definition.languages)}, not {language!r}")
         query["lang"] = language
-    allowed = definition.allowed_values
-    for name, given in attributes.items():
-        value = link_value(given)
-        if not value:
-            continue
+    for name in attributes:
         if name not in definition.attributes:
             declared = listed(definition.attributes) if definition.attributes else "none"
             raise LinkProblem(name, f"{name!r} is not an attribute of survey {definition.key!r} (its attributes: {declared})")
+    allowed = definition.allowed_values
+    for name in definition.attributes:  # in the survey's order, so one choice always makes the same link
+        value = link_value(attributes.get(name) or "")
+        if not value:
+            continue
         if name in allowed and value not in allowed[name]:
             raise LinkProblem(name, f"{value!r} is not one of the values survey {definition.key!r} allows for "
                               f"{name}: {listed(allowed[name])}")

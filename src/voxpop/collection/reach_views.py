@@ -49,12 +49,13 @@ WIDGET_KINDS = ("nps", "csat")
 WIDGET_SCRIPT = Path(__file__).resolve().parent.parent / "web" / "static" / "widget" / "voxpop-widget.js"
 # The widget's own words around the survey's texts, in the languages the survey page ships.
 WIDGET_WORDS = {
-    "en": {"close": "Close", "failed": "Your answer could not be sent. Please try again.", "open": "Answer in a new page"},
-    "de": {"close": "Schließen", "failed": "Ihre Antwort konnte nicht gesendet werden. Bitte versuchen Sie es erneut.",
+    "en": {"close": "Close", "failed": "Your answer could not be sent.", "retry": "Try again",
+           "open": "Answer on a page of its own"},
+    "de": {"close": "Schließen", "failed": "Ihre Antwort konnte nicht gesendet werden.", "retry": "Erneut versuchen",
            "open": "Auf einer eigenen Seite antworten"},
-    "fr": {"close": "Fermer", "failed": "Votre réponse n'a pas pu être envoyée. Veuillez réessayer.",
+    "fr": {"close": "Fermer", "failed": "Votre réponse n'a pas pu être envoyée.", "retry": "Réessayer",
            "open": "Répondre sur une page à part"},
-    "es": {"close": "Cerrar", "failed": "No se pudo enviar su respuesta. Inténtelo de nuevo.",
+    "es": {"close": "Cerrar", "failed": "No se pudo enviar su respuesta.", "retry": "Reintentar",
            "open": "Responder en una página aparte"},
 }
 # Any site may show the widget and post to it: what it sends is what the survey's public link accepts.
@@ -253,7 +254,7 @@ class WidgetPublic(BaseModel):
     survey: str
     language: str
     question: WidgetQuestion
-    words: dict[str, str] = Field(description="The widget's own labels: close, failed, open, thanks")
+    words: dict[str, str] = Field(description="The widget's own labels: close, failed, retry, open, thanks")
     fallback: str = Field(description="The survey's public link, for answering on a page of its own")
 
 

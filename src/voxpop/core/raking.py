@@ -69,7 +69,8 @@ def rake(
     weighted count of every category equals `targets[variable][category]`.
 
     Design weights are the starting weights (1 each by default). The targets of every variable must sum alike
-    (counts of one audience, or shares); `total` rescales them to that total instead. `cap` trims: a weight
+    (counts of one audience, or shares); `total` rescales each variable's targets to that total (then sums
+    within 1.1% of each other pass, for shares rounded in print). `cap` trims: a weight
     above cap × the mean weight is cut to it and the rest are raked again, until both the cap and the margins
     hold (the usual trim-and-rerake of e.g. anesrake). RakingError when a category has units but no target,
     a target has no units, the margins disagree, or the margins are not met within `max_iterations` passes."""
@@ -125,15 +126,17 @@ def _grand_total(targets: Mapping[str, Mapping[str, float]], total: float | None
         sums[name] = float(sum(values))
         if sums[name] <= 0:
             raise RakingError(f"the targets of {name!r} sum to zero")
+    first = next(iter(sums.values()))
+    # Shares rounded to two decimals may sum to 0.99 or 1.01: a margin off by more than that is a mistake.
+    slack = 1e-9 if total is None else 0.011
+    if any(abs(value - first) > slack * max(first, 1e-12) for value in sums.values()):
+        listed = ", ".join(f"{name} {value:g}" for name, value in sums.items())
+        raise RakingError(f"the margins do not sum alike ({listed}); each variable's targets must add up to the "
+                          "same total (all counts of one population, or all shares)")
     if total is not None:
         if total <= 0:
             raise RakingError(f"the total must be positive, not {total}")
         return float(total)
-    first = next(iter(sums.values()))
-    if any(abs(value - first) > 1e-9 * max(first, 1.0) for value in sums.values()):
-        listed = ", ".join(f"{name} {value:g}" for name, value in sums.items())
-        raise RakingError(f"the margins do not sum alike ({listed}); each variable's targets must add up to the "
-                          "same total, or give the total to rescale them to")
     return first
 
 

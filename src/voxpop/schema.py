@@ -35,6 +35,7 @@ from voxpop.distribution.models import (
 )
 from voxpop.imports.models import OptionMerge
 from voxpop.notify.models import OutgoingMail, WebhookDelivery, WebhookEndpoint
+from voxpop.qualitative.models import Participant, QualitativeSource, Turn, TurnTheme
 from voxpop.scorecard.models import (
     ActionItem,
     Commentary,
@@ -51,7 +52,7 @@ from voxpop.scorecard.models import (
     ScorecardVersion,
 )
 from voxpop.store.base import Base
-from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion
+from voxpop.surveys.models import AttributeDefinition, Question, Survey, SurveyVersion, UnlistedLinkValue
 from voxpop.text.models import CommentAnalysis, CommentTheme
 
 __all__ = [
@@ -61,7 +62,8 @@ __all__ = [
     "Perspective", "ReportSchedule", "Review", "Scorecard", "ScorecardVersion", "WebhookDelivery", "WebhookEndpoint",
     "Answer", "AttributeDefinition", "AttributeSet", "AttributeSetValue", "AuditEntry", "Base", "CommentAnalysis",
     "CommentTheme", "Customer", "Department", "Invitation", "OptionMerge", "PasswordReset", "Question", "Response",
-    "ScoreRollup", "Survey", "SurveyVersion", "Transaction", "User",
+    "ScoreRollup", "Survey", "SurveyVersion", "Transaction", "UnlistedLinkValue", "User",
+    "Participant", "QualitativeSource", "Turn", "TurnTheme",
     "Sample", "SampleMember", "Suppression",
     "ContactRule", "InvitationEvent", "Send", "SendInvitation", "Trigger", "TriggerEvent",
 ]

@@ -154,3 +154,47 @@ def test_a_category_without_respondents_cannot_be_weighted_and_says_so(db):
     result = _diagnosed(db, weight_by=["segment"])
     assert "segment 'Government' has no respondents" in result.weighting.error
     assert result.weighting.metrics == []
+
+
+def _send(db, key: str, customers: set[str], survey: str = "shop") -> None:
+    """A send of the survey holding the invitations of the customers with these external ids."""
+    from sqlalchemy import select
+
+    from voxpop.collection.models import Invitation
+    from voxpop.customers.models import Customer
+    from voxpop.distribution.models import Send, SendInvitation
+    from voxpop.surveys.models import Survey
+
+    with db.write() as session:
+        survey_id = session.scalar(select(Survey.id).where(Survey.key == survey))
+        send = Send(key=key, name=key, survey_id=survey_id)
+        session.add(send)
+        session.flush()
+        rows = session.execute(select(Invitation.id, Invitation.customer_id).join(Customer)
+                               .where(Customer.external_id.in_(customers)))
+        session.add_all([SendInvitation(invitation_id=invitation, send_id=send.id, customer_id=customer, language="en")
+                         for invitation, customer in rows])
+
+
+def test_one_sends_invitations_make_the_audience(db):
+    invited_audience(db, spend=False)
+    # The send holds the first 30 of each segment: Enterprise 0–19 answered (20 of 30), SMB 0–29 all answered.
+    _send(db, "wave-1", {f"{segment}-{i}" for segment in ("Enterprise", "SMB") for i in range(30)})
+    result = _diagnosed(db, send="wave-1")
+    assert (result.send, result.invited, result.responded) == ("wave-1", 60, 50)
+    assert result.sends == ["wave-1"]
+    segment = _test(result, "segment")
+    assert [(category.value, category.invited, category.responded) for category in segment.categories] == [
+        ("Enterprise", 30, 20), ("SMB", 30, 30)]
+    assert segment.test == "chi-square"
+    everyone = _diagnosed(db)
+    assert (everyone.invited, everyone.sends) == (200, ["wave-1"])
+
+
+def test_a_send_of_another_survey_is_refused(db):
+    invited_audience(db, spend=False)
+    from tests.helpers import apply_survey
+    apply_survey(db)  # the feedback survey
+    _send(db, "other", set(), survey="feedback")
+    with pytest.raises(NonresponseError, match="another survey"):
+        _diagnosed(db, send="other")

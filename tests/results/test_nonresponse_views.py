@@ -65,3 +65,15 @@ def test_open_link_survey_shows_the_empty_state(client, db):
     page = client.get("/surveys/shop/nonresponse")
     assert page.status_code == 200
     assert "came through open links; non-response needs an invited audience" in page.text
+
+
+def test_the_audience_select_lists_the_surveys_sends(client, db):
+    from tests.results.test_nonresponse import _send
+
+    invited_audience(db, spend=False)
+    _send(db, "wave-1", {f"SMB-{i}" for i in range(40)} | {f"Enterprise-{i}" for i in range(40)})
+    login(client, make_user(db, "viewer"))
+    page = client.get("/surveys/shop/nonresponse?send=wave-1")
+    assert page.status_code == 200
+    assert '<option value="wave-1" selected>Send wave-1</option>' in page.text
+    assert "60 of 80 invitations were answered" in page.text

@@ -23,6 +23,7 @@ from voxpop.core import comparisons, estimates
 from voxpop.core.counts import CUTS
 from voxpop.core.raking import RakingError, rake
 from voxpop.customers.models import Customer, Transaction
+from voxpop.distribution.models import Send, SendInvitation
 from voxpop.results.analysis_schemas import EstimatePublic
 from voxpop.results.crosstab import chi_square_test
 from voxpop.results.nonresponse_schemas import (
@@ -75,7 +76,8 @@ def diagnose(connection: Connection, *, survey_key: str, send: str | None = None
     invitations = _invitations(connection, survey_id=survey.id, send=send)
     members, unlinked, invited, responded = _members(connection, invitations)
     result = NonresponsePublic(survey=survey_key, title=survey.title, send=send, confidence=confidence,
-                               invited=invited, responded=responded, unlinked=unlinked, summary="")
+                               invited=invited, responded=responded, unlinked=unlinked, summary="",
+                               sends=survey_sends(connection, survey_id=survey.id))
     if not invited:
         result.summary = ("No one was invited to this survey, so its responses came through open links; "
                           "non-response needs an invited audience.")
@@ -94,21 +96,42 @@ def diagnose(connection: Connection, *, survey_key: str, send: str | None = None
 # The audience ------------------------------------------------------------------------------------------------------
 
 
+def audience_members(connection: Connection, *, survey_key: str,
+                     send: str | None = None) -> tuple[list[Member], dict[int, tuple[str, str]], list[str]]:
+    """The invited customers (for `voxpop nonresponse weights`), each respondent's response id mapped to
+    (customer external id, response public id), and the categorical attributes one can weight by."""
+    survey_id = connection.execute(select(Survey.id).where(Survey.key == survey_key)).scalar()
+    if survey_id is None:
+        raise UnknownSurvey(f"no survey has the key {survey_key!r}")
+    members, _, _, _ = _members(connection, _invitations(connection, survey_id=survey_id, send=send))
+    answered = [member.response_id for member in members if member.response_id is not None]
+    responses = {row.id: (row.external_id, row.public_id) for row in connection.execute(
+        select(Response.id, Response.public_id, Customer.external_id)
+        .join(Invitation, Invitation.id == Response.invitation_id).join(Customer, Customer.id == Invitation.customer_id)
+        .where(Response.id.in_(answered)))} if answered else {}
+    categorical, _, _ = categorical_attributes(members)
+    return members, responses, categorical
+
+
+
 def _invitations(connection: Connection, *, survey_id: int, send: str | None):
     """The invitations of the audience as a subquery of ids: all of the survey's, or one send's."""
     query = select(Invitation.id).where(Invitation.survey_id == survey_id)
     if send:
-        try:
-            from voxpop.distribution.models import Send, SendInvitation
-        except ImportError:
-            raise NonresponseError("this installation keeps no sends yet; leave the send out to use every "
-                                   "invitation", parameter="send") from None
-        found = connection.execute(select(Send.id).where(Send.key == send)).scalar()
+        found = connection.execute(select(Send.id, Send.survey_id).where(Send.key == send)).first()
         if found is None:
             raise NonresponseError(f"no send has the key {send!r}", parameter="send")
+        if found.survey_id != survey_id:
+            raise NonresponseError(f"the send {send!r} invites to another survey", parameter="send")
         query = query.where(Invitation.id.in_(select(SendInvitation.invitation_id)
-                                              .where(SendInvitation.send_id == found)))
+                                              .where(SendInvitation.send_id == found.id)))
     return query.subquery()
+
+
+def survey_sends(connection: Connection, *, survey_id: int) -> list[str]:
+    """The keys of the survey's sends, newest first, to choose an audience from."""
+    return list(connection.execute(select(Send.key).where(Send.survey_id == survey_id)
+                                   .order_by(Send.created_at.desc(), Send.id.desc())).scalars())
 
 
 def _members(connection: Connection, invitations) -> tuple[list[Member], int, int, int]:
@@ -312,9 +335,10 @@ def _p_words(p: float | None) -> str:
 # Weighting ---------------------------------------------------------------------------------------------------------
 
 
-def raked_weights(members: list[Member], by: list[str]) -> tuple[list[Member], Any]:
+def raked_weights(members: list[Member], by: list[str], *, cap: float | None = None) -> tuple[list[Member], Any]:
     """The respondents and their raking weights to the audience's counts on each attribute of `by` (each
-    respondent stands for that many invited customers); RakingError when the margins cannot be met."""
+    respondent stands for that many invited customers), trimmed at `cap` × the mean weight if given;
+    RakingError when the margins cannot be met."""
     respondents = [member for member in members if member.response_id is not None]
     targets = {}
     for name in by:
@@ -323,7 +347,7 @@ def raked_weights(members: list[Member], by: list[str]) -> tuple[list[Member], A
             counts[category_of(member, name)] += 1
         targets[name] = dict(counts)
     categories = {name: [category_of(member, name) for member in respondents] for name in by}
-    return respondents, rake(categories, targets)
+    return respondents, rake(categories, targets, cap=cap)
 
 
 def _weighting(connection: Connection, survey_id: int, members: list[Member], tests: list[AttributeTestPublic],

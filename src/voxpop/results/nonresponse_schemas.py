@@ -86,6 +86,7 @@ class NonresponsePublic(BaseModel):
     survey: str
     title: str
     send: str | None = Field(None, description="The send whose invitations make the audience; null for all.")
+    sends: list[str] = Field(default_factory=list, description="The survey's sends (keys), newest first.")
     confidence: float
     invited: int = Field(description="Invitations in the audience.")
     responded: int = Field(description="Of them, answered.")

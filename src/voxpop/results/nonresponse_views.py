@@ -67,7 +67,8 @@ def nonresponse_page(request: Request, key: str, user: CurrentUser, db: DbDep, s
         "key": key, "title": data.title, "data": data, "error": error, "send": send or "",
         "json_href": f"/api/v1/surveys/{key}/nonresponse" + (f"?{query}" if query else ""),
         "reset_href": f"/surveys/{key}/nonresponse", "confidences": list(CONFIDENCES.items()),
-        "confidence": confidence or "0.95", "offered": offered, "weighted": weighted, "min_base": settings.min_base,
+        "confidence": confidence or "0.95", "offered": offered,
+        "sends_options": [(name, f"Send {name}") for name in data.sends], "weighted": weighted, "min_base": settings.min_base,
     }, status_code=400 if error else 200)
 
 

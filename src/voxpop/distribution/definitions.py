@@ -105,7 +105,12 @@ def check_send(db_session: Session, raw: dict, *, editing: Send | None = None) -
     try:
         definition = SendDefinition.model_validate(raw)
     except ValidationError as exc:
-        raise DefinitionError(_problems(exc)) from None
+        # the templates are checked too, so one round names every problem of the form
+        problems = _problems(exc)
+        if isinstance(raw.get("templates"), dict) and not any(path.startswith("templates") for path, _ in problems):
+            problems += [(".".join(("templates", *place)), message)
+                         for place, message in template_problems(raw["templates"])]
+        raise DefinitionError(problems) from None
     problems: list[tuple[str, str]] = []
     survey = db_session.scalar(select(Survey).where(Survey.key == definition.survey))
     if survey is None:

@@ -85,6 +85,10 @@ def test_the_share_page_builds_the_link_and_its_code(client, db, settings):
     assert len(zipfile.ZipFile(io.BytesIO(batch.content)).namelist()) == 4  # three stores and links.csv
     as_json = client.get("/api/v1/surveys/instore/share", params={"a_store": "Hamburg", "a_channel": "flyer", "lang": "en"})
     assert as_json.json()["link"] == link and as_json.json()["unlisted"] == []
+    assert as_json.json()["widget"] == (
+        f'<script src="{settings.public_url}/widget.js" data-survey="instore" data-question="nps" '
+        f'data-attributes="channel=flyer&amp;store=Hamburg" async></script>\n'
+        f'<a class="voxpop-fallback" href="{link.replace("&", "&amp;")}">Tell us how we did</a>')
 
 
 def test_bad_requests_get_a_sentence_not_a_500(client, db):

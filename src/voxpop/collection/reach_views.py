@@ -10,10 +10,11 @@ answers any origin, since it can do nothing the survey's public link cannot. See
 from __future__ import annotations
 
 import hashlib
+import html
 import re
 from pathlib import Path
 from typing import Annotated, Literal
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
@@ -128,8 +129,11 @@ def _widget_snippet(public_url: str, key: str, definition: SurveyDefinition, lin
     if question is None:
         return None
     base = public_url.rstrip("/")
-    return (f'<script src="{base}/widget.js" data-survey="{key}" data-question="{question.key}" async></script>\n'
-            f'<a class="voxpop-fallback" href="{link or base + "/s/" + key}">Tell us how we did</a>')
+    query = urlsplit(link).query if link else ""
+    carried = urlencode([(name, value) for name, value in parse_qsl(query) if name != "lang"])
+    attributes = f' data-attributes="{html.escape(carried)}"' if carried else ""
+    return (f'<script src="{base}/widget.js" data-survey="{key}" data-question="{question.key}"{attributes} async>'
+            f'</script>\n<a class="voxpop-fallback" href="{html.escape(link or base + "/s/" + key)}">Tell us how we did</a>')
 
 
 @router.get("/surveys/{key}/share", include_in_schema=False)
@@ -152,6 +156,7 @@ class SharePublic(BaseModel):
     link: str
     svg: str
     png: str
+    widget: str | None = Field(description="The lines a host page pastes for the widget (none without an NPS or CSAT question)")
     unlisted: list[UnlistedPublic]
 
 
@@ -166,7 +171,8 @@ def share_json(request: Request, key: str, user: Sharer, db: DbDep, settings: Se
     if shared["problems"]:
         return problem(422, "The link cannot be made as asked.", code="invalid-link", instance=request.url.path,
                        errors=[{"field": field, "message": text} for field, text in shared["problems"]])
-    return SharePublic(link=shared["link"], svg=shared["svg_href"], png=shared["png_href"], unlisted=[
+    return SharePublic(link=shared["link"], svg=shared["svg_href"], png=shared["png_href"],
+                       widget=shared["widget_snippet"], unlisted=[
         UnlistedPublic(**row | {"last_seen_at": row["last_seen_at"].isoformat()}) for row in shared["unlisted"]])
 
 

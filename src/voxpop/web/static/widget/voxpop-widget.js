@@ -29,7 +29,7 @@
   var QUIET_DAYS = { answered: 90, closed: 30 };
 
   var CSS = [
-    ":host { all: initial; position: fixed; z-index: 2147483000; right: 16px; bottom: 16px; width: 360px;",
+    ":host { all: initial; position: fixed; z-index: 2147483000; right: 16px; bottom: 16px; width: 420px;",
     "  max-width: calc(100vw - 32px); font: 16px/1.4 system-ui, -apple-system, 'Segoe UI', Roboto, sans-serif; color: #1d2433; }",
     "@media (max-width: 480px) { :host { right: 0; bottom: 0; width: 100vw; max-width: 100vw; } }",
     ".panel { position: relative; background: #fff; border: 1px solid #c4cad4; border-radius: 10px;",
@@ -50,7 +50,9 @@
     ".score:disabled { cursor: default; }",
     "button:focus-visible, a:focus-visible, [tabindex='-1']:focus-visible { outline: 3px solid #1d4ed8; outline-offset: 2px; }",
     ".anchors { display: flex; justify-content: space-between; gap: 8px; margin-top: 6px; font-size: 13px; color: #4a5468; }",
-    ".status { margin: 10px 0 0; min-height: 1em; }",
+    ".anchors span:last-child { text-align: right; }",
+    ".status { margin: 10px 0 0; }",
+    ".status:empty { display: none; }",
     ".status.failed { color: #a4161a; }",
     ".retry { margin-top: 8px; min-height: 44px; padding: 0 16px; border: 1px solid #1d4ed8; border-radius: 6px;",
     "  background: #fff; color: #1d4ed8; font: inherit; cursor: pointer; }",

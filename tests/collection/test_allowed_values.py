@@ -85,8 +85,8 @@ def test_any_listed_value_is_kept_however_it_is_spaced_or_composed(values, data)
 def test_unlisted_values_are_counted_per_attribute(db):
     survey = apply_survey(db, STORES).survey
     definition = parse_definition(STORES, source="t")
-    for value in ("Munchen", "Köln"):
-        with db.write() as db_session:
+    for value in ("Munchen", "Köln"):  # in a Connection's transaction, as collection.flows writes a response
+        with db.write_connection() as db_session:
             kept = drop_unlisted(db_session, survey_id=survey.id, definition=definition,
                                  attributes={"store": value, "channel": "qr"})
             assert kept == {"channel": "qr"}

@@ -58,6 +58,7 @@ Importer = Annotated[User, Depends(require_role(*IMPORTERS))]
 ThemeEditor = Annotated[User, Depends(require_role(*THEME_EDITORS))]
 SourceKey = Annotated[str, Path(max_length=64)]
 ThemeKey = Annotated[str, Path(max_length=200, description="Codebook theme key, e.g. delivery.late.")]
+TurnId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The turn's id (TurnPublic.id).")]
 FORM_FIELDS = ("file", "kind", "title", "held_on", "moderator", "participants", "notes")
 
 
@@ -359,7 +360,7 @@ def record_correction(request: Request, db, settings, user: User, key: str, turn
 
 
 @router.post("/sources/{key}/turns/{turn_id}/themes", include_in_schema=False, dependencies=[Depends(verify_csrf)])
-def correct_page(request: Request, key: SourceKey, turn_id: int, user: ThemeEditor, db: DbDep, settings: SettingsDep,
+def correct_page(request: Request, key: SourceKey, turn_id: TurnId, user: ThemeEditor, db: DbDep, settings: SettingsDep,
                  theme: Annotated[str, Form(max_length=200)], present: Annotated[bool, Form()],
                  back: Annotated[str, Form(max_length=2000)] = ""):
     try:
@@ -375,7 +376,7 @@ def correct_page(request: Request, key: SourceKey, turn_id: int, user: ThemeEdit
 
 @api.post("/sources/{key}/turns/{turn_id}/themes", tags=["staff"], dependencies=[Depends(verify_csrf)],
           response_model=TurnCorrectionPublic, responses=problem_responses(401, 403, 422))
-def correct_json(request: Request, key: SourceKey, turn_id: int, user: ThemeEditor, db: DbDep, settings: SettingsDep,
+def correct_json(request: Request, key: SourceKey, turn_id: TurnId, user: ThemeEditor, db: DbDep, settings: SettingsDep,
                  correction: TurnCorrectionCreate):
     """Correct one theme of one turn (send the CSRF token in X-CSRF-Token); kept when the turn is analysed again."""
     try:

@@ -7,11 +7,11 @@ from __future__ import annotations
 
 import math
 from datetime import datetime, timezone
-from pathlib import Path
+from pathlib import PurePath
 from typing import Annotated, Literal
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Path, Query, Request, UploadFile
 from fastapi.responses import JSONResponse, RedirectResponse
 
 from voxpop.accounts import service as accounts
@@ -89,6 +89,7 @@ Attribute = Annotated[list[str] | None, Query(max_length=300, description="name=
 Reach = Annotated[str, Query(max_length=32, description="reachable, or a reason: no e-mail address, suppressed, "
                                                         "no consent.")]
 Page = Annotated[int, Query(ge=1, le=1_000_000)]
+SampleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _contact_public(row) -> ContactPublic:
@@ -101,6 +102,8 @@ def _contact_public(row) -> ContactPublic:
 def contacts_page(request: Request, user: CurrentUser, db: DbDep, q: Search = "", consent: Consent = "",
                   language: Language = "", attribute: Attribute = None, reach: Reach = "", page: Page = 1):
     wanted, error = _contact_filter_or_error(q, consent, language, attribute, reach)
+    if error and error[0] == "attribute":
+        error = ("attribute-1", error[1])  # the page's first attribute select
     with db.read() as db_session:
         languages, attributes = filter_options(db_session)
         rows, total, counts = [], 0, {}
@@ -151,8 +154,8 @@ class UploadRefused(ValueError):
 
 
 def _read_upload(upload: UploadFile) -> tuple[str, str]:
-    name = Path(upload.filename or "contacts.csv").name
-    if Path(name).suffix.lower() not in (".csv", ".txt", ".tsv"):
+    name = PurePath(upload.filename or "contacts.csv").name
+    if PurePath(name).suffix.lower() not in (".csv", ".txt", ".tsv"):
         raise UploadRefused(f"{name!r} is not a CSV file; export the contacts as CSV (UTF-8)")
     try:
         return name, upload.file.read().decode("utf-8")
@@ -390,7 +393,7 @@ def draw_on_page(request: Request, user: Editor, db: DbDep, settings: SettingsDe
 
 
 @router.get("/contacts/samples/{sample_id}", include_in_schema=False)
-def sample_page(request: Request, user: CurrentUser, db: DbDep, sample_id: int,
+def sample_page(request: Request, user: CurrentUser, db: DbDep, sample_id: SampleId,
                 format: Annotated[Literal["html", "csv"], Query()] = "html"):
     with db.read() as db_session:
         sample = db_session.get(Sample, sample_id)
@@ -440,7 +443,7 @@ def draw_json(request: Request, user: Editor, db: DbDep, settings: SettingsDep, 
 
 @api.get("/contacts/samples/{sample_id}", tags=["staff"], response_model=SampleDetailPublic,
          responses=problem_responses(401, 404))
-def sample_json(request: Request, user: CurrentUser, db: DbDep, sample_id: int):
+def sample_json(request: Request, user: CurrentUser, db: DbDep, sample_id: SampleId):
     """A recorded sample: how it was drawn, its strata, and its members' customer ids."""
     with db.read() as db_session:
         sample = db_session.get(Sample, sample_id)

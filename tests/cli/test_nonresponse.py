@@ -111,3 +111,10 @@ def test_rake_refusals_name_the_row_or_field(tmp_path, rows, margins, message):
     result = cli("rake", tmp_path / "answers.csv", "--margins", tmp_path / "margins.yaml")
     assert result.exit_code == 2
     assert message.lower() in result.stderr.replace("\n", " ").lower()
+
+
+def test_diagnose_with_clv_says_why_it_is_not_tested(configured):
+    invited_audience(configured)  # purchases whose spend the Gamma-Gamma model cannot fit
+    result = cli("diagnose", "--survey", "shop", "--clv")
+    assert result.exit_code == 0, result.output
+    assert "not tested: predicted CLV: Gamma-Gamma did not converge" in " ".join(result.stdout.split())

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+import numpy as np
 from sqlalchemy import select
 
 from tests.results.stored import shop
@@ -28,9 +29,13 @@ WEIGHTED_NPS = 100 * (0.5 * (2 - 14) / 20 + 0.5 * (40 - 5) / 60)
 
 def invited_audience(db, *, spend: bool = True) -> None:
     """The audience above; with `spend`, each Enterprise customer bought 300 and each SMB customer 100 in the year
-    before the invitation (and a cancellation and a postage line that must not count)."""
+    before the invitation (and a cancellation and a postage line that must not count), after one to four older
+    purchases (Enterprise ones larger), the first 800 to 806 days ago."""
     shop(db)
     invitations = []
+    rng = np.random.default_rng(16)  # older purchases' amounts: each customer's typical spend times gamma noise
+    typical = {f"{segment}-{i}": float(rng.gamma(3.0, (150.0 if segment == "Enterprise" else 30.0)))
+               for segment, (count, _) in AUDIENCE.items() for i in range(count)}
     with db.write() as session:
         survey = session.scalar(select(Survey).where(Survey.key == "shop"))
         customers = [(segment, i, Customer(external_id=f"{segment}-{i}", attributes={
@@ -50,9 +55,13 @@ def invited_audience(db, *, spend: bool = True) -> None:
                                 kind="cancellation"),
                     Transaction(customer_id=customer.id, source_key=f"{segment}-{i}-post", day=day, amount=7,
                                 kind="non_product"),
-                    Transaction(customer_id=customer.id, source_key=f"{segment}-{i}-old",
-                                day=date.today() - timedelta(days=800), amount=5000, kind="sale"),
                 ])
+                # Older purchases, outside the year before the invitation: 1 to 4 of them, the first 800 days ago.
+                session.add_all([Transaction(customer_id=customer.id, source_key=f"{segment}-{i}-old-{j}",
+                                             day=date.today() - timedelta(days=800 - 90 * j - i % 7),
+                                             amount=round(typical[customer.external_id] * float(rng.gamma(4.0, 0.25)), 2),
+                                             kind="sale")
+                                 for j in range(1 + i % 4)])
             invitations.append((segment, i, customer.id))
         survey_id, version_id = survey.id, survey.current_version.id
         questions = version_questions(db_session=session, version_id=version_id)

@@ -56,8 +56,8 @@ def test_holm_across_attributes_and_spend_by_welch(db):
     assert (spend.means.respondents, spend.means.non_respondents) == pytest.approx((150.0, 700 / 3))
     assert spend.p_value == pytest.approx(welch.pvalue)
     assert spend.standardized_difference < -0.1 and spend.differs
-    tenure = _test(result, "tenure (days)")
-    assert tenure.p_value is None and "same value" in tenure.note
+    tenure = _test(result, "tenure (days)")  # from the first purchase, 800 to 806 days before the invitation
+    assert tenure.test == "welch-t" and 794 <= tenure.means.respondents <= 800
     tested = [test for test in result.attributes if test.p_value is not None]
     assert [test.p_holm for test in tested] == pytest.approx(comparisons.holm([test.p_value for test in tested]))
 
@@ -127,6 +127,9 @@ def test_without_transactions_spend_is_not_tested(db):
     invited_audience(db, spend=False)
     result = _diagnosed(db)
     assert [test.name for test in result.attributes] == ["region", "segment", "tenure (days)"]
+    # Without purchases tenure runs from the customer's record, created today for everyone: nothing to test.
+    tenure = _test(result, "tenure (days)")
+    assert tenure.p_value is None and "same value" in tenure.note and "not tested" in tenure.verdict
 
 
 def test_open_link_survey_has_no_audience(db):
@@ -198,3 +201,69 @@ def test_a_send_of_another_survey_is_refused(db):
     _send(db, "other", set(), survey="feedback")
     with pytest.raises(NonresponseError, match="another survey"):
         _diagnosed(db, send="other")
+
+
+def _invite_orders(db, tmp_path, repeat_buyers: int) -> None:
+    """60 customers from an order file (tests.customers: the first `repeat_buyers` buy again), all invited to the
+    shop survey; the first 30 answer."""
+    from sqlalchemy import select
+
+    from tests.customers.test_lifetime_value import orders
+    from voxpop.collection.models import Invitation
+    from voxpop.collection.service import create_invitation, version_questions
+    from voxpop.collection.writer import insert_response
+    from voxpop.customers.models import Customer
+    from voxpop.customers.service import import_transactions
+    from voxpop.customers.transaction_files import read_transactions
+    from voxpop.surveys.models import Survey
+
+    import_transactions(db, read_transactions(orders(tmp_path / "orders.csv", repeat_buyers=repeat_buyers)))
+    shop(db)
+    with db.write() as session:
+        survey = session.scalar(select(Survey).where(Survey.key == "shop"))
+        customers = session.scalars(select(Customer).order_by(Customer.external_id)).all()
+        for customer in customers:
+            customer.attributes = {"segment": "SMB"}
+            create_invitation(db_session=session, survey=survey, customer=customer)
+        session.flush()
+        invited = session.execute(select(Invitation.id, Customer.id).join(Customer)
+                                  .order_by(Customer.external_id)).all()
+        version_id, survey_id = survey.current_version.id, survey.id
+        questions = version_questions(db_session=session, version_id=version_id)
+    with db.write_connection() as connection:
+        for invitation_id, customer_id in invited[:30]:
+            insert_response(db_session=connection, survey_id=survey_id, version_id=version_id, questions=questions,
+                            answers={"nps": 9}, language="en", channel="email", attributes={},
+                            customer_id=customer_id, invitation_id=invitation_id)
+
+
+def test_predicted_clv_of_respondents_against_non_respondents(db, tmp_path):
+    from voxpop.analysis import sources
+    from voxpop.analysis.customer_summary import customer_summary
+    from voxpop.core.clv.value import customer_lifetime_value
+    from voxpop.customers.service import fit_lifetime_value
+
+    _invite_orders(db, tmp_path, repeat_buyers=30)
+    assert "predicted CLV, next 12 months" not in [test.name for test in _diagnosed(db).attributes]
+    result = _diagnosed(db, lifetime_value=True)
+    clv = _test(result, "predicted CLV, next 12 months")
+    # The customers page's models, fitted the same way: the first 30 customers (the repeat buyers) answered.
+    engine = sources.store_connection(db.url)
+    table = sources.store_transactions(engine)
+    summary = customer_summary(table.filter(table.kind == "sale"), time_unit="week").execute()
+    engine.disconnect()
+    models = fit_lifetime_value(summary)
+    values = dict(zip(summary.customer, customer_lifetime_value(
+        models.purchases, models.spend, summary.frequency, summary.recency, summary["T"], summary.monetary_value,
+        months=12, monthly_discount_rate=0.01, time_unit="week")))
+    ordered = [values[f"c{number:03d}"] for number in range(60)]
+    assert clv.means.respondents == pytest.approx(sum(ordered[:30]) / 30)
+    assert clv.means.non_respondents == pytest.approx(sum(ordered[30:]) / 30)
+    assert clv.means.respondents > clv.means.non_respondents and clv.test == "welch-t"
+
+
+def test_clv_that_cannot_be_fitted_is_said(db, tmp_path):
+    _invite_orders(db, tmp_path, repeat_buyers=1)
+    result = _diagnosed(db, lifetime_value=True)
+    assert any(skip.startswith("predicted CLV: Spend per purchase (Gamma-Gamma) needs at least 2 customers")
+               for skip in result.skipped)

@@ -21,7 +21,8 @@ Cap = Annotated[float | None, typer.Option("--cap", min=1.01, help="Trim weights
                                                                    "rake again.")]
 
 
-def _diagnosed(survey: str, send: str | None, weight_by: list[str] | None, confidence: float):
+def _diagnosed(survey: str, send: str | None, weight_by: list[str] | None, confidence: float,
+               lifetime_value: bool = False):
     from voxpop.results.nonresponse import NonresponseError, diagnose
     from voxpop.results.service import UnknownSurvey
 
@@ -29,7 +30,7 @@ def _diagnosed(survey: str, send: str | None, weight_by: list[str] | None, confi
     try:
         with db.read_connection() as connection:
             return diagnose(connection, survey_key=survey, send=send, weight_by=weight_by, confidence=confidence,
-                            min_base=get_settings().min_base)
+                            min_base=get_settings().min_base, lifetime_value=lifetime_value)
     except UnknownSurvey:
         fail(f"there is no survey {survey!r}; `voxpop survey list` shows the keys")
     except NonresponseError as exc:
@@ -45,10 +46,11 @@ def diagnose_command(
     weight: Annotated[list[str] | None, typer.Option("--weight", help="Rake on this customer attribute; repeat for "
                                                                       "several (default: those that differ).")] = None,
     confidence: Annotated[float, typer.Option("--confidence", min=0.5, max=0.999)] = 0.95,
+    clv: Annotated[bool, typer.Option("--clv", help="Compare predicted CLV too (fits the CLV models: seconds).")] = False,
     output: Annotated[Literal["table", "json", "csv"], typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:
     """Respondents against the invited audience on every known attribute, then the answers weighted back to it."""
-    result = _diagnosed(survey, send, weight, confidence)
+    result = _diagnosed(survey, send, weight, confidence, clv)
     if output == "json":
         print(result.model_dump_json(indent=2))
     elif output == "csv":

@@ -43,7 +43,8 @@ NOT_RECORDED = "(not recorded)"
 MAX_CATEGORIES = 12  # more distinct values than this is an identifier or free text, not a segment
 SMALL_EXPECTED = 5  # Cochran's rule, as the crosstab applies it
 IMBALANCE = 0.1  # |standardized difference| above this is a meaningful imbalance (Austin 2009, Stat. Med. 28)
-NUMERIC = {"tenure_days": "tenure (days)", "spend_365d": "net revenue, last 365 days"}
+NUMERIC = {"tenure_days": "tenure (days)", "spend_365d": "net revenue, last 365 days",
+           "clv": "predicted CLV, next 12 months"}
 METRICS = {"nps": "nps", "csat": "csat", "ces": "mean", "rating": "mean"}
 
 
@@ -68,8 +69,9 @@ class Member:
 
 
 def diagnose(connection: Connection, *, survey_key: str, send: str | None = None, weight_by: list[str] | None = None,
-             confidence: float = 0.95, min_base: int = 30) -> NonresponsePublic:
-    """The page's figures: the audience against its respondents per attribute, then the weighting."""
+             confidence: float = 0.95, min_base: int = 30, lifetime_value: bool = False) -> NonresponsePublic:
+    """The page's figures: the audience against its respondents per attribute, then the weighting. With
+    `lifetime_value`, predicted CLV is compared too (it fits the CLV models on every transaction: seconds)."""
     survey = connection.execute(select(Survey.id, Survey.title).where(Survey.key == survey_key)).first()
     if survey is None:
         raise UnknownSurvey(f"no survey has the key {survey_key!r}")
@@ -84,8 +86,9 @@ def diagnose(connection: Connection, *, survey_key: str, send: str | None = None
         return result
     result.response_rate = EstimatePublic.of(estimates.proportion(successes=responded, n=invited,
                                                                   min_base=min_base, confidence=confidence))
-    _add_numbers(connection, members, invitations)
+    unavailable = _add_numbers(connection, members, invitations, lifetime_value)
     tests, result.skipped = _attribute_tests(members, confidence=confidence, min_base=min_base)
+    result.skipped += [f"predicted CLV: {unavailable}"] if unavailable else []
     result.attributes = tests
     if responded:
         result.weighting = _weighting(connection, survey.id, members, tests, weight_by, confidence, min_base)
@@ -169,11 +172,12 @@ def _day(moment: datetime | date | str | None) -> date:
     return moment or date.today()
 
 
-def _add_numbers(connection: Connection, members: list[Member], invitations) -> None:
+def _add_numbers(connection: Connection, members: list[Member], invitations, lifetime_value: bool) -> str | None:
     """Tenure (days from the first purchase, or from the customer's record when there is none, to the first
-    invitation) and net revenue (sales less cancellations; postage and fees left out) of the 365 days before it."""
+    invitation), net revenue (sales less cancellations; postage and fees left out) of the 365 days before it and,
+    if asked, predicted CLV; returns why CLV is unavailable when it was asked for and cannot be had."""
     if not members:
-        return
+        return None
     audience = select(Invitation.customer_id).where(Invitation.id.in_(select(invitations.c.id)))
     first_sale = dict(connection.execute(
         select(Transaction.customer_id, func.min(Transaction.day))
@@ -187,13 +191,48 @@ def _add_numbers(connection: Connection, members: list[Member], invitations) -> 
             .group_by(Transaction.customer_id, Transaction.day)):
         spend[customer_id].append((_day(day), float(amount or 0.0)))
     has_transactions = bool(first_sale) or bool(spend)
+    lifetime_values, unavailable = {}, None
+    if lifetime_value:
+        lifetime_values, unavailable = _lifetime_values(connection) if first_sale else (
+            {}, "the invited customers have no purchases in the store")
+    external = dict(connection.execute(select(Customer.id, Customer.external_id)
+                                       .where(Customer.id.in_(audience))).all()) if lifetime_values else {}
     for member in members:
+        if member.customer_id in external and external[member.customer_id] in lifetime_values:
+            member.numbers["clv"] = lifetime_values[external[member.customer_id]]
         start = _day(first_sale[member.customer_id]) if member.customer_id in first_sale else member.created_on
         member.numbers["tenure_days"] = float(max((member.invited_on - start).days, 0))
         if has_transactions:
             year_before = member.invited_on - timedelta(days=365)
             member.numbers["spend_365d"] = sum(amount for day, amount in spend.get(member.customer_id, [])
                                                if year_before <= day < member.invited_on)
+    return unavailable
+
+
+def _lifetime_values(connection: Connection) -> tuple[dict[str, float], str | None]:
+    """Each customer's predicted 12-month CLV by external id, from the models the customers page fits
+    (customers.service: BG/NBD and Gamma-Gamma on all the store's sales, weekly), or why they cannot be fitted
+    (no repeat buyer, too few to model spend, no optimum): CLV is then left untested rather than guessed."""
+    from voxpop.analysis import sources
+    from voxpop.analysis.customer_summary import customer_summary
+    from voxpop.core.clv.value import customer_lifetime_value
+    from voxpop.customers.service import fit_lifetime_value
+
+    engine = sources.store_connection(connection.engine.url)
+    try:
+        table = sources.store_transactions(engine)
+        summary = customer_summary(table.filter(table.kind == "sale"), time_unit="week").execute()
+    finally:
+        engine.disconnect()
+    try:
+        models = fit_lifetime_value(summary)
+    except ValueError as exc:  # no repeat buyer, or no optimum
+        return {}, str(exc)
+    if models.spend is None:
+        return {}, models.spend_unavailable
+    values = customer_lifetime_value(models.purchases, models.spend, summary.frequency, summary.recency, summary["T"],
+                                     summary.monetary_value, months=12, monthly_discount_rate=0.01, time_unit="week")
+    return {str(customer): float(value) for customer, value in zip(summary.customer, values)}, None
 
 
 # The tests ---------------------------------------------------------------------------------------------------------
@@ -513,7 +552,7 @@ def _findings(weighting: WeightingPublic) -> list[str]:
     for metric in weighting.metrics:
         if metric.changes:
             unit = "%" if metric.metric == "csat" else ""
-            digits = 1 if metric.metric == "mean" else 0
+            digits = 2 if metric.metric == "mean" else 1
             findings.append(
                 f"{_label(metric)} moves from {metric.unweighted.value:.{digits}f}{unit} unweighted to "
                 f"{metric.weighted.value:.{digits}f}{unit} weighted, outside the unweighted interval "

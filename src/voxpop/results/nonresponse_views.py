@@ -35,21 +35,27 @@ def _confidence(text: str | None) -> float:
     return float(text)
 
 
+LifetimeValue = Annotated[bool, Query(description="Compare predicted CLV too: fits the lifetime-value models on "
+                                                   "every transaction, which takes seconds.")]
+
+
 def nonresponse_of(db, *, key: str, send: str | None, weight: list[str] | None, confidence: str | None,
-                   min_base: int) -> NonresponsePublic:
+                   min_base: int, clv: bool = False) -> NonresponsePublic:
     """The survey's non-response figures; raises UnknownSurvey or NonresponseError (a bad parameter)."""
     level = _confidence(confidence)
     with db.read_connection() as connection:
         return diagnose(connection, survey_key=key, send=send or None, weight_by=[name for name in weight or [] if name],
-                        confidence=level, min_base=min_base)
+                        confidence=level, min_base=min_base, lifetime_value=clv)
 
 
 @router.get("/surveys/{key}/nonresponse", include_in_schema=False)
 def nonresponse_page(request: Request, key: str, user: CurrentUser, db: DbDep, settings: SettingsDep,
-                     send: SendKey = None, weight: WeightBy = None, confidence: Confidence = None):
+                     send: SendKey = None, weight: WeightBy = None, confidence: Confidence = None,
+                     clv: LifetimeValue = False):
     error = None
     try:
-        data = nonresponse_of(db, key=key, send=send, weight=weight, confidence=confidence, min_base=settings.min_base)
+        data = nonresponse_of(db, key=key, send=send, weight=weight, confidence=confidence, min_base=settings.min_base,
+                              clv=clv)
     except UnknownSurvey:
         raise HTTPException(404) from None
     except NonresponseError as exc:
@@ -57,14 +63,14 @@ def nonresponse_page(request: Request, key: str, user: CurrentUser, db: DbDep, s
         data = nonresponse_of(db, key=key, send=None if exc.parameter == "send" else send,
                               weight=None if exc.parameter == "weight" else weight,
                               confidence=None if exc.parameter == "confidence" else confidence,
-                              min_base=settings.min_base)
+                              min_base=settings.min_base, clv=clv)
     pairs = [("send", send or ""), *(("weight", name) for name in weight or [] if name),
-             ("confidence", confidence or "")]
+             ("confidence", confidence or ""), ("clv", "true" if clv else "")]
     query = urlencode([(name, value) for name, value in pairs if value])
     offered = [test.name for test in data.attributes if test.kind == "categorical"]
     weighted = data.weighting.by if data.weighting else []
     return render(request, "results/nonresponse.html", {
-        "key": key, "title": data.title, "data": data, "error": error, "send": send or "",
+        "key": key, "title": data.title, "data": data, "error": error, "send": send or "", "clv": clv,
         "json_href": f"/api/v1/surveys/{key}/nonresponse" + (f"?{query}" if query else ""),
         "reset_href": f"/surveys/{key}/nonresponse", "confidences": list(CONFIDENCES.items()),
         "confidence": confidence or "0.95", "offered": offered,
@@ -74,14 +80,15 @@ def nonresponse_page(request: Request, key: str, user: CurrentUser, db: DbDep, s
 
 @api.get("/surveys/{key}/nonresponse", response_model=NonresponsePublic, responses=problem_responses(401, 404, 422))
 def nonresponse_json(request: Request, key: str, user: CurrentUser, db: DbDep, settings: SettingsDep,
-                     send: SendKey = None, weight: WeightBy = None, confidence: Confidence = None):
+                     send: SendKey = None, weight: WeightBy = None, confidence: Confidence = None,
+                     clv: LifetimeValue = False):
     """The invited audience against its respondents on each known attribute (response rate per category with its
     Wilson interval, chi-square or Fisher, Welch's t on tenure and spend, Holm-adjusted p and a verdict), then the
     respondents raked to the audience's margins: weighted and unweighted figures with n, n_eff and the design
     effect, and every conclusion that changes when weighted."""
     try:
         return nonresponse_of(db, key=key, send=send, weight=weight, confidence=confidence,
-                              min_base=settings.min_base)
+                              min_base=settings.min_base, clv=clv)
     except UnknownSurvey as exc:
         return problem(404, as_sentence(str(exc)), code="unknown-survey", instance=request.url.path)
     except NonresponseError as exc:

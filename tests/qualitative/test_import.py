@@ -141,3 +141,15 @@ def test_an_interview_in_plain_text_with_an_interviewer(db):
     with db.read_connection() as connection:
         dana = session(connection, imported.key, speaker="Dana").turns[0]
     assert "dana@example.com" not in dana.text and dana.text.endswith("It took an hour.") and dana.start == 9.0
+
+
+def test_the_worker_step_retags_turns_only_when_the_codebook_changed(db, focus_group):
+    from voxpop.qualitative.worker import refresh_outdated
+
+    assert refresh_outdated(db) == 0
+    with db.write() as db_session:
+        save_codebook(db_session, "themes:\n- key: delivery\n  phrases: [parcel]\n", base_version=0)
+    assert refresh_outdated(db) == 4
+    assert refresh_outdated(db) == 0
+    with db.read_connection() as connection:
+        assert set(session(connection, focus_group.key).theme_counts) == {"delivery"}

@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 
 from voxpop.accounts import service as accounts
 from voxpop.accounts.models import User
-from voxpop.core.wording import as_sentence
+from voxpop.core.wording import as_sentence, counted
 from voxpop.customers import contacts
 from voxpop.customers.contact_list import (
     PAGE_SIZE,
@@ -192,8 +192,8 @@ def import_upload(request: Request, user: Editor, db: DbDep, settings: SettingsD
     except contacts.ImportRefused as exc:
         return render(request, "customers/contacts_import.html", {
             "result": None, "row_errors": exc.errors[:contacts.SHOWN_ERRORS], "error_count": len(exc.errors),
-            "error": f"{len(exc.errors):,} {'row is' if len(exc.errors) == 1 else 'problems are'} in the file, so "
-                     "nothing was imported. Correct them and upload the file again."}, status_code=400)
+            "error": f"{counted(len(exc.errors), 'problem')} in the file, so nothing was imported. Correct "
+                     f"{'it' if len(exc.errors) == 1 else 'them'} and upload the file again."}, status_code=400)
     return render(request, "customers/contacts_import.html", {"result": result, "error": None, "row_errors": []})
 
 

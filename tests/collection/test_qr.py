@@ -91,6 +91,13 @@ def test_the_share_page_builds_the_link_and_its_code(client, db, settings):
         f'<a class="voxpop-fallback" href="{link.replace("&", "&amp;")}">Tell us how we did</a>')
 
 
+def test_the_widget_is_offered_only_for_a_question_it_may_ask_alone(client, db):
+    apply_survey(db, STORES.replace("kind: csat", "kind: csat\n    required: true"))
+    login(client, make_user(db, "analyst"))
+    assert "no other question may be required" in client.get("/surveys/instore/share").text
+    assert client.get("/api/v1/surveys/instore/share").json()["widget"] is None
+
+
 def test_bad_requests_get_a_sentence_not_a_500(client, db):
     apply_survey(db, STORES)
     login(client, make_user(db, "analyst"))

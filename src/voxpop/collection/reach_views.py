@@ -115,6 +115,7 @@ def _share(db, settings, key: str, query) -> dict | None:
         "attributes": [{"name": name, "values": allowed.get(name), "value": chosen[name],
                         "options": [(value, value) for value in allowed.get(name) or []]} for name in definition.attributes],
         "svg_href": f"/surveys/{key}/qr.svg?{code_query}", "png_href": f"/surveys/{key}/qr.png?{code_query}",
+        "json_href": f"/api/v1/surveys/{key}/share?{code_query}",
         "batches": [{"attribute": name, "svg_href": f"/surveys/{key}/qr.zip?{urlencode({'each': name, 'format': 'svg'})}&{code_query}",
                      "png_href": f"/surveys/{key}/qr.zip?{urlencode({'each': name, 'format': 'png'})}&{code_query}",
                      "count": len(values)} for name, values in allowed.items()],
@@ -124,8 +125,11 @@ def _share(db, settings, key: str, query) -> dict | None:
 
 
 def _widget_snippet(public_url: str, key: str, definition: SurveyDefinition, link: str | None) -> str | None:
-    """The two lines a host page pastes, for the survey's first NPS or CSAT question; None when it has neither."""
-    question = next((each for each in definition.questions if each.kind in WIDGET_KINDS), None)
+    """The two lines a host page pastes, for the survey's first NPS or CSAT question that it may ask alone (no other
+    question is required); None when there is none."""
+    required = {each.key for each in definition.questions if each.required}
+    question = next((each for each in definition.questions
+                     if each.kind in WIDGET_KINDS and not required - {each.key}), None)
     if question is None:
         return None
     base = public_url.rstrip("/")

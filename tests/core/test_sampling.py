@@ -17,6 +17,13 @@ def test_hamilton_reproduces_the_alabama_paradox():
     assert proportional_allocation({"A": 6, "B": 6, "C": 2}, 11) == {"A": 5, "B": 5, "C": 1}
 
 
+def test_the_published_hare_quota_example_of_the_largest_remainder_method():
+    # Wikipedia, "Largest remainder method", worked example with the Hare quota: 100,000 votes, 10 seats.
+    votes = {"Yellows": 47_000, "Whites": 16_000, "Reds": 15_800, "Greens": 12_000, "Blues": 6_100, "Pinks": 3_100}
+    assert proportional_allocation(votes, 10) == {"Yellows": 5, "Whites": 2, "Reds": 1, "Greens": 1, "Blues": 1,
+                                                  "Pinks": 0}
+
+
 def test_exact_quotas_are_not_rounded_away():
     # 3·(1/3)·... as floats is 0.999...; the exact fraction gives each stratum its 1.
     assert proportional_allocation({"a": 1, "b": 1, "c": 1}, 3) == {"a": 1, "b": 1, "c": 1}

@@ -31,15 +31,16 @@ class World:
     invitations: dict[str, int]  # external id -> invitation id
 
 
-def mail_settings(settings: Settings, smtp_server) -> Settings:
-    return settings.model_copy(update=smtp_server.settings() | {"public_url": "https://vox.example",
+def mail_settings(settings: Settings, smtp_server, public_url: str = "https://vox.example") -> Settings:
+    return settings.model_copy(update=smtp_server.settings() | {"public_url": public_url,
                                                                 "smtp_from": "cx@example.com"})
 
 
-def send_wave(db, settings: Settings, smtp_server, people=PEOPLE, *, at: datetime = NOW, key: str = "wave") -> World:
+def send_wave(db, settings: Settings, smtp_server, people=PEOPLE, *, at: datetime = NOW, key: str = "wave",
+              public_url: str = "https://vox.example") -> World:
     """Invite `people` and hand the e-mails to the server (gone@example.com answered 550 by it)."""
     smtp_server.unknown_recipients.add("gone@example.com")
-    configured = mail_settings(settings, smtp_server)
+    configured = mail_settings(settings, smtp_server, public_url)
     customers = add_contacts(db, people)
     send_id = make_send(db, key=key)
     with db.write() as db_session:

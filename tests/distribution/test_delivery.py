@@ -4,17 +4,22 @@ recorded once; bounces reported by a mail provider through the API."""
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
+from html import unescape
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import func, select
 
 from tests.distribution.conftest import NOW
 from tests.distribution.sent import opened, respond, send_wave
 from tests.helpers import login, make_user
+from voxpop.collection.models import Answer, Invitation, Response
 from voxpop.customers.models import Suppression
 from voxpop.distribution.delivery import sync_outcomes
 from voxpop.distribution.models import InvitationEvent, SendInvitation
 from voxpop.notify.models import OutgoingMail
+from voxpop.surveys.models import Question
 
 
 def log(db, send_id: int) -> list[tuple[int, str, str | None]]:
@@ -122,3 +127,79 @@ def test_only_admins_report_bounces(client, db, feedback):
     headers = _admin_client(client, db, role="manager")
     answer = client.post("/api/v1/sends/bounces", headers=headers, json={"address": "a@example.com", "diagnostic": ""})
     assert answer.status_code == 403
+
+
+# --- a score clicked in the e-mail ------------------------------------------------------------------------------
+
+def score_link(smtp_server, recipient: str, score: int) -> str:
+    """The path and query of the score link in the HTML part the server received for `recipient`."""
+    [message] = [message for message in smtp_server.messages if message["To"] == recipient]
+    html = message.get_body(preferencelist=("html",)).get_content()
+    found = re.search(rf'href="https://vox\.example(/s/[^"]*score={score})"', html)
+    assert found, html
+    return unescape(found.group(1))
+
+
+def invitation(db, invitation_id: int) -> Invitation:
+    with db.read() as db_session:
+        found = db_session.get(Invitation, invitation_id)
+        db_session.expunge(found)
+        return found
+
+
+def responses(db) -> int:
+    with db.read() as db_session:
+        return db_session.scalar(select(func.count()).select_from(Response))
+
+
+def test_a_clicked_score_opens_the_survey_with_it_chosen_and_writes_no_response(client, db, settings, feedback,
+                                                                                  smtp_server):
+    world = send_wave(db, settings, smtp_server)
+    page = client.get(score_link(smtp_server, "ann@example.com", 9))
+    assert page.status_code == 200
+    assert re.search(r'name="q_nps" value="9"\s+checked', page.text)
+    assert len(re.findall(r"checked", page.text)) == 1
+    ann = invitation(db, world.invitations["C-ann"])
+    assert (ann.clicked_question, ann.clicked_score) == ("nps", 9)
+    assert ann.opened_at is not None and ann.clicked_at is not None
+    assert responses(db) == 0  # a scanner's fetch must not answer for the customer
+    assert sync(db).started == 1  # the send log shows the link opened, and the score clicked
+    assert (ann.id, "started", "clicked 9 for nps in the e-mail") in log(db, world.send_id)
+
+
+@pytest.mark.parametrize("query", ["q=nps&score=11", "q=nps&score=-1", "q=nps&score=nine", "q=why_low&score=3",
+                                   "q=nope&score=3", "q=nps", "score=3", "q=nps&score=99999999999999999999"])
+def test_a_score_that_does_not_fit_opens_the_page_without_it(client, db, settings, feedback, smtp_server, query):
+    world = send_wave(db, settings, smtp_server)
+    base = score_link(smtp_server, "ann@example.com", 9).split("&q=")[0]
+    page = client.get(f"{base}&{query}")
+    assert page.status_code == 200 and "checked" not in page.text
+    ann = invitation(db, world.invitations["C-ann"])
+    assert ann.clicked_score is None and ann.opened_at is not None
+
+
+def test_a_scanner_sweeping_every_score_is_not_taken_for_the_customer(client, db, settings, feedback, smtp_server):
+    world = send_wave(db, settings, smtp_server)
+    for score in range(11):
+        assert client.get(score_link(smtp_server, "ann@example.com", score)).status_code == 200
+    ann = invitation(db, world.invitations["C-ann"])
+    assert (ann.clicked_score, ann.opened_at) == (None, None)
+
+
+def test_the_clicked_score_is_kept_when_the_customer_answers_otherwise(client, db, settings, feedback, smtp_server):
+    world = send_wave(db, settings, smtp_server)
+    page = client.get(score_link(smtp_server, "ann@example.com", 9))
+    change = {"q_nps": "6"}
+    for _ in range(5):  # page by page (the follow-up question is on the next page) until the thanks
+        hidden = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"', page.text))
+        page = client.post("/s/feedback", data=hidden | change, follow_redirects=False)
+        change = {}
+        if page.status_code == 303:
+            break
+    assert page.status_code == 303 and "/thanks" in page.headers["location"]
+    ann = invitation(db, world.invitations["C-ann"])
+    assert ann.clicked_score == 9
+    with db.read() as db_session:
+        scores = db_session.scalars(select(Answer.score).join(Response).join(Question).where(
+            Response.invitation_id == ann.id, Question.key == "nps")).all()
+        assert scores == [6]  # their final answer wins

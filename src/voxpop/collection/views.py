@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime, timedelta
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -14,7 +15,9 @@ from starlette.datastructures import FormData
 from voxpop.collection import flows, form_tokens, service
 from voxpop.collection.answers import OTHER_TEXT, AnswerError, Answers, chose_other, is_shown, pages, validate
 from voxpop.collection.i18n import MESSAGES, choose_language, message
+from voxpop.collection.models import Invitation
 from voxpop.collection.schemas import ResponseCreate, ResponsePublic
+from voxpop.store.base import utcnow
 from voxpop.surveys.schemas import OTHER, SCORED_KINDS, QuestionDefinition, SurveyDefinition, text_in
 from voxpop.web.auth import DbDep, SettingsDep
 from voxpop.web.problems import problem, problem_responses
@@ -168,8 +171,47 @@ def _open_or_page(request: Request, db, key: str, language_hint: str | None):
         return None, _message_page(request, language, "not_found", 404)
 
 
+# Mail security scanners fetch every link of an e-mail within moments of its delivery, each score link included. A
+# different score for the same invitation within this window is such a sweep, not a person: it is not kept.
+SCANNER_SWEEP = timedelta(minutes=2)
+
+
+def clicked_answer(survey: flows.OpenSurvey, question_key: str | None, score: str | None) -> tuple[str, int] | None:
+    """The (question, score) of a score link when both name a scored question of this survey and a point on its
+    scale; None otherwise (the page then opens without it)."""
+    if not question_key or score is None or not re.fullmatch(r"-?\d{1,3}", score):
+        return None
+    question = next((q for q in survey.definition.questions if q.key == question_key), None)
+    if question is None or question.kind not in SCORED_KINDS:
+        return None
+    low, high = question.bounds  # type: ignore[misc]
+    return (question.key, int(score)) if low <= int(score) <= high else None
+
+
+def note_visit(db, invitation_id: int, clicked: tuple[str, int] | None, now: datetime) -> None:
+    """Remember that the invitation's link was opened (the send log's "started") and the score clicked in the
+    e-mail, if any: kept even if the customer never submits, and beside their final answer if they change it.
+    Nothing else is written, so a scanner's fetch creates no response. A sweep through several scores (see
+    SCANNER_SWEEP) is forgotten, opened or not, as no person opened it."""
+    with db.write() as db_session:
+        invitation = db_session.get(Invitation, invitation_id)
+        if invitation is None:
+            return
+        in_sweep = invitation.clicked_at is not None and now - invitation.clicked_at < SCANNER_SWEEP
+        if clicked is not None:
+            if in_sweep and (invitation.clicked_question, invitation.clicked_score) != clicked:
+                invitation.clicked_question = invitation.clicked_score = invitation.opened_at = None
+            else:
+                invitation.clicked_question, invitation.clicked_score = clicked
+                invitation.opened_at = invitation.opened_at or now
+            invitation.clicked_at = now
+        elif not (in_sweep and invitation.clicked_score is None):
+            invitation.opened_at = invitation.opened_at or now
+
+
 @router.get("/s/{key}", include_in_schema=False)
-def survey_page(request: Request, key: str, db: DbDep, settings: SettingsDep, t: str | None = None, lang: str | None = None):
+def survey_page(request: Request, key: str, db: DbDep, settings: SettingsDep, t: str | None = None,
+                lang: str | None = None, q: str | None = None, score: str | None = None):
     survey, page = _open_or_page(request, db, key, lang)
     if survey is None:
         return page
@@ -178,6 +220,7 @@ def survey_page(request: Request, key: str, db: DbDep, settings: SettingsDep, t:
         return _message_page(request, language, "closed", 410, survey.title)
     if survey.status != "live":
         return _message_page(request, language, "not_found", 404)
+    clicked = None
     if t is not None:
         with db.read() as db_session:
             invitation = service.find_invitation(db_session=db_session, survey_id=survey.id, token=t)
@@ -185,12 +228,14 @@ def survey_page(request: Request, key: str, db: DbDep, settings: SettingsDep, t:
                 return _message_page(request, language, "invalid_invitation", 403, survey.title)
             if service.response_to_invitation(db_session=db_session, invitation_id=invitation.id) is not None:
                 return _message_page(request, language, "already", 200, survey.title)
+        clicked = clicked_answer(survey, q, score)
+        note_visit(db, invitation.id, clicked, utcnow())
     return _render_page(
         request,
         survey,
         language=language,
         page=0,
-        answers={},
+        answers={clicked[0]: str(clicked[1])} if clicked else {},
         errors=[],
         form_token=form_tokens.issue(settings.signing_key, survey_key=survey.key, version_id=survey.version_id),
         invitation=t,

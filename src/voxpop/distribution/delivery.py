@@ -105,13 +105,15 @@ def _suppress_bounced(db_session: Session, address: str, reply: str, *, now: dat
 
 def _started(db_session: Session, report: SyncReport, *, limit: int) -> None:
     rows = db_session.execute(
-        select(SendInvitation, Invitation.opened_at)
+        select(SendInvitation, Invitation)
         .join(Invitation, Invitation.id == SendInvitation.invitation_id)
         .where(Invitation.opened_at.is_not(None), SendInvitation.status.in_(NOT_STARTED))
         .order_by(SendInvitation.id).limit(limit)).all()
-    for invitation, opened_at in rows:
+    for invitation, opened in rows:
+        clicked = (f"clicked {opened.clicked_score} for {opened.clicked_question} in the e-mail"
+                   if opened.clicked_score is not None else None)
         record_event(db_session, send_id=invitation.send_id, invitation_id=invitation.invitation_id,
-                     customer_id=invitation.customer_id, kind="started", detail=None, at=opened_at)
+                     customer_id=invitation.customer_id, kind="started", detail=clicked, at=opened.opened_at)
         invitation.status = "started"
         report.started += 1
 

@@ -45,6 +45,7 @@ class Invited:
     completed: bool
     invited_at: datetime
     completed_at: datetime | None
+    clicked_score: int | None = None  # the score clicked in the e-mail, if any
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,8 @@ class Funnel:
     label: str  # "All invitations" or the group's value
     stages: tuple[Stage, ...]
     time_to_complete: Duration
+    clicked: int = 0  # clicked a score in the e-mail
+    clicked_not_completed: int = 0  # of those, never submitted: their clicked score is all voxpop has
 
 
 @dataclass(frozen=True)
@@ -89,7 +92,7 @@ def invitations(db_session: Session, *, send_ids: list[int]) -> list[Invited]:
     delivered = exists().where(OutgoingMail.related == related, OutgoingMail.status == "sent")
     rows = db_session.execute(
         select(SendInvitation.language, SendInvitation.status, Customer.attributes, delivered.label("delivered"),
-               Invitation.created_at, Invitation.opened_at, Response.submitted_at)
+               Invitation.created_at, Invitation.opened_at, Invitation.clicked_score, Response.submitted_at)
         .join(Invitation, Invitation.id == SendInvitation.invitation_id)
         .join(Customer, Customer.id == SendInvitation.customer_id)
         .outerjoin(Response, Response.invitation_id == Invitation.id)
@@ -97,7 +100,8 @@ def invitations(db_session: Session, *, send_ids: list[int]) -> list[Invited]:
     return [Invited(language=row.language, attributes=row.attributes or {},
                     delivered=bool(row.delivered) and row.status != "bounced",
                     started=row.opened_at is not None or row.submitted_at is not None,
-                    completed=row.submitted_at is not None, invited_at=row.created_at, completed_at=row.submitted_at)
+                    completed=row.submitted_at is not None, invited_at=row.created_at, completed_at=row.submitted_at,
+                    clicked_score=row.clicked_score)
             for row in rows]
 
 
@@ -133,7 +137,9 @@ def funnel(invited: list[Invited], label: str) -> Funnel:
         stages.append(Stage(name=name, label=STAGE_LABELS[name], count=counts[name],
                             of_invited=_share(counts[name], counts["invited"]) if index else None,
                             of_previous=_share(min(counts[name], previous), previous) if index else None))
-    return Funnel(label=label, stages=tuple(stages), time_to_complete=duration(invited))
+    clicked = [row for row in invited if row.clicked_score is not None]
+    return Funnel(label=label, stages=tuple(stages), time_to_complete=duration(invited), clicked=len(clicked),
+                  clicked_not_completed=sum(not row.completed for row in clicked))
 
 
 def group_options(invited: list[Invited]) -> tuple[str, ...]:

@@ -97,6 +97,9 @@ class FunnelPublic(BaseModel):
     label: str
     stages: list[StagePublic]
     time_to_complete: DurationPublic
+    clicked: int = Field(description="Invitations whose customer clicked a score in the e-mail.")
+    clicked_not_completed: int = Field(description="Of those, never submitted: the clicked score is kept on the "
+                                                   "invitation, not counted in the survey's results.")
 
 
 class FunnelReportPublic(BaseModel):
@@ -220,7 +223,8 @@ def _funnel_public(result: funnel.Funnel) -> FunnelPublic:
     return FunnelPublic(label=result.label, stages=[
         StagePublic(name=stage.name, count=stage.count, of_invited=_share(stage.of_invited),
                     of_previous=_share(stage.of_previous)) for stage in result.stages],
-        time_to_complete=DurationPublic(n=time.n, median_hours=time.median, q1_hours=time.q1, q3_hours=time.q3))
+        time_to_complete=DurationPublic(n=time.n, median_hours=time.median, q1_hours=time.q1, q3_hours=time.q3),
+        clicked=result.clicked, clicked_not_completed=result.clicked_not_completed)
 
 
 def funnel_of(db, *, scope: str, key: str, by: str) -> FunnelReportPublic:
@@ -236,8 +240,9 @@ def funnel_of(db, *, scope: str, key: str, by: str) -> FunnelReportPublic:
             sends, name = list(db_session.scalars(select(Send).where(Send.survey_id == survey.id)
                                                   .order_by(Send.id))), survey.title
         rows = funnel.invitations(db_session, send_ids=[send.id for send in sends])
+        send_keys = [send.key for send in sends]
     result = funnel.report(rows, by=by)
-    return FunnelReportPublic(scope=scope, key=key, name=name, sends=[send.key for send in sends], by=result.by,
+    return FunnelReportPublic(scope=scope, key=key, name=name, sends=send_keys, by=result.by,
                               group_options=list(result.group_options), overall=_funnel_public(result.overall),
                               groups=[_funnel_public(group) for group in result.groups], note=NOTE)
 

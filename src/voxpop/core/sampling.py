@@ -11,9 +11,9 @@ from fractions import Fraction
 
 
 def proportional_allocation(strata: Mapping[str, int], size: int) -> dict[str, int]:
-    """`size` shared between strata in proportion to how many each holds, by largest remainder (Hamilton's
-    method; Cochran, Sampling Techniques, 3rd ed., §5.5 for proportional allocation): each stratum gets the whole
-    part of its quota size·N_h/N, and the units left over go to the largest fractional parts (ties to the
+    """`size` shared between strata in proportion to how many each holds (proportional allocation, n_h = n·N_h/N;
+    Cochran, Sampling Techniques, 3rd ed., ch. 5), rounded by largest remainder (Hamilton's method): each stratum
+    gets the whole part of its quota, and the units left over go to the largest fractional parts (ties to the
     larger stratum, then by name). Each allocation is its quota rounded down or up, so it never exceeds the
     stratum. ValueError when size is below 0 or above the strata's total."""
     total = sum(strata.values())

@@ -36,6 +36,7 @@ def test_create_preview_dry_run_and_send_now(client, db, feedback):
     french = client.get("/sends/winter?customer=C-3")
     assert "no fr template; written in en" in french.text and "Hello Cy" in french.text
     assert client.get("/sends/winter?customer=nobody").status_code == 404
+    assert client.get("/sends/winter", params={"customer": "C\x00"}).status_code == 404  # never a 500 on PostgreSQL
     html = client.get("/sends/winter/preview.html?customer=C-3")
     assert html.status_code == 200 and "&amp;q=nps&amp;score=10" in html.text
     dry = client.get("/sends/winter/dry-run")
@@ -68,6 +69,8 @@ def test_form_errors_name_their_fields_and_keep_the_input(client, db, feedback):
     assert answer.status_code == 422
     assert "templates.de.subject" in answer.text and "a key is lower-case letters" in answer.text
     assert 'id="subject_de-error"' in answer.text and "Hallo {{ customer.name }" in answer.text
+    nul = client.post("/sends/new", data=FORM | {"csrf_token": token, "name": "Winter\x00"})
+    assert nul.status_code == 422 and "name: holds a character that cannot be stored" in nul.text
     missing = client.post("/sends/new", data=FORM | {"csrf_token": token, "audience_kind": "sample", "sample": "nope"})
     assert missing.status_code == 422 and "there is no sample &#39;nope&#39;" in missing.text
 
@@ -143,5 +146,14 @@ def test_the_events_api_records_once_and_refuses_bad_events_in_words(client, db,
     bad = client.post("/api/v1/events", json={"name": "x", "customer_id": "C-1",
                                               "occurred_at": "2026-12-01T10:00:00"}, headers=headers)
     assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "occurred_at"
+    nul = client.post("/api/v1/events", json=event | {"dedupe_key": "order\x00"}, headers=headers)
+    assert nul.status_code == 422 and nul.json()["errors"][0]["field"] == "dedupe_key"
     assert client.post("/api/v1/events", json=event).status_code == 403  # no CSRF header
     assert client.get("/api/v1/sends/triggers").json()["recent_events"][0]["dedupe_key"] == "order-77"
+
+
+def test_a_key_that_names_a_page_is_refused(client, db, feedback):
+    token = _admin(client, db)
+    for key in ("new", "rules", "triggers", "bounces"):
+        answer = client.post("/sends/new", data=FORM | {"csrf_token": token, "key": key})
+        assert answer.status_code == 422 and "names a page of its own" in answer.text

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from voxpop.collection.answers import storable
 from voxpop.customers.models import Sample
 from voxpop.distribution.models import ContactRule, Send, Trigger
 from voxpop.distribution.planning import EMBEDDABLE_KINDS, embedded_question
@@ -18,6 +19,8 @@ from voxpop.surveys.models import Survey
 from voxpop.surveys.schemas import KEY, DocumentProblems, Language, format_location, read_mapping
 
 EDITABLE = ("draft", "scheduled")
+# Words the send pages use after /sends/ (and /api/v1/sends/): a send with one of these keys could not be reached.
+RESERVED_KEYS = ("new", "rules", "triggers", "bounces")
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 
 
@@ -59,6 +62,13 @@ class SendDefinition(Strict):
     expires_after_days: int = Field(14, ge=1, le=365)
     scheduled_for: datetime | None = None
 
+    @field_validator("key")
+    @classmethod
+    def not_reserved(cls, key: str) -> str:
+        if key in RESERVED_KEYS:
+            raise ValueError(f"{key!r} names a page of its own (/sends/{key}); choose another key")
+        return key
+
 
 class RuleDefinition(Strict):
     survey: Annotated[str, StringConstraints(pattern=KEY)] | None = None  # None: every survey
@@ -92,6 +102,29 @@ def _problems(exc: ValidationError) -> list[tuple[str, str]]:
     return [(format_location(error["loc"]) or "definition", words(error)) for error in exc.errors()]
 
 
+def unstorable(raw: object, path: str = "") -> list[tuple[str, str]]:
+    """Every text in a definition the store cannot keep (a NUL byte, a lone surrogate), by its path."""
+    if isinstance(raw, str):
+        return [] if storable(raw) else [(path or "definition", "holds a character that cannot be stored (a NUL "
+                                                                "byte or a broken one); remove it")]
+    if isinstance(raw, dict):
+        return [problem for key, value in raw.items()
+                for problem in unstorable(key, path or "definition") + unstorable(value, f"{path}.{key}".lstrip("."))]
+    if isinstance(raw, list):
+        return [problem for number, value in enumerate(raw) for problem in unstorable(value, f"{path}[{number}]")]
+    return []
+
+
+def _validated(model, raw: dict):
+    problems = unstorable(raw)
+    if problems:
+        raise DefinitionError(problems)
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise DefinitionError(_problems(exc)) from None
+
+
 def read_definition(text: str) -> dict:
     """The mapping a YAML or JSON send file holds."""
     try:
@@ -102,6 +135,8 @@ def read_definition(text: str) -> dict:
 
 def check_send(db_session: Session, raw: dict, *, editing: Send | None = None) -> tuple[SendDefinition, dict, int]:
     """The definition checked against the workspace: (definition, audience as stored, survey id)."""
+    if unstorable(raw):
+        raise DefinitionError(unstorable(raw))
     try:
         definition = SendDefinition.model_validate(raw)
     except ValidationError as exc:
@@ -188,10 +223,7 @@ def as_definition(db_session: Session, send: Send) -> dict:
 
 def save_rule(db_session: Session, raw: dict, *, now: datetime) -> ContactRule:
     """Add a contact-frequency rule."""
-    try:
-        definition = RuleDefinition.model_validate(raw)
-    except ValidationError as exc:
-        raise DefinitionError(_problems(exc)) from None
+    definition = _validated(RuleDefinition, raw)
     survey_id = None
     if definition.survey:
         survey_id = db_session.scalar(select(Survey.id).where(Survey.key == definition.survey))
@@ -206,10 +238,7 @@ def save_rule(db_session: Session, raw: dict, *, now: datetime) -> ContactRule:
 
 def save_trigger(db_session: Session, raw: dict, *, now: datetime) -> Trigger:
     """Add a trigger: invite with a send's templates `delay_days` after each event of a name."""
-    try:
-        definition = TriggerDefinition.model_validate(raw)
-    except ValidationError as exc:
-        raise DefinitionError(_problems(exc)) from None
+    definition = _validated(TriggerDefinition, raw)
     problems = []
     send = db_session.scalar(select(Send).where(Send.key == definition.send))
     if send is None:

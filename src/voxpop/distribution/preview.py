@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from voxpop.collection.answers import storable
 from voxpop.customers.models import Customer
 from voxpop.distribution import links
 from voxpop.distribution.models import Send
@@ -31,6 +32,8 @@ class Preview:
 
 def preview(db_session: Session, send: Send, settings: Settings, *, now: datetime, customer: str = "") -> Preview | None:
     """The e-mail for `customer` (an external id), else for the audience's first member; None without anyone."""
+    if customer and not storable(customer):
+        return None
     if customer:
         found = db_session.scalar(select(Customer).where(Customer.external_id == customer))
     else:

@@ -17,6 +17,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from voxpop.collection.answers import storable
 from voxpop.customers.models import Customer, Transaction
 from voxpop.distribution.models import Send, SendInvitation, Trigger, TriggerEvent
 from voxpop.distribution.planning import Gate, Member, choose_language, invite, template_problem
@@ -45,6 +46,10 @@ class Recorded:
 def record_event_from_api(db_session: Session, *, name: str, external_id: str, occurred_at: datetime | None,
                           dedupe_key: str | None, now: datetime) -> Recorded:
     """Keep one posted event (once per name and dedupe key). The customer is found by their external id."""
+    for field, value in (("name", name), ("customer_id", external_id), ("dedupe_key", dedupe_key or "")):
+        if not storable(value):
+            raise EventRefused(f"{field} holds a character that cannot be stored (a NUL byte or a broken one)",
+                               field=field)
     name = " ".join(name.split())
     if not name:
         raise EventRefused("give the event's name, e.g. order delivered", field="name")

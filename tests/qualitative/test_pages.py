@@ -12,6 +12,7 @@ from tests.qualitative.conftest import FOCUS_GROUP, import_focus_group
 from tests.text.stored import analyse, submit
 from voxpop.accounts.models import AuditEntry
 from voxpop.qualitative.models import Participant, Turn
+from voxpop.text.codebooks import save_codebook
 
 INTERVIEW = ("[00:00:03] Interviewer: How did the sign-up go?\n"
              "[00:00:09] Dana: The payment page kept rejecting my card. Write to dana@example.com.\n")
@@ -110,6 +111,10 @@ def test_a_correction_changes_the_turns_themes_and_is_audited(client, db, focus_
     detail = client.get(f"/api/v1/sources/{focus_group.key}", params={"theme": "quality"}).json()
     assert [turn["speaker"] for turn in detail["turns"]] == ["Cara"]
     assert ("quality", "correction") in {(tag["theme"], tag["source"]) for tag in detail["turns"][0]["themes"]}
+    assert 'data-testid="outdated"' not in client.get(f"/sources/{focus_group.key}").text
+    with db.write() as db_session:
+        save_codebook(db_session, "themes:\n- key: quality\n  phrases: [staff]\n", base_version=0)
+    assert "4 of these turns were themed by an earlier codebook" in client.get(f"/sources/{focus_group.key}").text
     refused = client.post(f"/api/v1/sources/{focus_group.key}/turns/{cara}/themes", json={"theme": "nope",
                           "present": True}, headers={"X-CSRF-Token": token})
     assert refused.status_code == 422

@@ -85,6 +85,8 @@ class SessionPublic(BaseModel):
     participants: list[ParticipantPublic]
     themes: list[SessionThemePublic] = Field(description="Turns per theme in the whole session, most first.")
     total_turns: int
+    outdated_turns: int = Field(description="Turns an older codebook or pipeline analysed; `voxpop sources "
+                                            "reanalyse` analyses them again.")
     turns: list[TurnPublic] = Field(description="The turns the theme and speaker filters keep, in the order spoken.")
 
 

@@ -77,7 +77,8 @@ def source_list(connection: Connection) -> SourceListPublic:
 
 def session_detail(connection: Connection, key: str, *, theme: str | None, speaker: str | None,
                    codebook: Codebook) -> SessionPublic:
-    found = voices.session(connection, key, theme=theme or None, speaker=speaker or None)
+    found = voices.session(connection, key, theme=theme or None, speaker=speaker or None,
+                           codebook_version=current_codebook(connection).version)
     labels = theme_labels(codebook)
     source = found.source
     people = [person for person in found.participants if person.role == "participant"]
@@ -90,7 +91,7 @@ def session_detail(connection: Connection, key: str, *, theme: str | None, speak
                                         segment=person.segment, turns=person.turns) for person in found.participants],
         themes=[SessionThemePublic(theme=key, label=theme_label(labels, key), turns=count)
                 for key, count in found.theme_counts.items()],
-        total_turns=found.total_turns,
+        total_turns=found.total_turns, outdated_turns=found.outdated_turns,
         turns=[TurnPublic(
             id=turn.id, position=turn.position, speaker=turn.speaker, role=turn.role, start_seconds=turn.start,
             end_seconds=turn.end, text=turn.text, language=turn.language, sentiment_score=turn.sentiment_score,

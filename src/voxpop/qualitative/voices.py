@@ -18,6 +18,7 @@ from voxpop.customers.models import Customer
 from voxpop.qualitative.models import Participant, QualitativeSource, Turn, TurnTheme
 from voxpop.text.metrics import effective_themes
 from voxpop.text.models import CommentAnalysis
+from voxpop.text.service import PIPELINE_VERSION
 from voxpop.text.verbatims import CommentFilters, Verbatim, find_verbatims
 
 EXAMPLE_COMMENTS = 5
@@ -139,9 +140,11 @@ class Session:
     turns: list[SessionTurn]  # those the filters keep
     total_turns: int
     theme_counts: dict[str, int]  # turns per theme (with parents counted) in the whole session
+    outdated_turns: int = 0  # turns an older codebook or pipeline analysed
 
 
-def session(connection: Connection, key: str, *, theme: str | None = None, speaker: str | None = None) -> Session:
+def session(connection: Connection, key: str, *, theme: str | None = None, speaker: str | None = None,
+            codebook_version: int = 0) -> Session:
     """One source with its participants and its turns, narrowed to a theme (with its sub-themes) and a speaker."""
     from voxpop.accounts.models import User
 
@@ -174,7 +177,11 @@ def session(connection: Connection, key: str, *, theme: str | None = None, speak
     tags = turn_tags(connection, [row[0] for row in rows])
     turns = [SessionTurn(*row[:11], tuple(row[11] or ()), tags.get(row[0], ())) for row in rows]
     total = connection.scalar(select(func.count()).select_from(Turn).where(Turn.source_id == source.id))
-    return Session(source, imported_by, participants, turns, total, _session_theme_counts(connection, source.id))
+    outdated = connection.scalar(select(func.count()).select_from(Turn).where(
+        Turn.source_id == source.id,
+        (Turn.pipeline_version < PIPELINE_VERSION) | (Turn.codebook_version < codebook_version)))
+    return Session(source, imported_by, participants, turns, total, _session_theme_counts(connection, source.id),
+                   outdated)
 
 
 def _session_theme_counts(connection: Connection, source_id: int) -> dict[str, int]:

@@ -4,19 +4,20 @@ samples."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
 
 class ContactPublic(BaseModel):
-    external_id: str
+    id: int = Field(description="voxpop's customer id, as samples and sends name the contact.")
+    external_id: str = Field(description="Your customer id.")
     email: str | None
     language: str | None
     consent: Literal["yes", "no", "unknown"]
     consent_at: datetime | None
     consent_source: str | None
-    attributes: dict[str, str | int | float | bool | None]
+    attributes: dict[str, Any]
     not_reachable: str | None = Field(description="Why no e-mail invitation may go to the contact; null when one may.")
 
 

@@ -93,9 +93,9 @@ SampleId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _contact_public(row) -> ContactPublic:
-    return ContactPublic(external_id=row.external_id, email=row.email, language=row.language, consent=row.consent,
-                         consent_at=row.consent_at, consent_source=row.consent_source, attributes=row.attributes,
-                         not_reachable=row.not_reachable)
+    return ContactPublic(id=row.id, external_id=row.external_id, email=row.email, language=row.language,
+                         consent=row.consent, consent_at=row.consent_at, consent_source=row.consent_source,
+                         attributes=row.attributes, not_reachable=row.not_reachable)
 
 
 @router.get("/contacts", include_in_schema=False)

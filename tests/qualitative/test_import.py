@@ -70,6 +70,7 @@ def test_the_same_title_and_day_gets_a_numbered_key(db, focus_group):
     ({"participants": {"Anna": service.ParticipantLink(customer="NW-404")}}, "participants",
      "no customer has the id 'NW-404'"),
     ({"kind": "survey"}, "kind", "the kind must be focus-group or interview"),
+    ({"moderator": "Priya Shah"}, "moderator", "the moderator 'Priya Shah' does not speak in this transcript"),
     ({"title": "  "}, "title", "give the session a title"),
     ({"data": "WEBVTT\n\n00:00:01.000 --> 00:00:02.000\n<v Anna>hi\n\n14\nno time range\n"}, "file",
      "line 7: a cue without a time range"),

@@ -169,6 +169,11 @@ def _participants(db_session: Session, speakers: list[str], links: dict[str, Par
     if unknown := [label for label in links if label not in speakers]:
         raise SourceRefused(f"{unknown[0]!r} does not speak in this transcript; its speakers are "
                             f"{', '.join(speakers)}", field="participants")
+    if moderator is not None and moderator not in speakers:
+        # Otherwise the moderator's prompts would be themed as a participant's words.
+        raise SourceRefused(f"the moderator {moderator!r} does not speak in this transcript; give their name as it "
+                            f"writes it (its speakers are {', '.join(speakers)}), or leave it empty when they are "
+                            "called Moderator or Interviewer there", field="moderator")
     wanted = {link.customer for link in links.values() if link.customer}
     found = {customer.external_id: customer for customer in
              db_session.scalars(select(Customer).where(Customer.external_id.in_(wanted)))} if wanted else {}

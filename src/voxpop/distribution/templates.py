@@ -76,7 +76,8 @@ class _Attributes(dict):
 
 def check_templates(templates: object) -> list[str]:
     """Every problem with a send's templates, each naming the language and field ("de subject: unexpected '}'")."""
-    return [f"{' '.join(place)}: {message}" for place, message in template_problems(templates)]
+    return [f"{' '.join(place)}: {message}" if place else f"templates: {message}"
+            for place, message in template_problems(templates)]
 
 
 def template_problems(templates: object) -> list[tuple[tuple[str, ...], str]]:

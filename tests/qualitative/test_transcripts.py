@@ -213,3 +213,14 @@ def test_merging_never_leaves_two_neighbours_with_one_speaker_and_loses_no_word(
     turns = merge_turns(cues)
     assert all(left.speaker != right.speaker for left, right in zip(turns, turns[1:]))
     assert " ".join(turn.text for turn in turns).split() == " ".join(text for _, text in said).split()
+
+
+def test_docx_tables_count_and_deleted_tracked_changes_do_not():
+    xml = ('<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">'
+           '<w:body><w:tbl><w:tr><w:tc><w:p><w:r><w:t>Anna: the app crashed</w:t></w:r>'
+           '<w:del><w:r><w:delText> at home</w:delText></w:r></w:del>'
+           '<w:ins><w:r><w:t> at checkout</w:t></w:r></w:ins></w:p></w:tc></w:tr></w:tbl></w:body></w:document>')
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("word/document.xml", xml)
+    assert parse_transcript(buffer.getvalue(), "a.docx")[1] == [Cue("Anna", "the app crashed at checkout")]

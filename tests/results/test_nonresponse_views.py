@@ -26,6 +26,7 @@ def test_every_role_reads_the_page_with_its_findings(client, db, role):
     html = page.text
     assert "Response differs by segment" in html and "Enterprise answered least" in html
     assert "Raked on segment" in html and "What changes when weighted" in html
+    assert "p &lt; 0.001, Holm-adjusted p &lt; 0.001" in html and "to 200 customers" in html
     assert 'href="/surveys/shop/nonresponse" aria-current="page"' in html
     for pattern in (INLINE_SCRIPT, INLINE_STYLE, STYLE_ELEMENT, EVENT_HANDLER):
         assert not pattern.search(html)

@@ -79,6 +79,7 @@ def diagnose(connection: Connection, *, survey_key: str, send: str | None = None
     members, unlinked, invited, responded = _members(connection, invitations)
     result = NonresponsePublic(survey=survey_key, title=survey.title, send=send, confidence=confidence,
                                invited=invited, responded=responded, unlinked=unlinked, summary="",
+                               customers=len(members),
                                sends=survey_sends(connection, survey_id=survey.id))
     if not invited:
         result.summary = ("No one was invited to this survey, so its responses came through open links; "
@@ -342,7 +343,7 @@ def _numeric_test(name: str, values: list[tuple[bool, float]], confidence: float
 def _verdict(test: AttributeTestPublic, confidence: float) -> str:
     level = f"{round(confidence * 100)}%"
     if test.p_value is None:
-        return f"{test.name.capitalize()}: not tested ({test.note})."
+        return f"{test.name[:1].upper()}{test.name[1:]}: not tested ({test.note})."
     p = _p_words(test.p_holm)
     if test.kind == "numeric":
         means = test.means

@@ -90,6 +90,7 @@ class NonresponsePublic(BaseModel):
     confidence: float
     invited: int = Field(description="Invitations in the audience.")
     responded: int = Field(description="Of them, answered.")
+    customers: int = Field(0, description="Distinct invited customers: the attribute tables count each once.")
     response_rate: EstimatePublic | None = None
     unlinked: int = Field(0, description="Invitations without a customer: counted in the rate, not described.")
     attributes: list[AttributeTestPublic] = Field(default_factory=list)

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     keep_original_comments: bool = Field(False, description="Keep each comment's original text, before redaction, for admins to read; off, only the redacted text is stored.")
     text_worker: bool = Field(True, description="Analyse new comments (redaction, language, sentiment, themes) in a background thread of the web server.")
     text_worker_interval: float = Field(5.0, gt=0, le=3600, description="Seconds the comment worker waits between looks for new comments.")
-    case_worker: bool = Field(True, description="Run case rules on new responses, watch case deadlines and alert rules, and send queued e-mail and webhooks, in background threads of the web server.")
+    case_worker: bool = Field(True, description="Run case rules on new responses, watch case deadlines and alert rules, run e-mail invitation sends, triggers and reminders, and send queued e-mail and webhooks, in background threads of the web server.")
     case_worker_interval: float = Field(2.0, gt=0, le=3600, description="Seconds the case and sending workers wait between looks for new work.")
     public_url: str = Field("http://127.0.0.1:8000", description="The address customers and staff reach voxpop at, for links in e-mails (no trailing slash).")
     smtp_host: str | None = Field(None, description="SMTP server for e-mail; unset, e-mail stays queued and the pages say so.")

@@ -122,19 +122,22 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             worker = CommentWorker(db, keep_original=settings.keep_original_comments,
                                    interval=settings.text_worker_interval)
             worker.start()
-        case_worker = delivery_worker = None
+        case_worker = delivery_worker = sends = None
         if settings.case_worker:
             from voxpop.cases.worker import CaseWorker
+            from voxpop.distribution.worker import send_worker
             from voxpop.scorecard.worker import delivery_worker as scorecard_delivery
 
             case_worker = CaseWorker(db, settings)
             case_worker.start()
             delivery_worker = scorecard_delivery(db, settings)
             delivery_worker.start()
+            sends = send_worker(db, settings)  # invitation runs, triggers, reminders and their send log
+            sends.start()
         try:
             yield
         finally:
-            for running in (worker, case_worker, delivery_worker):
+            for running in (worker, case_worker, delivery_worker, sends):
                 if running is not None:
                     await to_thread.run_sync(running.stop)
 

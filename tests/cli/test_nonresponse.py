@@ -118,3 +118,13 @@ def test_diagnose_with_clv_says_why_it_is_not_tested(configured):
     result = cli("diagnose", "--survey", "shop", "--clv")
     assert result.exit_code == 0, result.output
     assert "not tested: predicted CLV: Gamma-Gamma did not converge" in " ".join(result.stdout.split())
+
+
+def test_weights_by_tenure_bands(configured):
+    from tests.results.test_nonresponse import _first_purchases
+
+    invited_audience(configured, spend=False)
+    _first_purchases(configured)
+    rows = _csv(cli("weights", "--survey", "shop", "--by", "tenure").stdout)
+    assert {row["tenure"] for row in rows} == {"under 90 days", "1 to 2 years"}
+    assert {round(float(row["weight"]), 4) for row in rows if row["tenure"] == "under 90 days"} == {5.0}

@@ -267,3 +267,40 @@ def test_clv_that_cannot_be_fitted_is_said(db, tmp_path):
     result = _diagnosed(db, lifetime_value=True)
     assert any(skip.startswith("predicted CLV: Spend per purchase (Gamma-Gamma) needs at least 2 customers")
                for skip in result.skipped)
+
+
+def _first_purchases(db) -> None:
+    """Enterprise customers first bought 30 days before their invitation, SMB ones 500 days before."""
+    from datetime import date, timedelta
+
+    from sqlalchemy import select
+
+    from voxpop.customers.models import Customer, Transaction
+
+    with db.write() as session:
+        for customer_id, external_id in session.execute(select(Customer.id, Customer.external_id)):
+            days = 30 if external_id.startswith("Enterprise") else 500
+            session.add(Transaction(customer_id=customer_id, source_key=f"first-{external_id}", kind="sale",
+                                    day=date.today() - timedelta(days=days), amount=50.0))
+
+
+def test_tenure_is_raked_in_bands_when_it_differs(db):
+    invited_audience(db, spend=False)
+    _first_purchases(db)
+    result = _diagnosed(db)
+    assert result.weightable == ["region", "segment", "tenure"]
+    tenure = _test(result, "tenure (days)")
+    assert tenure.differs and tenure.means.respondents == pytest.approx((20 * 30 + 60 * 500) / 80)
+    weighting = result.weighting
+    assert weighting.by == ["segment", "tenure"] and weighting.error is None
+    nps = next(metric for metric in weighting.metrics if metric.question == "nps")
+    assert nps.weighted.value == pytest.approx(WEIGHTED_NPS)  # the bands follow the segments here
+    asked = _diagnosed(db, weight_by=["tenure"]).weighting
+    assert asked.by == ["tenure"] and asked.largest_weight == pytest.approx(5.0)
+
+
+def test_one_tenure_band_is_not_offered(db):
+    invited_audience(db)  # everyone first bought 800 to 806 days ago: one band
+    assert _diagnosed(db).weightable == ["region", "segment"]
+    with pytest.raises(NonresponseError, match="offered: region, segment"):
+        _diagnosed(db, weight_by=["tenure"])

@@ -46,6 +46,8 @@ IMBALANCE = 0.1  # |standardized difference| above this is a meaningful imbalanc
 NUMERIC = {"tenure_days": "tenure (days)", "spend_365d": "net revenue, last 365 days",
            "clv": "predicted CLV, next 12 months"}
 METRICS = {"nps": "nps", "csat": "csat", "ces": "mean", "rating": "mean"}
+TENURE = "tenure"  # raked on in bands: a weight per day of tenure would be noise
+TENURE_BANDS = ((90, "under 90 days"), (365, "90 days to 1 year"), (730, "1 to 2 years"), (None, "2 years or more"))
 
 
 class NonresponseError(ValueError):
@@ -89,6 +91,7 @@ def diagnose(connection: Connection, *, survey_key: str, send: str | None = None
                                                                   min_base=min_base, confidence=confidence))
     unavailable = _add_numbers(connection, members, invitations, lifetime_value)
     tests, result.skipped = _attribute_tests(members, confidence=confidence, min_base=min_base)
+    result.weightable = weightable(members, [test.name for test in tests if test.kind == "categorical"])
     result.skipped += [f"predicted CLV: {unavailable}"] if unavailable else []
     result.attributes = tests
     if responded:
@@ -103,18 +106,20 @@ def diagnose(connection: Connection, *, survey_key: str, send: str | None = None
 def audience_members(connection: Connection, *, survey_key: str,
                      send: str | None = None) -> tuple[list[Member], dict[int, tuple[str, str]], list[str]]:
     """The invited customers (for `voxpop nonresponse weights`), each respondent's response id mapped to
-    (customer external id, response public id), and the categorical attributes one can weight by."""
+    (customer external id, response public id), and the attributes one can weight by."""
     survey_id = connection.execute(select(Survey.id).where(Survey.key == survey_key)).scalar()
     if survey_id is None:
         raise UnknownSurvey(f"no survey has the key {survey_key!r}")
-    members, _, _, _ = _members(connection, _invitations(connection, survey_id=survey_id, send=send))
+    invitations = _invitations(connection, survey_id=survey_id, send=send)
+    members, _, _, _ = _members(connection, invitations)
+    _add_numbers(connection, members, invitations, False)
     answered = [member.response_id for member in members if member.response_id is not None]
     responses = {row.id: (row.external_id, row.public_id) for row in connection.execute(
         select(Response.id, Response.public_id, Customer.external_id)
         .join(Invitation, Invitation.id == Response.invitation_id).join(Customer, Customer.id == Invitation.customer_id)
         .where(Response.id.in_(answered)))} if answered else {}
     categorical, _, _ = categorical_attributes(members)
-    return members, responses, categorical
+    return members, responses, weightable(members, categorical)
 
 
 
@@ -261,8 +266,19 @@ def categorical_attributes(members: list[Member]) -> tuple[list[str], list[str],
 
 
 def category_of(member: Member, name: str) -> str:
+    """The member's category on an attribute, or on the tenure bands when `name` is "tenure" and no customer
+    attribute has that name."""
+    if name == TENURE and TENURE not in member.attributes:
+        days = member.numbers["tenure_days"]
+        return next(label for limit, label in TENURE_BANDS if limit is None or days < limit)
     value = member.attributes.get(name)
     return NOT_RECORDED if value is None or value == "" else str(value)
+
+
+def weightable(members: list[Member], categorical: list[str]) -> list[str]:
+    """The attributes one can rake on: the categorical ones, and tenure in bands when its bands differ."""
+    bands = {category_of(member, TENURE) for member in members if "tenure_days" in member.numbers}
+    return [*categorical, TENURE] if TENURE not in categorical and len(bands) > 1 else list(categorical)
 
 
 def _attribute_tests(members: list[Member], *, confidence: float,
@@ -393,15 +409,17 @@ def raked_weights(members: list[Member], by: list[str], *, cap: float | None = N
 def _weighting(connection: Connection, survey_id: int, members: list[Member], tests: list[AttributeTestPublic],
                weight_by: list[str] | None, confidence: float, min_base: int) -> WeightingPublic:
     categorical = {test.name for test in tests if test.kind == "categorical"}
+    offered = weightable(members, sorted(categorical))
     if weight_by:
-        unknown = [name for name in weight_by if name not in categorical]
+        unknown = [name for name in weight_by if name not in offered]
         if unknown:
-            offered = ", ".join(sorted(categorical)) or "none"
             raise NonresponseError(f"the audience has no categorical attribute {unknown[0]!r} to weight by "
-                                   f"(offered: {offered})", parameter="weight")
+                                   f"(offered: {', '.join(offered) or 'none'})", parameter="weight")
         by, chosen_by = list(dict.fromkeys(weight_by)), "asked"
     else:
+        tenure = next((test for test in tests if test.name == NUMERIC["tenure_days"]), None)
         by = [test.name for test in tests if test.kind == "categorical" and test.differs]
+        by += [TENURE] if TENURE in offered and tenure is not None and tenure.differs else []
         chosen_by = "tests"
     weighting = WeightingPublic(by=by, chosen_by=chosen_by)
     if not by:

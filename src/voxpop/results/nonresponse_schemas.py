@@ -67,7 +67,8 @@ class ComparisonFlagPublic(BaseModel):
 
 
 class WeightingPublic(BaseModel):
-    by: list[str] = Field(description="The attributes raked on: their audience margins are the targets.")
+    by: list[str] = Field(description="The attributes raked on (tenure: in bands under 90 days, to 1 year, to 2 "
+                                      "years, more): their audience margins are the targets.")
     chosen_by: str = Field(description="'asked' (the weight parameters) or 'tests' (the attributes that differ).")
     error: str | None = Field(None, description="Why the respondents could not be weighted to these margins.")
     respondents: int = 0
@@ -95,5 +96,7 @@ class NonresponsePublic(BaseModel):
     unlinked: int = Field(0, description="Invitations without a customer: counted in the rate, not described.")
     attributes: list[AttributeTestPublic] = Field(default_factory=list)
     skipped: list[str] = Field(default_factory=list, description="Attributes not tested, each with why.")
+    weightable: list[str] = Field(default_factory=list, description="What the answers can be raked on: the "
+                                                                    "categorical attributes, and tenure in bands.")
     weighting: WeightingPublic | None = None
     summary: str = Field(description="What the page finds, in a sentence or two.")

@@ -67,7 +67,7 @@ def nonresponse_page(request: Request, key: str, user: CurrentUser, db: DbDep, s
     pairs = [("send", send or ""), *(("weight", name) for name in weight or [] if name),
              ("confidence", confidence or ""), ("clv", "true" if clv else "")]
     query = urlencode([(name, value) for name, value in pairs if value])
-    offered = [test.name for test in data.attributes if test.kind == "categorical"]
+    offered = data.weightable
     weighted = data.weighting.by if data.weighting else []
     return render(request, "results/nonresponse.html", {
         "key": key, "title": data.title, "data": data, "error": error, "send": send or "", "clv": clv,

@@ -8,6 +8,7 @@ import io
 
 from tests.distribution.conftest import add_contacts, add_rule
 from tests.helpers import csrf_from, login, make_user
+from voxpop.accounts.models import AuditEntry
 from voxpop.distribution.models import Send, SendInvitation, Trigger
 from voxpop.notify.models import OutgoingMail
 
@@ -53,6 +54,8 @@ def test_create_preview_dry_run_and_send_now(client, db, feedback):
     with db.read() as db_session:
         assert db_session.query(SendInvitation).count() == 2 and db_session.query(OutgoingMail).count() == 2
         assert db_session.query(Send).one().status == "done"
+        actions = [entry.action for entry in db_session.query(AuditEntry).order_by(AuditEntry.id)]
+        assert [action for action in actions if action.startswith("sends.")] == ["sends.create", "sends.send"]
     detail = client.get("/api/v1/sends/winter").json()
     assert detail["send"]["invited"] == 2 and detail["statuses"] == {"queued": 2}
     listed = client.get("/sends")

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from sqlalchemy import select
 
 from voxpop.accounts.models import ROLES, User
+from voxpop.accounts.service import audit
 from voxpop.customers.models import Sample
 from voxpop.distribution import definitions, overview
 from voxpop.distribution.models import Send
@@ -40,7 +41,7 @@ from voxpop.distribution.worker import run_batch
 from voxpop.store.base import utcnow
 from voxpop.surveys.models import Survey
 from voxpop.surveys.schemas import KEY
-from voxpop.web.auth import DbDep, SettingsDep, require_role, verify_csrf
+from voxpop.web.auth import DbDep, SettingsDep, client_address, require_role, verify_csrf
 from voxpop.web.problems import problem, problem_responses
 from voxpop.web.tables import csv_response
 from voxpop.web.templating import render
@@ -66,6 +67,12 @@ def _can_change(user: User) -> bool:
 def _not_found(request: Request, key: str):
     return render(request, "error.html", {"status": 404, "title": "No such send",
                                           "detail": f"There is no send {key!r}."}, status_code=404)
+
+
+def _audit(db_session, request: Request, user: User, settings, action: str, target: str, **details) -> None:
+    """Who changed sends, rules or triggers, or sent e-mail to customers, from where (the audit log)."""
+    audit(db_session=db_session, actor=user, action=action, target=target,
+          client=client_address(request, settings), **details)
 
 
 def _sentence(text: str) -> str:
@@ -123,13 +130,15 @@ def _number(value: str) -> int | str | None:
 
 
 @router.post("/sends/rules", include_in_schema=False, dependencies=CSRF)
-async def add_rule(request: Request, user: Editor, db: DbDep):
+async def add_rule(request: Request, user: Editor, db: DbDep, settings: SettingsDep):
     form = {name: str(value)[:20] for name, value in (await request.form()).items() if name != "csrf_token"}
     raw = {"survey": form.get("survey") or None, "max_invitations": _number(form.get("max_invitations", "")),
            "per_days": _number(form.get("per_days", "")), "min_gap_days": _number(form.get("min_gap_days", ""))}
     try:
         with db.write() as db_session:
-            definitions.save_rule(db_session, raw, now=utcnow())
+            rule = definitions.save_rule(db_session, raw, now=utcnow())
+            _audit(db_session, request, user, settings, "sends.rule_add", f"rule:{rule.id}",
+                   **{name: value for name, value in raw.items() if value is not None})
     except definitions.DefinitionError as exc:
         errors = [(path if path in raw else "max_invitations", _sentence(message)) for path, message in exc.problems]
         return _rules_page(request, db, user, form=form, errors=errors, status=422)
@@ -137,10 +146,12 @@ async def add_rule(request: Request, user: Editor, db: DbDep):
 
 
 @router.post("/sends/rules/{rule_id}/remove", include_in_schema=False, dependencies=CSRF)
-def remove_rule(request: Request, user: Editor, db: DbDep, rule_id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
+def remove_rule(request: Request, user: Editor, db: DbDep, settings: SettingsDep,
+                rule_id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
     try:
         with db.write() as db_session:
             overview.remove_rule(db_session, rule_id=rule_id)
+            _audit(db_session, request, user, settings, "sends.rule_remove", f"rule:{rule_id}")
     except overview.SendError as exc:
         return render(request, "error.html", {"status": 404, "title": "No such rule", "detail": _sentence(str(exc))},
                       status_code=404)
@@ -177,13 +188,14 @@ def triggers_json(user: Reader, db: DbDep):
 
 
 @router.post("/sends/triggers", include_in_schema=False, dependencies=CSRF)
-async def add_trigger(request: Request, user: Editor, db: DbDep):
+async def add_trigger(request: Request, user: Editor, db: DbDep, settings: SettingsDep):
     form = {name: str(value)[:200] for name, value in (await request.form()).items() if name != "csrf_token"}
     raw = {"key": form.get("key", "").strip(), "send": form.get("send", ""), "event_name": form.get("event_name", ""),
            "delay_days": _number(form.get("delay_days", "")) or 0}
     try:
         with db.write() as db_session:
             definitions.save_trigger(db_session, raw, now=utcnow())
+            _audit(db_session, request, user, settings, "sends.trigger_add", f"trigger:{raw['key']}", **raw)
     except definitions.DefinitionError as exc:
         errors = [(path if path in raw else "key", _sentence(message)) for path, message in exc.problems]
         return _triggers_page(request, db, user, form=form, errors=errors, status=422)
@@ -191,10 +203,12 @@ async def add_trigger(request: Request, user: Editor, db: DbDep):
 
 
 @router.post("/sends/triggers/{key}/{action}", include_in_schema=False, dependencies=CSRF)
-def pause_trigger(request: Request, user: Editor, db: DbDep, key: SendKey, action: Literal["pause", "resume"]):
+def pause_trigger(request: Request, user: Editor, db: DbDep, settings: SettingsDep, key: SendKey,
+                  action: Literal["pause", "resume"]):
     try:
         with db.write() as db_session:
             overview.set_trigger_active(db_session, key=key, active=action == "resume")
+            _audit(db_session, request, user, settings, f"sends.trigger_{action}", f"trigger:{key}")
     except overview.SendError as exc:
         return render(request, "error.html", {"status": 404, "title": "No such trigger",
                                               "detail": _sentence(str(exc))}, status_code=404)
@@ -347,6 +361,8 @@ async def _save(request: Request, user: User, db, settings, *, editing_key: str 
             editing = find_send(db_session, key=editing_key) if editing_key else None
             send = definitions.save_send(db_session, raw, actor_id=user.id, now=utcnow(), editing=editing)
             key = send.key
+            _audit(db_session, request, user, settings, "sends.update" if editing_key else "sends.create",
+                   f"send:{key}", status=send.status)
     except definitions.DefinitionError as exc:
         errors = [(_field_of(path), f"{path}: {message}") for path, message in exc.problems]
         return _edit_page(request, db, form=form, editing=editing_key, errors=errors, status=422)
@@ -480,6 +496,7 @@ def send_now(request: Request, user: Editor, db: DbDep, settings: SettingsDep, k
         survey_live = db_session.scalar(select(Survey.status).where(Survey.id == send.survey_id)) == "live"
         if survey_live:
             send.status, send.started_at = "sending", send.started_at or utcnow()
+            _audit(db_session, request, user, settings, "sends.send", f"send:{key}")
     if not survey_live:
         return RedirectResponse(f"/sends/{key}?problem=not-live", status_code=303)
     for _ in range(SEND_NOW_LIMIT):
@@ -489,10 +506,11 @@ def send_now(request: Request, user: Editor, db: DbDep, settings: SettingsDep, k
 
 
 @router.post("/sends/{key}/cancel", include_in_schema=False, dependencies=CSRF)
-def cancel(request: Request, user: Editor, db: DbDep, key: SendKey):
+def cancel(request: Request, user: Editor, db: DbDep, settings: SettingsDep, key: SendKey):
     try:
         with db.write() as db_session:
             overview.cancel_send(db_session, key=key)
+            _audit(db_session, request, user, settings, "sends.cancel", f"send:{key}")
     except overview.SendError as exc:
         return render(request, "error.html", {"status": 409, "title": "Cannot cancel", "detail": _sentence(str(exc))},
                       status_code=409)

@@ -8,6 +8,7 @@ crash loses at most the batch under way, which the next tick does again; the not
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 
 from sqlalchemy import select
@@ -23,23 +24,34 @@ from voxpop.store.database import Database
 
 log = logging.getLogger("voxpop.distribution")
 BATCH = 200  # invitations per transaction: short enough that SQLite's one writer is never held for long
+PURCHASES_EVERY = 60.0  # seconds between looks at the transactions for new purchases
 
 
 def send_worker(db: Database, settings: Settings) -> PeriodicWorker:
     """The thread that runs sends, triggers and reminders (the lead starts it beside the case worker)."""
-    return PeriodicWorker("sends", lambda should_stop: send_step(db, settings, should_stop),
-                          interval=settings.case_worker_interval, log=log)
+    next_purchases = [0.0]
+
+    def step(should_stop: Callable[[], bool]) -> None:
+        # Purchases are read from the whole transactions table, so once a minute, not every tick.
+        purchases = time.monotonic() >= next_purchases[0]
+        if purchases:
+            next_purchases[0] = time.monotonic() + PURCHASES_EVERY
+        send_step(db, settings, should_stop, purchases=purchases)
+
+    return PeriodicWorker("sends", step, interval=settings.case_worker_interval, log=log)
 
 
-def send_step(db: Database, settings: Settings, should_stop: Callable[[], bool] = lambda: False) -> None:
+def send_step(db: Database, settings: Settings, should_stop: Callable[[], bool] = lambda: False, *,
+              purchases: bool = True) -> None:
     """One tick: due sends to the end (batch by batch), then triggers, then reminders."""
     for key in due_send_keys(db):
         while not should_stop() and run_batch(db, settings, key):
             pass
     if should_stop():
         return
-    with db.write() as db_session:
-        pick_up_purchases(db_session, now=utcnow(), zone=settings.timezone)
+    if purchases:
+        with db.write() as db_session:
+            pick_up_purchases(db_session, now=utcnow(), zone=settings.timezone)
     with db.write() as db_session:
         due_triggered(db_session, settings, utcnow(), limit=BATCH)
     with db.write() as db_session:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import select
 
 from tests.distribution.conftest import NOW, add_contacts, make_send
+from tests.web.test_no_inline import EVENT_HANDLER, INLINE_SCRIPT, INLINE_STYLE, STYLE_ELEMENT
 from voxpop.collection.models import Invitation, Response
 from voxpop.distribution.models import Send, SendInvitation
 from voxpop.distribution.planning import run_send
@@ -67,3 +68,8 @@ def respond(db, invitation_id: int, at: datetime) -> None:
 def opened(db, invitation_id: int, at: datetime) -> None:
     with db.write() as db_session:
         db_session.get(Invitation, invitation_id).opened_at = at
+
+
+def inline(html: str) -> bool:
+    """Whether the page has what the CSP forbids (see tests/web/test_no_inline.py)."""
+    return any(pattern.search(html) for pattern in (INLINE_STYLE, STYLE_ELEMENT, INLINE_SCRIPT, EVENT_HANDLER))

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.distribution.conftest import NOW
-from tests.distribution.sent import opened, respond, send_wave
+from tests.distribution.sent import inline, opened, respond, send_wave
 from tests.helpers import login, make_user
 from voxpop.distribution import funnel
 from voxpop.distribution.delivery import sync_outcomes
@@ -96,6 +96,7 @@ def test_the_funnel_pages_and_json(client, db, answered):
     assert client.get("/api/v1/surveys/feedback/funnel").json()["overall"] == data["overall"]
     page = client.get("/sends/wave/funnel?by=language")
     assert page.status_code == 200 and 'data-testid="funnel-completed"' in page.text and "3.0 h" in page.text
+    assert not inline(page.text)
     assert client.get("/surveys/feedback/funnel").status_code == 200
     assert client.get("/sends/nope/funnel").status_code == 404
     assert client.get("/api/v1/surveys/nope/funnel").status_code == 404
@@ -104,7 +105,7 @@ def test_the_funnel_pages_and_json(client, db, answered):
 def test_the_log_page_filters_pages_and_downloads(client, db, answered):
     login(client, make_user(db, "viewer"))
     page = client.get("/sends/wave/log")
-    assert page.status_code == 200
+    assert page.status_code == 200 and not inline(page.text)
     assert "550 5.1.1 No such user here" in page.text and "C-gone" in page.text
     only_sent = client.get("/api/v1/sends/wave/log?kind=sent").json()
     assert only_sent["total"] == 2 and {event["customer"] for event in only_sent["events"]} == {"C-ann", "C-bernd"}

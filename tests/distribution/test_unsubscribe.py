@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 
 from sqlalchemy import select
 
-from tests.distribution.sent import send_wave
+from tests.distribution.sent import inline, send_wave
 from voxpop.customers.models import Suppression
 from voxpop.distribution import links
 from voxpop.distribution.delivery import UNSUBSCRIBED_REPLY
@@ -44,6 +44,7 @@ def test_the_page_asks_and_a_get_changes_nothing(client, db, settings, feedback,
     assert page.status_code == 200
     assert "Abmelden" in page.text and "bernd@example.com" in page.text and 'lang="de"' in page.text
     assert f'action="{path}"' in page.text
+    assert not inline(page.text)
     assert suppressed(db) == {} and unsubscribed_events(db) == []
     assert world.invitations["C-bernd"]
 

@@ -1,5 +1,6 @@
 """The sends' background work in the web server: each tick runs the scheduled (and interrupted) sends in batches,
-turns new purchases into events, invites for due triggered events, and sends due reminders.
+turns new purchases into events, invites for due triggered events, brings the send log up to date with the outbox
+and the responses (distribution.delivery), and sends due reminders.
 
 Each batch is one write transaction (invitations, send rows, log and outbox mails together), so stopping or a
 crash loses at most the batch under way, which the next tick does again; the notify sender delivers the mails.
@@ -14,6 +15,7 @@ from collections.abc import Callable
 from sqlalchemy import select
 
 from voxpop.background import PeriodicWorker
+from voxpop.distribution.delivery import sync_outcomes
 from voxpop.distribution.models import Send
 from voxpop.distribution.planning import run_send
 from voxpop.distribution.reminders import due_reminders
@@ -54,6 +56,8 @@ def send_step(db: Database, settings: Settings, should_stop: Callable[[], bool] 
             pick_up_purchases(db_session, now=utcnow(), zone=settings.timezone)
     with db.write() as db_session:
         due_triggered(db_session, settings, utcnow(), limit=BATCH)
+    with db.write() as db_session:  # the send log catches up first, so a reminder sees the latest answers
+        sync_outcomes(db_session, now=utcnow(), limit=BATCH)
     with db.write() as db_session:
         due_reminders(db_session, settings, utcnow(), limit=BATCH)
 

@@ -103,7 +103,7 @@ def test_a_bounce_reported_by_the_provider_suppresses_and_logs(client, db, setti
     world = send_wave(db, settings, smtp_server)
     sync(db)
     headers = _admin_client(client, db)
-    answer = client.post("/api/v1/sends/bounces", headers=headers,
+    answer = client.post("/api/v1/bounces", headers=headers,
                          json={"address": " Ann@Example.com", "diagnostic": "smtp; 550 5.2.1 mailbox disabled"})
     assert answer.status_code == 200, answer.text
     assert answer.json() == {"address": "ann@example.com", "invitations": 1}
@@ -116,16 +116,16 @@ def test_a_bounce_reported_by_the_provider_suppresses_and_logs(client, db, setti
 
 def test_a_bounce_report_is_checked(client, db, settings, feedback):
     headers = _admin_client(client, db)
-    bad = client.post("/api/v1/sends/bounces", headers=headers, json={"address": "not an address", "diagnostic": ""})
+    bad = client.post("/api/v1/bounces", headers=headers, json={"address": "not an address", "diagnostic": ""})
     assert bad.status_code == 422 and bad.headers["content-type"].startswith("application/problem+json")
     assert "address" in bad.text
-    assert client.post("/api/v1/sends/bounces", json={"address": "a@example.com"}).status_code == 403  # no CSRF
-    assert client.post("/api/v1/sends/bounces", headers=headers, content=b"{").status_code == 422
+    assert client.post("/api/v1/bounces", json={"address": "a@example.com"}).status_code == 403  # no CSRF
+    assert client.post("/api/v1/bounces", headers=headers, content=b"{").status_code == 422
 
 
 def test_only_admins_report_bounces(client, db, feedback):
     headers = _admin_client(client, db, role="manager")
-    answer = client.post("/api/v1/sends/bounces", headers=headers, json={"address": "a@example.com", "diagnostic": ""})
+    answer = client.post("/api/v1/bounces", headers=headers, json={"address": "a@example.com", "diagnostic": ""})
     assert answer.status_code == 403
 
 

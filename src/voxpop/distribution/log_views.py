@@ -307,7 +307,7 @@ def survey_funnel_json(request: Request, key: str, user: CurrentUser, db: DbDep,
 
 # --- bounces ----------------------------------------------------------------------------------------------------
 
-@api.post("/sends/bounces", response_model=BouncePublic, dependencies=[Depends(verify_csrf)],
+@api.post("/bounces", response_model=BouncePublic, dependencies=[Depends(verify_csrf)],
           responses=problem_responses(401, 403, 422))
 def bounce_json(request: Request, user: Admin, db: DbDep, settings: SettingsDep,
                 report: Annotated[BounceReportIn, Body()]):

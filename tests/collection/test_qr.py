@@ -103,6 +103,7 @@ def test_bad_requests_get_a_sentence_not_a_500(client, db):
     login(client, make_user(db, "analyst"))
     refused = client.get("/surveys/instore/share", params={"a_store": "Köln"})
     assert refused.status_code == 422 and "&#39;Köln&#39; is not one of the values" in refused.text
+    assert '<a href="#a_store">' in refused.text  # the summary leads to the field
     assert client.get("/surveys/instore/qr.png", params={"a_store": "Köln"}).status_code == 422
     assert client.get("/surveys/instore/qr.gif").status_code == 404
     assert client.get("/surveys/instore/qr.zip", params={"each": "channel"}).status_code == 422

@@ -146,7 +146,10 @@ def share_page(request: Request, key: str, user: Sharer, db: DbDep, settings: Se
     shared = _share(db, settings, key, request.query_params)
     if shared is None:
         return _not_found(request, key)
-    return render(request, "collection/share.html", shared, status_code=422 if shared["problems"] else 200)
+    # The error summary links each problem to its field: a_store for an attribute, lang for the language.
+    fields = [("lang" if field == "language" else ATTRIBUTE_PREFIX + field, text) for field, text in shared["problems"]]
+    return render(request, "collection/share.html", shared | {"problems": fields},
+                  status_code=422 if shared["problems"] else 200)
 
 
 class UnlistedPublic(BaseModel):

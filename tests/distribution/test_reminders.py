@@ -100,3 +100,12 @@ def test_an_unanswered_invitation_expires_and_is_logged(db, feedback, settings, 
         assert {row.status for row in db_session.query(SendInvitation)} == {"expired"}
         expired = db_session.query(InvitationEvent).filter_by(kind="expired").all()
         assert len(expired) == 3 and {event.at for event in expired} == {NOW + timedelta(days=5)}
+
+
+def test_no_reminder_on_an_expired_invitation_a_capped_tick_has_not_marked_yet(db, feedback, settings, smtp_server):
+    _, mail_settings = _sent_wave(db, settings, smtp_server, expires_after_days=5)
+    with db.write() as db_session:
+        report = due_reminders(db_session, mail_settings, NOW + timedelta(days=20), limit=1)
+    assert (report.expired, report.reminded) == (1, 0)
+    with db.read() as db_session:
+        assert db_session.query(OutgoingMail).filter_by(kind="invitation.reminder").count() == 0

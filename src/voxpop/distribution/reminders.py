@@ -49,7 +49,7 @@ def due_reminders(db_session: Session, settings: Settings, now: datetime, limit:
     unreachable = contacts.reachable(db_session, [row.SendInvitation.customer_id for row in rows])
     for row in rows:
         reason = why_no_reminder(db_session, row.SendInvitation, row.Invitation, row.Send, row.Survey,
-                                 unreachable.get(row.SendInvitation.customer_id))
+                                 unreachable.get(row.SendInvitation.customer_id), now)
         if reason == "wait":
             continue
         if reason:
@@ -66,7 +66,7 @@ def due_reminders(db_session: Session, settings: Settings, now: datetime, limit:
 
 
 def why_no_reminder(db_session: Session, sent: SendInvitation, invitation: Invitation, send: Send, survey: Survey,
-                    unreachable: str | None) -> str:
+                    unreachable: str | None, now: datetime) -> str:
     """Why this invitation gets no reminder ("" when it does; "wait" when its first e-mail is still on its way)."""
     if db_session.scalar(select(exists().where(Response.invitation_id == invitation.id))):
         return "answered"
@@ -76,6 +76,8 @@ def why_no_reminder(db_session: Session, sent: SendInvitation, invitation: Invit
         return "the send was cancelled"
     if sent.reminders_sent >= send.max_reminders:
         return "all reminders sent"
+    if invitation.expires_at is not None and invitation.expires_at <= now:
+        return "expired"  # one tick expires at most `limit`; the rest must not be reminded while they wait
     if unreachable:
         return f"not reachable: {unreachable}"
     mail_status = db_session.scalar(select(OutgoingMail.status).where(OutgoingMail.id == sent.last_mail_id))

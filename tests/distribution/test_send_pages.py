@@ -155,6 +155,22 @@ def test_the_events_api_records_once_and_refuses_bad_events_in_words(client, db,
     assert client.get("/api/v1/sends/triggers").json()["recent_events"][0]["dedupe_key"] == "order-77"
 
 
+def test_the_events_api_refuses_out_of_range_dates_and_overlong_fields_at_their_field(client, db, feedback):
+    add_contacts(db, PEOPLE)
+    login(client, make_user(db, "manager"))
+    headers = {"X-CSRF-Token": client.get("/api/v1/me").json()["csrf_token"]}
+    early = client.post("/api/v1/events", json={"name": "x", "customer_id": "C-1",
+                                                "occurred_at": "0001-01-01T00:00:00+14:00"}, headers=headers)
+    assert early.status_code == 422 and early.json()["errors"][0]["field"] == "occurred_at"
+    for field, length in (("name", 101), ("customer_id", 201), ("dedupe_key", 201)):
+        event = {"name": "x", "customer_id": "C-1"} | {field: "a" * length}
+        refused = client.post("/api/v1/events", json=event, headers=headers)
+        assert refused.status_code == 422, (field, refused.text)
+        assert field in refused.text
+    longest = client.post("/api/v1/events", json={"name": "x", "customer_id": "C" * 200}, headers=headers)
+    assert longest.status_code == 201, longest.text  # its own derived dedupe key still fits its column
+
+
 def test_a_key_that_names_a_page_is_refused(client, db, feedback):
     token = _admin(client, db)
     for key in ("new", "rules", "triggers", "bounces"):

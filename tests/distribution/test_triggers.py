@@ -3,7 +3,7 @@ and the contact rules hold for triggered invitations too."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
@@ -89,6 +89,21 @@ def test_unknown_customers_and_bad_events_are_refused_or_skipped_in_words(db, fe
     with db.read() as db_session:
         assert db_session.get(TriggerEvent, event_id).result == {
             "on-order-delivered": "skipped: no customer with the id 'C-404'"}
+
+
+def test_an_event_too_early_to_hold_in_utc_or_too_long_for_its_column_is_refused(db, feedback):
+    with pytest.raises(EventRefused) as refused:
+        _post(db, name="x", external_id="C-1", occurred_at=datetime(1, 1, 1, tzinfo=timezone(timedelta(hours=14))))
+    assert refused.value.field == "occurred_at"
+    for field, fields in (("name", {"name": "n" * 101, "external_id": "C-1"}),
+                          ("customer_id", {"name": "x", "external_id": "C" * 201}),
+                          ("dedupe_key", {"name": "x", "external_id": "C-1", "dedupe_key": "k" * 201})):
+        with pytest.raises(EventRefused) as refused:
+            _post(db, **fields)
+        assert refused.value.field == field
+    event_id, created = _post(db, name="x", external_id="C" * 200)
+    with db.read() as db_session:
+        assert created and db_session.get(TriggerEvent, event_id).dedupe_key.startswith("sha256:")
 
 
 def test_a_purchase_invites_once_per_invoice_after_the_delay(db, feedback, settings):

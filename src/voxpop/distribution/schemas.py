@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 
 class SendSummary(BaseModel):
@@ -94,7 +94,8 @@ class TriggersPublic(BaseModel):
 
 
 class EventCreate(BaseModel):
-    name: str
-    customer_id: str
+    # the lengths of the trigger_events columns: longer is refused at its field, never cut or a database error
+    name: str = Field(max_length=100)
+    customer_id: str = Field(max_length=200)
     occurred_at: datetime | None = None
-    dedupe_key: str | None = None
+    dedupe_key: str | None = Field(default=None, max_length=200)

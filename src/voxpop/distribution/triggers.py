@@ -9,6 +9,7 @@ suppression, frequency rules) and records what it did in the event's result.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -26,6 +27,7 @@ from voxpop.settings import Settings
 from voxpop.surveys.models import Survey
 
 PURCHASE = "purchase"
+DEDUPE_KEY_LENGTH = TriggerEvent.__table__.c.dedupe_key.type.length
 TOO_LATE_DAYS = 14  # an invitation this long after it was due asks about something the customer has moved on from
 
 
@@ -50,6 +52,11 @@ def record_event_from_api(db_session: Session, *, name: str, external_id: str, o
         if not storable(value):
             raise EventRefused(f"{field} holds a character that cannot be stored (a NUL byte or a broken one)",
                                field=field)
+    for field, value, column in (("name", name, "name"), ("customer_id", external_id, "external_id"),
+                                 ("dedupe_key", dedupe_key or "", "dedupe_key")):
+        longest = TriggerEvent.__table__.c[column].type.length
+        if len(value.strip()) > longest:
+            raise EventRefused(f"{field} is longer than {longest} characters", field=field)
     name = " ".join(name.split())
     if not name:
         raise EventRefused("give the event's name, e.g. order delivered", field="name")
@@ -58,9 +65,13 @@ def record_event_from_api(db_session: Session, *, name: str, external_id: str, o
     occurred_at = occurred_at or now
     if occurred_at.tzinfo is None:
         raise EventRefused("give occurred_at with its time zone, e.g. 2026-12-01T10:00:00Z", field="occurred_at")
+    try:
+        occurred_at = occurred_at.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+14:00 lies before the first day a date can hold
+        raise EventRefused("occurred_at is out of range; give a date after the year 1", field="occurred_at") from None
     if occurred_at > now + timedelta(minutes=5):
         raise EventRefused("occurred_at is in the future", field="occurred_at")
-    key = (dedupe_key or "").strip() or f"{external_id.strip()}@{occurred_at.astimezone(UTC).isoformat()}"
+    key = (dedupe_key or "").strip() or derived_key(external_id.strip(), occurred_at)
     earlier = _event(db_session, name, key)
     if earlier is not None:
         return Recorded(earlier, False)
@@ -73,6 +84,14 @@ def record_event_from_api(db_session: Session, *, name: str, external_id: str, o
     except IntegrityError:
         return Recorded(_event(db_session, name, key), False)
     return Recorded(event, True)
+
+
+def derived_key(external_id: str, occurred_at: datetime) -> str:
+    """The dedupe key of an event posted without one: customer and moment, hashed when too long for the column."""
+    key = f"{external_id}@{occurred_at.isoformat()}"
+    if len(key) <= DEDUPE_KEY_LENGTH:
+        return key
+    return "sha256:" + hashlib.sha256(key.encode()).hexdigest()
 
 
 def _event(db_session: Session, name: str, key: str) -> TriggerEvent | None:

@@ -10,6 +10,7 @@ from voxpop.collection.models import Invitation
 from voxpop.customers import contacts
 from voxpop.distribution.models import InvitationEvent, Send, SendInvitation
 from voxpop.distribution.planning import plan_send, run_send
+from voxpop.distribution.preview import preview
 from voxpop.notify.mail import send_due_mail
 from voxpop.notify.models import OutgoingMail
 from voxpop.settings import Settings
@@ -194,3 +195,15 @@ def test_a_filter_audience_takes_the_matching_contacts(db, feedback):
     with db.read() as db_session:
         plan = plan_send(db_session, db_session.get(Send, send_id), NOW)
     assert [entry.external_id for entry in plan.entries] == ["C-en", "C-fr"]
+
+
+def test_the_expiry_date_in_the_mail_and_its_preview_is_the_workspace_day(db, feedback, settings, smtp_server):
+    add_contacts(db, PEOPLE[:1])
+    send_id = make_send(db)  # expires 14 days after 09:00 UTC: 23:00 the day before in Honolulu
+    honolulu = _settings(settings, smtp_server).model_copy(update={"timezone": "Pacific/Honolulu"})
+    with db.write() as db_session:
+        run_send(db_session, db_session.get(Send, send_id), honolulu, NOW, limit=10)
+        shown = preview(db_session, db_session.get(Send, send_id), honolulu, now=NOW)
+    assert "The link works until 2026-12-14." in shown.mail.body_text
+    assert send_due_mail(db, settings=honolulu, now=NOW) == 1
+    assert "The link works until 2026-12-14." in smtp_server.messages[0].get_body(("plain",)).get_content()

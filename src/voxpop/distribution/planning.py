@@ -12,7 +12,8 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -275,10 +276,15 @@ def compose(db_session: Session, *, send: Send, survey: Survey, settings: Settin
                                     attributes=customer.attributes or {}),
         survey_title=survey.title, link=links.survey_url(settings, survey.key, token, language),
         unsubscribe_link=links.unsubscribe_url(settings, invitation.id),
-        expires_on=invitation.expires_at.date() if invitation.expires_at else None, reminder=reminder,
+        expires_on=local_day(invitation.expires_at, settings), reminder=reminder,
         scores=embedded_scores(db_session, send=send, survey=survey, settings=settings, token=token,
                                language=language))
     return render_mail(template, context, language=language)
+
+
+def local_day(moment: datetime | None, settings: Settings) -> date | None:
+    """The day `moment` falls on in the workspace's time zone: the expiry date a customer reads in the e-mail."""
+    return moment.astimezone(ZoneInfo(settings.timezone)).date() if moment else None
 
 
 def embedded_question(db_session: Session, *, survey: Survey, key: str) -> Question | None:

@@ -13,7 +13,7 @@ from voxpop.collection.answers import storable
 from voxpop.customers.models import Customer
 from voxpop.distribution import links
 from voxpop.distribution.models import Send
-from voxpop.distribution.planning import audience_members, choose_language, embedded_scores
+from voxpop.distribution.planning import audience_members, choose_language, embedded_scores, local_day
 from voxpop.distribution.templates import MailContext, RenderedMail, TemplateProblem, customer_variables, render_mail
 from voxpop.settings import Settings
 from voxpop.surveys.models import Survey
@@ -49,7 +49,8 @@ def preview(db_session: Session, send: Send, settings: Settings, *, now: datetim
                                     attributes=found.attributes or {}),
         survey_title=survey.title, link=links.survey_url(settings, survey.key, PREVIEW_TOKEN, language),
         unsubscribe_link=f"{settings.public_url}/u/{PREVIEW_TOKEN}",
-        expires_on=(now + timedelta(days=send.expires_after_days)).date(), reminder=0,
+        expires_on=local_day(now + timedelta(days=send.expires_after_days), settings) if send.expires_after_days
+        else None, reminder=0,
         scores=embedded_scores(db_session, send=send, survey=survey, settings=settings, token=PREVIEW_TOKEN,
                                language=language))
     try:

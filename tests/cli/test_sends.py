@@ -126,3 +126,18 @@ def test_a_trigger_from_the_command_line(configured, tmp_path):
         assert db_session.query(TriggerEvent).one().processed_at is not None
     assert "0 reminders queued" in cli("remind").output
     assert cli("cancel", "after-delivery").exit_code == 0
+
+
+def test_the_dry_run_csv_quotes_a_cell_that_would_start_a_formula(configured, tmp_path):
+    db = configured
+    apply_survey(db)
+    with db.write() as db_session:
+        db_session.add(Customer(external_id="=HYPERLINK(\"http://evil.example\")", email="eve@example.com",
+                                language="en", consent="yes", attributes={"name": "Eve", "segment": "SMB"}))
+    path = tmp_path / "send.yaml"
+    path.write_text(SEND_FILE, encoding="utf-8")
+    assert cli("create", str(path)).exit_code == 0
+    dry = cli("run", "december-wave", "--dry-run", "--format", "csv")
+    assert dry.exit_code == 0, dry.output
+    rows = list(csv.DictReader(io.StringIO(dry.output)))
+    assert [row["customer_id"] for row in rows] == ["'=HYPERLINK(\"http://evil.example\")"]

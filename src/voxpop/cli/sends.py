@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import sys
 from datetime import datetime
@@ -147,9 +146,9 @@ def _print_plan(plan, output: str) -> None:
                          ensure_ascii=False, indent=2))
         return
     if output == "csv":
-        writer = csv.writer(sys.stdout)
-        writer.writerow(header)
-        writer.writerows(rows)
+        from voxpop.web.tables import csv_text  # the web's CSV: a cell starting a formula is quoted
+
+        sys.stdout.write(csv_text(header, rows))
         return
     _say(f"send {plan.send_key} (dry run): {len(plan.invited)} would be invited, {len(plan.skipped)} skipped")
     for reason, count in plan.reasons():

@@ -14,7 +14,10 @@ from voxpop.surveys.models import Survey
 from voxpop.web.app import create_app
 from voxpop.web.routing import flatten
 
-PUBLIC = ("/s/", "/api/v1/surveys/", "/login", "/reset/", "/static", "/healthz", "/api/v1/openapi.json", "/favicon.ico", "/")
+# What customers reach without a login: the survey, its collection API, the unsubscribe link of an invitation
+# e-mail and the embeddable widget's script.
+PUBLIC = ("/s/", "/api/v1/surveys/", "/login", "/reset/", "/static", "/healthz", "/api/v1/openapi.json", "/favicon.ico",
+          "/u/", "/widget.js", "/")
 
 
 def staff_routes(method: str) -> list[str]:

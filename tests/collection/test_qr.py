@@ -2,6 +2,7 @@
 
 import csv
 import io
+import json
 import zipfile
 from urllib.parse import parse_qs, urlsplit
 from xml.etree import ElementTree
@@ -176,3 +177,22 @@ def test_a_widget_answer_is_recorded_once_per_idempotency_key(client, db):
     out_of_scale = client.post("/api/v1/surveys/instore/widget", json=answer | {"question": "csat", "score": 9},
                                headers={"Idempotency-Key": "csat-9"})
     assert out_of_scale.status_code in (409, 422) and out_of_scale.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_widget_answer_with_unstorable_attributes_or_a_boolean_score_is_refused_before_recording(client, db):
+    apply_survey(db, STORES.replace("required: true", "required: false"))
+    url = "/api/v1/surveys/instore/widget"
+    bad = [{"question": "nps", "score": 9, "attributes": {"a\ud800": "x"}},
+           {"question": "nps", "score": 9, "attributes": {"region": "\ud800"}},
+           {"question": "nps", "score": 9, "attributes": {"region": "north\x00"}},
+           {"question": "nps", "score": True}]
+    for number, body in enumerate(bad):
+        # httpx cannot encode a lone surrogate as UTF-8: send the JSON escape, as a browser's JSON.stringify would
+        content = json.dumps(body).encode()
+        reply = client.post(url, content=content, headers={"Idempotency-Key": f"bad-{number}",
+                                                           "Content-Type": "application/json"})
+        assert reply.status_code == 422, (body, reply.text)
+        fields = reply.text
+        assert ("score" if "attributes" not in body else "attributes") in fields
+    with db.read() as db_session:
+        assert db_session.query(Response).count() == 0

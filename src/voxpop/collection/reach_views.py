@@ -18,11 +18,12 @@ from urllib.parse import parse_qsl, urlencode, urlsplit
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt, field_validator
 from starlette.concurrency import run_in_threadpool
 
 from voxpop.accounts.models import User
 from voxpop.collection import flows
+from voxpop.collection.answers import storable
 from voxpop.collection.attributes import count_unlisted, keep_listed, unlisted_counts
 from voxpop.collection.i18n import choose_language, message
 from voxpop.collection.qr import (
@@ -329,10 +330,20 @@ def widget_config(request: Request, key: str, db: DbDep, settings: SettingsDep,
 
 class WidgetAnswer(BaseModel):
     question: str = Field(max_length=64)
-    score: int = Field(ge=0, le=10)
+    score: StrictInt = Field(ge=0, le=10)  # strict: JSON true is not a score of 1
     language: str | None = Field(None, max_length=35)
     attributes: dict[str, str] = Field(default_factory=dict, max_length=20,
                                        description="Declared attributes, as a public link would give them")
+
+    @field_validator("attributes")
+    @classmethod
+    def _storable(cls, attributes: dict[str, str]) -> dict[str, str]:
+        # Refused before anything is recorded: a NUL or a lone surrogate cannot be stored, nor even echoed back.
+        for position, (name, value) in enumerate(attributes.items(), start=1):
+            if not storable(name) or not storable(value):
+                raise ValueError(f"attribute {position} has a NUL character or an unpaired surrogate in its "
+                                 "name or value; send plain text")
+        return attributes
 
 
 class WidgetRecorded(BaseModel):

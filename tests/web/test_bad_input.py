@@ -18,3 +18,16 @@ def test_far_dates_and_huge_versions_are_refused_clearly(client, db):
 def test_a_method_a_mounted_folder_does_not_answer_is_refused_as_it_was(client):
     reply = client.post("/static/voxpop.css")
     assert reply.status_code == 405 and "answers ," not in reply.text and reply.headers.get("allow") != ""
+
+
+def test_the_unsubscribe_link_is_rate_limited_per_client(settings, db):
+    from fastapi.testclient import TestClient
+
+    from voxpop.web.app import create_app
+
+    strict = settings.model_copy(update={"rate_limit_per_minute": 3})
+    with TestClient(create_app(strict, db)) as limited:
+        codes = [limited.get("/u/not-a-token").status_code for _ in range(3)]
+        assert 429 not in codes and max(codes) < 500
+        refused = limited.post("/u/not-a-token")
+        assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1

@@ -78,7 +78,8 @@ class BodyLimitMiddleware:
                 await _plain(413, detail, scope["path"])(send)
 
 
-PUBLIC_PREFIXES = ("/s/", "/api/v1/surveys/")
+# /u/: the unsubscribe link, public and answered with a store write (a flood must not pass unchecked)
+PUBLIC_PREFIXES = ("/s/", "/u/", "/api/v1/surveys/")
 
 
 class RateLimitMiddleware:

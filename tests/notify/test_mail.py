@@ -347,3 +347,25 @@ def test_a_sender_that_is_not_plain_ascii_is_the_set_ups_fault_and_retried(db, s
     assert row.smtp_reply == ("the sender address cx@exämple.com is not plain ASCII and the server was not asked for "
                               "SMTPUTF8; set VOXPOP_SMTP_FROM to a plain ASCII address")
     assert sender.send_due_mail(db, settings=smtp_settings(settings, smtp_server), now=row.next_attempt_at) == 1
+
+
+def test_a_store_error_before_data_leaves_the_message_for_a_retry(db, settings, smtp_server, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    [mail_id] = queue(db)
+    real, calls = sender.mark_data_started, []
+
+    def locked_once(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 1:
+            raise OperationalError("UPDATE outgoing_mail", {}, Exception("database is locked"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(sender, "mark_data_started", locked_once)
+    configured = smtp_settings(settings, smtp_server)
+    assert sender.send_due_mail(db, settings=configured, now=NOW) == 0
+    row = stored(db, mail_id)
+    assert (row.status, row.attempts, row.data_started_at) == ("queued", 1, None)
+    assert "could not record" in row.smtp_reply and smtp_server.messages == []
+    assert sender.send_due_mail(db, settings=configured, now=row.next_attempt_at) == 1
+    assert stored(db, mail_id).status == "sent" and len(smtp_server.messages) == 1

@@ -27,6 +27,7 @@ from email.policy import SMTP as SMTP_POLICY
 from email.utils import format_datetime, parseaddr
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from voxpop.notify.models import OutgoingMail
 from voxpop.settings import Settings
@@ -249,6 +250,13 @@ def build_and_send(smtp: smtplib.SMTP, mail: OutgoingMail, *, sender: str, now: 
     before_data = (lambda: mark_data_started(db, mail, now=now)) if db is not None else (lambda: None)
     try:
         return send_one(smtp, build_message(mail, sender=sender, now=now), before_data)
+    except SQLAlchemyError as error:
+        # The store could not record that DATA begins (a locked or lost database): DATA was never sent, so the
+        # server never saw the message. Not its fault: tried again later, never lost.
+        with suppress(smtplib.SMTPException, OSError):
+            smtp.rset()
+        return Outcome(False, f"not sent: the outbox could not record the start of the send "
+                              f"({type(error).__name__}); it is tried again")
     except Exception as error:  # noqa: BLE001 (the worker must go on to the next message)
         with suppress(smtplib.SMTPException, OSError):
             smtp.rset()

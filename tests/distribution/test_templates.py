@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -84,3 +85,21 @@ def test_nothing_the_template_or_the_customer_writes_becomes_markup(words, name)
     written = html.split("<body>")[1]
     tags = {part.split(">")[0].split()[0] for part in written.split("<")[1:] if part.split(">")[0].split()}
     assert tags <= {"table", "/table", "tr", "/tr", "td", "/td", "p", "/p", "br", "a", "/a", "/body", "/html"}
+
+
+HUGE = ['{{ "x" * 300000000 }}', '{{ 300000000 * "x" }}', '{{ [1] * 300000000 }}', '{{ 2 ** 300000000 }}',
+        '{{ "x".ljust(300000000) }}', '{{ "x"|center(300000000) }}', '{{ "x"|indent(300000000) }}',
+        '{{ "{:>300000000}".format(1) }}', '{{ "%300000000s" % "x" }}', '{{ "%300000000d"|format(1) }}',
+        '{{ ("x" * 90000).replace("", "yy") }}', '{{ ("x" * 90000)|replace("x", "yy") }}',
+        '{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}']
+
+
+def test_a_template_that_would_write_without_bound_is_refused_by_language_and_field():
+    for source in HUGE:
+        problems = check_templates({"en": GOOD, "de": GOOD | {"body": source + " {{ link }}"}})
+        assert problems == ["de body: cannot be rendered: writes more than 100,000 characters"], source
+    modest = ('{{ customer.name|center(30) }} {{ "{} points".format(250000) }} {{ 2 ** 10 }} {{ "ab" * 3 }} '
+              '{{ 1000000|string }} {{ "x"|replace("x", "y") }} {{ link }}')
+    assert check_templates({"en": GOOD | {"body": modest}}) == []
+    with pytest.raises(TemplateProblem, match="writes more than 100,000 characters"):
+        render_mail(GOOD | {"body": HUGE[0] + " {{ link }}"}, _context(), language="en")

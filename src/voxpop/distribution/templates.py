@@ -30,7 +30,110 @@ LINK_NAMES = ("link", "unsubscribe_link", "score_buttons")
 _PLACEHOLDER = "\x00{}\x00"
 _PLACEHOLDER_RE = re.compile("\x00([a-z_]+)\x00")
 
-environment = SandboxedEnvironment(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+MAX_RENDERED = 100_000  # characters one rendered field may reach; a template writing more is refused
+_HUGE_WIDTH = re.compile(r"\d{6,}")  # a width of a million or more in a format string ("{:>9999999}", "%9999999s")
+_PADDING_METHODS = frozenset({"ljust", "rjust", "center", "zfill", "expandtabs"})  # a width argument: refuse a huge one
+_PADDING_FILTERS = frozenset({"center", "indent", "slice"})
+
+
+class OutputTooLong(SecurityError):
+    """A template that would write more than MAX_RENDERED characters (`{{ "x" * 300000000 }}`)."""
+
+    def __init__(self) -> None:
+        super().__init__(f"writes more than {MAX_RENDERED:,} characters")
+
+
+class _MailSandbox(SandboxedEnvironment):
+    """The sandbox, also refusing what would build text or lists beyond MAX_RENDERED before building it: a
+    template's arithmetic and string methods must not hold a worker for minutes or take its memory."""
+
+    intercepted_binops = frozenset({"*", "**", "+", "%"})  # also keeps these out of compile-time constant folding
+
+    def call_binop(self, context, operator, left, right):
+        _check_binop(operator, left, right)
+        return _bounded(super().call_binop(context, operator, left, right))
+
+    def call(__self, __context, __obj, *args, **kwargs):  # noqa: N805 (the sandbox's own signature)
+        target = getattr(__obj, "__wrapped__", __obj)  # the sandbox wraps str.format; the text is the original's
+        owner = getattr(target, "__self__", None)
+        method = getattr(target, "__name__", "") if isinstance(owner, str) else ""
+        if method in _PADDING_METHODS:
+            _check_arguments(args, kwargs)
+        elif method in ("format", "format_map") and _HUGE_WIDTH.search(owner):
+            raise OutputTooLong()
+        elif method == "replace":
+            _check_replace(owner, *args[:2])
+        return _bounded(super().call(__context, __obj, *args, **kwargs))
+
+
+def _check_binop(operator: str, left: object, right: object) -> None:
+    sized = (str, list, tuple)
+    if operator == "*":
+        for seq, times in ((left, right), (right, left)):
+            if isinstance(seq, sized) and isinstance(times, int) and len(seq) * times > MAX_RENDERED:
+                raise OutputTooLong()
+    elif operator == "**" and isinstance(left, int) and isinstance(right, int):
+        if right > 0 and max(abs(left).bit_length(), 1) * right > MAX_RENDERED * 4:  # digits beyond any e-mail
+            raise OutputTooLong()
+    elif operator == "+" and isinstance(left, sized) and isinstance(right, sized):
+        if len(left) + len(right) > MAX_RENDERED:
+            raise OutputTooLong()
+    elif operator == "%" and isinstance(left, str) and _HUGE_WIDTH.search(left):
+        raise OutputTooLong()
+
+
+def _check_arguments(args: tuple, kwargs: dict) -> None:
+    """A width or count argument past MAX_RENDERED (`.ljust(10**9)`, `|indent(10**9)`) is refused before use."""
+    for value in (*args, *kwargs.values()):
+        if isinstance(value, int) and not isinstance(value, bool) and value > MAX_RENDERED:
+            raise OutputTooLong()
+
+
+def _check_replace(text: str, old: object = None, new: object = None) -> None:
+    if isinstance(old, str) and isinstance(new, str):
+        count = text.count(old) if old else len(text) + 1
+        if len(text) + count * max(len(new) - len(old), 0) > MAX_RENDERED:
+            raise OutputTooLong()
+
+
+def _bounded(value: object) -> object:
+    if isinstance(value, (str, list, tuple)) and len(value) > MAX_RENDERED:
+        raise OutputTooLong()
+    return value
+
+
+def _bounded_filter(name: str, function):
+    """A filter refusing width arguments past MAX_RENDERED and results longer than it."""
+    mark = getattr(function, "jinja_pass_arg", None)  # pass_context / pass_eval_context / pass_environment
+    passed = 1 if mark else 0  # such a filter gets the context before its value
+
+    def bounded(*args, **kwargs):
+        value, options = (args[passed], args[passed + 1:]) if len(args) > passed else ("", ())
+        if name in _PADDING_FILTERS:
+            _check_arguments(options, kwargs)
+        elif name == "replace" and len(options) >= 2:
+            _check_replace(str(value), str(options[0]), str(options[1]))
+        elif name == "format" and _HUGE_WIDTH.search(str(value)):
+            raise OutputTooLong()
+        return _bounded(function(*args, **kwargs))
+    if mark:
+        bounded.jinja_pass_arg = mark
+    return bounded
+
+
+environment = _MailSandbox(undefined=StrictUndefined, autoescape=False, keep_trailing_newline=False)
+environment.filters = {name: _bounded_filter(name, function) for name, function in environment.filters.items()}
+
+
+def _render(compiled: Template, variables: dict) -> str:
+    """The rendered text, stopped as soon as it passes MAX_RENDERED characters (a loop writing without end)."""
+    parts, length = [], 0
+    for part in compiled.generate(variables):
+        length += len(part)
+        if length > MAX_RENDERED:
+            raise OutputTooLong()
+        parts.append(part)
+    return "".join(parts)
 
 
 class TemplateProblem(ValueError):
@@ -107,7 +210,7 @@ def _field_problems(name: str, source: object) -> list[str]:
     except TemplateSyntaxError as exc:
         return [f"{exc.message} (line {exc.lineno})" if "\n" in source else str(exc.message)]
     try:
-        rendered = compiled.render(_variables(_sample_context(), markers=True))
+        rendered = _render(compiled, _variables(_sample_context(), markers=True))
     except (UndefinedError, SecurityError) as exc:
         return [_undefined_words(exc)]
     except Exception as exc:  # a filter given the wrong kind of value, a division by zero: the author's to fix
@@ -171,8 +274,8 @@ def render_mail(template: dict, context: MailContext, *, language: str) -> Rende
     """The subject, text and HTML parts of one e-mail. Raises TemplateProblem when the template needs what this
     customer lacks (an attribute they have no value for)."""
     try:
-        subject = _compiled(template["subject"]).render(_variables(context, markers=False))
-        marked = _compiled(template["body"]).render(_variables(context, markers=True))
+        subject = _render(_compiled(template["subject"]), _variables(context, markers=False))
+        marked = _render(_compiled(template["body"]), _variables(context, markers=True))
     except (UndefinedError, SecurityError, TemplateSyntaxError) as exc:
         raise TemplateProblem(f"the {language} template cannot be written for this contact: {exc}") from exc
     if "unsubscribe_link" not in _PLACEHOLDER_RE.findall(marked):

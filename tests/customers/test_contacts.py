@@ -1,15 +1,19 @@
 """Contacts: the import (all or nothing, errors naming row and column), the reachability gate, the suppression list
 and recorded samples, on both databases."""
 
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from sqlalchemy import select
 
 from tests.helpers import make_user
+from tests.smtp import running_smtp_server
 from voxpop.accounts.models import AuditEntry, User
 from voxpop.customers import contacts
 from voxpop.customers.models import Customer, Sample
+from voxpop.notify import mail as sender
+from voxpop.notify.models import OutgoingMail
+from voxpop.notify.outbox import queue_mail
 
 NOW = datetime(2026, 12, 7, 9, tzinfo=timezone.utc)
 LATER = datetime(2026, 12, 8, 9, tzinfo=timezone.utc)
@@ -216,3 +220,64 @@ def test_where_pairs_are_read_or_refused():
         "segment": ["SMB", "Enterprise"], "region": ["DACH"]}
     with pytest.raises(contacts.ContactError, match="write attribute=value"):
         contacts.parse_where(["segment"])
+
+
+def test_suppressing_an_address_stops_its_invitations_already_queued(db, settings):
+    with db.write() as db_session:
+        waiting = {kind: queue_mail(db_session=db_session, kind=kind, recipient=recipient, subject="Tell us",
+                                    body_text="A minute?", related="x")
+                   for kind, recipient in (("invitation", "Ana@Example.com"), ("invitation.reminder", "ana@example.com"),
+                                           ("case.followup", " ANA@example.com"), ("case.contact", "ana@example.com"),
+                                           ("invitation", "bo@example.com"))}
+        db_session.flush()
+        ids = {kind: mail.id for kind, mail in waiting.items()}
+    with db.write() as db_session:
+        contacts.suppress(db_session, "ana@EXAMPLE.com", reason="complaint", source="command line", now=NOW)
+    with running_smtp_server() as server:
+        configured = settings.model_copy(update=server.settings() | {"smtp_from": "voxpop <cx@example.com>"})
+        assert sender.send_due_mail(db, settings=configured, now=NOW + timedelta(minutes=1)) == 2
+        # the reply to a case is not an invitation; bo is not suppressed
+        assert sorted(to for _, recipients in server.envelopes for to in recipients) == ["ana@example.com",
+                                                                                        "bo@example.com"]
+    with db.read() as db_session:
+        for kind in ("invitation.reminder", "case.followup"):
+            mail = db_session.get(OutgoingMail, ids[kind])
+            assert (mail.status, mail.smtp_reply) == (
+                "failed", "not sent: the address was suppressed (complaint) on 2026-12-07"), kind
+        assert db_session.get(OutgoingMail, ids["case.contact"]).status == "sent"
+
+
+def test_a_complaint_withdraws_consent_whatever_the_case_of_non_ascii_letters(db):
+    with db.write() as db_session:
+        contacts.import_contacts(db_session, "id,email,consent\nC1,ÄNNE@Müller.example,yes\nC2,änne_x@müller.example,yes\n"
+                                             "C3,änneax@müller.example,yes\n", source="x", now=NOW)
+        contacts.suppress(db_session, "änne@MÜLLER.example", reason="complaint", source="x", now=LATER)
+        contacts.suppress(db_session, "ÄNNE_X@müller.example", reason="unsubscribed", source="x", now=LATER)
+    stored = customers(db)
+    assert (stored["C1"].consent, stored["C1"].consent_at) == ("no", LATER)
+    assert stored["C2"].consent == "no"
+    assert stored["C3"].consent == "yes"  # the underscore is a character, not a wildcard
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ('external_id,email,segment\nC-20,a20@x.com,"SMB\nC-21,b21@x.com,SMB\nC-22,c22@x.com,SMB\n',
+     ["row 2: a quote opened here is never closed"]),
+    ('external_id;email;consent\nC-1;a@x.com;yes\nC-2;b@x.com;"yes\nC-3"\nC-4;d@x.com;yes\n',
+     ["row 3, consent: the cell holds a line break; a quote opened in it (or before it on this row) is probably never "
+      "closed, so the rows after it were read into it"]),
+    ('external_id,email\n"C-1\nC-2",a@x.com\n',
+     ["row 2, external_id: the cell holds a line break; a quote opened in it (or before it on this row) is probably "
+      "never closed, so the rows after it were read into it"]),
+])
+def test_a_quote_left_open_is_refused_naming_its_row(db, text, said):
+    with db.write() as db_session, pytest.raises(contacts.ImportRefused) as refused:
+        contacts.import_contacts(db_session, text, source="x", now=NOW)
+    assert [str(error) for error in refused.value.errors] == said
+    assert customers(db) == {}
+
+
+def test_a_note_may_hold_a_line_break(db):
+    with db.write() as db_session:
+        report = contacts.import_contacts(db_session, 'id,email,note\nC1,a@x.com,"line one\nline two"\n', source="x",
+                                          now=NOW)
+    assert report.created == 1 and customers(db)["C1"].attributes == {"note": "line one\nline two"}

@@ -22,6 +22,7 @@ from voxpop.accounts.service import audit
 from voxpop.core import sampling
 from voxpop.core.wording import counted, listed
 from voxpop.customers.models import Customer, Sample, SampleMember, Suppression
+from voxpop.notify.models import OutgoingMail
 from voxpop.store.database import conflict_insert
 
 CHUNK = 500  # ids per IN (...): well under SQLite's and PostgreSQL's parameter limits
@@ -34,9 +35,14 @@ CONSENTS = ("yes", "no", "unknown")
 REASONS = ("unsubscribed", "bounced", "complaint", "manual")
 # A reason that is the customer's own word against being asked: it withdraws their consent too.
 WITHDRAWS_CONSENT = ("unsubscribed", "complaint")
+# The outbox's invitation-type mail (distribution's invitations and reminders, the cases' follow-up survey): what a
+# suppression stops even when it is already queued. Other kinds (a reply to a case, ...) are not invitations.
+INVITATION_MAIL = ("invitation", "invitation.reminder", "case.followup")
 METHODS = ("random", "stratified")
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]+$")
 LANGUAGE = re.compile(r"^([A-Za-z]{2,3})(?:[-_]([A-Za-z0-9]{2,8}))?$")
+# Cells that are one line by nature: a line break in one is a quote left open swallowing the rows below it.
+LINE_BREAK_REFUSED = ("external_id", "email", "language", "consent")
 NOT_GIVEN = ""  # the stratum of contacts without the stratify_by attribute
 SHOWN_ERRORS = 200
 
@@ -56,6 +62,8 @@ class RowError:
     message: str
 
     def __str__(self) -> str:
+        if self.column == "row":  # the whole row, no one cell
+            return f"row {self.row}: {self.message}"
         return f"row {self.row}, {self.column}: {self.message}"
 
 
@@ -113,7 +121,20 @@ def read_rows(text: str) -> tuple[list[str], list[list[str]]]:
     text = text.lstrip("\ufeff")
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count)
-    rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delimiter))
+    rows: list[list[str]] = []
+    # strict: a quote never closed is an error at the end of the file, not one last cell swallowing every row after
+    # the quote (which the lenient reader returns without a word)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)
+    try:
+        for row in reader:
+            rows.append(row)
+    except csv.Error as exc:
+        number = len(rows) + 1  # the record being read when the reader gave up, counted as rows are
+        if "unexpected end of data" in str(exc):
+            raise ImportRefused([RowError(number, "row", "a quote opened here is never closed")]) from None
+        raise ImportRefused([RowError(number, "row", f"the quoting cannot be read ({exc}); a cell that starts with "
+                                                     'a quote must end with one, and a quote inside it is written '
+                                                     'twice ("")')]) from None
     if not rows or not any(cell.strip() for cell in rows[0]):
         raise ImportRefused([RowError(1, "header", "the file is empty; it needs a header row naming its columns")])
     return [cell.strip() for cell in rows[0]], rows[1:]
@@ -186,6 +207,9 @@ def _parse(header: list[str], rows: list[list[str]]) -> list[_Contact]:
 
 def _take(contact: _Contact, role: str, value: str) -> str | None:
     """Put one cell on the contact; the error in words when it cannot be read."""
+    if role in LINE_BREAK_REFUSED and ("\n" in value or "\r" in value):
+        return ("the cell holds a line break; a quote opened in it (or before it on this row) is probably never "
+                "closed, so the rows after it were read into it")
     if role == "external_id":
         if not value:
             return "the customer id is missing"
@@ -310,7 +334,8 @@ def is_suppressed(db_session: Session, email: str) -> bool:
 def suppress(db_session: Session, email: str, *, reason: str, source: str, detail: str = "",
              now: datetime) -> Suppression:
     """Put an address on the suppression list (once: a second call keeps the first entry). An unsubscribe or a
-    complaint also withdraws the consent of every customer with that address."""
+    complaint also withdraws the consent of every customer with that address. Invitations, reminders and case
+    follow-ups to the address still waiting in the outbox are not sent (failed, with the reason as the reply)."""
     address = normalised_email(email)
     if not EMAIL.match(address) or len(address) > 254:
         raise ContactError(f"{email.strip()!r} is not an e-mail address", field="email")
@@ -320,12 +345,42 @@ def suppress(db_session: Session, email: str, *, reason: str, source: str, detai
     db_session.execute(conflict_insert(dialect, Suppression.__table__).values(
         email=address, reason=reason, source=source[:200], detail=detail, created_at=now)
         .on_conflict_do_nothing(index_elements=["email"]))
+    entry = db_session.scalars(select(Suppression).where(Suppression.email == address)).one()
     if reason in WITHDRAWS_CONSENT:
-        db_session.execute(update(Customer).where(func.lower(func.trim(Customer.email)) == address,
-                                                  Customer.consent != "no")
-                           .values(consent="no", consent_at=now, consent_source=source[:200])
-                           .execution_options(synchronize_session=False))
-    return db_session.scalars(select(Suppression).where(Suppression.email == address)).one()
+        withdrawn = _with_address(db_session, Customer.id, Customer.email, address, Customer.consent != "no")
+        for start in range(0, len(withdrawn), CHUNK):
+            db_session.execute(update(Customer).where(Customer.id.in_(withdrawn[start:start + CHUNK]))
+                               .values(consent="no", consent_at=now, consent_source=source[:200])
+                               .execution_options(synchronize_session=False))
+    _cancel_waiting_invitations(db_session, entry)
+    return entry
+
+
+def _with_address(db_session: Session, id_column, email_column, address: str, *where) -> list[int]:
+    """The ids of the rows whose address is `address` (normalised) in any case. SQL's lower() folds only ASCII on
+    SQLite (and under PostgreSQL's C locale), so the query narrows with the address's non-ASCII characters as
+    wildcards and Python decides: "ÄNA@x.com" is "äna@x.com"."""
+    pattern = "".join("\\" + char if char in "%_\\" else char if char.isascii() else "_" for char in address)
+    rows = db_session.execute(select(id_column, email_column).where(
+        func.lower(func.trim(email_column)).like(pattern, escape="\\"), *where))
+    return [id_ for id_, email in rows if email and normalised_email(email) == address]
+
+
+def _cancel_waiting_invitations(db_session: Session, entry: Suppression) -> int:
+    """Invitation-type mail to the suppressed address still waiting in the outbox (queued, not yet claimed by the
+    mail worker) is not sent: it fails with a reply saying why. Returns how many."""
+    waiting = _with_address(db_session, OutgoingMail.id, OutgoingMail.recipient, entry.email,
+                            OutgoingMail.status == "queued", OutgoingMail.kind.in_(INVITATION_MAIL))
+    if entry.reason == "unsubscribed":
+        reply = "not sent: the recipient unsubscribed"  # the words the unsubscribe link's own cancelling uses
+    else:
+        reply = f"not sent: the address was suppressed ({entry.reason}) on {entry.created_at.date().isoformat()}"
+    for start in range(0, len(waiting), CHUNK):
+        # status == "queued" again: a worker that claimed one meanwhile has it, and its send is recorded
+        db_session.execute(update(OutgoingMail).where(OutgoingMail.id.in_(waiting[start:start + CHUNK]),
+                                                      OutgoingMail.status == "queued")
+                           .values(status="failed", smtp_reply=reply).execution_options(synchronize_session=False))
+    return len(waiting)
 
 
 def unsuppress(db_session: Session, email: str, *, actor, client: str = "") -> Suppression:

@@ -14,6 +14,7 @@ from voxpop.cases import service
 from voxpop.cases.followups import send_followups
 from voxpop.cases.models import Case, CaseEvent, RootCause
 from voxpop.collection.service import find_invitation, get_or_create_customer
+from voxpop.customers import contacts
 from voxpop.notify.models import OutgoingMail
 from voxpop.surveys.models import Survey
 
@@ -107,3 +108,40 @@ def test_many_due_followups_each_go_once(db, followup_survey):
     assert send_followups(db, now=due, public_url=URL, limit=2) == 2
     assert send_followups(db, now=due, public_url=URL, limit=2) == 1
     assert sorted(mail.recipient for mail in followups(db)) == ["c0@example.com", "c1@example.com", "c2@example.com"]
+
+
+def test_a_suppressed_address_gets_no_followup_and_the_case_says_why(db, followup_survey):
+    suppressed = closed_case(db, email="Ana@Example.com", external_id="C-1")
+    invited = closed_case(db, email="bo@example.com", external_id="C-2")
+    with db.write() as db_session:
+        contacts.suppress(db_session, "ana@example.com", reason="complaint", source="feedback loop",
+                          now=CLOSED + timedelta(days=3))
+    due = CLOSED + timedelta(days=14)
+    assert send_followups(db, now=due, public_url=URL) == 1
+    assert [mail.recipient for mail in followups(db)] == ["bo@example.com"]
+    with db.read() as db_session:
+        case = db_session.get(Case, suppressed)
+        assert (case.followup_sent_at, case.followup_invitation_id, case.followup_due_at) == (None, None, None)
+        [event] = db_session.scalars(select(CaseEvent).where(CaseEvent.case_id == suppressed,
+                                                             CaseEvent.kind.like("followup%"))).all()
+        assert event.kind == "followup_skipped" and event.at == due
+        assert event.note == "Follow-up survey not sent: suppressed (complaint on 2026-11-05)"
+        assert event.details == {"reason": "suppressed (complaint on 2026-11-05)"}
+        assert db_session.get(Case, invited).followup_sent_at == due
+    # The skip is recorded once: the follow-up is no longer due.
+    assert send_followups(db, now=due + timedelta(days=1), public_url=URL) == 0
+    with db.read() as db_session:
+        assert len(db_session.scalars(select(CaseEvent).where(CaseEvent.case_id == suppressed,
+                                                              CaseEvent.kind == "followup_skipped")).all()) == 1
+
+
+def test_consent_withdrawn_after_the_case_stops_the_followup(db, followup_survey):
+    case_id = closed_case(db)
+    with db.write() as db_session:
+        contacts.import_contacts(db_session, "id,consent\nC-1,opt-out\n", source="crm", now=CLOSED)
+    assert send_followups(db, now=CLOSED + timedelta(days=14), public_url=URL) == 0
+    assert followups(db) == []
+    with db.read() as db_session:
+        note = db_session.scalar(select(CaseEvent.note).where(CaseEvent.case_id == case_id,
+                                                              CaseEvent.kind == "followup_skipped"))
+    assert note == "Follow-up survey not sent: no consent"

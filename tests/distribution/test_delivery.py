@@ -203,3 +203,17 @@ def test_the_clicked_score_is_kept_when_the_customer_answers_otherwise(client, d
         scores = db_session.scalars(select(Answer.score).join(Response).join(Question).where(
             Response.invitation_id == ann.id, Question.key == "nps")).all()
         assert scores == [6]  # their final answer wins
+
+
+def test_a_refused_sender_fails_the_send_and_suppresses_nobody(db, settings, feedback, smtp_server):
+    async def refuse_sender(server, session, envelope, address, mail_options):
+        return "553 5.7.1 <cx@example.com>: Sender address rejected: not owned by user"
+
+    smtp_server.handle_MAIL = refuse_sender  # aiosmtpd looks the hooks up on each new connection
+    world = send_wave(db, settings, smtp_server)
+    report = sync(db)
+    assert (report.sent, report.bounced, report.failed) == (0, 0, 3)
+    assert set(statuses(db, world.send_id).values()) == {"failed"}
+    assert all(detail.startswith("553 5.7.1") for _, _, detail in log(db, world.send_id))
+    with db.read() as db_session:
+        assert db_session.scalars(select(Suppression)).all() == []

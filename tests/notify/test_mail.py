@@ -106,7 +106,7 @@ def test_a_permanent_refusal_is_not_retried(db, settings):
         assert sender.send_due_mail(db, settings=smtp_settings(settings, server), now=NOW) == 0
     row = stored(db, mail_id)
     assert row.status == "failed" and row.attempts == 1
-    assert row.smtp_reply == "554 5.7.1 Message rejected (the server refused it for good)"
+    assert row.smtp_reply == "554 5.7.1 Message rejected (the server refused the message for good)"
 
 
 def test_a_server_that_cannot_be_reached_leaves_the_messages_for_a_retry(db, settings):
@@ -173,7 +173,7 @@ def test_one_refused_recipient_does_not_stop_the_others(db, settings):
         server.unknown_recipients.add("agent1@example.com")
         assert sender.send_due_mail(db, settings=configured, now=NOW) == 2
     assert [stored(db, mail_id).status for mail_id in ids] == ["sent", "failed", "sent"]
-    assert stored(db, ids[1]).smtp_reply == "550 5.1.1 No such user here (the server refused it for good)"
+    assert stored(db, ids[1]).smtp_reply == "550 5.1.1 No such user here (the server refused the recipient for good)"
 
 
 def test_an_smtp_error_names_the_servers_answer():
@@ -369,3 +369,29 @@ def test_a_store_error_before_data_leaves_the_message_for_a_retry(db, settings, 
     assert "could not record" in row.smtp_reply and smtp_server.messages == []
     assert sender.send_due_mail(db, settings=configured, now=row.next_attempt_at) == 1
     assert stored(db, mail_id).status == "sent" and len(smtp_server.messages) == 1
+
+
+@pytest.mark.parametrize(("reply", "dead"), [
+    ("550 5.1.1 No such user here (the server refused the recipient for good)", True),
+    ("550 No such user here (the server refused the recipient for good)", True),  # no enhanced status: RCPT says it
+    ("554 5.7.1 <a@b.example>: Relay access denied (the server refused the recipient for good)", False),
+    ("554 Relay access denied (the server refused the recipient for good)", False),
+    ("553 5.7.1 Sender address rejected (the server refused the sender for good)", False),
+    ("550 5.1.0 Sender rejected (the server refused the sender for good)", False),
+    ("550 5.1.1 Recipient unknown (the server refused the message for good)", True),  # refused only at DATA
+    ("554 5.1.8 Bad sender's system address (the server refused the message for good)", False),
+    ("554 5.6.0 Message content rejected (the server refused the message for good)", False),
+    ("535 5.7.8 Authentication credentials invalid (gave up after 6 attempts)", False),
+    ("451 4.3.0 Try again later (gave up after 6 attempts)", False),
+    ("550 5.1.1 No such user here (the server refused it for good)", True),  # recorded before the stage was said
+])
+def test_only_a_refused_recipient_is_a_dead_address(reply, dead):
+    assert sender.refused_recipient(reply) is dead
+
+
+def test_a_long_refusal_keeps_the_stage_it_was_refused_at(db, settings):
+    [mail_id] = queue(db)
+    with running_smtp_server(refuse_first=1, refusal="554 5.6.0 " + "x" * 480) as server:
+        sender.send_due_mail(db, settings=smtp_settings(settings, server), now=NOW)
+    reply = stored(db, mail_id).smtp_reply
+    assert len(reply) <= 500 and reply.endswith("(the server refused the message for good)")

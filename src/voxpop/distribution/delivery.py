@@ -2,8 +2,9 @@
 
 `sync_outcomes` (the send worker calls it each tick) reads the store and records what changed since the last
 call: the outbox's answer for each invitation or reminder e-mail (`sent`, `failed` with the SMTP reply, or
-`bounced` on a permanent 5xx refusal, which also puts the address on the suppression list), the invitation's link
-first opened (`started`, from `Invitation.opened_at`, which the survey page sets) and its response submitted
+`bounced` when the server refused the recipient for good, which also puts the address on the suppression list;
+a refused sender, login or message is `failed` and suppresses nobody: see `voxpop.notify.mail.refused_recipient`),
+the invitation's link first opened (`started`, from `Invitation.opened_at`, which the survey page sets) and its response submitted
 (`completed`, from the response carrying the invitation's id). Each is recorded once: a mail's outcome by the
 mail's id, started and completed by the invitation's status moving on. The funnel does not depend on these
 events (it derives its counts from the invitations, the outbox and the responses), so a tick that has not run
@@ -15,7 +16,6 @@ Bounces a mail provider reports later (an address that accepted the message, the
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -27,10 +27,10 @@ from voxpop.customers import contacts
 from voxpop.customers.models import Customer
 from voxpop.distribution.models import InvitationEvent, SendInvitation
 from voxpop.distribution.service import record_event
+from voxpop.notify.mail import refused_recipient
 from voxpop.notify.models import OutgoingMail
 
 BATCH = 500  # rows per kind per call: a backlog is worked off over a few ticks, never in one long transaction
-PERMANENT = re.compile(r"^5\d\d\b")  # an SMTP reply that refuses for good
 OUTCOME_KINDS = ("sent", "failed", "bounced")
 # An invitation that has not been opened or answered yet: "started" and "completed" can still happen to it.
 NOT_STARTED = ("queued", "sent", "failed")
@@ -73,7 +73,7 @@ def _mail_outcomes(db_session: Session, report: SyncReport, *, now: datetime, li
         if mail.status == "sent":
             kind = "sent"
         else:
-            kind = "bounced" if PERMANENT.match(mail.smtp_reply or "") else "failed"
+            kind = "bounced" if refused_recipient(mail.smtp_reply or "") else "failed"
         record_event(db_session, send_id=event.send_id, invitation_id=event.invitation_id,
                      customer_id=event.customer_id, kind=kind, detail=mail.smtp_reply,
                      at=mail.sent_at or now, mail_id=mail.id)

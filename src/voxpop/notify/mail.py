@@ -16,11 +16,12 @@ The window for doubt is one DATA command per crash: at most one message of a wor
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
@@ -49,6 +50,29 @@ class Outcome:
     reply: str
     permanent: bool = False  # a 5xx answer: trying again would get the same answer
     local: bool = False  # voxpop could not put it on the wire: the server never saw it
+    stage: str = ""  # the command the server refused: "mail" (the sender), "rcpt" (the recipient) or "data"
+
+
+# Said in the recorded reply of a permanent refusal, so the send log can tell a dead address (a bounce, which goes
+# on the suppression list) from a refused sender or message (the set-up's or the content's fault, not the address's).
+REFUSED = {"mail": "the server refused the sender for good", "rcpt": "the server refused the recipient for good",
+           "data": "the server refused the message for good"}
+# A 5xx reply and its enhanced status code (RFC 3463), when it has one: "550 5.1.1 ..."
+FIVE_HUNDRED = re.compile(r"5\d\d\b[ -]*(?:5\.(\d{1,3})\.\d{1,3}\b)?")
+
+
+def refused_recipient(reply: str) -> bool:
+    """Whether a recorded reply says the recipient's address is dead: a 5xx answer to RCPT, unless its enhanced
+    status blames policy (5.7.x: relay denied, the sender not authorised), or at DATA an enhanced status 5.1.x
+    about the address (some servers refuse a recipient only then; 5.1.7 and 5.1.8 are about the sender). A 5xx
+    to MAIL FROM, a refused login or a refused message is never the address's fault."""
+    match = FIVE_HUNDRED.match(reply)
+    if match is None or REFUSED["mail"] in reply:
+        return False
+    status_class = match.group(1)
+    if status_class == "1" and not re.match(r"5\d\d\b[ -]*5\.1\.[78]\b", reply):
+        return True
+    return REFUSED["rcpt"] in reply and status_class != "7" and "relay" not in reply.lower()
 
 
 def build_message(mail: OutgoingMail, *, sender: str, now: datetime) -> EmailMessage:
@@ -161,8 +185,10 @@ def record(db: Database, *, mail: OutgoingMail, outcome: Outcome, now: datetime)
         wait = None if outcome.permanent else backoff_after(mail.attempts)
         if wait is None:
             reason = (f"gave up after {mail.attempts} attempts" if not outcome.permanent else
-                      "not sent, and a retry would not send it" if outcome.local else "the server refused it for good")
-            values |= {"status": "failed", "smtp_reply": f"{outcome.reply} ({reason})"[:500]}
+                      "not sent, and a retry would not send it" if outcome.local else
+                      REFUSED.get(outcome.stage, "the server refused it for good"))
+            # the reason survives a long reply: the send log reads it to tell a bounce
+            values |= {"status": "failed", "smtp_reply": f"{outcome.reply[:500 - len(reason) - 3]} ({reason})"}
         else:
             values |= {"status": "queued", "next_attempt_at": now + wait}
     with db.write() as db_session:
@@ -215,11 +241,12 @@ def send_one(smtp: smtplib.SMTP, message: EmailMessage, before_data: Callable[[]
         return Outcome(False, _not_ascii(sender, "sender", "set VOXPOP_SMTP_FROM to a plain ASCII address"))
     try:
         smtp.ehlo_or_helo_if_needed()
-        for command, argument, accepted in ((smtp.mail, sender, (250,)), (smtp.rcpt, recipient, (250, 251))):
+        for stage, command, argument, accepted in (("mail", smtp.mail, sender, (250,)),
+                                                   ("rcpt", smtp.rcpt, recipient, (250, 251))):
             code, text = command(argument)
             if code not in accepted:
                 smtp.rset()  # the session stays usable for the next message
-                return Outcome(False, _reply(code, text), permanent=code >= 500)
+                return Outcome(False, _reply(code, text), permanent=code >= 500, stage=stage)
         content = message.as_bytes(policy=SMTP_POLICY)
         before_data()
         code, text = smtp.data(content)
@@ -229,7 +256,7 @@ def send_one(smtp: smtplib.SMTP, message: EmailMessage, before_data: Callable[[]
     except smtplib.SMTPDataError as error:
         with suppress(smtplib.SMTPException, OSError):
             smtp.rset()
-        return outcome_of(error)
+        return replace(outcome_of(error), stage="data")
     except (smtplib.SMTPException, OSError) as error:
         return outcome_of(error)
 

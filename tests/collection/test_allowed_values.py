@@ -111,3 +111,25 @@ def test_a_widget_answer_with_an_unlisted_store_is_kept_without_it_and_staff_see
     assert "2 responses arrived with a store value not in the survey's list" in page.text
     assert "the latest was “Munchen”" in page.text
     assert client.get("/api/v1/surveys/instore/share").json()["unlisted"][0]["responses"] == 2
+
+
+def test_the_survey_page_keeps_a_response_from_a_link_with_an_unlisted_store_without_it(client, db):
+    """`?store=anything` on the public page no longer makes a new store with n = 1: the value is left out and
+    counted; the customer's answers are kept, and a listed value (in another Unicode form) is stored as listed."""
+    from tests.helpers import form_token_from
+
+    apply_survey(db, STORES)
+    for store in ("Munich", "Mu\u0308nchen"):
+        page = client.get(f"/s/instore?store={store}&channel=poster", headers={"accept-language": "en"})
+        assert page.status_code == 200
+        done = client.post("/s/instore", data={"form_token": form_token_from(page.text), "page": "0", "lang": "en",
+                                                "q_nps": "9", "a_store": store, "a_channel": "poster"},
+                           follow_redirects=False)
+        assert done.status_code == 303, done.text
+    with db.read() as db_session:
+        assert db_session.query(Response).count() == 2
+        values = db_session.execute(select(AttributeSetValue.name, AttributeSetValue.value).join(
+            Response, Response.attribute_set_id == AttributeSetValue.set_id).order_by(Response.id)).all()
+        assert sorted(values) == [("channel", "poster"), ("channel", "poster"), ("store", "München")]
+        [row] = unlisted_counts(db_session, survey_id=db_session.scalar(select(Response.survey_id)))
+        assert (row.name, row.responses, row.last_value) == ("store", 1, "Munich")

@@ -18,6 +18,7 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from voxpop.collection import service
+from voxpop.collection.attributes import drop_unlisted
 from voxpop.collection.answers import (
     AnswerError,
     Answers,
@@ -235,6 +236,11 @@ def record_response(
                         return replay
                     raise AlreadyAnswered("This invitation has already been answered; the first response is kept.")
                 invitation_id, customer_id = invitation.id, invitation.customer_id
+            if submission.channel == "web":
+                # A public link's values outside the survey's list are left out and counted, never refused:
+                # the customer did not write the link.
+                attributes = drop_unlisted(db_session, survey_id=survey.id, definition=survey.definition,
+                                           attributes=attributes)
             stored = insert_response(
                 db_session=db_session,
                 survey_id=survey.id,

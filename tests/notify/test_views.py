@@ -14,7 +14,7 @@ from tests.web.test_no_inline import EVENT_HANDLER, INLINE_SCRIPT, INLINE_STYLE,
 from voxpop.accounts.models import AuditEntry
 from voxpop.notify import webhooks
 from voxpop.notify.events import queue_event
-from voxpop.notify.models import WebhookDelivery, WebhookEndpoint
+from voxpop.notify.models import OutgoingMail, WebhookDelivery, WebhookEndpoint
 from voxpop.notify.outbox import queue_mail
 from voxpop.store.base import utcnow
 
@@ -206,7 +206,8 @@ def test_the_outbox_shows_the_smtp_setup_and_every_message(client, db, settings)
     assert "250 2.0.0 Ok: queued as 9" in page.text and "secret body" not in page.text
     assert 'href="/cases/4"' in page.text
     data = client.get("/api/v1/admin/mail").json()
-    assert data["smtp"]["configured"] is False and data["counts"] == {"queued": 1, "sending": 0, "sent": 1, "failed": 0}
+    assert data["smtp"]["configured"] is False and data["counts"] == {"queued": 1, "sending": 0, "sent": 1, "failed": 0,
+                                                                             "in_doubt": 0}
     assert [message["status"] for message in data["messages"]] == ["queued", "sent"]  # waiting messages on top
     only_sent = client.get("/api/v1/admin/mail?status=sent").json()
     assert [message["recipient"] for message in only_sent["messages"]] == ["agent@example.com"]
@@ -239,3 +240,55 @@ def test_the_pages_have_no_inline_style_or_script(client, db):
         html = client.get(path).text
         for pattern in (INLINE_STYLE, STYLE_ELEMENT, INLINE_SCRIPT, EVENT_HANDLER):
             assert pattern.search(html) is None, path
+
+
+def in_doubt(db, recipient: str) -> int:
+    with db.write() as db_session:
+        mail = queue_mail(db_session=db_session, kind="case.assigned", recipient=recipient, subject="Case 9 is yours",
+                          body_text="Open case 9.", related="case:9")
+        mail.status, mail.attempts, mail.data_started_at = "in_doubt", 1, utcnow()
+        db_session.flush()
+        return mail.id
+
+
+def test_an_admin_lists_and_settles_the_messages_in_doubt(client, db):
+    token = admin(client, db)
+    arrived, lost = in_doubt(db, "got-it@example.com"), in_doubt(db, "lost@example.com")
+    page = client.get("/admin/mail")
+    assert 'data-testid="in-doubt-notice"' in page.text and "2 messages were cut off" in page.text
+    listed = client.get("/admin/mail?status=in_doubt")
+    assert listed.status_code == 200 and f"/admin/mail/{arrived}/mark-sent" in listed.text
+    assert f"/admin/mail/{lost}/send-again" in listed.text
+    data = client.get("/api/v1/admin/mail?status=in_doubt").json()
+    assert data["counts"]["in_doubt"] == 2 and {m["id"] for m in data["messages"]} == {arrived, lost}
+    assert client.post(f"/admin/mail/{arrived}/mark-sent", data={}).status_code == 403  # no CSRF token
+    marked = client.post(f"/admin/mail/{arrived}/mark-sent", data={"csrf_token": token}, follow_redirects=False)
+    assert marked.status_code == 303 and "saved=marked-sent" in marked.headers["location"]
+    again = client.post(f"/admin/mail/{lost}/send-again", data={"csrf_token": token}, follow_redirects=False)
+    assert again.status_code == 303
+    with db.read() as db_session:
+        assert db_session.get(OutgoingMail, arrived).status == "sent"
+        assert db_session.get(OutgoingMail, lost).status == "queued"
+    assert [target for target, _ in audited(db, "mail.marked_sent")] == [stored_id(db, arrived)]
+    [(_, details)] = audited(db, "mail.sent_again")
+    assert details["recipient"] == "lost@example.com" and details["mail_id"] == lost
+    settled_twice = client.post(f"/admin/mail/{arrived}/send-again", data={"csrf_token": token})
+    assert settled_twice.status_code == 409 and "Nothing changed" in settled_twice.text
+    with db.read() as db_session:
+        assert db_session.get(OutgoingMail, arrived).status == "sent"
+
+
+def stored_id(db, mail_id: int) -> str:
+    with db.read() as db_session:
+        return db_session.get(OutgoingMail, mail_id).message_id
+
+
+@pytest.mark.parametrize("role", ["manager", "agent"])
+def test_only_an_admin_settles_a_message_in_doubt(client, db, role):
+    mail_id = in_doubt(db, "x@example.com")
+    login(client, make_user(db, role))
+    token = csrf_from(client.get("/dashboard").text)
+    for action in ("mark-sent", "send-again"):
+        assert client.post(f"/admin/mail/{mail_id}/{action}", data={"csrf_token": token}).status_code == 403
+    with db.read() as db_session:
+        assert db_session.get(OutgoingMail, mail_id).status == "in_doubt"

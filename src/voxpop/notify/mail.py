@@ -133,14 +133,18 @@ class NotInDoubt(LookupError):
     """The message does not exist or is not in doubt (someone settled it already)."""
 
 
-def settle_in_doubt(db: Database, mail_id: int, *, delivered: bool, by: str, now: datetime) -> None:
+def settle_in_doubt(db: Database, mail_id: int, *, delivered: bool, by: str, now: datetime,
+                    also: Callable[..., None] | None = None) -> None:
     """A person's decision on a message in doubt: `delivered` (the recipient got it, or the server's log shows it
-    accepted) records it sent as of when its DATA began; otherwise it is queued to go again now. Raises NotInDoubt
-    when it is not (or no longer) in doubt."""
+    accepted) records it sent as of when its DATA began; otherwise it is queued to go again now. `also(db_session,
+    mail)` runs in the same transaction (the admin page audits the decision with it). Raises NotInDoubt when it is
+    not (or no longer) in doubt."""
     with db.write() as db_session:
-        mail = db_session.get(OutgoingMail, mail_id)
+        mail = db_session.scalar(select(OutgoingMail).where(OutgoingMail.id == mail_id).with_for_update())
         if mail is None or mail.status != "in_doubt":
             raise NotInDoubt(f"message {mail_id} is not in doubt")
+        if also is not None:
+            also(db_session, mail)
         if delivered:
             mail.status, mail.sent_at = "sent", mail.data_started_at or now
             mail.smtp_reply = f"in doubt after a crash; marked sent by {by}"[:500]

@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from voxpop.notify import mail as outbox_mail
 from voxpop.notify import webhooks
 from voxpop.notify.events import EVENTS
 from voxpop.notify.models import OutgoingMail, WebhookDelivery, WebhookEndpoint
@@ -28,6 +29,7 @@ from voxpop.notify.schemas import (
     WebhookLogPublic,
 )
 from voxpop.settings import Settings
+from voxpop.store.base import utcnow
 from voxpop.web.auth import DbDep, SettingsDep, User, client_address, require_role, verify_csrf
 from voxpop.web.problems import problem, problem_responses
 from voxpop.web.tables import csv_response
@@ -40,9 +42,14 @@ EndpointId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 DeliveryId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PageNumber = Annotated[int, Query(ge=1, le=100_000, description="The page of the log, newest first.")]
 CsvFormat = Annotated[Literal["html", "csv"], Query(description="csv for the page's table as CSV.")]
-MailStatus = Annotated[str, Query(max_length=20, description="queued, sending, sent or failed; empty for all.")]
+MailStatus = Annotated[str, Query(max_length=20, description="queued, sending, sent, failed or in_doubt; empty for "
+                                                               "all.")]
+MailId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 PAGE_SIZE = 50
-MAIL_STATUSES = ("queued", "sending", "sent", "failed")
+MAIL_STATUSES = ("queued", "sending", "sent", "failed", "in_doubt")
+MAIL_LABELS = {"in_doubt": "In doubt"}
+SETTLED = {"marked-sent": "Marked as sent: it is not sent again.",
+           "sent-again": "Queued to be sent again: it goes out with the next run of the mail worker."}
 # A page with a secret must not be kept by the browser or a proxy: it is shown once, and only to its admin.
 NO_STORE = {"Cache-Control": "no-store"}
 SAVED = {"created": "Endpoint added.", "paused": "Endpoint paused: it gets no new events, and its queued deliveries "
@@ -287,7 +294,7 @@ def outbox(db, settings: Settings, *, status: str, page: int, size: int = PAGE_S
 
 @router.get("/admin/mail", include_in_schema=False)
 def mail_page(request: Request, user: Admin, db: DbDep, settings: SettingsDep, status: MailStatus = "",
-              page: PageNumber = 1, format: CsvFormat = "html"):
+              page: PageNumber = 1, format: CsvFormat = "html", saved: Annotated[str, Query(max_length=20)] = ""):
     error = ""
     try:
         listed = outbox(db, settings, status=status, page=page)
@@ -302,8 +309,8 @@ def mail_page(request: Request, user: Admin, db: DbDep, settings: SettingsDep, s
                               m.sent_at.isoformat() if m.sent_at else None] for m in listed.messages])
     query = f"status={status}&" if status and not error else ""
     return render(request, "notify/mail.html", {
-        "listed": listed, "status": status, "statuses": [(name, name.capitalize()) for name in MAIL_STATUSES],
-        "error": error, "timezone": settings.timezone, "json_href": f"/api/v1/admin/mail?{query}page={page}",
+        "listed": listed, "status": status, "saved": SETTLED.get(saved, ""),
+        "statuses": [(name, MAIL_LABELS.get(name, name.capitalize())) for name in MAIL_STATUSES], "error": error, "timezone": settings.timezone, "json_href": f"/api/v1/admin/mail?{query}page={page}",
         "csv_href": f"/admin/mail?{query}page={page}&format=csv",
         "previous_href": f"/admin/mail?{query}page={page - 1}" if page > 1 and not error else None,
         "next_href": f"/admin/mail?{query}page={page + 1}" if page < listed.pages and not error else None,
@@ -318,3 +325,33 @@ def mail_json(request: Request, user: Admin, db: DbDep, settings: SettingsDep, s
         return outbox(db, settings, status=status, page=page)
     except MailFilterError as exc:
         return problem(422, str(exc), code="invalid-filter", instance=request.url.path)
+
+
+def _settle(request: Request, db, settings: Settings, user: User, mail_id: int, *, delivered: bool):
+    """An admin's decision on a message in doubt (see voxpop.notify.mail), audited in the same transaction."""
+    action = "mail.marked_sent" if delivered else "mail.sent_again"
+
+    def audit(db_session: Session, mail: OutgoingMail) -> None:
+        _audit(request, settings, db_session, user, action, mail.message_id, mail_id=mail.id,
+               recipient=mail.recipient, kind=mail.kind)
+
+    try:
+        outbox_mail.settle_in_doubt(db, mail_id, delivered=delivered, by=user.email, now=utcnow(), also=audit)
+    except outbox_mail.NotInDoubt:
+        return render(request, "error.html", {"status": 409, "title": "Not in doubt", "detail": (
+            f"Message {mail_id} is not in doubt: it does not exist, or someone settled it already. Nothing changed.")},
+            status_code=409)
+    return RedirectResponse(f"/admin/mail?status=in_doubt&saved={'marked-sent' if delivered else 'sent-again'}",
+                            status_code=303)
+
+
+@router.post("/admin/mail/{mail_id}/mark-sent", include_in_schema=False, dependencies=[Depends(verify_csrf)])
+def mark_mail_sent(request: Request, user: Admin, db: DbDep, settings: SettingsDep, mail_id: MailId):
+    """The recipient got the message in doubt (or the server's log shows it accepted): record it sent."""
+    return _settle(request, db, settings, user, mail_id, delivered=True)
+
+
+@router.post("/admin/mail/{mail_id}/send-again", include_in_schema=False, dependencies=[Depends(verify_csrf)])
+def send_mail_again(request: Request, user: Admin, db: DbDep, settings: SettingsDep, mail_id: MailId):
+    """The message in doubt did not arrive: queue it to go again now, with the same Message-ID."""
+    return _settle(request, db, settings, user, mail_id, delivered=False)

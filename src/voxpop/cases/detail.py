@@ -155,6 +155,8 @@ def event_words(event: CaseEvent, *, people: dict[int, str], departments: dict[i
         return f"Escalated: {deadline} overdue"
     if event.kind == "followup_sent":
         return "Follow-up survey sent"
+    if event.kind == "followup_skipped":  # the contacts' gate refused: the note gives the reason
+        return "Follow-up survey not sent"
     if event.kind == "answered_again":
         return "The customer answered again"
     return event.kind.replace("_", " ").capitalize()

@@ -62,8 +62,11 @@ def add_sends(db_session: Session, *, now: datetime, zone: str, seed: int) -> st
     if survey is None or db_session.scalar(select(Send.id).where(Send.key == "december-nps-wave")) is not None:
         return ""
     rng = random.Random(f"{seed}:sends")
-    wave_at = datetime.combine((now - timedelta(days=WAVE_DAYS_AGO)).astimezone(ZoneInfo(zone)).date(), time(9),
-                               ZoneInfo(zone)).astimezone(now.tzinfo)
+    # The wave went out six days ago, but never before this month began: its responses must not change the
+    # last ended month, which the scorecard's review reads (and whose planted "red within noise" it shows).
+    local = now.astimezone(ZoneInfo(zone))
+    wave_day = max((now - timedelta(days=WAVE_DAYS_AGO)).astimezone(ZoneInfo(zone)).date(), local.date().replace(day=1))
+    wave_at = min(datetime.combine(wave_day, time(9), ZoneInfo(zone)), local - timedelta(hours=1)).astimezone(now.tzinfo)
     db_session.add(ContactRule(survey_id=None, max_invitations=2, per_days=90, min_gap_days=30, active=True,
                                created_at=now - timedelta(days=200)))
     support_invited = _earlier_invitations(db_session, rng, wave_at)

@@ -83,6 +83,29 @@ PAGES = [
     ("/scorecards/new", "manager"),
     ("/scorecards/customer-service", "agent"),
     ("/scorecards/nowhere", "viewer"),
+    # listening wider (issue 16): contacts, sends and their log, non-response, sharing, qualitative sources
+    ("/contacts", "admin"),
+    ("/contacts?consent=no&reach=unreachable", "viewer"),
+    ("/contacts/import", "manager"),
+    ("/contacts/suppressions", "admin"),
+    ("/contacts/samples", "manager"),
+    ("/contacts/samples/1", "analyst"),
+    ("/sends", "viewer"),
+    ("/sends/new", "manager"),
+    ("/sends/december-nps-wave", "manager"),
+    ("/sends/december-nps-wave/dry-run", "manager"),
+    ("/sends/december-nps-wave/log", "analyst"),
+    ("/sends/december-nps-wave/funnel", "viewer"),
+    ("/sends/rules", "admin"),
+    ("/sends/triggers", "manager"),
+    ("/surveys/post-purchase/funnel", "analyst"),
+    ("/surveys/post-purchase/nonresponse", "analyst"),
+    ("/surveys/post-purchase/nonresponse?weight=segment&weight=region", "manager"),
+    ("/surveys/post-purchase/share", "manager"),
+    ("/sources", "analyst"),
+    ("/sources/{source}", "viewer"),
+    ("/sources/themes", "analyst"),
+    ("/themes/delivery/voices", "manager"),
 ]
 
 
@@ -92,7 +115,14 @@ def _slug(path: str, role: str | None) -> str:
 
 @pytest.mark.parametrize("path,role", PAGES, ids=[_slug(path, role) for path, role in PAGES])
 def test_page_fits_a_phone_passes_axe_and_the_csp(browser, demo_server, logins, path, role):
-    base, _ = demo_server
+    base, db = demo_server
+    if "{source}" in path:  # a source's key carries the date it was held, which the demo sets from today
+        from sqlalchemy import select
+
+        from voxpop.qualitative.models import QualitativeSource
+
+        with db.read() as db_session:
+            path = path.replace("{source}", db_session.scalar(select(QualitativeSource.key).order_by(QualitativeSource.id)))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for size_name, viewport in SIZES.items():
         context = browser.new_context(base_url=base, viewport=viewport, storage_state=logins.get(role),

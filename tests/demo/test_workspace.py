@@ -165,3 +165,24 @@ def test_a_filtered_view_from_the_rollups_matches_the_answers(demo):
     [row] = filtered
     assert row.estimate == raw.estimate
     assert row.estimate.n == by_channel["web"] + by_channel["app"] < sum(by_channel.values())
+
+
+def test_the_demo_listens_wider_contacts_a_send_with_its_log_and_focus_groups(demo):
+    """Issue 16 alive on first start: reachable contacts and a suppression list, the e-mail wave with a log of
+    every kind and responses that came through it, a trigger, and focus groups whose turns carry themes."""
+    from voxpop.customers.models import Sample, Suppression
+    from voxpop.distribution.models import InvitationEvent, Send, Trigger
+    from voxpop.qualitative.models import QualitativeSource, Turn
+
+    with demo.read() as db_session:
+        assert db_session.scalar(select(func.count()).select_from(Suppression)) > 0
+        assert db_session.scalar(select(Sample.name)) == "December NPS wave"
+        wave = db_session.scalar(select(Send).where(Send.key == "december-nps-wave"))
+        kinds = set(db_session.scalars(select(InvitationEvent.kind).where(InvitationEvent.send_id == wave.id)))
+        assert {"queued", "skipped", "sent", "failed", "bounced", "reminded", "completed", "unsubscribed"} <= kinds
+        answered = db_session.scalar(select(func.count()).select_from(Response).where(Response.invitation_id.is_not(None)))
+        assert answered > 300
+        assert db_session.scalar(select(func.count()).select_from(Trigger)) >= 1
+        kinds = set(db_session.scalars(select(QualitativeSource.kind)))
+        assert kinds == {"focus_group", "interview"}
+        assert db_session.scalar(select(func.count()).select_from(Turn)) > 20

@@ -115,13 +115,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         # Fewer worker threads than anyio's default 40: writes are serialised anyway, and every extra
         # thread only adds GIL handovers to the single writer's critical section.
         to_thread.current_default_thread_limiter().total_tokens = THREADS
-        worker = None
+        worker = turns = None
         if settings.text_worker:
+            from voxpop.qualitative.worker import turn_worker
             from voxpop.text.flows import CommentWorker
 
             worker = CommentWorker(db, keep_original=settings.keep_original_comments,
                                    interval=settings.text_worker_interval)
             worker.start()
+            turns = turn_worker(db, settings)  # focus-group and interview turns re-tagged after a codebook change
+            turns.start()
         case_worker = delivery_worker = sends = None
         if settings.case_worker:
             from voxpop.cases.worker import CaseWorker
@@ -137,7 +140,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
         try:
             yield
         finally:
-            for running in (worker, case_worker, delivery_worker, sends):
+            for running in (worker, turns, case_worker, delivery_worker, sends):
                 if running is not None:
                     await to_thread.run_sync(running.stop)
 

@@ -18,7 +18,6 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 
 from voxpop.collection import service
-from voxpop.collection.attributes import drop_unlisted
 from voxpop.collection.answers import (
     AnswerError,
     Answers,
@@ -26,6 +25,7 @@ from voxpop.collection.answers import (
     unknown_keys,
     validate,
 )
+from voxpop.collection.attributes import drop_unlisted
 from voxpop.collection.layout import Questions
 from voxpop.collection.writer import insert_response
 from voxpop.store.database import Database

@@ -135,3 +135,12 @@ def test_a_filter_that_cannot_filter_is_a_sentence_at_its_field(client, db):
     assert page.status_code == 400 and "consent must be one of" in page.text.lower()
     assert client.get("/api/v1/contacts", params={"attribute": "segment"}).status_code == 422
     assert "No contacts yet" in client.get("/contacts").text
+
+
+def test_a_list_over_the_request_limit_imports_on_the_page_and_one_over_20_mb_is_sent_to_the_command(client, db):
+    login(client, make_user(db, "manager"))
+    rows = "".join(f"L{n:06d};l{n}@example.com;en;yes\n" for n in range(45_000))  # about 1.4 MB: over the 1 MB body limit
+    page = upload(client, "external_id;email;language;consent\n" + rows)
+    assert page.status_code == 200 and "45,000 rows read" in page.text
+    too_big = upload(client, "external_id;email\n" + "x" * 20_000_001)
+    assert too_big.status_code == 400 and "voxpop contacts import FILE" in too_big.text

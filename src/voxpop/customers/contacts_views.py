@@ -153,12 +153,19 @@ class UploadRefused(ValueError):
     """An upload that is not a UTF-8 CSV text."""
 
 
+PAGE_IMPORT_BYTES = 20_000_000  # about 250,000 contacts; bigger lists go through the command line
+
+
 def _read_upload(upload: UploadFile) -> tuple[str, str]:
     name = PurePath(upload.filename or "contacts.csv").name
     if PurePath(name).suffix.lower() not in (".csv", ".txt", ".tsv"):
         raise UploadRefused(f"{name!r} is not a CSV file; export the contacts as CSV (UTF-8)")
+    data = upload.file.read(PAGE_IMPORT_BYTES + 1)
+    if len(data) > PAGE_IMPORT_BYTES:  # checked and written in one request, holding the writer meanwhile
+        raise UploadRefused(f"{name} is larger than {PAGE_IMPORT_BYTES // 1_000_000} MB; import it on the server "
+                            "with `voxpop contacts import FILE`")
     try:
-        return name, upload.file.read().decode("utf-8")
+        return name, data.decode("utf-8")
     except UnicodeDecodeError:
         raise UploadRefused(f"{name} is not UTF-8 text; save it as “CSV UTF-8” and upload it again") from None
 

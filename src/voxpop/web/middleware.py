@@ -35,7 +35,9 @@ def _plain(status: int, detail: str, path: str, headers: list[tuple[bytes, bytes
     return send_response
 
 
-UPLOAD_PATHS = ("/imports", "/api/v1/imports/")  # staff uploads of export files: their own, larger limit
+# Staff uploads of files (export files, contact lists, transcripts): their own, larger limit.
+UPLOAD_PATHS = ("/imports", "/api/v1/imports/", "/contacts/import", "/api/v1/contacts/import", "/sources",
+                "/api/v1/sources")
 
 
 class BodyLimitMiddleware:
@@ -49,8 +51,8 @@ class BodyLimitMiddleware:
             return await self.app(scope, receive, send)
         upload = scope["path"].startswith(UPLOAD_PATHS)
         limit = self.max_upload_bytes if upload else self.max_bytes
-        detail = (f"The file is larger than {limit:,} bytes (VOXPOP_MAX_UPLOAD_BYTES); import it with "
-                  "`voxpop import responses FILE` on the server" if upload else
+        detail = (f"The file is larger than {limit:,} bytes (VOXPOP_MAX_UPLOAD_BYTES); import it from the command "
+                  "line on the server (voxpop import, voxpop contacts import, voxpop sources import)" if upload else
                   f"The request body is larger than {limit:,} bytes; send less (e.g. shorter comments)")
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > limit:

@@ -272,6 +272,7 @@ def _funnel_page(request: Request, db, *, scope: str, key: str, by: str):
         "data": data, "chart": _chart(data.overall), "action": base,
         "json_href": f"/api/v1{base}{query}", "options": [(name, name) for name in data.group_options],
         "log_href": f"/sends/{key}/log" if scope == "send" else None,
+        "survey_key": key if scope == "survey" else None,  # a survey's funnel is one of its results tabs
     })
 
 

@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from voxpop.collection.models import Response
+from voxpop.collection.models import Invitation, Response
 from voxpop.customers import contacts
 from voxpop.customers.models import Customer, Transaction
 from voxpop.demo.sends import add_sends
@@ -50,6 +50,9 @@ def test_the_demo_wave_has_a_log_linked_responses_and_differential_non_response(
                                                                  SendInvitation.send_id == wave.id))
         linked = db_session.scalar(select(func.count()).select_from(Response).where(Response.invitation_id.is_not(None)))
         assert completed == linked == kinds["completed"] > 60
+        # The funnel reads "started" from the opened link: those who opened and left count there too.
+        opened = db_session.scalar(select(func.count()).select_from(Invitation).where(Invitation.opened_at.is_not(None)))
+        assert opened == kinds["started"] > completed
 
         def rate(attribute: str, value: str) -> float:
             rows = db_session.execute(select(SendInvitation.status, Customer.attributes).join(

@@ -155,6 +155,13 @@ def _write_wave(db_session: Session, rng: random.Random, send: Send, survey: Sur
         if outcome["status"] == "unsubscribed":
             suppress(db_session, person.email, reason="unsubscribed", source="unsubscribe link", now=outcome["at"])
     _responses(db_session, rng, survey, responses, zone)
+    # Those who opened the link and left without answering: the funnel's "started" counts them from the link.
+    opened = [{"b_id": invitation_ids[entry.customer_id], "opened_at": outcome["at"] - timedelta(minutes=2)}
+              for entry, _, outcome in outcomes if outcome["status"] == "started"]
+    if opened:
+        table = Invitation.__table__
+        db_session.execute(update(table).where(table.c.id == bindparam("b_id")).values(
+            opened_at=bindparam("opened_at")), opened)
     return {"invited": len(invited), "skipped": len(plan.skipped), "responded": len(responses)}
 
 

@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# test processes: one per core (pytest-xdist); `make test PYTEST_WORKERS=0` runs them in this process
-PYTEST_WORKERS ?= auto
+# test processes: 0 runs the suite in this process (what CI runs); `make test PYTEST_WORKERS=auto` spreads it over
+# the cores with pytest-xdist, where a few CLI table tests still fail (not yet understood)
+PYTEST_WORKERS ?= 0
 
 .PHONY: run test install install-dev clean
 

@@ -5,6 +5,7 @@ This module holds the app and what every verb shares; the verbs live in admin, a
 from __future__ import annotations
 
 import re
+from contextlib import contextmanager
 
 import typer
 from rich.console import Console
@@ -89,6 +90,16 @@ def _database(settings: Settings | None = None):
     return db
 
 
+
+
+@contextmanager
+def database(settings: Settings | None = None):
+    """The store for one command, disposed of when the command is done with it."""
+    db = _database(settings)
+    try:
+        yield db
+    finally:
+        db.dispose()
 
 def main() -> None:
     app()

@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import typer
 import yaml
 
-from voxpop.cli import _database, app, fail, get_settings, out, read_text_file
+from voxpop.cli import _database, app, database, fail, get_settings, out, read_text_file
 
 send_app = typer.Typer(help="E-mail invitation runs: plan with a dry run, send, remind, trigger.", no_args_is_help=True)
 app.add_typer(send_app, name="send")
@@ -61,12 +61,9 @@ def list_command() -> None:
     """Every send with its status and how many it invited."""
     from voxpop.distribution.overview import list_sends
 
-    db = _database()
-    try:
+    with database() as db:
         with db.read() as db_session:
             sends = list_sends(db_session)
-    finally:
-        db.dispose()
     if not sends:
         _say("no sends yet; create one with `voxpop send create FILE`")
     for send in sends:
@@ -82,15 +79,12 @@ def show_command(
     from voxpop.distribution.definitions import as_definition
     from voxpop.distribution.service import find_send
 
-    db = _database()
-    try:
+    with database() as db:
         with db.read() as db_session:
             send = find_send(db_session, key=key)
             if send is None:
                 fail(f"there is no send {key!r}")
             document = as_definition(db_session, send)
-    finally:
-        db.dispose()
     if output == "json":
         print(json.dumps(document, ensure_ascii=False, indent=2))
     else:
@@ -269,12 +263,9 @@ def rules_list_command() -> None:
     """The contact-frequency rules."""
     from voxpop.distribution.overview import list_rules
 
-    db = _database()
-    try:
+    with database() as db:
         with db.read() as db_session:
             rules = list_rules(db_session)
-    finally:
-        db.dispose()
     if not rules:
         _say("no contact rules: a customer may be asked any number of times (add one with `voxpop send rules add`)")
     for rule in rules:

@@ -137,10 +137,16 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
             delivery_worker.start()
             sends = send_worker(db, settings)  # invitation runs, triggers, reminders and their send log
             sends.start()
+        retention = None
+        if settings.case_worker and settings.retention_months is not None:
+            from voxpop.privacy.retention import retention_worker
+
+            retention = retention_worker(db, settings)  # anonymises responses older than the retention setting
+            retention.start()
         try:
             yield
         finally:
-            for running in (worker, turns, case_worker, delivery_worker, sends):
+            for running in (worker, turns, case_worker, delivery_worker, sends, retention):
                 if running is not None:
                     await to_thread.run_sync(running.stop)
 
@@ -161,6 +167,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     # The audit log belongs to accounts; lower layers (notify's admin pages) record through this hook.
     app.state.audit = audit
 
+    from voxpop.accounts.audit_views import api as audit_api
+    from voxpop.accounts.audit_views import router as audit_router
     from voxpop.accounts.users_views import api as users_api
     from voxpop.accounts.users_views import router as users_router
     from voxpop.accounts.views import api as accounts_api
@@ -192,6 +200,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.imports.views import router as imports_router
     from voxpop.notify.views import api as notify_api
     from voxpop.notify.views import router as notify_router
+    from voxpop.privacy.views import api as privacy_api
+    from voxpop.privacy.views import router as privacy_router
     from voxpop.qualitative.views import api as qualitative_api
     from voxpop.qualitative.views import router as qualitative_router
     from voxpop.results.analysis_views import api as results_analysis_api
@@ -253,13 +263,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(send_public_router)
     app.include_router(nonresponse_router)
     app.include_router(qualitative_router)
+    app.include_router(audit_router)
+    app.include_router(privacy_router)
     # Every domain's JSON routes, under one prefix: a new version of the API is one more prefix here.
     api = APIRouter(prefix=API_PREFIX)
     for domain_api in (accounts_api, users_api, collection_api, dashboard_api, customers_api, imports_api,
                        survey_list_api, surveys_api, results_api, results_analysis_api, export_api, text_api, codebook_api,
                        cases_api, case_rules_api, loop_api, notify_api, scorecard_api, scorecard_map_api,
                        scorecard_review_api, scorecard_edit_api, scorecard_report_api, reach_api, contacts_api, sends_api,
-                       send_log_api, send_public_api, nonresponse_api, qualitative_api):
+                       send_log_api, send_public_api, nonresponse_api, qualitative_api, audit_api, privacy_api):
         api.include_router(domain_api)
     app.include_router(api)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

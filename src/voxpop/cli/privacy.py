@@ -1,0 +1,5 @@
+"""voxpop privacy verbs."""
+
+from __future__ import annotations
+
+from voxpop.cli import app  # noqa: F401

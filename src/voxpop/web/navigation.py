@@ -36,12 +36,15 @@ PAGES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/imports", "Import", ("admin", "manager")),
     ("/users", "Users", ("admin",)),
     ("/admin/mail", "Sending", ("admin",)),
+    ("/privacy", "Privacy", ("admin",)),
+    ("/admin/audit", "Audit log", ("admin",)),
+    ("/account", "Account", ALL_STAFF),
     ("/api-reference", "API", ALL_STAFF),
 )
 
 
 # Pages reached from a menu entry but living at another address, so the entry stays marked on them.
-ALSO_UNDER = {"/users": ("/departments",), "/admin/mail": ("/admin/webhooks",)}
+ALSO_UNDER = {"/users": ("/departments", "/admin/security"), "/admin/mail": ("/admin/webhooks",)}
 
 
 def navigation(user: StaffMember | None, path: str) -> tuple[NavItem, ...]:

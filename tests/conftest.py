@@ -5,7 +5,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-import pytest
+# pytest-xdist starts its workers with COLUMNS=80, and Rich fixes a console's width from COLUMNS when the console is
+# made (voxpop.cli's, at import): the CLI tests' own COLUMNS would then be ignored in a worker and their tables cut.
+os.environ.pop("COLUMNS", None)
+os.environ.pop("LINES", None)
+
+import pytest  # noqa: E402
 from sqlalchemy import text
 
 from tests.helpers import real_data_dir

@@ -4,9 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# test processes: 0 runs the suite in this process (what CI runs); `make test PYTEST_WORKERS=auto` spreads it over
-# the cores with pytest-xdist, where a few CLI table tests still fail (not yet understood)
-PYTEST_WORKERS ?= 0
+# test processes: auto spreads the suite over the cores with pytest-xdist (what CI runs; each process gets its own
+# PostgreSQL database); `make test PYTEST_WORKERS=0` runs it in this one process, which is easier to debug
+PYTEST_WORKERS ?= auto
 
 .PHONY: run test install install-dev clean
 

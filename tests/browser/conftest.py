@@ -93,7 +93,8 @@ def open_context(browser, live_server):
 
     def open_(options: dict, **overrides):
         context = browser.new_context(base_url=live_server, **(options | overrides))
-        context.set_default_timeout(5_000)
+        # 15 s, not 5: under pytest-xdist another process shares the two cores, and a page load can wait its turn
+        context.set_default_timeout(15_000)
         contexts.append(context)
         return context
 

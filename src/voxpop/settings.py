@@ -78,7 +78,9 @@ class Settings(BaseSettings):
             return self.secret_key
         path = self.data_dir / "secret_key"
         if not path.exists():
-            self.data_dir.mkdir(parents=True, exist_ok=True)
+            from voxpop.store.database import private_directory
+
+            private_directory(self.data_dir)  # 0700 when voxpop creates it: it holds the key and the database
             # Written whole to a private temporary file, then linked into place: a second process starting
             # at the same moment sees either no key or the full key, never an empty one.
             temporary = self.data_dir / f".secret_key.{os.getpid()}"

@@ -7,6 +7,7 @@ and opens the transaction with BEGIN IMMEDIATE, so concurrent submissions queue 
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -22,6 +23,33 @@ def conflict_insert(dialect_name: str, table):
     from sqlalchemy.dialects import postgresql, sqlite
 
     return {"sqlite": sqlite, "postgresql": postgresql}[dialect_name].insert(table)
+
+
+def private_directory(path: Path) -> None:
+    """Create a folder, and its missing parents, if it is not there: readable by its owner only (0700).
+    A folder that exists keeps the mode its admin gave it."""
+    if path.is_dir():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        path.mkdir(mode=0o700)
+    except FileExistsError:
+        return  # another process made it a moment ago
+    # mkdir's mode passes through the umask, which could take the owner's own bits away: set it exactly.
+    os.chmod(path, 0o700)
+
+
+def private_file(path: Path) -> bool:
+    """Create an empty file readable and writable by its owner only (0600), unless it exists; True if made."""
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return False
+    try:
+        os.fchmod(descriptor, 0o600)  # exactly, whatever the umask
+    finally:
+        os.close(descriptor)
+    return True
 
 
 def _sqlite_engine(url: str, *, immediate: bool) -> Engine:
@@ -63,8 +91,11 @@ class Database:
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
         if self.is_sqlite:
             database = self.url.database
-            if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+            if database and database != ":memory:" and not database.startswith("file:"):
+                # Created here, before SQLite opens it, so the file holds customers' answers for its owner
+                # only (0600); SQLite gives the -wal and -shm files the database file's mode.
+                private_directory(Path(database).parent)
+                private_file(Path(database))
             self.engine = _sqlite_engine(url, immediate=False)
             self.write_engine = _sqlite_engine(url, immediate=True)
         else:

@@ -23,6 +23,7 @@ class Customer(Base):
     consent: Mapped[str] = mapped_column(String(8), default="unknown", server_default="unknown")
     consent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # when the consent last changed
     consent_source: Mapped[str | None] = mapped_column(String(200))  # "import:contacts.csv", "unsubscribe"
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)  # set by an erasure: the row holds nothing personal
 
 
 class Transaction(Base):

@@ -6,6 +6,7 @@ from datetime import date, datetime, timedelta, timezone
 
 from sqlalchemy import select
 
+from tests.helpers import apply_survey
 from voxpop.accounts import service as accounts
 from voxpop.cases import service as cases
 from voxpop.collection import flows
@@ -17,7 +18,6 @@ from voxpop.notify.outbox import queue_mail
 from voxpop.qualitative.models import Participant, QualitativeSource, Turn
 from voxpop.surveys.models import Survey
 from voxpop.text.service import analyse_pending
-from tests.helpers import apply_survey
 
 EMAIL = "Erika.Mustermann@example.org"
 NAME = "Erika Mustermann"

@@ -113,7 +113,7 @@ def apply_retention(db: Database, *, months: int, now: datetime | None = None, d
     totals = [0, 0, 0]
     while not should_stop():
         with db.write() as db_session:
-            report = anonymise_batch(db_session, cutoff=cutoff, via=via)
+            report = anonymise_batch(db_session, cutoff=cutoff, limit=BATCH, via=via)
         if report.responses == 0:
             break
         totals = [totals[0] + report.responses, totals[1] + report.text_answers, totals[2] + report.customer_links]

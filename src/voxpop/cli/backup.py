@@ -38,15 +38,14 @@ def backup(
     finally:
         db.dispose()
     tables = manifest["tables"]
-    out.print(f"backup written to {path}: {manifest['backend']}, schema revision {manifest['alembic_revision']}, "
-              f"{tables.get('responses', 0):,} responses, {sum(tables.values()):,} rows in {len(tables)} tables",
-              highlight=False)
+    _say(f"backup written to {path}: {manifest['backend']}, schema revision {manifest['alembic_revision']}, "
+         f"{tables.get('responses', 0):,} responses; rows in all: {sum(tables.values()):,}, in {len(tables)} tables")
     if key is not None:
-        err.print("warning: the backup holds the secret key; whoever has the file can forge staff sessions. "
-                  "Keep it as safe as the server itself.", highlight=False)
+        _warn("warning: the backup holds the secret key; whoever has the file can forge staff sessions. "
+              "Keep it as safe as the server itself.")
     else:
-        out.print("the secret key is not in the backup (add --include-secret-key to put it in); a restore "
-                  "elsewhere starts with a new key unless you carry the key over", highlight=False)
+        _say("the secret key is not in the backup (add --include-secret-key to put it in); a restore "
+             "elsewhere starts with a new key unless you carry the key over")
 
 
 @app.command("restore")
@@ -74,15 +73,14 @@ def restore(
                backup_revision=manifest["alembic_revision"], secret_key=restored.secret_key)
     finally:
         db.dispose()
-    out.print(f"restored {path} (taken {manifest['created_at']}, voxpop {manifest['voxpop_version']}) into "
-              f"{_shown(settings)}: {manifest['tables'].get('responses', 0):,} responses", highlight=False)
+    _say(f"restored {path} (taken {manifest['created_at']}, voxpop {manifest['voxpop_version']}) into "
+         f"{_shown(settings)}: {manifest['tables'].get('responses', 0):,} responses")
     if restored.migrated_to:
-        out.print(f"schema migrated from revision {restored.migrated_from} to {restored.migrated_to}", highlight=False)
+        _say(f"schema migrated from revision {restored.migrated_from} to {restored.migrated_to}")
     if restored.secret_key == "absent":
-        out.print("the backup holds no secret key: " + SESSIONS_END.format(data_dir=settings.data_dir),
-                  highlight=False)
+        _say("the backup holds no secret key: " + SESSIONS_END.format(data_dir=settings.data_dir))
     else:
-        out.print(f"secret key {restored.secret_key} in {settings.data_dir}", highlight=False)
+        _say(f"secret key {restored.secret_key} in {settings.data_dir}")
 
 
 @db_app.command("check")
@@ -95,22 +93,21 @@ def db_check() -> None:
         problems = integrity_problems(db)
         differing, rows = rollup_differences(db, zone=settings.timezone)
     for problem in problems[:20]:
-        out.print(f"integrity: {problem}", highlight=False)
+        _say(f"integrity: {problem}")
     if db.is_sqlite:
-        out.print(f"integrity and foreign keys: {'ok' if not problems else f'{len(problems):,} problems'}")
+        _say(f"integrity and foreign keys: {'ok' if not problems else f'{len(problems):,} problems'}")
     if differing:
-        out.print(f"rollups: {differing:,} of {rows:,} rows differ from a rebuild; run `voxpop db rollups`",
-                  highlight=False)
+        _say(f"rollups: {differing:,} of {rows:,} rows differ from a rebuild; run `voxpop db rollups`")
     else:
-        out.print(f"rollups: equal to a rebuild ({rows:,} rows)")
+        _say(f"rollups: equal to a rebuild ({rows:,} rows)")
     for warning in loose_permissions(settings):
-        err.print(f"warning: {warning}", highlight=False)
+        _warn(f"warning: {warning}")
     if problems or differing:
         raise typer.Exit(1)
 
 
 def rollup_differences(db, *, zone: str) -> tuple[int, int]:
-    """How many daily rollup rows differ from a rebuild from the answers, and how many the rebuild makes.
+    """How many daily rollup rows differ from a rebuild from the answers, and how many rows the rebuild makes.
     The rebuild runs in a savepoint that is rolled back: the store is left as it was."""
     from sqlalchemy import select, text
 
@@ -135,7 +132,8 @@ def rollup_differences(db, *, zone: str) -> tuple[int, int]:
             savepoint.rollback()
     finally:
         reader.disconnect()
-    return len(kept ^ rebuilt), len(rebuilt)
+    # A row is keyed by question, day, attribute and value: one that is wrong, missing or extra counts once.
+    return len({row[:4] for row in kept ^ rebuilt}), len(rebuilt)
 
 
 def loose_permissions(settings: Settings) -> list[str]:
@@ -188,6 +186,15 @@ def _audit(db, action: str, target: str, revision: str | None, **details) -> Non
         return
     with db.write() as db_session:
         audit(db_session=db_session, actor=None, action=action, target=target, via="cli", **details)
+
+
+def _say(message: str) -> None:
+    """One line of output, unwrapped and taken literally (a path may hold brackets)."""
+    out.print(message, highlight=False, markup=False, soft_wrap=True)
+
+
+def _warn(message: str) -> None:
+    err.print(message, highlight=False, markup=False, soft_wrap=True)
 
 
 def _shown(settings: Settings) -> str:

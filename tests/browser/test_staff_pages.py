@@ -106,6 +106,9 @@ PAGES = [
     ("/sources/{source}", "viewer"),
     ("/sources/themes", "analyst"),
     ("/themes/delivery/voices", "manager"),
+    # a customer's data on request (issue 17)
+    ("/privacy?q=%40", "admin"),
+    ("/privacy/customers/1", "admin"),
 ]
 
 

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tests.helpers import apply_survey
-from tests.store.test_backup import record, restore_url  # noqa: F401 (a fixture)
+from tests.store.test_backup import _restore_database, record, restore_url  # noqa: F401 (fixtures)
 from voxpop.accounts.models import AuditEntry
 from voxpop.cli import app
 from voxpop.settings import get_settings
@@ -92,3 +92,15 @@ def test_db_check_fails_when_the_rollups_drifted(configured):
         db_session.execute(update(ScoreRollup).values(n=ScoreRollup.n + 1))
     result = runner.invoke(app, ["db", "check"])
     assert result.exit_code == 1 and "differ from a rebuild; run `voxpop db rollups`" in result.stdout
+
+
+def test_backup_of_a_sqlite_store_that_is_not_there_creates_none(tmp_path, monkeypatch):
+    monkeypatch.delenv("VOXPOP_DATABASE_URL", raising=False)
+    monkeypatch.setenv("VOXPOP_DATA_DIR", str(tmp_path / "typo"))
+    get_settings.cache_clear()
+    try:
+        result = runner.invoke(app, ["backup", str(tmp_path / "b.tar")])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 1 and "no SQLite database at" in result.stderr
+    assert not (tmp_path / "typo").exists() and not (tmp_path / "b.tar").exists()

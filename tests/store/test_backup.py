@@ -26,12 +26,12 @@ from voxpop.store import backup as backups
 from voxpop.store.database import Database
 
 
-@pytest.fixture
-def restore_url(database_url, tmp_path):
-    """A place to restore into on the same backend: a new SQLite file, or a new PostgreSQL database named
-    after the test database (so CI and each xdist worker get their own), dropped afterwards."""
+@pytest.fixture(scope="session")
+def _restore_database(database_url):
+    """On PostgreSQL, a database to restore into, named after the test database (so CI and each xdist worker
+    get their own), made once and dropped at the end: DROP DATABASE waits for a checkpoint."""
     if database_url.startswith("sqlite"):
-        yield f"sqlite:///{tmp_path / 'restored' / 'voxpop.db'}"
+        yield None
         return
     configured = make_url(database_url)
     target = configured.set(database=f"{configured.database}_restore")
@@ -48,6 +48,23 @@ def restore_url(database_url, tmp_path):
     finally:
         run(f'DROP DATABASE IF EXISTS "{target.database}" WITH (FORCE)')
         admin.dispose()
+
+
+@pytest.fixture
+def restore_url(_restore_database, tmp_path):
+    """A fresh, empty place to restore into on the test's backend: a new SQLite file, or the PostgreSQL
+    restore database with nothing in it."""
+    if _restore_database is None:
+        yield f"sqlite:///{tmp_path / 'restored' / 'voxpop.db'}"
+        return
+    target = Database(_restore_database)
+    try:
+        with target.engine.begin() as connection:
+            connection.execute(text("DROP SCHEMA public CASCADE"))
+            connection.execute(text("CREATE SCHEMA public"))
+    finally:
+        target.dispose()
+    yield _restore_database
 
 
 def submission(number: int) -> flows.Submission:

@@ -165,8 +165,14 @@ def _secret_key(settings: Settings) -> str:
 
 def _open(settings: Settings):
     """The store, at whatever revision: a backup before `voxpop db upgrade` is the one worth having."""
+    from sqlalchemy.engine import make_url
+
     from voxpop.store.database import Database
 
+    url = make_url(settings.sqlalchemy_url)
+    if url.get_backend_name() == "sqlite" and not Path(url.database or "").is_file():
+        # Opening it would create an empty store, and back that up.
+        fail(f"there is no SQLite database at {url.database}; check VOXPOP_DATA_DIR or VOXPOP_DATABASE_URL", 1)
     db = Database(settings.sqlalchemy_url)
     try:
         with db.engine.connect():
@@ -182,10 +188,13 @@ def _audit(db, action: str, target: str, revision: str | None, **details) -> Non
     from voxpop.accounts.service import audit
     from voxpop.store.migrate import current_revision, head_revision
 
-    if (revision or current_revision(db.engine)) != head_revision():
-        return
-    with db.write() as db_session:
-        audit(db_session=db_session, actor=None, action=action, target=target, via="cli", **details)
+    try:
+        if (revision or current_revision(db.engine)) != head_revision():
+            return
+        with db.write() as db_session:
+            audit(db_session=db_session, actor=None, action=action, target=target, via="cli", **details)
+    except Exception as exc:  # the work is done; say the log lacks it rather than hide that it is done
+        _warn(f"warning: {action} could not be recorded in the audit log: {exc}")
 
 
 def _say(message: str) -> None:

@@ -12,7 +12,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Select, distinct, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import AuditEntry, User
@@ -30,7 +30,7 @@ ACTION_WORDS = {
     "login": "Logged in", "login.failed": "Failed login", "logout": "Logged out",
     "user.reset_link": "User: password reset link made", "user.password_reset": "User: password set with a reset link",
     "sends.send": "Send started", "sends.bounce": "Send: bounce recorded",
-    "text.backfill": "Comments analysed (backfill)", "cases.backfill": "Case rules run on earlier responses",
+    "text.backfill": "Comments analysed (backfill)", "case_rules.backfill": "Case rules: run on earlier responses",
 }
 
 
@@ -158,7 +158,7 @@ def count_entries(*, db_session: Session, filters: AuditFilter, zone: str) -> in
 def action_choices(*, db_session: Session) -> list[tuple[str, str]]:
     """The actions in the log for the filter menu: each domain's prefix ("case." for all of a case's actions)
     and then each action, as (value, words)."""
-    actions = db_session.scalars(select(distinct(AuditEntry.action)).order_by(AuditEntry.action)).all()
+    actions = db_session.scalars(select(AuditEntry.action).distinct().order_by(AuditEntry.action)).all()
     prefixes = sorted({action.split(".", 1)[0] + "." for action in actions if "." in action})
     return ([(prefix, f"Any {prefix[:-1].replace('_', ' ')} action") for prefix in prefixes]
             + [(action, f"{action_in_words(action)} ({action})") for action in actions])
@@ -167,7 +167,7 @@ def action_choices(*, db_session: Session) -> list[tuple[str, str]]:
 def actor_choices(*, db_session: Session) -> list[tuple[str, str]]:
     """The people who appear in the log, by name, and "command line or system", as (value, words)."""
     people = db_session.execute(select(User.id, User.name, User.email)
-                                .where(User.id.in_(select(distinct(AuditEntry.actor_id))))
+                                .where(User.id.in_(select(AuditEntry.actor_id).distinct()))
                                 .order_by(func.lower(User.name), User.email)).all()
     return ([(str(person.id), f"{person.name} ({person.email})" if person.name else person.email) for person in people]
             + [(NO_PERSON, "Command line or system")])

@@ -94,14 +94,15 @@ def audit_page(request: Request, user: Admin, db: DbDep, settings: SettingsDep, 
     with db.read() as db_session:
         actions, actors = audit.action_choices(db_session=db_session), audit.actor_choices(db_session=db_session)
     kept = query.given()
+    paged = kept + ([("limit", limit)] if limit != audit.PAGE_SIZE else [])
     return render(request, "accounts/audit.html", {
         "listed": listed, "query": query, "filtered": bool(kept), "actions": actions, "actors": actors,
         "timezone": settings.timezone, "since_help": SINCE_HELP, "until_help": UNTIL_HELP,
         "filter_error": error and as_sentence(str(error)), "error_field": error.field if error else "",
         "json_href": "/api/v1/audit" + (f"?{request.url.query}" if request.url.query else ""),
         "csv_href": "/admin/audit.csv" + (f"?{urlencode(kept)}" if kept else ""),
-        "first_href": "/admin/audit" + (f"?{urlencode(kept)}" if kept else "") if before else None,
-        "next_href": f"/admin/audit?{urlencode([*kept, ('before', listed.next_before)])}"
+        "first_href": "/admin/audit" + (f"?{urlencode(paged)}" if paged else "") if before else None,
+        "next_href": f"/admin/audit?{urlencode([*paged, ('before', listed.next_before)])}"
                      if listed and listed.next_before else None,
     }, status_code=400 if error else 200)
 

@@ -57,3 +57,11 @@ def audit_command(
         words = audit.details_in_words(json.loads(entry["details"]))
         print("\t".join([entry["at"], entry["by"], entry["action"], entry["target"] or "-", words or "-",
                          entry["client"] or "-"]))
+
+
+def record(db_session, action: str, target: str = "", **details) -> None:
+    """Audit a change a `voxpop` command made, in its transaction, under the action name its page uses: no person
+    (whoever runs the command runs the server) and details saying it came from the command line."""
+    from voxpop.accounts.service import audit
+
+    audit(db_session=db_session, actor=None, action=action, target=target, via="cli", **details)

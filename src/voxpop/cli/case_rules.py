@@ -11,6 +11,7 @@ from typing import Annotated, Literal
 import typer
 
 from voxpop.cli import _database, err, fail, get_settings, out, read_text_file
+from voxpop.cli.audit import record
 from voxpop.cli.cases import cases_app
 
 rules_app = typer.Typer(help="The rules that open cases.", no_args_is_help=True)
@@ -159,6 +160,10 @@ def backfill_command(
 
         report = backfill(db, now=datetime.now(timezone.utc), zone=settings.timezone, public_url=settings.public_url,
                           rule_keys=rule or (), since=first, until=last, dry_run=dry_run, progress=progress)
+        if not dry_run and report.rules:  # each case opened is audited as it opens; this says which run opened it
+            with db.write() as db_session:
+                record(db_session, "case_rules.backfill", ", ".join(report.rules)[:200], since=since, until=until,
+                       rules={key: dict(tally) for key, tally in report.rules.items()})
     except BackfillError as exc:
         fail(str(exc))
     finally:

@@ -11,6 +11,7 @@ import typer
 from rich.markup import escape
 
 from voxpop.cli import _database, app, fail, out, read_text_file
+from voxpop.cli.audit import record
 
 contacts_app = typer.Typer(help="Contacts: import them, suppress addresses, draw samples.", no_args_is_help=True)
 app.add_typer(contacts_app, name="contacts")
@@ -29,6 +30,8 @@ def import_command(
     try:
         with db.write() as db_session:
             report = import_contacts(db_session, text, source=f"import:{file.name}", now=datetime.now(timezone.utc))
+            record(db_session, "contacts.import", file.name, rows=report.rows, created=report.created,
+                   updated=report.updated)
     except ImportRefused as exc:
         for error in exc.errors:
             out.print(escape(str(error)), highlight=False, soft_wrap=True)
@@ -51,6 +54,7 @@ def suppress_command(
         with db.write() as db_session:
             entry = suppress(db_session, email, reason=reason, source="command line", detail=detail,
                              now=datetime.now(timezone.utc))
+            record(db_session, "contacts.suppress", entry.email, reason=reason)
             said = f"{entry.email} is suppressed ({entry.reason} on {entry.created_at.date().isoformat()})."
     except ContactError as exc:
         fail(str(exc))
@@ -86,6 +90,7 @@ def sample_command(
                                      where=filters, seed=seed, user=None, now=datetime.now(timezone.utc))
                 strata, audience, drawn = sample.strata, sample.audience_size, sample.size_drawn
                 sample_id = sample.id
+                record(db_session, "contacts.sample", sample.name, size=sample.size_drawn)
     except ContactError as exc:
         fail(str(exc))
     if output == "json":

@@ -12,6 +12,7 @@ import typer
 import yaml
 
 from voxpop.cli import _database, app, database, fail, get_settings, out, read_text_file
+from voxpop.cli.audit import record
 
 send_app = typer.Typer(help="E-mail invitation runs: plan with a dry run, send, remind, trigger.", no_args_is_help=True)
 app.add_typer(send_app, name="send")
@@ -48,6 +49,7 @@ def create_command(
                 fail(f"there is no send {raw.get('key')!r} to update; leave out --update to create it")
             send = save_send(db_session, raw, actor_id=None, now=utcnow(), editing=editing)
             key, status = send.key, send.status
+            record(db_session, "sends.update" if update else "sends.create", f"send:{key}", status=status)
     except DefinitionError as exc:
         fail(f"{file}: {_problems(exc)}")
     finally:
@@ -116,9 +118,15 @@ def run_command(
             _print_plan(plan, output)
             return
         invited = skipped = 0
+        started = False
         while True:
             with db.write() as db_session:
-                report = run_send(db_session, find_send(db_session, key=key), settings, utcnow(), limit=200)
+                send = find_send(db_session, key=key)
+                startable = send.status in ("draft", "scheduled", "sending")
+                report = run_send(db_session, send, settings, utcnow(), limit=200)
+                if startable and not started and not report.problems:  # once per run, as the page's Send button
+                    record(db_session, "sends.send", f"send:{key}")
+                    started = True
             if report.problems:
                 fail("; ".join(report.problems))
             invited, skipped = invited + report.invited, skipped + report.skipped
@@ -163,6 +171,7 @@ def cancel_command(key: Annotated[str, typer.Argument(help="The send's key.")]) 
     try:
         with db.write() as db_session:
             cancel_send(db_session, key=key)
+            record(db_session, "sends.cancel", f"send:{key}")
     except SendError as exc:
         fail(str(exc))
     finally:
@@ -224,8 +233,9 @@ def trigger_add_command(
     db = _database()
     try:
         with db.write() as db_session:
-            save_trigger(db_session, {"key": key, "send": send, "event_name": event, "delay_days": delay_days},
-                         now=utcnow())
+            raw = {"key": key, "send": send, "event_name": event, "delay_days": delay_days}
+            save_trigger(db_session, raw, now=utcnow())
+            record(db_session, "sends.trigger_add", f"trigger:{key}", **raw)
     except DefinitionError as exc:
         fail(_problems(exc))
     finally:
@@ -287,9 +297,12 @@ def rules_add_command(
     db = _database()
     try:
         with db.write() as db_session:
-            rule = save_rule(db_session, {"survey": survey, "max_invitations": max_invitations, "per_days": per_days,
-                                          "min_gap_days": min_gap_days}, now=utcnow())
+            raw = {"survey": survey, "max_invitations": max_invitations, "per_days": per_days,
+                   "min_gap_days": min_gap_days}
+            rule = save_rule(db_session, raw, now=utcnow())
             rule_id = rule.id
+            record(db_session, "sends.rule_add", f"rule:{rule_id}",
+                   **{name: value for name, value in raw.items() if value is not None})
     except DefinitionError as exc:
         fail(_problems(exc))
     finally:
@@ -307,6 +320,7 @@ def rules_remove_command(rule_id: Annotated[int, typer.Argument(help="The rule's
     try:
         with db.write() as db_session:
             remove_rule(db_session, rule_id=rule_id)
+            record(db_session, "sends.rule_remove", f"rule:{rule_id}")
     except SendError as exc:
         fail(str(exc))
     finally:

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 import typer
 
 from voxpop.cli import _database, app, fail, out
+from voxpop.cli.audit import record
 
 sources_app = typer.Typer(help="Focus groups and interviews: import transcripts as qualitative sources.", no_args_is_help=True)
 app.add_typer(sources_app, name="sources")
@@ -54,6 +55,7 @@ def import_command(
         with db.write() as db_session:
             imported = import_transcript(db_session, data=data, filename=file.name, kind=kind, title=title,
                                          held_on=day, moderator=moderator, participants=links, notes=notes)
+            record(db_session, "source.import", imported.key, file=file.name, turns=imported.turns)
     except SourceRefused as exc:
         where = f"{file}: " if exc.field == "file" else f"{OPTION_OF.get(exc.field, exc.field)}: "
         fail(where + str(exc))

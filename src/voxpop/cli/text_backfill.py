@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from voxpop.cli import _database, err, fail, get_settings, out
+from voxpop.cli.audit import record
 from voxpop.cli.text import text_app
 
 
@@ -42,6 +43,9 @@ def backfill_command(
         total = fresh + retag
         with _progress(total, enabled=err.is_terminal) as advance:
             catch_up(db, keep_original=settings.keep_original_comments, on_batch=advance)
+        # The comments are analysed in many batches, each its own transaction; the log gets one entry when done.
+        with db.write() as db_session:
+            record(db_session, "text.backfill", "comments", analysed=fresh, retagged=retag, reprocess=reprocess)
     except SQLAlchemyError as exc:
         fail(f"the comments could not be analysed: {exc}; check the database and run the backfill again "
              "(what was analysed is kept)", 1)

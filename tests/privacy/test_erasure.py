@@ -158,3 +158,16 @@ def test_a_customer_is_found_by_external_id_address_or_number(db):
         assert numbered.email == "numbered@example.org"
         with pytest.raises(PrivacyError, match="several customers have the address"):
             find_customer(db_session, EMAIL)
+
+
+def test_a_send_to_every_contact_leaves_an_erased_customer_out(db):
+    from voxpop.distribution.models import Send
+    from voxpop.distribution.planning import plan_send
+
+    customer_id = make_customer(db)
+    make_customer(db, external_id="CUST-2", email="two@example.net", name="Two", comment="fine", scores=(8,))
+    erase(db)
+    with db.read() as db_session:
+        plan = plan_send(db_session, db_session.scalar(select(Send).where(Send.key == "wave")), now())
+    assert customer_id not in {entry.customer_id for entry in plan.entries}
+    assert [entry.external_id for entry in plan.entries] == ["CUST-2"]

@@ -115,7 +115,9 @@ def audience_members(db_session: Session, send: Send) -> list[Member]:
     if "filter" in audience:
         wanted = {name: {str(value) for value in values} for name, values in (audience["filter"] or {}).items()}
         rows = db_session.execute(select(Customer.id, Customer.external_id, Customer.email, Customer.language,
-                                         Customer.attributes).order_by(Customer.id))
+                                         Customer.attributes)
+                                  .where(Customer.erased_at.is_(None))  # an erased customer is no one to ask
+                                  .order_by(Customer.id))
         return [Member(*row[:4], row[4] or {}) for row in rows if matches(wanted, row.language, row.attributes or {})]
     return []  # a trigger's send: its members come from the events
 

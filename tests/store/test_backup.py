@@ -285,6 +285,41 @@ def test_a_missing_pg_dump_names_the_package_to_install(tmp_path, monkeypatch):
         backups.client_tool("pg_dump")
 
 
+def fake_tool(folder, name: str, version: str, monkeypatch) -> None:
+    """A pg_dump or pg_restore on the PATH that answers with `version` and does nothing else."""
+    tool = folder / name
+    tool.write_text(f"#!/bin/sh\necho '{name} (PostgreSQL) {version}'\n")
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+
+
+def test_a_pg_dump_older_than_the_server_names_the_package_to_install(db, tmp_path, monkeypatch):
+    if db.is_sqlite:
+        pytest.skip("pg_dump backs up PostgreSQL only")
+    (tmp_path / "bin").mkdir()
+    fake_tool(tmp_path / "bin", "pg_dump", "9.6.24", monkeypatch)
+    with pytest.raises(backups.BackupError, match=r"pg_dump 9\.6\.24 cannot dump a PostgreSQL \d+ server.*postgresql-client"):
+        backups.backup(db, tmp_path / "b.tar")
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["bin"]
+
+
+def test_a_pg_restore_older_than_the_backup_names_the_version_to_install(tmp_path, monkeypatch):
+    (tmp_path / "bin").mkdir()
+    fake_tool(tmp_path / "bin", "pg_restore", "13.2", monkeypatch)
+    manifest = {"format": "voxpop-backup", "format_version": 1, "backend": "postgresql", "alembic_revision": None,
+                "tables": {}, "secret_key_included": False, "pg_dump_version": "17.1"}
+    path = written(tmp_path, "x.tar", {"manifest.json": json.dumps(manifest).encode(), "voxpop.pgdump": b""})
+    # Refused before any connection: nothing listens on port 1.
+    with pytest.raises(backups.BackupError, match="pg_dump 17.1 and pg_restore here is 13.2; install postgresql-client 17"):
+        backups.restore(path, url="postgresql+psycopg://nobody@127.0.0.1:1/none", data_dir=tmp_path / "d")
+
+
+def test_a_backup_into_a_folder_asks_for_a_file_name(db, tmp_path):
+    with pytest.raises(backups.BackupError, match="is a folder; name the backup file in it") as refused:
+        backups.backup(db, tmp_path)
+    assert refused.value.code == 2
+
+
 @pytest.fixture
 def open_umask():
     """The most permissive umask: what voxpop makes private must be private whatever the umask says."""

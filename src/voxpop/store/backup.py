@@ -74,6 +74,8 @@ def backup(db: Database, path: Path, *, secret_key: str | None = None) -> dict:
     """Write a backup of the store to `path`, a new file (mode 0600); `secret_key` is put in only when
     given. Returns the manifest."""
     path = Path(path)
+    if path.is_dir():
+        raise BackupError(f"{path} is a folder; name the backup file in it, such as {path / 'voxpop.tar'}", 2)
     if path.exists():
         raise BackupError(f"{path} exists already; give the backup a new file name (a backup never overwrites "
                           "a file)", 2)

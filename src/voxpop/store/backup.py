@@ -2,7 +2,7 @@
 
 A backup is a tar archive (gzip-compressed when its name ends in .gz or .tgz) holding, in this order:
 
-- manifest.json: what the backup is (voxpop's version, the schema revision, the backend, when it was taken,
+- manifest.json: what the backup is (voxpop's version, the schema revision, the backend, when it began,
   the rows of every table, whether the secret key is in it);
 - voxpop.db (SQLite): a consistent copy made by SQLite's online backup API, or voxpop.pgdump (PostgreSQL):
   pg_dump's custom format, taken in the same snapshot as the manifest's row counts;
@@ -81,6 +81,8 @@ def backup(db: Database, path: Path, *, secret_key: str | None = None) -> dict:
                           "a file)", 2)
     if not path.parent.is_dir():
         raise BackupError(f"the folder {path.parent} does not exist; create it first", 2)
+    # The moment the backup began: every response acknowledged before it is in the backup.
+    began = datetime.now(UTC).isoformat(timespec="seconds")
     with _private_workspace(path.parent) as work:
         if db.is_sqlite:
             member = work / SQLITE_MEMBER
@@ -94,7 +96,7 @@ def backup(db: Database, path: Path, *, secret_key: str | None = None) -> dict:
         manifest = {
             "format": FORMAT, "format_version": FORMAT_VERSION, "voxpop_version": __version__,
             "alembic_revision": revision, "backend": "sqlite" if db.is_sqlite else "postgresql",
-            "created_at": datetime.now(UTC).isoformat(timespec="seconds"), "tables": tables,
+            "created_at": began, "tables": tables,
             "secret_key_included": secret_key is not None, "database": member.name, **extra,
         }
         _pack(path, manifest, member, secret_key)

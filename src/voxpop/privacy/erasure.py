@@ -66,6 +66,7 @@ def erase_customer(db_session: Session, customer: Customer, *, now: datetime, ac
                    client: str = "", via: str = "web") -> Erasure:
     """Erase the customer's personal data and free text, keep their scores anonymised, and audit it (counts only),
     all in the caller's transaction."""
+    db_session.refresh(customer, with_for_update=True)  # two admins erasing at once: the second waits, then is told
     if customer.erased_at is not None:
         raise PrivacyError(f"customer {customer.id} was already erased on {customer.erased_at.date().isoformat()}",
                            status=409)

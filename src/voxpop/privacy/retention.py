@@ -88,7 +88,9 @@ def plan_retention(db_session: Session, *, cutoff: datetime) -> RetentionReport:
 
 def anonymise_batch(db_session: Session, *, cutoff: datetime, limit: int = BATCH, via: str = "worker") -> RetentionReport:
     """Anonymise up to `limit` responses due at this cut-off, and audit it, in the caller's transaction."""
-    ids = list(db_session.scalars(_due(cutoff).order_by(Response.id).limit(limit)))
+    # Claimed, so two servers on PostgreSQL anonymise (and audit) each response once.
+    ids = list(db_session.scalars(_due(cutoff).order_by(Response.id).limit(limit)
+                                  .with_for_update(of=Response, skip_locked=True)))
     if not ids:
         return RetentionReport(cutoff=cutoff, responses=0, text_answers=0, customer_links=0)
     text_answers, _ = remove_free_text(db_session, ids)

@@ -18,6 +18,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
     ("imports.py", ["--rows", "3000"]),
     ("text.py", ["--comments", "300", "--workers", "1"]),
     ("collect.py", ["--clients", "4", "--seconds", "1", "--warmup", "0.5"]),
+    ("import_live.py", ["--rows", "3000", "--clients", "4", "--seconds", "1", "--warmup", "0.5"]),
     ("results.py", ["--responses", "3000", "--repeat", "1"]),
     ("export.py", ["--responses", "3000", "--repeat", "1"]),
     ("scorecard.py", ["--responses", "20000", "--repeat", "1"]),

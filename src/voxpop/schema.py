@@ -33,7 +33,7 @@ from voxpop.distribution.models import (
     Trigger,
     TriggerEvent,
 )
-from voxpop.imports.models import OptionMerge
+from voxpop.imports.models import ImportRun, OptionMerge
 from voxpop.notify.models import OutgoingMail, WebhookDelivery, WebhookEndpoint
 from voxpop.qualitative.models import Participant, QualitativeSource, Turn, TurnTheme
 from voxpop.scorecard.models import (
@@ -61,7 +61,7 @@ __all__ = [
     "ActionItem", "Commentary", "Link", "Measure", "MeasureTarget", "MeasureValue", "Objective", "ObjectiveInitiative",
     "Perspective", "ReportSchedule", "Review", "Scorecard", "ScorecardVersion", "WebhookDelivery", "WebhookEndpoint",
     "Answer", "AttributeDefinition", "AttributeSet", "AttributeSetValue", "AuditEntry", "Base", "CommentAnalysis",
-    "CommentTheme", "Customer", "Department", "Invitation", "OptionMerge", "PasswordReset", "Question", "Response",
+    "CommentTheme", "Customer", "Department", "ImportRun", "Invitation", "OptionMerge", "PasswordReset", "Question", "Response",
     "ScoreRollup", "Survey", "SurveyVersion", "Transaction", "UnlistedLinkValue", "User",
     "Participant", "QualitativeSource", "Turn", "TurnTheme",
     "Sample", "SampleMember", "Suppression",

@@ -39,6 +39,7 @@ def import_responses_command(
     All-or-nothing unless --skip-invalid; importing the same rows again adds nothing."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+    from voxpop.accounts.service import audit
     from voxpop.imports.formats import ImportFileError, layout_name, open_export
     from voxpop.imports.mapping import (
         apply_overrides,
@@ -75,6 +76,11 @@ def import_responses_command(
                 summary = import_responses(db, export, mapping, survey_key=survey, title=title, zone=settings.timezone,
                                            max_text_length=settings.max_text_length, dry_run=dry_run,
                                            rejects=rejected, progress=advance)
+        if not dry_run:  # audited like the upload page's import; a dry run changes nothing
+            with db.write() as db_session:
+                audit(db_session=db_session, actor=None, action="import.responses", target=summary.survey,
+                      via="cli", file=file.name, format=export.format, new=summary.new, present=summary.present,
+                      rejected=summary.rejected)
     except ImportFileError as exc:
         fail(_worded(exc))
     finally:
@@ -138,7 +144,9 @@ def _short(text: str, width: int = 60) -> str:
 
 
 def _progress(file: Path, *, enabled: bool):
-    """A Rich progress bar with rows per second and the time left (rows estimated from the line count)."""
+    """A Rich progress bar with rows per second and the time left (rows estimated from the line count); `advance`
+    takes the rows done and, optionally, the stage (a responses import is checked, then imported: the bar fills once
+    for each)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
     @contextmanager
@@ -148,12 +156,14 @@ def _progress(file: Path, *, enabled: bool):
             return
         with file.open("rb") as handle:
             lines = sum(chunk.count(b"\n") for chunk in iter(lambda: handle.read(1 << 20), b""))
-        columns = (TextColumn("importing"), BarColumn(), TextColumn("{task.completed:,.0f} rows"),
+        columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed:,.0f} rows"),
                    TextColumn("{task.fields[speed]}"), TimeRemainingColumn())
         with Progress(*columns, console=err, transient=True) as progress:
-            task = progress.add_task("import", total=max(lines, 1), speed="")
+            task = progress.add_task("importing", total=max(lines, 1), speed="")
 
-            def advance(rows: int) -> None:
+            def advance(rows: int, stage: str = "importing") -> None:
+                if progress.tasks[0].description != stage:
+                    progress.reset(task, description=stage)
                 speed = progress.tasks[0].speed
                 progress.update(task, completed=rows, speed=f"{speed:,.0f} rows/s" if speed else "")
 
@@ -207,6 +217,7 @@ def import_transactions_command(
     """Import purchase lines (CDNOW, UCI Online Retail, or any file with customer, date and amount columns).
 
     The whole file is checked before anything is written; importing it again adds nothing."""
+    from voxpop.accounts.service import audit
     from voxpop.analysis.engine import MetricError
     from voxpop.cli.customers import _columns
     from voxpop.customers.service import import_transactions
@@ -223,6 +234,9 @@ def import_transactions_command(
         read = read_transactions(file, source_format=source, **_columns(mapping))  # type: ignore[arg-type]
         with _progress(file, enabled=output == "table" and file.is_file()) as advance:
             summary = import_transactions(db, read, progress=advance)
+        with db.write() as db_session:  # audited like the upload page's import
+            audit(db_session=db_session, actor=None, action="import.transactions", target=file.name, via="cli",
+                  new=summary.new, present=summary.present)
     except MetricError as exc:
         fail(str(exc))
     finally:

@@ -67,6 +67,9 @@ class Response(Base):
     channel: Mapped[str] = mapped_column(String(16))
     submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     attribute_set_id: Mapped[int | None] = mapped_column(ForeignKey("attribute_sets.id"))  # None: no attributes
+    # The import run that wrote it (imports.models.ImportRun; no foreign key, as that table belongs to the imports
+    # package above this one): a failed run's responses are found by it and taken back. None: a live submission.
+    import_run_id: Mapped[int | None] = mapped_column(Integer, index=True)
 
     answers: Mapped[list[Answer]] = relationship(cascade="all, delete-orphan")
     attributes: Mapped[list[AttributeSetValue]] = relationship(  # its set's values, for reading

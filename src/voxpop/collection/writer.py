@@ -101,14 +101,15 @@ _INSERT_ANSWERS = insert(Answer.__table__)
 
 @dataclass(frozen=True)
 class Target:
-    """Where batches go: the survey version, its questions, the channel its responses came by, and the attribute
-    sets found so far in the transaction."""
+    """Where batches go: the survey version, its questions, the channel its responses came by, the import run they
+    belong to (imports.runs: how a failed import is taken back), and the attribute sets found so far."""
 
     survey_id: int
     version_id: int
     questions: Questions
     channel: str
     attribute_sets: dict = field(default_factory=dict)
+    import_run_id: int | None = None
 
 
 def insert_batch(connection: Connection, batch: ResponseBatch, target: Target) -> int:
@@ -124,7 +125,8 @@ def insert_batch(connection: Connection, batch: ResponseBatch, target: Target) -
     columns = {"public_id": batch.public_ids, "survey_id": repeat(target.survey_id),
                "version_id": repeat(target.version_id), "customer_id": _customer_ids(connection, batch),
                "idempotency_key": batch.keys, "language": batch.languages, "channel": repeat(target.channel),
-               "submitted_at": batch.submitted, "attribute_set_id": map(set_ids.__getitem__, batch.slices)}
+               "submitted_at": batch.submitted, "attribute_set_id": map(set_ids.__getitem__, batch.slices),
+               "import_run_id": repeat(target.import_run_id)}
     values = tuple(chain.from_iterable(zip(*(columns[name] for name in BULK_COLUMNS))))
     placeholders = ", ".join(["(" + ", ".join([marker] * len(BULK_COLUMNS)) + ")"] * count)
     inserted = connection.exec_driver_sql(

@@ -39,6 +39,7 @@ class Plan:
     max_text_length: int
     keyed: bool  # whether the file has response ids; else rows are keyed by their hash
     skip_invalid: bool
+    batch: int | None = None  # responses per batch, if fewer than BATCH (an import's writing pass: shorter locks)
 
 
 @dataclass
@@ -67,6 +68,7 @@ def _parse(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ParsedBatch
     layout = BatchLayout(plan.questions, zone=plan.zone, language=plan.language, dialect=plan.dialect)
     repeats: dict[str, int] | None = None if plan.keyed else {}
     samples = 0
+    size = min(plan.batch or BATCH, BATCH)
     batch = ParsedBatch()
     for row, cells in export.rows():
         batch.rows += 1
@@ -91,7 +93,7 @@ def _parse(export: Export, mapping: Mapping, plan: Plan) -> Iterator[ParsedBatch
         batch.responses += 1
         layout.add(batch, KEY_PREFIX + parsed.source_id, parsed.submitted_at, parsed.answers, parsed.attributes,
                    customer=customer_ref(parsed), email=parsed.customer.get("email"))
-        if batch.responses >= BATCH:
+        if batch.responses >= size:
             yield layout.finished(batch)
             batch = ParsedBatch()
     if batch.rows:

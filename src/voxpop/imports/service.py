@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import csv
 import re
+import time
 import unicodedata
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -23,6 +25,7 @@ from voxpop.collection import service as collection
 from voxpop.collection.models import Response
 from voxpop.collection.writer import Target, bulk_cache, insert_batch
 from voxpop.core.wording import counted
+from voxpop.imports import runs
 from voxpop.imports.batches import ParsedBatch, Plan, parsed_batches
 from voxpop.imports.formats import Export, ImportParameterError
 from voxpop.imports.mapping import ColumnMapping, Mapping
@@ -37,6 +40,12 @@ TITLE_LENGTH = 300  # the store's surveys.title
 # Words the tools add to a download's name, which say nothing about the survey ("test-responses.csv").
 TOOL_WORDS = re.compile(r"(?<![^\W_])(?:form responses(?: \d+)?|responses?|export(?:ed)?|csv|tsv|xlsx|results|download)"
                         r"(?![^\W_])", re.IGNORECASE)
+# The writing pass: a transaction per batch of WRITE_BATCH responses; on SQLite, after each WRITE_SECONDS of them
+# the import gives the writer up for at least YIELD_SECONDS (longer than SQLite's longest sleep between two tries
+# of a waiting writer, 100 ms) and for at least as long as it held it (see _Pauses).
+WRITE_BATCH = 500
+WRITE_SECONDS = 0.2
+YIELD_SECONDS = 0.11
 DATE = re.compile(r"\d{4}(?:[-_.]?\d{2}(?:[-_.]?\d{2})?)?|\d{1,2}[-_.]\d{1,2}[-_.]\d{2,4}")
 
 
@@ -184,61 +193,124 @@ def import_responses(
     max_text_length: int = 5000,
     dry_run: bool = False,
     rejects: TextIO | None = None,
-    progress: Callable[[int], None] | None = None,
+    progress: Callable[[int, str], None] | None = None,
+    between_batches: Callable[[int], None] | None = None,
 ) -> ImportSummary:
-    """Import every row, in one transaction, into the survey `survey_key` (default: one named after the file),
-    created with `title` (default: one from the file name) when new. A bad row fails the whole import
-    (RowRejected) unless `rejects` is given: then it is written there with its reason, and the valid rows are
-    imported."""
+    """Import every row into the survey `survey_key` (default: one named after the file), created with `title`
+    (default: one from the file name) when new. A bad row fails the whole import (RowRejected) unless `rejects` is
+    given: then it is written there with its reason, and the valid rows are imported.
+
+    Two passes, so that live submissions keep flowing: the whole file is checked first, reading only (a dry run
+    ends there), then written in short transactions, a batch each, under an import run (imports.runs) that takes
+    everything back if the writing fails. `progress(rows, stage)` hears "checking" then "importing";
+    `between_batches(batches)` is called after each batch's commit."""
     key = checked_survey_key(survey_key) if survey_key else survey_key_for(export)
     title = " ".join((title or "").split())[:TITLE_LENGTH] or suggested_title(export.path.name)
     rejected = csv.writer(rejects) if rejects is not None else None
     if rejected is not None:
         rejected.writerow(["row", "column", "value", "reason", *(column.header for column in export.columns)])
-    with db.write() as db_session:
+    with db.read() as db_session:
         survey = surveys.get_by_key(db_session=db_session, key=key)
-        created = survey is None
-        if created:
-            definition = survey_definition(mapping, key=key, title=title)
+        if survey is None:
+            survey_definition(mapping, key=key, title=title)  # a mapping that makes no survey fails before the file
+            survey_id, language = None, "en"
+        else:
+            survey_id, language = survey.id, survey.default_language
+            check_survey(collection.version_questions(db_session=db_session, version_id=survey.current_version.id),
+                         mapping, key)
+        # A detected mapping repeats the export's warnings: each is given once.
+        summary = ImportSummary(key, survey is None, export.format, title if survey is None else survey.title,
+                                dry_run=dry_run, warnings=list(dict.fromkeys([*export.warnings, *mapping.warnings])))
+    keyed = any(column.role == "response_id" for column in mapping.columns)
+    # The check lays out keys only (no question ids: a new survey has none yet, and nothing is written).
+    checking = Plan(None, zone, language, None, max_text_length, keyed=keyed, skip_invalid=rejected is not None)
+    with db.read_connection() as connection:
+        for batch in parsed_batches(export, mapping, checking):
+            _count(batch, summary, rejected)
             if dry_run:
-                questions, survey_id, version_id = {}, None, None
-            else:
-                applied = surveys.apply(db_session=db_session, definition=definition)
-                survey_id, version_id = applied.survey.id, applied.version.id
-                questions = collection.version_questions(db_session=db_session, version_id=version_id)
+                present = _present(connection, survey_id, batch)
+                summary.present += present
+                summary.new += batch.responses - present
+            if progress is not None:
+                progress(summary.rows, "checking")
+    if not dry_run:
+        _write(db, export, mapping, summary, checking, progress=progress, between_batches=between_batches)
+    return summary
+
+
+def _write(db, export: Export, mapping: Mapping, summary: ImportSummary, checking: Plan, *,
+           progress: Callable[[int, str], None] | None, between_batches: Callable[[int], None] | None) -> None:
+    """The writing pass over a checked file: a run, then a transaction per batch, each letting live writers in
+    after it; a failure takes the run back before it is raised."""
+    runs.take_back_stale(db)
+    with db.write() as db_session:
+        survey = surveys.get_by_key(db_session=db_session, key=summary.survey)
+        created = survey is None  # (another import may have made it since the check)
+        if created:
+            applied = surveys.apply(db_session=db_session, definition=survey_definition(
+                mapping, key=summary.survey, title=summary.title))
+            survey_id, version_id = applied.survey.id, applied.version.id
         else:
             survey_id, version_id = survey.id, survey.current_version.id
-            questions = collection.version_questions(db_session=db_session, version_id=version_id)
-            check_survey(questions, mapping, key)
-        # A detected mapping repeats the export's warnings: each is given once.
-        summary = ImportSummary(key, created, export.format, title if created else survey.title, dry_run=dry_run,
-                                warnings=list(dict.fromkeys([*export.warnings, *mapping.warnings])))
-        connection = db_session.connection()
-        bulk_cache(connection, on=True)
-        target = (Target(survey_id, version_id, questions, channel="import")
-                  if survey_id is not None else None)
-        plan = Plan(target.questions if target is not None else None, zone,
-                    survey.default_language if survey is not None else "en",
-                    type(connection.dialect) if not dry_run else None, max_text_length,
-                    keyed=any(column.role == "response_id" for column in mapping.columns), skip_invalid=rejected is not None)
-        try:
-            for batch in parsed_batches(export, mapping, plan):
-                _count(batch, summary, rejected)
-                if dry_run:
-                    present = _present(connection, survey_id, batch)
-                    summary.present += present
-                    summary.new += batch.responses - present
-                else:
-                    added = insert_batch(connection, batch, target)
-                    summary.new += added
-                    summary.present += batch.responses - added
-                if progress is not None:
-                    progress(summary.rows)
-        finally:  # the pooled connection goes back with SQLite's default cache, even after a rejected row
+        questions = collection.version_questions(db_session=db_session, version_id=version_id)
+        if not created:
+            check_survey(questions, mapping, summary.survey)
+        run_id = runs.start(db_session, survey_id=survey_id, survey_created=created, file=export.path.name,
+                            zone=checking.zone)
+    target = Target(survey_id, version_id, questions, channel="import", import_run_id=run_id)
+    plan = replace(checking, questions=questions, dialect=type(db.write_engine.dialect), batch=WRITE_BATCH)
+    written = batches = 0
+    pause = _Pauses(db.is_sqlite)
+    try:
+        for batch in parsed_batches(export, mapping, plan):
+            if batch.failed is not None:
+                raise RowRejected(batch.failed)  # the file changed since it was checked
+            with pause.holding(), db.write_connection() as connection:
+                bulk_cache(connection, on=True)
+                added = insert_batch(connection, batch, target)
+                runs.beat(connection, run_id, new=added, present=batch.responses - added)
+            summary.new += added
+            summary.present += batch.responses - added
+            written += batch.rows
+            batches += 1
+            if progress is not None:
+                progress(written, "importing")
+            if between_batches is not None:
+                between_batches(batches)
+            pause.after_batch()
+        with db.write_connection() as connection:
             bulk_cache(connection, on=False)
-        if dry_run:
-            db_session.rollback()
-    return summary
+            runs.finish(connection, run_id)
+    except BaseException as exc:  # an interrupt too: nothing of the run may stay
+        runs.take_back(db, run_id, reason=f"the import failed: {exc!r}"[:2000])
+        raise
+
+
+class _Pauses:
+    """Live writers' turns during an import on SQLite. A writer in another process (the server taking live
+    answers) waits for the lock in sleeps of up to 100 ms, so a batch committed and the next begun at once would
+    rarely leave it a chance: once the import's transactions have held the lock WRITE_SECONDS in all, it sleeps
+    as long as YIELD_SECONDS or that holding time, whichever is longer, long enough for every waiting writer to
+    find the lock free and for the server to clear its queue. Live writers so get half the time or more, even on
+    a machine so busy that a batch takes a second. PostgreSQL locks rows, not the database: no pause."""
+
+    def __init__(self, pausing: bool):
+        self.pausing = pausing
+        self.held = 0.0
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Count the time of a transaction that holds the writer."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.held += time.monotonic() - started
+
+    def after_batch(self) -> None:
+        if self.pausing and self.held >= WRITE_SECONDS:
+            time.sleep(max(YIELD_SECONDS, self.held))
+            self.held = 0.0
 
 
 def _count(batch: ParsedBatch, summary: ImportSummary, rejected) -> None:

@@ -37,6 +37,10 @@ if __name__ == "__main__":
     from voxpop.imports.batches import serve
     from voxpop.imports.scan import serve_profiles
 
+    # Parsing yields the CPU to the server's requests (on a 2-core machine the import would take a core from
+    # them); the writing process keeps its priority, as it holds the store's lock while it runs.
+    if hasattr(os, "nice"):
+        os.nice(10)
     # The results get the real stdout to themselves; anything printed goes to stderr instead of into them.
     results = os.fdopen(os.dup(1), "wb")
     os.dup2(2, 1)

@@ -1,0 +1,137 @@
+"""Import runs: an import writes in short transactions, and this is what keeps it all-or-nothing.
+
+Every response a run writes carries the run's id (responses.import_run_id). When the run ends well it is marked
+done; when it fails (an exception in the writing phase) it is taken back at once: its responses are removed a
+chunk at a time, each chunk's rollup counts subtracted in the chunk's own transaction (the same counting rules as
+the writer's, core.counts), and a survey the run created goes with them. A run whose process was killed stays
+"running" with a heartbeat that no longer moves; the next import finds it (after STALE_AFTER without a heartbeat)
+and takes it back before it starts. A take-back that is itself interrupted leaves the run "running", so the next
+one finishes it.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy.orm import Session
+
+from voxpop.analysis import rollups
+from voxpop.analysis.models import ScoreRollup
+from voxpop.collection.models import Answer, AttributeSetValue, Response
+from voxpop.core.counts import COUNTS, counted_rows
+from voxpop.imports.models import ImportRun
+from voxpop.store.base import utcnow
+from voxpop.surveys.models import Question, Survey
+from voxpop.surveys.schemas import SCORED_KINDS
+
+# Each batch's commit moves the heartbeat, a few times a second; ten minutes without one is a stopped process
+# (a machine slower than that per batch would need it longer).
+STALE_AFTER = timedelta(minutes=10)
+CHUNK = 2000  # responses taken back per transaction: short, like the writing's
+RUNNING, DONE, FAILED = "running", "done", "failed"
+
+
+class RunTakenBack(RuntimeError):
+    """The run was taken back by another process (it looked stopped) while this one was still writing."""
+
+
+def start(db_session: Session, *, survey_id: int, survey_created: bool, file: str, zone: str) -> int:
+    """Record a new running run; returns its id."""
+    run = ImportRun(survey_id=survey_id, survey_created=survey_created, status=RUNNING, file=file[:300], zone=zone,
+                    new=0, present=0)
+    db_session.add(run)
+    db_session.flush()
+    return run.id
+
+
+def beat(connection: Connection, run_id: int, *, new: int, present: int) -> None:
+    """Count a batch into its run and move the heartbeat, in the batch's transaction; RunTakenBack when the run is
+    no longer running."""
+    moved = connection.execute(update(ImportRun).where(ImportRun.id == run_id, ImportRun.status == RUNNING).values(
+        heartbeat_at=utcnow(), new=ImportRun.new + new, present=ImportRun.present + present))
+    if moved.rowcount != 1:
+        raise RunTakenBack(f"import run {run_id} was taken back while it was writing (it looked stopped); "
+                           "import the file again")
+
+
+def finish(connection: Connection, run_id: int) -> None:
+    """Mark a run done: its responses stay."""
+    moved = connection.execute(update(ImportRun).where(ImportRun.id == run_id, ImportRun.status == RUNNING)
+                               .values(status=DONE, finished_at=utcnow(), heartbeat_at=utcnow()))
+    if moved.rowcount != 1:
+        raise RunTakenBack(f"import run {run_id} was taken back before it finished; import the file again")
+
+
+def take_back(db, run_id: int, *, reason: str) -> int:
+    """Undo a running run: remove its responses and their rollup counts chunk by chunk, then the survey it created
+    (when nothing else is in it); the run is then marked failed with `reason`. Returns the responses removed."""
+    removed = 0
+    while True:
+        with db.write_connection() as connection:
+            run = connection.execute(select(ImportRun.status, ImportRun.zone, ImportRun.survey_id,
+                                            ImportRun.survey_created).where(ImportRun.id == run_id)
+                                     .with_for_update()).first()  # PostgreSQL: one take-back of a run at a time
+            if run is None or run.status != RUNNING:
+                return removed
+            ids = connection.scalars(select(Response.id).where(Response.import_run_id == run_id)
+                                     .order_by(Response.id).limit(CHUNK)).all()
+            if ids:
+                _remove(connection, list(ids), run.zone)
+                connection.execute(update(ImportRun).where(ImportRun.id == run_id).values(heartbeat_at=utcnow()))
+                removed += len(ids)
+                continue
+            if run.survey_created and run.survey_id is not None and not connection.scalar(
+                    select(func.count()).select_from(Response).where(Response.survey_id == run.survey_id)):
+                connection.execute(delete(Survey).where(Survey.id == run.survey_id))
+            connection.execute(update(ImportRun).where(ImportRun.id == run_id).values(
+                status=FAILED, finished_at=utcnow(), error=reason[:2000]))
+            return removed
+
+
+def take_back_stale(db, *, now: datetime | None = None) -> list[int]:
+    """Take back every run still running whose heartbeat stopped STALE_AFTER ago or more (its process was killed);
+    returns their ids."""
+    since = (now or utcnow()) - STALE_AFTER
+    with db.read() as db_session:
+        stale = db_session.execute(select(ImportRun.id, ImportRun.heartbeat_at)
+                                   .where(ImportRun.status == RUNNING, ImportRun.heartbeat_at < since)).all()
+    for run_id, heartbeat in stale:
+        take_back(db, run_id, reason=f"its process stopped: no sign of life since {heartbeat:%Y-%m-%d %H:%M:%S} UTC; "
+                                     "taken back by the next import")
+    return [run_id for run_id, _ in stale]
+
+
+def _remove(connection: Connection, ids: list[int], zone: str) -> None:
+    """Delete responses, their answers (and, by cascade, what hangs on them) and their rollup counts."""
+    _subtract_rollups(connection, ids, zone)
+    connection.execute(delete(Answer.__table__).where(Answer.response_id.in_(ids)))
+    connection.execute(delete(Response.__table__).where(Response.id.in_(ids)))
+
+
+def _subtract_rollups(connection: Connection, ids: list[int], zone: str) -> None:
+    """Take the responses' scored answers out of the daily rollups: counted as the writer counted them (the local
+    day in the run's zone, the day's totals and each attribute value), added with the opposite sign; rows left
+    with no answer go, as a rebuild would not make them."""
+    local = ZoneInfo(zone)
+    scored = connection.execute(
+        select(Answer.question_id, Response.submitted_at, Answer.score, Response.attribute_set_id, Question.scale_max)
+        .join(Response, Response.id == Answer.response_id).join(Question, Question.id == Answer.question_id)
+        .where(Answer.response_id.in_(ids), Answer.score.is_not(None), Question.kind.in_(SCORED_KINDS))).all()
+    if not scored:
+        return
+    set_ids = {row.attribute_set_id for row in scored if row.attribute_set_id is not None}
+    slices: dict[int | None, tuple] = {None: ()}
+    for set_id, name, value in connection.execute(
+            select(AttributeSetValue.set_id, AttributeSetValue.name, AttributeSetValue.value)
+            .where(AttributeSetValue.set_id.in_(set_ids))):
+        slices[set_id] = (*slices.get(set_id, ()), (name, value))
+    counted = Counter((row.question_id, row.submitted_at.astimezone(local).toordinal(), row.score,
+                       slices.get(row.attribute_set_id, ())) for row in scored)
+    highs = {row.question_id: row.scale_max for row in scored}
+    negated = [row | {name: -row[name] for name in COUNTS} for row in counted_rows(counted, highs)]
+    rollups.add(connection, negated)
+    connection.execute(delete(ScoreRollup.__table__).where(ScoreRollup.n == 0,
+                                                           ScoreRollup.question_id.in_(set(highs))))

@@ -279,6 +279,17 @@ def test_a_restore_refuses_what_it_cannot_restore(tmp_path, case, message):
     assert not (tmp_path / "r.db").exists()
 
 
+def test_a_backup_cut_short_is_called_damaged(db, tmp_path):
+    apply_survey(db)
+    record(db, 3)
+    backups.backup(db, tmp_path / "whole.tar")
+    data = (tmp_path / "whole.tar").read_bytes()
+    (tmp_path / "cut.tar").write_bytes(data[: len(data) // 2])
+    with pytest.raises(backups.BackupError, match="damaged or incomplete"):
+        backups.restore(tmp_path / "cut.tar", url=f"sqlite:///{tmp_path / 'r' / 'voxpop.db'}", data_dir=tmp_path / "r")
+    assert not (tmp_path / "r" / "voxpop.db").exists()
+
+
 def test_a_missing_pg_dump_names_the_package_to_install(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(backups.BackupError, match="apt-get install postgresql-client"):

@@ -246,6 +246,9 @@ def _manifest(archive: tarfile.TarFile, path: Path) -> dict:
                           "make one with `voxpop backup PATH`", 2) from exc
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise BackupError(f"{path} is not a voxpop backup ({MANIFEST} does not describe one)", 2)
+    missing = [name for name in ("backend", "tables") if name not in manifest]
+    if missing:
+        raise BackupError(f"{path} is damaged: its {MANIFEST} lacks {', '.join(missing)}", 2)
     if manifest.get("format_version", 0) > FORMAT_VERSION:
         raise BackupError(f"{path} was written by a newer voxpop ({manifest.get('voxpop_version')}); "
                           "restore it with that version or a newer one", 2)
@@ -253,11 +256,15 @@ def _manifest(archive: tarfile.TarFile, path: Path) -> dict:
 
 
 def _member_bytes(archive: tarfile.TarFile, name: str) -> bytes:
-    member = archive.getmember(name)
-    handle = archive.extractfile(member)
-    if handle is None:
-        raise KeyError(name)
-    return handle.read()
+    """A small member's bytes; KeyError when it is missing."""
+    try:
+        member = archive.getmember(name)
+        handle = archive.extractfile(member)
+        if handle is None:
+            raise KeyError(name)
+        return handle.read()
+    except (tarfile.TarError, EOFError, OSError) as exc:
+        raise BackupError(f"the backup is damaged or incomplete ({name} cannot be read: {exc})") from exc
 
 
 def _extract(archive: tarfile.TarFile, name: str, target: Path) -> None:
@@ -270,8 +277,11 @@ def _extract(archive: tarfile.TarFile, name: str, target: Path) -> None:
     if source is None:
         raise BackupError(f"the backup's {name} is not a file; the backup is damaged")
     private_file(target)
-    with source, open(target, "wb") as handle:
-        shutil.copyfileobj(source, handle, 1024 * 1024)
+    try:
+        with source, open(target, "wb") as handle:
+            shutil.copyfileobj(source, handle, 1024 * 1024)
+    except (tarfile.TarError, EOFError) as exc:  # a file cut short in a copy, say
+        raise BackupError(f"the backup is damaged or incomplete ({name} cannot be read: {exc})") from exc
 
 
 # Restoring
@@ -291,7 +301,7 @@ def restore(path: Path, *, url: str | URL, data_dir: Path, force: bool = False) 
             raise BackupError(f"{path} is a backup of a {manifest['backend']} store and the configured database is "
                               f"{backend}; restore it into a {manifest['backend']} database (VOXPOP_DATABASE_URL)", 2)
         _known_revision(manifest.get("alembic_revision"))
-        key = _member_bytes(archive, SECRET_MEMBER).decode() if manifest.get("secret_key_included") else None
+        key = _secret_member(archive) if manifest.get("secret_key_included") else None
         secret = _check_secret_key(data_dir, key, force=force)
         if backend == "sqlite":
             restore_sqlite(archive, Path(url.database), force=force)
@@ -409,6 +419,13 @@ def _compare_counts(db: Database, manifest: dict) -> None:
 
 
 # The secret key
+
+
+def _secret_member(archive: tarfile.TarFile) -> str:
+    try:
+        return _member_bytes(archive, SECRET_MEMBER).decode()
+    except KeyError as exc:
+        raise BackupError(f"the backup says it holds the secret key, but has no {SECRET_MEMBER}; it is damaged") from exc
 
 
 def _check_secret_key(data_dir: Path, key: str | None, *, force: bool) -> str:

@@ -14,6 +14,7 @@ from voxpop.collection.models import Invitation, Response
 from voxpop.collection.service import create_invitation
 from voxpop.customers.models import Customer, Sample, SampleMember, Suppression, Transaction
 from voxpop.distribution.models import InvitationEvent, Send, SendInvitation, TriggerEvent
+from voxpop.imports.models import ImportRun
 from voxpop.notify.outbox import queue_mail
 from voxpop.qualitative.models import Participant, QualitativeSource, Turn
 from voxpop.surveys.models import Survey
@@ -93,6 +94,8 @@ def make_customer(db, *, external_id=EXTERNAL_ID, email=EMAIL, name=NAME, commen
         position = len(list(db_session.scalars(select(Turn.id).where(Turn.source_id == source.id)))) + 1
         db_session.add(Turn(source_id=source.id, participant_id=participant.id, position=position, text=turn,
                             pipeline_version=1))
+        db_session.add(ImportRun(status="failed", file="contacts.csv", zone="UTC",
+                                 error=f"row 7: column 'email' has the value {email.upper()}, not an address"))
         accounts.audit(db_session=db_session, actor=None, action="contacts.suppress", target=email.lower(),
                        reason="manual", note=f"asked by {email}")
     return customer_id

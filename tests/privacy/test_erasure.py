@@ -85,6 +85,7 @@ def test_erasure_leaves_no_trace_and_keeps_the_metrics_and_rollups(db):
     assert counts["comment_analyses_deleted"] == 2 and counts["transactions_deleted"] == 1
     assert counts["invitations_closed"] == 1 and counts["mails_deleted"] == 1 and counts["turns_deleted"] == 1
     assert counts["case_notes_cleared"] >= 2 and counts["audit_entries_redacted"] == 1
+    assert counts["import_errors_redacted"] == 1
     left = traces(db)
     assert left == [], "\n".join(map(str, left))
     assert metrics(db) == before_metrics

@@ -9,6 +9,7 @@ in focus groups are deleted. The audit entry records the customer's number and c
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -23,6 +24,7 @@ from voxpop.collection.models import Answer, Invitation, Response
 from voxpop.customers.contacts import normalised_email
 from voxpop.customers.models import Customer, Suppression, Transaction
 from voxpop.distribution.models import InvitationEvent, SendInvitation, TriggerEvent
+from voxpop.imports.models import ImportRun
 from voxpop.notify.models import OutgoingMail
 from voxpop.privacy.customers import PrivacyError
 from voxpop.qualitative.models import Participant, Turn
@@ -59,6 +61,7 @@ COUNT_LABELS = (
     ("turns_deleted", "focus-group turns deleted:"),
     ("suppressions_kept", "suppression entries kept:"),
     ("audit_entries_redacted", "audit entries redacted:"),
+    ("import_errors_redacted", "import errors redacted:"),
 )
 
 
@@ -81,6 +84,7 @@ def erase_customer(db_session: Session, customer: Customer, *, now: datetime, ac
     counts["suppressions_kept"] = _rows(db_session.execute(
         update(Suppression).where(Suppression.email == address).values(detail=""))) if address else 0
     counts["audit_entries_redacted"] = redact_audit_log(db_session, [value for value in (address, external_id) if value])
+    counts["import_errors_redacted"] = _redact_import_errors(db_session, address) if address else 0
     _make_tombstone(customer, now)
     audit(db_session=db_session, actor=actor, action="customer.erase", target=f"customer:{customer.id}",
           client=client, via=via, counts=counts)
@@ -181,6 +185,15 @@ def redact_audit_log(db_session: Session, values: list[str]) -> int:
                 entry.target, entry.details = target, details
                 found += 1
     return found
+
+
+def _redact_import_errors(db_session: Session, address: str) -> int:
+    """An import run's error may quote the row it refused, address and all: the address becomes [erased]."""
+    runs = list(db_session.scalars(select(ImportRun).where(func.lower(ImportRun.error).contains(address,
+                                                                                              autoescape=True))))
+    for run in runs:
+        run.error = re.sub(re.escape(address), ERASED, run.error, flags=re.IGNORECASE)
+    return len(runs)
 
 
 def _redacted(document, value: str):

@@ -13,6 +13,7 @@ from voxpop.accounts.models import AuditEntry
 from voxpop.analysis.models import ScoreRollup
 from voxpop.analysis.rollups import rebuild_store
 from voxpop.cases.models import Case
+from voxpop.cli.backup import rollup_differences
 from voxpop.collection.models import Answer, Invitation, Response
 from voxpop.customers.models import Customer, SampleMember, Transaction
 from voxpop.dashboard.metrics import survey_estimates
@@ -90,6 +91,7 @@ def test_erasure_leaves_no_trace_and_keeps_the_metrics_and_rollups(db):
     assert left == [], "\n".join(map(str, left))
     assert metrics(db) == before_metrics
     assert rollup_rows(db) == before_rollups
+    assert rollup_differences(db, zone="UTC") == (0, len(before_rollups))  # what `voxpop db check` reports
     rebuild_store(db, zone="UTC")
     assert rollup_rows(db) == before_rollups
     with db.read() as db_session:

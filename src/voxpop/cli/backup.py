@@ -24,6 +24,8 @@ def backup(
                                      "sessions.")] = False,
 ) -> None:
     """Write a consistent backup of the store to PATH, one file, while the server keeps running."""
+    from sqlalchemy.exc import SQLAlchemyError
+
     from voxpop.store.backup import BackupError
     from voxpop.store.backup import backup as take_backup
 
@@ -35,6 +37,8 @@ def backup(
         _audit(db, "store.backup", str(path), manifest["alembic_revision"], secret_key_included=key is not None)
     except BackupError as exc:
         fail(str(exc), exc.code)
+    except (OSError, SQLAlchemyError) as exc:  # a full disk, a server gone away: no file is left behind
+        fail(f"the backup to {path} failed: {exc}", 1)
     finally:
         db.dispose()
     tables = manifest["tables"]

@@ -71,6 +71,8 @@ PAGES = [
     ("/improvement/alerts/1", "manager"),
     ("/admin/webhooks", "admin"),
     ("/admin/mail", "admin"),
+    ("/admin/audit", "admin"),  # the audit log (issue 17), and with filters that keep nothing
+    ("/admin/audit?action=case.&until=2000-01-01", "admin"),
     ("/scorecards", "viewer"),
     ("/scorecards/northwind", "manager"),
     ("/scorecards/northwind?period=2026-13", "analyst"),

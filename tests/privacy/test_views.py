@@ -106,8 +106,12 @@ def test_the_page_shows_the_retention_setting_and_its_dry_run(client, db, settin
     with TestClient(create_app(settings.model_copy(update={"retention_months": 1}), db)) as own:
         admin_token(own, db)
         page = own.get("/privacy")
-        assert "Responses older than 1 months" in page.text and "would anonymise 0 responses" in page.text
-        assert own.get("/api/v1/privacy").json()["retention"]["months"] == 1
+        assert "Responses older than 1 months" in page.text and "No run has anonymised any yet." in page.text
+        assert "would anonymise 0" not in page.text and 'name="dry_run"' in page.text
+        assert "The next run would anonymise 0 responses" in own.get("/privacy", params={"dry_run": "true"}).text
+        retention = own.get("/api/v1/privacy").json()["retention"]
+        assert retention["months"] == 1 and retention["due"] is None
+        assert own.get("/api/v1/privacy", params={"dry_run": "true"}).json()["retention"]["due"] == 0
 
 
 def admin_token(client, db) -> str:

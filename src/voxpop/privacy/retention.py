@@ -86,10 +86,16 @@ def plan_retention(db_session: Session, *, cutoff: datetime) -> RetentionReport:
                            dry_run=True)
 
 
-def anonymise_batch(db_session: Session, *, cutoff: datetime, limit: int = BATCH, via: str = "worker") -> RetentionReport:
-    """Anonymise up to `limit` responses due at this cut-off, and audit it, in the caller's transaction."""
+def due_after(db_session: Session, *, cutoff: datetime, after_id: int, limit: int = BATCH) -> list[int]:
+    """The next `limit` responses due at this cut-off, by id after `after_id`: read outside the write transaction,
+    so the scan of the old responses never holds SQLite's one writer."""
+    return list(db_session.scalars(_due(cutoff).where(Response.id > after_id).order_by(Response.id).limit(limit)))
+
+
+def anonymise_batch(db_session: Session, *, cutoff: datetime, ids: list[int], via: str = "worker") -> RetentionReport:
+    """Anonymise those of `ids` still due at this cut-off, and audit it, in the caller's transaction."""
     # Claimed, so two servers on PostgreSQL anonymise (and audit) each response once.
-    ids = list(db_session.scalars(_due(cutoff).order_by(Response.id).limit(limit)
+    ids = list(db_session.scalars(_due(cutoff).where(Response.id.in_(ids)).order_by(Response.id)
                                   .with_for_update(of=Response, skip_locked=True)))
     if not ids:
         return RetentionReport(cutoff=cutoff, responses=0, text_answers=0, customer_links=0)
@@ -112,12 +118,15 @@ def apply_retention(db: Database, *, months: int, now: datetime | None = None, d
     if dry_run:
         with db.read() as db_session:
             return plan_retention(db_session, cutoff=cutoff)
-    totals = [0, 0, 0]
+    totals, after_id = [0, 0, 0], 0
     while not should_stop():
-        with db.write() as db_session:
-            report = anonymise_batch(db_session, cutoff=cutoff, limit=BATCH, via=via)
-        if report.responses == 0:
+        with db.read() as db_session:
+            ids = due_after(db_session, cutoff=cutoff, after_id=after_id, limit=BATCH)
+        if not ids:
             break
+        with db.write() as db_session:
+            report = anonymise_batch(db_session, cutoff=cutoff, ids=ids, via=via)
+        after_id = ids[-1]
         totals = [totals[0] + report.responses, totals[1] + report.text_answers, totals[2] + report.customer_links]
     if totals[0]:
         log.info("retention (%s): %s responses anonymised", via, totals[0])

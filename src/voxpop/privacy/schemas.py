@@ -17,9 +17,12 @@ class CustomerMatchPublic(BaseModel):
 class RetentionPublic(BaseModel):
     months: int | None = Field(description="VOXPOP_RETENTION_MONTHS; null: responses are kept.")
     cutoff: datetime | None = Field(description="Responses submitted before this are anonymised.")
-    due: int = Field(description="Responses the next run would anonymise (the dry run's count).")
-    text_answers: int = Field(description="Free-text answers the next run would delete.")
-    customer_links: int = Field(description="Links to a customer the next run would cut.")
+    last_run_at: datetime | None = Field(description="When a run last anonymised responses (the audit log's latest "
+                                                     "privacy.retention entry).")
+    due: int | None = Field(description="Responses the next run would anonymise (the dry run); null unless asked "
+                                        "for with dry_run=true, since it reads every old response.")
+    text_answers: int | None = Field(description="Free-text answers the next run would delete (with dry_run).")
+    customer_links: int | None = Field(description="Links to a customer the next run would cut (with dry_run).")
 
 
 class PrivacySearchPublic(BaseModel):

@@ -12,9 +12,10 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import Response
+from sqlalchemy import select
 
 from voxpop.accounts import service as accounts
-from voxpop.accounts.models import User
+from voxpop.accounts.models import AuditEntry, User
 from voxpop.core.wording import as_sentence
 from voxpop.customers.models import Customer
 from voxpop.privacy.customers import PrivacyError, get_customer, search_customers
@@ -39,6 +40,8 @@ api = APIRouter()  # mounted under /api/v1 by the app
 Admin = Annotated[User, Depends(require_role("admin"))]
 CustomerId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Search = Annotated[str, Query(max_length=254, description="Part of the customer's external id or e-mail address.")]
+DryRun = Annotated[bool, Query(description="Count what the next retention run would anonymise (reads every old "
+                                           "response).")]
 HELD_LABELS = {"responses": "Survey responses", "transactions": "Transactions", "invitations": "Invitations",
                "sends": "Invitation sends", "send_log": "Send log entries", "trigger_events": "Trigger events",
                "samples": "Samples", "suppressions": "Suppression entries", "mails": "E-mails",
@@ -49,13 +52,18 @@ def _now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _retention(db_session, settings: Settings) -> RetentionPublic:
-    """The retention setting and what its next run would do (the dry run)."""
+def _retention(db_session, settings: Settings, *, dry_run: bool) -> RetentionPublic:
+    """The retention setting, its last run, and (with `dry_run`) what its next run would do."""
+    last_run_at = db_session.scalar(select(AuditEntry.at).where(AuditEntry.action == "privacy.retention")
+                                    .order_by(AuditEntry.id.desc()).limit(1))
     if settings.retention_months is None:
-        return RetentionPublic(months=None, cutoff=None, due=0, text_answers=0, customer_links=0)
-    plan = plan_retention(db_session, cutoff=cutoff_for(_now(), settings.retention_months))
-    return RetentionPublic(months=settings.retention_months, cutoff=plan.cutoff, due=plan.responses,
-                           text_answers=plan.text_answers, customer_links=plan.customer_links)
+        return RetentionPublic(months=None, cutoff=None, last_run_at=last_run_at, due=None, text_answers=None,
+                               customer_links=None)
+    cutoff = cutoff_for(_now(), settings.retention_months)
+    plan = plan_retention(db_session, cutoff=cutoff) if dry_run else None
+    return RetentionPublic(months=settings.retention_months, cutoff=cutoff, last_run_at=last_run_at,
+                           due=plan and plan.responses, text_answers=plan and plan.text_answers,
+                           customer_links=plan and plan.customer_links)
 
 
 def _match(customer: Customer) -> CustomerMatchPublic:
@@ -69,22 +77,24 @@ def _held(db_session, customer: Customer) -> CustomerPrivacyPublic:
 
 
 @router.get("/privacy", include_in_schema=False)
-def privacy_page(request: Request, user: Admin, db: DbDep, settings: SettingsDep, q: Search = ""):
+def privacy_page(request: Request, user: Admin, db: DbDep, settings: SettingsDep, q: Search = "",
+                 dry_run: DryRun = False):
     with db.read() as db_session:
         found = [_match(customer) for customer in search_customers(db_session, q)]
-        retention = _retention(db_session, settings)
+        retention = _retention(db_session, settings, dry_run=dry_run)
+    asked = {name: value for name, value in (("q", q), ("dry_run", "true" if dry_run else "")) if value}
     return render(request, "privacy/privacy.html", {
         "q": q, "customers": found, "retention": retention,
-        "json_href": "/api/v1/privacy" + (f"?{urlencode({'q': q})}" if q else "")})
+        "json_href": "/api/v1/privacy" + (f"?{urlencode(asked)}" if asked else "")})
 
 
 @api.get("/privacy", tags=["staff"], response_model=PrivacySearchPublic, responses=problem_responses(401, 403))
-def privacy_json(user: Admin, db: DbDep, settings: SettingsDep, q: Search = ""):
-    """Customers whose external id or e-mail address contains `q` (admin), and the retention setting with what its
-    next run would anonymise."""
+def privacy_json(user: Admin, db: DbDep, settings: SettingsDep, q: Search = "", dry_run: DryRun = False):
+    """Customers whose external id or e-mail address contains `q` (admin), and the retention setting; with
+    `dry_run`, what its next run would anonymise."""
     with db.read() as db_session:
         return PrivacySearchPublic(q=q, customers=[_match(c) for c in search_customers(db_session, q)],
-                                   retention=_retention(db_session, settings))
+                                   retention=_retention(db_session, settings, dry_run=dry_run))
 
 
 def _customer_page(request: Request, db, customer_id: int, *, status: int = 200, error: str | None = None,

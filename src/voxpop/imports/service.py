@@ -260,7 +260,7 @@ def _write(db, export: Export, mapping: Mapping, summary: ImportSummary, checkin
     target = Target(survey_id, version_id, questions, channel="import", import_run_id=run_id)
     plan = replace(checking, questions=questions, dialect=type(db.write_engine.dialect), batch=WRITE_BATCH)
     written = batches = 0
-    pause = _Pauses(db.is_sqlite)
+    pause = _Pauses(db)
     try:
         for batch in parsed_batches(export, mapping, plan):
             if batch.failed is not None:
@@ -292,10 +292,14 @@ class _Pauses:
     rarely leave it a chance: once the import's transactions have held the lock WRITE_SECONDS in all, it sleeps
     as long as YIELD_SECONDS or that holding time, whichever is longer, long enough for every waiting writer to
     find the lock free and for the server to clear its queue. Live writers so get half the time or more, even on
-    a machine so busy that a batch takes a second. PostgreSQL locks rows, not the database: no pause."""
+    a machine so busy that a batch takes a second. The pause begins with a checkpoint of the write-ahead log,
+    which needs no lock: otherwise a live answer's commit would find the log grown by the import's pages and copy
+    them into the database itself, while the answers behind it wait. PostgreSQL locks rows, not the database: no
+    pause."""
 
-    def __init__(self, pausing: bool):
-        self.pausing = pausing
+    def __init__(self, db):
+        self.db = db
+        self.pausing = db.is_sqlite
         self.held = 0.0
 
     @contextmanager
@@ -309,7 +313,10 @@ class _Pauses:
 
     def after_batch(self) -> None:
         if self.pausing and self.held >= WRITE_SECONDS:
-            time.sleep(max(YIELD_SECONDS, self.held))
+            started = time.monotonic()
+            with self.db.read_connection() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            time.sleep(max(YIELD_SECONDS, self.held - (time.monotonic() - started)))
             self.held = 0.0
 
 

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, cast, delete, func, literal, or_, select, update
+from sqlalchemy import String, cast, delete, exists, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import AuditEntry, User
@@ -122,8 +122,7 @@ def _erase_contact_history(db_session: Session, customer_id: int, external_id: s
     closed = _rows(db_session.execute(
         update(Invitation).where(Invitation.customer_id == customer_id,
                                  or_(Invitation.expires_at.is_(None), Invitation.expires_at > now),
-                                 ~Invitation.id.in_(select(Response.invitation_id)
-                                                    .where(Response.invitation_id.is_not(None))))
+                                 ~exists().where(Response.invitation_id == Invitation.id))
         .values(expires_at=now).execution_options(synchronize_session=False)))
     db_session.execute(update(SendInvitation).where(SendInvitation.customer_id == customer_id)
                        .values(next_reminder_at=None).execution_options(synchronize_session=False))

@@ -97,7 +97,7 @@ def audit_page(request: Request, user: Admin, db: DbDep, settings: SettingsDep, 
     paged = kept + ([("limit", limit)] if limit != audit.PAGE_SIZE else [])
     return render(request, "accounts/audit.html", {
         "listed": listed, "query": query, "filtered": bool(kept), "actions": actions, "actors": actors,
-        "timezone": settings.timezone, "since_help": SINCE_HELP, "until_help": UNTIL_HELP,
+        "timezone": settings.timezone,
         "filter_error": error and as_sentence(str(error)), "error_field": error.field if error else "",
         "json_href": "/api/v1/audit" + (f"?{request.url.query}" if request.url.query else ""),
         "csv_href": "/admin/audit.csv" + (f"?{urlencode(kept)}" if kept else ""),

@@ -75,13 +75,13 @@ def _due(cutoff: datetime):
 
 
 def plan_retention(db_session: Session, *, cutoff: datetime) -> RetentionReport:
-    """The dry run: what a run at this cut-off would touch, counted by the same conditions it uses."""
-    due = _due(cutoff).subquery()
-    responses = db_session.scalar(select(func.count()).select_from(due)) or 0
-    text_answers = db_session.scalar(select(func.count()).select_from(Answer).where(
-        Answer.response_id.in_(select(due.c.id)), Answer.text.is_not(None))) or 0
+    """The dry run: what a run at this cut-off would touch, counted by the conditions it uses (every old free-text
+    answer and every old link is due, so each is counted on its own, in one pass)."""
+    responses = db_session.scalar(select(func.count()).select_from(_due(cutoff).subquery())) or 0
+    text_answers = db_session.scalar(select(func.count()).select_from(Answer).join(Response, Response.id == Answer.response_id)
+                                     .where(Answer.text.is_not(None), Response.submitted_at < cutoff)) or 0
     links = db_session.scalar(select(func.count()).select_from(Response).where(
-        Response.id.in_(select(due.c.id)), or_(Response.customer_id.is_not(None), Response.invitation_id.is_not(None))))
+        Response.submitted_at < cutoff, or_(Response.customer_id.is_not(None), Response.invitation_id.is_not(None))))
     return RetentionReport(cutoff=cutoff, responses=responses, text_answers=text_answers, customer_links=links or 0,
                            dry_run=True)
 

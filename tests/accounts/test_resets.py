@@ -169,7 +169,7 @@ def test_the_reset_form_is_rate_limited_like_the_login(settings, db):
     with db.write() as db_session:
         user = db_session.scalar(select(User).where(User.email == email))
         token = resets.create_reset(db_session=db_session, user=user, created_by=None)
-    with TestClient(create_app(settings.model_copy(update={"rate_limit_per_minute": 2}), db)) as client:
+    with TestClient(create_app(settings.model_copy(update={"rate_limit_per_minute": 2, "login_rate_limit_per_minute": 2}), db)) as client:
         csrf = csrf_from(client.get(f"/reset/{token}").text)
         replies = [client.post(f"/reset/{token}", data={"csrf_token": csrf, "password": "short", "again": "short"})
                    for _ in range(3)]

@@ -111,6 +111,9 @@ PAGES = [
     # a customer's data on request (issue 17)
     ("/privacy?q=%40", "admin"),
     ("/privacy/customers/1", "admin"),
+    # staff accounts (issue 17): one's own account, and the roles that must sign in with a second factor
+    ("/account", "viewer"),
+    ("/admin/security", "admin"),
 ]
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import PasswordReset, User
-from voxpop.accounts.service import AccountError
+from voxpop.accounts.service import AccountError, end_sessions
 from voxpop.store.base import utcnow
 from voxpop.store.ids import token_hash
 
@@ -70,6 +70,6 @@ def use_reset(*, db_session: Session, token: str, password_hash: str, now: datet
     if used != 1:
         raise ResetUnusable(USED)
     user.password_hash = password_hash
-    user.session_version += 1
+    end_sessions(db_session=db_session, user_id=user.id)
     db_session.flush()
     return user

@@ -50,3 +50,57 @@ class DepartmentsPublic(BaseModel):
     """Every department, by name."""
 
     departments: list[DepartmentPublic]
+
+
+class SessionPublic(BaseModel):
+    """An open staff session: where and when it was started, and when it was last seen (to within minutes)."""
+
+    id: int
+    client: str = Field(description="The client address it was started from.")
+    user_agent: str = Field(description="The browser it was started in, as the browser names itself (truncated).")
+    created_at: datetime
+    last_seen_at: datetime = Field(description="Updated at most every 5 minutes.")
+    current: bool = Field(description="True for the session this request was made in.")
+
+
+class SessionsPublic(BaseModel):
+    """A user's open sessions, the most recently seen first."""
+
+    sessions: list[SessionPublic]
+
+
+class TwoFactorPublic(BaseModel):
+    """Whether a user signs in with a code from an authenticator app."""
+
+    enabled: bool
+    pending: bool = Field(description="True while a new secret waits to be confirmed with a code.")
+    required: bool = Field(description="True when the user's role must sign in with a code (set by an admin).")
+    recovery_codes_left: int
+
+
+class RoleTwoFactorPublic(BaseModel):
+    """One role: whether it must sign in with a code, and how many of its active users have set one up."""
+
+    role: str
+    required: bool
+    users: int
+    with_two_factor: int
+
+
+class SecurityPublic(BaseModel):
+    """The roles that must sign in with a second factor."""
+
+    required_roles: list[str]
+    roles: list[RoleTwoFactorPublic]
+
+
+class AccountPublic(BaseModel):
+    """The logged-in user's own account, and their open sessions."""
+
+    id: int
+    email: str
+    name: str
+    role: str
+    last_login_at: datetime | None
+    two_factor: TwoFactorPublic
+    sessions: list[SessionPublic]

@@ -9,9 +9,9 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from voxpop.accounts import sessions
 from voxpop.accounts.models import ROLES, AuditEntry, Department, PasswordReset, User
 from voxpop.store.base import utcnow
-from voxpop.store.database import Database
 
 _hasher = PasswordHasher()
 # A hash of nothing in particular: checking it for unknown e-mails keeps login time the same for all.
@@ -114,20 +114,43 @@ def verify_credentials(*, db_session: Session, email: str, password: str) -> Use
     return user
 
 
-def record_login(*, db_session: Session, user_id: int, password: str) -> User:
-    """Note the login, and rehash the password when argon2's parameters have changed since."""
+def rehash_password(*, db_session: Session, user_id: int, password: str) -> User:
+    """Rehash the password just checked when argon2's parameters have changed since it was hashed."""
     user = db_session.get(User, user_id)
     if _hasher.check_needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
+    return user
+
+
+def record_login(*, db_session: Session, user_id: int) -> User:
+    """Note the completed log-in."""
+    user = db_session.get(User, user_id)
     user.last_login_at = utcnow()
     return user
 
 
-def end_sessions(*, db_session: Session, user_id: int) -> None:
-    """Invalidate every session of the user (logout everywhere)."""
+def end_sessions(*, db_session: Session, user_id: int, keep: str | None = None) -> int:
+    """End every session of the user but the one with key `keep`; returns how many open sessions ended. Both
+    guards move together: the session version in every cookie, and the sessions' rows in the store."""
     user = db_session.get(User, user_id)
     if user is not None:
         user.session_version += 1
+    return sessions.end_all(db_session=db_session, user_id=user_id, keep=keep)
+
+
+def change_password(*, db_session: Session, user_id: int, password_hash: str, keep: str | None) -> User:
+    """Set a new password (hashed by the caller, outside the single writer) and end the user's other sessions."""
+    user = db_session.get(User, user_id)
+    user.password_hash = password_hash
+    end_sessions(db_session=db_session, user_id=user_id, keep=keep)
+    db_session.flush()
+    return user
+
+
+def user_id_for(*, db_session: Session, email: str) -> int | None:
+    """The id of the user with this e-mail, active or not; None for none."""
+    email = email.strip().lower()
+    return db_session.scalar(select(User.id).where(User.email == email)) if storable_email(email) else None
 
 
 def storable_email(email: str) -> bool:
@@ -145,15 +168,6 @@ def audit(*, db_session: Session, actor: User | None, action: str, target: str =
     db_session.add(
         AuditEntry(actor_id=actor.id if actor else None, action=action, target=target, client=client, details=details)
     )
-
-
-def find_staff(db: Database, user_id: int) -> User | None:
-    """The active user behind a staff session, detached so a request can read it after the session ends."""
-    with db.read() as db_session:
-        user = get(db_session=db_session, user_id=user_id)
-        if user is not None:
-            db_session.expunge(user)
-        return user
 
 
 def list_users(
@@ -204,7 +218,7 @@ def update_user(
     if user.role == "admin" and user.is_active and (role != "admin" or not is_active):
         _keep_an_admin(db_session=db_session, leaving=user)
     if role != user.role or (user.is_active and not is_active):
-        user.session_version += 1  # their open sessions carry the old role, or should not go on at all
+        end_sessions(db_session=db_session, user_id=user.id)  # they carry the old role, or should not go on at all
     if user.is_active and not is_active:
         # An unused reset link must not come back to life if the account is activated again.
         db_session.execute(delete(PasswordReset)

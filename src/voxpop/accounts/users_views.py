@@ -13,10 +13,11 @@ from fastapi import APIRouter, Depends, Form, Path, Query, Request
 from fastapi.responses import RedirectResponse
 from sqlalchemy.exc import IntegrityError
 
-from voxpop.accounts import resets, service
+from voxpop.accounts import resets, service, sessions, two_factor
+from voxpop.accounts.account_views import session_public
 from voxpop.accounts.models import ROLES, User
-from voxpop.accounts.schemas import DepartmentPublic, DepartmentsPublic, UserPublic, UsersPublic
-from voxpop.web.auth import DbDep, SettingsDep, client_address, csrf_token, require_role, verify_csrf
+from voxpop.accounts.schemas import DepartmentPublic, DepartmentsPublic, SessionsPublic, UserPublic, UsersPublic
+from voxpop.web.auth import DbDep, SettingsDep, client_address, csrf_token, require_role, session_key, verify_csrf
 from voxpop.web.problems import problem, problem_responses
 from voxpop.web.tables import csv_response
 from voxpop.web.templating import render
@@ -207,12 +208,15 @@ def _user_page(request: Request, db, settings, user_id: int, *, form: dict | Non
                error: service.AccountError | None = None, saved: str = "", status: int = 200):
     with db.read() as db_session:
         try:
-            person = user_public(service.user_by_id(db_session=db_session, user_id=user_id))
+            found = service.user_by_id(db_session=db_session, user_id=user_id)
         except service.AccountError as exc:
             return render(request, "error.html", {"status": 404, "title": "No such user", "detail": exc.sentence},
                           status_code=404)
+        person, second = user_public(found), two_factor.status(db_session=db_session, user=found)
     return render(request, "accounts/user.html", {
+        "two_factor": second,
         "person": person, "saved": saved, "timezone": settings.timezone,
+        "sessions": user_sessions(request, db, settings, user_id).sessions,
         "roles": _role_options(), "departments": _department_options(db), "states": list(STATES.items()),
         "form": form or {"name": person.name, "role": person.role, "department": person.department_id or "",
                          "state": "active" if person.is_active else "deactivated"},
@@ -234,6 +238,38 @@ def user_json(request: Request, user: Admin, db: DbDep, user_id: UserId):
             return user_public(service.user_by_id(db_session=db_session, user_id=user_id))
         except service.AccountError as exc:
             return problem(404, exc.sentence, code="no-such-user", instance=request.url.path)
+
+
+def user_sessions(request: Request, db, settings, user_id: int) -> SessionsPublic:
+    """The user's open sessions, the most recently seen first (the admin's own marked current)."""
+    with db.read() as db_session:
+        rows = sessions.active(db_session=db_session, user_id=user_id, max_age=settings.session_max_age)
+        return SessionsPublic(sessions=[session_public(row, session_key(request)) for row in rows])
+
+
+@api.get("/users/{user_id}/sessions", response_model=SessionsPublic, responses=problem_responses(404))
+def user_sessions_json(request: Request, user: Admin, db: DbDep, settings: SettingsDep, user_id: UserId):
+    """A staff user's open sessions (admins only): where and when each began, and when it was last seen."""
+    with db.read() as db_session:
+        try:
+            service.user_by_id(db_session=db_session, user_id=user_id)
+        except service.AccountError as exc:
+            return problem(404, exc.sentence, code="no-such-user", instance=request.url.path)
+    return user_sessions(request, db, settings, user_id)
+
+
+@router.post("/users/{user_id}/sessions/end", include_in_schema=False, dependencies=[Depends(verify_csrf)])
+def end_user_sessions(request: Request, user: Admin, db: DbDep, settings: SettingsDep, user_id: UserId):
+    """End every session of the user (an admin ending their own is logged out too)."""
+    try:
+        with db.write() as db_session:
+            person = service.user_by_id(db_session=db_session, user_id=user_id)
+            ended = service.end_sessions(db_session=db_session, user_id=person.id)
+            service.audit(db_session=db_session, actor=user, action="user.sessions_end", target=person.email,
+                          client=client_address(request, settings), sessions=ended)
+    except service.AccountError as exc:
+        return _user_page(request, db, settings, user_id, error=exc, status=404)
+    return RedirectResponse(f"/users/{user_id}?saved=sessions", status_code=303)
 
 
 @router.post("/users/{user_id}", include_in_schema=False, dependencies=[Depends(verify_csrf)])

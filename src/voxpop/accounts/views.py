@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
 
-from voxpop.accounts import service
+from voxpop.accounts import devices, service, sessions, throttle, two_factor
 from voxpop.accounts.schemas import MePublic
+from voxpop.store.base import utcnow
 from voxpop.web.auth import (
     CurrentUser,
     DbDep,
@@ -16,6 +18,7 @@ from voxpop.web.auth import (
     client_address,
     csrf_token,
     same_site_path,
+    session_key,
     start_session,
     verify_csrf,
 )
@@ -26,10 +29,24 @@ router = APIRouter()
 api = APIRouter()  # mounted under /api/v1 by the app
 
 
+def current_time() -> datetime:
+    """Now, as a dependency: tests move the clock of the login throttle without sleeping."""
+    return utcnow()
+
+
+Now = Annotated[datetime, Depends(current_time)]
+
+
+def _login_page(request: Request, *, next: str | None, email: str = "", error: str | None = None, status: int = 200,
+                headers: dict[str, str] | None = None):
+    return render(request, "accounts/login.html", {
+        "csrf_token": csrf_token(request), "next": same_site_path(next, "/dashboard"), "email": email, "error": error,
+    }, status_code=status, headers=headers)
+
+
 @router.get("/login", include_in_schema=False)
 def login_page(request: Request, next: str | None = None):
-    return render(request, "accounts/login.html",
-                  {"csrf_token": csrf_token(request), "next": same_site_path(next, "/dashboard"), "email": "", "error": None})
+    return _login_page(request, next=next)
 
 
 @router.post("/login", include_in_schema=False, dependencies=[Depends(verify_csrf)])
@@ -37,36 +54,84 @@ def login(
     request: Request,
     db: DbDep,
     settings: SettingsDep,
+    now: Now,
     email: Annotated[str, Form(max_length=254)] = "",
     password: Annotated[str, Form(max_length=1024)] = "",
     next: Annotated[str, Form(max_length=2000)] = "/dashboard",
 ):
-    with db.read() as db_session:
-        verified = service.verify_credentials(db_session=db_session, email=email, password=password)
-        user_id = verified.id if verified is not None else None
+    """Check the password, unless the throttle refuses the attempt first (then argon2 is not run at all)."""
+    address = client_address(request, settings)
     target = email.strip().lower()[:200] if service.storable_email(email.strip()) else "(unprintable e-mail)"
+    with db.read() as db_session:
+        user_id = service.user_id_for(db_session=db_session, email=email)
+        device = devices.known_device(request.cookies.get(devices.COOKIE), settings.signing_key, user_id)
+        keys = throttle.login_keys(email=target, address=address, device=device)
+        refused = throttle.refusal(db_session=db_session, keys=keys, now=now)
+        verified = None
+        if refused is None:
+            checked = service.verify_credentials(db_session=db_session, email=email, password=password)
+            verified = checked.id if checked is not None else None
+    if refused is not None:
+        return _login_page(request, next=next, email=email, error=refused.sentence(now), status=429,
+                           headers={"Retry-After": str(refused.retry_after(now))})
     with db.write() as db_session:
-        user = None
-        if user_id is not None:
-            user = service.record_login(db_session=db_session, user_id=user_id, password=password)
-        service.audit(db_session=db_session, actor=user, action="login" if user else "login.failed",
-                      target=target, client=client_address(request, settings))
+        user = second = None
+        if verified is not None:
+            user = service.rehash_password(db_session=db_session, user_id=verified, password=password)
+            # A success clears the keys it was counted on. One from a known device leaves the account's count
+            # alone: a stranger's lock on it must not end whenever its owner logs in.
+            throttle.clear(db_session=db_session, keys=keys)
+            if two_factor.enabled(db_session=db_session, user_id=user.id):
+                second = "code"
+            elif two_factor.must_enrol(db_session=db_session, user=user):
+                second = "enrol"
+                two_factor.begin(db_session=db_session, user_id=user.id)
+            else:
+                key = finish_login(request, db_session, settings, user, now)
+        else:
+            for row in throttle.record_failure(db_session=db_session, keys=keys, now=now):
+                service.audit(db_session=db_session, actor=None, action="login.locked", target=row.subject[:200],
+                              client=address, kind=row.kind, failures=row.failures,
+                              until=row.locked_until.isoformat())
+            service.audit(db_session=db_session, actor=None, action="login.failed", target=target, client=address)
     if user is None:
-        context = {
-            "csrf_token": csrf_token(request),
-            "next": same_site_path(next, "/dashboard"),
-            "email": email,
-            "error": "That e-mail and password do not match an active account. Check both and try again.",
-        }
-        return render(request, "accounts/login.html", context, status_code=401)
-    start_session(request, user)
-    return RedirectResponse(same_site_path(next, "/dashboard"), status_code=303)
+        return _login_page(request, next=next, email=email, status=401,
+                           error="That e-mail and password do not match an active account. Check both and try again.")
+    if second is not None:
+        # No session yet: only the second step's page opens until the code is right.
+        request.session.clear()
+        request.session["pending"] = {"uid": user.id, "sv": user.session_version, "at": now.isoformat(),
+                                      "step": second, "next": same_site_path(next, "/dashboard")}
+        csrf_token(request)
+        return RedirectResponse(f"/login/{second}", status_code=303)
+    return logged_in(request, settings, user, key, next)
+
+
+def finish_login(request: Request, db_session, settings, user, now: datetime, **details) -> str:
+    """Record a completed log-in (both factors, where asked) and its session; returns the session's key."""
+    address = client_address(request, settings)
+    service.record_login(db_session=db_session, user_id=user.id)
+    key = sessions.start(db_session=db_session, user_id=user.id, client=address,
+                         user_agent=request.headers.get("user-agent", ""), now=now)
+    service.audit(db_session=db_session, actor=user, action="login", target=user.email, client=address, **details)
+    return key
+
+
+def logged_in(request: Request, settings, user, key: str, next: str | None, response=None):
+    """Start the cookie session and remember this browser as a known device of the user."""
+    start_session(request, user, key)
+    response = response or RedirectResponse(same_site_path(next, "/dashboard"), status_code=303)
+    response.set_cookie(devices.COOKIE, devices.remember(request.cookies.get(devices.COOKIE), settings.signing_key,
+                                                         user.id),
+                        max_age=devices.MAX_AGE, httponly=True, samesite="lax", secure=settings.secure_cookies)
+    return response
 
 
 @router.post("/logout", include_in_schema=False, dependencies=[Depends(verify_csrf)])
 def logout(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep):
+    """End this session (the user's sessions elsewhere go on; /account ends those)."""
     with db.write() as db_session:
-        service.end_sessions(db_session=db_session, user_id=user.id)
+        sessions.end_by_key(db_session=db_session, session_key=session_key(request))
         service.audit(db_session=db_session, actor=user, action="logout", client=client_address(request, settings))
     request.session.clear()
     return RedirectResponse("/login", status_code=303)

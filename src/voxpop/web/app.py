@@ -161,14 +161,19 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     app.state.settings = settings
     app.state.db = db
-    from voxpop.accounts.service import audit, find_staff
+    from voxpop.accounts.service import audit
+    from voxpop.accounts.sessions import find_staff
 
-    app.state.find_staff = find_staff
+    app.state.find_staff = find_staff  # (db, user id, session key): the user of an open session, or None
     # The audit log belongs to accounts; lower layers (notify's admin pages) record through this hook.
     app.state.audit = audit
 
+    from voxpop.accounts.account_views import api as account_api
+    from voxpop.accounts.account_views import router as account_router
     from voxpop.accounts.audit_views import api as audit_api
     from voxpop.accounts.audit_views import router as audit_router
+    from voxpop.accounts.two_factor_views import api as two_factor_api
+    from voxpop.accounts.two_factor_views import router as two_factor_router
     from voxpop.accounts.users_views import api as users_api
     from voxpop.accounts.users_views import router as users_router
     from voxpop.accounts.views import api as accounts_api
@@ -233,6 +238,8 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     from voxpop.text.views import router as text_router
 
     app.include_router(accounts_router)
+    app.include_router(account_router)
+    app.include_router(two_factor_router)
     app.include_router(collection_router)
     app.include_router(dashboard_router)
     app.include_router(customers_router)
@@ -267,7 +274,7 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     app.include_router(privacy_router)
     # Every domain's JSON routes, under one prefix: a new version of the API is one more prefix here.
     api = APIRouter(prefix=API_PREFIX)
-    for domain_api in (accounts_api, users_api, collection_api, dashboard_api, customers_api, imports_api,
+    for domain_api in (accounts_api, account_api, two_factor_api, users_api, collection_api, dashboard_api, customers_api, imports_api,
                        survey_list_api, surveys_api, results_api, results_analysis_api, export_api, text_api, codebook_api,
                        cases_api, case_rules_api, loop_api, notify_api, scorecard_api, scorecard_map_api,
                        scorecard_review_api, scorecard_edit_api, scorecard_report_api, reach_api, contacts_api, sends_api,

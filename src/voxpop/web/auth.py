@@ -72,11 +72,12 @@ def current_user(request: Request, db: DbDep) -> User | None:
     user_id = request.session.get("uid")
     if not isinstance(user_id, int):
         return None
-    # The accounts domain tells who a session belongs to; the app factory hands its lookup over, so this
-    # plumbing never imports a domain package.
-    user = request.app.state.find_staff(db, user_id)
+    # The accounts domain tells who a session belongs to and whether it is still open; the app factory hands
+    # its lookup over, so this plumbing never imports a domain package.
+    user = request.app.state.find_staff(db, user_id, request.session.get("sid"))
     if user is None or request.session.get("sv") != user.session_version:
-        # Deactivated, deleted, logged out elsewhere, or the password changed since this session began.
+        # Deactivated, deleted, logged out, this session ended by its user or an admin, or the password or role
+        # changed since this session began.
         request.session.clear()
         return None
     return user
@@ -122,12 +123,20 @@ async def verify_csrf(request: Request) -> None:
         raise CsrfFailed()
 
 
-def start_session(request: Request, user: User) -> None:
-    """Log the user in with a fresh session (a new CSRF token too, against session fixation)."""
+def start_session(request: Request, user: User, session_key: str) -> None:
+    """Log the user in with a fresh session (a new CSRF token too, against session fixation); `session_key` names
+    the session's record in the store."""
     request.session.clear()
     request.session["uid"] = user.id
     request.session["sv"] = user.session_version
+    request.session["sid"] = session_key
     csrf_token(request)
+
+
+def session_key(request: Request) -> str | None:
+    """The key of this request's staff session record."""
+    key = request.session.get("sid")
+    return key if isinstance(key, str) else None
 
 
 def same_site_path(target: str | None, default: str) -> str:

@@ -88,6 +88,9 @@ def make_filter(*, db_session: Session, actor: str = "", action: str = "", since
     """The filter from what a person typed: actor as a user's id, an e-mail address or "none"; AuditFilterError
     says which value cannot be used and what to give instead."""
     actor, action = actor.strip(), action.strip()
+    for name, value in (("actor", actor), ("action", action), ("target", target)):
+        if not value.isprintable():  # a NUL byte, say, which PostgreSQL refuses in any text
+            raise AuditFilterError(f"{name} must be printable text; remove the control characters", field=name)
     first, last = parse_day(since, "since"), parse_day(until, "until")
     if first and last and first > last:
         raise AuditFilterError(f"since ({first}) is after until ({last}); swap them", field="since")
@@ -99,7 +102,7 @@ def make_filter(*, db_session: Session, actor: str = "", action: str = "", since
 
 
 def _actor_id(db_session: Session, actor: str) -> int:
-    if actor.isdigit() and len(actor) < 10:
+    if actor.isascii() and actor.isdigit() and len(actor) < 10:
         found = db_session.scalar(select(User.id).where(User.id == int(actor)))
         what = f"no user {actor}"
     else:

@@ -14,7 +14,9 @@ from typer.testing import CliRunner
 from tests.cases.test_rules import RULES, answer, shop
 from tests.cli.test_contacts import contacts_file
 from tests.cli.test_sends import SEND_FILE, _world
+from tests.helpers import make_user
 from tests.qualitative.conftest import FOCUS_GROUP
+from tests.scorecard.test_definition import SCORECARD
 from tests.text.stored import submit
 from voxpop.accounts.models import AuditEntry
 from voxpop.cli import app
@@ -129,3 +131,14 @@ def test_a_case_backfill_is_audited_with_what_it_opened(configured, tmp_path):
     backfills = [(target, details) for action, target, _, details in entries(db) if action == "case_rules.backfill"]
     assert len(backfills) == 1 and backfills[0][0] == "detractor"
     assert backfills[0][1]["rules"]["detractor"]["opened"] == 1 and backfills[0][1]["via"] == "cli"
+
+
+def test_a_scorecard_file_applied_from_the_shell_reads_as_the_command_line(configured, tmp_path):
+    db = configured
+    make_user(db, "admin", "boss@example.com")  # the file names owners
+    path = tmp_path / "org.yaml"
+    path.write_text(SCORECARD)
+    assert cli("scorecard", "apply", str(path)).exit_code == 0
+    target, details = by_cli(db)["scorecard.apply"]
+    assert target == "org" and details["version"] == 1
+    assert "\tcommand line\tscorecard.apply\torg\t" in cli("audit", "--action", "scorecard.").stdout

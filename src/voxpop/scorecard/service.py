@@ -197,7 +197,8 @@ def apply_definition(*, db_session: Session, document: dict, actor: User | None,
         savepoint.rollback()
         return report
     audit(db_session=db_session, actor=actor, action="scorecard.apply", target=scorecard.key, source=source,
-          version=version, changes=[change.sentence() for change in report.changes])
+          version=version, changes=[change.sentence() for change in report.changes],
+          **({} if actor else {"via": "cli"}))  # no person: `voxpop scorecard apply`, as entries.py says it
     return report
 
 

@@ -13,7 +13,7 @@ import re
 import time
 import unicodedata
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -224,7 +224,8 @@ def import_responses(
     keyed = any(column.role == "response_id" for column in mapping.columns)
     # The check lays out keys only (no question ids: a new survey has none yet, and nothing is written).
     checking = Plan(None, zone, language, None, max_text_length, keyed=keyed, skip_invalid=rejected is not None)
-    with db.read_connection() as connection:
+    # Only a dry run reads the store while checking (which keys are already there).
+    with db.read_connection() if dry_run else nullcontext() as connection:
         for batch in parsed_batches(export, mapping, checking):
             _count(batch, summary, rejected)
             if dry_run:

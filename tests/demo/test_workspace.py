@@ -186,3 +186,20 @@ def test_the_demo_listens_wider_contacts_a_send_with_its_log_and_focus_groups(de
         kinds = set(db_session.scalars(select(QualitativeSource.kind)))
         assert kinds == {"focus_group", "interview"}
         assert db_session.scalar(select(func.count()).select_from(Turn)) > 20
+
+
+def test_the_demo_shows_trust_log_ins_a_lockout_and_an_erasure_in_the_audit_log(demo):
+    """Issue 17 alive on first start: a month of staff log-ins and a stranger's locked-out guessing in the audit
+    log, and one customer erased on request whose scores stay while their words and purchases are gone."""
+    from voxpop.accounts.models import AuditEntry
+    from voxpop.customers.models import Customer, Transaction
+
+    with demo.read() as db_session:
+        actions = dict(db_session.execute(select(AuditEntry.action, func.count()).group_by(AuditEntry.action)).all())
+        assert actions["login"] > 100 and actions["login.failed"] > 20 and actions["login.locked"] == 1
+        erased = db_session.scalar(select(Customer).where(Customer.erased_at.is_not(None)))
+        assert erased.email is None and erased.attributes == {} and erased.external_id == f"erased-{erased.id}"
+        assert db_session.scalar(select(func.count()).select_from(Transaction)
+                                 .where(Transaction.customer_id == erased.id)) == 0
+        entry = db_session.scalar(select(AuditEntry).where(AuditEntry.action == "customer.erase"))
+        assert entry.target == f"customer:{erased.id}" and entry.details["counts"]["responses_unlinked"] >= 1

@@ -30,6 +30,7 @@ from voxpop.demo import cases, comments, scorecard
 from voxpop.demo import contacts as demo_contacts
 from voxpop.demo import qualitative as demo_qualitative
 from voxpop.demo import sends as demo_sends
+from voxpop.demo import trust as demo_trust
 from voxpop.store.database import Database
 from voxpop.surveys import service as surveys
 from voxpop.surveys.models import Survey
@@ -321,7 +322,9 @@ def load_demo(db: Database, *, seed: int = 7, if_empty: bool = False, progress=N
         # Issue 16: contacts (consent, language, suppression), the e-mail sends with their log, focus groups.
         for line in (demo_contacts.add_contacts(db_session, now=now, seed=seed),
                      demo_sends.add_sends(db_session, now=now, zone=zone, seed=seed),
-                     demo_qualitative.add_sources(db_session, now=now, zone=zone, seed=seed)):
+                     demo_qualitative.add_sources(db_session, now=now, zone=zone, seed=seed),
+                     # Issue 17: a month of staff log-ins (and a stranger's guesses) in the audit log, one erasure.
+                     demo_trust.add_trust(db_session, now=now, zone=zone, seed=seed)):
             if line and progress is not None:
                 progress.print(f"  {line}")
         if connection.dialect.name == "postgresql":

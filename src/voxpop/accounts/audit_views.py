@@ -52,7 +52,7 @@ def audit_query(
 
 
 QueryDep = Annotated[AuditQuery, Depends(audit_query)]
-Before = Annotated[int | None, Query(ge=1, le=2**63 - 1, description="Entries older than this entry's id (the "
+Before = Annotated[int | None, Query(ge=1, le=2**31 - 1, description="Entries older than this entry's id (the "
                                                                      "previous page's next_before).")]
 Limit = Annotated[int, Query(ge=1, le=audit.MAX_PAGE_SIZE, description="Entries per page.")]
 

@@ -47,6 +47,7 @@ from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, client_address, req
 from voxpop.web.problems import problem, problem_responses
 from voxpop.web.tables import csv_response
 from voxpop.web.templating import render
+from voxpop.web.uploads import upload_name
 
 router = APIRouter()
 api = APIRouter()  # mounted under /api/v1 by the app
@@ -157,7 +158,7 @@ PAGE_IMPORT_BYTES = 20_000_000  # about 250,000 contacts; bigger lists go throug
 
 
 def _read_upload(upload: UploadFile) -> tuple[str, str]:
-    name = PurePath(upload.filename or "contacts.csv").name
+    name = upload_name(upload.filename, "contacts.csv")  # shown, stored in consent_source and audited
     if PurePath(name).suffix.lower() not in (".csv", ".txt", ".tsv"):
         raise UploadRefused(f"{name!r} is not a CSV file; export the contacts as CSV (UTF-8)")
     data = upload.file.read(PAGE_IMPORT_BYTES + 1)

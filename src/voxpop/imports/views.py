@@ -43,6 +43,7 @@ from voxpop.web.auth import (
 )
 from voxpop.web.problems import problem, problem_responses
 from voxpop.web.templating import render
+from voxpop.web.uploads import upload_name
 
 router = APIRouter()
 api = APIRouter()  # mounted under /api/v1 by the app
@@ -163,7 +164,7 @@ def upload(
         result = _run(file, db=db, settings=settings, source=source, survey=survey, title=title, timezone=timezone,
                       dry_run=dry_run, skip_invalid=skip_invalid, fields=PAGE_FIELDS)
     except (ImportFileError, UploadRefused) as exc:
-        error = _sentence(exc, PAGE_FIELDS, file.filename)
+        error = _sentence(exc, PAGE_FIELDS, upload_name(file.filename, ""))
         invalid = {"survey": error} if getattr(exc, "parameter", None) == "survey_key" else {}
         return _page(request, user, settings, status=400, error=error, invalid=invalid, form=form)
     _audit_responses(db, request, settings, user, result)
@@ -192,15 +193,16 @@ def upload_api(
         result = _run(file, db=db, settings=settings, source=source, survey=survey, title=title, timezone=timezone,
                       dry_run=dry_run, skip_invalid=skip_invalid, fields=API_FIELDS)
     except (ImportFileError, UploadRefused) as exc:
-        return problem(422, _sentence(exc, API_FIELDS, file.filename), code="import-refused",
+        return problem(422, _sentence(exc, API_FIELDS, upload_name(file.filename, "")), code="import-refused",
                        instance=request.url.path)
     _audit_responses(db, request, settings, user, result)
     return result
 
 
 def _spooled(upload: UploadFile, folder: str) -> Path:
-    """The upload written to a temporary folder under its own (base) name; refused unless it is a data file."""
-    name = Path(upload.filename or "upload.csv").name
+    """The upload written to a fresh temporary folder under its name made safe (upload_name: what messages and the
+    suggested survey key read); refused unless it is a data file."""
+    name = upload_name(upload.filename, "upload.csv")
     if Path(name).suffix.lower() not in SUFFIXES:
         raise UploadRefused(f"{name!r} is not an export file voxpop reads; upload a CSV, TSV, TXT, XLSX or Parquet file")
     path = Path(folder) / name
@@ -251,7 +253,7 @@ def upload_transactions(
         result = _run_transactions(file, db=db, source=source, customer=customer, date_column=date_column,
                                    amount=amount)
     except UploadRefused as exc:
-        return _page(request, user, settings, status=400, error=_sentence(exc, PAGE_FIELDS, file.filename))
+        return _page(request, user, settings, status=400, error=_sentence(exc, PAGE_FIELDS, upload_name(file.filename, "")))
     _audit(db, request, settings, user, "import.transactions", result.file, new=result.new, present=result.present)
     return _page(request, user, settings, transactions=result)
 
@@ -275,7 +277,7 @@ def upload_transactions_api(
         result = _run_transactions(file, db=db, source=source, customer=customer, date_column=date_column,
                                    amount=amount)
     except UploadRefused as exc:
-        return problem(422, _sentence(exc, API_FIELDS, file.filename), code="import-refused",
+        return problem(422, _sentence(exc, API_FIELDS, upload_name(file.filename, "")), code="import-refused",
                        instance=request.url.path)
     _audit(db, request, settings, user, "import.transactions", result.file, new=result.new, present=result.present)
     return result

@@ -49,6 +49,7 @@ from voxpop.text.views import _comment as comment_public
 from voxpop.web.auth import CurrentUser, DbDep, SettingsDep, client_address, require_role, verify_csrf
 from voxpop.web.problems import problem, problem_responses
 from voxpop.web.templating import render
+from voxpop.web.uploads import upload_name
 
 router = APIRouter()
 api = APIRouter()  # the JSON twins, under the app's /api/v1 prefix
@@ -173,7 +174,7 @@ def run_import(db, *, upload: UploadFile, kind: str, title: str, held_on: str, m
     if not data:
         raise service.SourceRefused("choose the transcript file (.txt, .vtt, .srt or .docx)", field="file")
     with db.write() as db_session:
-        imported = service.import_transcript(db_session, data=data, filename=upload.filename or "", kind=kind,
+        imported = service.import_transcript(db_session, data=data, filename=upload_name(upload.filename, ""), kind=kind,
                                              title=title, held_on=day, moderator=moderator, participants=links,
                                              user=user, notes=notes)
     return SourceImportPublic(**imported.__dict__)
@@ -222,7 +223,7 @@ def import_page(request: Request, user: Importer, db: DbDep, settings: SettingsD
                               participants=participants, notes=notes, user=user)
     except service.SourceRefused as exc:
         return _list_page(request, user, db, settings, status=400, error=as_sentence(str(exc)), field=exc.field, form=form)
-    _audit(db, request, settings, user, "source.import", imported.key, file=file.filename, turns=imported.turns)
+    _audit(db, request, settings, user, "source.import", imported.key, file=upload_name(file.filename, ""), turns=imported.turns)
     return RedirectResponse(f"/sources/{imported.key}", status_code=303)
 
 
@@ -245,7 +246,7 @@ def import_json(request: Request, user: Importer, db: DbDep, settings: SettingsD
     except service.SourceRefused as exc:
         return problem(422, as_sentence(str(exc)), code="source-refused", instance=request.url.path,
                        errors=[{"field": exc.field, "message": as_sentence(str(exc))}])
-    _audit(db, request, settings, user, "source.import", imported.key, file=file.filename, turns=imported.turns)
+    _audit(db, request, settings, user, "source.import", imported.key, file=upload_name(file.filename, ""), turns=imported.turns)
     return imported
 
 

@@ -22,10 +22,12 @@ from voxpop.store.database import Database
 from voxpop.web.auth import CsrfFailed, CurrentUser, LoginRequired, RoleForbidden, client_from_scope
 from voxpop.web.middleware import (
     BodyLimitMiddleware,
+    FormEncodingMiddleware,
+    NulByteMiddleware,
     RateLimitMiddleware,
     SecurityHeadersMiddleware,
 )
-from voxpop.web.problems import TITLES, add_problem_schemas, is_api, problem
+from voxpop.web.problems import TITLES, UNPARSABLE_BODY, add_problem_schemas, is_api, problem, unparsable_body
 from voxpop.web.ratelimit import RateLimiter
 from voxpop.web.routing import allowed_methods
 from voxpop.web.templating import render
@@ -55,6 +57,8 @@ def _install_error_handlers(app: FastAPI) -> None:
         headers = dict(exc.headers or {})
         if exc.status_code == 404:
             detail = "There is nothing at this address. Check the link, or start from the menu."
+        if exc.status_code == 400 and detail == UNPARSABLE_BODY:  # FastAPI's words for any body it cannot read
+            detail = unparsable_body(exc.__cause__)
         if exc.status_code == 405 and (allowed := allowed_methods(request.app.routes, request.url.path)):
             # (a mounted app such as /static names its own methods, or none: its answer stands as it is)
             headers["Allow"] = ", ".join(allowed)
@@ -325,11 +329,15 @@ def create_app(settings: Settings | None = None, db: Database | None = None) -> 
     )
     from voxpop.collection.i18n import MESSAGES, choose_language, message
 
-    def too_many_for_respondent(accept_language: str | None) -> str:
-        return message(choose_language(list(MESSAGES), None, accept_language), "too_many_body")
+    def for_respondent(code: str, accept_language: str | None) -> str:
+        return message(choose_language(list(MESSAGES), None, accept_language), code)
 
-    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings.rate_limit_per_minute), client_of=client_of,
-                       respondent_message=too_many_for_respondent)
+    # Inside the rate limit (a flood is refused before its form is read) and the body limit (which bounds it).
+    app.add_middleware(FormEncodingMiddleware, respondent_message=for_respondent)
+    app.add_middleware(RateLimitMiddleware, limiter=RateLimiter(settings.rate_limit_per_minute),
+                       login_limiter=RateLimiter(settings.login_rate_limit_per_minute), client_of=client_of,
+                       respondent_message=for_respondent)
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, max_upload_bytes=settings.max_upload_bytes)
-    app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(NulByteMiddleware)
+    app.add_middleware(SecurityHeadersMiddleware, hsts=settings.secure_cookies)
     return app

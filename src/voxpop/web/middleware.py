@@ -1,17 +1,26 @@
-"""ASGI middleware: body size limit, public rate limit, and security headers on every response."""
+"""ASGI middleware: body size limit, NUL bytes and form encoding refused, rate limits, and security headers."""
 
 from __future__ import annotations
 
 import json
 import re
 from html import escape
+from urllib.parse import parse_qsl, unquote_to_bytes
+
+from starlette.exceptions import HTTPException
 
 from voxpop.web.problems import PROBLEM_JSON, TITLES, problem_body
 from voxpop.web.ratelimit import RateLimiter
 
 
-class BodyTooLarge(Exception):
-    pass
+class BodyTooLarge(HTTPException):
+    """A body that grew past the limit while it was read (sent chunked, without a Content-Length).
+
+    An HTTPException, so that FastAPI's body parsing passes it on as it is instead of turning it into a
+    bare 400 "There was an error parsing the body"; the app's handler answers it as a 413."""
+
+    def __init__(self, detail: str):
+        super().__init__(413, detail)
 
 
 def _plain(status: int, detail: str, path: str, headers: list[tuple[bytes, bytes]] | None = None):
@@ -65,7 +74,7 @@ class BodyLimitMiddleware:
             message = await receive()
             received += len(message.get("body", b""))
             if received > limit:
-                raise BodyTooLarge()
+                raise BodyTooLarge(detail)
             return message
 
         async def tracking_send(message):
@@ -80,32 +89,122 @@ class BodyLimitMiddleware:
                 await _plain(413, detail, scope["path"])(send)
 
 
+def nul_byte_problem(path: str, query_string: bytes) -> str | None:
+    """What holds a NUL byte, the path or a query parameter (named), as a sentence; None when nothing does."""
+    if "\x00" in path:
+        return "The address holds a NUL byte (%00), which no text in voxpop can hold; remove it from the link."
+    for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
+        if "\x00" in name or "\x00" in value:
+            shown = name.replace("\x00", "%00")
+            return (f"The query parameter {shown!r} holds a NUL byte (%00), which no text in voxpop can hold; "
+                    "remove it.")
+    return None
+
+
+class NulByteMiddleware:
+    """Refuse a NUL byte in the path or in any query parameter with 400, before a route reads it.
+
+    PostgreSQL's text cannot hold one (a filter compared with it fails in the driver) and SQLite's can, so
+    refusing it here, once, gives every route on both stores the same clear answer."""
+
+    def __init__(self, app):
+        self.app = app
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and (detail := nul_byte_problem(scope["path"], scope.get("query_string", b""))):
+            return await _plain(400, detail, scope["path"])(send)
+        await self.app(scope, receive, send)
+
+
+URL_ENCODED_FORM = b"application/x-www-form-urlencoded"
+
+
+def unreadable_form_field(body: bytes) -> str | None:
+    """The name of the first field of an URL-encoded form that is not UTF-8 text, or None when all are.
+
+    A browser percent-encodes every byte outside ASCII, in UTF-8; Starlette would read percent-encoded bytes
+    that are not UTF-8 as replacement characters and raw bytes as Latin-1, and store the garbled text."""
+    for part in body.split(b"&"):
+        name, _, value = part.partition(b"=")
+        for raw in (name, value):
+            try:
+                raw.decode("ascii")
+                unquote_to_bytes(raw.replace(b"+", b" ")).decode("utf-8")
+            except UnicodeDecodeError:
+                return unquote_to_bytes(name.replace(b"+", b" ")).decode("utf-8", "replace")
+    return None
+
+
+class FormEncodingMiddleware:
+    """Refuse an URL-encoded form that is not UTF-8 text with 400 naming the field (the survey page's in the
+    respondent's language), instead of storing garbled text; the API's JSON is refused alike by its parser."""
+
+    def __init__(self, app, respondent_message):
+        # respondent_message(code, accept_language): the refusal as a customer reads it on /s/... (see below).
+        self.app, self.respondent_message = app, respondent_message
+
+    async def __call__(self, scope, receive, send):
+        content_type = next((value for name, value in scope.get("headers", []) if name == b"content-type"), b"")
+        if scope["type"] != "http" or not content_type.lower().startswith(URL_ENCODED_FORM):
+            return await self.app(scope, receive, send)
+        body = bytearray()
+        while True:  # bounded: BodyLimitMiddleware, outside this one, stops a body over the limit
+            message = await receive()
+            if message["type"] != "http.request":
+                return  # the client went away before sending the whole form
+            body += message.get("body", b"")
+            if not message.get("more_body", False):
+                break
+        if (field := unreadable_form_field(bytes(body))) is not None:
+            path = scope["path"]
+            detail = (f"The form field {field!r} is not UTF-8 text; send the form from its page in a browser, or "
+                      "percent-encode the text as UTF-8.")
+            if path.startswith("/s/"):
+                detail = self.respondent_message("form_encoding_body", _accept_language(scope))
+            return await _plain(400, detail, path)(send)
+        replayed = False
+
+        async def replay():
+            nonlocal replayed
+            if replayed:
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": bytes(body), "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _accept_language(scope) -> str | None:
+    return next((value.decode("latin-1") for name, value in scope["headers"] if name == b"accept-language"), None)
+
+
 # /u/: the unsubscribe link, public and answered with a store write (a flood must not pass unchecked)
 PUBLIC_PREFIXES = ("/s/", "/u/", "/api/v1/surveys/")
 
 
 class RateLimitMiddleware:
-    """Limit the public survey pages, the collection API, login attempts and password resets per client address."""
+    """Limit per client address the public survey pages and collection API (`limiter`), and, on a budget of
+    their own (`login_limiter`), login attempts and password resets: raising one limit never weakens the other."""
 
-    def __init__(self, app, limiter: RateLimiter, client_of, respondent_message):
-        # respondent_message(accept_language): the refusal a customer reads on /s/..., in their
+    def __init__(self, app, limiter: RateLimiter, login_limiter: RateLimiter, client_of, respondent_message):
+        # respondent_message(code, accept_language): the refusal a customer reads on /s/..., in their
         # language; the collection domain words it, so this plumbing imports no domain package.
-        self.app, self.limiter, self.client_of = app, limiter, client_of
+        self.app, self.limiter, self.login_limiter, self.client_of = app, limiter, login_limiter, client_of
         self.respondent_message = respondent_message
 
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
             path = scope["path"]
             secret_form = path == "/login" or path.startswith("/reset/")  # a password is checked or hashed
-            if path.startswith(PUBLIC_PREFIXES) or (secret_form and scope["method"] == "POST"):
-                allowed, wait = self.limiter.allow(self.client_of(scope))
+            limiter = (self.login_limiter if secret_form and scope["method"] == "POST" else
+                       self.limiter if path.startswith(PUBLIC_PREFIXES) else None)
+            if limiter is not None:
+                allowed, wait = limiter.allow(self.client_of(scope))
                 if not allowed:
                     seconds = max(1, round(wait))
                     detail = f"Too many requests from your address. Wait {seconds} s and try again."
                     if path.startswith("/s/"):
-                        accept = next((value.decode("latin-1") for name, value in scope["headers"]
-                                       if name == b"accept-language"), None)
-                        detail = self.respondent_message(accept)
+                        detail = self.respondent_message("too_many_body", _accept_language(scope))
                     return await _plain(429, detail, path, [(b"retry-after", str(seconds).encode())])(send)
         await self.app(scope, receive, send)
 
@@ -120,7 +219,19 @@ SECURITY_HEADERS = [
         b"default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
         b"form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     ),
+    # No page of voxpop uses these; a script injected despite the CSP gets none of them either.
+    (
+        b"permissions-policy",
+        b"camera=(), microphone=(), geolocation=(), payment=(), usb=(), serial=(), bluetooth=(), hid=(), "
+        b"midi=(), magnetometer=(), gyroscope=(), accelerometer=(), display-capture=(), browsing-topics=()",
+    ),
 ]
+# Sent only when the session cookie is Secure (VOXPOP_SECURE_COOKIES), i.e. the site is served over HTTPS.
+HSTS = (b"strict-transport-security", b"max-age=31536000; includeSubDomains")
+# Pages and JSON hold customers' answers, staff data and invitation tokens: no browser or shared cache keeps them,
+# unless a route says otherwise (the widget's script, the QR codes, the favicon). The vendored assets may be cached.
+NO_STORE = (b"cache-control", b"no-store")
+CACHEABLE_PREFIXES = ("/static/",)
 
 
 # The staff preview of a survey (/surveys/preview, /surveys/{key}/preview) is shown in the builder's frames: it may
@@ -133,17 +244,24 @@ SELF_FRAMING_HEADERS = [
 
 
 class SecurityHeadersMiddleware:
-    def __init__(self, app):
-        self.app = app
+    """The security headers on every response, HSTS when served over HTTPS, and no-store unless a route chose."""
+
+    def __init__(self, app, hsts: bool = False):
+        self.app, self.hsts = app, hsts
 
     async def __call__(self, scope, receive, send):
         if scope["type"] != "http":
             return await self.app(scope, receive, send)
-        headers = SELF_FRAMING_HEADERS if FRAMED_BY_SELF.match(scope["path"]) else SECURITY_HEADERS
+        path = scope["path"]
+        headers = (SELF_FRAMING_HEADERS if FRAMED_BY_SELF.match(path) else SECURITY_HEADERS) + \
+            ([HSTS] if self.hsts else [])
+        cacheable = path.startswith(CACHEABLE_PREFIXES)
 
         async def with_headers(message):
             if message["type"] == "http.response.start":
-                message["headers"] = list(message.get("headers", [])) + headers
+                sent = list(message.get("headers", []))
+                chosen = cacheable or any(name.lower() == b"cache-control" for name, _ in sent)
+                message["headers"] = sent + headers + ([] if chosen else [NO_STORE])
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -60,9 +60,11 @@ def add_problem_schemas(document: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             if "422" in responses:
                 responses["422"] = invalid
-            # What every route of its kind can answer, whatever the route: a body that cannot be parsed at all (400) or too
-            # large (413); for staff routes, no session (401) or a role or CSRF token that does not fit (403).
-            extra = ((400, 413) if "requestBody" in operation else ()) + \
+            # What every route of its kind can answer, whatever the route: a NUL byte in its parameters or a body that
+            # cannot be parsed at all (400), a body too large (413); for staff routes, no session (401) or a role or
+            # CSRF token that does not fit (403).
+            extra = ((400,) if "requestBody" in operation or operation.get("parameters") else ()) + \
+                ((413,) if "requestBody" in operation else ()) + \
                 ((401, 403) if "staff" in operation.get("tags", ()) else ())
             for status, response in problem_responses(*extra).items():
                 responses.setdefault(str(status), response)
@@ -103,3 +105,22 @@ def problem(
 
 def is_api(path: str) -> bool:
     return path.startswith("/api/")
+
+
+# FastAPI's words when a body cannot be read at all, whatever the reason (app.py's handler names the reason).
+UNPARSABLE_BODY = "There was an error parsing the body"
+
+
+def unparsable_body(cause: BaseException | None) -> str:
+    """Why a body could not be read, as a sentence that says what to send instead."""
+    if isinstance(cause, UnicodeDecodeError):
+        return (f"The body is not valid UTF-8: byte {cause.object[cause.start]:#04x} at position {cause.start:,} "
+                "cannot be read; send JSON encoded as UTF-8.")
+    if isinstance(cause, RecursionError):
+        return ("The JSON is nested deeper than Python's JSON parser reads (about 1,000 levels of arrays or "
+                "objects); send it with fewer levels.")
+    if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+        return ("The JSON holds an integer with more than 4,300 digits, more than Python reads (its int limit); "
+                "send a shorter number.")
+    reason = f" ({type(cause).__name__}: {str(cause)[:200]})" if cause is not None else ""
+    return f"The body could not be read{reason}; send well-formed JSON, or a form as a browser sends it."

@@ -118,6 +118,7 @@ def test_bad_filters_get_a_sentence_not_a_500(berlin, db):
     swapped = berlin.get("/api/v1/audit?since=2026-12-05&until=2026-12-01").json()
     assert swapped["errors"] == [{"field": "since", "message": "since (2026-12-05) is after until (2026-12-01); swap them"}]
     assert berlin.get("/api/v1/audit?limit=0").status_code == 422
+    assert berlin.get(f"/api/v1/audit?before={2**31}").status_code == 422  # past what an id can be
     for odd in ("actor=%C2%B2", "target=a%00b", "action=case.%00", "since=%EF%BC%92%EF%BC%90"):
         assert berlin.get(f"/api/v1/audit?{odd}").status_code in (400, 422), odd  # never a 500, on either store
     assert berlin.get("/admin/audit.csv?actor=nobody@example.com").status_code == 400

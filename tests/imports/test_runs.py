@@ -207,3 +207,16 @@ def test_the_command_line_transactions_import_is_audited(configured, tmp_path):
     done = runner.invoke(app, ["import", "transactions", str(path)])
     assert done.exit_code == 0, done.output
     assert audit_actions(configured) == [("import.transactions", {"via": "cli", "new": 2, "present": 0})]
+
+
+def test_the_upload_page_imports_through_a_run_too(client, db, tmp_path, small_batches):
+    from tests.imports.test_views import staff, upload
+
+    token = staff(client, db)
+    path = qualtrics(tmp_path / "export.csv", MORE)
+    assert "would add 60 new responses" in upload(client, path, token, dry_run="true").text
+    assert run_rows(db) == []  # the page's dry run only read
+    assert "added 60 new responses" in upload(client, path, token, dry_run="false").text
+    assert run_rows(db) == [("done", 60, 0, True)]
+    with db.read() as db_session:
+        assert set(db_session.scalars(select(Response.import_run_id))) == {1}

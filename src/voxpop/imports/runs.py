@@ -11,7 +11,10 @@ one finishes it.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -31,6 +34,10 @@ from voxpop.surveys.schemas import SCORED_KINDS
 # (a machine slower than that per batch would need it longer).
 STALE_AFTER = timedelta(minutes=10)
 CHUNK = 2000  # responses taken back per transaction: short, like the writing's
+# After each WRITE_SECONDS of holding SQLite's writer, an import gives it up for at least YIELD_SECONDS (longer than
+# SQLite's longest sleep between two tries of a waiting writer, 100 ms) and for as long as it held it (Pauses).
+WRITE_SECONDS = 0.2
+YIELD_SECONDS = 0.11
 RUNNING, DONE, FAILED = "running", "done", "failed"
 
 
@@ -65,12 +72,49 @@ def finish(connection: Connection, run_id: int) -> None:
         raise RunTakenBack(f"import run {run_id} was taken back before it finished; import the file again")
 
 
+class Pauses:
+    """Live writers' turns during an import, or its take-back, on SQLite. A writer in another process (the server
+    taking live answers) waits for the lock in sleeps of up to 100 ms, so a batch committed and the next begun at
+    once would rarely leave it a chance: once the import's transactions have held the lock WRITE_SECONDS in all,
+    it sleeps as long as YIELD_SECONDS or that holding time, whichever is longer, long enough for every waiting
+    writer to find the lock free and for the server to clear its queue. Live writers so get half the time or more, even on
+    a machine so busy that a batch takes a second. The pause begins with a checkpoint of the write-ahead log,
+    which needs no lock: otherwise a live answer's commit would find the log grown by the import's pages and copy
+    them into the database itself, while the answers behind it wait. PostgreSQL locks rows, not the database: no
+    pause."""
+
+    def __init__(self, db):
+        self.db = db
+        self.pausing = db.is_sqlite
+        self.held = 0.0
+
+    @contextmanager
+    def holding(self) -> Iterator[None]:
+        """Count the time of a transaction that holds the writer."""
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.held += time.monotonic() - started
+
+    def after_batch(self) -> None:
+        """Pause, if the writer was held long enough since the last pause."""
+        if self.pausing and self.held >= WRITE_SECONDS:
+            started = time.monotonic()
+            with self.db.read_connection() as connection:
+                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            time.sleep(max(YIELD_SECONDS, self.held - (time.monotonic() - started)))
+            self.held = 0.0
+
+
 def take_back(db, run_id: int, *, reason: str) -> int:
     """Undo a running run: remove its responses and their rollup counts chunk by chunk, then the survey it created
     (when nothing else is in it); the run is then marked failed with `reason`. Returns the responses removed."""
     removed = 0
+    pause = Pauses(db)
     while True:
-        with db.write_connection() as connection:
+        pause.after_batch()
+        with pause.holding(), db.write_connection() as connection:
             run = connection.execute(select(ImportRun.status, ImportRun.zone, ImportRun.survey_id,
                                             ImportRun.survey_created).where(ImportRun.id == run_id)
                                      .with_for_update()).first()  # PostgreSQL: one take-back of a run at a time

@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import csv
 import re
-import time
 import unicodedata
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager, nullcontext
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TextIO
@@ -40,12 +39,8 @@ TITLE_LENGTH = 300  # the store's surveys.title
 # Words the tools add to a download's name, which say nothing about the survey ("test-responses.csv").
 TOOL_WORDS = re.compile(r"(?<![^\W_])(?:form responses(?: \d+)?|responses?|export(?:ed)?|csv|tsv|xlsx|results|download)"
                         r"(?![^\W_])", re.IGNORECASE)
-# The writing pass: a transaction per batch of WRITE_BATCH responses; on SQLite, after each WRITE_SECONDS of them
-# the import gives the writer up for at least YIELD_SECONDS (longer than SQLite's longest sleep between two tries
-# of a waiting writer, 100 ms) and for at least as long as it held it (see _Pauses).
+# The writing pass: a transaction per batch of WRITE_BATCH responses, with pauses on SQLite (runs.Pauses).
 WRITE_BATCH = 500
-WRITE_SECONDS = 0.2
-YIELD_SECONDS = 0.11
 DATE = re.compile(r"\d{4}(?:[-_.]?\d{2}(?:[-_.]?\d{2})?)?|\d{1,2}[-_.]\d{1,2}[-_.]\d{2,4}")
 
 
@@ -261,7 +256,7 @@ def _write(db, export: Export, mapping: Mapping, summary: ImportSummary, checkin
     target = Target(survey_id, version_id, questions, channel="import", import_run_id=run_id)
     plan = replace(checking, questions=questions, dialect=type(db.write_engine.dialect), batch=WRITE_BATCH)
     written = batches = 0
-    pause = _Pauses(db)
+    pause = runs.Pauses(db)
     try:
         for batch in parsed_batches(export, mapping, plan):
             if batch.failed is not None:
@@ -285,40 +280,6 @@ def _write(db, export: Export, mapping: Mapping, summary: ImportSummary, checkin
     except BaseException as exc:  # an interrupt too: nothing of the run may stay
         runs.take_back(db, run_id, reason=f"the import failed: {exc!r}"[:2000])
         raise
-
-
-class _Pauses:
-    """Live writers' turns during an import on SQLite. A writer in another process (the server taking live
-    answers) waits for the lock in sleeps of up to 100 ms, so a batch committed and the next begun at once would
-    rarely leave it a chance: once the import's transactions have held the lock WRITE_SECONDS in all, it sleeps
-    as long as YIELD_SECONDS or that holding time, whichever is longer, long enough for every waiting writer to
-    find the lock free and for the server to clear its queue. Live writers so get half the time or more, even on
-    a machine so busy that a batch takes a second. The pause begins with a checkpoint of the write-ahead log,
-    which needs no lock: otherwise a live answer's commit would find the log grown by the import's pages and copy
-    them into the database itself, while the answers behind it wait. PostgreSQL locks rows, not the database: no
-    pause."""
-
-    def __init__(self, db):
-        self.db = db
-        self.pausing = db.is_sqlite
-        self.held = 0.0
-
-    @contextmanager
-    def holding(self) -> Iterator[None]:
-        """Count the time of a transaction that holds the writer."""
-        started = time.monotonic()
-        try:
-            yield
-        finally:
-            self.held += time.monotonic() - started
-
-    def after_batch(self) -> None:
-        if self.pausing and self.held >= WRITE_SECONDS:
-            started = time.monotonic()
-            with self.db.read_connection() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-            time.sleep(max(YIELD_SECONDS, self.held - (time.monotonic() - started)))
-            self.held = 0.0
 
 
 def _count(batch: ParsedBatch, summary: ImportSummary, rejected) -> None:

@@ -159,4 +159,4 @@ def test_odd_addresses_are_proper_pages(client, db):
     assert client.get("/s/%00").status_code == 404
     assert client.get("/s/%00/thanks").status_code == 404
     assert client.get("/s/feedback/thanks").status_code == 404  # a draft shows nothing, not even thanks
-    assert client.get("/s/feedback?t=%00").status_code == 404
+    assert client.get("/s/feedback?t=%00").status_code == 400  # a NUL in any query parameter (web.middleware)

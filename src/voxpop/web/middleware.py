@@ -89,20 +89,21 @@ class BodyLimitMiddleware:
                 await _plain(413, detail, scope["path"])(send)
 
 
-def nul_byte_problem(path: str, query_string: bytes) -> str | None:
-    """What holds a NUL byte, the path or a query parameter (named), as a sentence; None when nothing does."""
+def nul_byte_problem(path: str, query_string: bytes) -> tuple[int, str] | None:
+    """The answer to a NUL byte in the path (404: no address holds one) or in a query parameter (400, naming
+    it); None when there is none."""
     if "\x00" in path:
-        return "The address holds a NUL byte (%00), which no text in voxpop can hold; remove it from the link."
+        return 404, "There is nothing at this address. Check the link, or start from the menu."
     for name, value in parse_qsl(query_string.decode("latin-1"), keep_blank_values=True):
         if "\x00" in name or "\x00" in value:
             shown = name.replace("\x00", "%00")
-            return (f"The query parameter {shown!r} holds a NUL byte (%00), which no text in voxpop can hold; "
-                    "remove it.")
+            return 400, (f"The query parameter {shown!r} holds a NUL byte (%00), which no text in voxpop can hold; "
+                         "remove it.")
     return None
 
 
 class NulByteMiddleware:
-    """Refuse a NUL byte in the path or in any query parameter with 400, before a route reads it.
+    """Refuse a NUL byte in the path or in any query parameter before a route reads it.
 
     PostgreSQL's text cannot hold one (a filter compared with it fails in the driver) and SQLite's can, so
     refusing it here, once, gives every route on both stores the same clear answer."""
@@ -111,8 +112,8 @@ class NulByteMiddleware:
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] == "http" and (detail := nul_byte_problem(scope["path"], scope.get("query_string", b""))):
-            return await _plain(400, detail, scope["path"])(send)
+        if scope["type"] == "http" and (refusal := nul_byte_problem(scope["path"], scope.get("query_string", b""))):
+            return await _plain(*refusal, scope["path"])(send)
         await self.app(scope, receive, send)
 
 

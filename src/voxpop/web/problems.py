@@ -60,10 +60,13 @@ def add_problem_schemas(document: dict[str, Any]) -> dict[str, Any]:
             responses = operation.setdefault("responses", {})
             if "422" in responses:
                 responses["422"] = invalid
-            # What every route of its kind can answer, whatever the route: a NUL byte in its parameters or a body that
-            # cannot be parsed at all (400), a body too large (413); for staff routes, no session (401) or a role or
-            # CSRF token that does not fit (403).
-            extra = ((400,) if "requestBody" in operation or operation.get("parameters") else ()) + \
+            # What every route of its kind can answer, whatever the route: a NUL byte in a query parameter or a body
+            # that cannot be parsed at all (400), nothing at an address its path parameters make (404: one with a NUL
+            # byte, an unknown key), a body too large (413); for staff routes, no session (401) or a role or CSRF
+            # token that does not fit (403).
+            parameters = operation.get("parameters") or []
+            extra = ((400,) if "requestBody" in operation or parameters else ()) + \
+                ((404,) if any(parameter.get("in") == "path" for parameter in parameters) else ()) + \
                 ((413,) if "requestBody" in operation else ()) + \
                 ((401, 403) if "staff" in operation.get("tags", ()) else ())
             for status, response in problem_responses(*extra).items():

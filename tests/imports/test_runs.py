@@ -220,3 +220,17 @@ def test_the_upload_page_imports_through_a_run_too(client, db, tmp_path, small_b
     assert run_rows(db) == [("done", 60, 0, True)]
     with db.read() as db_session:
         assert set(db_session.scalars(select(Response.import_run_id))) == {1}
+
+
+def test_into_an_existing_survey_the_file_is_parsed_once_and_the_check_is_what_is_written(db, tmp_path,
+                                                                                          small_batches, monkeypatch):
+    parses = []
+    parse = service.parsed_batches
+    monkeypatch.setattr(service, "parsed_batches", lambda *args: parses.append(args[2].questions is None) or parse(*args))
+    run(db, qualtrics(tmp_path / "first.csv", ROWS), survey_key="northwind")
+    assert parses == [True, False]  # a new survey: checked keys only, then parsed again to be written
+    parses.clear()
+    mixed = run(db, qualtrics(tmp_path / "more.csv", ROWS[::2] + MORE), survey_key="northwind")
+    assert parses == [False] and (mixed.new, mixed.present) == (60, 20)  # written from the check's batches
+    assert counts(db)["responses"] == 100
+    assert_rollups_as_rebuilt(db)

@@ -9,13 +9,15 @@ export overlapping an earlier one, adds only what is new.
 from __future__ import annotations
 
 import csv
+import pickle
 import re
+import tempfile
 import unicodedata
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, BinaryIO, TextIO
 
 from sqlalchemy import Connection, select
 
@@ -195,49 +197,72 @@ def import_responses(
     (default: one from the file name) when new. A bad row fails the whole import (RowRejected) unless `rejects` is
     given: then it is written there with its reason, and the valid rows are imported.
 
-    Two passes, so that live submissions keep flowing: the whole file is checked first, reading only (a dry run
-    ends there), then written in short transactions, a batch each, under an import run (imports.runs) that takes
-    everything back if the writing fails. `progress(rows, stage)` hears "checking" then "importing";
+    So that live submissions keep flowing, the whole file is checked first, reading only (a dry run ends there),
+    then written in short transactions, a batch each, under an import run (imports.runs) that takes everything
+    back if the writing fails; into an existing survey the check's batches are kept for the writing, else the
+    file is parsed again. `progress(rows, stage)` hears "checking" then "importing";
     `between_batches(batches)` is called after each batch's commit."""
     key = checked_survey_key(survey_key) if survey_key else survey_key_for(export)
     title = " ".join((title or "").split())[:TITLE_LENGTH] or suggested_title(export.path.name)
     rejected = csv.writer(rejects) if rejects is not None else None
     if rejected is not None:
         rejected.writerow(["row", "column", "value", "reason", *(column.header for column in export.columns)])
+    questions = version_id = None
     with db.read() as db_session:
         survey = surveys.get_by_key(db_session=db_session, key=key)
         if survey is None:
             survey_definition(mapping, key=key, title=title)  # a mapping that makes no survey fails before the file
             survey_id, language = None, "en"
         else:
-            survey_id, language = survey.id, survey.default_language
-            check_survey(collection.version_questions(db_session=db_session, version_id=survey.current_version.id),
-                         mapping, key)
+            survey_id, language, version_id = survey.id, survey.default_language, survey.current_version.id
+            questions = collection.version_questions(db_session=db_session, version_id=version_id)
+            check_survey(questions, mapping, key)
         # A detected mapping repeats the export's warnings: each is given once.
         summary = ImportSummary(key, survey is None, export.format, title if survey is None else survey.title,
                                 dry_run=dry_run, warnings=list(dict.fromkeys([*export.warnings, *mapping.warnings])))
     keyed = any(column.role == "response_id" for column in mapping.columns)
-    # The check lays out keys only (no question ids: a new survey has none yet, and nothing is written).
     checking = Plan(None, zone, language, None, max_text_length, keyed=keyed, skip_invalid=rejected is not None)
-    # Only a dry run reads the store while checking (which keys are already there).
-    with db.read_connection() if dry_run else nullcontext() as connection:
-        for batch in parsed_batches(export, mapping, checking):
-            _count(batch, summary, rejected)
-            if dry_run:
-                present = _present(connection, survey_id, batch)
-                summary.present += present
-                summary.new += batch.responses - present
-            if progress is not None:
-                progress(summary.rows, "checking")
-    if not dry_run:
-        _write(db, export, mapping, summary, checking, progress=progress, between_batches=between_batches)
+    if not dry_run and questions is not None:
+        # Into an existing survey the check lays the batches out for writing and keeps them in a temporary file,
+        # so the writing pass reads them instead of parsing the file again; a new survey has no question ids
+        # until it is written, so its check lays out keys only and the writing pass parses again.
+        checking = replace(checking, questions=questions, dialect=type(db.write_engine.dialect), batch=WRITE_BATCH)
+    with tempfile.TemporaryFile(prefix="voxpop-import-") if checking.questions is not None else nullcontext() as spill:
+        # Only a dry run reads the store while checking (which keys are already there).
+        with db.read_connection() if dry_run else nullcontext() as connection:
+            for batch in parsed_batches(export, mapping, checking):
+                _count(batch, summary, rejected)
+                if dry_run:
+                    present = _present(connection, survey_id, batch)
+                    summary.present += present
+                    summary.new += batch.responses - present
+                if spill is not None:
+                    batch.rejected, batch.samples = [], []  # counted and written already
+                    pickle.dump(batch, spill, protocol=pickle.HIGHEST_PROTOCOL)
+                if progress is not None:
+                    progress(summary.rows, "checking")
+        if not dry_run:
+            _write(db, export, mapping, summary, checking, spilled=(version_id, spill) if spill else None,
+                   progress=progress, between_batches=between_batches)
     return summary
 
 
+def _unspilled(spill: BinaryIO) -> Iterator[ParsedBatch]:
+    """The batches the check kept, in order."""
+    spill.seek(0)
+    while True:
+        try:
+            yield pickle.load(spill)
+        except EOFError:
+            return
+
+
 def _write(db, export: Export, mapping: Mapping, summary: ImportSummary, checking: Plan, *,
-           progress: Callable[[int, str], None] | None, between_batches: Callable[[int], None] | None) -> None:
+           spilled: tuple[int, BinaryIO] | None, progress: Callable[[int, str], None] | None,
+           between_batches: Callable[[int], None] | None) -> None:
     """The writing pass over a checked file: a run, then a transaction per batch, each letting live writers in
-    after it; a failure takes the run back before it is raised."""
+    after it; a failure takes the run back before it is raised. The batches are those `spilled` by the check for
+    a survey version, if it is still the survey's, else the file parsed again."""
     runs.take_back_stale(db)
     with db.write() as db_session:
         survey = surveys.get_by_key(db_session=db_session, key=summary.survey)
@@ -254,11 +279,15 @@ def _write(db, export: Export, mapping: Mapping, summary: ImportSummary, checkin
         run_id = runs.start(db_session, survey_id=survey_id, survey_created=created, file=export.path.name,
                             zone=checking.zone)
     target = Target(survey_id, version_id, questions, channel="import", import_run_id=run_id)
-    plan = replace(checking, questions=questions, dialect=type(db.write_engine.dialect), batch=WRITE_BATCH)
+    if spilled is not None and spilled[0] == version_id:
+        written_batches = _unspilled(spilled[1])
+    else:  # a new survey, or one changed since the check
+        written_batches = parsed_batches(export, mapping, replace(
+            checking, questions=questions, dialect=type(db.write_engine.dialect), batch=WRITE_BATCH))
     written = batches = 0
     pause = runs.Pauses(db)
     try:
-        for batch in parsed_batches(export, mapping, plan):
+        for batch in written_batches:
             if batch.failed is not None:
                 raise RowRejected(batch.failed)  # the file changed since it was checked
             with pause.holding(), db.write_connection() as connection:

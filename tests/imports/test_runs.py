@@ -234,3 +234,31 @@ def test_into_an_existing_survey_the_file_is_parsed_once_and_the_check_is_what_i
     assert parses == [False] and (mixed.new, mixed.present) == (60, 20)  # written from the check's batches
     assert counts(db)["responses"] == 100
     assert_rollups_as_rebuilt(db)
+
+
+def test_an_import_pauses_long_only_while_another_writer_uses_its_pauses(db, monkeypatch):
+    if db.url.get_backend_name() != "sqlite":
+        assert not runs.Pauses(db).pausing  # PostgreSQL locks rows: an import never pauses there
+        return
+    apply_survey(db)
+    survey = flows.load_survey(db, "feedback")
+    sleeps = []
+
+    def sleep(seconds, live=False):
+        sleeps.append(seconds)
+        if live and len(sleeps) == 1:  # a live answer comes in during the pause
+            flows.record_response(db, survey, flows.Submission(channel="api", answers={"nps": 9}), max_text_length=5000)
+
+    pause = runs.Pauses(db)
+    monkeypatch.setattr(runs.time, "sleep", sleep)
+    pause.held = runs.WRITE_SECONDS / 2
+    pause.after_batch()
+    assert sleeps == []  # not held long enough yet
+    pause.held = runs.WRITE_SECONDS
+    pause.after_batch()
+    assert sleeps == [runs.YIELD_SECONDS] and pause.window == runs.IDLE_WRITE_SECONDS  # nobody else wrote
+    sleeps.clear()
+    monkeypatch.setattr(runs.time, "sleep", lambda seconds: sleep(seconds, live=True))
+    pause.held = runs.IDLE_WRITE_SECONDS
+    pause.after_batch()
+    assert sleeps[0] == runs.YIELD_SECONDS and len(sleeps) == 2 and pause.window == runs.WRITE_SECONDS

@@ -34,9 +34,11 @@ from voxpop.surveys.schemas import SCORED_KINDS
 # (a machine slower than that per batch would need it longer).
 STALE_AFTER = timedelta(minutes=10)
 CHUNK = 2000  # responses taken back per transaction: short, like the writing's
-# After each WRITE_SECONDS of holding SQLite's writer, an import gives it up for at least YIELD_SECONDS (longer than
-# SQLite's longest sleep between two tries of a waiting writer, 100 ms) and for as long as it held it (Pauses).
+# After each WRITE_SECONDS of holding SQLite's writer, an import gives it up for YIELD_SECONDS (longer than SQLite's
+# longest sleep between two tries of a waiting writer, 100 ms), and for as long as it held it if another writer
+# used the pause; with nobody else writing it holds it for IDLE_WRITE_SECONDS between pauses (Pauses).
 WRITE_SECONDS = 0.2
+IDLE_WRITE_SECONDS = 1.0
 YIELD_SECONDS = 0.11
 RUNNING, DONE, FAILED = "running", "done", "failed"
 
@@ -75,18 +77,22 @@ def finish(connection: Connection, run_id: int) -> None:
 class Pauses:
     """Live writers' turns during an import, or its take-back, on SQLite. A writer in another process (the server
     taking live answers) waits for the lock in sleeps of up to 100 ms, so a batch committed and the next begun at
-    once would rarely leave it a chance: once the import's transactions have held the lock WRITE_SECONDS in all,
-    it sleeps as long as YIELD_SECONDS or that holding time, whichever is longer, long enough for every waiting
-    writer to find the lock free and for the server to clear its queue. Live writers so get half the time or more, even on
-    a machine so busy that a batch takes a second. The pause begins with a checkpoint of the write-ahead log,
-    which needs no lock: otherwise a live answer's commit would find the log grown by the import's pages and copy
-    them into the database itself, while the answers behind it wait. PostgreSQL locks rows, not the database: no
-    pause."""
+    once would rarely leave it a chance. So once the import's transactions have held the lock WRITE_SECONDS in
+    all, it pauses for YIELD_SECONDS, long enough for every waiting writer to find the lock free. If another
+    writer committed during that time (SQLite's data_version moved), live answers are coming in: the pause goes
+    on for as long as the import held the lock, so they get half of it or more even on a machine so busy that a
+    batch takes a second, and the server clears its queue. If nobody did, the import holds the lock for
+    IDLE_WRITE_SECONDS before the next pause: alone, it loses a tenth of its time, not half.
+
+    The pause begins with a checkpoint of the write-ahead log, which needs no lock: otherwise a live answer's
+    commit would find the log grown by the import's pages and copy them into the database itself, while the
+    answers behind it wait. PostgreSQL locks rows, not the database: no pause."""
 
     def __init__(self, db):
         self.db = db
         self.pausing = db.is_sqlite
         self.held = 0.0
+        self.window = WRITE_SECONDS
 
     @contextmanager
     def holding(self) -> Iterator[None]:
@@ -99,12 +105,18 @@ class Pauses:
 
     def after_batch(self) -> None:
         """Pause, if the writer was held long enough since the last pause."""
-        if self.pausing and self.held >= WRITE_SECONDS:
-            started = time.monotonic()
-            with self.db.read_connection() as connection:
-                connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
-            time.sleep(max(YIELD_SECONDS, self.held - (time.monotonic() - started)))
-            self.held = 0.0
+        if not (self.pausing and self.held >= self.window):
+            return
+        started = time.monotonic()
+        with self.db.read_connection() as connection:  # one connection: data_version counts others' commits
+            connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+            version = connection.exec_driver_sql("PRAGMA data_version").scalar()
+            time.sleep(YIELD_SECONDS)
+            busy = connection.exec_driver_sql("PRAGMA data_version").scalar() != version
+        if busy:
+            time.sleep(max(0.0, self.held - (time.monotonic() - started)))
+        self.window = WRITE_SECONDS if busy else IDLE_WRITE_SECONDS
+        self.held = 0.0
 
 
 def take_back(db, run_id: int, *, reason: str) -> int:

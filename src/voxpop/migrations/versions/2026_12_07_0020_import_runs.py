@@ -47,6 +47,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_index(op.f('ix_responses_import_run_id'), table_name='responses')
-    with op.batch_alter_table('responses', schema=None) as batch_op:
-        batch_op.drop_column('import_run_id')
+    # A plain DROP COLUMN (SQLite 3.35+), not a batch copy of the table: the response_attributes view depends on
+    # responses, and SQLite refuses to rename the batch's copy into place under it.
+    op.drop_column('responses', 'import_run_id')
     op.drop_table('import_runs')

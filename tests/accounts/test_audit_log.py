@@ -111,7 +111,7 @@ def test_pages_of_the_log_follow_each_other(berlin, db):
 def test_bad_filters_get_a_sentence_not_a_500(berlin, db):
     admin_in(berlin, db)
     page = berlin.get("/admin/audit?since=2026-02-30")
-    assert page.status_code == 400 and "Since must be a day such as 2026-11-30, not &#39;2026-02-30&#39;." in page.text
+    assert page.status_code == 400 and "Since must be a date written YYYY-MM-DD, not &#39;2026-02-30&#39;." in page.text
     reply = berlin.get("/api/v1/audit?actor=9999")
     assert reply.status_code == 422 and reply.headers["content-type"] == "application/problem+json"
     assert reply.json()["detail"].startswith("There is no user 9999;")

@@ -68,7 +68,7 @@ def test_voxpop_audit_filters_and_prints_table_csv_and_json(configured):
     unknown = cli("audit", "--actor", "nobody@example.com")
     assert unknown.exit_code == 2 and "--actor: there is no user with e-mail nobody@example.com" in unknown.stderr
     bad = cli("audit", "--until", "yesterday")
-    assert bad.exit_code == 2 and "--until must be a day such as 2026-11-30" in bad.stderr
+    assert bad.exit_code == 2 and "--until must be a date written YYYY-MM-DD" in bad.stderr
 
 
 def test_send_verbs_are_audited_as_on_the_sends_pages(configured, tmp_path):

@@ -16,7 +16,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import AuditEntry, User
-from voxpop.analysis.periods import FIRST_DAY, LAST_DAY, within_days
+from voxpop.analysis import periods
+from voxpop.analysis.periods import within_days
 from voxpop.web.tables import safe_cell
 
 PAGE_SIZE = 50
@@ -71,16 +72,10 @@ class AuditFilter:
 
 def parse_day(value: str, name: str) -> date | None:
     """A filter's day, YYYY-MM-DD, or None when empty; AuditFilterError names the filter otherwise."""
-    value = value.strip()
-    if not value:
-        return None
     try:
-        day = date.fromisoformat(value)
-    except ValueError:
-        raise AuditFilterError(f"{name} must be a day such as 2026-11-30, not {value!r}", field=name) from None
-    if not FIRST_DAY <= day <= LAST_DAY:
-        raise AuditFilterError(f"{name} must be a day between {FIRST_DAY} and {LAST_DAY}", field=name)
-    return day
+        return periods.parse_day(value, name)  # the same reading, and bounds, as every other day filter
+    except periods.DaysError as exc:
+        raise AuditFilterError(str(exc), field=name) from None
 
 
 def make_filter(*, db_session: Session, actor: str = "", action: str = "", since: str = "", until: str = "",

@@ -261,6 +261,9 @@ def written(tmp_path, name: str, members: dict[str, bytes]):
     ("no manifest", "not a voxpop backup"),
     ("other backend", "backup of a mysql store"),
     ("newer schema", "does not know"),
+    ("tables as a list", "each table's row count as a whole number"),
+    ("a count as text", "each table's row count as a whole number"),
+    ("version as text", "format version as '2'"),
 ])
 def test_a_restore_refuses_what_it_cannot_restore(tmp_path, case, message):
     good = {"format": "voxpop-backup", "format_version": 1, "backend": "sqlite", "alembic_revision": "0001",
@@ -271,7 +274,9 @@ def test_a_restore_refuses_what_it_cannot_restore(tmp_path, case, message):
     elif case == "no manifest":
         path = written(tmp_path, "x.tar", {"voxpop.db": b""})
     else:
-        manifest = good | ({"backend": "mysql"} if case == "other backend" else {"alembic_revision": "9999_new"})
+        manifest = good | {"other backend": {"backend": "mysql"}, "newer schema": {"alembic_revision": "9999_new"},
+                           "tables as a list": {"tables": []}, "a count as text": {"tables": {"responses": "12"}},
+                           "version as text": {"format_version": "2"}}[case]
         path = written(tmp_path, "x.tar", {"manifest.json": json.dumps(manifest).encode()})
     with pytest.raises(backups.BackupError, match=message) as refused:
         backups.restore(path, url=f"sqlite:///{tmp_path / 'r.db'}", data_dir=tmp_path / "d")

@@ -249,7 +249,17 @@ def _manifest(archive: tarfile.TarFile, path: Path) -> dict:
     missing = [name for name in ("backend", "tables") if name not in manifest]
     if missing:
         raise BackupError(f"{path} is damaged: its {MANIFEST} lacks {', '.join(missing)}", 2)
-    if manifest.get("format_version", 0) > FORMAT_VERSION:
+    # Checked before anything is touched: a restore with --force replaces the target first and compares the
+    # counts after, which a manifest of the wrong shape would only fail at then.
+    tables, version = manifest["tables"], manifest.get("format_version", 0)
+    if not isinstance(manifest["backend"], str) or not isinstance(tables, dict) or not all(
+            isinstance(name, str) and type(count) is int and count >= 0 for name, count in tables.items()):
+        raise BackupError(f"{path} is damaged: its {MANIFEST} does not give the backend as a name and each "
+                          "table's row count as a whole number", 2)
+    if type(version) is not int:
+        raise BackupError(f"{path} is damaged: its {MANIFEST} gives the format version as {version!r}, not a "
+                          "whole number", 2)
+    if version > FORMAT_VERSION:
         raise BackupError(f"{path} was written by a newer voxpop ({manifest.get('voxpop_version')}); "
                           "restore it with that version or a newer one", 2)
     return manifest

@@ -84,3 +84,23 @@ def test_retention_dry_run_then_run(configured, monkeypatch):
 
 def test_the_customer_retention_metric_keeps_its_verb(configured):
     assert "retention" in cli("--help").stdout and "customer" in cli("--help").stdout
+
+
+def test_a_superscript_digit_is_no_customer_number(configured):
+    answer = cli("customer", "export", "²")
+    assert answer.exit_code == 2 and "No customer has the external id, e-mail address or number ²" in answer.output
+
+
+def test_the_export_is_private_and_never_overwrites_a_file(configured, tmp_path):
+    db = configured
+    customer_id = make_customer(db)
+    target = tmp_path / "erika.zip"
+    exported = cli("customer", "export", str(customer_id), "--output", str(target))
+    assert exported.exit_code == 0, exported.output
+    assert target.stat().st_mode & 0o777 == 0o600
+    existing = tmp_path / "notes.txt"
+    existing.write_text("keep me")
+    refused = cli("customer", "export", str(customer_id), "--output", str(existing))
+    assert refused.exit_code == 2 and "exists already" in " ".join(refused.output.split())
+    assert existing.read_text() == "keep me"
+    assert len(audited(db, "customer.export")) == 1  # the refused export is not recorded as made

@@ -33,6 +33,7 @@ def export_command(
     from voxpop.accounts.service import audit
     from voxpop.privacy.customers import PrivacyError, find_customer
     from voxpop.privacy.export import customer_document, export_name, export_zip, held_counts
+    from voxpop.store.database import private_file
 
     now = datetime.now(timezone.utc)
     with database() as db:
@@ -42,6 +43,10 @@ def export_command(
                 document = customer_document(db_session, found, now=now)
                 target = output or Path(export_name(found.id, now))
                 try:
+                    # One person's complete data: readable by its owner only (0600), and never over another file.
+                    if not private_file(target):
+                        fail(f"{target} exists already; give the export a new file name (an export never "
+                             "overwrites a file)")
                     target.write_bytes(export_zip(document))
                 except OSError as exc:
                     fail(f"{target} cannot be written: {exc.strerror or exc}", 1)

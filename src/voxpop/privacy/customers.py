@@ -36,7 +36,7 @@ def find_customer(db_session: Session, reference: str) -> Customer:
             raise PrivacyError(f"several customers have the address {wanted} (numbers {numbers}); give one's number")
         if matches:
             return matches[0]
-    if wanted.isdigit() and int(wanted) < 2**31:
+    if wanted.isascii() and wanted.isdigit() and int(wanted) < 2**31:  # '²'.isdigit() is True, int('²') fails
         found = db_session.get(Customer, int(wanted))
         if found is not None:
             return found

@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import String, cast, delete, exists, func, literal, or_, select, update
+from sqlalchemy import String, and_, cast, delete, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import AuditEntry, User
@@ -24,10 +24,13 @@ from voxpop.collection.models import Answer, Invitation, Response
 from voxpop.customers.contacts import normalised_email
 from voxpop.customers.models import Customer, Suppression, Transaction
 from voxpop.distribution.models import InvitationEvent, SendInvitation, TriggerEvent
+from voxpop.imports.merges import survey_merges
 from voxpop.imports.models import ImportRun
 from voxpop.notify.models import OutgoingMail
 from voxpop.privacy.customers import PrivacyError
 from voxpop.qualitative.models import Participant, Turn
+from voxpop.surveys.models import Question, SurveyVersion
+from voxpop.surveys.schemas import CHOICE_KINDS, OTHER
 from voxpop.text.models import CommentAnalysis
 
 ERASED = "[erased]"  # what an audit entry says instead of an erased address
@@ -53,7 +56,7 @@ COUNT_LABELS = (
     ("text_answers_deleted", "free-text answers deleted:"),
     ("comment_analyses_deleted", "comment analyses deleted:"),
     ("transactions_deleted", "transactions deleted:"),
-    ("invitations_closed", "open invitations closed:"),
+    ("invitations_closed", "invitations closed:"),
     ("send_log_details_cleared", "send log details cleared:"),
     ("trigger_events_unlinked", "trigger events cleared:"),
     ("mails_deleted", "e-mails deleted:"),
@@ -96,15 +99,38 @@ def _rows(result) -> int:
 
 
 def remove_free_text(db_session: Session, response_ids) -> tuple[int, int]:
-    """Delete the free-text answers of these responses, and with them their analyses, originals and themes;
-    returns (answers, analyses) deleted. Scores and choices stay, so the rollups and the metrics do not move."""
-    text_answers = select(Answer.id).where(Answer.response_id.in_(response_ids), Answer.text.is_not(None))
+    """Delete the free-text answers of these responses (`free_text`), and with them their analyses, originals and
+    themes; returns (answers, analyses) deleted. Scores and listed choices stay, so the rollups (scores only) and
+    the metrics do not move."""
+    text_answers = select(Answer.id).where(Answer.response_id.in_(response_ids), free_text(db_session))
     analyses = db_session.scalar(select(func.count()).select_from(CommentAnalysis)
                                  .where(CommentAnalysis.answer_id.in_(text_answers))) or 0
     # comment_analyses and comment_themes go with their answer (ON DELETE CASCADE)
     answers = _rows(db_session.execute(delete(Answer).where(Answer.id.in_(text_answers))
                                        .execution_options(synchronize_session=False)))
     return answers, analyses
+
+
+def free_text(db_session: Session):
+    """The condition on an answer that it holds a person's words: a text, or a choice outside its question
+    version's options (and OTHER, when it adds one) that is not a misspelt option merged into a listed one
+    (imports.merges). An import stores what a respondent typed under "Other" as the choice itself
+    (surveys.schemas), and the results list such choices as Other texts."""
+    questions = db_session.execute(select(Question.id, Question.key, Question.spec, SurveyVersion.survey_id)
+                                   .join(SurveyVersion, SurveyVersion.id == Question.version_id)
+                                   .where(Question.kind.in_(CHOICE_KINDS))).all()
+    merges = {survey_id: survey_merges(db_session=db_session, survey_id=survey_id)
+              for survey_id in {question.survey_id for question in questions}}
+    alike: dict[tuple[str, ...], list[int]] = {}  # the versions of a question mostly share their options
+    for question in questions:
+        listed = [option["value"] for option in question.spec.get("options") or []]
+        listed += [OTHER] if question.spec.get("other") is not None else []
+        merged = merges[question.survey_id].get(question.key, {})
+        listed += [answered_as for answered_as, counted_as in merged.items() if counted_as in listed]
+        alike.setdefault(tuple(sorted(set(listed))), []).append(question.id)
+    return or_(Answer.text.is_not(None), *(
+        and_(Answer.question_id.in_(ids), Answer.choice.is_not(None), Answer.choice.not_in(listed))
+        for listed, ids in alike.items()))
 
 
 def _erase_answers_and_responses(db_session: Session, customer_id: int) -> dict[str, int]:
@@ -117,12 +143,12 @@ def _erase_answers_and_responses(db_session: Session, customer_id: int) -> dict[
 
 def _erase_contact_history(db_session: Session, customer_id: int, external_id: str, address: str | None,
                            now: datetime) -> dict[str, int]:
-    """Invitations closed (their links answer no more), reminders stopped, the send log's replies and the trigger
+    """Every invitation closed, answered or not (their links answer no more), reminders stopped, the send log's replies and the trigger
     events' ids cleared, and every e-mail to the address deleted, queued ones too."""
     closed = _rows(db_session.execute(
+        # Answered ones too: retention later unlinks their responses, and a link no response carries would answer.
         update(Invitation).where(Invitation.customer_id == customer_id,
-                                 or_(Invitation.expires_at.is_(None), Invitation.expires_at > now),
-                                 ~exists().where(Response.invitation_id == Invitation.id))
+                                 or_(Invitation.expires_at.is_(None), Invitation.expires_at > now))
         .values(expires_at=now).execution_options(synchronize_session=False)))
     db_session.execute(update(SendInvitation).where(SendInvitation.customer_id == customer_id)
                        .values(next_reminder_at=None).execution_options(synchronize_session=False))

@@ -1,7 +1,8 @@
 """Retention: responses older than VOXPOP_RETENTION_MONTHS are anonymised by a background worker.
 
 Anonymising a response deletes its free-text answers (with their analyses and themes) and cuts its links to a
-customer: the customer column and the invitation (which names the customer). Its scores, choices, attributes and
+customer: the customer column and the invitation (which names the customer), whose link is expired first so it
+cannot answer again. Its scores, choices, attributes and
 time stay, so the metrics and the rollups do not move. A response needs it while it is older than the cut-off and
 still has a customer, an invitation or a free-text answer; so a run is idempotent, and the dry run counts exactly
 what a run would touch. Each batch is one transaction with its audit entry (actor: none).
@@ -20,8 +21,8 @@ from sqlalchemy.orm import Session
 from voxpop.accounts.service import audit
 from voxpop.background import PeriodicWorker
 from voxpop.cases.models import CaseTrigger
-from voxpop.collection.models import Answer, Response
-from voxpop.privacy.erasure import remove_free_text
+from voxpop.collection.models import Answer, Invitation, Response
+from voxpop.privacy.erasure import free_text, remove_free_text
 from voxpop.settings import Settings
 from voxpop.store.base import utcnow
 from voxpop.store.database import Database
@@ -63,23 +64,37 @@ def cutoff_for(now: datetime, months: int) -> datetime:
     return now.replace(year=year, month=month, day=min(now.day, last_day))
 
 
-def _has_text(response_id_column):
-    return exists().where(Answer.response_id == response_id_column, Answer.text.is_not(None))
+def _has_text(response_id_column, words):
+    return exists().where(Answer.response_id == response_id_column, words)
 
 
-def _due(cutoff: datetime):
-    """Responses older than the cut-off that still hold free text or a link to a customer."""
+def _due(cutoff: datetime, words):
+    """Responses older than the cut-off that still hold free text (`words`: erasure.free_text) or a link to a
+    customer."""
     return select(Response.id).where(
         Response.submitted_at < cutoff,
-        or_(Response.customer_id.is_not(None), Response.invitation_id.is_not(None), _has_text(Response.id)))
+        or_(Response.customer_id.is_not(None), Response.invitation_id.is_not(None), _has_text(Response.id, words)))
+
+
+def expire_answered_invitations(db_session: Session, response_ids: list[int], *, now: datetime | None = None) -> int:
+    """Expire the invitations these responses answered, before the responses let go of them: the flow refuses a
+    second answer only by finding a response carrying the invitation, so an unlinked, unexpired link would record
+    a new response (linked to the customer again). Returns how many were expired."""
+    now = now or utcnow()
+    answered = select(Response.invitation_id).where(Response.id.in_(response_ids), Response.invitation_id.is_not(None))
+    result = db_session.execute(update(Invitation).where(Invitation.id.in_(answered),
+                                                         or_(Invitation.expires_at.is_(None), Invitation.expires_at > now))
+                                .values(expires_at=now).execution_options(synchronize_session=False))
+    return max(result.rowcount or 0, 0)
 
 
 def plan_retention(db_session: Session, *, cutoff: datetime) -> RetentionReport:
     """The dry run: what a run at this cut-off would touch, counted by the conditions it uses (every old free-text
     answer and every old link is due, so each is counted on its own, in one pass)."""
-    responses = db_session.scalar(select(func.count()).select_from(_due(cutoff).subquery())) or 0
+    words = free_text(db_session)
+    responses = db_session.scalar(select(func.count()).select_from(_due(cutoff, words).subquery())) or 0
     text_answers = db_session.scalar(select(func.count()).select_from(Answer).join(Response, Response.id == Answer.response_id)
-                                     .where(Answer.text.is_not(None), Response.submitted_at < cutoff)) or 0
+                                     .where(words, Response.submitted_at < cutoff)) or 0
     links = db_session.scalar(select(func.count()).select_from(Response).where(
         Response.submitted_at < cutoff, or_(Response.customer_id.is_not(None), Response.invitation_id.is_not(None))))
     return RetentionReport(cutoff=cutoff, responses=responses, text_answers=text_answers, customer_links=links or 0,
@@ -89,13 +104,14 @@ def plan_retention(db_session: Session, *, cutoff: datetime) -> RetentionReport:
 def due_after(db_session: Session, *, cutoff: datetime, after_id: int, limit: int = BATCH) -> list[int]:
     """The next `limit` responses due at this cut-off, by id after `after_id`: read outside the write transaction,
     so the scan of the old responses never holds SQLite's one writer."""
-    return list(db_session.scalars(_due(cutoff).where(Response.id > after_id).order_by(Response.id).limit(limit)))
+    return list(db_session.scalars(_due(cutoff, free_text(db_session)).where(Response.id > after_id)
+                                   .order_by(Response.id).limit(limit)))
 
 
 def anonymise_batch(db_session: Session, *, cutoff: datetime, ids: list[int], via: str = "worker") -> RetentionReport:
     """Anonymise those of `ids` still due at this cut-off, and audit it, in the caller's transaction."""
     # Claimed, so two servers on PostgreSQL anonymise (and audit) each response once.
-    ids = list(db_session.scalars(_due(cutoff).where(Response.id.in_(ids)).order_by(Response.id)
+    ids = list(db_session.scalars(_due(cutoff, free_text(db_session)).where(Response.id.in_(ids)).order_by(Response.id)
                                   .with_for_update(of=Response, skip_locked=True)))
     if not ids:
         return RetentionReport(cutoff=cutoff, responses=0, text_answers=0, customer_links=0)
@@ -104,6 +120,7 @@ def anonymise_batch(db_session: Session, *, cutoff: datetime, ids: list[int], vi
         Response.id.in_(ids), or_(Response.customer_id.is_not(None), Response.invitation_id.is_not(None)))) or 0
     db_session.execute(update(CaseTrigger).where(CaseTrigger.response_id.in_(ids)).values(customer_id=None)
                        .execution_options(synchronize_session=False))
+    expire_answered_invitations(db_session, ids)
     db_session.execute(update(Response).where(Response.id.in_(ids)).values(customer_id=None, invitation_id=None)
                        .execution_options(synchronize_session=False))
     report = RetentionReport(cutoff=cutoff, responses=len(ids), text_answers=text_answers, customer_links=links)

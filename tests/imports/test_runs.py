@@ -4,6 +4,7 @@ taken back whole (responses and rollup counts), and live submissions getting in 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from datetime import timedelta
 
 import pytest
@@ -135,6 +136,92 @@ def test_a_run_whose_process_was_killed_is_taken_back_by_the_next_import(db, tmp
     assert [r for r in rollup_rows(db) if r in rollups_before] == rollups_before  # the first import's stay
 
 
+def killed(db, path, monkeypatch, *, after: int, **options):
+    """An import whose process is killed after `after` batches: no except clause runs, the run stays running."""
+    with monkeypatch.context() as patched:
+        patched.setattr(runs, "take_back", lambda *args, **kwargs: 0)
+        with pytest.raises(Injected):
+            run(db, path, between_batches=fail_after(after), **options)
+
+
+def go_stale(db):
+    """Age every running run's heartbeat past STALE_AFTER, as ten minutes without a batch would."""
+    with db.write() as db_session:
+        db_session.execute(update(ImportRun).where(ImportRun.status == "running")
+                           .values(heartbeat_at=utcnow() - runs.STALE_AFTER - timedelta(seconds=1)))
+
+
+def run_owners(db):
+    with db.read() as db_session:
+        return dict(db_session.execute(select(ImportRun.id, ImportRun.survey_created)).all()), Counter(
+            db_session.scalars(select(Response.import_run_id)))
+
+
+def test_a_retry_soon_after_a_killed_import_is_refused_then_adds_everything_and_nothing_is_lost_later(
+        db, tmp_path, small_batches, monkeypatch):
+    run(db, qualtrics(tmp_path / "first.csv", ROWS), survey_key="northwind")
+    path = qualtrics(tmp_path / "more.csv", MORE)
+    killed(db, path, monkeypatch, after=2, survey_key="northwind")
+    before = counts(db)
+    # Within STALE_AFTER the killed run cannot be told from one still writing: the retry is refused, untouched.
+    with pytest.raises(runs.ImportBusy, match="another import into survey 'northwind' is running"):
+        run(db, path, survey_key="northwind")
+    assert counts(db) == before and [status for status, *_ in run_rows(db)] == ["done", "running"]
+    go_stale(db)
+    again = run(db, path, survey_key="northwind")  # takes the killed run back first, then writes it all
+    assert (again.new, again.present) == (60, 0)
+    assert run(db, qualtrics(tmp_path / "other.csv", ROWS[:5]), survey_key="other").new == 5
+    assert runs.take_back_stale(db, now=utcnow() + runs.STALE_AFTER * 2) == []
+    assert counts(db)["responses"] == 40 + 60 + 5
+    assert [status for status, *_ in run_rows(db)] == ["done", "failed", "done", "done"]
+    assert_rollups_as_rebuilt(db)
+
+
+def test_a_retry_adopts_what_a_stale_run_not_yet_taken_back_wrote_and_its_take_back_leaves_it(
+        db, tmp_path, small_batches, monkeypatch):
+    run(db, qualtrics(tmp_path / "first.csv", ROWS), survey_key="northwind")
+    path = qualtrics(tmp_path / "more.csv", MORE)
+    killed(db, path, monkeypatch, after=2, survey_key="northwind")
+    go_stale(db)
+    with monkeypatch.context() as slow:  # as if another process were still taking the stale run back
+        slow.setattr(runs, "take_back_stale", lambda *args, **kwargs: [])
+        again = run(db, path, survey_key="northwind")
+    assert (again.new, again.present) == (40, 20)
+    assert run_owners(db)[1] == {1: 40, 3: 60}  # the killed run's 20 are the retry's now
+    assert runs.take_back_stale(db, now=utcnow() + runs.STALE_AFTER * 2) == [2]
+    assert counts(db)["responses"] == 100
+    assert [status for status, *_ in run_rows(db)] == ["done", "failed", "done"]
+    assert_rollups_as_rebuilt(db)
+
+
+def test_a_retry_that_finds_everything_present_keeps_the_survey_a_stale_run_created(
+        db, tmp_path, small_batches, monkeypatch):
+    path = qualtrics(tmp_path / "more.csv", MORE)
+    killed(db, path, monkeypatch, after=6, survey_key="more")  # every row written, never marked done
+    go_stale(db)
+    with monkeypatch.context() as slow:
+        slow.setattr(runs, "take_back_stale", lambda *args, **kwargs: [])
+        again = run(db, path, survey_key="more")
+    assert (again.new, again.present) == (0, 60)
+    assert run_owners(db) == ({1: False, 2: True}, {2: 60})  # the claim to the survey moved with the responses
+    assert runs.take_back_stale(db, now=utcnow() + runs.STALE_AFTER * 2) == [1]
+    assert counts(db)["surveys"] == 1 and counts(db)["responses"] == 60
+    assert run_rows(db) == [("failed", 60, 0, True), ("done", 0, 60, True)]
+    assert_rollups_as_rebuilt(db)
+
+
+def test_a_stale_run_that_created_the_survey_leaves_it_while_a_later_run_is_writing_into_it(
+        db, tmp_path, small_batches, monkeypatch):
+    killed(db, qualtrics(tmp_path / "more.csv", MORE[:20]), monkeypatch, after=1, survey_key="more")
+    go_stale(db)
+    with db.write() as db_session:  # a later import has started into the survey and written nothing yet
+        survey_id = db_session.scalar(select(ImportRun.survey_id))
+        runs.start(db_session, survey_id=survey_id, survey_created=False, file="other.csv", zone="UTC")
+    assert runs.take_back_stale(db) == [1]
+    assert counts(db)["surveys"] == 1 and counts(db)["responses"] == 0
+    assert run_rows(db) == [("failed", 10, 0, True), ("running", 0, 0, True)]
+
+
 def test_a_stale_run_is_taken_back_once_even_if_asked_twice(db, tmp_path, small_batches, monkeypatch):
     with monkeypatch.context() as killed:
         killed.setattr(runs, "take_back", lambda *args, **kwargs: 0)
@@ -262,3 +349,19 @@ def test_an_import_pauses_long_only_while_another_writer_uses_its_pauses(db, mon
     pause.held = runs.IDLE_WRITE_SECONDS
     pause.after_batch()
     assert sleeps[0] == runs.YIELD_SECONDS and len(sleeps) == 2 and pause.window == runs.WRITE_SECONDS
+
+
+def test_the_upload_page_and_the_api_refuse_an_import_into_a_busy_survey_with_a_sentence(client, db, tmp_path,
+                                                                                         small_batches, monkeypatch):
+    from tests.imports.test_views import staff, upload
+
+    token = staff(client, db)
+    path = qualtrics(tmp_path / "more.csv", MORE)
+    killed(db, path, monkeypatch, after=2, survey_key="more")
+    page = upload(client, path, token, dry_run="false", survey="more")
+    assert page.status_code == 400 and "Another import into survey" in page.text and "import this file again" in page.text
+    with path.open("rb") as handle:
+        api = client.post("/api/v1/imports/responses", data={"csrf_token": token, "survey": "more"},
+                          files={"file": (path.name, handle, "text/csv")})
+    assert api.status_code == 422 and "another import into survey 'more' is running" in api.json()["detail"].lower()
+    assert counts(db)["responses"] == 20 and [status for status, *_ in run_rows(db)] == ["running"]

@@ -7,6 +7,12 @@ the writer's, core.counts), and a survey the run created goes with them. A run w
 "running" with a heartbeat that no longer moves; the next import finds it (after STALE_AFTER without a heartbeat)
 and takes it back before it starts. A take-back that is itself interrupted leaves the run "running", so the next
 one finishes it.
+
+A killed run and a live one look alike until STALE_AFTER has passed, so one survey takes one import at a time: a
+new import into a survey with a running run whose heartbeat is fresh is refused (ImportBusy), with when to try
+again. A batch that finds keys already stored by a run not done (a stale run nobody has taken back yet) adopts
+those responses onto its own run, and with them the run's claim to the survey it created: otherwise that run's
+take-back would later delete responses the new run counted as present, and the survey with them.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
 from voxpop.analysis import rollups
@@ -26,6 +32,7 @@ from voxpop.analysis.models import ScoreRollup
 from voxpop.collection.models import Answer, AttributeSetValue, Response
 from voxpop.core.counts import COUNTS, counted_rows
 from voxpop.imports.models import ImportRun
+from voxpop.imports.reading import ImportFileError
 from voxpop.store.base import utcnow
 from voxpop.surveys.models import Question, Survey
 from voxpop.surveys.schemas import SCORED_KINDS
@@ -45,6 +52,59 @@ RUNNING, DONE, FAILED = "running", "done", "failed"
 
 class RunTakenBack(RuntimeError):
     """The run was taken back by another process (it looked stopped) while this one was still writing."""
+
+
+class ImportBusy(ImportFileError):
+    """Another import is writing into the survey, or was killed too recently to be told from one that is."""
+
+
+def refuse_if_busy(db_session: Session | Connection, survey_id: int, survey_key: str, *, lock: bool = True,
+                   now: datetime | None = None) -> None:
+    """ImportBusy when a run into the survey is running with a heartbeat fresher than STALE_AFTER. With `lock` (in
+    the transaction that starts a run) the survey's row is locked first on PostgreSQL, so that two imports starting
+    at once into it see each other's run."""
+    if lock:
+        db_session.execute(select(Survey.id).where(Survey.id == survey_id).with_for_update())
+    since = (now or utcnow()) - STALE_AFTER
+    running = db_session.execute(select(ImportRun.file, ImportRun.heartbeat_at).where(
+        ImportRun.survey_id == survey_id, ImportRun.status == RUNNING, ImportRun.heartbeat_at >= since)
+        .order_by(ImportRun.heartbeat_at.desc()).limit(1)).first()
+    if running is not None:
+        raise ImportBusy(
+            f"another import into survey {survey_key!r} is running (file {running.file!r}, last wrote at "
+            f"{running.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); import this file again when it has finished. If that "
+            "import's process was stopped, it is taken back by the first import from "
+            f"{running.heartbeat_at + STALE_AFTER:%H:%M:%S} UTC on, and importing the file then adds what is missing")
+
+
+def others_unfinished(connection: Connection, run_id: int, survey_id: int) -> bool:
+    """Whether another run into the survey is not done (a stale run not yet taken back): a batch must then adopt
+    what it finds of that run's."""
+    return bool(connection.scalar(select(exists().where(ImportRun.survey_id == survey_id, ImportRun.id != run_id,
+                                                        ImportRun.status == RUNNING))))
+
+
+def adopt(connection: Connection, run_id: int, survey_id: int, keys: list[str]) -> int:
+    """Move the responses of `keys` that belong to a run not done onto `run_id`, in the batch's transaction, with
+    the claim to the survey when one of those runs created it: they are this run's to keep or take back from now
+    on. Run before the batch's insert, so that on PostgreSQL a take-back that has locked them first (take_back)
+    deletes them and the insert writes them again. Returns how many moved."""
+    # Running: a failed run has no responses left (it is marked failed once they are all taken back).
+    unfinished = select(ImportRun.id).where(ImportRun.status == RUNNING, ImportRun.id != run_id)
+    moved = 0
+    for start in range(0, len(keys), 500):
+        chunk = keys[start:start + 500]
+        owned = (Response.survey_id == survey_id, Response.idempotency_key.in_(chunk),
+                 Response.import_run_id.in_(unfinished))
+        owners = connection.scalars(select(Response.import_run_id).where(*owned).distinct()).all()
+        if not owners:
+            continue
+        moved += connection.execute(update(Response).where(*owned).values(import_run_id=run_id)).rowcount
+        if connection.execute(update(ImportRun).where(ImportRun.id.in_(owners), ImportRun.survey_id == survey_id,
+                                                      ImportRun.survey_created.is_(True))
+                              .values(survey_created=False)).rowcount:
+            connection.execute(update(ImportRun).where(ImportRun.id == run_id).values(survey_created=True))
+    return moved
 
 
 def start(db_session: Session, *, survey_id: int, survey_created: bool, file: str, zone: str) -> int:
@@ -121,7 +181,8 @@ class Pauses:
 
 def take_back(db, run_id: int, *, reason: str) -> int:
     """Undo a running run: remove its responses and their rollup counts chunk by chunk, then the survey it created
-    (when nothing else is in it); the run is then marked failed with `reason`. Returns the responses removed."""
+    (when no response is in it and no other run, running or done, wrote into it); the run is then marked failed
+    with `reason`. Returns the responses removed. Responses another run adopted (adopt) are its, not this run's."""
     removed = 0
     pause = Pauses(db)
     while True:
@@ -132,15 +193,18 @@ def take_back(db, run_id: int, *, reason: str) -> int:
                                      .with_for_update()).first()  # PostgreSQL: one take-back of a run at a time
             if run is None or run.status != RUNNING:
                 return removed
+            # Locked (PostgreSQL): a batch adopting one meanwhile waits, or this one skips it once it is adopted.
             ids = connection.scalars(select(Response.id).where(Response.import_run_id == run_id)
-                                     .order_by(Response.id).limit(CHUNK)).all()
+                                     .order_by(Response.id).limit(CHUNK).with_for_update()).all()
             if ids:
                 _remove(connection, list(ids), run.zone)
                 connection.execute(update(ImportRun).where(ImportRun.id == run_id).values(heartbeat_at=utcnow()))
                 removed += len(ids)
                 continue
             if run.survey_created and run.survey_id is not None and not connection.scalar(
-                    select(func.count()).select_from(Response).where(Response.survey_id == run.survey_id)):
+                    select(func.count()).select_from(Response).where(Response.survey_id == run.survey_id)) \
+                    and not connection.scalar(select(exists().where(
+                        ImportRun.survey_id == run.survey_id, ImportRun.id != run_id, ImportRun.status != FAILED))):
                 connection.execute(delete(Survey).where(Survey.id == run.survey_id))
             connection.execute(update(ImportRun).where(ImportRun.id == run_id).values(
                 status=FAILED, finished_at=utcnow(), error=reason[:2000]))

@@ -217,6 +217,8 @@ def import_responses(
             survey_id, language, version_id = survey.id, survey.default_language, survey.current_version.id
             questions = collection.version_questions(db_session=db_session, version_id=version_id)
             check_survey(questions, mapping, key)
+            if not dry_run:  # said before the file is read; checked again where the run starts
+                runs.refuse_if_busy(db_session, survey_id, key, lock=False)
         # A detected mapping repeats the export's warnings: each is given once.
         summary = ImportSummary(key, survey is None, export.format, title if survey is None else survey.title,
                                 dry_run=dry_run, warnings=list(dict.fromkeys([*export.warnings, *mapping.warnings])))
@@ -276,6 +278,7 @@ def _write(db, export: Export, mapping: Mapping, summary: ImportSummary, checkin
         questions = collection.version_questions(db_session=db_session, version_id=version_id)
         if not created:
             check_survey(questions, mapping, summary.survey)
+            runs.refuse_if_busy(db_session, survey_id, summary.survey)
         run_id = runs.start(db_session, survey_id=survey_id, survey_created=created, file=export.path.name,
                             zone=checking.zone)
     target = Target(survey_id, version_id, questions, channel="import", import_run_id=run_id)
@@ -292,6 +295,8 @@ def _write(db, export: Export, mapping: Mapping, summary: ImportSummary, checkin
                 raise RowRejected(batch.failed)  # the file changed since it was checked
             with pause.holding(), db.write_connection() as connection:
                 bulk_cache(connection, on=True)
+                if runs.others_unfinished(connection, run_id, survey_id):
+                    runs.adopt(connection, run_id, survey_id, batch.keys)
                 added = insert_batch(connection, batch, target)
                 runs.beat(connection, run_id, new=added, present=batch.responses - added)
             summary.new += added

@@ -4,8 +4,11 @@ account still getting in: from a browser they logged in with before, or, after t
 
 from __future__ import annotations
 
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
+import pyotp
 import pytest
 from fastapi.testclient import TestClient
 from hypothesis import given
@@ -13,7 +16,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from tests.helpers import PASSWORD, csrf_from, make_user
-from voxpop.accounts import service, throttle
+from voxpop.accounts import service, throttle, two_factor
 from voxpop.accounts.models import AuditEntry, LoginThrottle
 from voxpop.accounts.views import current_time
 from voxpop.web.app import create_app
@@ -114,7 +117,7 @@ def test_spraying_many_accounts_locks_the_address_not_the_people(app, db, clock,
         assert attempt(owner, email, PASSWORD, OWNER).status_code == 303
 
 
-def test_delays_grow_then_lock_and_a_success_clears_the_count(app, db, clock):
+def test_delays_grow_then_lock_and_a_success_clears_the_accounts_count(app, db, clock):
     email = make_user(db, "agent")
     with TestClient(app) as client:
         assert [attempt(client, email, "wrong password guess", ATTACKER).status_code for _ in range(5)] == [401] * 5
@@ -127,7 +130,8 @@ def test_delays_grow_then_lock_and_a_success_clears_the_count(app, db, clock):
         clock.now += timedelta(seconds=2)
         assert attempt(client, email, PASSWORD, ATTACKER).status_code == 303
     with db.read() as db_session:
-        assert db_session.scalars(select(LoginThrottle)).all() == []
+        rows = db_session.execute(select(LoginThrottle.kind, LoginThrottle.failures)).all()
+    assert rows == [("address", 6)]  # the account's count is gone; the address's decays on its own
 
 
 def test_counts_are_forgotten_a_quarter_of_an_hour_after_the_last_failure(app, db, clock):
@@ -166,3 +170,84 @@ def test_a_delay_never_shrinks_with_more_failures_and_never_passes_the_lock(kind
     policy = throttle.POLICIES[kind]
     assert throttle.delay(failures, policy) <= throttle.delay(failures + 1, policy) <= throttle.LOCK
     assert (throttle.delay(failures, policy) == timedelta(0)) == (failures < policy.free)
+
+
+def in_parallel(app, count: int, post) -> list[int]:
+    """`count` clients, each on its own thread, that post at once once all are ready; their status codes."""
+    clients = [TestClient(app) for _ in range(count)]
+    ready = threading.Barrier(count)
+
+    def one(client):
+        prepared = post(client)  # the GET of the form, before the barrier
+        ready.wait()
+        return prepared().status_code
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(one, clients))
+
+
+def test_parallel_wrong_passwords_run_argon2_no_more_often_than_the_budget(app, db, clock, monkeypatch):
+    email = make_user(db, "agent")
+    checks = []
+    verify = service.verify_credentials
+
+    def counted(**kwargs):
+        checks.append(1)
+        return verify(**kwargs)
+
+    monkeypatch.setattr(service, "verify_credentials", counted)
+
+    def wrong_password(client):
+        token = csrf_from(client.get("/login").text)
+        return lambda: client.post("/login", data={"csrf_token": token, "email": email, "password": "wrong guess"},
+                                   headers={"X-Forwarded-For": ATTACKER}, follow_redirects=False)
+
+    with TestClient(app):
+        codes = in_parallel(app, 40, wrong_password)
+    # Each attempt was counted before argon2 ran: at most the account's budget were checked, the rest refused.
+    assert len(checks) == codes.count(401) <= throttle.POLICIES["account"].lock_at
+    assert codes.count(429) == 40 - len(checks)
+    with db.read() as db_session:
+        counted_failures = dict(db_session.execute(select(LoginThrottle.kind, LoginThrottle.failures)).all())
+    assert counted_failures == {"account": len(checks), "address": len(checks)}
+
+
+def test_parallel_wrong_codes_are_checked_no_more_often_than_the_budget(app, db, clock, monkeypatch):
+    email = make_user(db, "agent")
+    with db.write() as db_session:
+        user_id = service.user_id_for(db_session=db_session, email=email)
+        secret = two_factor.begin(db_session=db_session, user_id=user_id)
+        two_factor.confirm(db_session=db_session, user_id=user_id, code=pyotp.TOTP(secret).at(clock.now),
+                           now=clock.now)
+    checks = []
+    check = two_factor.check
+
+    def counted(**kwargs):
+        checks.append(1)
+        return check(**kwargs)
+
+    monkeypatch.setattr(two_factor, "check", counted)
+    with TestClient(app) as first:
+        assert attempt(first, email, PASSWORD, OWNER).headers["location"] == "/login/code"
+
+        def wrong_code(client):
+            client.cookies.update(first.cookies)  # the same half-done log-in, password already right
+            token = csrf_from(client.get("/login/code").text)
+            return lambda: client.post("/login/code", data={"csrf_token": token, "code": "000000"},
+                                       headers={"X-Forwarded-For": OWNER}, follow_redirects=False)
+
+        codes = in_parallel(app, 40, wrong_code)
+    assert len(checks) == codes.count(401) <= throttle.POLICIES["code"].lock_at
+    assert codes.count(429) == 40 - len(checks)
+
+
+def test_a_success_does_not_wipe_the_addresss_count_of_guesses_at_other_accounts(app, db, clock):
+    victim, insider = make_user(db, "agent"), make_user(db, "viewer")
+    with TestClient(app) as client:
+        for _ in range(4):
+            assert attempt(client, victim, "wrong password guess", ATTACKER).status_code == 401
+        assert attempt(client, insider, PASSWORD, ATTACKER).status_code == 303  # the insider's own account
+    with db.read() as db_session:
+        rows = db_session.execute(select(LoginThrottle.kind, LoginThrottle.subject, LoginThrottle.failures)).all()
+    # The insider's account has no count; the address keeps its 4 failures (the success took back only its own).
+    assert sorted(rows) == [("account", victim, 4), ("address", ATTACKER, 4)]

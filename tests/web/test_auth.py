@@ -156,3 +156,14 @@ def test_a_nul_in_the_login_email_is_a_failed_login_not_a_500(client, db):
     token = csrf_from(client.get("/login").text)
     reply = client.post("/login", data={"csrf_token": token, "email": "a\x00@example.com", "password": "x"})
     assert reply.status_code == 401
+
+
+@pytest.mark.parametrize("path", ["/login", "/login/code", "/login/enrol", "/reset/not-a-token"])
+def test_every_form_that_checks_a_secret_spends_the_login_budget(settings, db, path):
+    from fastapi.testclient import TestClient
+
+    budgeted = settings.model_copy(update={"rate_limit_per_minute": 1000, "login_rate_limit_per_minute": 2})
+    with TestClient(create_app(budgeted, db)) as limited:
+        codes = [limited.post(path, data={"code": "000000"}, follow_redirects=False).status_code for _ in range(3)]
+        assert codes[:2] != [429, 429] and codes[2] == 429  # the third POST on the budget of 2 is refused
+        assert limited.get("/login/code", follow_redirects=False).status_code != 429  # pages are not counted

@@ -7,7 +7,11 @@ stranger who locks the account (or their own address) does not lock out its owne
 pattern (accounts/devices.py). Every other attempt counts on the account and on the address.
 
 After `free` failures each further attempt waits 1, 2, 4, 8, ... seconds after the last failure; at `lock_at` failures the key is locked for
-LOCK. A refused attempt runs no argon2 and writes nothing: refusals are cheap. A success clears its keys, and a key
+LOCK. An attempt is counted as a failure before its password or code is checked (`reserve`, one short write under
+the keys' row locks): parallel attempts queue there, each sees the counts of those before it, and no more of them
+reach argon2 than the budget lets through. A refused attempt runs no argon2 and counts nothing: refusals stay cheap.
+A success forgets the account's and the device's count and takes back its own count on the address, whose failures
+decay like any other (a log-in to one's own account must not wipe an address's guesses at other accounts). A key
 whose last failure is LOCK ago is forgotten.
 """
 
@@ -16,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, or_, select, tuple_
+from sqlalchemy import and_, delete, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from voxpop.accounts.models import LoginThrottle
@@ -86,7 +90,12 @@ def _forgotten(row: LoginThrottle, now: datetime) -> bool:
 
 def refusal(*, db_session: Session, keys: list[Key], now: datetime) -> Refusal | None:
     """Why an attempt on these keys must not be made now, or None when it may (read-only)."""
-    rows = db_session.scalars(select(LoginThrottle).where(tuple_(LoginThrottle.kind, LoginThrottle.subject).in_(keys)))
+    return _refusal_of(db_session.scalars(
+        select(LoginThrottle).where(tuple_(LoginThrottle.kind, LoginThrottle.subject).in_(keys))), now)
+
+
+def _refusal_of(rows, now: datetime) -> Refusal | None:
+    """The longest refusal among the keys' rows, or None."""
     refusals = []
     for row in rows:
         if _forgotten(row, now):
@@ -109,10 +118,41 @@ def _rows_for_update(db_session: Session, keys: list[Key], now: datetime) -> lis
         .order_by(LoginThrottle.id).with_for_update().execution_options(populate_existing=True)))
 
 
+def reserve(*, db_session: Session, keys: list[Key], now: datetime) -> tuple[Refusal | None, list[LoginThrottle]]:
+    """Count an attempt as failed before its secret is checked, unless the keys refuse it (then nothing is counted).
+    Returns the refusal, or None and the rows this count locked (for the audit log, should the attempt fail)."""
+    rows = _rows_for_update(db_session, keys, now)
+    refused = _refusal_of(rows, now)
+    if refused is not None:
+        return refused, []
+    return None, _count_failure(db_session, rows, now)
+
+
+def succeeded(*, db_session: Session, keys: list[Key], locked: list[LoginThrottle]) -> None:
+    """A reserved attempt was right: forget the account's and device's failures; take back the attempt's own count
+    on the address (and the lock, if that count set it), leaving the address's other failures to decay."""
+    clear(db_session=db_session, keys=[key for key in keys if key[0] != "address"])
+    locked_by_it = {(row.kind, row.subject) for row in locked}
+    for kind, subject in keys:
+        if kind != "address":
+            continue
+        values = {"failures": LoginThrottle.failures - 1}
+        if (kind, subject) in locked_by_it:
+            values["locked_until"] = None
+        db_session.execute(update(LoginThrottle).where(LoginThrottle.kind == kind, LoginThrottle.subject == subject,
+                                                       LoginThrottle.failures > 0)
+                           .values(values).execution_options(synchronize_session=False))
+
+
 def record_failure(*, db_session: Session, keys: list[Key], now: datetime) -> list[LoginThrottle]:
     """Count a failed attempt on each key; returns the rows this failure locked, for the audit log."""
+    return _count_failure(db_session, _rows_for_update(db_session, keys, now), now)
+
+
+def _count_failure(db_session: Session, rows: list[LoginThrottle], now: datetime) -> list[LoginThrottle]:
+    """Add one failure to each locked row; returns the rows it locked."""
     locked = []
-    for row in _rows_for_update(db_session, keys, now):
+    for row in rows:
         if _forgotten(row, now):
             row.failures, row.locked_until = 0, None  # counting starts again
         row.failures += 1
@@ -134,5 +174,7 @@ def _forget_old(db_session: Session, now: datetime) -> None:
 
 def clear(*, db_session: Session, keys: list[Key]) -> None:
     """Forget the failures on these keys (after a successful log-in)."""
+    if not keys:
+        return
     db_session.execute(delete(LoginThrottle).where(or_(*(and_(LoginThrottle.kind == kind, LoginThrottle.subject == subject)
                                                          for kind, subject in keys))))

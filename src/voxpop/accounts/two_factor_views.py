@@ -52,10 +52,10 @@ def _again() -> RedirectResponse:
     return RedirectResponse("/login", status_code=303)
 
 
-def _refused_code(request: Request, db, settings, user: User, now: datetime, action: str = "login.code_failed"):
-    """Count a wrong code on the user's code key (locks audited), and audit the failure as `action`."""
+def _refused_code(request: Request, db, settings, user: User, locked: list, action: str = "login.code_failed"):
+    """Audit a wrong code as `action`, and the locks its reserved count set (the count itself is already made)."""
     with db.write() as db_session:
-        for row in throttle.record_failure(db_session=db_session, keys=[("code", str(user.id))], now=now):
+        for row in locked:
             service.audit(db_session=db_session, actor=None, action="login.locked", target=user.email,
                           client=client_address(request, settings), kind=row.kind, failures=row.failures,
                           until=row.locked_until.isoformat())
@@ -63,9 +63,16 @@ def _refused_code(request: Request, db, settings, user: User, now: datetime, act
                       client=client_address(request, settings))
 
 
-def _code_refusal(db, user: User, now: datetime) -> throttle.Refusal | None:
+def _reserve_code(db, user: User, now: datetime) -> tuple[throttle.Refusal | None, list]:
+    """Count a code attempt as failed before the code is checked (parallel guesses queue on the count), unless the
+    user's code key refuses it; a refusal found by the read first writes nothing."""
+    keys = [("code", str(user.id))]
     with db.read() as db_session:
-        return throttle.refusal(db_session=db_session, keys=[("code", str(user.id))], now=now)
+        refused = throttle.refusal(db_session=db_session, keys=keys, now=now)
+    if refused is not None:
+        return refused, []
+    with db.write() as db_session:
+        return throttle.reserve(db_session=db_session, keys=keys, now=now)
 
 
 def _code_page(request: Request, *, error: str | None = None, status: int = 200, headers: dict | None = None):
@@ -87,7 +94,7 @@ def enter_code(request: Request, db: DbDep, settings: SettingsDep, now: Now, cod
     if pending is None:
         return _again()
     user, next_page = pending
-    refused = _code_refusal(db, user, now)
+    refused, locked = _reserve_code(db, user, now)
     if refused is not None:
         return _code_page(request, error=refused.sentence(now), status=429,
                           headers={"Retry-After": str(refused.retry_after(now))})
@@ -97,7 +104,7 @@ def enter_code(request: Request, db: DbDep, settings: SettingsDep, now: Now, cod
             throttle.clear(db_session=db_session, keys=[("code", str(user.id))])
             key = finish_login(request, db_session, settings, user, now, second_factor=used)
     except two_factor.CodeWrong as exc:
-        _refused_code(request, db, settings, user, now)
+        _refused_code(request, db, settings, user, locked)
         return _code_page(request, error=exc.sentence, status=401)
     return logged_in(request, settings, user, key, next_page)
 
@@ -132,7 +139,7 @@ def enrol_at_login(request: Request, db: DbDep, settings: SettingsDep, now: Now,
     if pending is None:
         return _again()
     user, next_page = pending
-    refused = _code_refusal(db, user, now)
+    refused, locked = _reserve_code(db, user, now)
     if refused is not None:
         return _setup_page(request, db, user, "/login/enrol", error=refused.sentence(now), status=429,
                            headers={"Retry-After": str(refused.retry_after(now))}) or _again()
@@ -144,7 +151,7 @@ def enrol_at_login(request: Request, db: DbDep, settings: SettingsDep, now: Now,
                           client=client_address(request, settings), at_login=True)
             key = finish_login(request, db_session, settings, user, now, second_factor="enrolled")
     except two_factor.CodeWrong as exc:
-        _refused_code(request, db, settings, user, now)
+        _refused_code(request, db, settings, user, locked)
         return _setup_page(request, db, user, "/login/enrol", error=exc.sentence, status=400) or _again()
     except service.AccountError:
         return _again()
@@ -170,7 +177,7 @@ def setup_page(request: Request, user: CurrentUser, db: DbDep):
 @router.post("/account/2fa", include_in_schema=False, dependencies=[Depends(verify_csrf)])
 def confirm_setup(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, now: Now, code: Code = ""):
     """Turn two-factor sign-in on with a code from the app, and show the recovery codes once."""
-    refused = _code_refusal(db, user, now)
+    refused, locked = _reserve_code(db, user, now)
     if refused is not None:
         return _setup_page(request, db, user, "/account/2fa", error=refused.sentence(now), status=429,
                            headers={"Retry-After": str(refused.retry_after(now))}) or RedirectResponse(
@@ -182,7 +189,7 @@ def confirm_setup(request: Request, user: CurrentUser, db: DbDep, settings: Sett
             service.audit(db_session=db_session, actor=user, action="user.2fa_enable", target=user.email,
                           client=client_address(request, settings))
     except two_factor.CodeWrong as exc:
-        _refused_code(request, db, settings, user, now, "user.2fa_code_failed")
+        _refused_code(request, db, settings, user, locked, "user.2fa_code_failed")
         return _setup_page(request, db, user, "/account/2fa", error=exc.sentence, status=400)
     except service.AccountError as exc:
         return render_account(request, db, settings, user, error=exc, status=400)
@@ -193,14 +200,16 @@ def confirm_setup(request: Request, user: CurrentUser, db: DbDep, settings: Sett
 def turn_off(request: Request, user: CurrentUser, db: DbDep, settings: SettingsDep, now: Now,
              password: Annotated[str, Form(max_length=1024)] = "", code: Code = ""):
     """Turn two-factor sign-in off with the password and a code; a role that requires it cannot."""
-    refused = _code_refusal(db, user, now)
+    refused, locked = None, []
     try:
         with db.read() as db_session:
             if two_factor.status(db_session=db_session, user=user).required:
                 raise service.AccountError(f"two-factor sign-in is required for the {user.role} role; an admin can "
                                            "reset it if you lost your phone")
-            if refused is not None:
-                raise service.AccountError(refused.sentence(now))
+        refused, locked = _reserve_code(db, user, now)  # before argon2: a wrong password counts too
+        if refused is not None:
+            raise service.AccountError(refused.sentence(now))
+        with db.read() as db_session:
             if service.verify_credentials(db_session=db_session, email=user.email, password=password) is None:
                 raise service.AccountError("the password is not right; type the password you log in with",
                                            field="off-password")
@@ -211,7 +220,7 @@ def turn_off(request: Request, user: CurrentUser, db: DbDep, settings: SettingsD
             service.audit(db_session=db_session, actor=user, action="user.2fa_disable", target=user.email,
                           client=client_address(request, settings))
     except two_factor.CodeWrong as exc:
-        _refused_code(request, db, settings, user, now, "user.2fa_code_failed")
+        _refused_code(request, db, settings, user, locked, "user.2fa_code_failed")
         return render_account(request, db, settings, user, status=400,
                              error=service.AccountError(str(exc), field="off-code"))
     except service.AccountError as exc:

@@ -66,21 +66,25 @@ def login(
         user_id = service.user_id_for(db_session=db_session, email=email)
         device = devices.known_device(request.cookies.get(devices.COOKIE), settings.signing_key, user_id)
         keys = throttle.login_keys(email=target, address=address, device=device)
-        refused = throttle.refusal(db_session=db_session, keys=keys, now=now)
-        verified = None
-        if refused is None:
-            checked = service.verify_credentials(db_session=db_session, email=email, password=password)
-            verified = checked.id if checked is not None else None
+        refused = throttle.refusal(db_session=db_session, keys=keys, now=now)  # a refusal writes nothing
+    if refused is None:
+        # The attempt counts as a failure before argon2 runs: parallel guesses queue on the count, not after it.
+        with db.write() as db_session:
+            refused, locked = throttle.reserve(db_session=db_session, keys=keys, now=now)
     if refused is not None:
         return _login_page(request, next=next, email=email, error=refused.sentence(now), status=429,
                            headers={"Retry-After": str(refused.retry_after(now))})
+    with db.read() as db_session:
+        checked = service.verify_credentials(db_session=db_session, email=email, password=password)
+        verified = checked.id if checked is not None else None
     with db.write() as db_session:
         user = second = None
         if verified is not None:
             user = service.rehash_password(db_session=db_session, user_id=verified, password=password)
-            # A success clears the keys it was counted on. One from a known device leaves the account's count
-            # alone: a stranger's lock on it must not end whenever its owner logs in.
-            throttle.clear(db_session=db_session, keys=keys)
+            # A success forgets the account's (or the known device's) count, not the address's: one's own log-in
+            # must not wipe an address's guesses at other accounts. One from a known device leaves the account's
+            # count alone: a stranger's lock on it must not end whenever its owner logs in.
+            throttle.succeeded(db_session=db_session, keys=keys, locked=locked)
             if two_factor.enabled(db_session=db_session, user_id=user.id):
                 second = "code"
             elif two_factor.must_enrol(db_session=db_session, user=user):
@@ -89,7 +93,7 @@ def login(
             else:
                 key = finish_login(request, db_session, settings, user, now)
         else:
-            for row in throttle.record_failure(db_session=db_session, keys=keys, now=now):
+            for row in locked:
                 service.audit(db_session=db_session, actor=None, action="login.locked", target=row.subject[:200],
                               client=address, kind=row.kind, failures=row.failures,
                               until=row.locked_until.isoformat())

@@ -196,7 +196,8 @@ class RateLimitMiddleware:
     async def __call__(self, scope, receive, send):
         if scope["type"] == "http":
             path = scope["path"]
-            secret_form = path == "/login" or path.startswith("/reset/")  # a password is checked or hashed
+            # a password or a second-factor code is checked, or a password hashed
+            secret_form = path == "/login" or path.startswith(("/login/", "/reset/"))
             limiter = (self.login_limiter if secret_form and scope["method"] == "POST" else
                        self.limiter if path.startswith(PUBLIC_PREFIXES) else None)
             if limiter is not None:

@@ -251,3 +251,42 @@ def test_a_success_does_not_wipe_the_addresss_count_of_guesses_at_other_accounts
         rows = db_session.execute(select(LoginThrottle.kind, LoginThrottle.subject, LoginThrottle.failures)).all()
     # The insider's account has no count; the address keeps its 4 failures (the success took back only its own).
     assert sorted(rows) == [("account", victim, 4), ("address", ATTACKER, 4)]
+
+
+def test_parallel_wrong_current_passwords_run_argon2_no_more_often_than_the_budget(app, db, clock, monkeypatch):
+    email = make_user(db, "agent")
+    with TestClient(app) as first:
+        assert attempt(first, email, PASSWORD, OWNER).status_code == 303
+        checks = []
+        verify = service.verify_credentials
+
+        def counted(**kwargs):
+            checks.append(1)
+            return verify(**kwargs)
+
+        monkeypatch.setattr(service, "verify_credentials", counted)
+
+        def wrong_current(client):
+            client.cookies.update(first.cookies)  # the same session, left open
+            token = csrf_from(client.get("/account").text)
+            return lambda: client.post("/account/password", data={
+                "csrf_token": token, "current": "not my password", "password": "a new password 123",
+                "again": "a new password 123"}, follow_redirects=False)
+
+        codes = in_parallel(app, 40, wrong_current)
+    assert len(checks) == codes.count(400) <= throttle.POLICIES["account"].lock_at
+    assert codes.count(429) == 40 - len(checks)
+
+
+def test_a_right_current_password_takes_back_only_its_own_count(app, db, clock):
+    email = make_user(db, "agent")
+    with TestClient(app) as client:
+        assert attempt(client, email, PASSWORD, OWNER).status_code == 303
+        token = csrf_from(client.get("/account").text)
+        for current in ["not my password"] * 3 + [PASSWORD]:
+            client.post("/account/password", data={"csrf_token": token, "current": current,
+                                                   "password": "a new password 123", "again": "a new password 123"},
+                        follow_redirects=False)
+    with db.read() as db_session:
+        rows = db_session.execute(select(LoginThrottle.kind, LoginThrottle.failures)).all()
+    assert rows == [("account", 3)]  # the owner's change does not lift what strangers counted on the account

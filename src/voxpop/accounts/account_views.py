@@ -79,16 +79,19 @@ def change_password(
         if again != password:
             raise service.AccountError("the two new passwords differ; type the same password twice", field="again")
         with db.read() as db_session:
-            refused = throttle.refusal(db_session=db_session, keys=keys, now=now)
-            right = refused is None and service.verify_credentials(db_session=db_session, email=user.email,
-                                                                   password=current) is not None
+            refused = throttle.refusal(db_session=db_session, keys=keys, now=now)  # a refusal writes nothing
+        if refused is None:
+            # Counted as a failure before argon2 runs, as log-ins are: parallel guesses queue on the count.
+            with db.write() as db_session:
+                refused, locked = throttle.reserve(db_session=db_session, keys=keys, now=now)
         if refused is not None:
             return render_account(request, db, settings, user, status=429,
                                  error=service.AccountError(refused.sentence(now)),
                                  headers={"Retry-After": str(refused.retry_after(now))})
+        with db.read() as db_session:
+            right = service.verify_credentials(db_session=db_session, email=user.email, password=current) is not None
         if not right:
             with db.write() as db_session:
-                throttle.record_failure(db_session=db_session, keys=keys, now=now)
                 service.audit(db_session=db_session, actor=user, action="user.password_change_failed",
                               target=user.email, client=address)
             raise service.AccountError("the current password is not right; type the password you logged in with",
@@ -97,6 +100,8 @@ def change_password(
         return render_account(request, db, settings, user, error=exc, status=400)
     password_hash = service.hash_password(password)  # ~0.1 s, before the write: the single writer is not held
     with db.write() as db_session:
+        # The right password takes back only its own count: the owner must not lift a stranger's lock on the account.
+        throttle.take_back(db_session=db_session, keys=keys, locked=locked)
         changed = service.change_password(db_session=db_session, user_id=user.id, password_hash=password_hash,
                                           keep=session_key(request))
         service.audit(db_session=db_session, actor=user, action="user.password_change", target=user.email,

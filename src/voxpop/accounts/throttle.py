@@ -129,13 +129,16 @@ def reserve(*, db_session: Session, keys: list[Key], now: datetime) -> tuple[Ref
 
 
 def succeeded(*, db_session: Session, keys: list[Key], locked: list[LoginThrottle]) -> None:
-    """A reserved attempt was right: forget the account's and device's failures; take back the attempt's own count
-    on the address (and the lock, if that count set it), leaving the address's other failures to decay."""
+    """A reserved log-in was right: forget the account's and device's failures; take back the attempt's own count
+    on the address, leaving the address's other failures to decay."""
     clear(db_session=db_session, keys=[key for key in keys if key[0] != "address"])
+    take_back(db_session=db_session, keys=[key for key in keys if key[0] == "address"], locked=locked)
+
+
+def take_back(*, db_session: Session, keys: list[Key], locked: list[LoginThrottle]) -> None:
+    """Undo a reserved attempt's count on these keys (it was right), and the lock where that count set it."""
     locked_by_it = {(row.kind, row.subject) for row in locked}
     for kind, subject in keys:
-        if kind != "address":
-            continue
         values = {"failures": LoginThrottle.failures - 1}
         if (kind, subject) in locked_by_it:
             values["locked_until"] = None

@@ -100,6 +100,9 @@ def test_a_bad_new_password_is_refused_and_the_link_still_works(client, db, pass
 @pytest.mark.parametrize("path", ["/reset/not-a-token", "/reset/" + "x" * 300, "/reset/%00%01"])
 def test_unknown_or_malformed_links_get_a_clear_page(client, path):
     reply = client.get(path)
+    if "%00" in path:  # the plumbing answers a NUL in any address before a route sees it: no address holds one
+        assert reply.status_code == 404 and "There is nothing at this address" in reply.text
+        return
     assert reply.status_code in (400, 410) and "Internal" not in reply.text
     if reply.status_code == 410:
         assert "not a valid password-reset link" in reply.text or "not a password-reset link" in reply.text

@@ -30,7 +30,7 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1_000_000, ge=1024, description="Largest request body accepted, in bytes.")
     max_upload_bytes: int = Field(200_000_000, ge=1024, description="Largest export file staff may upload to import, in bytes.")
     rate_limit_per_minute: int = Field(120, ge=1, description="Public requests per client per minute.")
-    login_rate_limit_per_minute: int = Field(30, ge=1, description="Login and password-reset form posts per client address per minute: a budget of their own, apart from the public survey traffic's.")
+    login_rate_limit_per_minute: int = Field(30, ge=1, description="Login form posts (password, two-factor code and set-up) and password-reset form posts per client address per minute: a budget of their own, apart from the public survey traffic's.")
     retention_months: int | None = Field(None, ge=1, le=1200, description="Anonymise responses older than this many months (their free text and customer link), in a background thread of the web server; unset keeps them.")
     trust_proxy_headers: bool = Field(False, description="Take the client address from X-Forwarded-For (only behind your own proxy).")
     keep_original_comments: bool = Field(False, description="Keep each comment's original text, before redaction, for admins to read; off, only the redacted text is stored.")

@@ -92,5 +92,7 @@ def test_forged_or_foreign_links_get_a_clear_page(client, db, settings, feedback
     for bad in (forged, nobody, wrong_salt, "/u/x", "/u/" + "a" * 500, "/u/%00%ff"):
         for answer in (client.get(bad), client.post(bad, content=b"List-Unsubscribe=One-Click", headers=ONE_CLICK)):
             assert answer.status_code == 404, bad
-            assert "This unsubscribe link is not valid" in answer.text
+            # A NUL in the address is answered by the plumbing before the route: no address holds one.
+            assert ("There is nothing at this address" if "%00" in bad else "This unsubscribe link is not valid") \
+                in answer.text
     assert suppressed(db) == {}

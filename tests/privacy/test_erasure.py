@@ -11,9 +11,8 @@ from sqlalchemy import JSON, LargeBinary, String, Text, select
 from tests.privacy.data import EMAIL, EXTERNAL_ID, NAME, make_customer, suppress
 from voxpop.accounts.models import AuditEntry
 from voxpop.analysis.models import ScoreRollup
-from voxpop.analysis.rollups import rebuild_store
+from voxpop.analysis.rollups import rebuild_store, rollup_differences
 from voxpop.cases.models import Case
-from voxpop.cli.backup import rollup_differences
 from voxpop.collection.models import Answer, Invitation, Response
 from voxpop.customers.models import Customer, SampleMember, Transaction
 from voxpop.dashboard.metrics import survey_estimates

@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 
 from tests.helpers import apply_survey
 from voxpop.analysis.models import ScoreRollup
-from voxpop.cli.backup import rollup_differences
+from voxpop.analysis.rollups import rollup_differences
 from voxpop.collection import flows
 from voxpop.collection.models import Response
 from voxpop.core.counts import ALL

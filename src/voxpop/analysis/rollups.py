@@ -7,7 +7,7 @@ from typing import Any
 
 import ibis
 import ibis.expr.types as ir
-from sqlalchemy import Connection, delete, func, insert, literal
+from sqlalchemy import Connection, delete, func, insert, literal, select, text
 
 from voxpop.analysis.engine import count_if, local_period, naive_utc
 from voxpop.analysis.models import ScoreRollup
@@ -79,6 +79,32 @@ def rebuild_store(db, *, zone: str) -> int:
             return rebuild(connection, write_connection, zone=zone)
     finally:
         connection.disconnect()
+
+
+def rollup_differences(db, *, zone: str) -> tuple[int, int]:
+    """How many daily rollup rows differ from a rebuild from the answers, and how many rows the rebuild makes.
+    The rebuild runs in a savepoint that is rolled back: the store is left as it was (`voxpop db check`)."""
+    from voxpop.analysis.sources import store_connection
+
+    def rows(connection) -> set[tuple]:
+        return {tuple(row) for row in connection.execute(select(ScoreRollup.__table__))}
+
+    reader = store_connection(db.url)
+    try:
+        with db.write_connection() as connection:
+            if not db.is_sqlite:
+                # Response writers add to the rollups in their own transaction: hold them off, so the answers
+                # the rebuild reads and the rollups read here are the same moment's.
+                connection.execute(text("LOCK TABLE score_rollups IN SHARE ROW EXCLUSIVE MODE"))
+            kept = rows(connection)
+            savepoint = connection.begin_nested()
+            rebuild(reader, connection, zone=zone)
+            rebuilt = rows(connection)
+            savepoint.rollback()
+    finally:
+        reader.disconnect()
+    # A row is keyed by question, day, attribute and value: one that is wrong, missing or extra counts once.
+    return len({row[:4] for row in kept ^ rebuilt}), len(rebuilt)
 
 
 def month_start(day, dialect: str):

@@ -90,6 +90,7 @@ def restore(
 @db_app.command("check")
 def db_check() -> None:
     """Check the store: SQLite's integrity and foreign keys, and the daily rollups against a rebuild."""
+    from voxpop.analysis.rollups import rollup_differences
     from voxpop.store.backup import integrity_problems
 
     settings = get_settings()
@@ -108,36 +109,6 @@ def db_check() -> None:
         _warn(f"warning: {warning}")
     if problems or differing:
         raise typer.Exit(1)
-
-
-def rollup_differences(db, *, zone: str) -> tuple[int, int]:
-    """How many daily rollup rows differ from a rebuild from the answers, and how many rows the rebuild makes.
-    The rebuild runs in a savepoint that is rolled back: the store is left as it was."""
-    from sqlalchemy import select, text
-
-    from voxpop.analysis.models import ScoreRollup
-    from voxpop.analysis.rollups import rebuild
-    from voxpop.analysis.sources import store_connection
-
-    def rows(connection) -> set[tuple]:
-        return {tuple(row) for row in connection.execute(select(ScoreRollup.__table__))}
-
-    reader = store_connection(db.url)
-    try:
-        with db.write_connection() as connection:
-            if not db.is_sqlite:
-                # Response writers add to the rollups in their own transaction: hold them off, so the answers
-                # the rebuild reads and the rollups read here are the same moment's.
-                connection.execute(text("LOCK TABLE score_rollups IN SHARE ROW EXCLUSIVE MODE"))
-            kept = rows(connection)
-            savepoint = connection.begin_nested()
-            rebuild(reader, connection, zone=zone)
-            rebuilt = rows(connection)
-            savepoint.rollback()
-    finally:
-        reader.disconnect()
-    # A row is keyed by question, day, attribute and value: one that is wrong, missing or extra counts once.
-    return len({row[:4] for row in kept ^ rebuilt}), len(rebuilt)
 
 
 def loose_permissions(settings: Settings) -> list[str]:

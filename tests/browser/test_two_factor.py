@@ -48,7 +48,9 @@ def test_setting_up_and_signing_in_with_a_code(db, open_context, screenshot, siz
     page.goto("/account")
     page.click("text=Set up two-factor sign-in")
     page.wait_for_url("**/account/2fa")
-    assert page.evaluate("document.querySelector('img.qr').naturalWidth") > 0  # the QR code is drawn
+    # the QR code is drawn (decode() waits for the picture, which may come after the page's load)
+    drawn = "async () => { const qr = document.querySelector('img.qr'); await qr.decode(); return qr.naturalWidth }"
+    assert page.evaluate(drawn) > 0
     check(page, blocked, f"{size}-setup", screenshot)
     secret = page.inner_text("[data-testid=secret]").replace(" ", "")
     page.fill("#code", pyotp.TOTP(secret).now())

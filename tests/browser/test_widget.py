@@ -183,6 +183,7 @@ def test_the_share_page_shows_the_link_and_its_code(db, settings, open_context, 
         expect(link).to_have_value(f"{settings.public_url}/s/instore?channel=Tisch+7&store=M%C3%BCnchen")
         code = page.get_by_test_id("share-qr")
         expect(code).to_be_visible()
-        assert code.evaluate("image => image.complete && image.naturalWidth > 100")
+        # visible is not loaded: decode() waits for the picture (and fails the test if it is broken)
+        assert code.evaluate("async image => { await image.decode(); return image.naturalWidth }") > 100
         check_page(page, screenshot, f"{size}-share")
         context.close()

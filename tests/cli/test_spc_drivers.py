@@ -181,7 +181,8 @@ def test_bad_files_exit_2_with_a_message(tmp_path):
     no_time = runner.invoke(app, ["spc", str(one_month), "--metric", "nps", "--score", "score", "--period", "month"])
     assert no_time.exit_code == 2 and "the time column with --time" in no_time.stderr
     no_file = runner.invoke(app, ["spc", "--metric", "nps", "--period", "month"])
-    assert no_file.exit_code == 2 and "Give either an export FILE or --survey KEY" in no_file.stderr
+    assert no_file.exit_code == 2
+    assert "Give either an export FILE, --survey KEY or --connect URL with --table NAME" in no_file.stderr
 
 
 def test_spc_on_a_survey_in_the_database(configured):

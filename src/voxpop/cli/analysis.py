@@ -75,14 +75,39 @@ def _notes():
                 err.print(f"note: {in_cli_terms(str(note.message))}", highlight=False)
 
 
-def _checked_request(settings: Settings, *, output, period, file, survey, cuts, min_base):
+def _checked_request(settings: Settings, *, output, period, file, survey, cuts, min_base, connect=None, table=None):
     """The checks `metrics` and `spc` share; returns the NPS cut points and the minimum base."""
     _check_format(output)
     if period is not None and period not in PERIODS:
         fail(f"--period must be day, week, month or quarter, not {period!r}")
-    if (file is None) == (survey is None):
-        fail("Give either an export FILE or --survey KEY")
+    _check_source(file=file, survey=survey, connect=connect, table=table)
     return _cut_points(cuts), (min_base if min_base is not None else settings.min_base)
+
+
+def _check_source(*, file, survey, connect, table) -> None:
+    """Exactly one source: an export FILE, a survey in the database, or a table where the data live (--connect)."""
+    if (file is None) + (survey is None) + (connect is None) != 2:
+        fail("Give either an export FILE, --survey KEY or --connect URL with --table NAME")
+    if (connect is None) != (table is None):
+        fail("--connect and --table go together: --connect names the database, --table the table in it")
+
+
+def _data(file: Path | None, *, connect: str | None, table: str | None, no_cache: bool, verbose: bool):
+    """What the engine reads (voxpop.metrics takes a path or an Ibis table): the export FILE, or with --connect
+    the table where the data live, so that only the aggregation runs there."""
+    if connect is not None:
+        return _connected_table(connect, table)
+    return _file_data(file, no_cache=no_cache, verbose=verbose)
+
+
+def _connected_table(connect: str, table: str | None):
+    """--connect URL --table NAME as an Ibis table on that backend."""
+    fail("--connect is not built yet")
+
+
+def _file_data(file: Path | None, *, no_cache: bool, verbose: bool):
+    """An export file as the engine reads it."""
+    return file
 
 
 def _response_filter(settings: Settings, *, since, until, during, answers):
@@ -298,6 +323,13 @@ def metrics_command(
     method: Annotated[str, typer.Option(help="NPS interval: adjusted-wald (Rocks 2016) or wald.")] = "adjusted-wald",
     min_base: Annotated[int | None, typer.Option(help="Flag groups below this n (default: VOXPOP_MIN_BASE).")] = None,
     compare: Annotated[bool, typer.Option("--compare", help="Test each --by group against the rest (Holm-adjusted).")] = False,
+    connect: Annotated[str | None, typer.Option(help="Read --table where the data live, by an Ibis URL (e.g. "
+                                                     "duckdb:///data.duckdb or postgresql://host/db); only the "
+                                                     "aggregation runs there.")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="With --connect: the table or view to read.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Read the FILE itself, not the Parquet copy an earlier "
+                                                              "run kept in the data directory.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Say how the FILE was read.")] = False,
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:
     """NPS, CSAT, CES or a mean, with n and a confidence interval, per group and period."""
@@ -306,10 +338,10 @@ def metrics_command(
 
     settings = get_settings()
     cut_points, floor = _checked_request(settings, output=output, period=period, file=file, survey=survey,
-                                         cuts=cuts, min_base=min_base)
+                                         cuts=cuts, min_base=min_base, connect=connect, table=table)
     try:
         with _notes():
-            if file is not None:
+            if survey is None:
                 if score is None:
                     fail("Name the score column with --score")
                 if since or until or during or answer:
@@ -317,7 +349,8 @@ def metrics_command(
                          "with --filter COLUMN=VALUE")
                 spec_scale = _scale(scale)
                 _note_nps_scale(metric, spec_scale, cut_points)
-                rows = metrics(file, metric=metric, score=score, scale=spec_scale, cuts=cut_points, by=by,  # type: ignore[arg-type]
+                data = _data(file, connect=connect, table=table, no_cache=no_cache, verbose=verbose)
+                rows = metrics(data, metric=metric, score=score, scale=spec_scale, cuts=cut_points, by=by,  # type: ignore[arg-type]
                                period=period, time=time, filters=_filters(filter_), confidence=confidence,  # type: ignore[arg-type]
                                min_base=floor, method=method)
             else:
@@ -357,6 +390,13 @@ def spc_command(
                                                       "repeatable.")] = None,
     filter_: Annotated[list[str] | None, typer.Option("--filter", help="COLUMN=VALUE; repeatable.")] = None,
     min_base: Annotated[int | None, typer.Option(help="Flag periods below this n (default: VOXPOP_MIN_BASE).")] = None,
+    connect: Annotated[str | None, typer.Option(help="Read --table where the data live, by an Ibis URL (e.g. "
+                                                     "duckdb:///data.duckdb or postgresql://host/db); only the "
+                                                     "aggregation runs there.")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="With --connect: the table or view to read.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Read the FILE itself, not the Parquet copy an earlier "
+                                                              "run kept in the data directory.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Say how the FILE was read.")] = False,
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:
     """A control chart of NPS, CSAT, CES or a mean per period, with the signals of the run rules."""
@@ -364,15 +404,16 @@ def spc_command(
 
     settings = get_settings()
     cut_points, floor = _checked_request(settings, output=output, period=period, file=file, survey=survey,
-                                         cuts=cuts, min_base=min_base)
+                                         cuts=cuts, min_base=min_base, connect=connect, table=table)
     try:
         with _notes():
-            if file is not None:
+            if survey is None:
                 if score is None or time is None:
                     fail("Name the score column with --score and the time column with --time")
                 spec_scale = _scale(scale)
                 _note_nps_scale(metric, spec_scale, cut_points)
-                result = spc(file, metric=metric, score=score, period=period, time=time,  # type: ignore[arg-type]
+                data = _data(file, connect=connect, table=table, no_cache=no_cache, verbose=verbose)
+                result = spc(data, metric=metric, score=score, period=period, time=time,  # type: ignore[arg-type]
                              scale=spec_scale, cuts=cut_points, chart=chart, rules=rules, by=by,
                              filters=_filters(filter_), min_base=floor)
             else:
@@ -403,19 +444,26 @@ def drivers_command(
                                                        "the database only returns sums.")] = 0,
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level of the intervals.")] = 0.95,
     seed: Annotated[int | None, typer.Option(help="Random seed of the resampling, for a repeatable run.")] = None,
+    connect: Annotated[str | None, typer.Option(help="Read --table where the data live, by an Ibis URL (e.g. "
+                                                     "duckdb:///data.duckdb or postgresql://host/db); only the "
+                                                     "aggregation runs there.")] = None,
+    table: Annotated[str | None, typer.Option("--table", help="With --connect: the table or view to read.")] = None,
+    no_cache: Annotated[bool, typer.Option("--no-cache", help="Read the FILE itself, not the Parquet copy an earlier "
+                                                              "run kept in the data directory.")] = False,
+    verbose: Annotated[bool, typer.Option("--verbose", help="Say how the FILE was read.")] = False,
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:
     """Key drivers of an outcome: Johnson's relative weights, and an importance × performance table."""
     from voxpop.metrics import drivers
 
     _check_format(output)
-    if (file is None) == (survey is None):
-        fail("Give either an export FILE or --survey KEY")
+    _check_source(file=file, survey=survey, connect=connect, table=table)
     driver_scale, scale_of_outcome = _scale(scale), _scale(outcome_scale)
     connection = None
     try:
-        data = file
-        if survey is not None:
+        if survey is None:
+            data = _data(file, connect=connect, table=table, no_cache=no_cache, verbose=verbose)
+        else:
             from voxpop.analysis import sources
 
             if scale or outcome_scale:

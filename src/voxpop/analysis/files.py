@@ -136,6 +136,9 @@ def first_undecodable_byte(path: Path, encoding: str) -> int | None:
     offset = 0
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK_BYTES):
+            if chunk.isascii() and not decoder.getstate()[0]:  # most of an export: no need to build its text
+                offset += len(chunk)
+                continue
             try:
                 decoder.decode(chunk)
             except UnicodeDecodeError as exc:

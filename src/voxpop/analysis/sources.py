@@ -8,18 +8,21 @@ from __future__ import annotations
 
 import csv
 import difflib
+import json
+import secrets
 import shutil
 import tempfile
 import warnings
 import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import ibis
 import ibis.expr.types as ir
-from sqlalchemy.engine import make_url
 
-from voxpop.analysis import files, time_formats
+from voxpop.analysis import file_cache, files, time_formats
 from voxpop.analysis.engine import MetricError, MetricNote, MetricSpec
 from voxpop.analysis.questions import QuestionRef
 
@@ -27,17 +30,47 @@ ROW = "_row"  # 1-based data row of a file (the header rows are not counted)
 DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16"}  # what DuckDB decodes itself
 
 
-def read_file(path: Path) -> ir.Table:
+@dataclass(frozen=True)
+class Export:
+    """An export file and how to read it, as the command line asks: `cache` is the folder of Parquet copies
+    (None reads the file itself), `tell` hears what an analyst should see on the terminal (a copy was used) and,
+    with `verbose`, how the file was read."""
+
+    path: Path
+    cache: Path | None = None
+    tell: Callable[[str], None] | None = None
+    verbose: bool = False
+
+
+def read_file(path: Path, *, cache: Path | None = None, tell: Callable[[str], None] | None = None,
+              verbose: bool = False) -> ir.Table:
     """A CSV, TSV, Parquet or XLSX file as an Ibis table on an in-memory DuckDB, all columns as text; a folder
     of CSV files with one header (such as one export per day) is read as one table, its files in name order.
     Each file is sniffed as the importer sniffs it (`analysis.files`: kind, encoding, delimiter, quoting, the
     header rows Qualtrics adds under the column names, which are skipped), and what the sniffing notes is said as
-    a MetricNote."""
+    a MetricNote.
+
+    Text is read by DuckDB's parallel CSV reader where the file allows it, else by its careful one (see
+    `_read_text`). With `cache` (a folder), a text or XLSX export is read once into a Parquet copy there that
+    later reads of the unchanged file use (`analysis.file_cache`); `tell` hears that a copy was used, and with
+    `verbose` how the file was read."""
+    def say(message: str, *, always: bool = False) -> None:
+        if tell is not None and (always or verbose):
+            tell(message)
+
     if not path.exists():
         raise MetricError(f"{path} does not exist; check the path")
     paths = sorted(path.glob("*.csv")) if path.is_dir() else [path]
     if not paths:
         raise MetricError(f"{path} holds no .csv files; give a file, or a folder of CSV exports")
+    connection = ibis.duckdb.connect()
+    if cache is not None and (copy := file_cache.find(cache, paths)) is not None:
+        table = connection.read_parquet(copy)
+        for note in json.loads(_kept_notes(connection, copy)):
+            warnings.warn(MetricNote(note), stacklevel=3)
+        say(f"{path}: read the Parquet copy an earlier command kept in {cache} (the file has not changed since); "
+            "--no-cache reads the file itself", always=True)
+        return table
     try:
         sniffed = [files.sniff(name) for name in paths]
     except files.FileError as exc:
@@ -47,44 +80,81 @@ def read_file(path: Path) -> ir.Table:
     if len(sniffed) > 1 and (qualtrics := next((file for file in sniffed if file.extra_header_rows), None)):
         raise MetricError(f"{qualtrics.path} is a Qualtrics export with header rows under its column names, which "
                           "voxpop reads in a single file only; give the files one at a time")
-    for note in dict.fromkeys(note for file in sniffed for note in file.warnings):
+    notes = list(dict.fromkeys(note for file in sniffed for note in file.warnings))
+    for note in notes:
         warnings.warn(MetricNote(note), stacklevel=3)
-    extra = sniffed[0].extra_header_rows
-    connection = ibis.duckdb.connect()
-    try:
-        if sniffed[0].kind == "parquet":
-            table = connection.read_parquet(path)
-            table = table.mutate(**{name: table[name].cast("string") for name in table.columns})
-        elif sniffed[0].kind == "xlsx":
-            import pandas as pd
-
-            frame = pd.read_excel(path, dtype=str, engine="openpyxl", skiprows=range(1, 1 + extra))
-            table = connection.create_table("export", frame.dropna(how="all"))
-        else:
-            table = _read_text(connection, sniffed)
-        if extra and sniffed[0].kind == "text":
-            # Numbered once, so the rows' file order decides both which are skipped and each data row's number.
-            table = table.mutate(**{ROW: ibis.row_number() + 1 - extra})
-            table = table.filter(table[ROW] >= 1)
-        else:
-            table = table.mutate(**{ROW: ibis.row_number() + 1})
-        rows = table.count().execute()
-    except Exception as exc:  # DuckDB's own first line names the problem (quoting, ...)
-        raise MetricError(f"{path} cannot be read: {str(exc).strip().splitlines()[0]}") from None
-    if rows == 0:
-        raise MetricError(f"{path} has a header but no data rows; export the data again, with its rows")
+    extra, kind = sniffed[0].extra_header_rows, sniffed[0].kind
     if extra:
         skipped = ("the 2 header rows Qualtrics adds under the column names (question texts and ImportIds) were"
                    if extra == 2 else "the header row Qualtrics adds under the column names (question texts) was")
-        warnings.warn(MetricNote(f"{path.name}: {skipped} skipped"), stacklevel=3)
+        notes.append(f"{path.name}: {skipped} skipped")
+    keep = cache is not None and kind != "parquet" and file_cache.worth_keeping(paths)
+    key_before = file_cache.key(paths) if keep else None
+    written = file_cache.temporary(cache) if keep else None
+
+    def first_pass(table: ir.Table) -> int:
+        """Read the whole table once, into the Parquet copy when one is kept; returns its rows."""
+        if written is None:
+            return int(table.count().execute())
+        metadata = json.dumps(notes).replace("'", "''")
+        return connection.con.execute(f"COPY ({connection.compile(table)}) TO '{_quoted(written)}' "
+                                      f"(FORMAT parquet, KV_METADATA {{voxpop_notes: '{metadata}'}})").fetchall()[0][0]
+
+    try:
+        if kind == "parquet":
+            table = connection.read_parquet(path)
+            table = _numbered(connection, table.mutate(**{name: table[name].cast("string") for name in table.columns}))
+            how, rows = "read as Parquet", first_pass(table)
+        elif kind == "xlsx":
+            import pandas as pd
+
+            frame = pd.read_excel(path, dtype=str, engine="openpyxl", skiprows=range(1, 1 + extra))
+            table = _numbered(connection, connection.create_table("export", frame.dropna(how="all")))
+            how, rows = "read by openpyxl", first_pass(table)
+        else:
+            table, how, rows = _read_text(connection, sniffed, extra=extra, first_pass=first_pass)
+    except Exception as exc:  # DuckDB's own first line names the problem (quoting, ...)
+        if written is not None:
+            written.unlink(missing_ok=True)
+        raise MetricError(f"{path} cannot be read: {str(exc).strip().splitlines()[0]}") from None
+    if rows == 0:
+        if written is not None:
+            written.unlink(missing_ok=True)
+        raise MetricError(f"{path} has a header but no data rows; export the data again, with its rows")
+    if extra:
+        warnings.warn(MetricNote(notes[-1]), stacklevel=3)
+    say(f"{path}: {how}")
+    if written is not None:
+        copy = file_cache.store(cache, paths, written, key_before=key_before)
+        if copy is None:
+            raise MetricError(f"{path} changed while it was read; run the command again once it is written completely")
+        say(f"{path}: kept a Parquet copy in {cache} for the next commands on it (--no-cache reads the file itself)")
+        table = connection.read_parquet(copy)
     return table
 
 
-def _read_text(connection, sniffed: list[files.ExportFile]) -> ir.Table:
-    """Delimited text through DuckDB's CSV reader, in the sniffed dialect. DuckDB decodes UTF-8 and UTF-16
-    itself; a file in another encoding (Windows-1252) is copied to UTF-8 first, as the importer decodes it, into
-    a folder removed with the connection."""
+def _numbered(connection, table: ir.Table, *, extra: int = 0) -> ir.Table:
+    """The table with its data rows numbered in file order as `ROW` (1-based, after `extra` header rows, which
+    are left out). DuckDB streams a plain ROW_NUMBER() OVER () in file order without holding the rows (Ibis
+    writes it with a frame, which DuckDB holds)."""
+    name = f"numbered_{secrets.token_hex(6)}"
+    connection.con.execute(f'CREATE TEMP VIEW "{name}" AS SELECT * FROM (SELECT *, ROW_NUMBER() OVER () - {extra} '
+                           f'AS "{ROW}" FROM ({connection.compile(table)})) WHERE "{ROW}" >= 1').fetchall()
+    return connection.table(name)
+
+
+def _read_text(connection, sniffed: list[files.ExportFile], *, extra: int,
+               first_pass: Callable[[ir.Table], int]) -> tuple[ir.Table, str, int]:
+    """Delimited text through DuckDB's CSV reader, in the sniffed dialect: the table, how it was read, and its
+    rows. DuckDB decodes UTF-8 and UTF-16 itself; a file in another encoding (Windows-1252) is copied to UTF-8
+    first, as the importer decodes it, into a folder removed with the connection.
+
+    The parallel reader (every core) reads it where it can. It refuses to pad short rows once a quoted value
+    holds a line break (survey comments do), and does so loudly; the careful reader (one thread) then reads the
+    file. `first_pass` reads the whole file once (counting it, or copying it to Parquet), so the choice is made
+    before any figure is computed."""
     encodings = {DUCKDB_ENCODINGS.get(file.encoding) for file in sniffed}
+    converted = ""
     if len(encodings) == 1 and None not in encodings:
         paths, encoding = [file.path for file in sniffed], encodings.pop()
     else:
@@ -92,13 +162,33 @@ def _read_text(connection, sniffed: list[files.ExportFile]) -> ir.Table:
         weakref.finalize(connection, shutil.rmtree, folder, True)
         paths = [file.path if DUCKDB_ENCODINGS.get(file.encoding) == "utf-8" else files.utf8_copy(file, folder)
                  for file in sniffed]
-        encoding = "utf-8"
+        encoding, converted = "utf-8", " (copied to UTF-8 first)"
     quote = "" if sniffed[0].quoting == csv.QUOTE_NONE else '"'
-    # parallel=False: survey exports put line breaks inside quoted comments, which DuckDB's parallel scanner
-    # cannot combine with padding short rows.
-    return connection.read_csv([str(name) for name in paths] if len(paths) > 1 else str(paths[0]), all_varchar=True,
-                               delim=sniffed[0].delimiter, header=True, quote=quote, escape=quote, null_padding=True,
-                               strict_mode=False, parallel=False, encoding=encoding)
+    names = [str(name) for name in paths] if len(paths) > 1 else str(paths[0])
+    options = dict(all_varchar=True, delim=sniffed[0].delimiter, header=True, quote=quote, escape=quote,
+                   null_padding=True, strict_mode=False, encoding=encoding)
+    try:
+        table = _numbered(connection, connection.read_csv(names, parallel=True, **options), extra=extra)
+        rows = first_pass(table)
+        how = f"read by DuckDB's parallel CSV reader{converted}, every column as text"
+    except Exception as exc:  # noqa: BLE001 (the careful reader reads what the parallel one refuses, or says why not)
+        reason = str(exc).strip().splitlines()[0].rstrip(".")
+        table = _numbered(connection, connection.read_csv(names, parallel=False, **options), extra=extra)
+        rows = first_pass(table)
+        how = (f"read by DuckDB's careful CSV reader (one thread){converted}, every column as text, because the "
+               f"parallel reader refused it ({reason})")
+    return table, how, rows
+
+
+def _kept_notes(connection, copy: Path) -> str:
+    """The notes the reading of a kept copy's export gave, as JSON."""
+    found = connection.con.execute(f"SELECT value FROM parquet_kv_metadata('{_quoted(copy)}') "
+                                   "WHERE key = 'voxpop_notes'").fetchall()
+    return found[0][0].decode() if found else "[]"
+
+
+def _quoted(path: Path) -> str:
+    return str(path).replace("'", "''")
 
 
 def from_dataframe(frame) -> ir.Table:
@@ -154,12 +244,13 @@ def checked_numbers(table: ir.Table, column: str, source: str) -> ir.Table:
 
 
 def _first_bad(bad: ir.Table, raw: ir.Column) -> tuple[int, str, str] | None:
-    """The first refused row's number and value, and how many more there are, said as a phrase."""
-    first = bad.order_by(ROW).select(ROW, value=raw.cast("string")).limit(1).execute()
-    if not len(first):
+    """The first refused row's number and value, and how many more there are, said as a phrase: one aggregate
+    over the scan, whatever the number of bad values."""
+    found = bad.aggregate(count=bad.count(), row=bad[ROW].min(), value=raw.cast("string").argmin(bad[ROW])).execute()
+    count = int(found["count"].iloc[0])
+    if not count:
         return None
-    count = int(bad.count().execute())
-    return int(first[ROW].iloc[0]), first["value"].iloc[0], f" ({count} such values in all)" if count > 1 else ""
+    return int(found["row"].iloc[0]), found["value"].iloc[0], f" ({count} such values in all)" if count > 1 else ""
 
 
 def blank_as_missing(table: ir.Table, columns: list[str]) -> ir.Table:
@@ -221,6 +312,8 @@ def timestamps(text: ir.StringValue, time_format: str) -> ir.TimestampValue:
 def store_connection(url):
     """An Ibis connection to the app's store (the same database SQLAlchemy uses); `url` is a string or a
     SQLAlchemy URL. Open one per unit of work and disconnect it: SQLite connections stay in their thread."""
+    from sqlalchemy.engine import make_url  # not at the top: SQLAlchemy takes a quarter second to import
+
     parsed = make_url(url) if isinstance(url, str) else url
     if parsed.get_backend_name() == "sqlite":
         return ibis.sqlite.connect(parsed.database)

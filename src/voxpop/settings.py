@@ -82,8 +82,10 @@ class Settings(BaseSettings):
 
             private_directory(self.data_dir)  # 0700 when voxpop creates it: it holds the key and the database
             # Written whole to a private temporary file, then linked into place: a second process starting
-            # at the same moment sees either no key or the full key, never an empty one.
-            temporary = self.data_dir / f".secret_key.{os.getpid()}"
+            # at the same moment sees either no key or the full key, never an empty one, and the first link wins,
+            # so every process on this machine signs with the same key. The temporary name is random, not the
+            # process id: a container restarts as pid 1, and a file left by a crash must not block the next start.
+            temporary = self.data_dir / f".secret_key.{secrets.token_hex(8)}"
             descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
             with os.fdopen(descriptor, "w") as handle:
                 handle.write(secrets.token_urlsafe(48))

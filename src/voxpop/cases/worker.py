@@ -37,8 +37,8 @@ class CaseWorker:
         self.settings = settings
         self._alerts_due = 0.0
         self._rule_cursors = Cursors()  # each tick reads only responses newer than the last (see Cursors)
-        self._cases = PeriodicWorker("cases", self._case_step, interval=settings.case_worker_interval, log=log)
-        self._sending = PeriodicWorker("sending", self._send_step, interval=settings.case_worker_interval, log=log)
+        self._cases = PeriodicWorker("cases", self._case_step, db=db, interval=settings.case_worker_interval, log=log)
+        self._sending = PeriodicWorker("sending", self._send_step, db=db, interval=settings.case_worker_interval, log=log)
 
     def start(self) -> None:
         self._cases.start()

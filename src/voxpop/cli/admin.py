@@ -177,13 +177,27 @@ def demo(
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port to listen on.")] = 8000,
+    workers: Annotated[int, typer.Option(min=1, max=64, help="Server processes sharing the port; more than one "
+                                         "needs PostgreSQL (see docs/scaling.md).")] = 1,
 ) -> None:
     """Serve the web app and API."""
     import uvicorn
-
-    from voxpop.web.app import create_app
+    from sqlalchemy.engine import make_url
 
     settings = get_settings()
+    if workers > 1 and make_url(settings.sqlalchemy_url).get_backend_name() == "sqlite":
+        fail(f"--workers {workers} needs PostgreSQL: SQLite takes one writer at a time, so more server processes "
+             "would only queue for it. Serve with one worker, or move to PostgreSQL (set VOXPOP_DATABASE_URL; "
+             "see docs/scaling.md)")
     _database(settings).dispose()
-    out.print(f"voxpop is serving at [bold]http://{host}:{port}[/] (Ctrl+C stops it)")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning", proxy_headers=settings.trust_proxy_headers)
+    options = {"host": host, "port": port, "log_level": "warning", "proxy_headers": settings.trust_proxy_headers}
+    processes = f" in {workers} processes" if workers > 1 else ""
+    out.print(f"voxpop is serving at [bold]http://{host}:{port}[/]{processes} (Ctrl+C stops it)")
+    if workers == 1:
+        from voxpop.web.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
+    else:
+        # Each worker process builds its own app, store and background threads from the same environment; this
+        # process only watches them, so it does not import the app.
+        uvicorn.run("voxpop.web.app:create_app", factory=True, workers=workers, **options)

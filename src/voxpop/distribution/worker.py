@@ -40,7 +40,7 @@ def send_worker(db: Database, settings: Settings) -> PeriodicWorker:
             next_purchases[0] = time.monotonic() + PURCHASES_EVERY
         send_step(db, settings, should_stop, purchases=purchases)
 
-    return PeriodicWorker("sends", step, interval=settings.case_worker_interval, log=log)
+    return PeriodicWorker("sends", step, db=db, interval=settings.case_worker_interval, log=log)
 
 
 def send_step(db: Database, settings: Settings, should_stop: Callable[[], bool] = lambda: False, *,

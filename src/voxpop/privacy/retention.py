@@ -156,4 +156,4 @@ def retention_worker(db: Database, settings: Settings, *, interval: float = INTE
     if months is None:
         raise ValueError("retention_months is not set: there is nothing for the retention worker to do")
     return PeriodicWorker("retention", lambda should_stop: apply_retention(db, months=months, should_stop=should_stop),
-                          interval=interval, log=log)
+                          db=db, interval=interval, log=log)

@@ -25,5 +25,5 @@ def refresh_outdated(db: Database) -> int:
 
 def turn_worker(db: Database, settings: Settings) -> PeriodicWorker:
     """The thread that re-tags turns; the app can start it beside the comment worker, at the same interval."""
-    return PeriodicWorker("turns", lambda should_stop: refresh_outdated(db), interval=settings.text_worker_interval,
+    return PeriodicWorker("turns", lambda should_stop: refresh_outdated(db), db=db, interval=settings.text_worker_interval,
                           log=log)

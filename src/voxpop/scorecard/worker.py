@@ -45,4 +45,4 @@ def deliver_due(db: Database, settings: Settings, should_stop: Callable[[], bool
 def delivery_worker(db: Database, settings: Settings, *, interval: float = INTERVAL) -> PeriodicWorker:
     """The thread that runs the due deliveries; the app starts it beside the case worker and stops it with it."""
     return PeriodicWorker("scorecard-delivery", lambda should_stop: deliver_due(db, settings, should_stop),
-                          interval=interval, log=log)
+                          db=db, interval=interval, log=log)

@@ -43,7 +43,7 @@ class CommentWorker:
         self.db = db
         self.keep_original = keep_original
         self._after_id, self._polls = 0, 0
-        self._worker = PeriodicWorker("comments", self._step, interval=interval, log=log)
+        self._worker = PeriodicWorker("comments", self._step, db=db, interval=interval, log=log)
 
     def start(self) -> None:
         self._worker.start()

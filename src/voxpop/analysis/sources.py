@@ -108,9 +108,10 @@ def read_file(path: Path, *, cache: Path | None = None, tell: Callable[[str], No
         elif kind == "xlsx":
             import pandas as pd
 
-            frame = pd.read_excel(path, dtype=str, engine="openpyxl", skiprows=range(1, 1 + extra))
+            # Calamine gives the same text as openpyxl (tests compare them) about ten times faster.
+            frame = pd.read_excel(path, dtype=str, engine="calamine", skiprows=range(1, 1 + extra))
             table = _numbered(connection, connection.create_table("export", frame.dropna(how="all")))
-            how, rows = "read by openpyxl", first_pass(table)
+            how, rows = "read by calamine, every column as text", first_pass(table)
         else:
             table, how, rows = _read_text(connection, sniffed, extra=extra, first_pass=first_pass)
     except Exception as exc:  # DuckDB's own first line names the problem (quoting, ...)

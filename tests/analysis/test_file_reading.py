@@ -1,0 +1,144 @@
+"""How the engine reads a file (issue 19): the parallel reader where the file allows it, else the careful one;
+bad values found in the scan with their row; the Parquet copy kept for later commands; XLSX by calamine."""
+
+import datetime
+import os
+import time
+
+import pandas as pd
+import pytest
+
+from voxpop.analysis import file_cache, files, sources
+from voxpop.metrics import MetricError, drivers, metrics
+
+
+def settled(path, seconds_ago: float = 3600) -> None:
+    """Date the file back, as an export written a while ago (copies are kept only of settled files)."""
+    moment = time.time() - seconds_ago
+    os.utime(path, (moment, moment))
+
+
+def read(path, **options):
+    told: list[str] = []
+    table = sources.read_file(path, tell=told.append, verbose=True, **options)
+    return table, told
+
+
+def test_a_plain_file_is_read_in_parallel_and_one_with_quoted_line_breaks_and_ragged_rows_carefully(tmp_path):
+    plain = tmp_path / "plain.csv"
+    plain.write_text("score,segment\n9,a\n7\n10,b\n")  # a short row: padded by the parallel reader too
+    table, told = read(plain)
+    assert "parallel CSV reader" in told[0]
+    assert table.execute()[["score", "segment", sources.ROW]].fillna("").values.tolist() == [
+        ["9", "a", 1], ["7", "", 2], ["10", "b", 3]]
+    survey = tmp_path / "survey.csv"
+    survey.write_text('score,comment,segment\n9,"slow,\nvery slow",a\n7\n10,"fine",b,extra\n')
+    table, told = read(survey)
+    assert "careful CSV reader (one thread)" in told[0] and "because the parallel reader refused it" in told[0]
+    frame = table.execute()
+    assert frame["comment"].tolist()[0] == "slow,\nvery slow"
+    assert frame[sources.ROW].tolist() == [1, 2, 3]
+    assert frame["segment"].fillna("").tolist() == ["a", "", "b"]
+
+
+def test_parallel_and_careful_readers_number_the_rows_alike(tmp_path):
+    # Large enough for DuckDB to split the file between threads; a bad value far in names its own row.
+    path = tmp_path / "big.csv"
+    rows = [f"{i % 11},{'abc'[i % 3]}\n" for i in range(300_000)]
+    rows[254_321] = "11,b\n"
+    rows[280_000] = "N/A,c\n"
+    path.write_text("score,segment\n" + "".join(rows))
+    with pytest.raises(MetricError, match=r"the value '11' in data row 254322, outside the 0–10 NPS scale \(2 such "
+                                          r"values in all\)"):
+        metrics(path, metric="nps", score="score")
+    careful = tmp_path / "careful.csv"
+    careful.write_text('score,segment\n"1\n",a\n' + "".join(rows))  # a quoted line break: the careful reader
+    with pytest.raises(MetricError, match=r"the value '11' in data row 254323,"):
+        metrics(careful, metric="nps", score="score")
+
+
+def test_a_bad_time_and_a_non_number_are_found_with_their_row(tmp_path):
+    path = tmp_path / "export.csv"
+    good = "".join(f"{i % 11},2024-01-{1 + i % 28:02d},{i % 7 + 1}\n" for i in range(5000))
+    path.write_text(f"score,when,ease\n{good}3,2024-13-45,2\n4,2024-01-02,x\n")
+    with pytest.raises(MetricError, match=r"'2024-13-45' in data row 5001, which is not a time"):
+        metrics(path, metric="nps", score="score", period="month", time="when")
+    with pytest.raises(MetricError, match=r"column 'ease' has the value 'x' in data row 5002, which is not a number"):
+        drivers(path, outcome="score", drivers=["ease"])
+
+
+def test_a_kept_copy_is_used_until_the_file_changes(tmp_path, monkeypatch):
+    monkeypatch.setattr(file_cache, "MIN_BYTES", 0)
+    cache = tmp_path / "cache"
+    path = tmp_path / "export.csv"
+    path.write_bytes("score;shop\n9;Köln\n3;Süd\n".encode("cp1252"))
+    settled(path)
+    with pytest.warns(UserWarning, match="read as Windows-1252"):
+        table, told = read(path, cache=cache)
+    assert any("kept a Parquet copy" in line for line in told)
+    assert sorted(table.execute()["shop"]) == ["Köln", "Süd"]
+    [copy] = cache.glob("*.parquet")
+    # Used by the next command, with the notes the file's reading gave.
+    with pytest.warns(UserWarning, match="read as Windows-1252"):
+        table, told = read(path, cache=cache)
+    assert told == [f"{path}: read the Parquet copy an earlier command kept in {cache} (the file has not changed "
+                    "since); --no-cache reads the file itself"]
+    assert table.execute()[["score", "shop", sources.ROW]].values.tolist() == [["9", "Köln", 1], ["3", "Süd", 2]]
+    # The file changes (same size, another time): the copy is not used, and the new one replaces it.
+    path.write_bytes("score;shop\n7;Köln\n3;Süd\n".encode("cp1252"))
+    settled(path, 60)
+    with pytest.warns(UserWarning):
+        table, told = read(path, cache=cache)
+    assert not any("read the Parquet copy" in line for line in told)
+    assert table.execute()["score"].tolist() == ["7", "3"]
+    assert [found.name for found in cache.glob("*.parquet")] != [copy.name] and len(list(cache.glob("*.parquet"))) == 1
+    # Without a cache the file itself is read, and nothing is kept.
+    with pytest.warns(UserWarning):
+        table, told = read(path)
+    assert told == [f"{path}: read by DuckDB's parallel CSV reader (copied to UTF-8 first), every column as text"]
+
+
+def test_no_copy_of_a_file_just_written_nor_of_an_empty_one_and_the_folder_is_bounded(tmp_path, monkeypatch):
+    monkeypatch.setattr(file_cache, "MIN_BYTES", 0)
+    monkeypatch.setattr(file_cache, "IN_USE_SECONDS", 0)
+    cache = tmp_path / "cache"
+    fresh = tmp_path / "fresh.csv"
+    fresh.write_text("score\n9\n")
+    read(fresh, cache=cache)
+    assert not list(cache.glob("*.parquet"))  # it may still be being written, within one tick of the clock
+    empty = tmp_path / "empty.csv"
+    empty.write_text("score\n")
+    settled(empty)
+    with pytest.raises(MetricError, match="has a header but no data rows"):
+        read(empty, cache=cache)
+    assert not list(cache.glob("*.parquet")) and not list(cache.glob(".partial-*"))
+    for i in range(file_cache.KEPT + 2):
+        path = tmp_path / f"day-{i}.csv"
+        path.write_text(f"score\n{i % 11}\n")
+        settled(path)
+        read(path, cache=cache)
+    assert len(list(cache.glob("*.parquet"))) == file_cache.KEPT
+
+
+def test_calamine_reads_a_workbook_as_openpyxl_does(tmp_path):
+    from openpyxl import Workbook
+
+    workbook = Workbook()
+    sheet = workbook.active
+    sheet.append(["score", "when", "ratio", "flag", "text", "formula"])
+    sheet.append([9, datetime.datetime(2024, 1, 2, 10, 0, 0, 250000), 1.5, True, " 7 ", "=1/0"])
+    sheet.append([3, datetime.date(2024, 2, 3), 2.0, False, "", "=2+2"])
+    sheet.append([None] * 6)
+    sheet.append([10, datetime.time(10, 30), 1 / 3, None, "Straße", 12345678901234567])
+    workbook.create_sheet("other")
+    path = tmp_path / "export.xlsx"
+    workbook.save(path)
+    by_openpyxl = pd.read_excel(path, dtype=str, engine="openpyxl")
+    by_calamine = pd.read_excel(path, dtype=str, engine="calamine")
+    assert by_calamine.equals(by_openpyxl)
+    sniffed = files.sniff(path)
+    assert sniffed.warnings == ["export.xlsx has 2 sheets; only the first, 'Sheet', was read"]
+    with pytest.warns(UserWarning):
+        table, told = read(path)
+    assert told == [f"{path}: read by calamine, every column as text"]
+    assert table.execute()[["score", sources.ROW]].values.tolist() == [["9", 1], ["3", 2], ["10", 3]]

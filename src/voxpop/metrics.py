@@ -20,7 +20,7 @@ from typing import Any
 import ibis.expr.types as ir
 import numpy as np
 
-from voxpop.analysis import sources
+from voxpop.analysis import sources, warehouse
 from voxpop.analysis.control import CHARTS, charted_metric, draw
 from voxpop.analysis.engine import (
     MetricError,
@@ -227,6 +227,10 @@ def _scored(data: Any, *, metric: str, score: str, scale: tuple[int, int] | None
             warnings.warn(MetricNote(
                 f"No answer in {score!r} is 0: if the question offered 1–10, give `scale` as 1–10 "
                 "(detractors stay 1–6, promoters 9–10)"), stacklevel=3)
+    else:  # a typed table where the data live (--connect): checked there, with one aggregate
+        table = warehouse.checked_scores(table, score, spec, source)
+        if time and period:
+            table = warehouse.typed_times(table, time)
     if time and period:
         table = sources.parse_times(table, time, source)
     return table, spec

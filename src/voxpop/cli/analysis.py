@@ -101,8 +101,13 @@ def _data(file: Path | None, *, connect: str | None, table: str | None, no_cache
 
 
 def _connected_table(connect: str, table: str | None):
-    """--connect URL --table NAME as an Ibis table on that backend."""
-    fail("--connect is not built yet")
+    """--connect URL --table NAME as an Ibis table on that backend (analysis.warehouse: the URL forms, Parquet paths)."""
+    from voxpop.analysis import warehouse
+
+    try:
+        return warehouse.open_table(connect, table)
+    except ValueError as exc:  # MetricError: an unknown scheme, a missing driver, an unreachable server, no such table
+        fail(in_cli_terms(str(exc)))
 
 
 def _file_data(file: Path | None, *, no_cache: bool, verbose: bool):

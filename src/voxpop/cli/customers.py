@@ -27,6 +27,11 @@ MappingOption = Annotated[Path | None, typer.Option("--mapping", help="YAML nami
 CalibrationOption = Annotated[str | None, typer.Option("--calibration-end", help="Fit on purchases up to this date "
                                                                                  "(YYYY-MM-DD); default the last one.")]
 UnitOption = Annotated[str, typer.Option("--time-unit", help="day, week or month: the unit of recency and T.")]
+ConnectOption = Annotated[str | None, typer.Option("--connect", help="Read --table where the data live, by an Ibis URL "
+                                                                     "(e.g. duckdb:///sales.duckdb, postgresql://host/db "
+                                                                     "or pyspark://); the per-customer summary runs there.")]
+TableOption = Annotated[str | None, typer.Option("--table", help="With --connect: the table of transactions (columns "
+                                                                 "named as for files, or by --mapping).")]
 
 
 def _columns(mapping: Path | None) -> dict[str, str]:
@@ -56,17 +61,30 @@ def _date(text: str | None, option: str) -> date | None:
 
 
 @contextmanager
-def _transactions(file: Path | None, *, store: bool, source: str, mapping: Path | None, keep: tuple[str, ...] = ()):
-    """The transactions of a file, or with `store` those imported into the database, as an engine table (the
-    database connection stays open while the caller uses it)."""
+def _transactions(file: Path | None, *, store: bool, source: str, mapping: Path | None, keep: tuple[str, ...] = (),
+                  connect: str | None = None, table: str | None = None):
+    """The transactions of a file, with `store` those imported into the database, or with `connect` a table where
+    the data live, as an engine table (the database connection stays open while the caller uses it)."""
     from voxpop.analysis import sources
     from voxpop.cli import get_settings
     from voxpop.customers.transaction_files import Transactions, read_transactions
 
-    if (file is None) == (not store):
-        fail("Give either a transactions FILE or --store")
+    if (file is not None) + store + (connect is not None) != 1:
+        fail("Give either a transactions FILE, --store or --connect URL with --table NAME")
+    if (connect is None) != (table is None):
+        fail("--connect and --table go together: --connect names the database, --table the table in it")
     if source not in ("auto", "cdnow", "csv"):
         fail(f"--from must be auto, cdnow or csv, not {source!r}")
+    if connect is not None:
+        from voxpop.analysis import warehouse
+
+        columns = _columns(mapping)
+        data = warehouse.open_table(connect, table)
+        shaped, without_customer = warehouse.transactions(
+            data, customer=columns["customer"], date_column=columns["date_column"], amount=columns["amount"],
+            source=f"the table {table!r}")
+        yield Transactions(table=shaped, source_format=warehouse.backend_of(data), without_customer=without_customer)
+        return
     if not store:
         if not file.exists():
             fail(f"{file} does not exist")
@@ -87,19 +105,23 @@ def _sales(table):
 
 
 def _summary(file: Path | None, source: str, mapping: Path | None, calibration_end: str | None, time_unit: str,
-             observation_end: str | None = None, store: bool = False):
-    """The per-customer summary of the sales in a transaction file or in the store, computed by the engine
-    (DuckDB for files, the database itself for the store)."""
+             observation_end: str | None = None, store: bool = False, connect: str | None = None,
+             table: str | None = None):
+    """The per-customer summary of the sales in a transaction file, in the store or in a table where the data
+    live, computed by the engine (DuckDB for files, the database itself for the store and --connect)."""
     from voxpop.analysis.customer_summary import customer_summary
 
     if time_unit not in TIME_UNITS:
         fail(f"--time-unit must be day, week or month, not {time_unit!r}")
-    with _transactions(file, store=store, source=source, mapping=mapping) as read:
+    with _transactions(file, store=store, source=source, mapping=mapping, connect=connect, table=table) as read:
         summary = customer_summary(_sales(read.table), calibration_end=_date(calibration_end, "--calibration-end"),
                                    observation_end=_date(observation_end, "--holdout-end"),
                                    time_unit=time_unit).execute()  # type: ignore[arg-type]
+    # Engines return groups in no set order, and the fit's sums (so its last digits) follow the order: by customer,
+    # a file, the store and a warehouse give the same parameters to the last digit.
+    summary = summary.sort_values("customer", kind="stable", ignore_index=True)
     if summary.empty:
-        fail(f"{file or 'the store'} has no customer who bought by the calibration end; import transactions, or "
+        fail(f"{file or table or 'the store'} has no customer who bought by the calibration end; import transactions, or "
              "choose a later --calibration-end")
     return read, summary
 
@@ -115,6 +137,8 @@ def clv_fit(
                                                                           "purchases from the calibration end to this "
                                                                           "date, by frequency bucket.")] = None,
     time_unit: UnitOption = "week",
+    connect: ConnectOption = None,
+    table: TableOption = None,
     output: Annotated[str, typer.Option("--format", help="table or json.")] = "table",
 ) -> None:
     """Fit BG/NBD (how often customers buy, and whether they are still customers) and Gamma-Gamma (how much)."""
@@ -127,7 +151,8 @@ def clv_fit(
     if holdout_end and not calibration_end:
         fail("--holdout-end needs --calibration-end: the holdout starts where the calibration ends")
     try:
-        read, summary = _summary(file, source, mapping, calibration_end, time_unit, holdout_end, store=store)
+        read, summary = _summary(file, source, mapping, calibration_end, time_unit, holdout_end, store=store,
+                                 connect=connect, table=table)
         models = fit_lifetime_value(summary)
         purchases, spend, independence = models.purchases, models.spend, models.independence
         checked = (holdout.compare(purchases, summary.frequency, summary.recency, summary["T"],
@@ -136,7 +161,7 @@ def clv_fit(
     except (MetricError, ValueError) as exc:
         fail(str(exc))
     result: dict[str, Any] = {
-        "file": str(file or "store"), "format": read.source_format, "time_unit": time_unit,
+        "file": str(file or table or "store"), "format": read.source_format, "time_unit": time_unit,
         "calibration_end": calibration_end, "n_customers": purchases.n_customers,
         "rows_without_customer": read.without_customer, "repeat_buyers": int((summary.frequency > 0).sum()),
         "r": purchases.r, "alpha": purchases.alpha, "a": purchases.a, "b": purchases.b,

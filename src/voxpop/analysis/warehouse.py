@@ -1,0 +1,258 @@
+"""Tables where the data already live: a DuckDB file, PostgreSQL, Trino or Spark, named by an Ibis URL.
+
+`voxpop metrics|spc|drivers|clv fit --connect URL --table NAME` read such a table through Ibis. Its columns
+keep their types, and everything that touches every row runs there: the engine's aggregation, and the checks
+that files get row by row (a score outside its scale, text that is no number) as one more aggregate that counts
+the bad values and names one. Only one row per group, or per customer for the lifetime-value models, reaches
+Python.
+"""
+
+from __future__ import annotations
+
+import difflib
+import urllib.parse
+from pathlib import Path
+
+import ibis
+import ibis.expr.types as ir
+from ibis.common.exceptions import TableNotFound
+
+from voxpop.analysis.engine import MetricError, MetricSpec, count_if
+
+# The extra of ibis-framework that installs each backend's driver (`pip install 'ibis-framework[trino]'`).
+DRIVER_EXTRAS = {"postgres": "postgres", "trino": "trino", "pyspark": "pyspark", "bigquery": "bigquery",
+                 "snowflake": "snowflake", "mysql": "mysql", "mssql": "mssql", "clickhouse": "clickhouse",
+                 "databricks": "databricks", "athena": "athena", "oracle": "oracle", "impala": "impala",
+                 "risingwave": "risingwave", "exasol": "exasol", "druid": "druid", "flink": "flink"}
+URL_FORMS = ("duckdb:///path/to/file.duckdb, duckdb:// (in memory, for Parquet), postgresql://user@host:5432/db, "
+             "trino://user@host:8080/catalog/schema or pyspark:// (a local Spark session)")
+# A number as text, read before any cast: PostgreSQL and Trino have no cast that gives NULL on bad text.
+NUMBER = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+
+
+def connect(url: str):
+    """The Ibis backend that `url` names; a sentence naming what to change when it cannot be reached."""
+    scheme, _, rest = url.partition("://")
+    if not rest and not url.endswith("://"):
+        raise MetricError(f"--connect takes a URL such as {URL_FORMS}; {url!r} is not one", parameter="connect")
+    scheme = scheme.lower()
+    # SQLAlchemy's spelling (the store's VOXPOP_DATABASE_URL) names the same server.
+    backend = "postgres" if scheme.split("+")[0] in ("postgres", "postgresql") else scheme
+    kwargs = {}
+    if backend == "duckdb":
+        path = urllib.parse.urlparse(url).path
+        if path and path != ":memory:":
+            if not Path(path).exists():
+                raise MetricError(f"There is no DuckDB file {path}; check the path (duckdb:///absolute/path.duckdb "
+                                  "or duckdb://relative/path.duckdb)", parameter="connect")
+            kwargs["read_only"] = True  # another process may write it; voxpop only reads
+    try:
+        if backend == "pyspark":
+            return ibis.pyspark.connect(spark_session(url))
+        connection = ibis.connect(f"{backend}://{rest}", **kwargs)
+    except ImportError:
+        extra = DRIVER_EXTRAS.get(backend, backend)
+        raise MetricError(f"Reading {backend} needs its driver, which is not installed: "
+                          f"pip install 'ibis-framework[{extra}]'", parameter="connect") from None
+    except ValueError as exc:
+        if "Don't know how to connect" not in str(exc):
+            raise MetricError(f"Cannot connect to {redacted(url)}: {_first_line(exc)}", parameter="connect") from None
+        raise MetricError(f"Ibis knows no backend called {scheme!r}; write the URL as {URL_FORMS}",
+                          parameter="connect") from None
+    except Exception as exc:  # the driver's own words: refused, unknown host, no such database, bad password
+        raise MetricError(f"Cannot connect to {redacted(url)}: {_first_line(exc)}; check the host, port, database "
+                          "and credentials, and that the server is running", parameter="connect") from None
+    return connection
+
+
+def spark_session(url: str):
+    """The Spark session of a pyspark:// URL: pyspark:// alone is a local session on every core (or the one
+    already running in this process); pyspark:///path/to/warehouse sets spark.sql.warehouse.dir, so that its
+    saved tables can be named; query parameters are Spark settings, e.g. pyspark://?master=local[2] or
+    ?master=spark://host:7077 and spark.executor.memory=8g."""
+    from pyspark.sql import SparkSession
+
+    parsed = urllib.parse.urlparse(url)
+    settings = {"spark.ui.showConsoleProgress": "false", "spark.ui.enabled": "false"}
+    if parsed.path.strip("/"):
+        settings["spark.sql.warehouse.dir"] = str(Path(parsed.path).absolute())
+    for key, value in urllib.parse.parse_qsl(parsed.query):
+        settings["spark.master" if key == "master" else key] = value
+    builder = SparkSession.builder.master(settings.pop("spark.master", "local[*]"))
+    for key, value in settings.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def open_table(url: str, name: str) -> ir.Table:
+    """--connect URL --table NAME as an Ibis table on that backend. NAME is a table or view (schema.table, or
+    catalog.schema.table on Trino), or on DuckDB and Spark a Parquet file or folder (hive-partitioned folders
+    such as month=2025-01/ included), read in place as a view."""
+    connection = connect(url)
+    if _is_path(name):
+        return _parquet(connection, name)
+    *database, table_name = name.split(".")
+    where = (tuple(database) if len(database) > 1 else database[0]) if database else None
+    try:
+        return connection.table(table_name, database=where)
+    except TableNotFound:
+        pass
+    except Exception as exc:
+        raise MetricError(f"{redacted(url)} cannot read the table {name!r}: {_first_line(exc)}", parameter="table") \
+            from None
+    names = _table_names(connection, where)
+    close = difflib.get_close_matches(table_name, names, n=3, cutoff=0.5)
+    if close:
+        hint = f"; did you mean {' or '.join(map(repr, close))}?"
+    elif names:
+        hint = f"; its tables are: {', '.join(map(repr, sorted(names)[:30]))}"
+    else:
+        hint = "; it has no tables there"
+    raise MetricError(f"{redacted(url)} has no table {name!r}{hint}", parameter="table")
+
+
+def _is_path(name: str) -> bool:
+    return "/" in name or name.endswith(".parquet")
+
+
+def _parquet(connection, name: str) -> ir.Table:
+    path = Path(name).expanduser()
+    if not path.exists():
+        raise MetricError(f"There is no Parquet file or folder {name}; check the path", parameter="table")
+    try:
+        if connection.name == "duckdb":
+            files = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
+            return connection.read_parquet(files, hive_partitioning=True)
+        if connection.name == "pyspark":
+            return connection.read_parquet(str(path.resolve()))  # Spark finds the partition folders itself
+    except Exception as exc:
+        raise MetricError(f"{name} cannot be read as Parquet: {_first_line(exc)}", parameter="table") from None
+    raise MetricError(f"--table names a Parquet path, which voxpop reads with duckdb:// or pyspark://; on "
+                      f"{connection.name}, name a table", parameter="table")
+
+
+def _table_names(connection, database) -> list[str]:
+    try:
+        if connection.name == "duckdb":  # Ibis 12's list_tables calls a method DuckDB 2 no longer has
+            rows = connection.con.execute("SELECT table_name FROM information_schema.tables").fetchall()
+            return [row[0] for row in rows]
+        return list(connection.list_tables(database=database))
+    except Exception:  # listing is a courtesy: a user without the right to list still gets the message
+        return []
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    parsed = urllib.parse.urlsplit(url)
+    if parsed.password is None:
+        return url
+    return parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@")).geturl()
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    return lines[0] if lines else type(exc).__name__
+
+
+def checked_scores(table: ir.Table, column: str, spec: MetricSpec, source: str, *,
+                   scale_parameter: str = "scale") -> ir.Table:
+    """The table with `column` as numbers, checked against the spec's scale where the table lives: one aggregate
+    counts the values outside the scale, not whole or not numbers, and names the smallest of them (a warehouse
+    table has no row order to name a first row by). A numeric column is returned as it is; text is read as
+    numbers, blank as a skipped answer."""
+    raw = table[column]
+    number, blank = _as_number(raw, column, source)
+    bad = ~blank & (number.isnull() | (number < spec.low) | (number > spec.high))
+    if not raw.type().is_integer():
+        bad = bad | (~blank & (number != number.round(0)))
+    found = table.aggregate(count=count_if(bad), value=raw.min(where=bad)).execute().iloc[0]
+    if int(found["count"] or 0):
+        count = int(found["count"])
+        scale = f"{spec.low}–{spec.high} {spec.metric.upper() if spec.metric != 'mean' else 'rating'} scale"
+        raise MetricError(
+            f"{source}: column {column!r} has {count:,} value{'s' if count > 1 else ''} that "
+            f"{'are' if count > 1 else 'is'} not on the {scale}, such as {_said(found['value'])}; fix the data, or "
+            f"state the real scale with `{scale_parameter}`", parameter=scale_parameter)
+    return table if raw.type().is_numeric() else table.mutate(**{column: ibis.ifelse(blank, ibis.null(), number)})
+
+
+def checked_numbers(table: ir.Table, column: str, source: str) -> ir.Table:
+    """The table with `column` as numbers on no stated scale (an amount): text that is no number is counted and
+    one such value named, where the table lives. Blank is missing."""
+    number, blank = _as_number(table[column], column, source)
+    if table[column].type().is_numeric():
+        return table
+    bad = ~blank & number.isnull()
+    found = table.aggregate(count=count_if(bad), value=table[column].min(where=bad)).execute().iloc[0]
+    if int(found["count"] or 0):
+        raise MetricError(f"{source}: column {column!r} has {int(found['count']):,} values that are not numbers, "
+                          f"such as {_said(found['value'])}; fix the data, or make them blank where there is none")
+    return table.mutate(**{column: ibis.ifelse(blank, ibis.null(), number)})
+
+
+def _as_number(raw: ir.Column, column: str, source: str) -> tuple[ir.FloatingValue, ir.BooleanValue]:
+    """The column as float64 (NULL where text is no number) and where it is blank."""
+    kind = raw.type()
+    if kind.is_numeric():
+        return raw.cast("float64"), raw.isnull()
+    if not kind.is_string():
+        raise MetricError(f"{source}: column {column!r} holds {kind}, not numbers; name the column that holds the "
+                          "scores")
+    text = raw.strip()
+    blank = raw.isnull() | (text == "")
+    return ibis.ifelse(text.re_search(NUMBER), text.cast("float64"), ibis.null("float64")), blank
+
+
+def _said(value) -> str:
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return repr(value) if isinstance(value, str) else str(value)
+
+
+def typed_times(table: ir.Table, column: str) -> ir.Table:
+    """A date column as timestamps (midnight), which the engine buckets by period; timestamps and text (which
+    the engine's parse_times reads) as they are."""
+    return table.mutate(**{column: table[column].cast("timestamp")}) if table[column].type().is_date() else table
+
+
+def transactions(table: ir.Table, *, customer: str, date_column: str, amount: str | None, source: str,
+                 ) -> tuple[ir.Table, int]:
+    """A warehouse table of transactions in the shape the lifetime-value summary reads: customer (text), date
+    (a date) and amount (a number), and how many rows have no customer (left out). Dates are typed dates or
+    timestamps, or ISO text (YYYY-MM-DD); a date that does not read is counted and one named."""
+    names = [customer, date_column, *([amount] if amount else [])]
+    missing = [name for name in names if name not in table.columns]
+    if missing:
+        close = difflib.get_close_matches(missing[0], table.columns, n=1, cutoff=0.5)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; the columns are: {', '.join(map(repr, table.columns[:30]))}"
+        raise MetricError(f"{source} has no column {missing[0]!r}{hint} (name the columns with a mapping file)")
+    ids = table[customer].cast("string").strip().re_replace(r"^(\d+)\.0+$", r"\1").nullif("")
+    moment = table[date_column]
+    if moment.type().is_string():
+        text = moment.strip()
+        parsed = ibis.ifelse(text.re_search(r"^\d{4}-\d{2}-\d{2}([ T].*)?$"), text.substr(0, 10).cast("date"),
+                             ibis.null("date"))
+        found = table.aggregate(count=count_if(parsed.isnull() & ids.notnull()),
+                                value=moment.min(where=parsed.isnull() & ids.notnull())).execute().iloc[0]
+        if int(found["count"] or 0):
+            raise MetricError(f"{source}: column {date_column!r} has {int(found['count']):,} values that are not "
+                              f"dates like 2024-01-31, such as {_said(found['value'])}; every transaction needs its "
+                              "date")
+        moment = parsed
+    elif not (moment.type().is_date() or moment.type().is_timestamp()):
+        raise MetricError(f"{source}: column {date_column!r} holds {moment.type()}, not dates; name the date column "
+                          "in the mapping file")
+    shaped = table.select(customer=ids, date=moment.cast("date") if moment.type().is_timestamp() else moment,
+                          **({"amount": table[amount]} if amount else {}))
+    if amount:
+        shaped = checked_numbers(shaped, "amount", source)
+    without_customer = int(shaped.aggregate(n=count_if(shaped.customer.isnull())).execute()["n"].iloc[0] or 0)
+    return shaped.filter(shaped.customer.notnull()), without_customer
+
+
+def backend_of(table: ir.Table) -> str:
+    """The name of the backend holding the table (duckdb, postgres, pyspark, trino, ...)."""
+    return ibis.get_backend(table).name
+

@@ -1,0 +1,226 @@
+"""`--connect URL --table NAME`: the same metrics, control charts, key drivers and lifetime-value fits on the same
+data in a DuckDB file, a Parquet folder, PostgreSQL and Spark in local mode, equal to the last digit to what the
+commands print for the export file; only the aggregation runs there; refusals are sentences."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+from datetime import date, datetime, timedelta
+
+import duckdb
+import ibis.expr.types.core
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from tests.conftest import skip_or_fail
+from voxpop.cli import app
+
+runner = CliRunner()
+BACKENDS = ["duckdb", "duckdb-parquet", "postgresql", "pyspark"]
+
+
+def voxpop(*arguments) -> dict:
+    result = runner.invoke(app, [*map(str, arguments), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def refused(*arguments) -> str:
+    result = runner.invoke(app, list(map(str, arguments)))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    return " ".join(result.stderr.split())
+
+
+@pytest.fixture(scope="module")
+def answers() -> pd.DataFrame:
+    """2,400 answers over a year: whole-number scores (so every sum is exact in any order), a segment, a date and a
+    timestamp."""
+    rng = np.random.default_rng(7)
+    n = 2400
+    segment = rng.choice(["consumer", "business", "premium"], size=n, p=[0.6, 0.3, 0.1])
+    ease = np.clip(np.round(rng.normal(3.6, 1.0, size=n)), 1, 5)
+    value = np.clip(np.round(rng.normal(3.4, 1.1, size=n)), 1, 5)
+    nps = np.clip(np.round(1.2 * ease + 0.8 * value + rng.normal(0, 1.5, size=n) - 1), 0, 10)
+    seconds = rng.integers(0, 365 * 86400, size=n)
+    moments = [datetime(2025, 1, 1) + timedelta(seconds=int(s)) for s in seconds]
+    return pd.DataFrame({"nps": nps.astype("int64"), "ease": ease.astype("int64"), "value": value.astype("int64"),
+                         "segment": segment, "day": [moment.date() for moment in moments],
+                         "answered_at": moments})
+
+
+@pytest.fixture(scope="module")
+def orders() -> pd.DataFrame:
+    """Transactions of 250 customers; amounts in quarters of a unit, so that sums are exact in any order."""
+    rng = np.random.default_rng(5)
+    rows = []
+    for customer in range(250):
+        day, gap, typical = int(rng.integers(0, 60)), rng.exponential(25), rng.gamma(3, 10)
+        while day < 365:
+            rows.append({"Client": f"c{customer:03d}", "Day": date(2024, 1, 1) + timedelta(days=day),
+                         "Total": round(rng.gamma(6, typical / 6) * 4) / 4})
+            if rng.random() < 0.25:
+                break
+            day += 1 + int(rng.exponential(gap + 1))
+    return pd.DataFrame(rows)
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory, answers, orders):
+    """The data as export files (the reference), a DuckDB file and Parquet folders partitioned by month."""
+    folder = tmp_path_factory.mktemp("connect")
+    answers.to_csv(folder / "answers.csv", index=False)
+    orders.to_csv(folder / "orders.csv", index=False)
+    (folder / "mapping.yaml").write_text("customer: Client\ndate: Day\namount: Total\n")
+    database = folder / "warehouse.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        connection.register("answers_frame", answers)
+        connection.register("orders_frame", orders)
+        connection.execute("CREATE TABLE answers AS SELECT * FROM answers_frame")
+        connection.execute("CREATE TABLE orders AS SELECT * FROM orders_frame")
+        # The same answers with the scores and times as text, as some warehouses hold them.
+        connection.execute("CREATE TABLE answers_text AS SELECT nps::VARCHAR AS nps, segment, day::VARCHAR AS day "
+                           "FROM answers")
+        connection.execute("CREATE TABLE answers_bad AS SELECT CASE WHEN nps = 3 THEN 12 ELSE nps END AS nps, "
+                           "segment FROM answers")
+        connection.execute("CREATE TABLE answers_na AS SELECT CASE WHEN nps = 3 THEN 'N/A' ELSE nps::VARCHAR END "
+                           "AS nps, segment FROM answers")
+        connection.execute(f"COPY (SELECT *, strftime(day, '%Y-%m') AS month FROM answers) TO '{folder}/answers' "
+                           "(FORMAT parquet, PARTITION_BY (month))")
+        connection.execute(f"COPY orders TO '{folder}/orders.parquet' (FORMAT parquet)")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def spark():
+    """One local Spark session for the module; the commands' pyspark:// URL finds it running."""
+    if shutil.which("java") is None:
+        skip_or_fail("PySpark needs Java (apt-get install openjdk-17-jre-headless)")
+    pyspark = pytest.importorskip("pyspark.sql", reason="PySpark is a dev dependency: pip install -e '.[dev]'")
+    session = (pyspark.SparkSession.builder.master("local[2]").appName("voxpop-connect-tests")
+               .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "2").getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="module")
+def postgres_url(answers, orders):
+    url = os.environ.get("VOXPOP_TEST_POSTGRES_URL")
+    if not url:
+        skip_or_fail("the PostgreSQL backend needs VOXPOP_TEST_POSTGRES_URL")
+    from sqlalchemy import create_engine
+
+    engine = create_engine(url)
+    answers.to_sql("connect_answers", engine, index=False, if_exists="replace", method="multi", chunksize=1000)
+    orders.to_sql("connect_orders", engine, index=False, if_exists="replace", method="multi", chunksize=1000)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def where(request, files):
+    """--connect URL and the --table of the answers and of the orders on one backend."""
+    if request.param == "duckdb":
+        return f"duckdb:///{files / 'warehouse.duckdb'}", "answers", "orders"
+    if request.param == "duckdb-parquet":
+        return "duckdb://", str(files / "answers"), str(files / "orders.parquet")
+    if request.param == "postgresql":
+        return request.getfixturevalue("postgres_url"), "connect_answers", "public.connect_orders"
+    request.getfixturevalue("spark")
+    return "pyspark://", str(files / "answers"), str(files / "orders.parquet")
+
+
+@pytest.fixture
+def results_returned(monkeypatch):
+    """The size of every result the engine's queries bring back to Python."""
+    sizes = []
+    execute = ibis.expr.types.core.Expr.execute
+
+    def counted(self, *args, **kwargs):
+        result = execute(self, *args, **kwargs)
+        sizes.append(len(result) if hasattr(result, "__len__") else 1)
+        return result
+
+    monkeypatch.setattr(ibis.expr.types.core.Expr, "execute", counted)
+    return sizes
+
+
+def test_metrics_spc_and_drivers_equal_the_files_to_the_last_digit(where, files, results_returned):
+    url, table, _ = where
+    nps = ["metrics", "--metric", "nps", "--score", "nps", "--by", "segment", "--period", "month", "--time", "day"]
+    connected, returned = voxpop(*nps, "--connect", url, "--table", table), list(results_returned)
+    assert connected == voxpop(*nps, files / "answers.csv")
+    # Only the aggregation ran where the data live: no query brought back more than one row per group.
+    assert returned and max(returned) <= 3 * 12
+    chart = ["spc", "--metric", "nps", "--score", "nps", "--period", "month", "--time", "answered_at"]
+    assert voxpop(*chart, "--connect", url, "--table", table) == voxpop(*chart, files / "answers.csv")
+    mean = ["metrics", "--metric", "mean", "--scale", "1-5", "--score", "ease", "--by", "segment",
+            "--filter", "segment=premium", "--filter", "segment=business"]
+    assert voxpop(*mean, "--connect", url, "--table", table) == voxpop(*mean, files / "answers.csv")
+    del results_returned[:]
+    weights = ["drivers", "--outcome", "nps", "--driver", "ease", "--driver", "value", "--scale", "1-5",
+               "--outcome-scale", "0-10"]
+    connected, returned = voxpop(*weights, "--connect", url, "--table", table), list(results_returned)
+    assert connected == voxpop(*weights, files / "answers.csv")
+    assert max(returned) == 1  # without --bootstrap the database only returns sums
+
+
+def test_clv_fit_equals_the_file_to_the_last_digit(where, files):
+    url, _, table = where
+    fit = ["clv", "fit", "--mapping", files / "mapping.yaml", "--calibration-end", "2024-09-30",
+           "--holdout-end", "2024-12-31"]
+    from_file, connected = voxpop(*fit, files / "orders.csv"), voxpop(*fit, "--connect", url, "--table", table)
+    assert (from_file.pop("file"), from_file.pop("format")) == (str(files / "orders.csv"), "csv")
+    assert connected.pop("file") == table and connected.pop("format") in ("duckdb", "postgres", "pyspark")
+    assert connected == from_file and connected["n_customers"] == 250
+
+
+def test_text_scores_and_times_in_a_table_read_as_in_a_file(files):
+    url = f"duckdb:///{files / 'warehouse.duckdb'}"
+    nps = ["metrics", "--metric", "nps", "--score", "nps", "--by", "segment", "--period", "quarter", "--time", "day"]
+    assert voxpop(*nps, "--connect", url, "--table", "answers_text") == voxpop(*nps, files / "answers.csv")
+
+
+def test_refusals_name_what_to_change(files):
+    url = f"duckdb:///{files / 'warehouse.duckdb'}"
+    nps = ["metrics", "--metric", "nps", "--score", "nps"]
+    out_of_scale = refused(*nps, "--connect", url, "--table", "answers_bad")
+    assert "column 'nps' has" in out_of_scale and "not on the 0–10 NPS scale, such as 12" in out_of_scale
+    assert "--scale" in out_of_scale
+    not_numbers = refused(*nps, "--connect", url, "--table", "answers_na")
+    assert "not on the 0–10 NPS scale, such as 'N/A'" in not_numbers
+    assert "has no table 'answer'; did you mean 'answers'" in refused(*nps, "--connect", url, "--table", "answer")
+    assert "no column 'np'; did you mean 'nps'?" in refused("metrics", "--metric", "nps", "--score", "np",
+                                                            "--connect", url, "--table", "answers")
+    assert "Ibis knows no backend called 'nosuchdb'" in refused(*nps, "--connect", "nosuchdb://host/db",
+                                                                "--table", "answers")
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    unreachable = refused(*nps, "--connect", f"postgresql://analyst:secret@127.0.0.1:{port}/sales", "--table", "t")
+    assert f"Cannot connect to postgresql://analyst:***@127.0.0.1:{port}/sales" in unreachable
+    assert "secret" not in unreachable
+    assert "There is no DuckDB file" in refused(*nps, "--connect", f"duckdb:///{files / 'none.duckdb'}",
+                                                "--table", "answers")
+    assert "--connect and --table go together" in refused(*nps, "--connect", url)
+    assert "no column 'customer'" in refused("clv", "fit", "--connect", url, "--table", "orders")
+    assert "mapping file" in refused("clv", "fit", "--connect", url, "--table", "orders")
+
+
+def test_a_missing_driver_says_how_to_install_it(files):
+    try:
+        import trino  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        pytest.skip("the trino driver is installed here, so nothing is missing")
+    message = refused("metrics", "--metric", "nps", "--score", "nps", "--connect",
+                      "trino://analyst@127.0.0.1:8080/hive/cx", "--table", "answers")
+    assert "pip install 'ibis-framework[trino]'" in message

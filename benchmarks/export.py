@@ -14,7 +14,16 @@ multiple choice of 3 options, two attributes; 1M responses, 5.5M answers), expor
 The files must hold the same rows and the same answers (NPS, CSAT, plan, the 0/1 flags) or the exit status is 1;
 it never depends on timing. The median of --repeat is shown; the ratio is voxpop's time over DuckDB's.
 
+With --parquet-store SIZES, the whole-store export instead (`voxpop export responses`: a folder partitioned by
+survey and month), once for each size of store, to show that its memory stays flat as the store grows:
+
+  voxpop       results.store_export in a child process: its peak memory (max RSS) and time at each size
+  duckdb       the same folder from the DuckDB copy: the pivot above, COPY ... TO (PARTITION_BY (survey, month))
+
+The two folders must hold the same months with the same responses and the same NPS total, or the exit status is 1.
+
     .venv/bin/python benchmarks/export.py [--responses 1000000] [--repeat 3] [--workdir DIR]
+    .venv/bin/python benchmarks/export.py --parquet-store 1000000,3000000 [--workdir DIR]
 """
 
 from __future__ import annotations
@@ -22,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -63,10 +73,71 @@ def export_voxpop(store: Path, output: Path, file_format: str) -> dict:
             "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def export_voxpop_store(store: Path, output: Path) -> dict:
+    """In the child process: the whole store as `voxpop export responses` writes it."""
+    from voxpop.collection.filters import ResponseFilter
+    from voxpop.results.store_export import plan_store_export, write_store_export
+    from voxpop.store.database import Database
+
+    started = time.perf_counter()
+    database = Database(f"sqlite:///{store}")
+    try:
+        with database.read_connection() as connection:
+            surveys = plan_store_export(connection, zone=ZONE, response_filter=ResponseFilter())
+            write_store_export(connection, surveys, output, response_filter=ResponseFilter(), replace_existing=True)
+    finally:
+        database.dispose()
+    return {"seconds": time.perf_counter() - started,
+            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def run_voxpop(store: Path, output: Path, file_format: str) -> dict:
     done = subprocess.run([sys.executable, __file__, "--child", file_format, str(store), str(output)],
                           capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def run_duckdb_store(copy: Path, output: Path) -> float:
+    """The same partitioned folder by DuckDB: the survey's pivot, written by survey and month."""
+    flags = ",\n  ".join(f"max(CASE WHEN a.question_id = 4 THEN (a.choice = '{good}')::INT END) AS bought__{good}"
+                         for good in GOODS)
+    shutil.rmtree(output, ignore_errors=True)
+    started = time.perf_counter()
+    with duckdb.connect(str(copy), read_only=True) as ddb:
+        ddb.execute(f"COPY (SELECT *, '{SURVEY}' AS survey, substr(submitted_at, 1, 7) AS month "
+                    f"FROM ({PIVOT.format(flags=flags)})) TO '{output}' (FORMAT parquet, PARTITION_BY (survey, month))")
+    return time.perf_counter() - started
+
+
+def months_of(folder: Path) -> list[tuple]:
+    """Each month's responses and NPS total in a partitioned folder, as DuckDB reads it."""
+    with duckdb.connect() as ddb:
+        return ddb.execute(f"SELECT survey, month, count(*), sum(nps) FROM read_parquet('{folder}/*/*/*.parquet', "
+                           "hive_partitioning = true) GROUP BY ALL ORDER BY ALL").fetchall()
+
+
+def store_memory(sizes: list[int], workdir: Path, seed: int) -> int:
+    """The whole-store export at each size: peak memory and time, against DuckDB writing the same folder."""
+    failed = False
+    for size in sizes:
+        store, loading = load(workdir, size, seed)
+        copy = workdir / f"results-{size}.duckdb"
+        export_to_duckdb(store, copy)
+        ours, theirs = workdir / f"voxpop-store-{size}", workdir / f"duckdb-store-{size}"
+        done = subprocess.run([sys.executable, __file__, "--child", "store", str(store), str(ours)],
+                              capture_output=True, text=True, check=True)
+        measured = json.loads(done.stdout.strip().splitlines()[-1])
+        duckdb_seconds = run_duckdb_store(copy, theirs)
+        agreed = months_of(ours) == months_of(theirs)
+        failed |= not agreed
+        files = len(list(ours.rglob("*.parquet")))
+        print(f"{size:>11,} responses (store loaded in {loading:.0f} s)   voxpop {measured['seconds']:6.1f} s, "
+              f"peak memory {measured['max_rss_mb']:,.0f} MB, {files} files   duckdb {duckdb_seconds:5.1f} s   "
+              f"voxpop/duckdb {measured['seconds'] / duckdb_seconds:5.1f}x   "
+              f"{'same months and answers' if agreed else 'ANSWERS DIFFER'}", flush=True)
+        shutil.rmtree(ours)
+        shutil.rmtree(theirs)
+    return 1 if failed else 0
 
 
 # The same 14 columns as voxpop's file: the constant ones (language, channel, version, no customer) as constants,
@@ -121,15 +192,21 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seed", type=int, default=13)
     parser.add_argument("--workdir", type=Path, default=None, help="keep the store here and reuse it")
+    parser.add_argument("--parquet-store", metavar="SIZES", default=None,
+                        help="the whole-store export's memory at these store sizes, e.g. 1000000,3000000")
     parser.add_argument("--child", nargs=3, metavar=("FORMAT", "STORE", "OUTPUT"), help=argparse.SUPPRESS)
     options = parser.parse_args()
     if options.child:
         file_format, store, output = options.child
-        print(json.dumps(export_voxpop(Path(store), Path(output), file_format)))
+        exported = export_voxpop_store(Path(store), Path(output)) if file_format == "store" else \
+            export_voxpop(Path(store), Path(output), file_format)
+        print(json.dumps(exported))
         return 0
     with tempfile.TemporaryDirectory(prefix="voxpop-export-bench-") as temporary:
         workdir = options.workdir or Path(temporary)
         workdir.mkdir(parents=True, exist_ok=True)
+        if options.parquet_store:
+            return store_memory([int(size) for size in options.parquet_store.split(",")], workdir, options.seed)
         store, loading = load(workdir, options.responses, options.seed)
         copy = workdir / f"results-{options.responses}.duckdb"
         export_to_duckdb(store, copy)

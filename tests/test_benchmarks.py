@@ -21,6 +21,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
     ("import_live.py", ["--rows", "3000", "--clients", "4", "--seconds", "1", "--warmup", "0.5"]),
     ("results.py", ["--responses", "3000", "--repeat", "1"]),
     ("export.py", ["--responses", "3000", "--repeat", "1"]),
+    ("export.py", ["--parquet-store", "2000,5000"]),
     ("scorecard.py", ["--responses", "20000", "--repeat", "1"]),
 ])
 def test_the_benchmark_runs_and_its_figures_agree(script, arguments):

@@ -105,9 +105,11 @@ def _scale_labels(kind: str, spec: dict, low: int | None, high: int | None, lang
     return tuple((point, word) for point, word in zip((low, high), words) if point is not None and word)
 
 
-def export_layout(connection: Connection, *, survey_key: str, zone: str) -> ExportLayout | None:
+def export_layout(connection: Connection, *, survey_key: str, zone: str,
+                  reserved: tuple[str, ...] = ()) -> ExportLayout | None:
     """The table's columns for a survey (None when there is no such survey): attributes its responses have, and
-    its questions by key across versions, in the newest version's order, each labelled in the survey's language."""
+    its questions by key across versions, in the newest version's order, each labelled in the survey's language.
+    An attribute or question named as one of `reserved` (a folder's partition keys) gets a prefixed column."""
     survey = connection.execute(select(Survey.id, Survey.default_language).where(Survey.key == survey_key)).first()
     if survey is None:
         return None
@@ -116,7 +118,7 @@ def export_layout(connection: Connection, *, survey_key: str, zone: str) -> Expo
                                                                         "timestamp"),
                ExportColumn("language", "Language"), ExportColumn("channel", "Collected through (web, api or import)"),
                ExportColumn("version", "Survey version", "integer"), ExportColumn("customer", "Customer id")]
-    taken = {column.key for column in columns}
+    taken = {column.key for column in columns} | set(reserved)
     labels = dict(connection.execute(select(AttributeDefinition.name, AttributeDefinition.label)).all())
     names = connection.scalars(select(AttributeSetValue.name).distinct().where(AttributeSetValue.set_id.in_(
         select(Response.attribute_set_id).where(Response.survey_id == survey.id))).order_by(AttributeSetValue.name))
@@ -322,11 +324,13 @@ def write_xlsx(layout: ExportLayout, chunks: Iterator[list[list[Any]]], path: Pa
     return written
 
 
-def _arrow_schema(layout: ExportLayout):
+def arrow_schema(layout: ExportLayout, *, time_zone: str | None = None):
+    """The Parquet file's columns, typed; times in `time_zone` (the layout's zone unless given: the instant is the
+    same, the zone is what a reader shows)."""
     import pyarrow as pa
 
     types = {"text": pa.string(), "integer": pa.int64(), "flag": pa.int8(),
-             "timestamp": pa.timestamp("us", tz=layout.zone)}
+             "timestamp": pa.timestamp("us", tz=time_zone or layout.zone)}
     return pa.schema([pa.field(column.key, types[column.type], metadata={
         "label": column.label,
         **({"value_labels": json.dumps({str(value): label for value, label in column.value_labels},
@@ -334,18 +338,24 @@ def _arrow_schema(layout: ExportLayout):
     }) for column in layout.columns])
 
 
+def arrow_table(schema, rows: list[list[Any]]):
+    """Rows (values in the order of the schema's fields) as an Arrow table of that schema."""
+    import pyarrow as pa
+
+    return pa.Table.from_arrays([pa.array(values, type=field.type) for values, field in zip(zip(*rows), schema)],
+                                schema=schema)
+
+
 def write_parquet(layout: ExportLayout, chunks: Iterator[list[list[Any]]], path: Path) -> int:
     """A Parquet file, one row group per chunk; each field's metadata holds its label and value labels (JSON)."""
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
-    schema = _arrow_schema(layout)
+    schema = arrow_schema(layout)
     written = 0
     with pq.ParquetWriter(path, schema) as writer:
         for rows in chunks:
             written += len(rows)
-            writer.write_table(pa.Table.from_arrays([pa.array(values, type=field.type)
-                                                     for values, field in zip(zip(*rows), schema)], schema=schema))
+            writer.write_table(arrow_table(schema, rows))
         if not written:
             writer.write_table(schema.empty_table())
     return written

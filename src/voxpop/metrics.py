@@ -204,6 +204,8 @@ def _table(data: Any) -> tuple[ir.Table, str]:
     """The data as an Ibis table, and how messages name it."""
     if isinstance(data, str | Path):
         return sources.read_file(Path(data)), str(data)
+    if isinstance(data, sources.Export):  # the command line's file, with its cache and what to say
+        return sources.read_file(data.path, cache=data.cache, tell=data.tell, verbose=data.verbose), str(data.path)
     if hasattr(data, "columns") and hasattr(data, "dtypes") and not hasattr(data, "execute"):
         return sources.from_dataframe(data), "the DataFrame"
     return data, "the table"

@@ -111,8 +111,13 @@ def _connected_table(connect: str, table: str | None):
 
 
 def _file_data(file: Path | None, *, no_cache: bool, verbose: bool):
-    """An export file as the engine reads it."""
-    return file
+    """An export file as the engine reads it: through a Parquet copy kept in the data directory unless --no-cache,
+    saying on stderr when a copy is used and, with --verbose, how the file was read."""
+    from voxpop.analysis.sources import Export
+
+    cache = None if no_cache else get_settings().data_dir / "cache" / "files"
+    return Export(file, cache=cache, tell=lambda message: err.print(f"note: {message}", highlight=False, soft_wrap=True),
+                  verbose=verbose)
 
 
 def _response_filter(settings: Settings, *, since, until, during, answers):

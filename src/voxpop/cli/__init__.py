@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import re
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
-from voxpop.settings import Settings
-from voxpop.settings import get_settings as _load_settings
+if TYPE_CHECKING:  # pydantic-settings takes a fifth of a second to import: only commands that read settings pay it
+    from voxpop.settings import Settings
 
 app = typer.Typer(help="voxpop: customer focus, put into practice and measured.", no_args_is_help=True, add_completion=False)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
@@ -44,8 +45,10 @@ def get_settings() -> Settings:
     """The settings, or a clear message naming the VOXPOP_* variable that is wrong."""
     from pydantic import ValidationError
 
+    from voxpop.settings import get_settings as load_settings
+
     try:
-        return _load_settings()
+        return load_settings()
     except ValidationError as exc:
         problems = "; ".join(f"VOXPOP_{'_'.join(map(str, e['loc'])).upper()}: {e['msg']}" for e in exc.errors())
         fail(f"invalid configuration: {problems}")

@@ -6,12 +6,14 @@ import sys
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from voxpop.cli import app, err, fail, get_settings, in_cli_terms, out
-from voxpop.settings import Settings
+
+if TYPE_CHECKING:
+    from voxpop.settings import Settings
 
 PERIODS = ("day", "week", "month", "quarter")
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import stat
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from voxpop.cli import app, database, db_app, err, fail, get_settings, out
-from voxpop.settings import Settings
+
+if TYPE_CHECKING:
+    from voxpop.settings import Settings
 
 SESSIONS_END = ("staff sessions and survey forms in progress signed with the old key end: staff sign in again. "
                 "To keep them, copy the old data folder's secret_key into {data_dir}, or set VOXPOP_SECRET_KEY "

@@ -223,9 +223,11 @@ def _scored(data: Any, *, metric: str, score: str, scale: tuple[int, int] | None
     spec = MetricSpec.create(metric, scale, cuts=nps_cuts)  # type: ignore[arg-type]
     sources.require_columns(table, [score, *(by or []), *([time] if time else []), *(filters or {})], source)
     if sources.ROW in table.columns:
-        table = sources.checked_scores(table, score, spec, source)
+        answers: dict[str, Any] = {}
+        table = sources.checked_scores(table, score, spec, source, summary=answers)
         table = sources.blank_as_missing(table, [*(by or []), *(filters or {})])
-        if metric == "nps" and scale is None and _no_zero_among_many(table, score, min_base):
+        # Enough answers to expect a 0 on a 0–10 question, and none is.
+        if metric == "nps" and scale is None and answers["n"] >= min_base and answers["lowest"] > 0:
             warnings.warn(MetricNote(
                 f"No answer in {score!r} is 0: if the question offered 1–10, give `scale` as 1–10 "
                 "(detractors stay 1–6, promoters 9–10)"), stacklevel=3)
@@ -283,9 +285,3 @@ def _origins(table: ir.Table, names: list[str], scales: dict[str, tuple[int, int
             # No complete row leaves the mean NULL; any origin will do, since the caller then refuses n = 0.
             origins[name] = 0.0 if mean is None or mean != mean else float(mean)
     return [origins[name] for name in names]
-
-
-def _no_zero_among_many(table, column: str, enough: int) -> bool:
-    """Whether enough answers were given to expect a 0 on a 0–10 question, and none is."""
-    found = table.aggregate(n=table[column].count(), lowest=table[column].min()).execute()
-    return int(found["n"].iloc[0]) >= enough and found["lowest"].iloc[0] > 0

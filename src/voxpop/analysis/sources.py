@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -211,10 +212,10 @@ def require_columns(table: ir.Table, names: list[str], source: str) -> None:
 
 
 def checked_scores(table: ir.Table, column: str, spec: MetricSpec, source: str, *,
-                   scale_parameter: str = "scale") -> ir.Table:
+                   scale_parameter: str = "scale", summary: dict[str, Any] | None = None) -> ir.Table:
     """The table with `column` as numbers; a non-number or a value outside the scale is an error naming
     the row, the value and the scale (and `scale_parameter`, which states another). Blank cells are skipped
-    answers."""
+    answers. `summary`, if given, receives the answers' count `n` and `lowest` value, from the same scan."""
     raw = table[column]
     text = raw.cast("string").strip()
     blank = raw.isnull() | (text == "")
@@ -225,9 +226,15 @@ def checked_scores(table: ir.Table, column: str, spec: MetricSpec, source: str, 
         valid = number.isin([float(point) for point in range(spec.low, spec.high + 1)]).fill_null(False)
     else:
         valid = ~(number.isnull() | (number < spec.low) | (number > spec.high) | (number != number.round(0)))
-    bad = table.filter(~blank & ~valid)
-    if found := _first_bad(bad, raw):
-        row, value, more = found
+    # Each row's number and verdict computed once (a projection), then counted: one pass over the file.
+    rows = table.select(ROW, value=raw.cast("string"), number=number, bad=~blank & ~valid)
+    counted = rows.aggregate(count=rows.bad.ifelse(1, 0).sum(), row=rows[ROW].min(where=rows.bad),
+                             value=rows.value.argmin(rows[ROW], where=rows.bad), n=rows.number.count(),
+                             lowest=rows.number.min()).execute().iloc[0]
+    if summary is not None:
+        summary.update(n=int(counted["n"]), lowest=counted["lowest"])
+    if count := int(counted["count"] or 0):
+        row, value, more = int(counted["row"]), counted["value"], f" ({count} such values in all)" if count > 1 else ""
         raise MetricError(
             f"{source}: column {column!r} has the value {value!r} in data row {row}, outside the "
             f"{spec.low}–{spec.high} {spec.metric.upper() if spec.metric != 'mean' else 'rating'} scale{more}; "

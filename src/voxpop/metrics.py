@@ -158,13 +158,10 @@ def drivers(
         raise MetricError("Name one or more `drivers`, each once, none of them the outcome", parameter="drivers")
     sources.require_columns(table, names, source)
     scales = {outcome: outcome_scale, **{name: scale for name in drivers}}
-    if sources.ROW in table.columns:
-        for name in names:
-            if scales[name] is None:
-                table = sources.checked_numbers(table, name, source)
-            else:
-                table = sources.checked_scores(table, name, MetricSpec.create("mean", scales[name]), source,
-                                               scale_parameter="outcome_scale" if name == outcome else "scale")
+    if sources.ROW in table.columns:  # a file: every column checked in one pass
+        table = sources.checked_columns(
+            table, {name: None if scales[name] is None else MetricSpec.create("mean", scales[name]) for name in names},
+            source, scale_parameters={name: "outcome_scale" if name == outcome else "scale" for name in names})
     moments = cross_products(table, names, origins=_origins(table, names, scales))
     if moments.n < 3:
         raise MetricError(f"{source} has {moments.n} rows where {outcome!r} and every driver have a value; "

@@ -216,47 +216,68 @@ def checked_scores(table: ir.Table, column: str, spec: MetricSpec, source: str, 
     """The table with `column` as numbers; a non-number or a value outside the scale is an error naming
     the row, the value and the scale (and `scale_parameter`, which states another). Blank cells are skipped
     answers. `summary`, if given, receives the answers' count `n` and `lowest` value, from the same scan."""
-    raw = table[column]
-    text = raw.cast("string").strip()
-    blank = raw.isnull() | (text == "")
-    number = text.try_cast("float64")
-    # A scale's points as one IN list: DuckDB parses the text once per row, where a condition naming the number
-    # four times (NULL, below, above, not whole) parses it four times, most of a large file's scan.
-    if spec.high - spec.low <= MAX_LISTED_POINTS:
-        valid = number.isin([float(point) for point in range(spec.low, spec.high + 1)]).fill_null(False)
-    else:
-        valid = ~(number.isnull() | (number < spec.low) | (number > spec.high) | (number != number.round(0)))
-    # Each row's number and verdict computed once (a projection), then counted: one pass over the file.
-    rows = table.select(ROW, value=raw.cast("string"), number=number, bad=~blank & ~valid)
-    counted = rows.aggregate(count=rows.bad.ifelse(1, 0).sum(), row=rows[ROW].min(where=rows.bad),
-                             value=rows.value.argmin(rows[ROW], where=rows.bad), n=rows.number.count(),
-                             lowest=rows.number.min()).execute().iloc[0]
+    found: dict[str, dict[str, Any]] = {}
+    table = checked_columns(table, {column: spec}, source, scale_parameters={column: scale_parameter}, summary=found)
     if summary is not None:
-        summary.update(n=int(counted["n"]), lowest=counted["lowest"])
-    if count := int(counted["count"] or 0):
-        row, value, more = int(counted["row"]), counted["value"], f" ({count} such values in all)" if count > 1 else ""
-        raise MetricError(
-            f"{source}: column {column!r} has the value {value!r} in data row {row}, outside the "
-            f"{spec.low}–{spec.high} {spec.metric.upper() if spec.metric != 'mean' else 'rating'} scale{more}; "
-            f"fix the file, or state the real scale with `{scale_parameter}`", parameter=scale_parameter
-        )
-    return table.mutate(**{column: number})  # every text that is not blank is a number now; blank gives NULL
+        summary.update(found[column])
+    return table
 
 
 def checked_numbers(table: ir.Table, column: str, source: str) -> ir.Table:
     """The table with `column` as numbers on no stated scale (a price, a count, a measurement); text that
     is not a finite number is an error naming the row. Blank cells are missing values."""
-    raw = table[column]
-    text = raw.cast("string").strip()
-    blank = raw.isnull() | (text == "")
-    number = text.try_cast("float64")
-    finite = (number.abs() < float("inf")).fill_null(False)  # NaN is above infinity in DuckDB: one parse per row
-    bad = table.filter(~blank & ~finite)
-    if found := _first_bad(bad, raw):
-        row, value, more = found
-        raise MetricError(f"{source}: column {column!r} has the value {value!r} in data row {row}, which is not "
-                          f"a number{more}; fix the file, or leave the cell blank if there is no answer")
-    return table.mutate(**{column: number})  # every text that is not blank is a number now; blank gives NULL
+    return checked_columns(table, {column: None}, source)
+
+
+def checked_columns(table: ir.Table, columns: dict[str, MetricSpec | None], source: str, *,
+                    scale_parameters: dict[str, str] | None = None,
+                    summary: dict[str, dict[str, Any]] | None = None) -> ir.Table:
+    """Several columns checked in one pass over the table: a column with a spec as `checked_scores` checks it, one
+    with None as `checked_numbers` does; the first column, in order, with a refused value is the error. `summary`,
+    if given, receives each column's count of numbers `n` and `lowest` value."""
+    parsed: dict[str, ir.Value] = {}
+    projected: dict[str, ir.Value] = {ROW: table[ROW]}
+    for i, (column, spec) in enumerate(columns.items()):
+        raw = table[column]
+        text = raw.cast("string").strip()
+        blank = raw.isnull() | (text == "")
+        number = text.try_cast("float64")
+        # Each condition names the number once: DuckDB parses the text once per mention, most of a file's scan.
+        if spec is None:
+            valid = (number.abs() < float("inf")).fill_null(False)  # NaN is above infinity in DuckDB
+        elif spec.high - spec.low <= MAX_LISTED_POINTS:
+            valid = number.isin([float(point) for point in range(spec.low, spec.high + 1)]).fill_null(False)
+        else:
+            valid = ~(number.isnull() | (number < spec.low) | (number > spec.high) | (number != number.round(0)))
+        parsed[column] = number  # every text that is not blank is a number once checked; blank gives NULL
+        projected |= {f"value_{i}": raw.cast("string"), f"number_{i}": number, f"bad_{i}": ~blank & ~valid}
+    # Each row's numbers and verdicts computed once (a projection), then counted: one pass over the file.
+    rows = table.select(**projected)
+    measures: dict[str, ir.Value] = {}
+    for i in range(len(columns)):
+        bad, number = rows[f"bad_{i}"], rows[f"number_{i}"]
+        measures |= {f"count_{i}": bad.ifelse(1, 0).sum(), f"row_{i}": rows[ROW].min(where=bad),
+                     f"value_{i}": rows[f"value_{i}"].argmin(rows[ROW], where=bad), f"n_{i}": number.count(),
+                     f"lowest_{i}": number.min()}
+    counted = rows.aggregate(**measures).execute().iloc[0]
+    for i, (column, spec) in enumerate(columns.items()):
+        if not (count := int(counted[f"count_{i}"] or 0)):
+            continue
+        row, value = int(counted[f"row_{i}"]), counted[f"value_{i}"]
+        more = f" ({count} such values in all)" if count > 1 else ""
+        if spec is None:
+            raise MetricError(f"{source}: column {column!r} has the value {value!r} in data row {row}, which is not "
+                              f"a number{more}; fix the file, or leave the cell blank if there is no answer")
+        parameter = (scale_parameters or {}).get(column, "scale")
+        raise MetricError(
+            f"{source}: column {column!r} has the value {value!r} in data row {row}, outside the "
+            f"{spec.low}–{spec.high} {spec.metric.upper() if spec.metric != 'mean' else 'rating'} scale{more}; "
+            f"fix the file, or state the real scale with `{parameter}`", parameter=parameter
+        )
+    if summary is not None:
+        summary |= {column: {"n": int(counted[f"n_{i}"]), "lowest": counted[f"lowest_{i}"]}
+                    for i, column in enumerate(columns)}
+    return table.mutate(**parsed)
 
 
 def _first_bad(bad: ir.Table, raw: ir.Column) -> tuple[int, str, str] | None:

@@ -5,7 +5,7 @@ multiple choice of 3 options, two attributes; 1M responses, 5.5M answers), expor
 
   voxpop       results.export over voxpop's Database: keyset chunks of 2,000 responses, each pivoted in Python and
                written (the CSV as results.export.csv_chunks streams it to a browser; the Parquet one row group a
-               chunk), in a child process whose peak memory (max RSS) is reported
+               chunk), in a child process whose peak memory (VmHWM) is reported
   duckdb       hand-written SQL on a DuckDB copy of the store's tables (the copy is made in this process, untimed):
                the same wide table by a GROUP BY pivot, written with COPY ... TO (CSV, Parquet)
   pandas       the same table already in a DataFrame (read from voxpop's Parquet, untimed), written with to_csv and
@@ -17,7 +17,7 @@ it never depends on timing. The median of --repeat is shown; the ratio is voxpop
 With --parquet-store SIZES, the whole-store export instead (`voxpop export responses`: a folder partitioned by
 survey and month), once for each size of store, to show that its memory stays flat as the store grows:
 
-  voxpop       results.store_export in a child process: its peak memory (max RSS) and time at each size
+  voxpop       results.store_export in a child process: its peak memory (VmHWM) and time at each size
   duckdb       the same folder from the DuckDB copy: the pivot above, COPY ... TO (PARTITION_BY (survey, month))
 
 The two folders must hold the same months with the same responses and the same NPS total, or the exit status is 1.
@@ -49,6 +49,17 @@ ZONE = "UTC"
 CHECKED = ["nps", "csat", "plan", *(f"bought__{good}" for good in GOODS)]
 
 
+def peak_memory_mb() -> float:
+    """This process's peak resident memory. Not getrusage's ru_maxrss: Linux carries that over from the parent
+    through fork and exec, so a child started by a parent that holds a large table reports the parent's size.
+    VmHWM belongs to the process's own memory map, which exec replaces."""
+    try:
+        status = Path("/proc/self/status").read_text()
+    except OSError:  # not Linux
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return int(next(line for line in status.splitlines() if line.startswith("VmHWM:")).split()[1]) / 1024
+
+
 def export_voxpop(store: Path, output: Path, file_format: str) -> dict:
     """In the child process: the export as the page and `voxpop survey export-responses` make it."""
     from voxpop.collection.filters import ResponseFilter
@@ -70,7 +81,7 @@ def export_voxpop(store: Path, output: Path, file_format: str) -> dict:
     finally:
         database.dispose()
     return {"seconds": time.perf_counter() - started,
-            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "max_rss_mb": peak_memory_mb()}
 
 
 def export_voxpop_store(store: Path, output: Path) -> dict:
@@ -88,7 +99,7 @@ def export_voxpop_store(store: Path, output: Path) -> dict:
     finally:
         database.dispose()
     return {"seconds": time.perf_counter() - started,
-            "max_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+            "max_rss_mb": peak_memory_mb()}
 
 
 def run_voxpop(store: Path, output: Path, file_format: str) -> dict:

@@ -45,3 +45,17 @@ def test_it_refuses_bad_input_with_a_sentence(configured, tmp_path):
         result = runner.invoke(app, ["export", "responses", *arguments])
         assert result.exit_code == 2 and message in " ".join(result.output.split()), (arguments, result.output)
     assert not (tmp_path / "new").exists() and (other / "notes.txt").read_text() == "mine"
+
+
+def test_a_failed_write_is_a_sentence_and_leaves_nothing(configured, tmp_path, monkeypatch):
+    from voxpop.results import store_export
+
+    two_surveys(configured)
+
+    def full_disk(schema, rows):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(store_export, "arrow_table", full_disk)
+    result = runner.invoke(app, ["export", "responses", str(tmp_path / "store")])
+    assert result.exit_code == 1 and "No space left on device" in result.output, result.output
+    assert list(tmp_path.iterdir()) == []

@@ -104,6 +104,8 @@ def export_store_responses(
                                              replace_existing=replace, advance=advance)
         except ExportError as exc:
             fail(str(exc))
+        except OSError as exc:  # a full disk, a folder taken away: nothing is left at PATH
+            fail(f"the export to {path} failed and was removed: {exc.strerror or exc}", 1)
     responses = sum(count for part in written for _, count in part.months)
     months = sum(len(part.months) for part in written)
     out.print(f"wrote {responses:,} response{'' if responses == 1 else 's'} of {len(written)} "

@@ -123,7 +123,10 @@ def write_store_export(connection: Connection, surveys: list[SurveyExport], path
     if check_folder(path) and not replace_existing:
         raise ExportError(f"{path} holds an earlier export; choose a new folder, or replace it (--replace, or "
                           "replace_existing=True from Python)")
-    staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{path.name}.partial-", dir=path.parent))
+    except OSError as exc:
+        raise ExportError(f"cannot write in {path.parent} ({exc.strerror}); choose a folder you can write to") from None
     try:
         written = [replace(survey, months=_write_survey(survey.layout, staging, advance(
             response_chunks(connection, survey.layout, response_filter, chunk_size=chunk_size)), buffer_bytes))

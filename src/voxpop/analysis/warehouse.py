@@ -114,16 +114,16 @@ def open_table(url: str, name: str) -> ir.Table:
 
 
 def _is_path(name: str) -> bool:
-    return "/" in name or name.endswith(".parquet")
+    return "/" in name or name.endswith(".parquet") or "*" in name
 
 
 def _parquet(connection, name: str) -> ir.Table:
     path = Path(name).expanduser()
-    if not path.exists():
+    if not path.exists() and "*" not in name:  # a glob (PATH/*/*.parquet) is the engine's to expand
         raise MetricError(f"There is no Parquet file or folder {name}; check the path", parameter="table")
     try:
         if connection.name == "duckdb":
-            files = str(path / "**" / "*.parquet") if path.is_dir() else str(path)
+            files = str(path / "**" / "*.parquet") if path.is_dir() else str(path)  # every partition folder
             return connection.read_parquet(files, hive_partitioning=True)
         if connection.name == "pyspark":
             return connection.read_parquet(str(path.resolve()))  # Spark finds the partition folders itself
@@ -158,48 +158,57 @@ def _first_line(exc: BaseException) -> str:
 
 def checked_scores(table: ir.Table, column: str, spec: MetricSpec, source: str, *,
                    scale_parameter: str = "scale") -> ir.Table:
-    """The table with `column` as numbers, checked against the spec's scale where the table lives: one aggregate
+    """The table with `column` as numbers, checked against the spec's scale where the table lives: one query
     counts the values outside the scale, not whole or not numbers, and names the smallest of them (a warehouse
     table has no row order to name a first row by). A numeric column is returned as it is; text is read as
     numbers, blank as a skipped answer."""
     raw = table[column]
-    number, blank = _as_number(raw, column, source)
-    bad = ~blank & (number.isnull() | (number < spec.low) | (number > spec.high))
-    if not raw.type().is_integer():
-        bad = bad | (~blank & (number != number.round(0)))
-    found = table.aggregate(count=count_if(bad), value=raw.min(where=bad)).execute().iloc[0]
-    if int(found["count"] or 0):
-        count = int(found["count"])
+    if raw.type().is_numeric():
+        # Compared in the column's own type, as a filter: engines skip the Parquet row groups (or partitions) whose
+        # statistics show every value on the scale, so clean data costs next to nothing to check.
+        bad = raw.notnull() & ((raw < spec.low) | (raw > spec.high))
+        if not raw.type().is_integer():
+            bad = bad | (raw.notnull() & (raw != raw.round(0)))
+    else:
+        number, blank = _as_number(raw, column, source)
+        bad = ~blank & (number.isnull() | (number < spec.low) | (number > spec.high) | (number != number.round(0)))
+    if found := _refused(table, column, bad):
+        count, value = found
         scale = f"{spec.low}–{spec.high} {spec.metric.upper() if spec.metric != 'mean' else 'rating'} scale"
         raise MetricError(
             f"{source}: column {column!r} has {count:,} value{'s' if count > 1 else ''} that "
-            f"{'are' if count > 1 else 'is'} not on the {scale}, such as {_said(found['value'])}; fix the data, or "
-            f"state the real scale with `{scale_parameter}`", parameter=scale_parameter)
+            f"{'are' if count > 1 else 'is'} not on the {scale}, such as {value}; fix the data, or state the real "
+            f"scale with `{scale_parameter}`", parameter=scale_parameter)
     return table if raw.type().is_numeric() else table.mutate(**{column: ibis.ifelse(blank, ibis.null(), number)})
 
 
 def checked_numbers(table: ir.Table, column: str, source: str) -> ir.Table:
     """The table with `column` as numbers on no stated scale (an amount): text that is no number is counted and
     one such value named, where the table lives. Blank is missing."""
-    number, blank = _as_number(table[column], column, source)
     if table[column].type().is_numeric():
         return table
-    bad = ~blank & number.isnull()
-    found = table.aggregate(count=count_if(bad), value=table[column].min(where=bad)).execute().iloc[0]
-    if int(found["count"] or 0):
-        raise MetricError(f"{source}: column {column!r} has {int(found['count']):,} values that are not numbers, "
-                          f"such as {_said(found['value'])}; fix the data, or make them blank where there is none")
+    number, blank = _as_number(table[column], column, source)
+    if found := _refused(table, column, ~blank & number.isnull()):
+        count, value = found
+        raise MetricError(f"{source}: column {column!r} has {count:,} value{'s' if count > 1 else ''} that "
+                          f"{'are' if count > 1 else 'is'} not a number, such as {value}; fix the data, or leave "
+                          "it blank where there is none")
     return table.mutate(**{column: ibis.ifelse(blank, ibis.null(), number)})
 
 
+def _refused(table: ir.Table, column: str, bad: ir.BooleanValue) -> tuple[int, str] | None:
+    """How many rows are `bad`, and the smallest of their values as a message says it; None when none is."""
+    refused = table.filter(bad)
+    found = refused.aggregate(count=refused.count(), value=refused[column].min()).execute().iloc[0]
+    count = int(found["count"] or 0)
+    return (count, _said(found["value"])) if count else None
+
+
 def _as_number(raw: ir.Column, column: str, source: str) -> tuple[ir.FloatingValue, ir.BooleanValue]:
-    """The column as float64 (NULL where text is no number) and where it is blank."""
-    kind = raw.type()
-    if kind.is_numeric():
-        return raw.cast("float64"), raw.isnull()
-    if not kind.is_string():
-        raise MetricError(f"{source}: column {column!r} holds {kind}, not numbers; name the column that holds the "
-                          "scores")
+    """Text as float64 (NULL where it is no number) and where it is blank."""
+    if not raw.type().is_string():
+        raise MetricError(f"{source}: column {column!r} holds {raw.type()}, not numbers; name the column that holds "
+                          "the scores")
     text = raw.strip()
     blank = raw.isnull() | (text == "")
     return ibis.ifelse(text.re_search(NUMBER), text.cast("float64"), ibis.null("float64")), blank
@@ -234,12 +243,9 @@ def transactions(table: ir.Table, *, customer: str, date_column: str, amount: st
         text = moment.strip()
         parsed = ibis.ifelse(text.re_search(r"^\d{4}-\d{2}-\d{2}([ T].*)?$"), text.substr(0, 10).cast("date"),
                              ibis.null("date"))
-        found = table.aggregate(count=count_if(parsed.isnull() & ids.notnull()),
-                                value=moment.min(where=parsed.isnull() & ids.notnull())).execute().iloc[0]
-        if int(found["count"] or 0):
-            raise MetricError(f"{source}: column {date_column!r} has {int(found['count']):,} values that are not "
-                              f"dates like 2024-01-31, such as {_said(found['value'])}; every transaction needs its "
-                              "date")
+        if found := _refused(table, date_column, parsed.isnull() & ids.notnull()):
+            raise MetricError(f"{source}: column {date_column!r} has {found[0]:,} values that are not dates like "
+                              f"2024-01-31, such as {found[1]}; every transaction needs its date")
         moment = parsed
     elif not (moment.type().is_date() or moment.type().is_timestamp()):
         raise MetricError(f"{source}: column {date_column!r} holds {moment.type()}, not dates; name the date column "

@@ -99,7 +99,7 @@ def plan_store_export(connection: Connection, *, zone: str, response_filter: Res
 
 
 def check_folder(path: Path) -> bool:
-    """Whether PATH holds an earlier export (which `replace` may replace); ExportError when the export cannot go
+    """Whether PATH holds an earlier export (which `replace_existing` replaces); ExportError when the export cannot go
     there: PATH is a file, its parent folder is missing, or it holds other files."""
     if path.exists() and not path.is_dir():
         raise ExportError(f"{path} is a file; name a folder for the export (it is made if it does not exist)")

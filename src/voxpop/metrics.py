@@ -231,7 +231,7 @@ def _scored(data: Any, *, metric: str, score: str, scale: tuple[int, int] | None
     else:  # a typed table where the data live (--connect): checked there, with one aggregate
         table = warehouse.checked_scores(table, score, spec, source)
         if time and period:
-            table = warehouse.typed_times(table, time)
+            table = warehouse.typed_times(table, time, source)
     if time and period:
         table = sources.parse_times(table, time, source)
     return table, spec

@@ -28,6 +28,7 @@ URL_FORMS = ("duckdb:///path/to/file.duckdb, duckdb:// (in memory, for Parquet),
              "trino://user@host:8080/catalog/schema or pyspark:// (a local Spark session)")
 # A number as text, read before any cast: PostgreSQL and Trino have no cast that gives NULL on bad text.
 NUMBER = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
+ISO_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?$"
 
 
 def connect(url: str):
@@ -220,10 +221,25 @@ def _said(value) -> str:
     return repr(value) if isinstance(value, str) else str(value)
 
 
-def typed_times(table: ir.Table, column: str) -> ir.Table:
-    """A date column as timestamps (midnight), which the engine buckets by period; timestamps and text (which
-    the engine's parse_times reads) as they are."""
-    return table.mutate(**{column: table[column].cast("timestamp")}) if table[column].type().is_date() else table
+def typed_times(table: ir.Table, column: str, source: str) -> ir.Table:
+    """The time column as timestamps: a date as its midnight; ISO 8601 text (2025-01-31, 2025-01-31 14:05:00) read
+    where it lives. Other text is left to the engine's parse_times on DuckDB, which detects its format; elsewhere
+    it is refused, counted and one value named (PostgreSQL and Trino have no cast that spares bad text)."""
+    moment = table[column]
+    if moment.type().is_date():
+        return table.mutate(**{column: moment.cast("timestamp")})
+    if not moment.type().is_string():
+        return table
+    text = moment.strip()
+    iso = text.re_search(ISO_TIME)
+    found = _refused(table, column, text.notnull() & (text != "") & ~iso)
+    if found is None:
+        return table.mutate(**{column: ibis.ifelse(iso, text.cast("timestamp"), ibis.null("timestamp"))})
+    if backend_of(table) == "duckdb":
+        return table
+    raise MetricError(f"{source}: column {column!r} has {found[0]:,} value{'s' if found[0] > 1 else ''} that "
+                      f"{'are' if found[0] > 1 else 'is'} not a time like 2025-01-31 or 2025-01-31 14:05:00, such as "
+                      f"{found[1]}; store the times as a timestamp or date column, or as ISO text", parameter="time")
 
 
 def transactions(table: ir.Table, *, customer: str, date_column: str, amount: str | None, source: str,

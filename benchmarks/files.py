@@ -11,7 +11,7 @@ driver ratings ease, speed, price (1-7); as CSV and as the same data in Parquet.
                 the first run, which writes the copy, is shown as `first`)
 Figures must agree, or the exit status is 1: the NPS rows (n, value, se, interval) exactly, from the same
 statistics through voxpop.core; each month's n exactly and its charted value to 1e-12 (core.spc draws it);
-the drivers' weights and R² to 1e-9 (the SQL sums differently). Peak memory is each process's maximum resident set. Start-up: `voxpop --help` and `voxpop metrics`
+the drivers' weights and R² to 1e-9 (the SQL sums differently). Peak memory is each process's maximum resident set, as GNU time (/usr/bin/time) reports it. Start-up: `voxpop --help` and `voxpop metrics`
 on a 10-row file. Aims: at most 1.5x DuckDB's time at 1M and 10M rows; start-up under 0.5 s; 10M rows using at
 most about twice the memory of 1M.
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -84,17 +85,16 @@ def generate(folder: Path, rows: int) -> tuple[Path, Path]:
 
 
 def measured(command: list[str], env: dict[str, str]) -> tuple[float, float, str]:
-    """Seconds, peak resident MB and stdout, the peak read through wait4 (this process's own child)."""
-    start = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
-    stdout = process.stdout.read()
-    stderr = process.stderr.read()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - start
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode:
-        raise SystemExit(f"{' '.join(command)} failed:\n{stderr[-2000:]}")
-    return seconds, usage.ru_maxrss / 1024, stdout
+    """Seconds, peak resident MB and stdout of one whole process. The peak is GNU time's: ru_maxrss read by this
+    process would be at least this process's own size, which Linux carries into a child through fork and exec."""
+    with tempfile.NamedTemporaryFile("r") as peak_file:
+        start = time.perf_counter()
+        done = subprocess.run(["/usr/bin/time", "-f", "%M", "-o", peak_file.name, *command], capture_output=True,
+                              text=True, env=env)
+        seconds = time.perf_counter() - start
+        if done.returncode:
+            raise SystemExit(f"{' '.join(command)} failed:\n{done.stderr[-2000:]}")
+        return seconds, int(peak_file.read().split()[-1]) / 1024, done.stdout
 
 
 def expected(command: str, baseline: str) -> object:
@@ -178,6 +178,7 @@ def main() -> int:
                 baseline = [sys.executable, "-c", BASELINE, command, str(path)]
                 first = None
                 if kind == "CSV":
+                    shutil.rmtree(folder / "data" / "cache", ignore_errors=True)
                     first = measured(voxpop, env)  # keeps the copy the cached runs read
                 times: dict[str, list[float]] = {"duckdb": [], "voxpop": [], "cached": []}
                 peak = {"duckdb": 0.0, "voxpop": 0.0}

@@ -17,12 +17,22 @@ the ratio is the price of voxpop's own work (survey lookup, validation, idempote
 on uvicorn, one worker, sync endpoints in the threadpool; the load generator shares the machine, so the
 absolute numbers say little and the ratio voxpop/bare is the figure (target >= 0.30).
 
+With --database-url (a PostgreSQL database made for this: its schema is dropped), the run is about several
+server processes instead: the bare endpoint, here inserting into PostgreSQL through a SQLAlchemy pool, and
+`voxpop serve` on that database (the comment worker on, the case worker off), each with one uvicorn worker and then
+with two (`voxpop serve --workers 2`), and last the same voxpop on SQLite (sqlite-1), for the choice between the
+two stores: in the order bare-1, voxpop-1, bare-2, voxpop-2, sqlite-1, the schema made afresh before each. The
+ratios printed are each voxpop against the one-worker bare endpoint, each two-worker server against its one-worker
+self, and voxpop on PostgreSQL against voxpop on SQLite. With --rounds R the five run R times, interleaved, and
+each ratio printed is the median of the R ratios, each taken within one round: on a machine shared with other work
+the load drifts between servers, and pairs run a minute apart are the fairest comparison there is.
+
 Correctness is counted afterwards from the database files, over all requests including the warm-up: every
 201 must be stored (lost = acknowledged keys missing), no key stored twice (dup = rows - distinct keys), and
 each voxpop response must have its 3 answer rows, and no rule may keep a response twice. The exit status is 1 on any error, loss, duplicate or
 missing answer; it never depends on timing.
 
-    .venv/bin/python benchmarks/collect.py [--clients 50] [--seconds 20] [--warmup 2]
+    .venv/bin/python benchmarks/collect.py [--clients 50] [--seconds 20] [--warmup 2] [--database-url URL [--rounds 1]]
 """
 
 from __future__ import annotations
@@ -35,6 +45,7 @@ import random
 import shutil
 import socket
 import sqlite3
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -51,6 +62,8 @@ import uvicorn
 from fastapi import FastAPI, Header
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
 SURVEY_KEY = "bench"
 SURVEY_YAML = f"""\
@@ -112,6 +125,30 @@ def serve_bare(port: int, db_path: str) -> None:
         return JSONResponse({"id": row_id}, status_code=201)
 
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+
+
+BARE_URL = "VOXPOP_BENCH_BARE_URL"  # the bare PostgreSQL endpoint's database, for its worker processes
+
+
+def bare_postgres_app() -> FastAPI:
+    """The baseline on PostgreSQL, as a small FastAPI + SQLAlchemy app is typically written: a pooled engine (the
+    pool voxpop's store has), one INSERT per request in its own transaction. A factory, so uvicorn can start it in
+    several worker processes."""
+    engine = create_engine(os.environ[BARE_URL], pool_size=10, max_overflow=20, pool_pre_ping=True)
+    app = FastAPI()
+    insert = text("INSERT INTO bare_responses (idempotency_key, body) VALUES (:key, :body) RETURNING id")
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.post("/responses", status_code=201)
+    def create(body: BareBody, idempotency_key: str | None = Header(None)):
+        with engine.begin() as connection:
+            row_id = connection.scalar(insert, {"key": idempotency_key, "body": body.model_dump_json()})
+        return JSONResponse({"id": row_id}, status_code=201)
+
+    return app
 
 
 @dataclass
@@ -220,11 +257,23 @@ def main() -> int:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--warmup", type=float, default=2.0)
+    parser.add_argument("--database-url", help="a PostgreSQL database made for this (with 'bench' or 'test' in its "
+                        "name; its schema is dropped): compare one and two server workers on it")
+    parser.add_argument("--rounds", type=int, default=1, help="with --database-url: run every server this many "
+                        "times, interleaved, and print the median of each round's ratio")
     parser.add_argument("--serve-bare", nargs=2, metavar=("PORT", "DBPATH"), help=argparse.SUPPRESS)
+    parser.add_argument("--serve-bare-postgres", nargs=2, type=int, metavar=("PORT", "WORKERS"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve_bare:
         serve_bare(int(args.serve_bare[0]), args.serve_bare[1])
         return 0
+    if args.serve_bare_postgres:
+        port, workers = args.serve_bare_postgres
+        uvicorn.run("collect:bare_postgres_app", factory=True, workers=workers, host="127.0.0.1", port=port,
+                    log_level="warning", app_dir=str(Path(__file__).parent))
+        return 0
+    if args.database_url:
+        return several_workers(args)
 
     workdir = Path(tempfile.mkdtemp(prefix="voxpop-bench-"))
     base_env = os.environ | {"VOXPOP_RATE_LIMIT_PER_MINUTE": "100000000"}
@@ -304,6 +353,130 @@ def main() -> int:
         for process in processes:
             stop(process)
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def reset_schema(url: str) -> None:
+    engine = create_engine(url)
+    with engine.begin() as connection:
+        connection.execute(text("DROP SCHEMA public CASCADE"))
+        connection.execute(text("CREATE SCHEMA public"))
+        connection.execute(text("CREATE TABLE bare_responses (id bigserial PRIMARY KEY, idempotency_key text, body text)"))
+    engine.dispose()
+
+
+def store_query(url: str, sqlite_file: Path | None, sql: str) -> list[tuple]:
+    """Rows from the SQLite file when there is one, else from the PostgreSQL database."""
+    if sqlite_file is not None:
+        return query(sqlite_file, sql)
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(sql))]
+    finally:
+        engine.dispose()
+
+
+SEVERAL = (("bare", 1), ("voxpop", 1), ("bare", 2), ("voxpop", 2), ("sqlite", 1))
+RATIOS = (("voxpop-1", "bare-1"), ("voxpop-2", "bare-1"), ("voxpop-2", "bare-2"), ("voxpop-2", "voxpop-1"),
+          ("bare-2", "bare-1"), ("voxpop-1", "sqlite-1"))
+
+
+@dataclass
+class Run:
+    """One server's turn: its load and what the store held afterwards."""
+    label: str
+    load: Load
+    stored: int
+    lost: int
+    duplicated: int
+    missing: int  # answers missing from voxpop's responses (3 per response)
+
+    @property
+    def throughput(self) -> float:
+        return self.load.ok / self.load.elapsed if self.load.elapsed else 0.0
+
+
+def run_server(args, url: str, workdir: Path, server: str, workers: int, env: dict[str, str]) -> Run:
+    """Set up the store afresh, start the server, drive it, stop it, and count what it stored."""
+    label = f"{server}-{workers}"
+    cli = [sys.executable, "-m", "voxpop.cli"]
+    reset_schema(url)
+    sqlite_file = workdir / "sqlite" / "voxpop.db" if server == "sqlite" else None
+    if sqlite_file is not None:
+        shutil.rmtree(sqlite_file.parent, ignore_errors=True)
+    if server != "bare":
+        for step in (["db", "upgrade"], ["survey", "apply", str(workdir / "survey.yaml")]):
+            done = subprocess.run(cli + step, env=env, capture_output=True, text=True)
+            if done.returncode != 0:
+                sys.exit(f"voxpop {' '.join(step)} failed:\n{done.stdout}{done.stderr}")
+    port = free_port()
+    command = ([sys.executable, __file__, "--serve-bare-postgres", str(port), str(workers)] if server == "bare"
+               else cli + ["serve", "--port", str(port), "--workers", str(workers)])
+    log = workdir / f"{label}.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(command, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        base = f"http://127.0.0.1:{port}"
+        wait_ready(base, process, log)
+        print(f"{label}: {args.clients} clients, {args.warmup:g} s warm-up + {args.seconds:g} s ...", flush=True)
+        load = Load()
+        route = "/responses" if server == "bare" else f"/api/v1/surveys/{SURVEY_KEY}/responses"
+        asyncio.run(drive(base + route, args.clients, args.seconds, args.warmup, load, retries=server != "bare"))
+    finally:
+        stop(process)  # the next server gets the CPU to itself
+    table = "bare_responses" if server == "bare" else "responses"
+    keys = [key for (key,) in store_query(url, sqlite_file, f"SELECT idempotency_key FROM {table}")]
+    missing = 0
+    if server != "bare":
+        [(answers,)] = store_query(url, sqlite_file, "SELECT count(*) FROM answers")
+        missing = 3 * len(keys) - answers
+    return Run(label, load, len(keys), len(set(load.acked) - set(keys)), len(keys) - len(set(keys)), missing)
+
+
+def several_workers(args) -> int:
+    """The PostgreSQL run: bare and voxpop, each with one and with two worker processes, and voxpop on SQLite, one
+    after the other, round after round; each ratio is taken within a round, and the median over the rounds printed."""
+    url = args.database_url
+    name = make_url(url).database or ""
+    if make_url(url).get_backend_name() != "postgresql" or ("bench" not in name and "test" not in name):
+        sys.exit(f"--database-url must name a PostgreSQL database made for this (with 'bench' or 'test' in its name), "
+                 f"not {name!r}: its schema is dropped")
+    workdir = Path(tempfile.mkdtemp(prefix="voxpop-bench-"))
+    postgres_env = os.environ | {"VOXPOP_RATE_LIMIT_PER_MINUTE": "100000000", "VOXPOP_DATABASE_URL": url,
+                                 "VOXPOP_DATA_DIR": str(workdir / "data"), "VOXPOP_CASE_WORKER": "false", BARE_URL: url}
+    sqlite_env = {key: value for key, value in postgres_env.items() if key != "VOXPOP_DATABASE_URL"}
+    sqlite_env["VOXPOP_DATA_DIR"] = str(workdir / "sqlite")
+    (workdir / "survey.yaml").write_text(SURVEY_YAML)
+    rounds: list[dict[str, Run]] = []
+    try:
+        for number in range(args.rounds):
+            if args.rounds > 1:
+                print(f"round {number + 1} of {args.rounds}", flush=True)
+            rounds.append({run.label: run for run in (
+                run_server(args, url, workdir, server, workers, sqlite_env if server == "sqlite" else postgres_env)
+                for server, workers in SEVERAL)})
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    print(f"\n{'server':<9} {'round':>5} {'ok':>7} {'errors':>7} {'req/s':>8} {'p50 ms':>7} {'p99 ms':>7}"
+          f" {'acked':>7} {'stored':>7} {'lost':>5} {'dup':>5} {'missing answers':>16}")
+    failed = False
+    for number, runs in enumerate(rounds, start=1):
+        for run in runs.values():
+            load = run.load
+            print(f"{run.label:<9} {number:>5} {load.ok:>7} {load.errors:>7} {run.throughput:>8.1f}"
+                  f" {percentile(load.latencies, 0.50):>7.0f} {percentile(load.latencies, 0.99):>7.0f}"
+                  f" {len(load.acked):>7} {run.stored:>7} {run.lost:>5} {run.duplicated:>5} {run.missing:>16}")
+            for sample in load.error_samples:
+                print(f"    error sample ({run.label}): {sample}")
+            failed |= bool(load.errors or run.lost or run.duplicated or run.missing)
+    for numerator, denominator in RATIOS:
+        ratios = [runs[numerator].throughput / (runs[denominator].throughput or float("nan")) for runs in rounds]
+        each = ", ".join(f"{ratio:.2f}" for ratio in ratios)
+        print(f"ratio {numerator}/{denominator} throughput: {statistics.median(ratios):.2f}"
+              + (f" (median; rounds: {each})" if len(ratios) > 1 else ""))
+    print("lost = acknowledged but not stored, dup = stored twice; both over all requests, warm-up included")
+    print("FAILED: errors, lost, duplicated or missing rows" if failed else "correctness: ok")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":

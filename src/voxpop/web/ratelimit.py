@@ -1,7 +1,9 @@
 """Per-client rate limiting of the public endpoints: a token bucket per client address, in memory.
 
 In memory is right for one process; several workers each keep their own buckets, so the effective
-limit is multiplied by the worker count (documented in docs/admin-guide.md).
+limit is multiplied by the worker count (documented in docs/admin-guide.md and docs/scaling.md). Shared buckets
+would cost a database write on every public request; what must hold across processes, the failed log-ins that
+lock an account, is counted in the store instead (accounts.throttle).
 """
 
 from __future__ import annotations

@@ -51,6 +51,7 @@ import json, sys, duckdb
 command, path = sys.argv[1], sys.argv[2]
 source = f"read_parquet('{path}')" if path.endswith(".parquet") else f"read_csv('{path}')"
 con = duckdb.connect()
+con.execute("SET enable_progress_bar = false")  # it would print into the output
 if command == "metrics":
     sql = (f"SELECT segment, count(score), count(*) FILTER (WHERE score >= 9), count(*) FILTER (WHERE score <= 6) "
            f"FROM {source} GROUP BY segment ORDER BY segment")

@@ -95,7 +95,9 @@ def test_a_kept_copy_is_used_until_the_file_changes(tmp_path, monkeypatch):
     # Without a cache the file itself is read, and nothing is kept.
     with pytest.warns(UserWarning):
         table, told = read(path)
-    assert told == [f"{path}: read by DuckDB's parallel CSV reader (copied to UTF-8 first), every column as text"]
+    assert told == [f"{path}: read by DuckDB's parallel CSV reader (copied to UTF-8 first), every column as text",
+                    f"{path}: read once into a temporary Parquet file for this command"]
+    assert table.execute()["score"].tolist() == ["7", "3"]
 
 
 def test_no_copy_of_a_file_just_written_nor_of_an_empty_one_and_the_folder_is_bounded(tmp_path, monkeypatch):
@@ -142,3 +144,15 @@ def test_calamine_reads_a_workbook_as_openpyxl_does(tmp_path):
         table, told = read(path)
     assert told == [f"{path}: read by calamine, every column as text"]
     assert table.execute()[["score", sources.ROW]].values.tolist() == [["9", 1], ["3", 2], ["10", 3]]
+
+
+def test_a_data_directory_that_cannot_be_written_reads_the_file_itself(tmp_path, monkeypatch):
+    monkeypatch.setattr(file_cache, "MIN_BYTES", 0)
+    path = tmp_path / "export.csv"
+    path.write_text("score\n9\n3\n")
+    settled(path)
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("")
+    table, told = read(path, cache=blocked)
+    assert table.count().execute() == 2
+    assert any("no Parquet copy is kept" in line for line in told)

@@ -5,11 +5,12 @@ also when the step fails. SQLite has one writer and no advisory locks: there a s
 from __future__ import annotations
 
 import logging
+import threading
 
 import pytest
 from sqlalchemy import func, select, text
 
-from voxpop.background import PeriodicWorker, lock_key, one_process_at_a_time
+from voxpop.background import PeriodicWorker, doing_the_work_of, lock_key, one_process_at_a_time
 
 log = logging.getLogger("tests.background")
 
@@ -65,3 +66,26 @@ def test_the_lock_is_held_for_the_step_and_given_back_after_it_even_when_it_fail
         assert db_session.scalar(text(
             "SELECT count(*) FROM pg_locks JOIN pg_database ON pg_database.oid = pg_locks.database"
             " WHERE locktype = 'advisory' AND datname = current_database()")) == 0
+
+
+def test_a_command_doing_a_workers_job_waits_for_the_step_under_way_then_holds_the_lock(db):
+    """`voxpop text backfill` and `voxpop send run|remind|triggers` hold the worker's lock for the whole command:
+    they wait for a server's step that holds it, and the servers' steps skip their ticks while the command runs."""
+    if db.is_sqlite:
+        with doing_the_work_of(db, "comments", on_wait=lambda: pytest.fail("nothing to wait for on SQLite")):
+            pass
+        return
+    other = held_elsewhere(db, "comments")
+    waited = []
+    releaser = threading.Timer(0.5, other.invalidate)  # the server's step ends: its lock goes
+    releaser.start()
+    try:
+        with doing_the_work_of(db, "comments", on_wait=lambda: waited.append(True)):
+            assert waited == [True]
+            ran = []
+            assert PeriodicWorker("comments", lambda should_stop: ran.append(1), db=db, interval=60,
+                                  log=log).run_step() is False and ran == []
+    finally:
+        releaser.join()
+    with one_process_at_a_time(db, "comments") as ours:  # given back when the command ends
+        assert ours

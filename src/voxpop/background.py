@@ -47,16 +47,41 @@ def one_process_at_a_time(db: Database, name: str) -> Iterator[bool]:
         if not held:
             yield False
             return
-        try:
+        with _given_back(connection, key):
             yield True
-        finally:
-            try:
-                connection.scalar(select(func.pg_advisory_unlock(key)))
-                connection.commit()
-            except Exception:
-                # A pooled connection must never keep the lock: closing it for good ends the session, and the lock.
-                connection.invalidate()
-                raise
+
+
+@contextmanager
+def doing_the_work_of(db: Database, name: str, *, on_wait: Callable[[], object] = lambda: None) -> Iterator[None]:
+    """For a command that does a worker's job by hand (`voxpop text backfill`, `voxpop send run`): holds the
+    worker's lock for the whole command, so the servers' workers skip their ticks meanwhile instead of doing the
+    same rows beside it. When a server's step holds the lock, `on_wait` is called and the command waits for that
+    step to end. Nothing to hold on SQLite."""
+    if db.is_sqlite:
+        yield
+        return
+    key = lock_key(name)
+    with db.engine.connect() as connection:
+        if not connection.scalar(select(func.pg_try_advisory_lock(key))):
+            on_wait()
+            connection.scalar(select(func.pg_advisory_lock(key)))
+        connection.commit()
+        with _given_back(connection, key):
+            yield
+
+
+@contextmanager
+def _given_back(connection, key: int) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        try:
+            connection.scalar(select(func.pg_advisory_unlock(key)))
+            connection.commit()
+        except Exception:
+            # A pooled connection must never keep the lock: closing it for good ends the session, and the lock.
+            connection.invalidate()
+            raise
 
 
 class PeriodicWorker:

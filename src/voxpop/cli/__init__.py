@@ -65,6 +65,13 @@ def fail(message: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def waiting_for(worker: str):
+    """What a command doing a worker's job says while a server's step of that worker ends first
+    (voxpop.background.doing_the_work_of)."""
+    return lambda: err.print(f"waiting for a server's {worker} worker to finish the batch it is doing; then this "
+                             "command goes on", highlight=False)
+
+
 def read_text_file(path) -> str:
     """A definition file's text (rules, scorecards), or exit 2 saying why it cannot be read."""
     try:

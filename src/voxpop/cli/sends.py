@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 import typer
 import yaml
 
-from voxpop.cli import _database, app, database, fail, get_settings, out, read_text_file
+from voxpop.cli import _database, app, database, fail, get_settings, out, read_text_file, waiting_for
 from voxpop.cli.audit import record
 
 send_app = typer.Typer(help="E-mail invitation runs: plan with a dry run, send, remind, trigger.", no_args_is_help=True)
@@ -101,6 +101,7 @@ def run_command(
     output: Annotated[Format, typer.Option("--format", help="table, json or csv (the dry run's list).")] = "table",
 ) -> None:
     """Send the invitations now (in batches; a re-run carries on where it stopped), or show the dry run."""
+    from voxpop.background import doing_the_work_of
     from voxpop.distribution.planning import plan_send, run_send
     from voxpop.distribution.service import find_send
     from voxpop.store.base import utcnow
@@ -119,19 +120,20 @@ def run_command(
             return
         invited = skipped = 0
         started = False
-        while True:
-            with db.write() as db_session:
-                send = find_send(db_session, key=key)
-                startable = send.status in ("draft", "scheduled", "sending")
-                report = run_send(db_session, send, settings, utcnow(), limit=200)
-                if startable and not started and not report.problems:  # once per run, as the page's Send button
-                    record(db_session, "sends.send", f"send:{key}")
-                    started = True
-            if report.problems:
-                fail("; ".join(report.problems))
-            invited, skipped = invited + report.invited, skipped + report.skipped
-            if report.remaining == 0 or report.invited + report.skipped == 0:
-                break
+        with doing_the_work_of(db, "sends", on_wait=waiting_for("sending")):  # servers' send workers wait meanwhile
+            while True:
+                with db.write() as db_session:
+                    send = find_send(db_session, key=key)
+                    startable = send.status in ("draft", "scheduled", "sending")
+                    report = run_send(db_session, send, settings, utcnow(), limit=200)
+                    if startable and not started and not report.problems:  # once per run, as the page's Send button
+                        record(db_session, "sends.send", f"send:{key}")
+                        started = True
+                if report.problems:
+                    fail("; ".join(report.problems))
+                invited, skipped = invited + report.invited, skipped + report.skipped
+                if report.remaining == 0 or report.invited + report.skipped == 0:
+                    break
     finally:
         db.dispose()
     _say(f"send {key}: {invited} invitations queued, {skipped} skipped (the send log lists why); the mail worker "
@@ -182,6 +184,7 @@ def cancel_command(key: Annotated[str, typer.Argument(help="The send's key.")]) 
 @send_app.command("remind")
 def remind_command() -> None:
     """Send the reminders that are due now, and expire what is past its date (the worker does this too)."""
+    from voxpop.background import doing_the_work_of
     from voxpop.distribution.reminders import due_reminders
     from voxpop.store.base import utcnow
 
@@ -189,12 +192,13 @@ def remind_command() -> None:
     db = _database(settings)
     total = [0, 0, 0]
     try:
-        while True:
-            with db.write() as db_session:
-                report = due_reminders(db_session, settings, utcnow())
-            total = [total[0] + report.reminded, total[1] + report.cancelled, total[2] + report.expired]
-            if report.reminded + report.cancelled + report.expired == 0:
-                break
+        with doing_the_work_of(db, "sends", on_wait=waiting_for("sending")):
+            while True:
+                with db.write() as db_session:
+                    report = due_reminders(db_session, settings, utcnow())
+                total = [total[0] + report.reminded, total[1] + report.cancelled, total[2] + report.expired]
+                if report.reminded + report.cancelled + report.expired == 0:
+                    break
     finally:
         db.dispose()
     _say(f"{total[0]} reminders queued, {total[1]} cancelled (answered, closed or unreachable), {total[2]} "
@@ -204,16 +208,18 @@ def remind_command() -> None:
 @send_app.command("triggers")
 def triggers_command() -> None:
     """Turn new purchases into events and invite for the events whose delay has passed (the worker does this too)."""
+    from voxpop.background import doing_the_work_of
     from voxpop.distribution.triggers import due_triggered, pick_up_purchases
     from voxpop.store.base import utcnow
 
     settings = get_settings()
     db = _database(settings)
     try:
-        with db.write() as db_session:
-            purchases = pick_up_purchases(db_session, now=utcnow(), zone=settings.timezone)
-        with db.write() as db_session:
-            report = due_triggered(db_session, settings, utcnow(), limit=10_000)
+        with doing_the_work_of(db, "sends", on_wait=waiting_for("sending")):
+            with db.write() as db_session:
+                purchases = pick_up_purchases(db_session, now=utcnow(), zone=settings.timezone)
+            with db.write() as db_session:
+                report = due_triggered(db_session, settings, utcnow(), limit=10_000)
     finally:
         db.dispose()
     _say(f"{purchases} new purchases; {report.invited} invited, {report.skipped} skipped")

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from voxpop.cli import _database, err, fail, get_settings, out
+from voxpop.cli import _database, err, fail, get_settings, out, waiting_for
 from voxpop.cli.audit import record
 from voxpop.cli.text import text_app
 
@@ -23,6 +23,7 @@ def backfill_command(
     Safe while the server runs. Theme corrections made by staff are kept."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    from voxpop.background import doing_the_work_of
     from voxpop.text.flows import catch_up
     from voxpop.text.service import (
         count_pending,
@@ -41,7 +42,10 @@ def backfill_command(
         with db.read_connection() as connection:
             fresh, retag = count_pending(connection), count_retag(connection)
         total = fresh + retag
-        with _progress(total, enabled=err.is_terminal) as advance:
+        # Several servers on PostgreSQL run the comment worker: hold its lock, so they wait instead of analysing
+        # the same comments beside the backfill.
+        with (doing_the_work_of(db, "comments", on_wait=waiting_for("comment")),
+              _progress(total, enabled=err.is_terminal) as advance):
             catch_up(db, keep_original=settings.keep_original_comments, on_batch=advance)
         # The comments are analysed in many batches, each its own transaction; the log gets one entry when done.
         with db.write() as db_session:

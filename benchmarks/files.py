@@ -70,17 +70,17 @@ print(json.dumps(con.execute(sql).fetchall(), default=str))
 def generate(folder: Path, rows: int) -> tuple[Path, Path]:
     """The export as CSV and as Parquet, made by DuckDB from a seeded hash of the row number."""
     csv_path, parquet_path = folder / f"export-{rows}.csv", folder / f"export-{rows}.parquet"
-    if not csv_path.exists():
-        con = duckdb.connect()
-        select = (f"SELECT i AS id, hash(i, 1) % 11 AS score, "
-                  f"list_extract({SEGMENTS}, (hash(i, 2) % 4 + 1)::INT) AS segment, "
-                  f"DATE '2024-01-01' + (hash(i, 3) % 731)::INT AS date, "
-                  f"hash(i, 4) % 7 + 1 AS ease, hash(i, 5) % 7 + 1 AS speed, hash(i, 6) % 7 + 1 AS price "
-                  f"FROM range({rows}) AS t(i)")
-        con.execute(f"COPY ({select}) TO '{csv_path}' (HEADER)")
-        con.execute(f"COPY ({select}) TO '{parquet_path}' (FORMAT parquet)")
-        hour_ago = time.time() - 3600  # settled files: voxpop keeps copies only of files not written just now
-        for path in (csv_path, parquet_path):
+    select = (f"SELECT i AS id, hash(i, 1) % 11 AS score, "
+              f"list_extract({SEGMENTS}, (hash(i, 2) % 4 + 1)::INT) AS segment, "
+              f"DATE '2024-01-01' + (hash(i, 3) % 731)::INT AS date, "
+              f"hash(i, 4) % 7 + 1 AS ease, hash(i, 5) % 7 + 1 AS speed, hash(i, 6) % 7 + 1 AS price "
+              f"FROM range({rows}) AS t(i)")
+    for path, options in ((csv_path, "HEADER"), (parquet_path, "FORMAT parquet")):
+        if not path.exists():  # written under another name first: a stopped run leaves no half file behind
+            partial = path.with_suffix(".partial")
+            duckdb.connect().execute(f"COPY ({select}) TO '{partial}' ({options})")
+            partial.rename(path)
+            hour_ago = time.time() - 3600  # settled files: voxpop keeps copies only of files not written just now
             os.utime(path, (hour_ago, hour_ago))
     return csv_path, parquet_path
 

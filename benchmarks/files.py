@@ -11,13 +11,14 @@ driver ratings ease, speed, price (1-7); as CSV and as the same data in Parquet.
                 the first run, which writes the copy, is shown as `first`)
 Figures must agree, or the exit status is 1: the NPS rows (n, value, se, interval) exactly, from the same
 statistics through voxpop.core; each month's n exactly and its charted value to 1e-12 (core.spc draws it);
-the drivers' weights and R² to 1e-9 (the SQL sums differently). Peak memory is each process's maximum resident set, as GNU time (/usr/bin/time) reports it. Start-up: `voxpop --help` and `voxpop metrics`
-on a 10-row file. Aims: at most 1.5x DuckDB's time at 1M and 10M rows; start-up under 0.5 s; 10M rows using at
-most about twice the memory of 1M.
+the drivers' weights and R² to 1e-9 (the SQL sums differently). Peak memory is each process's maximum resident
+set, as GNU time (/usr/bin/time) reports it. Start-up: `voxpop --help` and `voxpop metrics` on a 10-row file.
+Aims: at most 1.5x DuckDB's time at 1M and 10M rows; start-up under 0.5 s; 10M rows using at most about twice
+the memory of 1M.
 
     .venv/bin/python benchmarks/files.py [--sizes 1000000,10000000] [--repeat 3] [--workdir DIR]
 
-Run time on 2 cores with the defaults: about 10 minutes; 1.5 GB in the temp dir.
+Run time on the shared 2-core machine with the defaults: about 15 minutes; 0.6 GB in the temp dir.
 """
 
 from __future__ import annotations

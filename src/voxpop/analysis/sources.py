@@ -54,8 +54,9 @@ def read_file(path: Path, *, cache: Path | None = None, tell: Callable[[str], No
 
     Text is read by DuckDB's parallel CSV reader where the file allows it, else by its careful one (see
     `_read_text`). With `cache` (a folder), a text or XLSX export is read once into a Parquet copy there that
-    later reads of the unchanged file use (`analysis.file_cache`); `tell` hears that a copy was used, and with
-    `verbose` how the file was read."""
+    later reads of the unchanged file use (`analysis.file_cache`); a big one with no copy kept is read once into a
+    temporary Parquet file for this table alone. `tell` hears that a copy was used, and with `verbose` how the
+    file was read."""
     def say(message: str, *, always: bool = False) -> None:
         if tell is not None and (always or verbose):
             tell(message)

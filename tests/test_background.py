@@ -77,15 +77,15 @@ def test_a_command_doing_a_workers_job_waits_for_the_step_under_way_then_holds_t
         return
     other = held_elsewhere(db, "comments")
     waited = []
-    releaser = threading.Timer(0.5, other.invalidate)  # the server's step ends: its lock goes
-    releaser.start()
-    try:
-        with doing_the_work_of(db, "comments", on_wait=lambda: waited.append(True)):
-            assert waited == [True]
-            ran = []
-            assert PeriodicWorker("comments", lambda should_stop: ran.append(1), db=db, interval=60,
-                                  log=log).run_step() is False and ran == []
-    finally:
-        releaser.join()
+
+    def server_step_ends():  # called once the command found the lock taken, before it waits: the step ends later
+        waited.append(True)
+        threading.Timer(0.2, other.invalidate).start()  # its session, and the lock, go
+
+    with doing_the_work_of(db, "comments", on_wait=server_step_ends):
+        assert waited == [True]
+        ran = []
+        assert PeriodicWorker("comments", lambda should_stop: ran.append(1), db=db, interval=60,
+                              log=log).run_step() is False and ran == []
     with one_process_at_a_time(db, "comments") as ours:  # given back when the command ends
         assert ours

@@ -87,7 +87,11 @@ def _database(settings: Settings | None = None):
     from voxpop.store.migrate import current_revision, head_revision
 
     settings = settings or get_settings()
-    db = Database(settings.sqlalchemy_url)
+    try:
+        db = Database(settings.sqlalchemy_url)
+    except Exception as exc:  # noqa: BLE001 (SQLAlchemy's ArgumentError, an unknown dialect or a missing driver)
+        fail(f"VOXPOP_DATABASE_URL is not a database URL voxpop can open ({exc}); give e.g. "
+             "postgresql+psycopg://user@host/db, or leave it unset for SQLite in the data directory")
     try:
         revision = current_revision(db.engine)
     except Exception as exc:  # an unreachable server, a bad URL

@@ -183,9 +183,14 @@ def serve(
     """Serve the web app and API."""
     import uvicorn
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
     settings = get_settings()
-    if workers > 1 and make_url(settings.sqlalchemy_url).get_backend_name() == "sqlite":
+    try:
+        backend = make_url(settings.sqlalchemy_url).get_backend_name()
+    except ArgumentError:
+        backend = None  # not a URL: _database below says so
+    if workers > 1 and backend == "sqlite":
         fail(f"--workers {workers} needs PostgreSQL: SQLite takes one writer at a time, so more server processes "
              "would only queue for it. Serve with one worker, or move to PostgreSQL (set VOXPOP_DATABASE_URL; "
              "see docs/scaling.md)")

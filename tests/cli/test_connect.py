@@ -241,3 +241,29 @@ def test_a_missing_driver_says_how_to_install_it(files):
     message = refused("metrics", "--metric", "nps", "--score", "nps", "--connect",
                       "trino://analyst@127.0.0.1:8080/hive/cx", "--table", "answers")
     assert "pip install 'ibis-framework[trino]'" in message
+
+
+def test_an_export_folder_of_surveys_with_other_columns_reads_by_column_name(tmp_path):
+    """`voxpop export responses` writes PATH/survey=KEY/month=YYYY-MM/part-0.parquet; each survey has its own
+    questions, so a column of one survey is missing (NULL) in the others' files."""
+    for key, question in (("a", "speed"), ("b", "price")):
+        for month in ("2025-01", "2025-02"):
+            folder = tmp_path / "export" / f"survey={key}" / f"month={month}"
+            folder.mkdir(parents=True)
+            duckdb.sql(f"COPY (SELECT (i % 11)::BIGINT AS nps, i % 5 + 1 AS {question} FROM range(50) t(i)) "
+                       f"TO '{folder / 'part-0.parquet'}' (FORMAT parquet)")
+    by_survey = ["metrics", "--metric", "mean", "--scale", "1-5", "--score", "price", "--by", "survey",
+                 "--connect", "duckdb://", "--table", tmp_path / "export"]
+    rows = {row["survey"]: row for row in voxpop(*by_survey)["rows"]}
+    assert (rows["a"]["n"], rows["b"]["n"], rows["b"]["value"]) == (0, 100, 3.0)
+
+
+def test_an_error_of_the_backend_while_the_query_runs_is_one_sentence(tmp_path):
+    database = tmp_path / "broken.duckdb"
+    with duckdb.connect(str(database)) as connection:  # a view whose cast fails only when it is read
+        connection.execute("CREATE VIEW answers AS SELECT CASE WHEN i = 7 THEN 'seven' ELSE (i % 11)::VARCHAR END"
+                           "::INTEGER AS nps FROM range(100) t(i)")
+    message = refused("metrics", "--metric", "nps", "--score", "nps", "--connect", f"duckdb:///{database}",
+                      "--table", "answers")
+    assert f"The query on duckdb:///{database} failed: Conversion Error" in message
+    assert "seven" in message

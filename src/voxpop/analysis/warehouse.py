@@ -123,11 +123,13 @@ def _parquet(connection, name: str) -> ir.Table:
     if not path.exists() and "*" not in name:  # a glob (PATH/*/*.parquet) is the engine's to expand
         raise MetricError(f"There is no Parquet file or folder {name}; check the path", parameter="table")
     try:
+        # A folder's files are matched by column name, not position: an export folder holds surveys with other
+        # columns (PATH/survey=KEY/month=YYYY-MM/part-0.parquet), and a column one survey lacks is NULL there.
         if connection.name == "duckdb":
             files = str(path / "**" / "*.parquet") if path.is_dir() else str(path)  # every partition folder
-            return connection.read_parquet(files, hive_partitioning=True)
-        if connection.name == "pyspark":
-            return connection.read_parquet(str(path.resolve()))  # Spark finds the partition folders itself
+            return connection.read_parquet(files, hive_partitioning=True, union_by_name=True)
+        if connection.name == "pyspark":  # Spark finds the partition folders itself
+            return connection.read_parquet(str(path.resolve()), mergeSchema="true")
     except Exception as exc:
         raise MetricError(f"{name} cannot be read as Parquet: {_first_line(exc)}", parameter="table") from None
     raise MetricError(f"--table names a Parquet path, which voxpop reads with duckdb:// or pyspark://; on "
@@ -150,6 +152,13 @@ def redacted(url: str) -> str:
     if parsed.password is None:
         return url
     return parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@")).geturl()
+
+
+def query_failed(url: str, exc: BaseException) -> str:
+    """What to say when the backend refuses a query while it runs (a column's type, a file that does not read):
+    the engine's first line, where it ran."""
+    return (f"The query on {redacted(url)} failed: {_first_line(exc)}; check that the columns named hold the same "
+            "type in every file or table read")
 
 
 def _first_line(exc: BaseException) -> str:

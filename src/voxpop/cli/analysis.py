@@ -112,6 +112,22 @@ def _connected_table(connect: str, table: str | None):
         fail(in_cli_terms(str(exc)))
 
 
+@contextmanager
+def _connected_errors(connect: str | None):
+    """With --connect, an error the backend or Ibis raises while the query runs as one sentence (exit 2); the
+    errors voxpop raises (ValueError, MetricError) are the command's to say, and without --connect nothing changes."""
+    try:
+        yield
+    except (typer.Exit, ValueError):
+        raise
+    except Exception as exc:
+        if connect is None:
+            raise
+        from voxpop.analysis import warehouse
+
+        fail(warehouse.query_failed(connect, exc))
+
+
 def _file_data(file: Path | None, *, no_cache: bool, verbose: bool):
     """An export file as the engine reads it: through a Parquet copy kept in the data directory unless --no-cache,
     saying on stderr when a copy is used and, with --verbose, how the file was read."""
@@ -352,7 +368,7 @@ def metrics_command(
     cut_points, floor = _checked_request(settings, output=output, period=period, file=file, survey=survey,
                                          cuts=cuts, min_base=min_base, connect=connect, table=table)
     try:
-        with _notes():
+        with _notes(), _connected_errors(connect):
             if survey is None:
                 if score is None:
                     fail("Name the score column with --score")
@@ -418,7 +434,7 @@ def spc_command(
     cut_points, floor = _checked_request(settings, output=output, period=period, file=file, survey=survey,
                                          cuts=cuts, min_base=min_base, connect=connect, table=table)
     try:
-        with _notes():
+        with _notes(), _connected_errors(connect):
             if survey is None:
                 if score is None or time is None:
                     fail("Name the score column with --score and the time column with --time")
@@ -484,8 +500,9 @@ def drivers_command(
             data, found = sources.survey_scores_wide(connection, survey=survey, questions=[outcome, *driver])
             if len({found[name].scale for name in driver}) == 1:
                 driver_scale = found[driver[0]].scale
-        result = drivers(data, outcome=outcome, drivers=driver, scale=driver_scale, outcome_scale=scale_of_outcome,
-                         bootstrap=bootstrap, confidence=confidence, seed=seed)
+        with _connected_errors(connect):
+            result = drivers(data, outcome=outcome, drivers=driver, scale=driver_scale,
+                             outcome_scale=scale_of_outcome, bootstrap=bootstrap, confidence=confidence, seed=seed)
     except ValueError as exc:  # MetricError, and core's refusals (a constant column, collinear drivers)
         fail(str(exc))
     finally:

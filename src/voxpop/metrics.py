@@ -162,6 +162,13 @@ def drivers(
         table = sources.checked_columns(
             table, {name: None if scales[name] is None else MetricSpec.create("mean", scales[name]) for name in names},
             source, scale_parameters={name: "outcome_scale" if name == outcome else "scale" for name in names})
+    else:  # a typed table where the data live (--connect), or the store's: each column checked there
+        for name in names:
+            if scales[name] is None:
+                table = warehouse.checked_numbers(table, name, source)
+            else:
+                table = warehouse.checked_scores(table, name, MetricSpec.create("mean", scales[name]), source,
+                                                 scale_parameter="outcome_scale" if name == outcome else "scale")
     moments = cross_products(table, names, origins=_origins(table, names, scales))
     if moments.n < 3:
         raise MetricError(f"{source} has {moments.n} rows where {outcome!r} and every driver have a value; "

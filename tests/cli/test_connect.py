@@ -267,3 +267,22 @@ def test_an_error_of_the_backend_while_the_query_runs_is_one_sentence(tmp_path):
                       "--table", "answers")
     assert f"The query on duckdb:///{database} failed: Conversion Error" in message
     assert "seven" in message
+
+
+def test_drivers_checks_a_tables_columns_as_it_checks_a_files(tmp_path):
+    database = tmp_path / "drivers.duckdb"
+    with duckdb.connect(str(database)) as connection:
+        connection.execute("CREATE TABLE answers AS SELECT (i % 11)::BIGINT AS nps, (i % 5 + 1)::BIGINT AS ease, "
+                           "((i * 7) % 5 + 1)::BIGINT AS value, (i % 3 = 0) AS returning, "
+                           "CASE WHEN i = 4 THEN 'n/a' ELSE (i % 4 + 1)::VARCHAR END AS speed FROM range(200) t(i)")
+    url = f"duckdb:///{database}"
+    weights = ["drivers", "--outcome", "nps", "--connect", url, "--table", "answers"]
+    off_scale = refused(*weights, "--driver", "ease", "--driver", "value", "--scale", "1-4")
+    assert "column 'ease' has 40 values that are not on the 1–4 rating scale, such as 5" in off_scale
+    assert "--scale" in off_scale
+    outcome = refused(*weights, "--driver", "ease", "--driver", "value", "--outcome-scale", "1-10")
+    assert "column 'nps' has" in outcome and "such as 0" in outcome and "--outcome-scale" in outcome
+    assert "column 'speed' has 1 value that is not a number, such as 'n/a'" in refused(
+        *weights, "--driver", "ease", "--driver", "speed")
+    assert "column 'returning' holds boolean, not numbers" in refused(*weights, "--driver", "ease",
+                                                                      "--driver", "returning")

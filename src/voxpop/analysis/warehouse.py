@@ -10,6 +10,7 @@ Python.
 from __future__ import annotations
 
 import difflib
+import re
 import urllib.parse
 from pathlib import Path
 
@@ -35,7 +36,8 @@ def connect(url: str):
     """The Ibis backend that `url` names; a sentence naming what to change when it cannot be reached."""
     scheme, _, rest = url.partition("://")
     if not rest and not url.endswith("://"):
-        raise MetricError(f"--connect takes a URL such as {URL_FORMS}; {url!r} is not one", parameter="connect")
+        raise MetricError(f"--connect takes a URL such as {URL_FORMS}; the value given has no scheme://",
+                          parameter="connect")
     scheme = scheme.lower()
     # SQLAlchemy's spelling (the store's VOXPOP_DATABASE_URL) names the same server.
     backend = "postgres" if scheme.split("+")[0] in ("postgres", "postgresql") else scheme
@@ -57,11 +59,11 @@ def connect(url: str):
                           f"pip install 'ibis-framework[{extra}]'", parameter="connect") from None
     except ValueError as exc:
         if "Don't know how to connect" not in str(exc):
-            raise MetricError(f"Cannot connect to {redacted(url)}: {_first_line(exc)}", parameter="connect") from None
+            raise MetricError(f"Cannot connect to {redacted(url)}: {_first_line(exc, url)}", parameter="connect") from None
         raise MetricError(f"Ibis knows no backend called {scheme!r}; write the URL as {URL_FORMS}",
                           parameter="connect") from None
     except Exception as exc:  # the driver's own words: refused, unknown host, no such database, bad password
-        raise MetricError(f"Cannot connect to {redacted(url)}: {_first_line(exc)}; check the host, port, database "
+        raise MetricError(f"Cannot connect to {redacted(url)}: {_first_line(exc, url)}; check the host, port, database "
                           "and credentials, and that the server is running", parameter="connect") from None
     return connection
 
@@ -101,7 +103,7 @@ def open_table(url: str, name: str) -> ir.Table:
     except TableNotFound:
         pass
     except Exception as exc:
-        raise MetricError(f"{redacted(url)} cannot read the table {name!r}: {_first_line(exc)}", parameter="table") \
+        raise MetricError(f"{redacted(url)} cannot read the table {name!r}: {_first_line(exc, url)}", parameter="table") \
             from None
     names = _table_names(connection, where)
     close = difflib.get_close_matches(table_name, names, n=3, cutoff=0.5)
@@ -147,23 +149,47 @@ def _table_names(connection, database) -> list[str]:
 
 
 def redacted(url: str) -> str:
-    """The URL without its password, for messages."""
-    parsed = urllib.parse.urlsplit(url)
-    if parsed.password is None:
-        return url
-    return parsed._replace(netloc=parsed.netloc.replace(f":{parsed.password}@", ":***@")).geturl()
+    """How messages name a URL: its scheme, host, port and database only. The user, the password and the query
+    string (?password=..., a Spark setting with a secret) are never printed."""
+    scheme, _, location = _userinfo_split(url)
+    return f"{scheme}://{location.split('?', 1)[0].split('#', 1)[0]}"
+
+
+def _userinfo_split(url: str) -> tuple[str, str, str]:
+    """scheme, user:password and the rest of a URL. A password may hold an unencoded / or ?, so the user part
+    ends at the last @ that is not inside the query string (an @ after a ? with no = between them is still its)."""
+    scheme, _, rest = url.partition("://")
+    query = rest.find("?")
+    ats = [i for i, char in enumerate(rest) if char == "@" and (query == -1 or i < query or "=" not in rest[query:i])]
+    return (scheme, rest[:ats[-1]], rest[ats[-1] + 1:]) if ats else (scheme, "", rest)
+
+
+def _secrets(url: str) -> list[str]:
+    """The URL's password and secret settings (?password=..., spark.hadoop.fs.s3a.secret.key=...), which a driver's
+    message may repeat."""
+    _, userinfo, location = _userinfo_split(url)
+    found = [value for key, value in urllib.parse.parse_qsl(location.partition("?")[2])
+             if re.search(r"pass|secret|key|token|credential", key, re.IGNORECASE)]
+    if ":" in userinfo:
+        password = userinfo.split(":", 1)[1]
+        found += [password, urllib.parse.unquote(password)]
+    return [secret for secret in found if len(secret) >= 3]
 
 
 def query_failed(url: str, exc: BaseException) -> str:
     """What to say when the backend refuses a query while it runs (a column's type, a file that does not read):
     the engine's first line, where it ran."""
-    return (f"The query on {redacted(url)} failed: {_first_line(exc)}; check that the columns named hold the same "
+    return (f"The query on {redacted(url)} failed: {_first_line(exc, url)}; check that the columns named hold the same "
             "type in every file or table read")
 
 
-def _first_line(exc: BaseException) -> str:
+def _first_line(exc: BaseException, url: str = "") -> str:
+    """The first line of an error, without the URL's secrets (a driver may repeat its password or settings)."""
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    return lines[0] if lines else type(exc).__name__
+    line = lines[0] if lines else type(exc).__name__
+    for secret in sorted(_secrets(url), key=len, reverse=True) if url else ():
+        line = line.replace(secret, "***")
+    return line
 
 
 def checked_scores(table: ir.Table, column: str, spec: MetricSpec, source: str, *,

@@ -203,6 +203,27 @@ def test_a_failed_export_leaves_nothing_behind(db, tmp_path, monkeypatch):
     assert [item.name for item in tmp_path.iterdir()] == ["store"]
 
 
+
+def test_the_earlier_export_is_put_back_when_the_new_one_cannot_take_its_place(db, tmp_path, monkeypatch):
+    two_surveys(db)
+    path = tmp_path / "store"
+    export(db, path)
+    before = sorted(item.relative_to(path) for item in path.rglob("*"))
+    rename = Path.rename
+
+    def refused(self, target):
+        if self.name.startswith(".store.partial-"):
+            raise PermissionError(13, "Permission denied")
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", refused)
+    with pytest.raises(PermissionError) as raised:
+        export(db, path, replace_existing=True)
+    assert not getattr(raised.value, "__notes__", None)  # nothing to tell: all is as it was
+    assert sorted(item.relative_to(path) for item in path.rglob("*")) == before
+    assert [item.name for item in tmp_path.iterdir()] == ["store"]
+
+
 LAYOUT = ExportLayout(1, "bench", ZONE, (ExportColumn("response_id", "Response id"),
                                          ExportColumn("submitted_at", "Submitted at (UTC)", "timestamp"),
                                          ExportColumn("nps", "Recommend?", "integer")), (), ())

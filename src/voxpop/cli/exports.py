@@ -83,14 +83,16 @@ def export_store_responses(
     if file_format != "parquet":
         fail(f"--format must be parquet, not {file_format!r}: a whole-store export is a folder of Parquet files "
              "(`voxpop survey export-responses` writes one survey as csv, xlsx or sav)")
-    zone = get_settings().timezone
+    settings = get_settings()
+    zone = settings.timezone
     try:
         response_filter = parse_response_filter(today=datetime.now(ZoneInfo(zone)).date(), since=since, until=until,
                                                 period=period, attribute=attribute or ())
     except FilterError as exc:
         fail(f"{exc} (--{exc.parameter})" if exc.parameter else str(exc))
+    path = path.resolve()  # so every message names the folder itself, not "." or a symlink
     try:
-        if check_folder(path) and not replace:
+        if check_folder(path, data_dir=settings.data_dir) and not replace:
             fail(f"{path} holds an earlier export; choose a new folder, or pass --replace to replace it")
     except ExportError as exc:
         fail(str(exc))
@@ -104,8 +106,9 @@ def export_store_responses(
                                              replace_existing=replace, advance=advance)
         except ExportError as exc:
             fail(str(exc))
-        except OSError as exc:  # a full disk, a folder taken away: nothing is left at PATH
-            fail(f"the export to {path} failed and was removed: {exc.strerror or exc}", 1)
+        except OSError as exc:  # a full disk, a folder taken away: the notes say what could not be cleaned up
+            left = "; ".join(getattr(exc, "__notes__", ())) or "what it had written was removed"
+            fail(f"the export to {path} failed ({exc.strerror or exc}); {left}", 1)
     responses = sum(count for part in written for _, count in part.months)
     months = sum(len(part.months) for part in written)
     out.print(f"wrote {responses:,} response{'' if responses == 1 else 's'} of {len(written)} "

@@ -98,9 +98,26 @@ def plan_store_export(connection: Connection, *, zone: str, response_filter: Res
     return surveys
 
 
-def check_folder(path: Path) -> bool:
+def check_folder(path: Path, *, data_dir: Path | None = None) -> bool:
     """Whether PATH holds an earlier export (which `replace_existing` replaces); ExportError when the export cannot go
-    there: PATH is a file, its parent folder is missing, or it holds other files."""
+    there: PATH is the filesystem's root, the home folder, the folder the process is in or one holding it (the
+    export would be written inside itself, a replacement would take the folder away from under the shell), `data_dir`
+    or one holding it, a file, in a missing folder, or a folder holding other files."""
+    path = path.resolve()  # "." and "" have no name to write beside; a symlink is the folder it points to
+    here = Path.cwd().resolve()
+    data = data_dir.resolve() if data_dir is not None else None
+    instead = "name a new folder for the export instead, such as voxpop-export inside the folder you are in"
+    if path == Path(path.anchor):
+        raise ExportError(f"{path} is the filesystem's root; {instead}")
+    if path == Path.home().resolve():
+        raise ExportError(f"{path} is your home folder; {instead}")
+    if path == here:
+        raise ExportError(f"{path} is the folder you are in; {instead}")
+    if path in here.parents:
+        raise ExportError(f"{path} holds the folder you are in ({here}); {instead}")
+    if data is not None and (path == data or path in data.parents):
+        raise ExportError(f"{path} is voxpop's data folder (VOXPOP_DATA_DIR); {instead}" if path == data else
+                          f"{path} holds voxpop's data folder {data} (VOXPOP_DATA_DIR); {instead}")
     if path.exists() and not path.is_dir():
         raise ExportError(f"{path} is a file; name a folder for the export (it is made if it does not exist)")
     if not path.parent.is_dir():
@@ -119,7 +136,9 @@ def write_store_export(connection: Connection, surveys: list[SurveyExport], path
                        buffer_bytes: int = BUFFER_BYTES) -> list[SurveyExport]:
     """Write the surveys' responses to PATH, one Parquet file per survey and month; an earlier export there is
     replaced only with `replace_existing`. `advance` wraps each survey's chunks (a progress bar). Returns the
-    surveys with their months' counts."""
+    surveys with their months' counts. When it fails, the exception says in a note what is left behind, if
+    anything is."""
+    path = path.resolve()
     if check_folder(path) and not replace_existing:
         raise ExportError(f"{path} holds an earlier export; choose a new folder, or replace it (--replace, or "
                           "replace_existing=True from Python)")
@@ -134,8 +153,10 @@ def write_store_export(connection: Connection, surveys: list[SurveyExport], path
         (staging / MANIFEST).write_text(json.dumps(_manifest(written, response_filter), indent=2, ensure_ascii=False),
                                         encoding="utf-8")
         _put_in_place(staging, path)
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(staging, ignore_errors=True)
+        if staging.exists():
+            exc.add_note(f"the unfinished export is left in {staging}; delete it")
         raise
     return written
 
@@ -201,14 +222,26 @@ def _manifest(surveys: list[SurveyExport], response_filter: ResponseFilter) -> d
 
 
 def _put_in_place(staging: Path, path: Path) -> None:
-    """Rename the finished folder to PATH, replacing an empty folder or an earlier export (checked before)."""
-    if path.is_dir() and any(path.iterdir()):
-        earlier = Path(tempfile.mkdtemp(prefix=f".{path.name}.replaced-", dir=path.parent))
-        path.rename(earlier / path.name)
+    """Rename the finished folder to PATH, replacing an empty folder or an earlier export (checked before). The
+    earlier export is moved aside first and put back if the rename fails."""
+    if not (path.is_dir() and any(path.iterdir())):
+        if path.is_dir():
+            path.rmdir()
         staging.rename(path)
-        shutil.rmtree(earlier)
         return
-    if path.is_dir():
-        path.rmdir()
-    staging.rename(path)
-
+    aside = Path(tempfile.mkdtemp(prefix=f".{path.name}.replaced-", dir=path.parent))
+    try:
+        path.rename(aside / path.name)
+    except BaseException:
+        aside.rmdir()
+        raise
+    try:
+        staging.rename(path)
+    except BaseException as exc:
+        try:
+            (aside / path.name).rename(path)
+            aside.rmdir()
+        except OSError:
+            exc.add_note(f"the earlier export is in {aside / path.name}; move it back to {path}")
+        raise
+    shutil.rmtree(aside, ignore_errors=True)  # the new export is in place: a failure here must not undo it

@@ -306,3 +306,37 @@ def test_messages_name_a_url_by_its_scheme_host_port_and_database_only(url, said
     assert redacted(url) == said
     # A driver's own words may repeat a secret: it is masked there too.
     assert "secret" not in query_failed(url, RuntimeError(f"FATAL: cannot open {url}"))
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql", "pyspark"])
+def test_iso_text_times_with_a_zone_are_read_in_utc(request, backend, tmp_path):
+    """voxpop's own export writes 2025-06-07T22:07:45.892654+00:00; Z and other offsets are moved to UTC, so the
+    text gives the periods the same times as UTC timestamps give."""
+    rng = np.random.default_rng(3)
+    moments = [datetime(2025, 1, 1) + timedelta(seconds=int(s), microseconds=int(m))
+               for s, m in zip(rng.integers(0, 120 * 86400, size=600), rng.integers(0, 10**6, size=600))]
+    zones = [(timedelta(0), "Z"), (timedelta(0), "+00:00"), (timedelta(hours=2), "+02:00"),
+             (-timedelta(hours=5, minutes=30), "-05:30"), (timedelta(hours=1), "+0100"), (-timedelta(hours=3), "-03")]
+    written = []
+    for i, moment in enumerate(moments):  # the same instant as each of the zones would write it
+        offset, zone = zones[i % len(zones)]
+        written.append((moment + offset).isoformat(sep="T" if i % 2 else " ") + zone)
+    frame = pd.DataFrame({"nps": rng.integers(0, 11, size=600), "at": moments, "at_text": written})
+    if backend == "duckdb":
+        url = f"duckdb:///{tmp_path / 'zones.duckdb'}"
+        with duckdb.connect(str(tmp_path / "zones.duckdb")) as connection:
+            connection.register("frame", frame)
+            connection.execute("CREATE TABLE zoned_answers AS SELECT * FROM frame")
+    elif backend == "postgresql":
+        url = request.getfixturevalue("postgres_url")
+        from sqlalchemy import create_engine
+
+        engine = create_engine(url)
+        frame.to_sql("zoned_answers", engine, index=False, if_exists="replace")
+        engine.dispose()
+    else:  # the session's time zone is UTC, as the timestamps are
+        url = "pyspark://"
+        request.getfixturevalue("spark").createDataFrame(frame).createOrReplaceTempView("zoned_answers")
+    nps = ["metrics", "--metric", "nps", "--score", "nps", "--period", "day", "--connect", url,
+           "--table", "zoned_answers"]
+    assert voxpop(*nps, "--time", "at_text") == voxpop(*nps, "--time", "at")

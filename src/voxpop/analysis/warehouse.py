@@ -29,7 +29,10 @@ URL_FORMS = ("duckdb:///path/to/file.duckdb, duckdb:// (in memory, for Parquet),
              "trino://user@host:8080/catalog/schema or pyspark:// (a local Spark session)")
 # A number as text, read before any cast: PostgreSQL and Trino have no cast that gives NULL on bad text.
 NUMBER = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
-ISO_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?)?$"
+# ISO 8601 text, the time's zone as Z or an offset (voxpop's own export writes 2025-06-07T22:07:45.892654+00:00).
+ISO_TIME = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([ T][0-9]{2}:[0-9]{2}(:[0-9]{2}([.][0-9]+)?)?(Z|[+-][0-9]{2}(:?[0-9]{2})?)?)?$"
+ZONE = r"(Z|[+-][0-9]{2}(:?[0-9]{2})?)$"  # at the end of an ISO_TIME with a time of day (a date's -31 is no zone)
+OFFSET = r"([+-])([0-9]{2}):?([0-9]{2})?$"
 
 
 def connect(url: str):
@@ -257,8 +260,8 @@ def _said(value) -> str:
 
 
 def typed_times(table: ir.Table, column: str, source: str) -> ir.Table:
-    """The time column as timestamps: a date as its midnight; ISO 8601 text (2025-01-31, 2025-01-31 14:05:00) read
-    where it lives. Other text is left to the engine's parse_times on DuckDB, which detects its format; elsewhere
+    """The time column as timestamps: a date as its midnight; ISO 8601 text (2025-01-31, 2025-01-31 14:05:00, with
+    Z or an offset such as +02:00 moved to UTC) read where it lives. Other text is left to the engine's parse_times on DuckDB, which detects its format; elsewhere
     it is refused, counted and one value named (PostgreSQL and Trino have no cast that spares bad text)."""
     moment = table[column]
     if moment.type().is_date():
@@ -269,12 +272,24 @@ def typed_times(table: ir.Table, column: str, source: str) -> ir.Table:
     iso = text.re_search(ISO_TIME)
     found = _refused(table, column, text.notnull() & (text != "") & ~iso)
     if found is None:
-        return table.mutate(**{column: ibis.ifelse(iso, text.cast("timestamp"), ibis.null("timestamp"))})
+        return table.mutate(**{column: ibis.ifelse(iso, _utc(text), ibis.null("timestamp"))})
     if backend_of(table) == "duckdb":
         return table
     raise MetricError(f"{source}: column {column!r} has {found[0]:,} value{'s' if found[0] > 1 else ''} that "
-                      f"{'are' if found[0] > 1 else 'is'} not a time like 2025-01-31 or 2025-01-31 14:05:00, such as "
+                      f"{'are' if found[0] > 1 else 'is'} not a time like 2025-01-31 or 2025-01-31T14:05:00Z, such as "
                       f"{found[1]}; store the times as a timestamp or date column, or as ISO text", parameter="time")
+
+
+def _utc(text: ir.StringValue) -> ir.TimestampValue:
+    """ISO_TIME text as a timestamp in UTC: a time with an offset moved by it, with Z or none as it is written
+    (engines' casts to a timestamp either refuse an offset or drop it)."""
+    zoned = text.length() > 10
+    clock = ibis.ifelse(zoned, text.re_replace(ZONE, ""), text).cast("timestamp")
+    shifted = zoned & text.re_search(r"[0-9]" + OFFSET)
+    minutes = (text.re_extract(OFFSET, 2).nullif("").cast("int64").fill_null(0) * 60
+               + text.re_extract(OFFSET, 3).nullif("").cast("int64").fill_null(0))
+    east = ibis.ifelse(text.re_extract(OFFSET, 1) == "-", -minutes, minutes)
+    return ibis.ifelse(shifted, clock - east.as_interval("m"), clock)
 
 
 def transactions(table: ir.Table, *, customer: str, date_column: str, amount: str | None, source: str,

@@ -226,19 +226,21 @@ def _scored(data: Any, *, metric: str, score: str, scale: tuple[int, int] | None
         nps_cuts = NpsCuts(low=low, high=high, detractor_max=cuts[0], promoter_min=cuts[1])
     spec = MetricSpec.create(metric, scale, cuts=nps_cuts)  # type: ignore[arg-type]
     sources.require_columns(table, [score, *(by or []), *([time] if time else []), *(filters or {})], source)
+    answers: dict[str, Any] = {}
     if sources.ROW in table.columns:
-        answers: dict[str, Any] = {}
         table = sources.checked_scores(table, score, spec, source, summary=answers)
-        table = sources.blank_as_missing(table, [*(by or []), *(filters or {})])
-        # Enough answers to expect a 0 on a 0–10 question, and none is.
-        if metric == "nps" and scale is None and answers["n"] >= min_base and answers["lowest"] > 0:
-            warnings.warn(MetricNote(
-                f"No answer in {score!r} is 0: if the question offered 1–10, give `scale` as 1–10 "
-                "(detractors stay 1–6, promoters 9–10)"), stacklevel=3)
     else:  # a typed table where the data live (--connect): checked there, with one aggregate
-        table = warehouse.checked_scores(table, score, spec, source)
+        table = warehouse.checked_scores(table, score, spec, source,
+                                         summary=answers if metric == "nps" and scale is None else None)
         if time and period:
             table = warehouse.typed_times(table, time, source)
+    # Group keys as text (an integer column with NULLs is "1", not 1.0), blank as missing: as in a file.
+    table = sources.blank_as_missing(table, [*(by or []), *(filters or {})])
+    # Enough answers to expect a 0 on a 0–10 question, and none is.
+    if metric == "nps" and scale is None and answers["n"] >= min_base and answers["lowest"] > 0:
+        warnings.warn(MetricNote(
+            f"No answer in {score!r} is 0: if the question offered 1–10, give `scale` as 1–10 "
+            "(detractors stay 1–6, promoters 9–10)"), stacklevel=3)
     if time and period:
         table = sources.parse_times(table, time, source)
     return table, spec

@@ -340,3 +340,38 @@ def test_iso_text_times_with_a_zone_are_read_in_utc(request, backend, tmp_path):
     nps = ["metrics", "--metric", "nps", "--score", "nps", "--period", "day", "--connect", url,
            "--table", "zoned_answers"]
     assert voxpop(*nps, "--time", "at_text") == voxpop(*nps, "--time", "at")
+
+
+@pytest.mark.parametrize("backend", ["duckdb", "postgresql"])
+def test_group_keys_blanks_and_notes_are_the_files(request, backend, tmp_path):
+    """An integer group column with missing values gives the keys "1" and "2", as in a file; blank text is a
+    missing group, not a group of its own; and NPS answers with no 0 get the file's note about a 1–10 scale."""
+    rng = np.random.default_rng(9)
+    n = 400
+    frame = pd.DataFrame({
+        "nps": rng.integers(1, 11, size=n),
+        "wave": pd.array(np.where(np.arange(n) % 7 == 0, None, np.arange(n) % 2 + 1), dtype="Int64"),
+        "region": rng.choice(["north", "south", "", "  "], size=n)})
+    frame.to_csv(tmp_path / "answers.csv", index=False)
+    if backend == "duckdb":
+        url = f"duckdb:///{tmp_path / 'keys.duckdb'}"
+        with duckdb.connect(str(tmp_path / "keys.duckdb")) as connection:
+            connection.register("frame", frame)
+            connection.execute("CREATE TABLE keyed_answers AS SELECT * FROM frame")
+    else:
+        url = request.getfixturevalue("postgres_url")
+        from sqlalchemy import create_engine
+
+        engine = create_engine(url)
+        frame.to_sql("keyed_answers", engine, index=False, if_exists="replace")
+        engine.dispose()
+    nps = ["metrics", "--metric", "nps", "--score", "nps", "--by", "wave", "--by", "region", "--format", "json"]
+    from_file = runner.invoke(app, [*nps, str(tmp_path / "answers.csv")])
+    connected = runner.invoke(app, [*nps, "--connect", url, "--table", "keyed_answers"])
+    assert connected.exit_code == 0, connected.output
+    assert json.loads(connected.stdout) == json.loads(from_file.stdout)
+    assert {row["wave"] for row in json.loads(connected.stdout)["rows"]} == {"1", "2", None}
+    assert "No answer in 'nps' is 0" in connected.stderr and "No answer in 'nps' is 0" in from_file.stderr
+    filtered = [*nps[:-2], "--filter", "wave=2"]
+    assert (voxpop(*filtered, "--connect", url, "--table", "keyed_answers")
+            == voxpop(*filtered, tmp_path / "answers.csv"))

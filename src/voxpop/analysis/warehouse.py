@@ -13,6 +13,7 @@ import difflib
 import re
 import urllib.parse
 from pathlib import Path
+from typing import Any
 
 import ibis
 import ibis.expr.types as ir
@@ -196,11 +197,12 @@ def _first_line(exc: BaseException, url: str = "") -> str:
 
 
 def checked_scores(table: ir.Table, column: str, spec: MetricSpec, source: str, *,
-                   scale_parameter: str = "scale") -> ir.Table:
+                   scale_parameter: str = "scale", summary: dict[str, Any] | None = None) -> ir.Table:
     """The table with `column` as numbers, checked against the spec's scale where the table lives: one query
     counts the values outside the scale, not whole or not numbers, and names the smallest of them (a warehouse
     table has no row order to name a first row by). A numeric column is returned as it is; text is read as
-    numbers, blank as a skipped answer."""
+    numbers, blank as a skipped answer. `summary`, if given, receives the answers' count `n` and `lowest` value
+    (one more aggregate)."""
     raw = table[column]
     if raw.type().is_numeric():
         # Compared in the column's own type, as a filter: engines skip the Parquet row groups (or partitions) whose
@@ -218,7 +220,12 @@ def checked_scores(table: ir.Table, column: str, spec: MetricSpec, source: str, 
             f"{source}: column {column!r} has {count:,} value{'s' if count > 1 else ''} that "
             f"{'are' if count > 1 else 'is'} not on the {scale}, such as {value}; fix the data, or state the real "
             f"scale with `{scale_parameter}`", parameter=scale_parameter)
-    return table if raw.type().is_numeric() else table.mutate(**{column: ibis.ifelse(blank, ibis.null(), number)})
+    checked = table if raw.type().is_numeric() else table.mutate(**{column: ibis.ifelse(blank, ibis.null(), number)})
+    if summary is not None:
+        found = checked.aggregate(n=checked[column].count(), lowest=checked[column].min()).execute().iloc[0]
+        n = int(found["n"] or 0)
+        summary |= {"n": n, "lowest": float(found["lowest"]) if n else float("nan")}
+    return checked
 
 
 def checked_numbers(table: ir.Table, column: str, source: str) -> ir.Table:

@@ -106,3 +106,17 @@ def test_nps_over_groups_equals_the_per_answer_computation(groups):
         assert pooled.value == pytest.approx(sum(per_answer) / len(per_answer))
     else:
         assert pooled.value is None
+
+
+def test_the_usual_z_values_are_scipys_digit_for_digit():
+    from scipy.special import ndtri
+
+    for confidence, z in estimates.Z_VALUES.items():
+        assert z == float(ndtri(0.5 + confidence / 2.0))
+
+
+@given(st.floats(min_value=1e-6, max_value=1 - 1e-6) | st.sampled_from(sorted(estimates.Z_VALUES)))
+def test_z_value_is_scipys_ndtri_at_every_level(confidence):
+    from scipy.special import ndtri
+
+    assert estimates.z_value(confidence) == float(ndtri(0.5 + confidence / 2.0))

@@ -100,6 +100,17 @@ class Row:
         return {**self.keys, "metric": self.metric, **asdict(self.estimate), **self.extra}
 
 
+def fetch(expr: ir.Expr) -> list[dict[str, Any]]:
+    """An expression's result rows as dicts of plain Python values. On DuckDB (files and DataFrames) the rows come
+    from its own cursor: Ibis's execute builds a pandas DataFrame, and importing pandas takes longer than a command's
+    whole work on a small export. Other backends (the store) go through Ibis's execute."""
+    backend = ibis.get_backend(expr)
+    if backend.name != "duckdb":
+        return expr.as_table().execute().to_dict("records")
+    relation = backend._to_duckdb_relation(expr)  # what Ibis's own execute runs: memtables registered, then the SQL
+    return [dict(zip(relation.columns, row)) for row in relation.fetchall()]
+
+
 def count_if(condition: ir.BooleanValue) -> ir.IntegerValue:
     """How many rows meet the condition, written the way every backend sums it (no bool casts)."""
     return condition.ifelse(1, 0).sum()
@@ -248,7 +259,7 @@ def compute(
             bucket = table[time].truncate(TRUNCATE_UNITS[period]).date()
         table = table.mutate(period=bucket)
         groups.append("period")
-    counted = statistics(table, spec, score=score, by=groups).execute().to_dict("records")
+    counted = fetch(statistics(table, spec, score=score, by=groups))
     return estimate_rows(counted, spec, by=groups, min_base=min_base, confidence=confidence, method=method)
 
 
@@ -286,9 +297,10 @@ def cross_products(table: ir.Table, columns: Sequence[str], *, origins: Sequence
     measures |= {f"sum_{j}": value.sum() for j, value in enumerate(shifted)}
     measures |= {f"product_{i}_{j}": (shifted[i] * shifted[j]).sum()
                  for i in range(len(columns)) for j in range(i, len(columns))}
-    record = complete.aggregate(**measures).execute().iloc[0]
-    # With no complete row the sums are NULL (NaN in pandas): sums over nothing, so 0.
-    total = record.drop("n").astype(float).fillna(0.0)
+    record = fetch(complete.aggregate(**measures))[0]
+    # With no complete row the sums are NULL (None, or NaN from the store's pandas): sums over nothing, so 0.
+    total = {name: 0.0 if value is None or value != value else float(value)
+             for name, value in record.items() if name != "n"}
     sums = np.array([total[f"sum_{j}"] for j in range(len(columns))])
     products = np.empty((len(columns), len(columns)))
     for i in range(len(columns)):

@@ -24,7 +24,7 @@ import ibis
 import ibis.expr.types as ir
 
 from voxpop.analysis import file_cache, files, time_formats
-from voxpop.analysis.engine import MetricError, MetricNote, MetricSpec
+from voxpop.analysis.engine import MetricError, MetricNote, MetricSpec, fetch
 from voxpop.analysis.questions import QuestionRef
 
 ROW = "_row"  # 1-based data row of a file (the header rows are not counted)
@@ -111,7 +111,7 @@ def read_file(path: Path, *, cache: Path | None = None, tell: Callable[[str], No
     def first_pass(table: ir.Table) -> int:
         """Read the whole table once, into the Parquet copy when one is kept; returns its rows."""
         if written is None:
-            return int(table.count().execute())
+            return int(fetch(table.aggregate(rows=table.count()))[0]["rows"])
         metadata = json.dumps(notes).replace("'", "''")
         return connection.con.execute(f"COPY ({connection.compile(table)}) TO '{_quoted(written)}' "
                                       f"(FORMAT parquet, KV_METADATA {{voxpop_notes: '{metadata}'}})").fetchall()[0][0]
@@ -276,7 +276,7 @@ def checked_columns(table: ir.Table, columns: dict[str, MetricSpec | None], sour
         measures |= {f"count_{i}": bad.ifelse(1, 0).sum(), f"row_{i}": rows[ROW].min(where=bad),
                      f"value_{i}": rows[f"value_{i}"].argmin(rows[ROW], where=bad), f"n_{i}": number.count(),
                      f"lowest_{i}": number.min()}
-    counted = rows.aggregate(**measures).execute().iloc[0]
+    counted = fetch(rows.aggregate(**measures))[0]
     for i, (column, spec) in enumerate(columns.items()):
         if not (count := int(counted[f"count_{i}"] or 0)):
             continue
@@ -292,19 +292,24 @@ def checked_columns(table: ir.Table, columns: dict[str, MetricSpec | None], sour
             f"fix the file, or state the real scale with `{parameter}`", parameter=parameter
         )
     if summary is not None:
-        summary |= {column: {"n": int(counted[f"n_{i}"]), "lowest": counted[f"lowest_{i}"]}
+        # No number at all: NaN as the lowest, which compares false with any bound (as it did from pandas).
+        summary |= {column: {"n": int(counted[f"n_{i}"]), "lowest": _or_nan(counted[f"lowest_{i}"])}
                     for i, column in enumerate(columns)}
     return table.mutate(**parsed)
+
+
+def _or_nan(value: float | None) -> float:
+    return float("nan") if value is None else float(value)
 
 
 def _first_bad(bad: ir.Table, raw: ir.Column) -> tuple[int, str, str] | None:
     """The first refused row's number and value, and how many more there are, said as a phrase: one aggregate
     over the scan, whatever the number of bad values."""
-    found = bad.aggregate(count=bad.count(), row=bad[ROW].min(), value=raw.cast("string").argmin(bad[ROW])).execute()
-    count = int(found["count"].iloc[0])
+    found = fetch(bad.aggregate(count=bad.count(), row=bad[ROW].min(), value=raw.cast("string").argmin(bad[ROW])))[0]
+    count = int(found["count"])
     if not count:
         return None
-    return int(found["row"].iloc[0]), found["value"].iloc[0], f" ({count} such values in all)" if count > 1 else ""
+    return int(found["row"]), found["value"], f" ({count} such values in all)" if count > 1 else ""
 
 
 def blank_as_missing(table: ir.Table, columns: list[str]) -> ir.Table:
@@ -324,7 +329,7 @@ def parse_times(table: ir.Table, column: str, source: str) -> ir.Table:
         firsts = written.group_by(value=text).aggregate(first=written[ROW].min()).order_by("first")
     else:
         firsts = written.select(value=text).distinct()
-    values = list(firsts.limit(time_formats.DISTINCT).execute()["value"])
+    values = [row["value"] for row in fetch(firsts.limit(time_formats.DISTINCT))]
     if not values:
         raise MetricError(f"{source}: column {column!r} has no times to group by; name the column that holds the "
                           "answers' times with `time`", parameter="time")

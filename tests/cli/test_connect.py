@@ -8,7 +8,10 @@ import json
 import os
 import shutil
 import socket
+import subprocess
+import sys
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import duckdb
 import ibis.expr.types.core
@@ -230,6 +233,8 @@ def test_refusals_name_what_to_change(files):
     assert "There is no DuckDB file" in refused(*nps, "--connect", f"duckdb:///{files / 'none.duckdb'}",
                                                 "--table", "answers")
     assert "--connect and --table go together" in refused(*nps, "--connect", url)
+    not_duckdb = refused(*nps, "--connect", f"duckdb:///{files / 'answers.csv'}", "--table", "answers")
+    assert "answers.csv is not a DuckDB database file" in not_duckdb and "without --connect" in not_duckdb
     assert "no column 'customer'" in refused("clv", "fit", "--connect", url, "--table", "orders")
     assert "mapping file" in refused("clv", "fit", "--connect", url, "--table", "orders")
 
@@ -375,3 +380,17 @@ def test_group_keys_blanks_and_notes_are_the_files(request, backend, tmp_path):
     filtered = [*nps[:-2], "--filter", "wave=2"]
     assert (voxpop(*filtered, "--connect", url, "--table", "keyed_answers")
             == voxpop(*filtered, tmp_path / "answers.csv"))
+
+
+def test_a_spark_master_that_does_not_start_is_one_sentence_without_javas_stack_trace():
+    if shutil.which("java") is None:
+        skip_or_fail("PySpark needs Java (apt-get install openjdk-17-jre-headless)")
+    pytest.importorskip("pyspark.sql", reason="PySpark is a dev dependency: pip install -e '.[dev]'")
+    # Its own process: in this one, a session the other tests started would be found running.
+    done = subprocess.run([str(Path(sys.executable).with_name("voxpop")), "metrics", "--metric", "nps", "--score",
+                           "nps", "--connect", "pyspark://?master=bogus", "--table", "answers"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2, done.stderr
+    said = " ".join(line for line in done.stderr.splitlines() if "Warning" not in line and "require_" not in line)
+    assert "Cannot connect to pyspark://: Master must either be yarn or start with spark" in said
+    assert "\tat org.apache" not in done.stderr and "Exception in thread" not in done.stderr

@@ -10,7 +10,9 @@ Python.
 from __future__ import annotations
 
 import difflib
+import os
 import re
+import tempfile
 import urllib.parse
 from pathlib import Path
 from typing import Any
@@ -52,6 +54,10 @@ def connect(url: str):
             if not Path(path).exists():
                 raise MetricError(f"There is no DuckDB file {path}; check the path (duckdb:///absolute/path.duckdb "
                                   "or duckdb://relative/path.duckdb)", parameter="connect")
+            if not _is_duckdb_file(Path(path)):
+                raise MetricError(f"{path} is not a DuckDB database file, which is what a duckdb:// URL names; read a "
+                                  "CSV, TSV, Parquet or XLSX export as the FILE argument, without --connect (or a "
+                                  "Parquet file or folder with --connect duckdb:// --table PATH)", parameter="connect")
             kwargs["read_only"] = True  # another process may write it; voxpop only reads
     try:
         if backend == "pyspark":
@@ -72,6 +78,14 @@ def connect(url: str):
     return connection
 
 
+def _is_duckdb_file(path: Path) -> bool:
+    """Whether the file starts as a DuckDB database does (its magic bytes "DUCK" at offset 8); a folder is not."""
+    if not path.is_file():
+        return False
+    with path.open("rb") as file:
+        return file.read(12)[8:12] == b"DUCK"
+
+
 def spark_session(url: str):
     """The Spark session of a pyspark:// URL: pyspark:// alone is a local session on every core (or the one
     already running in this process); pyspark:///path/to/warehouse sets spark.sql.warehouse.dir, so that its
@@ -88,7 +102,22 @@ def spark_session(url: str):
     builder = SparkSession.builder.master(settings.pop("spark.master", "local[*]"))
     for key, value in settings.items():
         builder = builder.config(key, value)
-    session = builder.getOrCreate()
+    # The JVM that getOrCreate starts writes to this process's stderr, a Java stack trace when it cannot start
+    # (a bad master): it gets a file instead, and what it said becomes the reason (the JVM keeps that file).
+    with tempfile.TemporaryFile() as said:
+        stderr = os.dup(2)
+        os.dup2(said.fileno(), 2)
+        try:
+            session = builder.getOrCreate()
+        except Exception as exc:
+            os.dup2(stderr, 2)
+            said.seek(0)
+            thrown = [line.split(": ", 1)[1] for line in said.read().decode(errors="replace").splitlines()
+                      if line.startswith("Exception in thread") and ": " in line]
+            raise RuntimeError(thrown[0] if thrown else _first_line(exc)) from None
+        finally:
+            os.dup2(stderr, 2)
+            os.close(stderr)
     session.sparkContext.setLogLevel("ERROR")
     return session
 

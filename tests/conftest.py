@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 
 # pytest-xdist starts its workers with COLUMNS=80, and Rich fixes a console's width from COLUMNS when the console is
@@ -60,6 +61,21 @@ def skip_or_fail(reason: str) -> None:
     if STRICT:
         pytest.fail(f"{reason} (VOXPOP_TEST_STRICT=1: CI must provide it)")
     pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """One local Spark session for the whole run (starting the JVM takes seconds): the engine's backend tests use
+    it, and the commands' pyspark:// URL finds it running."""
+    if shutil.which("java") is None:
+        skip_or_fail("PySpark needs Java (apt-get install openjdk-17-jre-headless)")
+    pyspark = pytest.importorskip("pyspark.sql", reason="PySpark is a dev dependency: pip install -e '.[dev]'")
+    session = (pyspark.SparkSession.builder.master("local[2]").appName("voxpop-tests")
+               .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
+               .config("spark.sql.shuffle.partitions", "2").getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
 
 
 @pytest.fixture(scope="session")

@@ -24,6 +24,7 @@ BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
     ("export.py", ["--parquet-store", "2000,5000"]),
     ("scorecard.py", ["--responses", "20000", "--repeat", "1"]),
     ("files.py", ["--sizes", "20000", "--repeat", "1"]),
+    ("warehouse.py", ["--size", "5000", "--repeat", "1", "--engines", "duckdb"]),
 ])
 def test_the_benchmark_runs_and_its_figures_agree(script, arguments):
     done = subprocess.run([sys.executable, str(BENCHMARKS / script), *arguments], capture_output=True, text=True,

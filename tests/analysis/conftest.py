@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import sqlite3
 from datetime import datetime, timedelta, timezone
 
@@ -54,19 +53,6 @@ def _postgres(frame):
     from voxpop.analysis.sources import store_connection
 
     return store_connection(url).table("engine_backend_answers")
-
-
-@pytest.fixture(scope="session")
-def spark():
-    if shutil.which("java") is None:
-        skip_or_fail("PySpark needs Java (apt-get install openjdk-17-jre-headless)")
-    pyspark = pytest.importorskip("pyspark.sql", reason="PySpark is a dev dependency: pip install -e '.[dev]'")
-    session = (pyspark.SparkSession.builder.master("local[2]").appName("voxpop-tests")
-               .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "2").getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
 
 
 def _pyspark(frame, session):

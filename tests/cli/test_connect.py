@@ -100,20 +100,6 @@ def files(tmp_path_factory, answers, orders):
 
 
 @pytest.fixture(scope="module")
-def spark():
-    """One local Spark session for the module; the commands' pyspark:// URL finds it running."""
-    if shutil.which("java") is None:
-        skip_or_fail("PySpark needs Java (apt-get install openjdk-17-jre-headless)")
-    pyspark = pytest.importorskip("pyspark.sql", reason="PySpark is a dev dependency: pip install -e '.[dev]'")
-    session = (pyspark.SparkSession.builder.master("local[2]").appName("voxpop-connect-tests")
-               .config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
-               .config("spark.sql.shuffle.partitions", "2").getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
 def postgres_url(answers, orders):
     url = os.environ.get("VOXPOP_TEST_POSTGRES_URL")
     if not url:

@@ -254,13 +254,18 @@ def test_an_export_folder_of_surveys_with_other_columns_reads_by_column_name(tmp
 
 def test_an_error_of_the_backend_while_the_query_runs_is_one_sentence(tmp_path):
     database = tmp_path / "broken.duckdb"
-    with duckdb.connect(str(database)) as connection:  # a view whose cast fails only when it is read
+    with duckdb.connect(str(database)) as connection:  # views whose cast fails only when they are read
         connection.execute("CREATE VIEW answers AS SELECT CASE WHEN i = 7 THEN 'seven' ELSE (i % 11)::VARCHAR END"
                            "::INTEGER AS nps FROM range(100) t(i)")
+        connection.execute("CREATE VIEW orders AS SELECT 'c' || (i % 9) AS customer, DATE '2024-01-01' + i::INTEGER "
+                           "AS date, CASE WHEN i = 7 THEN 'seven' ELSE i::VARCHAR END::DOUBLE AS amount "
+                           "FROM range(300) t(i)")
     message = refused("metrics", "--metric", "nps", "--score", "nps", "--connect", f"duckdb:///{database}",
                       "--table", "answers")
     assert f"The query on duckdb:///{database} failed: Conversion Error" in message
     assert "seven" in message
+    message = refused("clv", "fit", "--connect", f"duckdb:///{database}", "--table", "orders")
+    assert f"The query on duckdb:///{database} failed: Conversion Error" in message
 
 
 def test_drivers_checks_a_tables_columns_as_it_checks_a_files(tmp_path):

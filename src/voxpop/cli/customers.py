@@ -80,10 +80,16 @@ def _transactions(file: Path | None, *, store: bool, source: str, mapping: Path 
 
         columns = _columns(mapping)
         data = warehouse.open_table(connect, table)
-        shaped, without_customer = warehouse.transactions(
-            data, customer=columns["customer"], date_column=columns["date_column"], amount=columns["amount"],
-            source=f"the table {table!r}")
-        yield Transactions(table=shaped, source_format=warehouse.backend_of(data), without_customer=without_customer)
+        try:  # the caller's queries too: an error of the backend while they run is one sentence
+            shaped, without_customer = warehouse.transactions(
+                data, customer=columns["customer"], date_column=columns["date_column"], amount=columns["amount"],
+                source=f"the table {table!r}")
+            yield Transactions(table=shaped, source_format=warehouse.backend_of(data),
+                               without_customer=without_customer)
+        except (typer.Exit, ValueError):  # voxpop's own refusals (MetricError), the caller's to say
+            raise
+        except Exception as exc:
+            fail(warehouse.query_failed(connect, exc))
         return
     if not store:
         if not file.exists():

@@ -237,7 +237,8 @@ def test_a_missing_driver_says_how_to_install_it(files):
     assert "pip install 'ibis-framework[trino]'" in message
 
 
-def test_an_export_folder_of_surveys_with_other_columns_reads_by_column_name(tmp_path):
+@pytest.mark.parametrize("url", ["duckdb://", "pyspark://"])
+def test_an_export_folder_of_surveys_with_other_columns_reads_by_column_name(request, url, tmp_path):
     """`voxpop export responses` writes PATH/survey=KEY/month=YYYY-MM/part-0.parquet; each survey has its own
     questions, so a column of one survey is missing (NULL) in the others' files."""
     for key, question in (("a", "speed"), ("b", "price")):
@@ -247,7 +248,9 @@ def test_an_export_folder_of_surveys_with_other_columns_reads_by_column_name(tmp
             duckdb.sql(f"COPY (SELECT (i % 11)::BIGINT AS nps, i % 5 + 1 AS {question} FROM range(50) t(i)) "
                        f"TO '{folder / 'part-0.parquet'}' (FORMAT parquet)")
     by_survey = ["metrics", "--metric", "mean", "--scale", "1-5", "--score", "price", "--by", "survey",
-                 "--connect", "duckdb://", "--table", tmp_path / "export"]
+                 "--connect", url, "--table", tmp_path / "export"]
+    if url == "pyspark://":
+        request.getfixturevalue("spark")
     rows = {row["survey"]: row for row in voxpop(*by_survey)["rows"]}
     assert (rows["a"]["n"], rows["b"]["n"], rows["b"]["value"]) == (0, 100, 3.0)
 

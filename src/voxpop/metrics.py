@@ -30,6 +30,7 @@ from voxpop.analysis.engine import (
     Row,
     compute,
     cross_products,
+    fetch,
 )
 from voxpop.core import drivers as key_drivers
 from voxpop.core import spc as control
@@ -284,8 +285,8 @@ def _origins(table: ir.Table, names: list[str], scales: dict[str, tuple[int, int
     unscaled = [name for name in names if name not in origins]
     if unscaled:
         complete = table.filter([table[name].notnull() for name in names])
-        means = complete.aggregate(**{f"mean_{i}": complete[name].cast("float64").mean()
-                                      for i, name in enumerate(unscaled)}).execute().iloc[0]
+        means = fetch(complete.aggregate(**{f"mean_{i}": complete[name].cast("float64").mean()
+                                      for i, name in enumerate(unscaled)}))[0]  # no pandas on a file
         for i, name in enumerate(unscaled):
             mean = means[f"mean_{i}"]
             # No complete row leaves the mean NULL; any origin will do, since the caller then refuses n = 0.

@@ -286,7 +286,7 @@ def _origins(table: ir.Table, names: list[str], scales: dict[str, tuple[int, int
     if unscaled:
         complete = table.filter([table[name].notnull() for name in names])
         means = fetch(complete.aggregate(**{f"mean_{i}": complete[name].cast("float64").mean()
-                                      for i, name in enumerate(unscaled)}))[0]  # no pandas on a file
+                                            for i, name in enumerate(unscaled)}))[0]  # no pandas on a file
         for i, name in enumerate(unscaled):
             mean = means[f"mean_{i}"]
             # No complete row leaves the mean NULL; any origin will do, since the caller then refuses n = 0.

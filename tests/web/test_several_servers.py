@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -28,6 +27,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import make_url
 
 from tests.helpers import PASSWORD, apply_survey, csrf_from, form_token_from, make_user
+from tests.smtp import free_port
 from voxpop.analysis.rollups import rollup_differences
 from voxpop.collection.models import Answer, Response
 from voxpop.text.models import CommentAnalysis
@@ -58,12 +58,6 @@ DROP TRIGGER IF EXISTS test_count_analysis_write ON comment_analyses;
 DROP FUNCTION IF EXISTS test_count_analysis_write();
 DROP TABLE IF EXISTS test_analysis_writes;
 """
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def server_environment(database_url: str, data_dir: Path, name: str) -> dict[str, str]:

@@ -16,6 +16,15 @@ if TYPE_CHECKING:
     from voxpop.settings import Settings
 
 PERIODS = ("day", "week", "month", "quarter")
+# Where metrics, spc and drivers read from, besides a FILE or --survey, and how a FILE is read.
+ConnectOption = Annotated[str | None, typer.Option("--connect", help="Read --table where the data live, by an Ibis "
+                                                                     "URL (e.g. duckdb:///data.duckdb or "
+                                                                     "postgresql://host/db); only the aggregation "
+                                                                     "runs there.")]
+TableOption = Annotated[str | None, typer.Option("--table", help="With --connect: the table or view to read.")]
+NoCacheOption = Annotated[bool, typer.Option("--no-cache", help="Read the FILE itself, not the Parquet copy an "
+                                                                "earlier run kept in the data directory.")]
+VerboseOption = Annotated[bool, typer.Option("--verbose", help="Say how the FILE was read.")]
 
 
 def _scale(text: str | None) -> tuple[int, int] | None:
@@ -90,6 +99,11 @@ def _check_source(*, file, survey, connect, table) -> None:
     """Exactly one source: an export FILE, a survey in the database, or a table where the data live (--connect)."""
     if (file is None) + (survey is None) + (connect is None) != 2:
         fail("Give either an export FILE, --survey KEY or --connect URL with --table NAME")
+    check_connect_and_table(connect, table)
+
+
+def check_connect_and_table(connect: str | None, table: str | None) -> None:
+    """--connect and --table come together (also for `clv fit`)."""
     if (connect is None) != (table is None):
         fail("--connect and --table go together: --connect names the database, --table the table in it")
 
@@ -109,11 +123,11 @@ def _connected_table(connect: str, table: str | None):
     try:
         return warehouse.open_table(connect, table)
     except ValueError as exc:  # MetricError: an unknown scheme, a missing driver, an unreachable server, no such table
-        fail(in_cli_terms(str(exc)))
+        fail(str(exc))  # fail says `parameters` as options
 
 
 @contextmanager
-def _connected_errors(connect: str | None):
+def connected_errors(connect: str | None):
     """With --connect, an error the backend or Ibis raises while the query runs as one sentence (exit 2); the
     errors voxpop raises (ValueError, MetricError) are the command's to say, and without --connect nothing changes."""
     try:
@@ -351,13 +365,10 @@ def metrics_command(
     method: Annotated[str, typer.Option(help="NPS interval: adjusted-wald (Rocks 2016) or wald.")] = "adjusted-wald",
     min_base: Annotated[int | None, typer.Option(help="Flag groups below this n (default: VOXPOP_MIN_BASE).")] = None,
     compare: Annotated[bool, typer.Option("--compare", help="Test each --by group against the rest (Holm-adjusted).")] = False,
-    connect: Annotated[str | None, typer.Option(help="Read --table where the data live, by an Ibis URL (e.g. "
-                                                     "duckdb:///data.duckdb or postgresql://host/db); only the "
-                                                     "aggregation runs there.")] = None,
-    table: Annotated[str | None, typer.Option("--table", help="With --connect: the table or view to read.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Read the FILE itself, not the Parquet copy an earlier "
-                                                              "run kept in the data directory.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", help="Say how the FILE was read.")] = False,
+    connect: ConnectOption = None,
+    table: TableOption = None,
+    no_cache: NoCacheOption = False,
+    verbose: VerboseOption = False,
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:
     """NPS, CSAT, CES or a mean, with n and a confidence interval, per group and period."""
@@ -368,7 +379,7 @@ def metrics_command(
     cut_points, floor = _checked_request(settings, output=output, period=period, file=file, survey=survey,
                                          cuts=cuts, min_base=min_base, connect=connect, table=table)
     try:
-        with _notes(), _connected_errors(connect):
+        with _notes(), connected_errors(connect):
             if survey is None:
                 if score is None:
                     fail("Name the score column with --score")
@@ -418,13 +429,10 @@ def spc_command(
                                                       "repeatable.")] = None,
     filter_: Annotated[list[str] | None, typer.Option("--filter", help="COLUMN=VALUE; repeatable.")] = None,
     min_base: Annotated[int | None, typer.Option(help="Flag periods below this n (default: VOXPOP_MIN_BASE).")] = None,
-    connect: Annotated[str | None, typer.Option(help="Read --table where the data live, by an Ibis URL (e.g. "
-                                                     "duckdb:///data.duckdb or postgresql://host/db); only the "
-                                                     "aggregation runs there.")] = None,
-    table: Annotated[str | None, typer.Option("--table", help="With --connect: the table or view to read.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Read the FILE itself, not the Parquet copy an earlier "
-                                                              "run kept in the data directory.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", help="Say how the FILE was read.")] = False,
+    connect: ConnectOption = None,
+    table: TableOption = None,
+    no_cache: NoCacheOption = False,
+    verbose: VerboseOption = False,
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:
     """A control chart of NPS, CSAT, CES or a mean per period, with the signals of the run rules."""
@@ -434,7 +442,7 @@ def spc_command(
     cut_points, floor = _checked_request(settings, output=output, period=period, file=file, survey=survey,
                                          cuts=cuts, min_base=min_base, connect=connect, table=table)
     try:
-        with _notes(), _connected_errors(connect):
+        with _notes(), connected_errors(connect):
             if survey is None:
                 if score is None or time is None:
                     fail("Name the score column with --score and the time column with --time")
@@ -472,13 +480,10 @@ def drivers_command(
                                                        "the database only returns sums.")] = 0,
     confidence: Annotated[float, typer.Option(min=0.5, max=0.999, help="Confidence level of the intervals.")] = 0.95,
     seed: Annotated[int | None, typer.Option(help="Random seed of the resampling, for a repeatable run.")] = None,
-    connect: Annotated[str | None, typer.Option(help="Read --table where the data live, by an Ibis URL (e.g. "
-                                                     "duckdb:///data.duckdb or postgresql://host/db); only the "
-                                                     "aggregation runs there.")] = None,
-    table: Annotated[str | None, typer.Option("--table", help="With --connect: the table or view to read.")] = None,
-    no_cache: Annotated[bool, typer.Option("--no-cache", help="Read the FILE itself, not the Parquet copy an earlier "
-                                                              "run kept in the data directory.")] = False,
-    verbose: Annotated[bool, typer.Option("--verbose", help="Say how the FILE was read.")] = False,
+    connect: ConnectOption = None,
+    table: TableOption = None,
+    no_cache: NoCacheOption = False,
+    verbose: VerboseOption = False,
     output: Annotated[str, typer.Option("--format", help="table, json or csv.")] = "table",
 ) -> None:
     """Key drivers of an outcome: Johnson's relative weights, and an importance × performance table."""
@@ -500,7 +505,7 @@ def drivers_command(
             data, found = sources.survey_scores_wide(connection, survey=survey, questions=[outcome, *driver])
             if len({found[name].scale for name in driver}) == 1:
                 driver_scale = found[driver[0]].scale
-        with _connected_errors(connect):
+        with connected_errors(connect):
             result = drivers(data, outcome=outcome, drivers=driver, scale=driver_scale,
                              outcome_scale=scale_of_outcome, bootstrap=bootstrap, confidence=confidence, seed=seed)
     except ValueError as exc:  # MetricError, and core's refusals (a constant column, collinear drivers)

@@ -67,12 +67,12 @@ def _transactions(file: Path | None, *, store: bool, source: str, mapping: Path 
     the data live, as an engine table (the database connection stays open while the caller uses it)."""
     from voxpop.analysis import sources
     from voxpop.cli import get_settings
+    from voxpop.cli.analysis import check_connect_and_table, connected_errors
     from voxpop.customers.transaction_files import Transactions, read_transactions
 
     if (file is not None) + store + (connect is not None) != 1:
         fail("Give either a transactions FILE, --store or --connect URL with --table NAME")
-    if (connect is None) != (table is None):
-        fail("--connect and --table go together: --connect names the database, --table the table in it")
+    check_connect_and_table(connect, table)
     if source not in ("auto", "cdnow", "csv"):
         fail(f"--from must be auto, cdnow or csv, not {source!r}")
     if connect is not None:
@@ -80,16 +80,12 @@ def _transactions(file: Path | None, *, store: bool, source: str, mapping: Path 
 
         columns = _columns(mapping)
         data = warehouse.open_table(connect, table)
-        try:  # the caller's queries too: an error of the backend while they run is one sentence
+        with connected_errors(connect):  # the caller's queries too: an error of the backend while they run
             shaped, without_customer = warehouse.transactions(
                 data, customer=columns["customer"], date_column=columns["date_column"], amount=columns["amount"],
                 source=f"the table {table!r}")
             yield Transactions(table=shaped, source_format=warehouse.backend_of(data),
                                without_customer=without_customer)
-        except (typer.Exit, ValueError):  # voxpop's own refusals (MetricError), the caller's to say
-            raise
-        except Exception as exc:
-            fail(warehouse.query_failed(connect, exc))
         return
     if not store:
         if not file.exists():

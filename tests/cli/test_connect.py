@@ -221,6 +221,9 @@ def test_refusals_name_what_to_change(files):
     assert "--connect and --table go together" in refused(*nps, "--connect", url)
     not_duckdb = refused(*nps, "--connect", f"duckdb:///{files / 'answers.csv'}", "--table", "answers")
     assert "answers.csv is not a DuckDB database file" in not_duckdb and "without --connect" in not_duckdb
+    csv_as_table = refused(*nps, "--connect", "duckdb://", "--table", str(files / "answers.csv"))
+    assert "answers.csv cannot be read as Parquet" in csv_as_table
+    assert "an export file is read as the FILE argument, without --connect" in csv_as_table
     assert "no column 'customer'" in refused("clv", "fit", "--connect", url, "--table", "orders")
     assert "mapping file" in refused("clv", "fit", "--connect", url, "--table", "orders")
 

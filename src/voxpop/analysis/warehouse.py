@@ -166,7 +166,9 @@ def _parquet(connection, name: str) -> ir.Table:
         if connection.name == "pyspark":  # Spark finds the partition folders itself
             return connection.read_parquet(str(path.resolve()), mergeSchema="true")
     except Exception as exc:
-        raise MetricError(f"{name} cannot be read as Parquet: {_first_line(exc)}", parameter="table") from None
+        # A CSV, TSV or XLSX export is no table: it is read as the command's FILE, with its checks and row numbers.
+        export = " (an export file is read as the FILE argument, without --connect)" if path.is_file() else ""
+        raise MetricError(f"{name} cannot be read as Parquet: {_first_line(exc)}{export}", parameter="table") from None
     raise MetricError(f"--table names a Parquet path, which voxpop reads with duckdb:// or pyspark://; on "
                       f"{connection.name}, name a table", parameter="table")
 

@@ -60,7 +60,7 @@ def metrics(
     table, spec = _scored(data, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
                           time=time, filters=filters, min_base=min_base)
     rows = compute(table, spec, score=score, by=by, period=period, time=time, filters=filters,
-                   min_base=min_base, confidence=confidence, method=method)
+                   min_base=min_base, confidence=confidence, method=method, text_keys=True)
     return [row.as_dict() for row in rows]
 
 
@@ -87,7 +87,7 @@ def spc(
     table, spec = _scored(data, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
                           time=time, filters=filters, min_base=min_base)
     return control_charts(table, spec, score=score, period=period, time=time, by=by, filters=filters, chart=chart,
-                          rules=rules, min_base=min_base)
+                          rules=rules, min_base=min_base, text_keys=True)
 
 
 def control_charts(
@@ -103,9 +103,11 @@ def control_charts(
     chart: str = "auto",
     rules: str = "nelson",
     min_base: int = 30,
+    text_keys: bool = False,
 ) -> dict[str, Any]:
     """`spc` on a table whose scores are already numbers (the store's answers, with `zone`): the engine
-    counts each period's statistics, core.spc draws the chart and reads it with the rules."""
+    counts each period's statistics, core.spc draws the chart and reads it with the rules. `text_keys` as
+    `engine.compute` takes it."""
     if chart not in CHARTS:
         raise MetricError(f"Choose `chart` from {', '.join(CHARTS[:-1])} or {CHARTS[-1]}; {chart!r} is not one of them",
                           parameter="chart")
@@ -115,7 +117,8 @@ def control_charts(
     by = list(by or [])
     charted = charted_metric(spec)
     estimates = [row for row in compute(table, spec, score=score, by=by, period=period, time=time, zone=zone,
-                                        filters=filters, min_base=min_base) if row.metric == charted]
+                                        filters=filters, min_base=min_base, text_keys=text_keys)
+                 if row.metric == charted]
     rows, signals, names = [], [], []
     for group, points in _series(estimates, by=by, period=period, time=time).items():
         keys = dict(zip(by, group))
@@ -207,10 +210,12 @@ def drivers(
 
 def _table(data: Any) -> tuple[ir.Table, str]:
     """The data as an Ibis table, and how messages name it."""
+    # A file is read by the engine's queries themselves (lazy): each goes through engine.fetch.
     if isinstance(data, str | Path):
-        return sources.read_file(Path(data)), str(data)
+        return sources.read_file(Path(data), lazy=True), str(data)
     if isinstance(data, sources.Export):  # the command line's file, with its cache and what to say
-        return sources.read_file(data.path, cache=data.cache, tell=data.tell, verbose=data.verbose), str(data.path)
+        return sources.read_file(data.path, cache=data.cache, tell=data.tell, verbose=data.verbose,
+                                 lazy=True), str(data.path)
     if hasattr(data, "columns") and hasattr(data, "dtypes") and not hasattr(data, "execute"):
         return sources.from_dataframe(data), "the DataFrame"
     return data, "the table"
@@ -235,8 +240,10 @@ def _scored(data: Any, *, metric: str, score: str, scale: tuple[int, int] | None
                                          summary=answers if metric == "nps" and scale is None else None)
         if time and period:
             table = warehouse.typed_times(table, time, source)
-    # Group keys as text (an integer column with NULLs is "1", not 1.0), blank as missing: as in a file.
-    table = sources.blank_as_missing(table, [*(by or []), *(filters or {})])
+    # Values filtered on as text, blank as missing: as in a file. The group keys are tidied the same way after
+    # grouping (compute's text_keys). A key is grouped as text (an integer column with NULLs is "1", not 1.0).
+    table = sources.blank_as_missing(table, list(filters or {}))
+    table = table.mutate(**{name: table[name].cast("string") for name in by or [] if name not in (filters or {})})
     # Enough answers to expect a 0 on a 0–10 question, and none is.
     if metric == "nps" and scale is None and answers["n"] >= min_base and answers["lowest"] > 0:
         warnings.warn(MetricNote(

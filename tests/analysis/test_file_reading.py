@@ -41,6 +41,50 @@ def test_a_plain_file_is_read_in_parallel_and_one_with_quoted_line_breaks_and_ra
     assert frame["segment"].fillna("").tolist() == ["a", "", "b"]
 
 
+def test_the_engine_reads_a_file_in_its_own_queries_and_meets_the_parallel_readers_refusal_there(tmp_path):
+    # No first pass: the check's query is the first to read the whole file. When the parallel reader refuses it,
+    # the query runs again on the careful reader, and the figures are those of the file's rows.
+    survey = tmp_path / "survey.csv"
+    survey.write_text('score,comment,segment\n9,"slow,\nvery slow", a \n7\n10,"fine",b,extra\n 3 ,,a\n6,,\t\n')
+    told: list[str] = []
+    rows = metrics(sources.Export(survey, tell=told.append, verbose=True), metric="nps", score="score",
+                   by=["segment"], min_base=1)
+    assert told[0] == (f"{survey}: read by DuckDB's parallel CSV reader in each query (no first pass), every "
+                       "column as text")
+    assert told[1].startswith(f"{survey}: read again by DuckDB's careful CSV reader (one thread), every column as "
+                              "text, because the parallel reader refused it (CSV Error on Line: ")
+    # " a " and "a" are one group, and a blank segment (none, or a tab) is a missing one, as the rows were tidied.
+    assert [(row["segment"], row["n"], row["promoters"], row["detractors"]) for row in rows] == [
+        (None, 2, 0, 1), ("a", 2, 1, 1), ("b", 1, 1, 0)]
+    unreadable = tmp_path / "unreadable.csv"
+    unreadable.write_text('score,comment\n9,"never closed\n10,fine\n')
+    with pytest.raises(MetricError, match=rf"{unreadable} cannot be read: Invalid Input Error: Error when sniffing"):
+        metrics(unreadable, metric="nps", score="score")
+    # A line too long far below the rows DuckDB sniffs: met in the check's query, by both readers in turn.
+    unreadable.write_text("score,comment\n" + "9,fine\n" * 50_000 + "9," + "x" * 3_000_000 + "\n10,fine\n")
+    told.clear()
+    with pytest.raises(MetricError, match=rf"{unreadable} cannot be read: .*CSV Error on Line: 50002: Maximum line"):
+        metrics(sources.Export(unreadable, tell=told.append, verbose=True), metric="nps", score="score")
+    assert "careful CSV reader" in told[-1]
+    header = tmp_path / "header.csv"
+    header.write_text("score,segment\n")
+    with pytest.raises(MetricError, match="has a header but no data rows"):
+        metrics(header, metric="nps", score="score")
+
+
+def test_a_parquet_file_is_read_in_the_engines_queries_as_text(tmp_path):
+    path = tmp_path / "export.parquet"
+    pd.DataFrame({"score": [9, 3, None, 10], "segment": ["a", "a ", "b", None]}).to_parquet(path)
+    told: list[str] = []
+    rows = metrics(sources.Export(path, tell=told.append, verbose=True), metric="nps", score="score", by=["segment"],
+                   min_base=1)
+    assert told == [f"{path}: read as Parquet by each query (no first pass), every column as text"]
+    assert [(row["segment"], row["n"]) for row in rows] == [(None, 1), ("a", 2), ("b", 0)]
+    pd.DataFrame({"score": [9, 11]}).to_parquet(path)
+    with pytest.raises(MetricError, match=r"the value '11' in data row 2, outside the 0–10 NPS scale"):
+        metrics(path, metric="nps", score="score")
+
+
 def test_parallel_and_careful_readers_number_the_rows_alike(tmp_path):
     # Large enough for DuckDB to split the file between threads; a bad value far in names its own row.
     path = tmp_path / "big.csv"
@@ -156,3 +200,18 @@ def test_a_data_directory_that_cannot_be_written_reads_the_file_itself(tmp_path,
     table, told = read(path, cache=blocked)
     assert table.count().execute() == 2
     assert any("no Parquet copy is kept" in line for line in told)
+
+
+def test_times_are_judged_by_their_first_distinct_values_beyond_the_files_head(tmp_path, monkeypatch):
+    # Only the 30th row shows that the day comes first. The file's head (made 10 rows here) has fewer distinct
+    # values than the importer's rule looks at, so the whole column is grouped: the same format as the importer.
+    monkeypatch.setattr(sources, "HEAD_ROWS", 10)
+    days = [f"{' ' if i % 2 else ''}0{1 + i % 9}/0{1 + i % 3}/2024{chr(9) if i % 5 == 0 else ''}" for i in range(29)]
+    path = tmp_path / "export.csv"
+    path.write_text("score,when\n" + "".join(f"{i % 11},{day}\n" for i, day in enumerate(days)) + "9,25/01/2024\n"
+                    + "".join(f"{i % 11},{day}\n" for i, day in enumerate(days)))
+    rows = metrics(path, metric="nps", score="score", period="month", time="when", min_base=1)
+    assert sum(row["n"] for row in rows) == 59
+    assert [row["period"] for row in rows] == ["2024-01-01", "2024-02-01", "2024-03-01"]  # 01/02 is 1 February
+    monkeypatch.setattr(sources, "HEAD_ROWS", 100)  # the head holds the whole file: the same reading
+    assert metrics(path, metric="nps", score="score", period="month", time="when", min_base=1) == rows

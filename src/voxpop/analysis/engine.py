@@ -7,7 +7,8 @@ matrix needs); only one row per group reaches Python.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import weakref
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any, Literal
@@ -107,8 +108,29 @@ def fetch(expr: ir.Expr) -> list[dict[str, Any]]:
     backend = ibis.get_backend(expr)
     if backend.name != "duckdb":
         return expr.as_table().execute().to_dict("records")
-    relation = backend._to_duckdb_relation(expr)  # what Ibis's own execute runs: memtables registered, then the SQL
-    return [dict(zip(relation.columns, row)) for row in relation.fetchall()]
+    while True:
+        try:
+            relation = backend._to_duckdb_relation(expr)  # what Ibis's execute runs: memtables registered, then SQL
+            return [dict(zip(relation.columns, row)) for row in relation.fetchall()]
+        except Exception as exc:
+            read_again = _READ_AGAIN.get(id(backend))
+            if read_again is None or not read_again(exc):
+                raise
+
+
+# Each connection's hook for the errors its queries meet, set by the file reader (`read_again_on`), by the
+# connection's id: Ibis's DuckDB connections compare equal to one another, which a WeakKeyDictionary would mix up.
+_READ_AGAIN: dict[int, Callable[[Exception], bool]] = {}
+
+
+def read_again_on(backend, read_again: Callable[[Exception], bool]) -> None:
+    """Let `read_again` hear each error a query `fetch` runs on `backend` meets: it answers True when it has
+    changed how the data are read (a file's view pointed at another reader) so that the query runs again, and
+    False to let the error go on; it may raise an error of its own instead. It must answer True only finitely
+    often."""
+    if id(backend) not in _READ_AGAIN:
+        weakref.finalize(backend, _READ_AGAIN.pop, id(backend), None)  # gone with it, before its id is reused
+    _READ_AGAIN[id(backend)] = read_again
 
 
 def count_if(condition: ir.BooleanValue) -> ir.IntegerValue:
@@ -116,8 +138,12 @@ def count_if(condition: ir.BooleanValue) -> ir.IntegerValue:
     return condition.ifelse(1, 0).sum()
 
 
-def statistics(table: ir.Table, spec: MetricSpec, *, score: str, by: list[str]) -> ir.Table:
-    """The sufficient statistics of `score` per group of `by` (skipped answers are not counted)."""
+def statistics(table: ir.Table, spec: MetricSpec, *, score: str, by: list[str],
+               text_keys: Sequence[str] = ()) -> ir.Table:
+    """The sufficient statistics of `score` per group of `by` (skipped answers are not counted). The `text_keys`
+    among `by` are export cells: their values are compared as text with the blanks around them stripped, and a
+    blank one is a missing value. They are tidied once the rows are grouped, and the few groups added up again
+    (every statistic is a sum): stripping each of a file's cells took as long as reading it."""
     value = table[score].cast("float64")
     measures: dict[str, ir.Value] = {"n": value.count()}
     if spec.metric == "nps":
@@ -129,7 +155,12 @@ def statistics(table: ir.Table, spec: MetricSpec, *, score: str, by: list[str]) 
         if spec.metric == "ces" and spec.ces_version == "2.0":
             measures |= {"agree": count_if(value >= CES2_AGREE_MIN)}
     grouped = table.group_by(by) if by else table
-    return grouped.aggregate(**measures)
+    counted = grouped.aggregate(**measures)
+    if not text_keys:
+        return counted
+    keys = {name: counted[name].cast("string").strip().nullif("") if name in text_keys else counted[name]
+            for name in by}
+    return counted.group_by(**keys).aggregate(**{name: counted[name].sum() for name in measures})
 
 
 def estimate_rows(
@@ -236,11 +267,13 @@ def compute(
     min_base: int = 30,
     confidence: float = 0.95,
     method: str = "adjusted-wald",
+    text_keys: bool = False,
 ) -> list[Row]:
     """Estimates of one metric per group of `by` columns and, optionally, per `period` of `time`.
 
     `zone` says the time column holds UTC instants to be bucketed in that time zone (the store); without
-    it the times are taken as the wall-clock times they already are (most export files)."""
+    it the times are taken as the wall-clock times they already are (most export files). `text_keys` says the
+    `by` columns hold an export's cells: values equal once stripped are one group, and a blank one is missing."""
     by = list(by or [])
     for name, values in (filters or {}).items():
         table = table.filter(table[name].cast("string").isin([str(value) for value in values]))
@@ -259,7 +292,7 @@ def compute(
             bucket = table[time].truncate(TRUNCATE_UNITS[period]).date()
         table = table.mutate(period=bucket)
         groups.append("period")
-    counted = fetch(statistics(table, spec, score=score, by=groups))
+    counted = fetch(statistics(table, spec, score=score, by=groups, text_keys=by if text_keys else ()))
     return estimate_rows(counted, spec, by=groups, min_base=min_base, confidence=confidence, method=method)
 
 

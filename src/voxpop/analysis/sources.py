@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import difflib
 import json
+import re
 import secrets
 import shutil
 import tempfile
@@ -23,7 +24,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from voxpop.analysis import file_cache, files, time_formats
+from voxpop.analysis import engine, file_cache, files, time_formats
 from voxpop.analysis.engine import MetricError, MetricNote, MetricSpec, fetch
 from voxpop.analysis.questions import QuestionRef
 
@@ -45,7 +46,7 @@ class Export:
 
 
 def read_file(path: Path, *, cache: Path | None = None, tell: Callable[[str], None] | None = None,
-              verbose: bool = False) -> ir.Table:
+              verbose: bool = False, lazy: bool = False) -> ir.Table:
     """A CSV, TSV, Parquet or XLSX file as an Ibis table on an in-memory DuckDB, all columns as text; a folder
     of CSV files with one header (such as one export per day) is read as one table, its files in name order.
     Each file is sniffed as the importer sniffs it (`analysis.files`: kind, encoding, delimiter, quoting, the
@@ -56,7 +57,13 @@ def read_file(path: Path, *, cache: Path | None = None, tell: Callable[[str], No
     `_read_text`). With `cache` (a folder), a text or XLSX export is read once into a Parquet copy there that
     later reads of the unchanged file use (`analysis.file_cache`); a big one with no copy kept is read once into a
     temporary Parquet file for this table alone. `tell` hears that a copy was used, and with `verbose` how the
-    file was read."""
+    file was read.
+
+    `lazy` is for a caller whose every query goes through `engine.fetch` and that reads the table a few times
+    (the metrics engine: a check, then the counts): a text or Parquet file with no copy to keep is then not read
+    in a first pass at all. Each query scans the file itself, on every core, reading only the columns it uses;
+    the data rows are numbered (`ROW`) only in a query that names a row, which only an error does. A file the
+    parallel CSV reader refuses is read again by the careful one when a query meets the refusal."""
     def say(message: str, *, always: bool = False) -> None:
         if tell is not None and (always or verbose):
             tell(message)
@@ -101,6 +108,19 @@ def read_file(path: Path, *, cache: Path | None = None, tell: Callable[[str], No
         except OSError as exc:  # a data directory that cannot be written: read the file itself
             keep = False
             say(f"{path}: no Parquet copy is kept, since {cache} cannot be written ({exc.strerror})")
+    if lazy and written is None and kind != "xlsx":
+        try:
+            table = _lazy_table(connection, sniffed, extra=extra, say=say)
+            found = fetch(table.select(table.columns[0]).limit(1))  # stops at the first data row
+        except MetricError:
+            raise
+        except Exception as exc:  # DuckDB's sniffer refusing the file: its first line names the problem
+            raise MetricError(f"{path} cannot be read: {_first_line(exc)}") from None
+        if not found:
+            raise MetricError(f"{path} has a header but no data rows; export the data again, with its rows")
+        if extra:
+            warnings.warn(MetricNote(notes[-1]), stacklevel=3)
+        return table
     if written is None and kind != "parquet" and sum(name.stat().st_size for name in paths) >= file_cache.MIN_BYTES:
         # A big file is read once into Parquet for this command alone, in a folder removed with the connection: its
         # checks and counts then read only their columns, not the whole text again each (twice as fast at 1M rows).
@@ -173,6 +193,24 @@ def _read_text(connection, sniffed: list[files.ExportFile], *, extra: int,
     holds a line break (survey comments do), and does so loudly; the careful reader (one thread) then reads the
     file. `first_pass` reads the whole file once (counting it, or copying it to Parquet), so the choice is made
     before any figure is computed."""
+    names, options, converted = _csv_options(connection, sniffed)
+    try:
+        table = _numbered(connection, connection.read_csv(names, parallel=True, **options), extra=extra)
+        rows = first_pass(table)
+        how = f"read by DuckDB's parallel CSV reader{converted}, every column as text"
+    except Exception as exc:  # noqa: BLE001 (the careful reader reads what the parallel one refuses, or says why not)
+        reason = str(exc).strip().splitlines()[0].rstrip(".")
+        table = _numbered(connection, connection.read_csv(names, parallel=False, **options), extra=extra)
+        rows = first_pass(table)
+        how = (f"read by DuckDB's careful CSV reader (one thread){converted}, every column as text, because the "
+               f"parallel reader refused it ({reason})")
+    return table, how, rows
+
+
+def _csv_options(connection, sniffed: list[files.ExportFile]) -> tuple[str | list[str], dict[str, Any], str]:
+    """The file names and `read_csv` options of DuckDB's CSV reader for the sniffed files, and what was done to
+    them first. DuckDB decodes UTF-8 and UTF-16 itself; a file in another encoding (Windows-1252) is copied to
+    UTF-8 first, as the importer decodes it, into a folder removed with the connection."""
     encodings = {DUCKDB_ENCODINGS.get(file.encoding) for file in sniffed}
     converted = ""
     if len(encodings) == 1 and None not in encodings:
@@ -187,17 +225,69 @@ def _read_text(connection, sniffed: list[files.ExportFile], *, extra: int,
     names = [str(name) for name in paths] if len(paths) > 1 else str(paths[0])
     options = dict(all_varchar=True, delim=sniffed[0].delimiter, header=True, quote=quote, escape=quote,
                    null_padding=True, strict_mode=False, encoding=encoding)
-    try:
-        table = _numbered(connection, connection.read_csv(names, parallel=True, **options), extra=extra)
-        rows = first_pass(table)
-        how = f"read by DuckDB's parallel CSV reader{converted}, every column as text"
-    except Exception as exc:  # noqa: BLE001 (the careful reader reads what the parallel one refuses, or says why not)
-        reason = str(exc).strip().splitlines()[0].rstrip(".")
-        table = _numbered(connection, connection.read_csv(names, parallel=False, **options), extra=extra)
-        rows = first_pass(table)
-        how = (f"read by DuckDB's careful CSV reader (one thread){converted}, every column as text, because the "
-               f"parallel reader refused it ({reason})")
-    return table, how, rows
+    return names, options, converted
+
+
+def _lazy_table(connection, sniffed: list[files.ExportFile], *, extra: int,
+                say: Callable[[str], None]) -> ir.Table:
+    """The files as a view that each query reads anew, every column as text, numbered as `ROW` (DuckDB leaves
+    the numbering out of a query that does not use it). Text goes to the parallel CSV reader; when a query meets
+    its refusal (short rows padded after a quoted line break), the view is pointed at the careful reader and the
+    query runs again (`engine.read_again_on`). Another reading error is a MetricError naming the file."""
+    view = f"export_{secrets.token_hex(6)}"
+    where = f' WHERE "{ROW}" >= 1' if extra else ""
+    name = sniffed[0].path if len(sniffed) == 1 else sniffed[0].path.parent
+
+    def point_at(source: ir.Table) -> None:
+        connection.con.execute(f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM (SELECT *, ROW_NUMBER() '
+                               f'OVER () - {extra} AS "{ROW}" FROM ({connection.compile(source)})){where}').fetchall()
+
+    if sniffed[0].kind == "parquet":
+        source = connection.read_parquet(sniffed[0].path)
+        point_at(source.mutate(**{column: source[column].cast("string") for column in source.columns}))
+        say(f"{name}: read as Parquet by each query (no first pass), every column as text")
+        engine.read_again_on(connection, lambda exc: _unreadable(name, exc))
+        return connection.table(view)
+    names, options, converted = _csv_options(connection, sniffed)
+    point_at(connection.read_csv(names, parallel=True, **options))
+    say(f"{name}: read by DuckDB's parallel CSV reader{converted} in each query (no first pass), every column as text")
+    careful = []
+
+    def read_again(exc: Exception) -> bool:
+        if not _reading_error(exc) or careful:
+            return _unreadable(name, exc)
+        careful.append(True)
+        point_at(connection.read_csv(names, parallel=False, **options))
+        say(f"{name}: read again by DuckDB's careful CSV reader (one thread){converted}, every column as text, "
+            f"because the parallel reader refused it ({_first_line(exc)})")
+        return True
+
+    engine.read_again_on(connection, read_again)
+    return connection.table(view)
+
+
+def _reading_error(exc: Exception) -> bool:
+    """Whether DuckDB failed reading the file (its CSV reader's errors), not computing on what it read."""
+    return "CSV Error" in str(exc) or "csv" in type(exc).__name__.lower()
+
+
+def _first_line(exc: Exception) -> str:
+    """What an error says first. DuckDB's CSV errors give the line there, then the line itself (which may be
+    megabytes long: left out), then the reason, whose first sentence is kept."""
+    lines = [line.strip() for line in str(exc).strip().splitlines()
+             if line.strip() and not line.strip().startswith("Original Line:")]
+    if not lines:
+        return type(exc).__name__
+    if re.search(r"CSV Error on Line: \d+$", lines[0]) and len(lines) > 1:
+        return f"{lines[0]}: {lines[1].split('. ')[0].rstrip('.')[:300]}"
+    return lines[0].rstrip(".")[:300]
+
+
+def _unreadable(name: Path, exc: Exception) -> bool:
+    """A reading error as the MetricError a file that cannot be read gives; other errors go on as they are."""
+    if _reading_error(exc):
+        raise MetricError(f"{name} cannot be read: {_first_line(exc)}") from None
+    return False
 
 
 def _kept_notes(connection, copy: Path) -> str:
@@ -255,32 +345,36 @@ def checked_columns(table: ir.Table, columns: dict[str, MetricSpec | None], sour
     parsed: dict[str, ir.Value] = {}
     projected: dict[str, ir.Value] = {ROW: table[ROW]}
     for i, (column, spec) in enumerate(columns.items()):
-        raw = table[column]
-        text = raw.cast("string").strip()
-        blank = raw.isnull() | (text == "")
-        number = text.try_cast("float64")
+        raw = table[column].cast("string")
+        # DuckDB's cast reads a number with blanks around it; stripping every cell first took as long as the scan.
+        number = raw.try_cast("float64")
         # Each condition names the number once: DuckDB parses the text once per mention, most of a file's scan.
+        # A verdict is NULL where the text is not a number: such a cell is refused unless it is blank, which is
+        # looked at only there (COALESCE evaluates its second argument only where the first is NULL).
         if spec is None:
-            valid = (number.abs() < float("inf")).fill_null(False)  # NaN is above infinity in DuckDB
+            valid = number.abs() < float("inf")  # NaN is above infinity in DuckDB
         elif spec.high - spec.low <= MAX_LISTED_POINTS:
-            valid = number.isin([float(point) for point in range(spec.low, spec.high + 1)]).fill_null(False)
+            valid = number.isin([float(point) for point in range(spec.low, spec.high + 1)])
         else:
-            valid = ~(number.isnull() | (number < spec.low) | (number > spec.high) | (number != number.round(0)))
+            valid = (number >= spec.low) & (number <= spec.high) & (number == number.round(0))
+        blank = raw.isnull() | (raw.strip() == "")
         parsed[column] = number  # every text that is not blank is a number once checked; blank gives NULL
-        projected |= {f"value_{i}": raw.cast("string"), f"number_{i}": number, f"bad_{i}": ~blank & ~valid}
-    # Each row's numbers and verdicts computed once (a projection), then counted: one pass over the file.
+        projected |= {f"value_{i}": raw, f"number_{i}": number, f"bad_{i}": ~valid.fill_null(blank)}
+    # Each row's numbers and verdicts computed once (a projection), then counted: one pass over the file. The
+    # rows are not numbered in it (numbering a file's rows keeps its scan in file order): only when a value is
+    # refused does a second pass find the first such row.
     rows = table.select(**projected)
     measures: dict[str, ir.Value] = {}
     for i in range(len(columns)):
         bad, number = rows[f"bad_{i}"], rows[f"number_{i}"]
-        measures |= {f"count_{i}": bad.ifelse(1, 0).sum(), f"row_{i}": rows[ROW].min(where=bad),
-                     f"value_{i}": rows[f"value_{i}"].argmin(rows[ROW], where=bad), f"n_{i}": number.count(),
-                     f"lowest_{i}": number.min()}
+        measures |= {f"count_{i}": bad.ifelse(1, 0).sum(), f"n_{i}": number.count(), f"lowest_{i}": number.min()}
     counted = fetch(rows.aggregate(**measures))[0]
     for i, (column, spec) in enumerate(columns.items()):
         if not (count := int(counted[f"count_{i}"] or 0)):
             continue
-        row, value = int(counted[f"row_{i}"]), counted[f"value_{i}"]
+        bad = rows[f"bad_{i}"]
+        first = fetch(rows.aggregate(row=rows[ROW].min(where=bad), value=rows[f"value_{i}"].argmin(rows[ROW], where=bad)))[0]
+        row, value = int(first["row"]), first["value"]
         more = f" ({count} such values in all)" if count > 1 else ""
         if spec is None:
             raise MetricError(f"{source}: column {column!r} has the value {value!r} in data row {row}, which is not "
@@ -304,11 +398,11 @@ def _or_nan(value: float | None) -> float:
 
 def _first_bad(bad: ir.Table, raw: ir.Column) -> tuple[int, str, str] | None:
     """The first refused row's number and value, and how many more there are, said as a phrase: one aggregate
-    over the scan, whatever the number of bad values."""
-    found = fetch(bad.aggregate(count=bad.count(), row=bad[ROW].min(), value=raw.cast("string").argmin(bad[ROW])))[0]
-    count = int(found["count"])
+    counts them, and a second, only when there are some, finds the first."""
+    count = int(fetch(bad.aggregate(count=bad.count()))[0]["count"])  # no row numbers unless one is refused
     if not count:
         return None
+    found = fetch(bad.aggregate(row=bad[ROW].min(), value=raw.cast("string").argmin(bad[ROW])))[0]
     return int(found["row"]), found["value"], f" ({count} such values in all)" if count > 1 else ""
 
 
@@ -323,13 +417,8 @@ def parse_times(table: ir.Table, column: str, source: str) -> ir.Table:
     a missing time."""
     if table[column].type().is_timestamp():
         return table
-    text = table[column].cast("string").strip()
-    written = table.filter(text.notnull() & (text != ""))
-    if ROW in table.columns:  # the distinct values in the order they first appear, as the importer sees them
-        firsts = written.group_by(value=text).aggregate(first=written[ROW].min()).order_by("first")
-    else:
-        firsts = written.select(value=text).distinct()
-    values = [row["value"] for row in fetch(firsts.limit(time_formats.DISTINCT))]
+    raw = table[column].cast("string")
+    values = _first_values(table, raw)
     if not values:
         raise MetricError(f"{source}: column {column!r} has no times to group by; name the column that holds the "
                           "answers' times with `time`", parameter="time")
@@ -341,13 +430,43 @@ def parse_times(table: ir.Table, column: str, source: str) -> ir.Table:
         warnings.warn(MetricNote(f"column {column!r}: every date reads both as month/day and as day/month, so it "
                                  "was read month first; if the day comes first, write the dates as YYYY-MM-DD"),
                       stacklevel=3)
-    parsed = timestamps(text, time_format)
-    if ROW in table.columns and (found := _first_bad(written.filter(parsed.isnull()), table[column])):
+    # The text as it is first, and stripped only where that does not read (COALESCE evaluates its second argument
+    # only there): stripping every cell took longer than reading the file.
+    parsed = timestamps(raw, time_format).coalesce(timestamps(raw.strip(), time_format))
+    refused = table.filter(parsed.isnull().ifelse(~(raw.isnull() | (raw.strip() == "")), False))
+    if ROW in table.columns and (found := _first_bad(refused, table[column])):
         row, value, more = found
         raise MetricError(f"{source}: column {column!r} has the value {value!r} in data row {row}, which is not a "
                           f"time like the other rows' {time_formats.example(time_format)}{more}; fix it, or leave the "
                           "cell blank if the time is not known")
     return table.mutate(**{column: parsed})
+
+
+HEAD_ROWS = 100_000  # the rows of a file's head whose time values are looked at first
+
+
+def _first_values(table: ir.Table, raw: ir.StringValue) -> list[str]:
+    """The column's first `time_formats.DISTINCT` distinct values, stripped, blanks left out, in the order they
+    first appear (the importer's rule). They are looked for in the file's head first, in file order; a column with
+    fewer distinct values there (dates, say) is grouped whole, its raw values ordered by their first row, and
+    those tidied here: stripping each cell in the query took as long as reading the file."""
+    wanted = time_formats.DISTINCT
+    if ROW not in table.columns:  # a DataFrame's order is not the file's: any distinct values
+        text = raw.strip()
+        return [row["value"] for row in fetch(table.filter(text.notnull() & (text != "")).select(value=text)
+                                              .distinct().limit(wanted))]
+    head = fetch(table.select(value=raw).limit(HEAD_ROWS))
+    found = list(dict.fromkeys(value.strip() for row in head if (value := row["value"]) and value.strip()))
+    if len(found) >= wanted or len(head) < HEAD_ROWS:
+        return found[:wanted]
+    firsts = table.group_by(value=raw).aggregate(first=table[ROW].min()).order_by("first")
+    limit = wanted + 16  # room for blank and untidy values, which are left out or merged here
+    while True:
+        rows = fetch(firsts.limit(limit))
+        found = list(dict.fromkeys(value.strip() for row in rows if (value := row["value"]) and value.strip()))
+        if len(found) >= wanted or len(rows) < limit:
+            return found[:wanted]
+        limit *= 2
 
 
 @ibis.udf.scalar.builtin

@@ -23,6 +23,7 @@ import numpy as np
 from voxpop.analysis import sources, warehouse
 from voxpop.analysis.control import CHARTS, charted_metric, draw
 from voxpop.analysis.engine import (
+    Check,
     MetricError,
     MetricNote,
     MetricSpec,
@@ -57,10 +58,17 @@ def metrics(
     method: str = "adjusted-wald",
 ) -> list[dict[str, Any]]:
     """Compute one metric per group; raises MetricError with a message for the user on bad input."""
-    table, spec = _scored(data, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
-                          time=time, filters=filters, min_base=min_base)
-    rows = compute(table, spec, score=score, by=by, period=period, time=time, filters=filters,
-                   min_base=min_base, confidence=confidence, method=method, text_keys=True)
+    def run(whole_times: bool) -> list[Row]:
+        checks: list[Check] = []
+        table, spec = _scored(data, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
+                              time=time, filters=filters, min_base=min_base, checks=checks, whole_times=whole_times)
+        return compute(table, spec, score=score, by=by, period=period, time=time, filters=filters,
+                       min_base=min_base, confidence=confidence, method=method, text_keys=True, checks=checks)
+
+    try:
+        rows = run(whole_times=False)
+    except sources.JudgedFromTheHead:  # the file's head did not hold every time value: judged from them all
+        rows = run(whole_times=True)
     return [row.as_dict() for row in rows]
 
 
@@ -84,10 +92,17 @@ def spc(
     if period not in ("day", "week", "month", "quarter"):
         raise MetricError(f"A control chart needs a `period` of day, week, month or quarter, not {period!r}",
                           parameter="period")
-    table, spec = _scored(data, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
-                          time=time, filters=filters, min_base=min_base)
-    return control_charts(table, spec, score=score, period=period, time=time, by=by, filters=filters, chart=chart,
-                          rules=rules, min_base=min_base, text_keys=True)
+    def run(whole_times: bool) -> dict[str, Any]:
+        checks: list[Check] = []
+        table, spec = _scored(data, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
+                              time=time, filters=filters, min_base=min_base, checks=checks, whole_times=whole_times)
+        return control_charts(table, spec, score=score, period=period, time=time, by=by, filters=filters,
+                              chart=chart, rules=rules, min_base=min_base, text_keys=True, checks=checks)
+
+    try:
+        return run(whole_times=False)
+    except sources.JudgedFromTheHead:  # the file's head did not hold every time value: judged from them all
+        return run(whole_times=True)
 
 
 def control_charts(
@@ -104,10 +119,11 @@ def control_charts(
     rules: str = "nelson",
     min_base: int = 30,
     text_keys: bool = False,
+    checks: list[Check] | None = None,
 ) -> dict[str, Any]:
     """`spc` on a table whose scores are already numbers (the store's answers, with `zone`): the engine
-    counts each period's statistics, core.spc draws the chart and reads it with the rules. `text_keys` as
-    `engine.compute` takes it."""
+    counts each period's statistics, core.spc draws the chart and reads it with the rules. `text_keys` and
+    `checks` as `engine.compute` takes them."""
     if chart not in CHARTS:
         raise MetricError(f"Choose `chart` from {', '.join(CHARTS[:-1])} or {CHARTS[-1]}; {chart!r} is not one of them",
                           parameter="chart")
@@ -117,7 +133,8 @@ def control_charts(
     by = list(by or [])
     charted = charted_metric(spec)
     estimates = [row for row in compute(table, spec, score=score, by=by, period=period, time=time, zone=zone,
-                                        filters=filters, min_base=min_base, text_keys=text_keys)
+                                        filters=filters, min_base=min_base, text_keys=text_keys,
+                                        checks=checks or ())
                  if row.metric == charted]
     rows, signals, names = [], [], []
     for group, points in _series(estimates, by=by, period=period, time=time).items():
@@ -223,8 +240,10 @@ def _table(data: Any) -> tuple[ir.Table, str]:
 
 def _scored(data: Any, *, metric: str, score: str, scale: tuple[int, int] | None, cuts: tuple[int, int] | None,
             by: list[str] | None, period: Period | None, time: str | None, filters: dict[str, list[str]] | None,
-            min_base: int) -> tuple[ir.Table, MetricSpec]:
-    """The table with checked scores, blank group values as missing and parsed times, and the metric's spec."""
+            min_base: int, checks: list[Check], whole_times: bool = False) -> tuple[ir.Table, MetricSpec]:
+    """The table with checked scores, blank group values as missing and parsed times, and the metric's spec. A
+    file's scores and times are checked in the engine's counting query: their checks go into `checks`, which
+    `engine.compute` counts (no scan of their own). `whole_times` as `sources.parse_times` takes `whole`."""
     table, source = _table(data)
     nps_cuts = None
     if cuts is not None:
@@ -233,25 +252,36 @@ def _scored(data: Any, *, metric: str, score: str, scale: tuple[int, int] | None
     spec = MetricSpec.create(metric, scale, cuts=nps_cuts)  # type: ignore[arg-type]
     sources.require_columns(table, [score, *(by or []), *([time] if time else []), *(filters or {})], source)
     answers: dict[str, Any] = {}
+    zero_note = metric == "nps" and scale is None
     if sources.ROW in table.columns:
-        table = sources.checked_scores(table, score, spec, source, summary=answers)
+        table = sources.checked_scores(table, score, spec, source, checks=checks)
+        if zero_note:  # counted with the statistics, as the check is
+            answered, zero = f"answered_{secrets.token_hex(6)}", f"zero_{secrets.token_hex(6)}"
+            table = table.mutate(**{answered: table[score].notnull(), zero: table[score] == 0})
+            checks.append(Check(counts={answered: answered, zero: zero}, verify=lambda counts: _note_no_zero(
+                score, n=counts[answered], zeros=counts[zero], min_base=min_base)))
+            zero_note = False
     else:  # a typed table where the data live (--connect): checked there, with one aggregate
-        table = warehouse.checked_scores(table, score, spec, source,
-                                         summary=answers if metric == "nps" and scale is None else None)
+        table = warehouse.checked_scores(table, score, spec, source, summary=answers if zero_note else None)
         if time and period:
             table = warehouse.typed_times(table, time, source)
     # Values filtered on as text, blank as missing: as in a file. The group keys are tidied the same way after
     # grouping (compute's text_keys). A key is grouped as text (an integer column with NULLs is "1", not 1.0).
     table = sources.blank_as_missing(table, list(filters or {}))
     table = table.mutate(**{name: table[name].cast("string") for name in by or [] if name not in (filters or {})})
-    # Enough answers to expect a 0 on a 0–10 question, and none is.
-    if metric == "nps" and scale is None and answers["n"] >= min_base and answers["lowest"] > 0:
+    if zero_note:
+        _note_no_zero(score, n=answers["n"], zeros=0 if answers["lowest"] > 0 else 1, min_base=min_base)
+    if time and period:
+        table = sources.parse_times(table, time, source, checks=checks, whole=whole_times)
+    return table, spec
+
+
+def _note_no_zero(score: str, *, n: int, zeros: int, min_base: int) -> None:
+    """Enough answers to expect a 0 on a 0–10 question, and none is."""
+    if n >= min_base and not zeros:
         warnings.warn(MetricNote(
             f"No answer in {score!r} is 0: if the question offered 1–10, give `scale` as 1–10 "
-            "(detractors stay 1–6, promoters 9–10)"), stacklevel=3)
-    if time and period:
-        table = sources.parse_times(table, time, source)
-    return table, spec
+            "(detractors stay 1–6, promoters 9–10)"), stacklevel=4)
 
 
 def _series(estimates: list[Row], *, by: list[str], period: str, time: str) -> dict[tuple, list[Row]]:

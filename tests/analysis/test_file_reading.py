@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from voxpop.analysis import file_cache, files, sources
-from voxpop.metrics import MetricError, drivers, metrics
+from voxpop.metrics import MetricError, MetricNote, drivers, metrics
 
 
 def settled(path, seconds_ago: float = 3600) -> None:
@@ -215,3 +215,34 @@ def test_times_are_judged_by_their_first_distinct_values_beyond_the_files_head(t
     assert [row["period"] for row in rows] == ["2024-01-01", "2024-02-01", "2024-03-01"]  # 01/02 is 1 February
     monkeypatch.setattr(sources, "HEAD_ROWS", 100)  # the head holds the whole file: the same reading
     assert metrics(path, metric="nps", score="score", period="month", time="when", min_base=1) == rows
+
+
+def test_times_judged_from_the_head_are_checked_to_the_end_of_the_file(tmp_path, monkeypatch):
+    # Every value is in the head: judged from it, with no scan of its own; a time that does not read further
+    # down is still found with its row, and an ambiguous column's note is given once.
+    monkeypatch.setattr(sources, "HEAD_ROWS", 10)
+    days = [f"0{1 + i % 3}/0{1 + i % 2}/2024" for i in range(6)]
+    path = tmp_path / "export.csv"
+    path.write_text("score,when\n" + "".join(f"{i % 11},{days[i % 6]}\n" for i in range(40)))
+    with pytest.warns(MetricNote, match="read month first") as noted:
+        rows = metrics(path, metric="nps", score="score", period="month", time="when", min_base=1)
+    assert [(row["period"], row["n"]) for row in rows] == [("2024-01-01", 14), ("2024-02-01", 13), ("2024-03-01", 13)]
+    assert sum("read month first" in str(note.message) for note in noted) == 1
+    # 24 values in the head, then one further down that is no day (02/30): the whole column is judged again (the
+    # rule allows 1 in 20 that do not read), and the row is named.
+    monkeypatch.setattr(sources, "HEAD_ROWS", 30)
+    days = [f"{1 + i % 12:02d}/{13 + i // 12}/2024" for i in range(24)]
+    path.write_text("score,when\n" + "".join(f"{i % 11},{days[i % 24]}\n" for i in range(60)) + "3,02/30/2024\n")
+    with pytest.raises(MetricError, match=r"'02/30/2024' in data row 61, which is not a time"):
+        metrics(path, metric="nps", score="score", period="month", time="when")
+
+
+def test_values_are_checked_in_the_rows_the_command_analyses(tmp_path):
+    # The check is counted with the statistics, over the rows --filter keeps: a bad score in a row left out does
+    # not stop the run, and one in a row kept names its row in the whole file.
+    path = tmp_path / "export.csv"
+    path.write_text("score,segment\n9,a\n11,b\n7,a\n")
+    [row] = metrics(path, metric="nps", score="score", filters={"segment": ["a"]}, min_base=1)
+    assert (row["n"], row["promoters"]) == (2, 1)
+    with pytest.raises(MetricError, match=r"the value '11' in data row 2, outside the 0–10 NPS scale"):
+        metrics(path, metric="nps", score="score", filters={"segment": ["b"]}, min_base=1)

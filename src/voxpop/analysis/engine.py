@@ -101,6 +101,17 @@ class Row:
         return {**self.keys, "metric": self.metric, **asdict(self.estimate), **self.extra}
 
 
+@dataclass(frozen=True, eq=False)
+class Check:
+    """Something to count while the statistics are counted, so that checking an export's values costs no scan
+    of its own: `counts` names, for each count, a true-or-false column the check added to the table, and `verify`
+    hears how many rows had each true (over every group) before any estimate is made; it raises the error to
+    give, or warns. A refused value's row is then found by a query of the check's own, run only when there is one."""
+
+    counts: dict[str, str]
+    verify: Callable[[dict[str, int]], None]
+
+
 def fetch(expr: ir.Expr) -> list[dict[str, Any]]:
     """An expression's result rows as dicts of plain Python values. On DuckDB (files and DataFrames) the rows come
     from its own cursor: Ibis's execute builds a pandas DataFrame, and importing pandas takes longer than a command's
@@ -139,11 +150,12 @@ def count_if(condition: ir.BooleanValue) -> ir.IntegerValue:
 
 
 def statistics(table: ir.Table, spec: MetricSpec, *, score: str, by: list[str],
-               text_keys: Sequence[str] = ()) -> ir.Table:
+               text_keys: Sequence[str] = (), counts: dict[str, ir.BooleanValue] | None = None) -> ir.Table:
     """The sufficient statistics of `score` per group of `by` (skipped answers are not counted). The `text_keys`
     among `by` are export cells: their values are compared as text with the blanks around them stripped, and a
     blank one is a missing value. They are tidied once the rows are grouped, and the few groups added up again
-    (every statistic is a sum): stripping each of a file's cells took as long as reading it."""
+    (every statistic is a sum): stripping each of a file's cells took as long as reading it. `counts` are
+    conditions whose rows are counted too, per group (the checks riding along, engine.Check)."""
     value = table[score].cast("float64")
     measures: dict[str, ir.Value] = {"n": value.count()}
     if spec.metric == "nps":
@@ -154,6 +166,7 @@ def statistics(table: ir.Table, spec: MetricSpec, *, score: str, by: list[str],
         measures |= {"total": value.sum(), "total_squares": (value * value).sum()}
         if spec.metric == "ces" and spec.ces_version == "2.0":
             measures |= {"agree": count_if(value >= CES2_AGREE_MIN)}
+    measures |= {name: count_if(condition) for name, condition in (counts or {}).items()}
     grouped = table.group_by(by) if by else table
     counted = grouped.aggregate(**measures)
     if not text_keys:
@@ -268,12 +281,14 @@ def compute(
     confidence: float = 0.95,
     method: str = "adjusted-wald",
     text_keys: bool = False,
+    checks: Sequence[Check] = (),
 ) -> list[Row]:
     """Estimates of one metric per group of `by` columns and, optionally, per `period` of `time`.
 
     `zone` says the time column holds UTC instants to be bucketed in that time zone (the store); without
     it the times are taken as the wall-clock times they already are (most export files). `text_keys` says the
-    `by` columns hold an export's cells: values equal once stripped are one group, and a blank one is missing."""
+    `by` columns hold an export's cells: values equal once stripped are one group, and a blank one is missing.
+    `checks` are counted in the same query, over the rows the filters keep, and verified before any estimate."""
     by = list(by or [])
     for name, values in (filters or {}).items():
         table = table.filter(table[name].cast("string").isin([str(value) for value in values]))
@@ -292,7 +307,12 @@ def compute(
             bucket = table[time].truncate(TRUNCATE_UNITS[period]).date()
         table = table.mutate(period=bucket)
         groups.append("period")
-    counted = fetch(statistics(table, spec, score=score, by=groups, text_keys=by if text_keys else ()))
+    counts = {f"check_{i}_{name}": table[column] for i, check in enumerate(checks)
+              for name, column in check.counts.items()}
+    counted = fetch(statistics(table, spec, score=score, by=groups, text_keys=by if text_keys else (),
+                               counts=counts))
+    for i, check in enumerate(checks):
+        check.verify({name: sum(int(row[f"check_{i}_{name}"] or 0) for row in counted) for name in check.counts})
     return estimate_rows(counted, spec, by=groups, min_base=min_base, confidence=confidence, method=method)
 
 

@@ -25,7 +25,7 @@ import ibis
 import ibis.expr.types as ir
 
 from voxpop.analysis import engine, file_cache, files, time_formats
-from voxpop.analysis.engine import MetricError, MetricNote, MetricSpec, fetch
+from voxpop.analysis.engine import Check, MetricError, MetricNote, MetricSpec, fetch
 from voxpop.analysis.questions import QuestionRef
 
 ROW = "_row"  # 1-based data row of a file (the header rows are not counted)
@@ -319,10 +319,15 @@ def require_columns(table: ir.Table, names: list[str], source: str) -> None:
 
 
 def checked_scores(table: ir.Table, column: str, spec: MetricSpec, source: str, *,
-                   scale_parameter: str = "scale", summary: dict[str, Any] | None = None) -> ir.Table:
+                   scale_parameter: str = "scale", summary: dict[str, Any] | None = None,
+                   checks: list[Check] | None = None) -> ir.Table:
     """The table with `column` as numbers; a non-number or a value outside the scale is an error naming
     the row, the value and the scale (and `scale_parameter`, which states another). Blank cells are skipped
-    answers. `summary`, if given, receives the answers' count `n` and `lowest` value, from the same scan."""
+    answers. `summary`, if given, receives the answers' count `n` and `lowest` value, from the same scan. With
+    `checks`, the check is counted by `engine.compute` instead (see `checked_columns`)."""
+    if checks is not None:
+        return checked_columns(table, {column: spec}, source, scale_parameters={column: scale_parameter},
+                               checks=checks)
     found: dict[str, dict[str, Any]] = {}
     table = checked_columns(table, {column: spec}, source, scale_parameters={column: scale_parameter}, summary=found)
     if summary is not None:
@@ -338,28 +343,32 @@ def checked_numbers(table: ir.Table, column: str, source: str) -> ir.Table:
 
 def checked_columns(table: ir.Table, columns: dict[str, MetricSpec | None], source: str, *,
                     scale_parameters: dict[str, str] | None = None,
-                    summary: dict[str, dict[str, Any]] | None = None) -> ir.Table:
+                    summary: dict[str, dict[str, Any]] | None = None,
+                    checks: list[Check] | None = None) -> ir.Table:
     """Several columns checked in one pass over the table: a column with a spec as `checked_scores` checks it, one
     with None as `checked_numbers` does; the first column, in order, with a refused value is the error. `summary`,
-    if given, receives each column's count of numbers `n` and `lowest` value."""
-    parsed: dict[str, ir.Value] = {}
+    if given, receives each column's count of numbers `n` and `lowest` value.
+
+    With `checks` (a list), nothing is read here: the check is appended to it, for `engine.compute` to count in
+    its own query over the rows it analyses, and the table gets a true-or-false column per checked column for
+    that. A refused value found there is then looked for over the whole table, and said as here."""
+    if checks is not None:
+        if summary is not None:
+            raise ValueError("a check counted with the statistics has no summary of its own")
+        flags = {f"refused_{secrets.token_hex(6)}": column for column in columns}
+
+        def verify(counts: dict[str, int]) -> None:
+            if any(counts.values()):
+                checked_columns(table, columns, source, scale_parameters=scale_parameters)  # raises, naming the row
+
+        checks.append(Check(counts={flag: flag for flag in flags}, verify=verify))
+        parsed, verdicts = _verdicts(table, columns)
+        return table.mutate(**parsed, **{flag: verdicts[column] for flag, column in flags.items()})
+    parsed, verdicts = _verdicts(table, columns)
     projected: dict[str, ir.Value] = {ROW: table[ROW]}
-    for i, (column, spec) in enumerate(columns.items()):
+    for i, column in enumerate(columns):
         raw = table[column].cast("string")
-        # DuckDB's cast reads a number with blanks around it; stripping every cell first took as long as the scan.
-        number = raw.try_cast("float64")
-        # Each condition names the number once: DuckDB parses the text once per mention, most of a file's scan.
-        # A verdict is NULL where the text is not a number: such a cell is refused unless it is blank, which is
-        # looked at only there (COALESCE evaluates its second argument only where the first is NULL).
-        if spec is None:
-            valid = number.abs() < float("inf")  # NaN is above infinity in DuckDB
-        elif spec.high - spec.low <= MAX_LISTED_POINTS:
-            valid = number.isin([float(point) for point in range(spec.low, spec.high + 1)])
-        else:
-            valid = (number >= spec.low) & (number <= spec.high) & (number == number.round(0))
-        blank = raw.isnull() | (raw.strip() == "")
-        parsed[column] = number  # every text that is not blank is a number once checked; blank gives NULL
-        projected |= {f"value_{i}": raw, f"number_{i}": number, f"bad_{i}": ~valid.fill_null(blank)}
+        projected |= {f"value_{i}": raw, f"number_{i}": parsed[column], f"bad_{i}": verdicts[column]}
     # Each row's numbers and verdicts computed once (a projection), then counted: one pass over the file. The
     # rows are not numbered in it (numbering a file's rows keeps its scan in file order): only when a value is
     # refused does a second pass find the first such row.
@@ -392,6 +401,30 @@ def checked_columns(table: ir.Table, columns: dict[str, MetricSpec | None], sour
     return table.mutate(**parsed)
 
 
+def _verdicts(table: ir.Table, columns: dict[str, MetricSpec | None]) -> tuple[dict[str, ir.Value],
+                                                                                dict[str, ir.BooleanValue]]:
+    """Each column's text as a number (blank gives NULL), and whether it is refused: not a number, or (with a spec)
+    outside the scale."""
+    parsed: dict[str, ir.Value] = {}
+    refused: dict[str, ir.BooleanValue] = {}
+    for column, spec in columns.items():
+        raw = table[column].cast("string")
+        # DuckDB's cast reads a number with blanks around it; stripping every cell first took as long as the scan.
+        number = raw.try_cast("float64")
+        # Each condition names the number once: DuckDB parses the text once per mention, most of a file's scan.
+        # A verdict is NULL where the text is not a number: such a cell is refused unless it is blank, which is
+        # looked at only there (COALESCE evaluates its second argument only where the first is NULL).
+        if spec is None:
+            valid = number.abs() < float("inf")  # NaN is above infinity in DuckDB
+        elif spec.high - spec.low <= MAX_LISTED_POINTS:
+            valid = number.isin([float(point) for point in range(spec.low, spec.high + 1)])
+        else:
+            valid = (number >= spec.low) & (number <= spec.high) & (number == number.round(0))
+        parsed[column] = number  # every text that is not blank is a number once checked; blank gives NULL
+        refused[column] = ~valid.fill_null(raw.isnull() | (raw.strip() == ""))
+    return parsed, refused
+
+
 def _or_nan(value: float | None) -> float:
     return float("nan") if value is None else float(value)
 
@@ -411,14 +444,26 @@ def blank_as_missing(table: ir.Table, columns: list[str]) -> ir.Table:
     return table.mutate(**{name: table[name].cast("string").strip().nullif("") for name in dict.fromkeys(columns)})
 
 
-def parse_times(table: ir.Table, column: str, source: str) -> ir.Table:
+class JudgedFromTheHead(Exception):  # noqa: N818 (not an error: a request to judge again)
+    """The time format was judged from the file's head, and the column holds values further down that the head
+    does not: the caller runs again with `whole=True`, judging it from the whole column (as the importer does)."""
+
+
+def parse_times(table: ir.Table, column: str, source: str, *, checks: list[Check] | None = None,
+                whole: bool = False) -> ir.Table:
     """The table with `column` as timestamps, in the format `analysis.time_formats` detects from its values
     (the importer's rule). A time that does not read in that format is an error naming the row; a blank one is
-    a missing time."""
+    a missing time.
+
+    With `checks`, the times that do not read are counted by `engine.compute`, as `checked_columns` does, and
+    unless `whole`, the format is judged from the file's head when the head holds fewer distinct values than the
+    rule looks at: the count then also finds any value the head does not hold, and the check raises
+    JudgedFromTheHead if there is one (the head's values, which come first in the file, are otherwise the first
+    distinct values in order, so the judgement is the importer's). Its notes are given once the count is in."""
     if table[column].type().is_timestamp():
         return table
     raw = table[column].cast("string")
-    values = _first_values(table, raw)
+    values, head = _first_values(table, raw, whole=whole or checks is None)
     if not values:
         raise MetricError(f"{source}: column {column!r} has no times to group by; name the column that holds the "
                           "answers' times with `time`", parameter="time")
@@ -426,46 +471,76 @@ def parse_times(table: ir.Table, column: str, source: str) -> ir.Table:
     if time_format is None:
         raise MetricError(f"{source}: column {column!r} holds times in a format voxpop does not know, e.g. "
                           f"{values[0]!r}; write them like {time_formats.example(time_formats.ISO)}")
-    if ambiguous:
-        warnings.warn(MetricNote(f"column {column!r}: every date reads both as month/day and as day/month, so it "
-                                 "was read month first; if the day comes first, write the dates as YYYY-MM-DD"),
-                      stacklevel=3)
+
+    def note() -> None:
+        if ambiguous:
+            warnings.warn(MetricNote(f"column {column!r}: every date reads both as month/day and as day/month, so "
+                                     "it was read month first; if the day comes first, write the dates as "
+                                     "YYYY-MM-DD"), stacklevel=4)
+
     # The text as it is first, and stripped only where that does not read (COALESCE evaluates its second argument
-    # only there): stripping every cell took longer than reading the file.
+    # only there): stripping every cell took longer than reading the file. The blank test is spelled otherwise, so
+    # that DuckDB does not take the two for one expression and strip every cell once for both.
     parsed = timestamps(raw, time_format).coalesce(timestamps(raw.strip(), time_format))
-    refused = table.filter(parsed.isnull().ifelse(~(raw.isnull() | (raw.strip() == "")), False))
-    if ROW in table.columns and (found := _first_bad(refused, table[column])):
-        row, value, more = found
-        raise MetricError(f"{source}: column {column!r} has the value {value!r} in data row {row}, which is not a "
-                          f"time like the other rows' {time_formats.example(time_format)}{more}; fix it, or leave the "
-                          "cell blank if the time is not known")
-    return table.mutate(**{column: parsed})
+    unread = parsed.isnull().ifelse(~(raw.isnull() | (raw.lstrip().rstrip() == "")), False)
+
+    def refuse() -> None:
+        """The first time that does not read, as an error naming its row, if there is one."""
+        if found := _first_bad(table.filter(unread), table[column]):
+            row, value, more = found
+            raise MetricError(f"{source}: column {column!r} has the value {value!r} in data row {row}, which is not "
+                              f"a time like the other rows' {time_formats.example(time_format)}{more}; fix it, or "
+                              "leave the cell blank if the time is not known")
+
+    if ROW not in table.columns or checks is None:
+        note()
+        if ROW in table.columns:
+            refuse()
+        return table.mutate(**{column: parsed})
+    flags = {f"refused_{secrets.token_hex(6)}": unread}
+    if head is not None:
+        flags[f"unseen_{secrets.token_hex(6)}"] = ~raw.isin(sorted(value for value in head if value is not None)).fill_null(True)
+    refused, *unseen = flags
+
+    def verify(counts: dict[str, int]) -> None:
+        if unseen and counts[unseen[0]]:
+            raise JudgedFromTheHead(column)
+        note()
+        if counts[refused]:
+            refuse()
+
+    checks.append(Check(counts={flag: flag for flag in flags}, verify=verify))
+    return table.mutate(**{column: parsed}, **flags)
 
 
 HEAD_ROWS = 100_000  # the rows of a file's head whose time values are looked at first
 
 
-def _first_values(table: ir.Table, raw: ir.StringValue) -> list[str]:
+def _first_values(table: ir.Table, raw: ir.StringValue, *, whole: bool) -> tuple[list[str], set[str] | None]:
     """The column's first `time_formats.DISTINCT` distinct values, stripped, blanks left out, in the order they
-    first appear (the importer's rule). They are looked for in the file's head first, in file order; a column with
-    fewer distinct values there (dates, say) is grouped whole, its raw values ordered by their first row, and
-    those tidied here: stripping each cell in the query took as long as reading the file."""
+    first appear (the importer's rule), and None; or, when the file's head holds fewer and `whole` is False, the
+    head's and the raw values it holds (the caller makes sure no other value follows). They are looked for in the
+    file's head first, in file order. Judged `whole`, a column with fewer distinct values there (dates, say) is
+    grouped whole, its raw values ordered by their first row, and those tidied here: stripping each cell in the
+    query took as long as reading the file."""
     wanted = time_formats.DISTINCT
     if ROW not in table.columns:  # a DataFrame's order is not the file's: any distinct values
         text = raw.strip()
         return [row["value"] for row in fetch(table.filter(text.notnull() & (text != "")).select(value=text)
-                                              .distinct().limit(wanted))]
+                                              .distinct().limit(wanted))], None
     head = fetch(table.select(value=raw).limit(HEAD_ROWS))
     found = list(dict.fromkeys(value.strip() for row in head if (value := row["value"]) and value.strip()))
     if len(found) >= wanted or len(head) < HEAD_ROWS:
-        return found[:wanted]
+        return found[:wanted], None
+    if not whole:
+        return found, {row["value"] for row in head}
     firsts = table.group_by(value=raw).aggregate(first=table[ROW].min()).order_by("first")
     limit = wanted + 16  # room for blank and untidy values, which are left out or merged here
     while True:
         rows = fetch(firsts.limit(limit))
         found = list(dict.fromkeys(value.strip() for row in rows if (value := row["value"]) and value.strip()))
         if len(found) >= wanted or len(rows) < limit:
-            return found[:wanted]
+            return found[:wanted], None
         limit *= 2
 
 

@@ -179,10 +179,12 @@ def drivers(
         raise MetricError("Name one or more `drivers`, each once, none of them the outcome", parameter="drivers")
     sources.require_columns(table, names, source)
     scales = {outcome: outcome_scale, **{name: scale for name in drivers}}
-    if sources.ROW in table.columns:  # a file: every column checked in one pass
+    checks: list[Check] = []
+    if sources.ROW in table.columns:  # a file: every column checked in the query that sums the cross-products
         table = sources.checked_columns(
             table, {name: None if scales[name] is None else MetricSpec.create("mean", scales[name]) for name in names},
-            source, scale_parameters={name: "outcome_scale" if name == outcome else "scale" for name in names})
+            source, scale_parameters={name: "outcome_scale" if name == outcome else "scale" for name in names},
+            checks=checks)
     else:  # a typed table where the data live (--connect), or the store's: each column checked there
         for name in names:
             if scales[name] is None:
@@ -190,7 +192,7 @@ def drivers(
             else:
                 table = warehouse.checked_scores(table, name, MetricSpec.create("mean", scales[name]), source,
                                                  scale_parameter="outcome_scale" if name == outcome else "scale")
-    moments = cross_products(table, names, origins=_origins(table, names, scales))
+    moments = cross_products(table, names, origins=_origins(table, names, scales), checks=checks)
     if moments.n < 3:
         raise MetricError(f"{source} has {moments.n} rows where {outcome!r} and every driver have a value; "
                           "key-driver analysis needs at least 3 (and some hundreds to be useful)")
@@ -317,11 +319,14 @@ def _note_thin_periods(points: list[Row], keys: dict[str, Any], min_base: int) -
 
 
 def _origins(table: ir.Table, names: list[str], scales: dict[str, tuple[int, int] | None]) -> list[float]:
-    """A provisional origin near each column's mean: its scale's midpoint, else its mean over complete rows."""
+    """A provisional origin near each column's mean: its scale's midpoint, else its mean over complete rows (of a
+    file, over the complete rows of its head: any origin gives the same moments, and a near one keeps them exact,
+    so the whole file need not be read for it)."""
     origins = {name: (scale[0] + scale[1]) / 2 for name, scale in scales.items() if scale is not None}
     unscaled = [name for name in names if name not in origins]
     if unscaled:
-        complete = table.filter([table[name].notnull() for name in names])
+        rows = table.limit(sources.HEAD_ROWS) if sources.ROW in table.columns else table
+        complete = rows.filter([rows[name].notnull() for name in names])
         means = fetch(complete.aggregate(**{f"mean_{i}": complete[name].cast("float64").mean()
                                             for i, name in enumerate(unscaled)}))[0]  # no pandas on a file
         for i, name in enumerate(unscaled):

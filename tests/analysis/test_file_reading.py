@@ -246,3 +246,14 @@ def test_values_are_checked_in_the_rows_the_command_analyses(tmp_path):
     assert (row["n"], row["promoters"]) == (2, 1)
     with pytest.raises(MetricError, match=r"the value '11' in data row 2, outside the 0–10 NPS scale"):
         metrics(path, metric="nps", score="score", filters={"segment": ["b"]}, min_base=1)
+
+
+def test_key_drivers_check_every_row_in_the_query_that_sums_them(tmp_path):
+    # The check rides along the cross-products' query, which sums over the complete rows only: a refused value
+    # in a row with a blank elsewhere is still found.
+    path = tmp_path / "export.csv"
+    path.write_text("score,ease,speed\n9,3,4\n,N/A,2\n7,4,4\n5,2,1\n8,5,3\n")
+    with pytest.raises(MetricError, match=r"column 'ease' has the value 'N/A' in data row 2, which is not a number"):
+        drivers(path, outcome="score", drivers=["ease", "speed"])
+    path.write_text("score,ease,speed\n9,3,4\n,,2\n7,4,4\n5,2,1\n8,5,3\n")
+    assert drivers(path, outcome="score", drivers=["ease", "speed"])["n"] == 4

@@ -338,19 +338,28 @@ class CrossProducts:
         return {name: float(origin + total / self.n) for name, origin, total in zip(self.columns, self.origins, self.sums)}
 
 
-def cross_products(table: ir.Table, columns: Sequence[str], *, origins: Sequence[float]) -> CrossProducts:
+def cross_products(table: ir.Table, columns: Sequence[str], *, origins: Sequence[float],
+                   checks: Sequence[Check] = ()) -> CrossProducts:
     """The listwise moments of `columns` in one aggregate query, each column shifted by its origin (a value
-    near its mean, such as the scale's midpoint) so that Σx² does not swamp the variance in rounding."""
+    near its mean, such as the scale's midpoint) so that Σx² does not swamp the variance in rounding. `checks`
+    are counted in the same query over every row (a value refused makes its row incomplete, so the moments are
+    summed over the complete rows rather than the rows filtered first), and verified before anything is returned."""
     columns = tuple(columns)
     if len(origins) != len(columns) or not columns:
         raise ValueError(f"give one origin per column: {len(columns)} columns, {len(origins)} origins")
-    complete = table.filter([table[name].notnull() for name in columns])
-    shifted = [complete[name].cast("float64") - float(origin) for name, origin in zip(columns, origins)]
-    measures: dict[str, ir.Value] = {"n": shifted[0].count()}
-    measures |= {f"sum_{j}": value.sum() for j, value in enumerate(shifted)}
-    measures |= {f"product_{i}_{j}": (shifted[i] * shifted[j]).sum()
+    condition = ibis.and_(*[table[name].notnull() for name in columns])
+    rows = table if checks else table.filter(condition)
+    where = condition if checks else None
+    shifted = [rows[name].cast("float64") - float(origin) for name, origin in zip(columns, origins)]
+    measures: dict[str, ir.Value] = {"n": count_if(condition) if checks else shifted[0].count()}
+    measures |= {f"sum_{j}": value.sum(where=where) for j, value in enumerate(shifted)}
+    measures |= {f"product_{i}_{j}": (shifted[i] * shifted[j]).sum(where=where)
                  for i in range(len(columns)) for j in range(i, len(columns))}
-    record = fetch(complete.aggregate(**measures))[0]
+    measures |= {f"check_{k}_{name}": count_if(rows[column]) for k, check in enumerate(checks)
+                 for name, column in check.counts.items()}
+    record = fetch(rows.aggregate(**measures))[0]
+    for k, check in enumerate(checks):
+        check.verify({name: int(record[f"check_{k}_{name}"] or 0) for name in check.counts})
     # With no complete row the sums are NULL (None, or NaN from the store's pandas): sums over nothing, so 0.
     total = {name: 0.0 if value is None or value != value else float(value)
              for name, value in record.items() if name != "n"}

@@ -21,7 +21,7 @@ KEPT = 8  # copies kept; older ones are removed when a new one is stored
 MIN_BYTES = 1 << 20  # a smaller export is read faster than its copy is written
 SETTLED_SECONDS = 2.0  # a file changed this recently may still be written, or change again within one clock tick
 IN_USE_SECONDS = 600.0  # a copy used this recently may be open in another command: not removed to bound the folder
-RULES = "1"  # bump when the way files are read changes, so that copies made by the old rules are not used
+RULES = "2"  # bump when the way files are read changes, so that copies made by the old rules are not used
 
 
 def key(paths: list[Path]) -> tuple[str, str]:

@@ -31,6 +31,7 @@ from voxpop.analysis.questions import QuestionRef
 ROW = "_row"  # 1-based data row of a file (the header rows are not counted)
 MAX_LISTED_POINTS = 1000  # scales up to this many points are checked as a list of the points
 DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16"}  # what DuckDB decodes itself
+COPY_MEMORY = "512MB"  # DuckDB's memory while it writes a file's Parquet copy
 
 
 @dataclass(frozen=True)
@@ -76,7 +77,7 @@ def read_file(path: Path, *, cache: Path | None = None, tell: Callable[[str], No
     connection = ibis.duckdb.connect()
     connection.con.execute("SET enable_progress_bar = false").fetchall()  # it would print into --format json
     if cache is not None and (copy := file_cache.find(cache, paths)) is not None:
-        table = connection.read_parquet(copy)
+        table = _copy(connection, copy)
         for note in json.loads(_kept_notes(connection, copy)):
             warnings.warn(MetricNote(note), stacklevel=3)
         say(f"{path}: read the Parquet copy an earlier command kept in {cache} (the file has not changed since); "
@@ -133,8 +134,21 @@ def read_file(path: Path, *, cache: Path | None = None, tell: Callable[[str], No
         if written is None:
             return int(fetch(table.aggregate(rows=table.count()))[0]["rows"])
         metadata = json.dumps(notes).replace("'", "''")
-        return connection.con.execute(f"COPY ({connection.compile(table)}) TO '{_quoted(written)}' "
-                                      f"(FORMAT parquet, KV_METADATA {{voxpop_notes: '{metadata}'}})").fetchall()[0][0]
+        # Written in file order without the row numbers, which `_copy` reads back as the Parquet file's own row
+        # numbers: numbering the rows as they are written (DuckDB's window) took as long as the rest of the copy.
+        rows = table.drop(ROW)
+        # Kept in file order, DuckDB holds the rows its threads have read ahead: about 1 GB for a 10M-row file,
+        # against 0.4 GB under this limit, in the same time. Anything it must spill goes to a folder of its own.
+        spill = Path(tempfile.mkdtemp(prefix="voxpop-spill-"))
+        weakref.finalize(connection, shutil.rmtree, spill, True)
+        connection.con.execute(f"SET temp_directory = '{_quoted(spill)}'").fetchall()
+        connection.con.execute(f"SET memory_limit = '{COPY_MEMORY}'").fetchall()
+        try:
+            return connection.con.execute(
+                f"COPY ({connection.compile(rows)}) TO '{_quoted(written)}' "
+                f"(FORMAT parquet, KV_METADATA {{voxpop_notes: '{metadata}'}})").fetchall()[0][0]
+        finally:
+            connection.con.execute("RESET memory_limit").fetchall()
 
     try:
         if kind == "parquet":
@@ -163,14 +177,23 @@ def read_file(path: Path, *, cache: Path | None = None, tell: Callable[[str], No
     say(f"{path}: {how}")
     if written is not None and not keep:
         say(f"{path}: read once into a temporary Parquet file for this command")
-        table = connection.read_parquet(written)
+        table = _copy(connection, written)
     elif written is not None:
         copy = file_cache.store(cache, paths, written, key_before=key_before)
         if copy is None:
             raise MetricError(f"{path} changed while it was read; run the command again once it is written completely")
         say(f"{path}: kept a Parquet copy in {cache} for the next commands on it (--no-cache reads the file itself)")
-        table = connection.read_parquet(copy)
+        table = _copy(connection, copy)
     return table
+
+
+def _copy(connection, path: Path) -> ir.Table:
+    """A Parquet copy written by `read_file`, its data rows numbered as `ROW` by their place in the copy, which
+    keeps the file's order."""
+    view = f"copy_{secrets.token_hex(6)}"
+    connection.con.execute(f'CREATE TEMP VIEW "{view}" AS SELECT * EXCLUDE (file_row_number), file_row_number + 1 '
+                           f"AS \"{ROW}\" FROM read_parquet('{_quoted(path)}', file_row_number = true)").fetchall()
+    return connection.table(view)
 
 
 def _numbered(connection, table: ir.Table, *, extra: int = 0) -> ir.Table:
@@ -178,8 +201,9 @@ def _numbered(connection, table: ir.Table, *, extra: int = 0) -> ir.Table:
     are left out). DuckDB streams a plain ROW_NUMBER() OVER () in file order without holding the rows (Ibis
     writes it with a frame, which DuckDB holds)."""
     name = f"numbered_{secrets.token_hex(6)}"
+    where = f' WHERE "{ROW}" >= 1' if extra else ""  # without it, a query that does not use the number skips it
     connection.con.execute(f'CREATE TEMP VIEW "{name}" AS SELECT * FROM (SELECT *, ROW_NUMBER() OVER () - {extra} '
-                           f'AS "{ROW}" FROM ({connection.compile(table)})) WHERE "{ROW}" >= 1').fetchall()
+                           f'AS "{ROW}" FROM ({connection.compile(table)})){where}').fetchall()
     return connection.table(name)
 
 

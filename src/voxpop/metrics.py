@@ -58,9 +58,11 @@ def metrics(
     method: str = "adjusted-wald",
 ) -> list[dict[str, Any]]:
     """Compute one metric per group; raises MetricError with a message for the user on bad input."""
+    data, source = _table(data)  # read once: a second run judges the times again, on the same table
+
     def run(whole_times: bool) -> list[Row]:
         checks: list[Check] = []
-        table, spec = _scored(data, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
+        table, spec = _scored(data, source, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
                               time=time, filters=filters, min_base=min_base, checks=checks, whole_times=whole_times)
         return compute(table, spec, score=score, by=by, period=period, time=time, filters=filters,
                        min_base=min_base, confidence=confidence, method=method, text_keys=True, checks=checks)
@@ -92,9 +94,11 @@ def spc(
     if period not in ("day", "week", "month", "quarter"):
         raise MetricError(f"A control chart needs a `period` of day, week, month or quarter, not {period!r}",
                           parameter="period")
+    data, source = _table(data)  # read once: a second run judges the times again, on the same table
+
     def run(whole_times: bool) -> dict[str, Any]:
         checks: list[Check] = []
-        table, spec = _scored(data, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
+        table, spec = _scored(data, source, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
                               time=time, filters=filters, min_base=min_base, checks=checks, whole_times=whole_times)
         return control_charts(table, spec, score=score, period=period, time=time, by=by, filters=filters,
                               chart=chart, rules=rules, min_base=min_base, text_keys=True, checks=checks)
@@ -240,13 +244,13 @@ def _table(data: Any) -> tuple[ir.Table, str]:
     return data, "the table"
 
 
-def _scored(data: Any, *, metric: str, score: str, scale: tuple[int, int] | None, cuts: tuple[int, int] | None,
+def _scored(table: ir.Table, source: str, *, metric: str, score: str, scale: tuple[int, int] | None,
+            cuts: tuple[int, int] | None,
             by: list[str] | None, period: Period | None, time: str | None, filters: dict[str, list[str]] | None,
             min_base: int, checks: list[Check], whole_times: bool = False) -> tuple[ir.Table, MetricSpec]:
     """The table with checked scores, blank group values as missing and parsed times, and the metric's spec. A
     file's scores and times are checked in the engine's counting query: their checks go into `checks`, which
     `engine.compute` counts (no scan of their own). `whole_times` as `sources.parse_times` takes `whole`."""
-    table, source = _table(data)
     nps_cuts = None
     if cuts is not None:
         low, high = scale or (0, 10)
@@ -257,12 +261,6 @@ def _scored(data: Any, *, metric: str, score: str, scale: tuple[int, int] | None
     zero_note = metric == "nps" and scale is None
     if sources.ROW in table.columns:
         table = sources.checked_scores(table, score, spec, source, checks=checks)
-        if zero_note:  # counted with the statistics, as the check is
-            answered, zero = f"answered_{secrets.token_hex(6)}", f"zero_{secrets.token_hex(6)}"
-            table = table.mutate(**{answered: table[score].notnull(), zero: table[score] == 0})
-            checks.append(Check(counts={answered: answered, zero: zero}, verify=lambda counts: _note_no_zero(
-                score, n=counts[answered], zeros=counts[zero], min_base=min_base)))
-            zero_note = False
     else:  # a typed table where the data live (--connect): checked there, with one aggregate
         table = warehouse.checked_scores(table, score, spec, source, summary=answers if zero_note else None)
         if time and period:
@@ -271,10 +269,17 @@ def _scored(data: Any, *, metric: str, score: str, scale: tuple[int, int] | None
     # grouping (compute's text_keys). A key is grouped as text (an integer column with NULLs is "1", not 1.0).
     table = sources.blank_as_missing(table, list(filters or {}))
     table = table.mutate(**{name: table[name].cast("string") for name in by or [] if name not in (filters or {})})
-    if zero_note:
+    if zero_note and sources.ROW not in table.columns:
         _note_no_zero(score, n=answers["n"], zeros=0 if answers["lowest"] > 0 else 1, min_base=min_base)
     if time and period:
         table = sources.parse_times(table, time, source, checks=checks, whole=whole_times)
+    if zero_note and sources.ROW in table.columns:
+        # Counted with the statistics, as the checks are; verified after them (the times' check may ask for a
+        # second run, which must not say the note twice).
+        answered, zero = f"answered_{secrets.token_hex(6)}", f"zero_{secrets.token_hex(6)}"
+        table = table.mutate(**{answered: table[score].notnull(), zero: table[score] == 0})
+        checks.append(Check(counts={answered: answered, zero: zero}, verify=lambda counts: _note_no_zero(
+            score, n=counts[answered], zeros=counts[zero], min_base=min_base)))
     return table, spec
 
 

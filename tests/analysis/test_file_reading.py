@@ -2,13 +2,17 @@
 bad values found in the scan with their row; the Parquet copy kept for later commands; XLSX by calamine."""
 
 import datetime
+import gc
 import os
+import tempfile
 import time
+import warnings
 
 import pandas as pd
 import pytest
 
 from voxpop.analysis import file_cache, files, sources
+from voxpop.analysis.engine import fetch
 from voxpop.metrics import MetricError, MetricNote, drivers, metrics
 
 
@@ -237,15 +241,19 @@ def test_times_judged_from_the_head_are_checked_to_the_end_of_the_file(tmp_path,
         metrics(path, metric="nps", score="score", period="month", time="when")
 
 
-def test_values_are_checked_in_the_rows_the_command_analyses(tmp_path):
-    # The check is counted with the statistics, over the rows --filter keeps: a bad score in a row left out does
-    # not stop the run, and one in a row kept names its row in the whole file.
+def test_values_are_checked_in_every_row_also_those_a_filter_leaves_out(tmp_path, monkeypatch):
+    # The checks are counted with the statistics; the filters' verdict is a group key there, so a bad score in a
+    # row the filter leaves out still stops the run, and the error names the file's first refused row.
     path = tmp_path / "export.csv"
-    path.write_text("score,segment\n9,a\n11,b\n7,a\n")
-    [row] = metrics(path, metric="nps", score="score", filters={"segment": ["a"]}, min_base=1)
-    assert (row["n"], row["promoters"]) == (2, 1)
+    path.write_text("score,segment,when\n9,a,01/02/2024\n11,b,01/02/2024\n7,a,01/02/2024\n")
     with pytest.raises(MetricError, match=r"the value '11' in data row 2, outside the 0–10 NPS scale"):
-        metrics(path, metric="nps", score="score", filters={"segment": ["b"]}, min_base=1)
+        metrics(path, metric="nps", score="score", filters={"segment": ["a"]}, min_base=1)
+    # The times too: a value beyond the head (2 rows here) in a row left out still shows that the day comes first.
+    monkeypatch.setattr(sources, "HEAD_ROWS", 2)
+    path.write_text("score,segment,when\n9,a,01/02/2024\n7,a,01/02/2024\n10,b,13/02/2024\n")
+    [row] = metrics(path, metric="nps", score="score", filters={"segment": ["a"]}, period="month", time="when",
+                    min_base=1)
+    assert (row["period"], row["n"], row["promoters"]) == ("2024-02-01", 2, 1)  # read day first, for 13/02
 
 
 def test_key_drivers_check_every_row_in_the_query_that_sums_them(tmp_path):
@@ -257,3 +265,46 @@ def test_key_drivers_check_every_row_in_the_query_that_sums_them(tmp_path):
         drivers(path, outcome="score", drivers=["ease", "speed"])
     path.write_text("score,ease,speed\n9,3,4\n,,2\n7,4,4\n5,2,1\n8,5,3\n")
     assert drivers(path, outcome="score", drivers=["ease", "speed"])["n"] == 4
+
+
+def test_a_second_judgement_of_the_times_reads_the_table_once_and_says_each_note_once(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "HEAD_ROWS", 5)
+    path = tmp_path / "export.csv"  # no 0 among 40 answers (a note), and a day-first date below the head
+    path.write_text("score,when\n" + "".join(f"{1 + i % 10},0{1 + i % 3}/01/2024\n" for i in range(40))
+                    + "9,13/01/2024\n")
+    told: list[str] = []
+    with warnings.catch_warnings(record=True) as noted:
+        warnings.simplefilter("always")
+        rows = metrics(sources.Export(path, tell=told.append, verbose=True), metric="nps", score="score",
+                       period="month", time="when", min_base=1)
+    assert [row["period"] for row in rows] == ["2024-01-01"]  # 01/01, 02/01, 03/01 and 13/01: all in January
+    said = [str(note.message) for note in noted if issubclass(note.category, MetricNote)]
+    assert len(said) == 1 and "No answer in 'score' is 0" in said[0]
+    assert len(told) == 1  # the file was read once: one "read by DuckDB's parallel CSV reader"
+
+
+def test_a_file_read_lazily_leaves_nothing_behind(tmp_path, monkeypatch):
+    from voxpop.analysis import engine
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # this test's own temporary folder
+    path = tmp_path / "export.csv"
+    path.write_bytes("score,name\n9,Zoë\n".encode("cp1252"))  # copied to UTF-8 for DuckDB, into a temporary folder
+    before = len(engine._READ_AGAIN)
+    for _ in range(3):
+        metrics(path, metric="nps", score="score", min_base=1)
+    gc.collect()
+    assert len(engine._READ_AGAIN) == before
+    assert not list(scratch.iterdir())
+
+
+def test_a_copy_too_big_for_the_memory_limit_is_written_without_it(tmp_path, monkeypatch):
+    monkeypatch.setattr(sources, "COPY_MEMORY_MB", 1)
+    monkeypatch.setattr(sources, "COPY_MEMORY_MB_PER_THREAD", 0)
+    path = tmp_path / "export.csv"
+    path.write_text("score,comment\n" + "".join(f"{i % 11},comment number {i} of many\n" for i in range(60_000)))
+    settled(path)
+    table, told = read(path, cache=tmp_path / "cache")
+    assert any("kept a Parquet copy" in line for line in told)
+    assert fetch(table.aggregate(n=table.count(), last=table[sources.ROW].max())) == [{"n": 60_000, "last": 60_000}]

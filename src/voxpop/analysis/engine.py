@@ -26,6 +26,7 @@ from voxpop.core.estimates import Estimate, NpsCuts
 Metric = Literal["nps", "csat", "ces", "mean"]
 Period = Literal["day", "week", "month", "quarter"]
 TRUNCATE_UNITS = {"day": "D", "week": "W", "month": "M", "quarter": "Q"}
+KEPT = "kept_by_the_filters"  # a group key: whether a row passes the filters, when its checks count every row
 
 
 class MetricError(ValueError):
@@ -171,8 +172,9 @@ def statistics(table: ir.Table, spec: MetricSpec, *, score: str, by: list[str],
     counted = grouped.aggregate(**measures)
     if not text_keys:
         return counted
-    keys = {name: counted[name].cast("string").strip().nullif("") if name in text_keys else counted[name]
-            for name in by}
+    # Only keys still text when grouped: a time parsed for its period is grouped as a time.
+    keys = {name: counted[name].strip().nullif("") if name in text_keys and counted[name].type().is_string()
+            else counted[name] for name in by}
     return counted.group_by(**keys).aggregate(**{name: counted[name].sum() for name in measures})
 
 
@@ -288,10 +290,14 @@ def compute(
     `zone` says the time column holds UTC instants to be bucketed in that time zone (the store); without
     it the times are taken as the wall-clock times they already are (most export files). `text_keys` says the
     `by` columns hold an export's cells: values equal once stripped are one group, and a blank one is missing.
-    `checks` are counted in the same query, over the rows the filters keep, and verified before any estimate."""
+    `checks` are counted in the same query, over every row (the filters' verdict is then one more group key, so
+    the rows they leave out are checked too), and verified before any estimate."""
     by = list(by or [])
-    for name, values in (filters or {}).items():
-        table = table.filter(table[name].cast("string").isin([str(value) for value in values]))
+    kept = [table[name].cast("string").isin([str(value) for value in values]) for name, values in (filters or {}).items()]
+    if kept and checks:
+        table = table.mutate(**{KEPT: ibis.and_(*kept).fill_null(False)})
+    elif kept:
+        table = table.filter(kept)
     groups = list(by)
     if period is not None:
         if time is None:
@@ -309,10 +315,13 @@ def compute(
         groups.append("period")
     counts = {f"check_{i}_{name}": table[column] for i, check in enumerate(checks)
               for name, column in check.counts.items()}
-    counted = fetch(statistics(table, spec, score=score, by=groups, text_keys=by if text_keys else (),
-                               counts=counts))
+    filtered = KEPT in table.columns
+    counted = fetch(statistics(table, spec, score=score, by=[*groups, *([KEPT] if filtered else [])],
+                               text_keys=by if text_keys else (), counts=counts))
     for i, check in enumerate(checks):
         check.verify({name: sum(int(row[f"check_{i}_{name}"] or 0) for row in counted) for name in check.counts})
+    if filtered:
+        counted = [row for row in counted if row[KEPT]]
     return estimate_rows(counted, spec, by=groups, min_base=min_base, confidence=confidence, method=method)
 
 

@@ -21,6 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import ibis
 import ibis.expr.types as ir
 
@@ -31,7 +32,7 @@ from voxpop.analysis.questions import QuestionRef
 ROW = "_row"  # 1-based data row of a file (the header rows are not counted)
 MAX_LISTED_POINTS = 1000  # scales up to this many points are checked as a list of the points
 DUCKDB_ENCODINGS = {"utf-8": "utf-8", "utf-8-sig": "utf-8", "utf-16": "utf-16"}  # what DuckDB decodes itself
-COPY_MEMORY = "512MB"  # DuckDB's memory while it writes a file's Parquet copy
+COPY_MEMORY_MB, COPY_MEMORY_MB_PER_THREAD = 512, 256  # DuckDB's memory while it writes a file's Parquet copy
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,11 @@ def read_file(path: Path, *, cache: Path | None = None, tell: Callable[[str], No
         raise MetricError(f"{path} holds no .csv files; give a file, or a folder of CSV exports")
     connection = ibis.duckdb.connect()
     connection.con.execute("SET enable_progress_bar = false").fetchall()  # it would print into --format json
+    # What DuckDB spills goes to a folder of this connection's, not to ".tmp" in the analyst's folder; DuckDB makes
+    # it only if it spills, and it is removed with the connection.
+    spill = Path(tempfile.gettempdir()) / f"voxpop-spill-{secrets.token_hex(8)}"
+    connection.con.execute(f"SET temp_directory = '{_quoted(spill)}'").fetchall()
+    weakref.finalize(connection, shutil.rmtree, spill, True)
     if cache is not None and (copy := file_cache.find(cache, paths)) is not None:
         table = _copy(connection, copy)
         for note in json.loads(_kept_notes(connection, copy)):
@@ -137,16 +143,17 @@ def read_file(path: Path, *, cache: Path | None = None, tell: Callable[[str], No
         # Written in file order without the row numbers, which `_copy` reads back as the Parquet file's own row
         # numbers: numbering the rows as they are written (DuckDB's window) took as long as the rest of the copy.
         rows = table.drop(ROW)
+        copy = (f"COPY ({connection.compile(rows)}) TO '{_quoted(written)}' "
+                f"(FORMAT parquet, KV_METADATA {{voxpop_notes: '{metadata}'}})")
         # Kept in file order, DuckDB holds the rows its threads have read ahead: about 1 GB for a 10M-row file,
-        # against 0.4 GB under this limit, in the same time. Anything it must spill goes to a folder of its own.
-        spill = Path(tempfile.mkdtemp(prefix="voxpop-spill-"))
-        weakref.finalize(connection, shutil.rmtree, spill, True)
-        connection.con.execute(f"SET temp_directory = '{_quoted(spill)}'").fetchall()
-        connection.con.execute(f"SET memory_limit = '{COPY_MEMORY}'").fetchall()
+        # against 0.4 GB under a limit, in the same time. A file too wide for the limit is copied without it.
+        threads = connection.con.execute("SELECT current_setting('threads')").fetchall()[0][0]
+        connection.con.execute(f"SET memory_limit = '{max(COPY_MEMORY_MB, COPY_MEMORY_MB_PER_THREAD * threads)}MB'")
         try:
-            return connection.con.execute(
-                f"COPY ({connection.compile(rows)}) TO '{_quoted(written)}' "
-                f"(FORMAT parquet, KV_METADATA {{voxpop_notes: '{metadata}'}})").fetchall()[0][0]
+            return connection.con.execute(copy).fetchall()[0][0]
+        except duckdb.OutOfMemoryException:
+            connection.con.execute("RESET memory_limit").fetchall()
+            return connection.con.execute(copy).fetchall()[0][0]
         finally:
             connection.con.execute("RESET memory_limit").fetchall()
 
@@ -261,10 +268,14 @@ def _lazy_table(connection, sniffed: list[files.ExportFile], *, extra: int,
     view = f"export_{secrets.token_hex(6)}"
     where = f' WHERE "{ROW}" >= 1' if extra else ""
     name = sniffed[0].path if len(sniffed) == 1 else sniffed[0].path.parent
+    # The hook outlives nothing: it holds the connection weakly, so that the connection (and the folders removed
+    # with it) goes when its last table does.
+    connected = weakref.ref(connection)
 
     def point_at(source: ir.Table) -> None:
-        connection.con.execute(f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM (SELECT *, ROW_NUMBER() '
-                               f'OVER () - {extra} AS "{ROW}" FROM ({connection.compile(source)})){where}').fetchall()
+        con = connected()
+        con.con.execute(f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM (SELECT *, ROW_NUMBER() '
+                        f'OVER () - {extra} AS "{ROW}" FROM ({con.compile(source)})){where}').fetchall()
 
     if sniffed[0].kind == "parquet":
         source = connection.read_parquet(sniffed[0].path)
@@ -281,7 +292,7 @@ def _lazy_table(connection, sniffed: list[files.ExportFile], *, extra: int,
         if not _reading_error(exc) or careful:
             return _unreadable(name, exc)
         careful.append(True)
-        point_at(connection.read_csv(names, parallel=False, **options))
+        point_at(connected().read_csv(names, parallel=False, **options))
         say(f"{name}: read again by DuckDB's careful CSV reader (one thread){converted}, every column as text, "
             f"because the parallel reader refused it ({_first_line(exc)})")
         return True

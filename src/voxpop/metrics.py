@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import secrets
 import warnings
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import ibis.expr.types as ir
 import numpy as np
@@ -40,6 +41,7 @@ from voxpop.core.estimates import NpsCuts
 __all__ = ["MetricError", "MetricNote", "control_charts", "drivers", "metrics", "spc"]
 
 RULES = {"nelson": control.nelson_signals, "western-electric": control.western_electric_signals}
+Counted = TypeVar("Counted")
 
 
 def metrics(
@@ -58,19 +60,12 @@ def metrics(
     method: str = "adjusted-wald",
 ) -> list[dict[str, Any]]:
     """Compute one metric per group; raises MetricError with a message for the user on bad input."""
-    data, source = _table(data)  # read once: a second run judges the times again, on the same table
-
-    def run(whole_times: bool) -> list[Row]:
-        checks: list[Check] = []
-        table, spec = _scored(data, source, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
-                              time=time, filters=filters, min_base=min_base, checks=checks, whole_times=whole_times)
-        return compute(table, spec, score=score, by=by, period=period, time=time, filters=filters,
-                       min_base=min_base, confidence=confidence, method=method, text_keys=True, checks=checks)
-
-    try:
-        rows = run(whole_times=False)
-    except sources.JudgedFromTheHead:  # the file's head did not hold every time value: judged from them all
-        rows = run(whole_times=True)
+    rows = _scored_and_counted(
+        data, lambda table, spec, checks: compute(
+            table, spec, score=score, by=by, period=period, time=time, filters=filters, min_base=min_base,
+            confidence=confidence, method=method, text_keys=True, checks=checks),
+        metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period, time=time, filters=filters,
+        min_base=min_base)
     return [row.as_dict() for row in rows]
 
 
@@ -94,19 +89,12 @@ def spc(
     if period not in ("day", "week", "month", "quarter"):
         raise MetricError(f"A control chart needs a `period` of day, week, month or quarter, not {period!r}",
                           parameter="period")
-    data, source = _table(data)  # read once: a second run judges the times again, on the same table
-
-    def run(whole_times: bool) -> dict[str, Any]:
-        checks: list[Check] = []
-        table, spec = _scored(data, source, metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period,
-                              time=time, filters=filters, min_base=min_base, checks=checks, whole_times=whole_times)
-        return control_charts(table, spec, score=score, period=period, time=time, by=by, filters=filters,
-                              chart=chart, rules=rules, min_base=min_base, text_keys=True, checks=checks)
-
-    try:
-        return run(whole_times=False)
-    except sources.JudgedFromTheHead:  # the file's head did not hold every time value: judged from them all
-        return run(whole_times=True)
+    return _scored_and_counted(
+        data, lambda table, spec, checks: control_charts(
+            table, spec, score=score, period=period, time=time, by=by, filters=filters, chart=chart, rules=rules,
+            min_base=min_base, text_keys=True, checks=checks),
+        metric=metric, score=score, scale=scale, cuts=cuts, by=by, period=period, time=time, filters=filters,
+        min_base=min_base)
 
 
 def control_charts(
@@ -244,6 +232,20 @@ def _table(data: Any) -> tuple[ir.Table, str]:
     return data, "the table"
 
 
+def _scored_and_counted(data: Any, count: Callable[[ir.Table, MetricSpec, list[Check]], Counted],
+                        **scoring: Any) -> Counted:
+    """`count` (the engine's counting, with the checks riding along) on the data read once and scored by `_scored`
+    with `scoring`. When the times were judged from the file's head and the count finds values the head did not
+    hold, the same table is scored again with the times judged from the whole column, and counted again."""
+    table, source = _table(data)
+    try:
+        checks: list[Check] = []
+        return count(*_scored(table, source, checks=checks, **scoring), checks)
+    except sources.JudgedFromTheHead:
+        checks = []
+        return count(*_scored(table, source, checks=checks, whole_times=True, **scoring), checks)
+
+
 def _scored(table: ir.Table, source: str, *, metric: str, score: str, scale: tuple[int, int] | None,
             cuts: tuple[int, int] | None,
             by: list[str] | None, period: Period | None, time: str | None, filters: dict[str, list[str]] | None,
@@ -259,7 +261,8 @@ def _scored(table: ir.Table, source: str, *, metric: str, score: str, scale: tup
     sources.require_columns(table, [score, *(by or []), *([time] if time else []), *(filters or {})], source)
     answers: dict[str, Any] = {}
     zero_note = metric == "nps" and scale is None
-    if sources.ROW in table.columns:
+    a_file = sources.ROW in table.columns
+    if a_file:
         table = sources.checked_scores(table, score, spec, source, checks=checks)
     else:  # a typed table where the data live (--connect): checked there, with one aggregate
         table = warehouse.checked_scores(table, score, spec, source, summary=answers if zero_note else None)
@@ -269,11 +272,11 @@ def _scored(table: ir.Table, source: str, *, metric: str, score: str, scale: tup
     # grouping (compute's text_keys). A key is grouped as text (an integer column with NULLs is "1", not 1.0).
     table = sources.blank_as_missing(table, list(filters or {}))
     table = table.mutate(**{name: table[name].cast("string") for name in by or [] if name not in (filters or {})})
-    if zero_note and sources.ROW not in table.columns:
+    if zero_note and not a_file:
         _note_no_zero(score, n=answers["n"], zeros=0 if answers["lowest"] > 0 else 1, min_base=min_base)
     if time and period:
         table = sources.parse_times(table, time, source, checks=checks, whole=whole_times)
-    if zero_note and sources.ROW in table.columns:
+    if zero_note and a_file:
         # Counted with the statistics, as the checks are; verified after them (the times' check may ask for a
         # second run, which must not say the note twice).
         answered, zero = f"answered_{secrets.token_hex(6)}", f"zero_{secrets.token_hex(6)}"

@@ -294,7 +294,8 @@ def compute(
     the rows they leave out are checked too), and verified before any estimate."""
     by = list(by or [])
     kept = [table[name].cast("string").isin([str(value) for value in values]) for name, values in (filters or {}).items()]
-    if kept and checks:
+    kept_as_key = bool(kept and checks)
+    if kept_as_key:
         table = table.mutate(**{KEPT: ibis.and_(*kept).fill_null(False)})
     elif kept:
         table = table.filter(kept)
@@ -315,12 +316,11 @@ def compute(
         groups.append("period")
     counts = {f"check_{i}_{name}": table[column] for i, check in enumerate(checks)
               for name, column in check.counts.items()}
-    filtered = KEPT in table.columns
-    counted = fetch(statistics(table, spec, score=score, by=[*groups, *([KEPT] if filtered else [])],
+    counted = fetch(statistics(table, spec, score=score, by=[*groups, *([KEPT] if kept_as_key else [])],
                                text_keys=by if text_keys else (), counts=counts))
     for i, check in enumerate(checks):
         check.verify({name: sum(int(row[f"check_{i}_{name}"] or 0) for row in counted) for name in check.counts})
-    if filtered:
+    if kept_as_key:
         counted = [row for row in counted if row[KEPT]]
     return estimate_rows(counted, spec, by=groups, min_base=min_base, confidence=confidence, method=method)
 

@@ -203,14 +203,15 @@ def _copy(connection, path: Path) -> ir.Table:
     return connection.table(view)
 
 
-def _numbered(connection, table: ir.Table, *, extra: int = 0) -> ir.Table:
+def _numbered(connection, table: ir.Table, *, extra: int = 0, name: str | None = None) -> ir.Table:
     """The table with its data rows numbered in file order as `ROW` (1-based, after `extra` header rows, which
-    are left out). DuckDB streams a plain ROW_NUMBER() OVER () in file order without holding the rows (Ibis
-    writes it with a frame, which DuckDB holds)."""
-    name = f"numbered_{secrets.token_hex(6)}"
-    where = f' WHERE "{ROW}" >= 1' if extra else ""  # without it, a query that does not use the number skips it
-    connection.con.execute(f'CREATE TEMP VIEW "{name}" AS SELECT * FROM (SELECT *, ROW_NUMBER() OVER () - {extra} '
-                           f'AS "{ROW}" FROM ({connection.compile(table)})){where}').fetchall()
+    are left out), as a view: `name` (replaced if it exists) or a new one. DuckDB streams a plain ROW_NUMBER()
+    OVER () in file order without holding the rows (Ibis writes it with a frame, which DuckDB holds), and leaves
+    it out of a query that does not use it."""
+    name = name or f"numbered_{secrets.token_hex(6)}"
+    where = f' WHERE "{ROW}" >= 1' if extra else ""  # only with header rows to leave out: a filter always numbers
+    connection.con.execute(f'CREATE OR REPLACE TEMP VIEW "{name}" AS SELECT * FROM (SELECT *, ROW_NUMBER() OVER () '
+                           f'- {extra} AS "{ROW}" FROM ({connection.compile(table)})){where}').fetchall()
     return connection.table(name)
 
 
@@ -266,39 +267,32 @@ def _lazy_table(connection, sniffed: list[files.ExportFile], *, extra: int,
     its refusal (short rows padded after a quoted line break), the view is pointed at the careful reader and the
     query runs again (`engine.read_again_on`). Another reading error is a MetricError naming the file."""
     view = f"export_{secrets.token_hex(6)}"
-    where = f' WHERE "{ROW}" >= 1' if extra else ""
     name = sniffed[0].path if len(sniffed) == 1 else sniffed[0].path.parent
-    # The hook outlives nothing: it holds the connection weakly, so that the connection (and the folders removed
-    # with it) goes when its last table does.
-    connected = weakref.ref(connection)
-
-    def point_at(source: ir.Table) -> None:
-        con = connected()
-        con.con.execute(f'CREATE OR REPLACE TEMP VIEW "{view}" AS SELECT * FROM (SELECT *, ROW_NUMBER() '
-                        f'OVER () - {extra} AS "{ROW}" FROM ({con.compile(source)})){where}').fetchall()
-
     if sniffed[0].kind == "parquet":
         source = connection.read_parquet(sniffed[0].path)
-        point_at(source.mutate(**{column: source[column].cast("string") for column in source.columns}))
+        table = _numbered(connection, source.mutate(**{column: source[column].cast("string")
+                                                       for column in source.columns}), name=view)
         say(f"{name}: read as Parquet by each query (no first pass), every column as text")
-        engine.read_again_on(connection, lambda exc: _unreadable(name, exc))
-        return connection.table(view)
+        return table
     names, options, converted = _csv_options(connection, sniffed)
-    point_at(connection.read_csv(names, parallel=True, **options))
+    table = _numbered(connection, connection.read_csv(names, parallel=True, **options), extra=extra, name=view)
     say(f"{name}: read by DuckDB's parallel CSV reader{converted} in each query (no first pass), every column as text")
     careful = []
+    # The hook holds the connection weakly, so that the connection (and the folders removed with it) goes when its
+    # last table does.
+    connected = weakref.ref(connection)
 
     def read_again(exc: Exception) -> bool:
         if not _reading_error(exc) or careful:
             return _unreadable(name, exc)
         careful.append(True)
-        point_at(connected().read_csv(names, parallel=False, **options))
+        _numbered(connected(), connected().read_csv(names, parallel=False, **options), extra=extra, name=view)
         say(f"{name}: read again by DuckDB's careful CSV reader (one thread){converted}, every column as text, "
             f"because the parallel reader refused it ({_first_line(exc)})")
         return True
 
     engine.read_again_on(connection, read_again)
-    return connection.table(view)
+    return table
 
 
 def _reading_error(exc: Exception) -> bool:
@@ -555,28 +549,34 @@ def _first_values(table: ir.Table, raw: ir.StringValue, *, whole: bool) -> tuple
     """The column's first `time_formats.DISTINCT` distinct values, stripped, blanks left out, in the order they
     first appear (the importer's rule), and None; or, when the file's head holds fewer and `whole` is False, the
     head's and the raw values it holds (the caller makes sure no other value follows). They are looked for in the
-    file's head first, in file order. Judged `whole`, a column with fewer distinct values there (dates, say) is
-    grouped whole, its raw values ordered by their first row, and those tidied here: stripping each cell in the
-    query took as long as reading the file."""
+    file's head first; judged `whole`, a column with fewer distinct values there (dates, say) is grouped whole.
+    Either way DuckDB groups the raw values, each with its first row, and they are ordered by it and tidied here:
+    stripping each cell in the query took as long as reading the file."""
     wanted = time_formats.DISTINCT
     if ROW not in table.columns:  # a DataFrame's order is not the file's: any distinct values
         text = raw.strip()
         return [row["value"] for row in fetch(table.filter(text.notnull() & (text != "")).select(value=text)
                                               .distinct().limit(wanted))], None
-    head = fetch(table.select(value=raw).limit(HEAD_ROWS))
-    found = list(dict.fromkeys(value.strip() for row in head if (value := row["value"]) and value.strip()))
-    if len(found) >= wanted or len(head) < HEAD_ROWS:
+    head = table.select(value=raw, row=table[ROW]).limit(HEAD_ROWS)
+    groups = fetch(head.group_by("value").aggregate(first=head.row.min(), rows=head.count()).order_by("first"))
+    found = _tidied(groups)
+    if len(found) >= wanted or sum(group["rows"] for group in groups) < HEAD_ROWS:
         return found[:wanted], None
     if not whole:
-        return found, {row["value"] for row in head}
+        return found, {group["value"] for group in groups}
     firsts = table.group_by(value=raw).aggregate(first=table[ROW].min()).order_by("first")
     limit = wanted + 16  # room for blank and untidy values, which are left out or merged here
     while True:
-        rows = fetch(firsts.limit(limit))
-        found = list(dict.fromkeys(value.strip() for row in rows if (value := row["value"]) and value.strip()))
-        if len(found) >= wanted or len(rows) < limit:
+        groups = fetch(firsts.limit(limit))
+        found = _tidied(groups)
+        if len(found) >= wanted or len(groups) < limit:
             return found[:wanted], None
         limit *= 2
+
+
+def _tidied(groups: list[dict[str, Any]]) -> list[str]:
+    """The groups' values, in their order, stripped, blanks left out, each once."""
+    return list(dict.fromkeys(value.strip() for group in groups if (value := group["value"]) and value.strip()))
 
 
 @ibis.udf.scalar.builtin

@@ -273,6 +273,7 @@ def _lazy_table(connection, sniffed: list[files.ExportFile], *, extra: int,
         table = _numbered(connection, source.mutate(**{column: source[column].cast("string")
                                                        for column in source.columns}), name=view)
         say(f"{name}: read as Parquet by each query (no first pass), every column as text")
+        engine.read_again_on(connection, lambda exc: _unreadable(name, exc))  # a damaged file, met in a query
         return table
     names, options, converted = _csv_options(connection, sniffed)
     table = _numbered(connection, connection.read_csv(names, parallel=True, **options), extra=extra, name=view)
@@ -295,9 +296,18 @@ def _lazy_table(connection, sniffed: list[files.ExportFile], *, extra: int,
     return table
 
 
+# DuckDB's errors in a query itself (a name it does not know, SQL it cannot run, a bug of its own or of ours), as
+# against its errors reading a file: the engine's queries on a file's text fail only in reading it.
+QUERY_ERRORS = (duckdb.BinderException, duckdb.CatalogException, duckdb.ParserException, duckdb.SyntaxException,
+                duckdb.NotImplementedException, duckdb.InternalException, duckdb.OutOfMemoryException)
+
+
 def _reading_error(exc: Exception) -> bool:
-    """Whether DuckDB failed reading the file (its CSV reader's errors), not computing on what it read."""
-    return "CSV Error" in str(exc) or "csv" in type(exc).__name__.lower()
+    """Whether DuckDB failed reading the file (its CSV reader's errors, a damaged Parquet page's), not running the
+    query."""
+    if "CSV Error" in str(exc) or "csv" in type(exc).__name__.lower():
+        return True
+    return isinstance(exc, duckdb.Error) and not isinstance(exc, QUERY_ERRORS)
 
 
 def _first_line(exc: Exception) -> str:

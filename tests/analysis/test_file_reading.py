@@ -310,13 +310,25 @@ def test_a_copy_too_big_for_the_memory_limit_is_written_without_it(tmp_path, mon
     assert fetch(table.aggregate(n=table.count(), last=table[sources.ROW].max())) == [{"n": 60_000, "last": 60_000}]
 
 
-def test_a_damaged_parquet_file_met_in_a_query_is_a_clear_error(tmp_path):
-    # The footer reads, so the file opens; a data page further in does not. That is met in the count's query.
-    path = tmp_path / "export.parquet"
+def damaged_parquet(path):
+    """A Parquet file whose footer reads, so that it opens, but a data page further in does not."""
     pd.DataFrame({"score": [str(i % 11) for i in range(300_000)],
                   "segment": [f"s{i % 4}" for i in range(300_000)]}).to_parquet(path, row_group_size=50_000)
     data = bytearray(path.read_bytes())
     data[len(data) // 2:len(data) // 2 + 2000] = bytes(2000)
     path.write_bytes(bytes(data))
+    return path
+
+
+def test_a_damaged_parquet_file_met_in_a_query_is_a_clear_error(tmp_path):
+    path = damaged_parquet(tmp_path / "export.parquet")  # met in the count's query
     with pytest.raises(MetricError, match=rf"{path} cannot be read: "):
         metrics(path, metric="nps", score="score", by=["segment"])
+
+
+def test_a_damaged_parquet_file_read_whole_is_a_clear_error(tmp_path):
+    # The readers that take the whole table (transactions, raking weights) counted its rows from the footer
+    # alone, and met the damage as a traceback in their own queries.
+    path = damaged_parquet(tmp_path / "export.parquet")
+    with pytest.raises(MetricError, match=rf"{path} cannot be read: "):
+        sources.read_file(path)

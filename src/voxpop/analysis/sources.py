@@ -137,6 +137,11 @@ def read_file(path: Path, *, cache: Path | None = None, tell: Callable[[str], No
 
     def first_pass(table: ir.Table) -> int:
         """Read the whole table once, into the Parquet copy when one is kept; returns its rows."""
+        if written is None and kind == "parquet":
+            # A Parquet file's rows are counted from its footer, and a damaged data page would only be met by a
+            # later query, as a traceback: reading every value here meets it while it can still be said plainly.
+            lengths = {f"length_{i}": table[name].length().sum() for i, name in enumerate(table.columns) if name != ROW}
+            return int(fetch(table.aggregate(rows=table.count(), **lengths))[0]["rows"])
         if written is None:
             return int(fetch(table.aggregate(rows=table.count()))[0]["rows"])
         metadata = json.dumps(notes).replace("'", "''")

@@ -179,7 +179,7 @@ def read_file(path: Path, *, cache: Path | None = None, tell: Callable[[str], No
     except Exception as exc:  # DuckDB's own first line names the problem (quoting, ...)
         if written is not None:
             written.unlink(missing_ok=True)
-        raise MetricError(f"{path} cannot be read: {str(exc).strip().splitlines()[0]}") from None
+        raise MetricError(f"{path} cannot be read: {_first_line(exc)}") from None
     if rows == 0:
         if written is not None:
             written.unlink(missing_ok=True)
@@ -236,7 +236,7 @@ def _read_text(connection, sniffed: list[files.ExportFile], *, extra: int,
         rows = first_pass(table)
         how = f"read by DuckDB's parallel CSV reader{converted}, every column as text"
     except Exception as exc:  # noqa: BLE001 (the careful reader reads what the parallel one refuses, or says why not)
-        reason = str(exc).strip().splitlines()[0].rstrip(".")
+        reason = _first_line(exc)  # the line and DuckDB's reason, as the lazy path says it
         table = _numbered(connection, connection.read_csv(names, parallel=False, **options), extra=extra)
         rows = first_pass(table)
         how = (f"read by DuckDB's careful CSV reader (one thread){converted}, every column as text, because the "

@@ -149,6 +149,12 @@ def agree(command: str, want: object, got: object) -> bool:
     return want == got
 
 
+FLOORS = {
+    "+ typer, rich and pydantic-settings": "import duckdb, typer, rich.console, pydantic_settings",
+    "+ Ibis connected to DuckDB": "import duckdb, typer, rich.console, pydantic_settings, ibis; ibis.duckdb.connect()",
+}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="1000000,10000000")
@@ -166,8 +172,13 @@ def main() -> int:
     tiny_times = [measured([*VOXPOP, *COMMANDS["metrics"][:1], str(tiny), *COMMANDS["metrics"][1:], "--no-cache"],
                            env)[0] for _ in range(arguments.repeat)]
     bare = [measured([sys.executable, "-c", "import duckdb"], env)[0] for _ in range(arguments.repeat)]
+    # The floors under a command's start-up: the libraries voxpop's command line stands on (its parser and
+    # settings), without and with the engine's Ibis and its DuckDB backend, with none of voxpop's own code.
+    floors = {name: statistics.median(measured([sys.executable, "-c", code], env)[0] for _ in range(arguments.repeat))
+              for name, code in FLOORS.items()}
     lines.append(f"start-up: voxpop --help {statistics.median(help_times):.2f} s; voxpop metrics on a 10-row file "
-                 f"{statistics.median(tiny_times):.2f} s (python + import duckdb alone: {statistics.median(bare):.2f} s)")
+                 f"{statistics.median(tiny_times):.2f} s (python + import duckdb alone: {statistics.median(bare):.2f} s; "
+                 + "; ".join(f"{name}: {seconds:.2f} s" for name, seconds in floors.items()) + ")")
 
     table = ["| rows | input | command | DuckDB SQL | voxpop --no-cache | ratio | voxpop cached | ratio | first run "
              "(writes the copy) | peak MB voxpop / DuckDB |", "|" + "---|" * 10]

@@ -22,6 +22,7 @@ import ibis.expr.types as ir
 from ibis.common.exceptions import TableNotFound
 
 from voxpop.analysis.engine import MetricError, MetricSpec, count_if
+from voxpop.core.wording import first_line
 
 # The extra of ibis-framework that installs each backend's driver (`pip install 'ibis-framework[trino]'`).
 DRIVER_EXTRAS = {"postgres": "postgres", "trino": "trino", "pyspark": "pyspark", "bigquery": "bigquery",
@@ -220,8 +221,7 @@ def query_failed(url: str, exc: BaseException) -> str:
 
 def _first_line(exc: BaseException, url: str = "") -> str:
     """The first line of an error, without the URL's secrets (a driver may repeat its password or settings)."""
-    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
-    line = lines[0] if lines else type(exc).__name__
+    line = first_line(exc)
     for secret in sorted(_secrets(url), key=len, reverse=True) if url else ():
         line = line.replace(secret, "***")
     return line

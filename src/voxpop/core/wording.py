@@ -23,3 +23,9 @@ def as_sentence(message: str) -> str:
     """An error as people read it: a capital letter first and a full stop last."""
     message = sentence(message.strip())
     return message if message.endswith((".", "!", "?")) else message + "."
+
+
+def first_line(error: BaseException) -> str:
+    """What an error says first: its first line that is not blank (a library's reason may run over several lines),
+    or its type's name when it says nothing."""
+    return next((line.strip() for line in str(error).splitlines() if line.strip()), type(error).__name__)

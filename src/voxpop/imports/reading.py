@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from voxpop.analysis.files import CHUNK_BYTES, ExportFile, FileError, open_workbook, sniff
+from voxpop.core.wording import first_line
 
 
 class ImportFileError(FileError):
@@ -137,7 +138,7 @@ def _parquet_records(path: Path) -> Iterator[list[str | None]]:
     try:
         parquet = pq.ParquetFile(path)
     except Exception as exc:  # noqa: BLE001 (pyarrow's reason names the damage)
-        raise ImportFileError(f"{path.name} is not a readable Parquet file ({_first_line(exc)}); write it again") from None
+        raise ImportFileError(f"{path.name} is not a readable Parquet file ({first_line(exc)}); write it again") from None
     names = [name for name in parquet.schema_arrow.names if name != "__index_level_0__"]
     yield list(names)
     batches = parquet.iter_batches(batch_size=10_000, columns=names)
@@ -147,14 +148,9 @@ def _parquet_records(path: Path) -> Iterator[list[str | None]]:
         except StopIteration:
             return
         except Exception as exc:  # noqa: BLE001 (pyarrow's reason names the damage)
-            raise ImportFileError(f"{path.name} is not a readable Parquet file ({_first_line(exc)}); write it again") from None
+            raise ImportFileError(f"{path.name} is not a readable Parquet file ({first_line(exc)}); write it again") from None
         for values in zip(*(column.to_pylist() for column in batch.columns), strict=True):
             yield [cell_text(value) for value in values]
-
-
-def _first_line(exc: Exception) -> str:
-    """pyarrow's reason, which may run over several lines, as one."""
-    return next((line.strip() for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
 
 
 def cell_text(value: object) -> str | None:

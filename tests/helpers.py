@@ -1,4 +1,5 @@
-"""Small builders the tests share: a survey from YAML text, a staff user, a logged-in client, the real-data folder."""
+"""Small builders the tests share: a survey from YAML text, a staff user, a logged-in client, the real-data folder,
+a damaged Parquet file."""
 
 from __future__ import annotations
 
@@ -55,6 +56,19 @@ questions:
       - {value: shoes, label: {en: Shoes, de: Schuhe}}
       - {value: tents, label: {en: Tents, de: Zelte}}
 """
+
+
+def damaged_parquet(path: Path) -> Path:
+    """A Parquet file (a score and a segment, 300,000 rows) whose footer reads, so that it opens, but a data page
+    in the middle does not."""
+    import pandas as pd
+
+    pd.DataFrame({"score": [str(i % 11) for i in range(300_000)],
+                  "segment": [f"s{i % 4}" for i in range(300_000)]}).to_parquet(path, row_group_size=50_000)
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2:len(data) // 2 + 2000] = bytes(2000)
+    path.write_bytes(bytes(data))
+    return path
 
 
 def apply_survey(db, source: str = FEEDBACK_SURVEY, **changes):

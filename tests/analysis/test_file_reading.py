@@ -11,6 +11,7 @@ import warnings
 import pandas as pd
 import pytest
 
+from tests.helpers import damaged_parquet
 from voxpop.analysis import file_cache, files, sources
 from voxpop.analysis.engine import fetch
 from voxpop.metrics import MetricError, MetricNote, drivers, metrics
@@ -310,16 +311,6 @@ def test_a_copy_too_big_for_the_memory_limit_is_written_without_it(tmp_path, mon
     table, told = read(path, cache=tmp_path / "cache")
     assert any("kept a Parquet copy" in line for line in told)
     assert fetch(table.aggregate(n=table.count(), last=table[sources.ROW].max())) == [{"n": 60_000, "last": 60_000}]
-
-
-def damaged_parquet(path):
-    """A Parquet file whose footer reads, so that it opens, but a data page further in does not."""
-    pd.DataFrame({"score": [str(i % 11) for i in range(300_000)],
-                  "segment": [f"s{i % 4}" for i in range(300_000)]}).to_parquet(path, row_group_size=50_000)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2:len(data) // 2 + 2000] = bytes(2000)
-    path.write_bytes(bytes(data))
-    return path
 
 
 def test_a_damaged_parquet_file_met_in_a_query_is_a_clear_error(tmp_path):

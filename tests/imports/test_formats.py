@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from openpyxl import Workbook
 
+from tests.helpers import damaged_parquet
 from voxpop.imports.formats import ImportFileError, open_export
 
 
@@ -149,14 +150,7 @@ def test_generic_csv_xlsx_and_parquet(tmp_path):
 
 
 def test_a_damaged_parquet_page_stops_the_import_with_a_message(tmp_path):
-    import pandas as pd
-
-    path = tmp_path / "f.parquet"
-    pd.DataFrame({"id": [f"r{i}" for i in range(200_000)], "score": [str(i % 11) for i in range(200_000)]}
-                 ).to_parquet(path, row_group_size=20_000)
-    data = bytearray(path.read_bytes())
-    data[len(data) // 2:len(data) // 2 + 2000] = bytes(2000)  # a page in the middle; the footer still reads
-    path.write_bytes(bytes(data))
+    path = damaged_parquet(tmp_path / "f.parquet")  # a page in the middle; the footer still reads
     with pytest.raises(ImportFileError, match=r"^f\.parquet is not a readable Parquet file \([^\n]+\); write it again$"):
         list(open_export(path).rows())
 

@@ -12,7 +12,9 @@ driver ratings ease, speed, price (1-7); as CSV and as the same data in Parquet.
 Figures must agree, or the exit status is 1: the NPS rows (n, value, se, interval) exactly, from the same
 statistics through voxpop.core; each month's n exactly and its charted value to 1e-12 (core.spc draws it);
 the drivers' weights and R² to 1e-9 (the SQL sums differently). Peak memory is each process's maximum resident
-set, as GNU time (/usr/bin/time) reports it; voxpop's is the highest of its runs (--no-cache, cached, first). Start-up: `voxpop --help` and `voxpop metrics` on a 10-row file.
+set, as GNU time (/usr/bin/time) reports it; voxpop's is the highest of its runs (--no-cache, cached, first).
+Start-up: `voxpop --help` and `voxpop metrics` on a 10-row file, against the floors under them (`FLOORS`: Python
+with DuckDB and the command line's libraries, then with Ibis connected to DuckDB, none of voxpop's code).
 Aims: at most 1.5x DuckDB's time at 1M and 10M rows; start-up under 0.5 s; 10M rows using at most about twice
 the memory of 1M.
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import func, select
 
-from tests.helpers import csrf_from, login, make_user
+from tests.helpers import csrf_from, damaged_parquet, login, make_user
 from tests.imports.test_service import ROWS, qualtrics, row
 from voxpop.collection.models import Response
 
@@ -146,3 +146,10 @@ def test_a_dry_run_suggests_the_survey_key_and_title_and_the_import_uses_the_one
     imported = upload(client, path, token, dry_run="false", survey="northwind", title="Northwind relationship NPS")
     assert "added 40 new responses to survey &#39;northwind&#39;" in imported.text
     assert "titled “Northwind relationship NPS”" in imported.text
+
+
+def test_a_damaged_parquet_upload_is_a_sentence_and_stores_nothing(client, db, tmp_path):
+    token = staff(client, db)
+    reply = upload(client, damaged_parquet(tmp_path / "export.parquet"), token)
+    assert reply.status_code == 400 and "export.parquet is not a readable Parquet file (" in reply.text
+    assert responses(db) == 0

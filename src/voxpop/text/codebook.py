@@ -31,6 +31,10 @@ KEY = re.compile(r"^[a-z0-9_]+$")
 SEARCH_TIMEOUT = 0.25  # seconds per theme and comment; normal searches take microseconds, even on 10,000 characters
 PROBE_TIMEOUT = 0.05
 PROBE_REPEATS = 30  # catastrophic backtracking doubles its time with each repeat of the text it chokes on
+# The timeout is wall-clock time: a busy machine can pause a process past it on a pattern that takes microseconds
+# (two servers' workers loading one codebook during a test run did). A pattern that backtracks runs out of time on
+# every try, so a pattern is refused only when each of these tries does.
+PROBE_TRIES = 3
 WORD = re.compile(r"\w+")
 
 
@@ -102,13 +106,20 @@ def probe(pattern: regex.Pattern[str], where: str) -> None:
     units = {c for c in pattern.pattern.lower() if c.isalnum() or c == " "} | {"a", "1", " "}
     units |= {f"{unit} " for unit in units} | set(regex.findall(r"[^\W_]{2,}", pattern.pattern.lower()))
     for unit in sorted(units):
-        try:
-            pattern.search(unit * PROBE_REPEATS + "!", timeout=PROBE_TIMEOUT)
-        except TimeoutError:
+        if not any(_finishes(pattern, unit * PROBE_REPEATS + "!") for _ in range(PROBE_TRIES)):
             raise CodebookError(
                 f"{where}: the pattern {pattern.pattern!r} takes more than {PROBE_TIMEOUT} s on {unit!r} repeated "
                 f"{PROBE_REPEATS} times, so it would stall on real comments; inside a repeat, avoid alternatives "
-                "that can match the same text, such as (a|aa)+ (an atomic group (?>...) is safe)") from None
+                "that can match the same text, such as (a|aa)+ (an atomic group (?>...) is safe)")
+
+
+def _finishes(pattern: regex.Pattern[str], text: str) -> bool:
+    """Whether searching `text` ends within PROBE_TIMEOUT."""
+    try:
+        pattern.search(text, timeout=PROBE_TIMEOUT)
+    except TimeoutError:
+        return False
+    return True
 
 
 def cues(phrases: list[str], patterns: list[str]) -> tuple[frozenset[str], regex.Pattern[str] | None]:
